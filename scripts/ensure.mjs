@@ -1,0 +1,37 @@
+// Installs what the two quick-start commands need on a fresh clone: npm packages
+// (when node_modules is missing or older than the lock file) and, for the tests,
+// Debian packages when running as root. Only node builtins here: this runs before
+// any dependency exists.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+export function ensureNpm() {
+  const marker = join(root, 'node_modules', '.package-lock.json');
+  const lock = join(root, 'package-lock.json');
+  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
+  console.error('rampart: installing npm packages (npm ci)...');
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: ['ignore', 2, 2] });
+}
+
+/** Debian packages the root-only tests use (strongSwan peer, scapy, iperf3, socat, tshark). */
+export const debianTestPackages = [
+  'strongswan-charon', 'strongswan-swanctl', 'libcharon-extra-plugins', 'libstrongswan-extra-plugins',
+  'iproute2', 'socat', 'iperf3', 'python3-scapy', 'nftables', 'tshark', 'openssh-client',
+];
+
+export function ensureDebian(pkgs = debianTestPackages) {
+  if (process.getuid?.() !== 0) return;
+  const missing = pkgs.filter((p) => spawnSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8' }).stdout?.includes('install ok installed') !== true);
+  if (missing.length === 0) return;
+  console.error(`rampart: installing Debian packages: ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  spawnSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 2, 2], env });
+  const r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: ['ignore', 2, 2], env });
+  if (r.status !== 0) console.error('rampart: apt-get install failed; tests that need these packages will say so');
+  // charon must not run as a system service: tests start their own per namespace.
+  spawnSync('sh', ['-c', 'systemctl disable --now strongswan-starter strongswan 2>/dev/null; pkill -x charon 2>/dev/null; true']);
+}

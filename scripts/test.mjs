@@ -1,0 +1,29 @@
+// `npm test`: installs what the tests need, runs every test with tap, and ends with
+// the one line CI reads: "N passed, N failed".
+import { spawn } from 'node:child_process';
+import { ensureNpm, ensureDebian, root } from './ensure.mjs';
+
+ensureNpm();
+ensureDebian();
+
+const args = process.argv.slice(2);
+const files = args.length > 0 ? args : ['test'];
+const tap = spawn(process.execPath, [
+  'node_modules/tap/dist/esm/run.mjs', '--disable-coverage', '-R', 'tap', '--timeout', '600', ...files,
+], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+
+let tail = '';
+tap.stdout.on('data', (chunk) => {
+  process.stdout.write(chunk);
+  tail = (tail + chunk.toString()).slice(-4000);
+});
+tap.on('close', (code) => {
+  // tap's closing summary: "# { total: 12, pass: 11, fail: 1, skip: 0 }"
+  const m = /# \{ total: (\d+)(?:, pass: (\d+))?(?:, fail: (\d+))?(?:, todo: (\d+))?(?:, skip: (\d+))?/.exec(tail);
+  const pass = m ? Number(m[2] ?? 0) : 0;
+  let fail = m ? Number(m[3] ?? 0) : 0;
+  const skip = m ? Number(m[5] ?? 0) : 0;
+  if (code !== 0 && fail === 0) fail = 1; // a crashed file or a timeout counts as a failure
+  console.log(`${pass} passed, ${fail} failed${skip ? `, ${skip} skipped` : ''}`);
+  process.exit(code === 0 && fail === 0 ? 0 : 1);
+});
