@@ -1,0 +1,4 @@
+// Every feature's command file, imported for its declarations. Add one line per feature.
+import '../../config/sections.js';
+import './exec.js';
+import './system.js';

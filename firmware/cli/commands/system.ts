@@ -1,0 +1,113 @@
+// Global settings: hostname, enable secret / password, service password-encryption,
+// timestamps and domain lookup.
+
+import { DEFAULT_HOSTNAME } from '../../config/system.js';
+import { encodeType7, hashType9, isType9, verifyType9 } from '../../lib/password.js';
+import { CliError } from '../context.js';
+import { defineCommand } from '../registry.js';
+
+defineCommand({
+  modes: ['config'],
+  syntax: ['hostname WORD$name', 'no hostname [WORD$name]'],
+  help: { hostname: 'Set system\'s network name', name: 'This system\'s network name' },
+  handler(ctx, a) {
+    if (a.no) {
+      ctx.config.system.hostname = DEFAULT_HOSTNAME;
+      return;
+    }
+    const name = a.req('name');
+    // RFC 1123 host label rules, as IOS enforces them.
+    if (!/^[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(name)) {
+      throw new CliError('% Hostname contains one or more illegal characters.');
+    }
+    ctx.config.system.hostname = name;
+  },
+});
+
+defineCommand({
+  modes: ['config'],
+  syntax: [
+    'enable secret [0] WORD$secret',
+    'enable secret 9 WORD$hash',
+    'enable algorithm-type scrypt secret WORD$secret',
+    'no enable secret [LINE]',
+  ],
+  help: {
+    enable: 'Modify enable password parameters',
+    secret: 'Assign the privileged level secret (MAX of 25 characters)',
+    '0': 'Specifies an UNENCRYPTED password will follow',
+    '9': 'Specifies a SCRYPT hashed secret will follow',
+    hash: 'The SCRYPT hashed enable secret string',
+    'algorithm-type': 'Algorithm to use for hashing the plaintext \'enable\' secret',
+    scrypt: 'Encode the password using the SCRYPT hashing algorithm',
+  },
+  handler(ctx, a) {
+    const sys = ctx.config.system;
+    if (a.no) {
+      delete sys.enableSecret;
+      return;
+    }
+    const hash = a.get('hash');
+    if (hash !== undefined) {
+      if (!isType9(hash)) throw new CliError('% Invalid encrypted secret.');
+      sys.enableSecret = hash;
+      return;
+    }
+    const secret = a.req('secret');
+    if (secret.length > 25) throw new CliError('% Password too long - must be 25 characters or less');
+    sys.enableSecret = hashType9(secret);
+  },
+});
+
+defineCommand({
+  modes: ['config'],
+  syntax: ['enable password [0] WORD$password', 'enable password 7 WORD$encrypted', 'no enable password [LINE]'],
+  help: {
+    password: 'Assign the privileged level password (MAX of 25 characters)',
+    '0': 'Specifies an UNENCRYPTED password will follow',
+    '7': 'Specifies a HIDDEN password will follow',
+    encrypted: 'The HIDDEN \'enable\' password string',
+  },
+  handler(ctx, a) {
+    const sys = ctx.config.system;
+    if (a.no) {
+      delete sys.enablePassword;
+      return;
+    }
+    const enc = a.get('encrypted');
+    if (enc !== undefined) {
+      sys.enablePassword = { type: 7, value: enc };
+      return;
+    }
+    const pw = a.req('password');
+    if (sys.enableSecret && verifyType9(pw, sys.enableSecret)) {
+      throw new CliError('The enable password you have chosen is the same as your enable secret.\nThis is not recommended.  Re-enter the enable password.');
+    }
+    sys.enablePassword = sys.servicePasswordEncryption ? { type: 7, value: encodeType7(pw) } : { type: 0, value: pw };
+  },
+});
+
+defineCommand({
+  modes: ['config'],
+  syntax: '[no] service password-encryption',
+  help: { service: 'Modify use of network based services', 'password-encryption': 'Encrypt system passwords' },
+  handler(ctx, a) {
+    const sys = ctx.config.system;
+    sys.servicePasswordEncryption = !a.no;
+    if (!a.no && sys.enablePassword?.type === 0) sys.enablePassword = { type: 7, value: encodeType7(sys.enablePassword.value) };
+  },
+});
+
+defineCommand({
+  modes: ['config'],
+  syntax: ['[no] service timestamps debug [datetime [msec] [localtime] [show-timezone]|uptime]', 'no service timestamps'],
+  help: { timestamps: 'Timestamp debug/log messages', debug: 'Timestamp debug messages', datetime: 'Timestamp with date and time', msec: 'Include milliseconds in timestamp', uptime: 'Timestamp with system uptime' },
+  handler(ctx, a) { ctx.config.system.timestampsDebug = !a.no; },
+});
+
+defineCommand({
+  modes: ['config'],
+  syntax: ['[no] ip domain lookup', '[no] ip domain-lookup'],
+  help: { domain: 'IP DNS Resolver', lookup: 'Enable IP Domain Name System hostname translation', 'domain-lookup': 'Enable IP Domain Name System hostname translation' },
+  handler(ctx, a) { ctx.config.system.domainLookup = !a.no; },
+});

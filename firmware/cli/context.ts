@@ -1,0 +1,70 @@
+// What a command handler sees. Config handlers change `config` only; the daemon's appliers
+// make the runtime follow. Exec handlers read state through `system` and `runtime`,
+// read-only interfaces that the daemon implements (and tests fake).
+
+import type { Config } from '../config/model.js';
+
+/** An error a handler reports to the user; the message is printed as IOS would print it. */
+export class CliError extends Error {
+  constructor(message: string) {
+    super(message.startsWith('%') || /^[A-Z]/.test(message) ? message : `% ${message}`);
+  }
+}
+
+export interface BoardInfo {
+  name: string;
+  model: string;
+  /** Physical ports of the board, canonical IOS names (`FastEthernet0/0`, ...). */
+  ports: string[];
+  /** Processor / memory text for `show version`. */
+  description: string;
+}
+
+/**
+ * Read-only runtime state for show commands. Feature files add members by augmenting this
+ * interface (`declare module '../runtime-view.js' { interface RuntimeView { ... } }`) and
+ * must tolerate them being absent (a runtime without that feature yet).
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface RuntimeView {}
+
+export interface SystemServices {
+  readonly board: BoardInfo;
+  readonly version: string;
+  /** Epoch ms when the daemon booted. */
+  readonly bootTime: number;
+  now(): number;
+  readStartup(): Promise<string | undefined>;
+  writeStartup(text: string): Promise<void>;
+  eraseStartup(): Promise<void>;
+  reload(): void;
+  /** The running config changed (the session calls this after each config command). */
+  configChanged(): void;
+  readonly runtime: RuntimeView;
+  /** Name of the terminal line this session is on, for messages (`console`, `vty0`). */
+}
+
+export interface SessionControl {
+  readonly line: string;
+  privilege: number;
+  terminalLength: number;
+  readonly history: readonly string[];
+  /** Ends the session (exec-mode `exit`/`logout`). */
+  close(): void;
+}
+
+export interface CommandContext {
+  readonly config: Config;
+  readonly mode: string;
+  /** Data of the current sub-mode, as given to `enter` (e.g. which crypto map entry). */
+  readonly modeData: Readonly<Record<string, unknown>>;
+  /** True for `default ...`: the handler runs as its `no` form unless it says otherwise. */
+  readonly isDefault: boolean;
+  enter(mode: string, data?: Record<string, unknown>): void;
+  print(text: string): void;
+  /** The structured form of the output, printed instead by `| json`. */
+  data(value: unknown): void;
+  ask(prompt: string, opts?: { echo?: boolean }): Promise<string>;
+  readonly session: SessionControl;
+  readonly system: SystemServices;
+}

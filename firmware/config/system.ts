@@ -1,0 +1,36 @@
+// Box-wide settings: hostname, enable secret/password, password encryption service.
+import { defineSection } from './model.js';
+
+export interface SystemConfig {
+  hostname: string;
+  /** Type 9 hash (`$9$...`) of the enable secret. */
+  enableSecret?: string;
+  /** `enable password`: stored as typed (type 0) or obfuscated (type 7). */
+  enablePassword?: { type: 0 | 7; value: string };
+  servicePasswordEncryption: boolean;
+  timestampsDebug: boolean;
+  domainLookup: boolean;
+}
+
+declare module './model.js' {
+  interface Config { system: SystemConfig }
+}
+
+export const DEFAULT_HOSTNAME = 'Router';
+
+defineSection({
+  key: 'system',
+  order: 10,
+  create: () => ({ hostname: DEFAULT_HOSTNAME, servicePasswordEncryption: false, timestampsDebug: true, domainLookup: true }),
+  render: (cfg) => {
+    const s = cfg.system;
+    const services = [
+      s.timestampsDebug ? 'service timestamps debug datetime msec' : 'no service timestamps debug',
+      s.servicePasswordEncryption ? 'service password-encryption' : 'no service password-encryption',
+    ];
+    const enable: string[] = [];
+    if (s.enableSecret) enable.push(`enable secret 9 ${s.enableSecret}`);
+    if (s.enablePassword) enable.push(`enable password ${s.enablePassword.type === 7 ? '7 ' : ''}${s.enablePassword.value}`);
+    return [services, [`hostname ${s.hostname}`], enable, s.domainLookup ? [] : ['no ip domain lookup']];
+  },
+});
