@@ -1,0 +1,46 @@
+// The anchor: strongSwan 5.9 with kernel-libipsec (userspace ESP in UDP 4500 over TUN)
+// between gwA and gwB of the site-to-site topology, IKEv2 PSK, ESP AES-256-GCM.
+// Prints esp-tcp-strongswan, esp-udp-strongswan, esp-udp64-strongswan (pps),
+// esp-rtt-strongswan and, for reference, the same path without IPsec (plain-*).
+//
+// Rampart's module (esp-tcp, later) reuses runTunnelBench() with its own StartTunnel and
+// divides by results.get('esp-tcp-strongswan') for `ratio esp-tcp-vs-strongswan`.
+import type { BenchContext, BenchModuleMeta } from './lib/bench-context.js';
+import { runTunnelBench, type StartTunnel } from './lib/tunnel-iperf.js';
+import { haveStrongswan, startStrongswanSiteToSite } from '../../test/lib/strongswan.js';
+
+export const meta: BenchModuleMeta = { description: 'strongSwan kernel-libipsec tunnel, iperf3 TCP/UDP', needsRoot: true };
+
+export const ESP_PROPOSALS = ['aes256gcm16'];
+
+/**
+ * StartTunnel for strongSwan (exported so other benches can reuse it). With
+ * BENCH_SWAN_BASE=1 the openssl/aesni/gcm plugins (libstrongswan-standard-plugins) are
+ * not loaded and ESP is aes256-sha256: the plugin set of the four base packages, which
+ * is what DESIGN.md's 43 Mbit/s was measured with.
+ */
+export const startStrongswan: StartTunnel = async (lab, topo) => {
+  const base = Boolean(process.env.BENCH_SWAN_BASE);
+  const esp = base ? ['aes256-sha256'] : ESP_PROPOSALS;
+  const tun = await startStrongswanSiteToSite(lab, topo, {
+    version: 2, espProposals: esp, swan: base ? { excludePlugins: ['openssl', 'aesni', 'gcm'] } : undefined,
+  });
+  const plugins = base ? 'base plugins (no openssl/aesni)' : 'openssl+aesni plugins';
+  return { describe: `strongSwan kernel-libipsec IKEv2 ESP ${esp.join(',')} (UDP 4500), ${plugins}`, stop: () => tun.stop() };
+};
+
+export async function run(ctx: BenchContext): Promise<void> {
+  if (!haveStrongswan()) throw new Error('strongSwan is not installed (strongswan-charon strongswan-swanctl libcharon-extra-plugins)');
+  const swan = await runTunnelBench({ prefix: 'rb-swan', start: startStrongswan, seconds: ctx.seconds, log: ctx.log });
+  ctx.log(swan.describe);
+  ctx.report('esp-tcp-strongswan', swan.tcpMbps, 'Mbit/s');
+  ctx.report('esp-udp-strongswan', swan.udpMbps, 'Mbit/s');
+  ctx.report('esp-udp-loss-strongswan', swan.udpLossPct, '%');
+  ctx.report('esp-udp64-strongswan', swan.udp64Pps, 'pps');
+  ctx.report('esp-rtt-strongswan', swan.rttMs, 'ms');
+  if (process.env.BENCH_NO_PLAIN) return;
+  const plain = await runTunnelBench({ prefix: 'rb-plain', start: null, seconds: ctx.seconds, only: ['tcp', 'rtt'], log: ctx.log });
+  ctx.report('plain-tcp', plain.tcpMbps, 'Mbit/s');
+  ctx.report('plain-rtt', plain.rttMs, 'ms');
+  ctx.report('esp-added-latency-strongswan', swan.rttMs - plain.rttMs, 'ms');
+}
