@@ -1,2 +1,4 @@
 // Every feature's config section, imported for its registration. Add one line per feature.
 import './system.js';
+import './crypto-common.js';
+import './crypto-ipsec.js';

@@ -2,3 +2,4 @@
 import '../../config/sections.js';
 import './exec.js';
 import './system.js';
+import './crypto-ipsec.js';
