@@ -26,9 +26,9 @@ export function parseFilters(text: string): Filter[] | undefined {
     const hits = KINDS.filter((k) => k.startsWith(word));
     const kind = hits.length === 1 ? hits[0]! : KINDS.find((k) => k === word);
     if (!kind) return undefined;
-    const arg = m[2]!.trim();
+    const arg = m[2]!; // IOS takes the rest of the line as the regular expression, spaces included
     if (kind === 'json') {
-      if (arg) return undefined;
+      if (arg.trim()) return undefined;
       out.push({ kind });
     } else if (kind === 'count') {
       const re = arg ? compile(arg) : undefined;

@@ -203,6 +203,7 @@ function newState<C>(line: string, words: Word[], collectNext: boolean): WalkSta
 function runAll<C>(st: WalkState<C>, candidates: Candidate<C>[]): void {
   for (const c of candidates) {
     walk(st, c.root, 0, undefined, false, (pos, path) => {
+      if (pos > st.maxAlive) st.maxAlive = pos;
       if (pos === st.words.length) {
         st.complete.push({ command: c.command, path });
         st.crOk = true;

@@ -83,7 +83,7 @@ defineCommand({
   help: { history: 'Display the session command history' },
   pipe: true,
   handler(ctx) {
-    const h = ctx.session.history.slice(0, -1);
+    const h = ctx.session.history;
     ctx.data(h);
     ctx.print(h.map((l) => `  ${l}`).join('\n'));
   },

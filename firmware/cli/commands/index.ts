@@ -3,3 +3,4 @@ import '../../config/sections.js';
 import './exec.js';
 import './system.js';
 import './crypto-ipsec.js';
+import './acl.js';

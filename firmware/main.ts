@@ -1,0 +1,137 @@
+// `rampart`: one executable, every role a subcommand (busybox style).
+//   rampart daemon  [--board sim] [--state DIR] [--socket PATH] [--port NAME=ifname ...]
+//   rampart console [--socket PATH] [--state DIR] [--device /dev/ttyS0 [--baud 9600]]
+//   rampart sim     [--state DIR] [--port NAME=ifname ...]   daemon + console on this terminal
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadBoard } from '../board/index.js';
+import { Daemon } from './daemon/daemon.js';
+import { Console, type Terminal } from './mgmt/console.js';
+import { FIRMWARE_VERSION } from './lib/version.js';
+
+/** Exit code a daemon uses to ask its supervisor for a restart (`reload`). */
+export const RELOAD_EXIT_CODE = 100;
+
+interface Flags { positional: string[]; opts: Map<string, string[]> }
+
+function parseFlags(argv: string[]): Flags {
+  const positional: string[] = [];
+  const opts = new Map<string, string[]>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const key = eq > 0 ? a.slice(2, eq) : a.slice(2);
+      const value = eq > 0 ? a.slice(eq + 1) : (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--') ? argv[++i]! : 'true');
+      opts.set(key, [...(opts.get(key) ?? []), value]);
+    } else positional.push(a);
+  }
+  return { positional, opts };
+}
+
+const one = (f: Flags, k: string): string | undefined => f.opts.get(k)?.[0];
+
+function portMap(f: Flags): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const p of f.opts.get('port') ?? []) {
+    const [name, ifname] = p.split('=');
+    if (!name || !ifname) throw new Error(`--port wants NAME=ifname, got "${p}"`);
+    map[name] = ifname;
+  }
+  return map;
+}
+
+function stateDir(f: Flags): string {
+  return one(f, 'state') ?? join(process.cwd(), 'state', one(f, 'board') ?? 'sim');
+}
+
+function socketPath(f: Flags): string {
+  return one(f, 'socket') ?? join(stateDir(f), 'run', 'rampart.sock');
+}
+
+async function runDaemon(f: Flags): Promise<void> {
+  const board = loadBoard(one(f, 'board') ?? 'sim', { stateDir: stateDir(f), portMap: portMap(f) });
+  const daemon = new Daemon({ board, socketPath: socketPath(f), onReload: () => process.exit(RELOAD_EXIT_CODE) });
+  await daemon.start();
+  const stop = () => { void daemon.stop().then(() => process.exit(0)); };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  if (process.send) process.send('ready');
+}
+
+function stdioTerminal(): Terminal {
+  const stdin = process.stdin;
+  if (stdin.isTTY) stdin.setRawMode(true);
+  stdin.setEncoding('utf8');
+  return {
+    write: (t) => { process.stdout.write(t); },
+    onData: (cb) => { stdin.on('data', (d: string) => cb(d)); },
+    onEnd: (cb) => { stdin.on('end', cb); },
+  };
+}
+
+async function serialTerminal(path: string, baudRate: number): Promise<Terminal> {
+  const { SerialPort } = await import('serialport');
+  const port = new SerialPort({ path, baudRate, autoOpen: false });
+  await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
+  return {
+    write: (t) => { port.write(t); },
+    onData: (cb) => { port.on('data', (d: Buffer) => cb(d.toString('latin1'))); },
+    onEnd: (cb) => { port.on('close', cb); },
+  };
+}
+
+async function runConsole(f: Flags, reconnect: boolean, onQuit: () => void): Promise<void> {
+  const device = one(f, 'device');
+  const terminal = device ? await serialTerminal(device, Number(one(f, 'baud') ?? 9600)) : stdioTerminal();
+  const con = new Console({ socketPath: socketPath(f), terminal, reconnect, onQuit });
+  await con.start();
+}
+
+/** Daemon as a supervised child (restarted on reload) plus a console on this terminal. */
+async function runSim(f: Flags): Promise<void> {
+  const self = process.argv[1] && existsSync(process.argv[1]) ? [process.argv[1]] : [];
+  const childArgs = [...self, 'daemon', '--board', 'sim', '--state', stateDir(f), '--socket', socketPath(f)];
+  for (const p of f.opts.get('port') ?? []) childArgs.push('--port', p);
+  let child: ReturnType<typeof spawn> | undefined;
+  let quitting = false;
+  const startDaemon = () => new Promise<void>((resolve, reject) => {
+    child = spawn(process.execPath, childArgs, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    child.once('message', () => resolve());
+    child.once('exit', (code) => {
+      if (quitting) return;
+      if (code === RELOAD_EXIT_CODE) void startDaemon();
+      else {
+        process.stdout.write(`\r\nrampart: daemon exited (${code ?? 'signal'})\r\n`);
+        process.exit(1);
+      }
+      reject(new Error('daemon exited'));
+    });
+  });
+  await startDaemon();
+  if (process.stdin.isTTY) process.stdout.write('(sim board: Ctrl-\\ powers the box off)\r\n');
+  await runConsole(f, true, () => {
+    quitting = true;
+    child?.kill('SIGTERM');
+    if (process.stdin.isTTY) process.stdin.setRawMode(false);
+    process.stdout.write('\r\n');
+    process.exit(0);
+  });
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  const f = parseFlags(rest);
+  switch (cmd) {
+    case 'daemon': return runDaemon(f);
+    case 'console': return runConsole(f, one(f, 'reconnect') === 'true', () => process.exit(0));
+    case 'sim': case undefined: return runSim(f);
+    case 'version': case '--version':
+      process.stdout.write(`rampart ${FIRMWARE_VERSION}\n`);
+      return;
+    default:
+      process.stderr.write(`rampart: unknown command "${cmd}" (daemon, console, sim, version)\n`);
+      process.exit(2);
+  }
+}

@@ -1,0 +1,53 @@
+// The console <-> daemon protocol: JSON objects, one per line, over a unix socket.
+// One connection is one CLI session. Requests carry an id and get one response with it;
+// while a request runs the daemon may push events (output, a question, a log line).
+
+export type Request =
+  | { id: number; method: 'open'; params: { line: string } }
+  | { id: number; method: 'exec'; params: { text: string } }
+  | { id: number; method: 'help'; params: { text: string } }
+  | { id: number; method: 'complete'; params: { text: string } }
+  | { id: number; method: 'answer'; params: { text: string } };
+
+export interface SessionState {
+  prompt: string;
+  /** Lines per page for `--More--` (0: no paging). */
+  pageLength: number;
+  closed: boolean;
+}
+
+export type Response =
+  | { id: number; result: SessionState & { banner?: string } }
+  | { id: number; result: { text: string } }
+  | { id: number; result: { line: string | null } }
+  | { id: number; error: string };
+
+export type Event =
+  | { event: 'output'; text: string }
+  | { event: 'ask'; prompt: string; echo: boolean }
+  | { event: 'log'; text: string }
+  | { event: 'reload' };
+
+export type ServerMessage = Response | Event;
+
+/** Splits a byte stream into JSON lines. */
+export class JsonLines {
+  private buf = '';
+  constructor(private readonly onMessage: (msg: unknown) => void) {}
+  push(chunk: Buffer | string): void {
+    this.buf += chunk.toString();
+    let nl: number;
+    while ((nl = this.buf.indexOf('\n')) >= 0) {
+      const line = this.buf.slice(0, nl);
+      this.buf = this.buf.slice(nl + 1);
+      if (line.trim() === '') continue;
+      let msg: unknown;
+      try {
+        msg = JSON.parse(line);
+      } catch {
+        continue; // a garbled line is dropped; the peer's request times out or is retried
+      }
+      this.onMessage(msg);
+    }
+  }
+}

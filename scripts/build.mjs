@@ -1,0 +1,25 @@
+// `npm run build`: bundles the whole firmware into one file, dist/rampart.mjs.
+// Native addons (serialport, netlink, ioctl, raw-socket) stay outside the bundle and load
+// from node_modules beside it (a single executable image carries them next to the binary).
+import { build } from 'esbuild';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ensureNpm, root } from './ensure.mjs';
+import { NATIVE_EXTERNALS } from './run-ts.mjs';
+
+export async function buildFirmware() {
+  const outfile = join(root, 'dist', 'rampart.mjs');
+  await build({
+    entryPoints: [join(root, 'firmware', 'entry.ts')],
+    bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile,
+    external: NATIVE_EXTERNALS, sourcemap: 'linked', logLevel: 'warning',
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  });
+  return outfile;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  ensureNpm();
+  const out = await buildFirmware();
+  console.log(`built ${out}`);
+}
