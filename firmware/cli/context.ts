@@ -11,6 +11,17 @@ export class CliError extends Error {
   }
 }
 
+/**
+ * `% Invalid input detected at '^' marker.` from a handler, for a word the grammar accepts
+ * but this box does not (an interface name the board lacks): the session prints the caret
+ * under word `word` (0-based) of the line as typed.
+ */
+export class InvalidInputError extends CliError {
+  constructor(readonly word: number) {
+    super('% Invalid input detected at \'^\' marker.');
+  }
+}
+
 export interface BoardInfo {
   name: string;
   model: string;

@@ -4,7 +4,7 @@
 // `?` help, Tab completion, `do`, `default`, `exit`, `end` and output filters.
 
 import type { Config } from '../config/model.js';
-import { CliError, type CommandContext, type SessionControl, type SystemServices } from './context.js';
+import { CliError, InvalidInputError, type CommandContext, type SessionControl, type SystemServices } from './context.js';
 import { applyFilters, parseFilters, type Filter } from './filters.js';
 import { completionsAt, helpAt, matchLine, splitWords, type Args, type MatchResult } from './matcher.js';
 import { getMode, isConfigMode } from './modes.js';
@@ -144,7 +144,7 @@ export class CliSession implements SessionControl {
     }
     if (!viaDo) this.stack.length = targetDepth + 1;
     const execMode = viaDo ? 'exec' : this.top().mode;
-    return this.invoke(parse.parse.command, parse.parse.args, execMode, isDefault, usedFilters, viaDo);
+    return this.invoke(parse.parse.command, parse.parse.args, execMode, isDefault, usedFilters, viaDo, { line, base: caretBase });
   }
 
   private parse(line: string, mode: string): { result: MatchResult<CommandDef> } {
@@ -191,7 +191,7 @@ export class CliSession implements SessionControl {
     this.opts.io.write(`${' '.repeat(column)}^\n% Invalid input detected at '^' marker.\n\n`);
   }
 
-  private async invoke(def: CommandDef, args: Args, mode: string, isDefault: boolean, filters: Filter[], viaDo: boolean): Promise<boolean> {
+  private async invoke(def: CommandDef, args: Args, mode: string, isDefault: boolean, filters: Filter[], viaDo: boolean, caret?: { line: string; base: number }): Promise<boolean> {
     const out: string[] = [];
     let data: unknown;
     let hasData = false;
@@ -228,7 +228,10 @@ export class CliSession implements SessionControl {
       await def.handler(ctx, args);
     } catch (err) {
       if (!(err instanceof CliError)) throw err;
-      out.push(err.message);
+      if (err instanceof InvalidInputError && caret) {
+        const w = splitWords(caret.line)[err.word];
+        out.push(`${' '.repeat(caret.base + (w?.start ?? 0))}^\n${err.message}\n\n`);
+      } else out.push(err.message);
       ok = false;
     }
     if (ok && isConfigMode(mode) && !viaDo) {
