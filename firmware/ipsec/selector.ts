@@ -609,6 +609,7 @@ export function packetKeyFromIp(bytes: Uint8Array, out?: PacketKey): PacketKey |
         next = bytes[off]!;
         off += 8;
       } else break;
+      if (off > bytes.length) return undefined;
     }
     key.proto = next;
     key.srcPort = 0;
