@@ -2,3 +2,4 @@
 import './system.js';
 import './crypto-common.js';
 import './crypto-ipsec.js';
+import './crypto-isakmp.js';

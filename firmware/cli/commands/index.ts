@@ -4,3 +4,4 @@ import './exec.js';
 import './system.js';
 import './crypto-ipsec.js';
 import './acl.js';
+import './crypto-isakmp.js';
