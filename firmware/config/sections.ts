@@ -2,4 +2,5 @@
 import './system.js';
 import './crypto-common.js';
 import './crypto-ipsec.js';
+import './acl.js';
 import './crypto-isakmp.js';
