@@ -4,3 +4,4 @@ import './crypto-common.js';
 import './crypto-ipsec.js';
 import './acl.js';
 import './crypto-isakmp.js';
+import './crypto-map.js';

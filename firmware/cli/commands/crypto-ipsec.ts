@@ -71,9 +71,10 @@ defineCommand({
     if (names.length > MAX_TRANSFORM_SETS) throw new CliError(`% At most ${MAX_TRANSFORM_SETS} transform sets can be specified.`);
     if (new Set(names).size !== names.length) throw new CliError('% A transform set is listed more than once.');
     if (t.manual && names.length > 1) throw new CliError('% Only one transform set can be specified for an ipsec-manual crypto map entry.');
-    // IOS refuses names it does not know at this point (a set deleted later just shows missing).
+    // A name not (yet) defined is kept and shown as missing, like a set deleted after the
+    // entry referred to it; saying so here catches typos without breaking a config reload.
     for (const n of names) {
-      if (!ctx.config.transformSets[n]) throw new CliError(`ERROR: transform set with tag "${n}" does not exist.`);
+      if (!ctx.config.transformSets[n]) ctx.print(`% Warning: transform set with tag "${n}" does not exist.`);
     }
     t.obj.transformSets = names;
     t.obj.revision = nextRevision(ctx.config);

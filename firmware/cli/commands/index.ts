@@ -5,3 +5,4 @@ import './system.js';
 import './crypto-ipsec.js';
 import './acl.js';
 import './crypto-isakmp.js';
+import './crypto-map.js';

@@ -1,0 +1,228 @@
+// Crypto map sets (order 180) and dynamic crypto map sets (order 170).
+//
+//   crypto dynamic-map dmap 10
+//    set transform-set aasset
+//    match address 101
+//   crypto map mymap local-address Loopback0
+//   crypto map mymap 10 ipsec-isakmp
+//    set peer 192.168.1.1
+//    set transform-set test
+//    match address 101
+//   crypto map mymap 20 ipsec-manual
+//    set peer 10.0.0.5
+//    set session-key inbound esp 256 cipher 0123456789012345
+//    ...
+//   crypto map mymap 65535 ipsec-isakmp dynamic dmap discover
+//
+// Entries are kept sorted by sequence number (lower = higher priority). The guide's rules
+// checked here (see `cryptoMapWarnings`): manual entries take one peer, one transform set
+// and use only the first permit of their ACL; dynamic map entries need a transform set;
+// entries referring to a dynamic map should be the lowest priority; IPv6 maps and dynamic
+// maps do not mix.
+
+import { sortByName, type DhGroup, type SaLifetime } from './crypto-common.js';
+import { renderLifetimeLines } from './crypto-ipsec.js';
+import { defineSection, type Config } from './model.js';
+
+export interface ManualAhKey {
+  spi: number;
+  /** Hex string. Secret. */
+  key: string;
+}
+
+export interface ManualEspKey {
+  spi: number;
+  /** Hex strings. Secret. Absent cipher: null encryption; absent authenticator: no ESP auth. */
+  cipherKey?: string;
+  authKey?: string;
+}
+
+export interface ManualDirectionKeys {
+  ah?: ManualAhKey;
+  esp?: ManualEspKey;
+}
+
+/** Settings shared by static entries, dynamic map entries (and, partly, IPsec profiles). */
+export interface CryptoPolicyEntry {
+  seq: number;
+  /** Config revision of the last change to this entry. */
+  revision: number;
+  description?: string;
+  /** `match address ACL` (number or name); the ACL itself lives in the ACL section. */
+  matchAddress?: string;
+  /** `set peer`, in configuration order (first is tried first). IP address or hostname. */
+  peers: string[];
+  /** Ordered, at most 6; ipsec-manual: exactly one. */
+  transformSets: string[];
+  lifetime: SaLifetime;
+  /** `set security-association level per-host`. */
+  perHost: boolean;
+  pfsGroup?: DhGroup;
+  isakmpProfile?: string;
+  ikev2Profile?: string;
+  /** `reverse-route [static]`. */
+  reverseRoute?: 'dynamic' | 'static';
+}
+
+export type CryptoMapEntryKind = 'ipsec-isakmp' | 'ipsec-manual';
+
+export interface CryptoMapEntry extends CryptoPolicyEntry {
+  kind: CryptoMapEntryKind;
+  /** `ipsec-isakmp dynamic DMAP`: the entry stands for the dynamic map set DMAP. */
+  dynamicMap?: string;
+  /** `discover`: tunnel endpoint discovery (TED) on the dynamic entry. */
+  discover?: boolean;
+  /** ipsec-manual only. */
+  sessionKeys?: { inbound: ManualDirectionKeys; outbound: ManualDirectionKeys };
+}
+
+export interface CryptoMapSet {
+  name: string;
+  /** Revision of set-level settings (local-address, isakmp-profile) and membership. */
+  revision: number;
+  /** `crypto map ipv6 NAME ...`. */
+  ipv6: boolean;
+  /** `crypto map NAME local-address IF` (canonical interface name). */
+  localAddress?: string;
+  /** `crypto map NAME isakmp-profile P`. */
+  isakmpProfile?: string;
+  /** Sorted by seq. */
+  entries: CryptoMapEntry[];
+}
+
+export interface DynamicMapSet {
+  name: string;
+  revision: number;
+  /** Sorted by seq. */
+  entries: CryptoPolicyEntry[];
+}
+
+declare module './model.js' {
+  interface Config {
+    dynamicMaps: Record<string, DynamicMapSet>;
+    cryptoMaps: Record<string, CryptoMapSet>;
+  }
+}
+
+export function newPolicyEntry(seq: number, revision: number): CryptoPolicyEntry {
+  return { seq, revision, peers: [], transformSets: [], lifetime: {}, perHost: false };
+}
+
+/** Inserts keeping seq order; returns the entry. */
+export function insertBySeq<T extends { seq: number }>(list: T[], entry: T): T {
+  const i = list.findIndex((e) => e.seq > entry.seq);
+  if (i < 0) list.push(entry);
+  else list.splice(i, 0, entry);
+  return entry;
+}
+
+/** A static entry is complete (IOS enables it) with a peer and an access list. */
+export function isEntryComplete(e: CryptoMapEntry): boolean {
+  if (e.dynamicMap !== undefined) return true;
+  return e.peers.length > 0 && e.matchAddress !== undefined;
+}
+
+/**
+ * Problems the guide's rules point out in the current configuration (for warnings and for
+ * the runtime to skip unusable entries). Each is one line naming the entry.
+ */
+export function cryptoMapWarnings(cfg: Config): string[] {
+  const out: string[] = [];
+  for (const set of sortByName(Object.values(cfg.cryptoMaps))) {
+    const lastStatic = Math.max(-1, ...set.entries.filter((e) => e.dynamicMap === undefined).map((e) => e.seq));
+    for (const e of set.entries) {
+      const id = `crypto map ${set.name} ${e.seq}`;
+      if (e.dynamicMap !== undefined) {
+        if (e.seq < lastStatic) out.push(`${id}: an entry referring to a dynamic map should be the lowest priority (highest sequence number) entry in the set.`);
+        const dm = cfg.dynamicMaps[e.dynamicMap];
+        if (!dm) out.push(`${id}: dynamic map ${e.dynamicMap} does not exist.`);
+        continue;
+      }
+      if (e.peers.length === 0) out.push(`${id}: no peer configured (entry disabled).`);
+      if (e.matchAddress === undefined) out.push(`${id}: no access list configured (entry disabled).`);
+      if (e.transformSets.length === 0) out.push(`${id}: no transform set configured.`);
+      for (const t of e.transformSets) if (!cfg.transformSets[t]) out.push(`${id}: transform set ${t} does not exist.`);
+      if (e.kind === 'ipsec-manual') {
+        if (!e.sessionKeys?.inbound.esp && !e.sessionKeys?.inbound.ah) out.push(`${id}: no inbound session key.`);
+        if (!e.sessionKeys?.outbound.esp && !e.sessionKeys?.outbound.ah) out.push(`${id}: no outbound session key.`);
+      }
+    }
+  }
+  for (const dm of sortByName(Object.values(cfg.dynamicMaps))) {
+    for (const e of dm.entries) {
+      if (e.transformSets.length === 0) out.push(`crypto dynamic-map ${dm.name} ${e.seq}: a dynamic map entry needs a transform set.`);
+      for (const t of e.transformSets) if (!cfg.transformSets[t]) out.push(`crypto dynamic-map ${dm.name} ${e.seq}: transform set ${t} does not exist.`);
+    }
+  }
+  return out;
+}
+
+function policyLines(e: CryptoPolicyEntry): string[] {
+  const lines: string[] = [];
+  if (e.description !== undefined) lines.push(` description ${e.description}`);
+  for (const p of e.peers) lines.push(` set peer ${p}`);
+  lines.push(...renderLifetimeLines(e.lifetime));
+  if (e.perHost) lines.push(' set security-association level per-host');
+  return lines;
+}
+
+function policyTailLines(e: CryptoPolicyEntry): string[] {
+  const lines: string[] = [];
+  if (e.transformSets.length > 0) lines.push(` set transform-set ${e.transformSets.join(' ')}`);
+  if (e.pfsGroup !== undefined) lines.push(` set pfs group${e.pfsGroup}`);
+  if (e.isakmpProfile !== undefined) lines.push(` set isakmp-profile ${e.isakmpProfile}`);
+  if (e.ikev2Profile !== undefined) lines.push(` set ikev2-profile ${e.ikev2Profile}`);
+  if (e.matchAddress !== undefined) lines.push(` match address ${e.matchAddress}`);
+  if (e.reverseRoute !== undefined) lines.push(e.reverseRoute === 'static' ? ' reverse-route static' : ' reverse-route');
+  return lines;
+}
+
+function sessionKeyLines(e: CryptoMapEntry): string[] {
+  const lines: string[] = [];
+  if (!e.sessionKeys) return lines;
+  for (const dir of ['inbound', 'outbound'] as const) {
+    const k = e.sessionKeys[dir];
+    if (k.esp) {
+      let l = ` set session-key ${dir} esp ${k.esp.spi}`;
+      if (k.esp.cipherKey !== undefined) l += ` cipher ${k.esp.cipherKey}`;
+      if (k.esp.authKey !== undefined) l += ` authenticator ${k.esp.authKey}`;
+      lines.push(l);
+    }
+    if (k.ah) lines.push(` set session-key ${dir} ah ${k.ah.spi} ${k.ah.key}`);
+  }
+  return lines;
+}
+
+export function renderCryptoMapSet(set: CryptoMapSet): string[] {
+  const v6 = set.ipv6 ? 'ipv6 ' : '';
+  const lines: string[] = [];
+  if (set.localAddress !== undefined) lines.push(`crypto map ${v6}${set.name} local-address ${set.localAddress}`);
+  if (set.isakmpProfile !== undefined) lines.push(`crypto map ${v6}${set.name} isakmp-profile ${set.isakmpProfile}`);
+  for (const e of set.entries) {
+    if (e.dynamicMap !== undefined) {
+      lines.push(`crypto map ${v6}${set.name} ${e.seq} ipsec-isakmp dynamic ${e.dynamicMap}${e.discover ? ' discover' : ''}`);
+      continue;
+    }
+    lines.push(`crypto map ${v6}${set.name} ${e.seq} ${e.kind}`);
+    lines.push(...policyLines(e), ...sessionKeyLines(e), ...policyTailLines(e));
+  }
+  return lines;
+}
+
+export function renderDynamicMapSet(set: DynamicMapSet): string[] {
+  return set.entries.flatMap((e) => [`crypto dynamic-map ${set.name} ${e.seq}`, ...policyLines(e), ...policyTailLines(e)]);
+}
+
+defineSection({
+  key: 'dynamicMaps',
+  order: 170,
+  create: () => ({}),
+  render: (cfg) => sortByName(Object.values(cfg.dynamicMaps)).map(renderDynamicMapSet),
+});
+
+defineSection({
+  key: 'cryptoMaps',
+  order: 180,
+  create: () => ({}),
+  render: (cfg) => sortByName(Object.values(cfg.cryptoMaps)).map(renderCryptoMapSet),
+});
