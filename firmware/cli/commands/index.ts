@@ -6,3 +6,5 @@ import './crypto-ipsec.js';
 import './acl.js';
 import './crypto-isakmp.js';
 import './crypto-map.js';
+import './interface.js';
+import './routing.js';
