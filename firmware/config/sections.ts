@@ -7,3 +7,4 @@ import './crypto-isakmp.js';
 import './crypto-map.js';
 import './interface.js';
 import './routing.js';
+import './crypto-ikev2.js';
