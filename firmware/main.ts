@@ -76,6 +76,7 @@ async function serialTerminal(path: string, baudRate: number): Promise<Terminal>
   const port = new SerialPort({ path, baudRate, autoOpen: false });
   await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
   return {
+    crlf: true,
     write: (t) => { port.write(t); },
     onData: (cb) => { port.on('data', (d: Buffer) => cb(d.toString('latin1'))); },
     onEnd: (cb) => { port.on('close', cb); },

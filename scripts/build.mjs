@@ -7,8 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { ensureNpm, root } from './ensure.mjs';
 import { NATIVE_EXTERNALS } from './run-ts.mjs';
 
-export async function buildFirmware() {
-  const outfile = join(root, 'dist', 'rampart.mjs');
+export async function buildFirmware(outfile = join(root, 'dist', 'rampart.mjs')) {
   await build({
     entryPoints: [join(root, 'firmware', 'entry.ts')],
     bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile,

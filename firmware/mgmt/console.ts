@@ -8,6 +8,8 @@ import { JsonLines, type Event, type Request, type SessionState } from './rpc-pr
 import { LineEditor, type EditorAction } from './line-editor.js';
 
 export interface Terminal {
+  /** True when the line needs CR LF (serial devices); a tty's own output processing adds CR otherwise. */
+  crlf?: boolean;
   write(text: string): void;
   onData(cb: (data: string) => void): void;
   onEnd(cb: () => void): void;
@@ -105,7 +107,7 @@ export class Console {
   }
 
   private out(text: string): void {
-    this.opts.terminal.write(text.replace(/\r?\n/g, '\r\n'));
+    this.opts.terminal.write(this.opts.terminal.crlf ? text.replace(/\r?\n/g, '\r\n') : text);
   }
 
   async start(): Promise<void> {
