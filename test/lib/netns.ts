@@ -12,9 +12,45 @@
 // Network rule: every address configured here lives inside namespaces this lab created;
 // nothing is ever sent from the root namespace.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, createWriteStream, type WriteStream, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, createWriteStream, type WriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, dirname, basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The project root (the directory whose package.json is named "rampart"), found upward from this file. */
+export function projectRoot(): string {
+  let d = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pj = join(d, 'package.json');
+    if (existsSync(pj)) {
+      try {
+        if ((JSON.parse(readFileSync(pj, 'utf8')) as { name?: string }).name === 'rampart') return d;
+      } catch { /* keep looking */ }
+    }
+    const up = dirname(d);
+    if (up === d) return process.cwd();
+    d = up;
+  }
+}
+
+/**
+ * Bundles a TypeScript entry with esbuild into node_modules/.cache/rampart-lab/ (npm
+ * packages stay external and resolve from the project's node_modules) and returns the
+ * .mjs path, so plain node can run it inside a namespace.
+ */
+let bundleSeq = 0;
+export async function bundleForNode(entry: string): Promise<string> {
+  const { build } = await import('esbuild');
+  const root = projectRoot();
+  const outDir = join(root, 'node_modules', '.cache', 'rampart-lab');
+  mkdirSync(outDir, { recursive: true });
+  const out = join(outDir, `${basename(entry).replace(/\.[cm]?ts$/, '')}-${process.pid}-${++bundleSeq}.mjs`);
+  await build({
+    entryPoints: [entry], outfile: out, bundle: true, platform: 'node', format: 'esm', target: 'node20',
+    packages: 'external', sourcemap: 'inline', logLevel: 'warning',
+  });
+  return out;
+}
 
 /** True when running as root (namespaces, TUN, raw sockets need it). */
 export function isRoot(): boolean {
@@ -306,6 +342,16 @@ export class Lab {
     this.processes.add(proc);
     void proc.wait().then(() => this.processes.delete(proc));
     return proc;
+  }
+
+  /**
+   * Runs a TypeScript (or .mjs) program with node inside a namespace, bundled on the fly
+   * by bundleForNode(). Same lifetime rules as spawn().
+   */
+  async spawnNode(ns: string, entry: string, args: readonly string[] = [], opts: { name?: string; log?: boolean } = {}): Promise<LabProcess> {
+    const file = /\.[cm]?ts$/.test(entry) ? await bundleForNode(entry) : entry;
+    if (file !== entry) this.onCleanup(() => rmSync(file, { force: true }));
+    return this.spawn(ns, [process.execPath, '--enable-source-maps', file, ...args], { name: opts.name ?? `${ns}-${basename(entry)}`, log: opts.log });
   }
 
   /** Registers extra cleanup (run synchronously, in reverse order, by destroy()). */
