@@ -11,6 +11,7 @@ import {
   type IdentityMatch, type IsakmpAuth, type IsakmpEncryption, type IsakmpHash, type IsakmpPolicy, type IsakmpProfile,
   type Keyring, type LocalAddressBinding, type PresharedKey,
 } from '../../config/crypto-isakmp.js';
+import { effectiveIpv4 } from '../../config/interface.js';
 import { canonicalInterfaceName } from '../../config/interface-names.js';
 import type { Config } from '../../config/model.js';
 import { CliError, type CommandContext } from '../context.js';
@@ -26,9 +27,9 @@ const EXEC = ['exec'];
 
 /**
  * Primary IPv4 address of an interface, for `Interface binding: serial2/0 (10.20.0.1:global)`.
- * The interface feature installs the real lookup; until then bindings print `unassigned`.
+ * Reads the interface section (an interface without an address prints `unassigned`).
  */
-let interfaceAddress: (cfg: Config, ifname: string) => string | undefined = () => undefined;
+let interfaceAddress: (cfg: Config, ifname: string) => string | undefined = (cfg, ifname) => effectiveIpv4(cfg, ifname)?.address;
 export function setInterfaceAddressLookup(fn: (cfg: Config, ifname: string) => string | undefined): void {
   interfaceAddress = fn;
 }

@@ -8,6 +8,8 @@ import {
   cryptoMapWarnings, insertBySeq, newPolicyEntry,
   type CryptoMapEntry, type CryptoMapSet, type CryptoPolicyEntry, type DynamicMapSet, type ManualDirectionKeys,
 } from '../../config/crypto-map.js';
+import { aclRules, formatAclRule } from '../../config/acl.js';
+import { sortedInterfaces } from '../../config/interface.js';
 import { canonicalInterfaceName } from '../../config/interface-names.js';
 import type { Config } from '../../config/model.js';
 import { CliError, type CommandContext } from '../context.js';
@@ -40,8 +42,22 @@ export interface CryptoAclView {
   lines: string[];
 }
 
-let aclLookup: (cfg: Config, name: string, ipv6: boolean) => CryptoAclView | undefined = () => undefined;
-let mapInterfaces: (cfg: Config, mapName: string) => string[] = () => [];
+/** An ACL of the ACL section as `show crypto map` prints it. */
+export function cryptoAclView(cfg: Config, name: string, ipv6: boolean): CryptoAclView | undefined {
+  const list = cfg.acl.lists[name];
+  if (!list) return undefined;
+  const heading = ipv6 ? `IPv6 access list ${name}` : `${list.kind === 'standard' ? 'Standard' : 'Extended'} IP access list ${name}`;
+  return { heading, lines: aclRules(list).map((r) => `access-list ${name} ${formatAclRule(r, list.kind)}`) };
+}
+
+/** Interfaces with `crypto map NAME` (or `ipv6 crypto map NAME` for IPv6 sets). */
+export function cryptoMapInterfaces(cfg: Config, mapName: string): string[] {
+  const ipv6 = cfg.cryptoMaps[mapName]?.ipv6 === true;
+  return sortedInterfaces(cfg).filter((i) => (ipv6 ? i.ipv6CryptoMap : i.cryptoMap) === mapName).map((i) => i.name);
+}
+
+let aclLookup: (cfg: Config, name: string, ipv6: boolean) => CryptoAclView | undefined = cryptoAclView;
+let mapInterfaces: (cfg: Config, mapName: string) => string[] = cryptoMapInterfaces;
 
 /** How `show crypto map` reads an ACL (undefined: it does not exist). */
 export function setCryptoAclLookup(fn: (cfg: Config, name: string, ipv6: boolean) => CryptoAclView | undefined): void {
