@@ -9,3 +9,4 @@ import './crypto-map.js';
 import './interface.js';
 import './routing.js';
 import './crypto-ikev2.js';
+import './unsupported.js';
