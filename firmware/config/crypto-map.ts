@@ -20,6 +20,7 @@
 // entries referring to a dynamic map should be the lowest priority; IPv6 maps and dynamic
 // maps do not mix.
 
+import { aclRules } from './acl.js';
 import { sortByName, type DhGroup, type SaLifetime } from './crypto-common.js';
 import { renderLifetimeLines } from './crypto-ipsec.js';
 import { defineSection, type Config } from './model.js';
@@ -140,6 +141,13 @@ export function cryptoMapWarnings(cfg: Config): string[] {
       }
       if (e.peers.length === 0) out.push(`${id}: no peer configured (entry disabled).`);
       if (e.matchAddress === undefined) out.push(`${id}: no access list configured (entry disabled).`);
+      else {
+        const acl = cfg.acl?.lists[e.matchAddress];
+        const rules = acl ? aclRules(acl) : [];
+        if (rules.length === 0) out.push(`${id}: access list ${e.matchAddress} does not exist or is empty.`);
+        const permits = rules.filter((r) => r.action === 'permit').length;
+        if (e.kind === 'ipsec-manual' && permits > 1) out.push(`${id}: ipsec-manual entries use only the first permit of access list ${e.matchAddress}; ${permits - 1} later permit(s) ignored.`);
+      }
       if (e.transformSets.length === 0) out.push(`${id}: no transform set configured.`);
       for (const t of e.transformSets) if (!cfg.transformSets[t]) out.push(`${id}: transform set ${t} does not exist.`);
       if (e.kind === 'ipsec-manual') {
