@@ -15,13 +15,14 @@ const skip = !isRoot()
 const cases = [
   { name: 'IKEv2 PSK', version: 2 as const, proposals: ['aes256-sha256-modp2048'], esp: ['aes256gcm16'], ike: 'IKEv2' },
   { name: 'IKEv1 main mode PSK', version: 1 as const, proposals: ['aes128-sha1-modp2048'], esp: ['aes128-sha1'], ike: 'IKEv1' },
+  { name: 'IKEv2 PSK through a NAT', version: 2 as const, proposals: ['aes256-sha256-modp2048'], esp: ['aes256gcm16'], ike: 'IKEv2', nat: true },
 ];
 
 for (const c of cases) {
   t.test(`strongSwan libipsec site-to-site: ${c.name}`, { skip }, async (t) => {
-    const lab = Lab.create(`rt-swan${c.version}`);
+    const lab = Lab.create(`rt-swan${c.version}${c.nat ? 'n' : ''}`);
     t.teardown(() => lab.destroy());
-    const topo = buildSiteToSite(lab);
+    const topo = buildSiteToSite(lab, { nat: c.nat });
 
     t.notOk(await ping(lab, 'hostA', topo.addr.hostB, { count: 1, timeoutSec: 1 }), 'no path between the LANs before the tunnel');
 
@@ -31,6 +32,10 @@ for (const c of cases) {
     t.match(sas, /INSTALLED, TUNNEL-in-UDP/, 'libipsec carries ESP in UDP');
     t.match(sas, /\[4500\]/, 'floated to port 4500');
     if (c.version === 1) t.match(tun.a.log(), /initiating Main Mode/, 'IKEv1 used main mode');
+    if (c.nat) {
+      t.match(tun.a.log(), /local host is behind NAT/, 'gwA detected the NAT');
+      t.match(await tun.b.listSas(), new RegExp(`remote '${topo.addr.gwAWan}' @ ${topo.addr.gwAWanSeenByB.replace(/\./g, '\\.')}\\[\\d+\\]`), 'gwB sees gwA at the NAT address');
+    }
 
     t.ok(await ping(lab, 'hostA', topo.addr.hostB, { count: 3 }), 'hostA pings hostB through the tunnel');
     t.ok(await ping(lab, 'hostB', topo.addr.hostA, { count: 3 }), 'hostB pings hostA through the tunnel');

@@ -4,6 +4,13 @@
 //   10.1.0.2   10.1.0.1      10.2.0.1  10.2.0.2
 //              172.16.0.1 -- 172.16.0.2       (the "WAN" veth between the gateways)
 //
+// With `nat: true` a NAT router namespace sits on the WAN path, masquerading gwA:
+//
+//   gwA 172.16.0.1 -- 172.16.0.254 [nat] 172.17.0.254 -- 172.17.0.2 gwB
+//
+// gwA's default route points at the NAT; gwB only knows 172.17.0.0/24 and sees gwA as
+// 172.17.0.254 (addr.gwAWanSeenByB). addr.gwBWan is then 172.17.0.2.
+//
 // Hosts route everything through their gateway. The gateways forward, but have no route
 // to the other LAN: traffic between 10.1.0.0/24 and 10.2.0.0/24 only passes once a
 // tunnel (strongSwan, Rampart) installs one. `plainRoutes: true` adds direct routes
@@ -21,7 +28,11 @@ export interface SiteToSite {
     hostA: string; gwALan: string; gwAWan: string;
     gwBWan: string; gwBLan: string; hostB: string;
     lanA: string; lanB: string;
+    /** the source address gwB sees for gwA (the NAT's outside address with nat: true) */
+    gwAWanSeenByB: string;
   };
+  /** true when a NAT namespace ('nat') masquerades gwA */
+  nat: boolean;
   /** interface names inside the gateways */
   ifs: { gwLan: string; gwWan: string; host: string };
 }
@@ -32,23 +43,37 @@ export const SITE_ADDR = {
   lanA: '10.1.0.0/24', lanB: '10.2.0.0/24',
 } as const;
 
-export function buildSiteToSite(lab: Lab, opts: { plainRoutes?: boolean; wanMtu?: number } = {}): SiteToSite {
-  const a = SITE_ADDR;
+export const NAT_ADDR = { inside: '172.16.0.254', outside: '172.17.0.254', gwBWan: '172.17.0.2' } as const;
+
+export function buildSiteToSite(lab: Lab, opts: { plainRoutes?: boolean; wanMtu?: number; nat?: boolean } = {}): SiteToSite {
+  const a = { ...SITE_ADDR, gwAWanSeenByB: SITE_ADDR.gwAWan as string, gwBWan: SITE_ADDR.gwBWan as string };
+  const nat = opts.nat === true;
   for (const ns of ['hostA', 'gwA', 'gwB', 'hostB']) lab.addNamespace(ns);
   lab.addVeth({ ns: 'hostA', ifname: 'eth0', addr: `${a.hostA}/24` }, { ns: 'gwA', ifname: 'lan0', addr: `${a.gwALan}/24` });
-  lab.addVeth({ ns: 'gwA', ifname: 'wan0', addr: `${a.gwAWan}/24`, mtu: opts.wanMtu }, { ns: 'gwB', ifname: 'wan0', addr: `${a.gwBWan}/24`, mtu: opts.wanMtu });
+  if (nat) {
+    lab.addNamespace('nat');
+    a.gwBWan = NAT_ADDR.gwBWan;
+    a.gwAWanSeenByB = NAT_ADDR.outside;
+    lab.addVeth({ ns: 'gwA', ifname: 'wan0', addr: `${a.gwAWan}/24`, mtu: opts.wanMtu }, { ns: 'nat', ifname: 'in0', addr: `${NAT_ADDR.inside}/24`, mtu: opts.wanMtu });
+    lab.addVeth({ ns: 'nat', ifname: 'out0', addr: `${NAT_ADDR.outside}/24`, mtu: opts.wanMtu }, { ns: 'gwB', ifname: 'wan0', addr: `${a.gwBWan}/24`, mtu: opts.wanMtu });
+    lab.addNat('nat', 'out0');
+    lab.addRoute('gwA', 'default', { gw: NAT_ADDR.inside });
+  } else {
+    lab.addVeth({ ns: 'gwA', ifname: 'wan0', addr: `${a.gwAWan}/24`, mtu: opts.wanMtu }, { ns: 'gwB', ifname: 'wan0', addr: `${a.gwBWan}/24`, mtu: opts.wanMtu });
+  }
   lab.addVeth({ ns: 'gwB', ifname: 'lan0', addr: `${a.gwBLan}/24` }, { ns: 'hostB', ifname: 'eth0', addr: `${a.hostB}/24` });
   lab.addRoute('hostA', 'default', { gw: a.gwALan });
   lab.addRoute('hostB', 'default', { gw: a.gwBLan });
   lab.enableForwarding('gwA');
   lab.enableForwarding('gwB');
   if (opts.plainRoutes) {
+    if (nat) throw new Error('plainRoutes with nat: not supported (the NAT hides LAN A)');
     lab.addRoute('gwA', a.lanB, { gw: a.gwBWan });
     lab.addRoute('gwB', a.lanA, { gw: a.gwAWan });
   }
   return {
     lab, hostA: 'hostA', gwA: 'gwA', gwB: 'gwB', hostB: 'hostB',
-    addr: { ...a },
+    addr: a, nat,
     ifs: { gwLan: 'lan0', gwWan: 'wan0', host: 'eth0' },
   };
 }

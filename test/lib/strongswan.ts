@@ -293,7 +293,7 @@ export interface SwanTunnel {
  */
 export async function startStrongswanSiteToSite(
   lab: Lab,
-  topo: { gwA: string; gwB: string; addr: { gwAWan: string; gwBWan: string; lanA: string; lanB: string } },
+  topo: { gwA: string; gwB: string; nat?: boolean; addr: { gwAWan: string; gwBWan: string; lanA: string; lanB: string } },
   opts: SwanTunnelOptions,
 ): Promise<SwanTunnel> {
   const psk = opts.psk ?? 'rampart-lab-psk-0123456789';
@@ -301,14 +301,15 @@ export async function startStrongswanSiteToSite(
   const esp = opts.espProposals ?? ['aes256gcm16'];
   const a = new StrongswanPeer(lab, topo.gwA, opts.swan);
   const b = new StrongswanPeer(lab, topo.gwB, opts.swan);
-  const conn = (local: string, remote: string, lts: string, rts: string): SwanConnection => ({
+  // IDs are the real WAN addresses; behind the NAT gwB accepts gwA from any address
+  const conn = (local: string, remote: string, remoteId: string, lts: string, rts: string): SwanConnection => ({
     name: 'site', version: opts.version, aggressive: opts.aggressive, localAddr: local, remoteAddr: remote,
-    proposals, psk, children: [{ name: 'lan', localTs: [lts], remoteTs: [rts], espProposals: esp }],
+    localId: local, remoteId, proposals, psk, children: [{ name: 'lan', localTs: [lts], remoteTs: [rts], espProposals: esp }],
   });
   await Promise.all([a.start(), b.start()]);
   try {
-    await a.load([conn(topo.addr.gwAWan, topo.addr.gwBWan, topo.addr.lanA, topo.addr.lanB)]);
-    await b.load([conn(topo.addr.gwBWan, topo.addr.gwAWan, topo.addr.lanB, topo.addr.lanA)]);
+    await a.load([conn(topo.addr.gwAWan, topo.addr.gwBWan, topo.addr.gwBWan, topo.addr.lanA, topo.addr.lanB)]);
+    await b.load([conn(topo.addr.gwBWan, topo.nat ? '%any' : topo.addr.gwAWan, topo.addr.gwAWan, topo.addr.lanB, topo.addr.lanA)]);
     await a.initiate('lan', opts.timeoutMs ?? 30_000);
     await a.waitForChild('lan');
     await b.waitForChild('lan');
