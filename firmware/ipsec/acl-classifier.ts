@@ -115,7 +115,12 @@ interface PortCheck { lo: number; hi: number; neq: number }
 
 const NO_PORT_CHECK: PortCheck = { lo: 0, hi: 65535, neq: -1 };
 
-/** One shape's hash table. */
+/**
+ * One shape's hash table: open addressing over rows of `keyLen + 2` words
+ * (key words, first entry index + 1 (0 = empty slot), slow-path bucket + 1 (0 = none)),
+ * so the common lookup touches one row. A bucket takes the slow path when it has more than
+ * one entry or its entry has a non-exact port check.
+ */
 class Tuple {
   readonly srcMask: Uint32Array;
   readonly dstMask: Uint32Array;
@@ -124,12 +129,9 @@ class Tuple {
   readonly dstPortEq: boolean;
   minIndex = Infinity;
   maxIndex = -1;
-  /** keys, `keyLen` words per bucket */
-  keys = new Uint32Array(0);
-  buckets: number[][] = [];
-  /** open addressing: slot -> bucket index, -1 empty */
-  table = new Int32Array(0);
+  rows = new Uint32Array(0);
   tableMask = 0;
+  buckets: number[][] = [];
   /** bucket lookup while building */
   private building: Map<string, number> | undefined = new Map();
   private pendingKeys: Uint32Array[] | undefined = [];
@@ -158,23 +160,39 @@ class Tuple {
     if (index > this.maxIndex) this.maxIndex = index;
   }
 
-  seal(): void {
+  seal(needsPortCheck: (index: number) => boolean): void {
     this.building = undefined;
-    const kl0 = this.keyLen;
-    this.keys = new Uint32Array(this.buckets.length * kl0);
-    this.pendingKeys!.forEach((k, b) => this.keys.set(k, b * kl0));
-    this.pendingKeys = undefined;
+    const kl = this.keyLen;
+    const stride = kl + 2;
     let size = 4;
     while (size < this.buckets.length * 2) size *= 2;
-    this.table = new Int32Array(size).fill(-1);
+    this.rows = new Uint32Array(size * stride);
     this.tableMask = size - 1;
-    const kl = this.keyLen;
+    const keys = this.pendingKeys!;
     for (let b = 0; b < this.buckets.length; b++) {
-      let slot = hashKey(this.keys, b * kl, kl) & this.tableMask;
-      while (this.table[slot] !== -1) slot = (slot + 1) & this.tableMask;
-      this.table[slot] = b;
+      const key = keys[b]!;
+      let slot = hashKey(key, 0, kl) & this.tableMask;
+      while (this.rows[slot * stride + kl] !== 0) slot = (slot + 1) & this.tableMask;
+      const off = slot * stride;
+      this.rows.set(key, off);
+      const bucket = this.buckets[b]!;
+      this.rows[off + kl] = bucket[0]! + 1;
+      this.rows[off + kl + 1] = bucket.length > 1 || needsPortCheck(bucket[0]!) ? b + 1 : 0;
     }
+    this.pendingKeys = undefined;
   }
+}
+
+/** hashKey over exactly 5 words (the IPv4 key), same result as hashKey(words, 0, 5). */
+function hash5(a: number, b: number, c: number, d: number, e: number): number {
+  let h = 0x811c9dc5 | 0;
+  h = Math.imul(h ^ a, 0x01000193); h ^= h >>> 15;
+  h = Math.imul(h ^ b, 0x01000193); h ^= h >>> 15;
+  h = Math.imul(h ^ c, 0x01000193); h ^= h >>> 15;
+  h = Math.imul(h ^ d, 0x01000193); h ^= h >>> 15;
+  h = Math.imul(h ^ e, 0x01000193); h ^= h >>> 15;
+  h = Math.imul(h ^ (h >>> 13), 0x5bd1e995);
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 function hashKey(a: Uint32Array, off: number, len: number): number {
@@ -259,9 +277,10 @@ export class AclClassifier {
       key[2 * words + 2] = dp.eq >= 0 ? dp.eq : 0;
       t.add(key, i);
     }
+    const needsPortCheck = (i: number) => this.srcCheck[i] !== NO_PORT_CHECK || this.dstCheck[i] !== NO_PORT_CHECK;
     for (const fi of [v4, v6]) {
       if (!fi) continue;
-      for (const t of fi.tuples) t.seal();
+      for (const t of fi.tuples) t.seal(needsPortCheck);
       fi.tuples.sort((a, b) => a.minIndex - b.minIndex);
     }
     this.v4 = v4;
@@ -274,6 +293,7 @@ export class AclClassifier {
     if (!fi) return -1;
     const W = fi.words;
     if (k.src.length !== W || k.dst.length !== W) return -1;
+    if (W === 1) return this.match4(fi, k, fromIndex);
     const key = fi.scratch;
     const kl = 2 * W + 3;
     let best = Infinity;
@@ -289,34 +309,80 @@ export class AclClassifier {
       key[2 * W] = t.protoFixed ? k.proto : 0;
       key[2 * W + 1] = t.srcPortEq ? k.srcPort : 0;
       key[2 * W + 2] = t.dstPortEq ? k.dstPort : 0;
-      const table = t.table;
-      const keys = t.keys;
+      const rows = t.rows;
+      const stride = kl + 2;
       let slot = hashKey(key, 0, kl) & t.tableMask;
       for (;;) {
-        const b = table[slot]!;
-        if (b === -1) break;
+        const off = slot * stride;
+        const head = rows[off + kl]!;
+        if (head === 0) break;
         let same = true;
-        const off = b * kl;
-        for (let i = 0; i < kl; i++) if (keys[off + i] !== key[i]) { same = false; break; }
+        for (let i = 0; i < kl; i++) if (rows[off + i] !== key[i]) { same = false; break; }
         if (same) {
-          const bucket = t.buckets[b]!;
-          for (let j = 0; j < bucket.length; j++) {
-            const idx = bucket[j]!;
-            if (idx >= best) break;
-            if (idx < fromIndex) continue;
-            const sc = this.srcCheck[idx]!;
-            const dc = this.dstCheck[idx]!;
-            if (k.srcPort < sc.lo || k.srcPort > sc.hi || k.srcPort === sc.neq) continue;
-            if (k.dstPort < dc.lo || k.dstPort > dc.hi || k.dstPort === dc.neq) continue;
-            best = idx;
-            break;
-          }
+          const slow = rows[off + kl + 1]!;
+          if (slow === 0) {
+            const idx = head - 1;
+            if (idx < best && idx >= fromIndex) best = idx;
+          } else best = this.scanBucket(t.buckets[slow - 1]!, k, fromIndex, best);
           break;
         }
         slot = (slot + 1) & t.tableMask;
       }
     }
     return best === Infinity ? -1 : best;
+  }
+
+  /** IPv4 specialisation of `match`: the 5 key words live in locals, no scratch array. */
+  private match4(fi: FamilyIndex, k: PacketKey, fromIndex: number): number {
+    const src = k.src[0]!;
+    const dst = k.dst[0]!;
+    const kProto = k.proto;
+    const kSport = k.srcPort;
+    const kDport = k.dstPort;
+    let best = Infinity;
+    const tuples = fi.tuples;
+    for (let ti = 0; ti < tuples.length; ti++) {
+      const t = tuples[ti]!;
+      if (t.minIndex >= best) break;
+      if (t.maxIndex < fromIndex) continue;
+      const k0 = (src & t.srcMask[0]!) >>> 0;
+      const k1 = (dst & t.dstMask[0]!) >>> 0;
+      const k2 = t.protoFixed ? kProto : 0;
+      const k3 = t.srcPortEq ? kSport : 0;
+      const k4 = t.dstPortEq ? kDport : 0;
+      const rows = t.rows;
+      let slot = hash5(k0, k1, k2, k3, k4) & t.tableMask;
+      for (;;) {
+        const off = slot * 7;
+        const head = rows[off + 5]!;
+        if (head === 0) break;
+        if (rows[off] === k0 && rows[off + 1] === k1 && rows[off + 2] === k2 && rows[off + 3] === k3 && rows[off + 4] === k4) {
+          const slow = rows[off + 6]!;
+          if (slow === 0) {
+            const idx = head - 1;
+            if (idx < best && idx >= fromIndex) best = idx;
+          } else best = this.scanBucket(t.buckets[slow - 1]!, k, fromIndex, best);
+          break;
+        }
+        slot = (slot + 1) & t.tableMask;
+      }
+    }
+    return best === Infinity ? -1 : best;
+  }
+
+  /** First entry of a bucket (ascending) in [fromIndex, best) whose non-exact port checks pass. */
+  private scanBucket(bucket: number[], k: PacketKey, fromIndex: number, best: number): number {
+    for (let j = 0; j < bucket.length; j++) {
+      const idx = bucket[j]!;
+      if (idx >= best) break;
+      if (idx < fromIndex) continue;
+      const sc = this.srcCheck[idx]!;
+      const dc = this.dstCheck[idx]!;
+      if (k.srcPort < sc.lo || k.srcPort > sc.hi || k.srcPort === sc.neq) continue;
+      if (k.dstPort < dc.lo || k.dstPort > dc.hi || k.dstPort === dc.neq) continue;
+      return idx;
+    }
+    return best;
   }
 
   /** `match` that also bumps the matched entry's counter. */

@@ -150,6 +150,8 @@ export class Spd<M = unknown> {
   private readonly flatEntry: Int32Array;
   private readonly flatKind: Uint8Array;
   private readonly flatAce: Int32Array;
+  /** 1 when a match ends the search (permit, or a dynamic entry's empty ACL), 0 for deny */
+  private readonly flatTerminal: Uint8Array;
   /** prebuilt protect decisions per flattened index (non per-host entries) */
   private readonly flatDecision: (ProtectDecision<M> | undefined)[];
   private readonly flatScope: (TrafficSelector | undefined)[];
@@ -198,6 +200,7 @@ export class Spd<M = unknown> {
     this.flatKind = Uint8Array.from(flatKind);
     this.flatAce = Int32Array.from(flatAce);
     this.classifier = new AclClassifier(flat);
+    this.flatTerminal = Uint8Array.from(flat, (ace, i) => (flatKind[i] === FLAT_DROP_ALL || ace.action === 'permit' ? 1 : 0));
     this.flatScope = flat.map((ace, i) => (flatKind[i] === FLAT_ACE ? aceToSelector(ace) : undefined));
     this.flatDecision = flat.map((ace, i) => {
       const entry = entries[flatEntry[i]!]!;
@@ -217,7 +220,7 @@ export class Spd<M = unknown> {
     for (;;) {
       const i = this.count ? this.classifier.matchCounted(k, from) : this.classifier.match(k, from);
       if (i < 0) return -1;
-      if (this.flatKind[i] === FLAT_DROP_ALL || this.classifier.entries[i]!.action === 'permit') return i;
+      if (this.flatTerminal[i] === 1) return i;
       // deny: this entry does not protect it; go on with the next entry
       from = this.entryEnd[this.flatEntry[i]!]!;
     }
