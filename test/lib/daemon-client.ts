@@ -1,0 +1,38 @@
+// A scripted console: opens a CLI session on a running daemon over its unix socket and
+// runs lines, collecting the output (answers to questions are given up front).
+import { RpcClient } from '../../firmware/mgmt/console.js';
+import type { SessionState } from '../../firmware/mgmt/rpc-protocol.js';
+
+export class ScriptedConsole {
+  private client = new RpcClient();
+  private buf = '';
+  private answers: string[] = [];
+  state!: SessionState;
+  banner = '';
+
+  static async open(socketPath: string, line = 'console'): Promise<ScriptedConsole> {
+    const c = new ScriptedConsole();
+    c.client.onEvent = (ev) => {
+      if (ev.event === 'output') c.buf += ev.text;
+      if (ev.event === 'ask') {
+        c.buf += ev.prompt;
+        c.client.notify('answer', { text: c.answers.shift() ?? '' });
+      }
+    };
+    await c.client.connect(socketPath);
+    const r = await c.client.call<SessionState & { banner?: string }>('open', { line });
+    c.state = r;
+    c.banner = r.banner ?? '';
+    return c;
+  }
+
+  /** Runs one line; returns its output. */
+  async run(line: string, ...answers: string[]): Promise<string> {
+    this.buf = '';
+    this.answers = answers;
+    this.state = await this.client.call<SessionState>('exec', { text: line });
+    return this.buf;
+  }
+
+  close(): void { this.client.close(); }
+}
