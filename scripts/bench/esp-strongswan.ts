@@ -6,7 +6,7 @@
 // Rampart's module (esp-tcp, later) reuses runTunnelBench() with its own StartTunnel and
 // divides by results.get('esp-tcp-strongswan') for `ratio esp-tcp-vs-strongswan`.
 import type { BenchContext, BenchModuleMeta } from './lib/bench-context.js';
-import { runTunnelBench, type StartTunnel } from './lib/tunnel-iperf.js';
+import { runTunnelBench, type StartTunnel, type TunnelBenchResult } from './lib/tunnel-iperf.js';
 import { haveStrongswan, startStrongswanSiteToSite } from '../../test/lib/strongswan.js';
 
 export const meta: BenchModuleMeta = { description: 'strongSwan kernel-libipsec tunnel, iperf3 TCP/UDP', needsRoot: true };
@@ -29,15 +29,29 @@ export const startStrongswan: StartTunnel = async (lab, topo) => {
   return { describe: `strongSwan kernel-libipsec IKEv2 ESP ${esp.join(',')} (UDP 4500), ${plugins}`, stop: () => tun.stop() };
 };
 
-export async function run(ctx: BenchContext): Promise<void> {
-  if (!haveStrongswan()) throw new Error('strongSwan is not installed (strongswan-charon strongswan-swanctl libcharon-extra-plugins)');
+/** Measures the strongSwan tunnel and reports the esp-*-strongswan lines. */
+export async function measureStrongswan(ctx: BenchContext): Promise<TunnelBenchResult> {
+  if (!haveStrongswan()) throw new Error('strongSwan is not installed (strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins)');
   const swan = await runTunnelBench({ prefix: 'rb-swan', start: startStrongswan, seconds: ctx.seconds, log: ctx.log });
-  ctx.log(swan.describe);
   ctx.report('esp-tcp-strongswan', swan.tcpMbps, 'Mbit/s');
   ctx.report('esp-udp-strongswan', swan.udpMbps, 'Mbit/s');
   ctx.report('esp-udp-loss-strongswan', swan.udpLossPct, '%');
   ctx.report('esp-udp64-strongswan', swan.udp64Pps, 'pps');
   ctx.report('esp-rtt-strongswan', swan.rttMs, 'ms');
+  return swan;
+}
+
+/**
+ * For Rampart's esp-tcp module: strongSwan's TCP Mbit/s from this run if esp-strongswan
+ * already ran (it sorts first), else measured now. Then
+ *   ctx.ratio('esp-tcp-vs-strongswan', rampartTcp / await strongswanTcpAnchor(ctx))
+ */
+export async function strongswanTcpAnchor(ctx: BenchContext): Promise<number> {
+  return ctx.results.get('esp-tcp-strongswan') ?? (await measureStrongswan(ctx)).tcpMbps;
+}
+
+export async function run(ctx: BenchContext): Promise<void> {
+  const swan = await measureStrongswan(ctx);
   if (process.env.BENCH_NO_PLAIN) return;
   const plain = await runTunnelBench({ prefix: 'rb-plain', start: null, seconds: ctx.seconds, only: ['tcp', 'rtt'], log: ctx.log });
   ctx.report('plain-tcp', plain.tcpMbps, 'Mbit/s');
