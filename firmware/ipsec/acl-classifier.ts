@@ -49,6 +49,20 @@ export interface AclEntry {
   readonly dst: AddrMask;
   readonly srcPort?: PortOp;
   readonly dstPort?: PortOp;
+  /** ICMP/ICMPv6 message (`permit icmp any any echo`): type, optional code. */
+  readonly icmp?: { readonly type: number; readonly code?: number };
+}
+
+/** ICMP type/code as the port operator they become (see PacketKey: type<<8|code in the port fields). */
+export function icmpPortOp(icmp: { readonly type: number; readonly code?: number }): PortOp {
+  return icmp.code === undefined
+    ? { op: 'range', lo: icmp.type << 8, hi: (icmp.type << 8) | 0xff }
+    : { op: 'eq', port: (icmp.type << 8) | icmp.code };
+}
+
+/** The source-port operator an entry really applies (its ICMP match, if any, lives there). */
+function effectiveSrcPort(e: AclEntry): PortOp | undefined {
+  return e.icmp ? icmpPortOp(e.icmp) : e.srcPort;
 }
 
 export class AclCompileError extends Error {
@@ -83,7 +97,7 @@ export function aclEntryMatches(e: AclEntry, k: PacketKey): boolean {
   if (e.src.family !== k.family) return false;
   const proto = e.proto ?? IPPROTO_ANY;
   if (proto !== IPPROTO_ANY && proto !== k.proto) return false;
-  if (!portOpMatches(e.srcPort, k.srcPort) || !portOpMatches(e.dstPort, k.dstPort)) return false;
+  if (!portOpMatches(effectiveSrcPort(e), k.srcPort) || !portOpMatches(e.dstPort, k.dstPort)) return false;
   return maskMatchesWords(e.src, k.src) && maskMatchesWords(e.dst, k.dst);
 }
 
@@ -105,7 +119,8 @@ const PROTO_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 47
 export function formatAclEntry(e: AclEntry): string {
   const p = e.proto ?? 0;
   const proto = p === 0 ? (e.src.family === 6 ? 'ipv6' : 'ip') : (PROTO_NAMES[p] ?? String(p));
-  return `${e.action} ${proto} ${formatAddrSet(e.src)}${formatPortOp(e.srcPort)} ${formatAddrSet(e.dst)}${formatPortOp(e.dstPort)}`;
+  const icmp = e.icmp ? ` ${e.icmp.type}${e.icmp.code === undefined ? '' : ` ${e.icmp.code}`}` : '';
+  return `${e.action} ${proto} ${formatAddrSet(e.src)}${formatPortOp(e.srcPort)} ${formatAddrSet(e.dst)}${formatPortOp(e.dstPort)}${icmp}`;
 }
 
 // ---------------------------------------------------------------- compiled form
@@ -250,7 +265,15 @@ export class AclClassifier {
       if (e.dst.family !== family) throw new AclCompileError('source and destination families differ', i);
       const proto = e.proto ?? IPPROTO_ANY;
       if (!Number.isInteger(proto) || proto < 0 || proto > 255) throw new AclCompileError(`bad protocol ${proto}`, i);
-      const sp = compilePortOp(e.srcPort, i);
+      if (e.icmp) {
+        const { type, code } = e.icmp;
+        if (proto !== 1 && proto !== 58) throw new AclCompileError('ICMP message match needs protocol icmp', i);
+        if (e.srcPort || e.dstPort) throw new AclCompileError('ICMP entries take no ports', i);
+        if (!Number.isInteger(type) || type < 0 || type > 255 || (code !== undefined && (!Number.isInteger(code) || code < 0 || code > 255))) {
+          throw new AclCompileError('bad ICMP type/code', i);
+        }
+      }
+      const sp = compilePortOp(effectiveSrcPort(e), i);
       const dp = compilePortOp(e.dstPort, i);
       if (proto === IPPROTO_ANY && (sp.eq >= 0 || dp.eq >= 0 || sp.check !== NO_PORT_CHECK || dp.check !== NO_PORT_CHECK)) {
         throw new AclCompileError('port operators need a protocol (tcp, udp, sctp)', i);
@@ -453,6 +476,12 @@ const PORT_BY_NAME: Record<string, number> = {
   smtp: 25, snmp: 161, ssh: 22, telnet: 23, tftp: 69, www: 80, https: 443, syslog: 514, echo: 7,
 };
 
+const ICMP_BY_NAME: Record<string, { type: number; code?: number }> = {
+  'echo-reply': { type: 0 }, unreachable: { type: 3 }, 'host-unreachable': { type: 3, code: 1 },
+  'port-unreachable': { type: 3, code: 3 }, 'packet-too-big': { type: 3, code: 4 }, redirect: { type: 5 },
+  echo: { type: 8 }, 'time-exceeded': { type: 11 }, 'parameter-problem': { type: 12 },
+};
+
 /**
  * Parses the body of an IOS extended ACE, e.g. `permit tcp host 10.0.0.1 10.1.0.0 0.0.255.255 eq 23`
  * or `permit ipv6 2001:db8:1::/48 any`. (`log`, sequence numbers and remarks are not part of it.)
@@ -470,6 +499,7 @@ export function parseAclEntry(text: string): AclEntry {
   const protoText = next('protocol').toLowerCase();
   const proto = PROTO_BY_NAME[protoText] ?? (/^\d+$/.test(protoText) ? Number(protoText) : undefined);
   if (proto === undefined || proto > 255) throw new AclParseError(`bad protocol ${protoText}`, text);
+  const isIcmp = proto === 1;
   const family = protoText === 'ipv6' ? 6 : undefined;
   const addr = (): AddrMask => {
     const t = next('address');
@@ -497,7 +527,16 @@ export function parseAclEntry(text: string): AclEntry {
   const src = addr();
   const srcPort = portOp();
   let dst = addr();
-  const dstPort = portOp();
+  const dstPort = isIcmp ? undefined : portOp();
+  let icmp: { type: number; code?: number } | undefined;
+  if (isIcmp && tok[i] !== undefined && tok[i] !== 'log' && tok[i] !== 'log-input') {
+    const name = ICMP_BY_NAME[tok[i]!];
+    if (name) { icmp = { ...name }; i++; } else if (/^\d+$/.test(tok[i]!)) {
+      icmp = { type: Number(tok[i++]) };
+      if (tok[i] !== undefined && /^\d+$/.test(tok[i]!)) icmp.code = Number(tok[i++]);
+      if (icmp.type > 255 || (icmp.code ?? 0) > 255) throw new AclParseError('bad ICMP type/code', text);
+    }
+  }
   // `any` on one side takes the family of the other side
   let s = src;
   if (s.family !== dst.family) {
@@ -508,6 +547,7 @@ export function parseAclEntry(text: string): AclEntry {
   while (i < tok.length && (tok[i] === 'log' || tok[i] === 'log-input')) i++;
   if (i < tok.length) throw new AclParseError(`unexpected ${tok[i]}`, text);
   const e: { -readonly [K in keyof AclEntry]: AclEntry[K] } = { action, proto, src: s, dst };
+  if (icmp) e.icmp = icmp;
   if (srcPort) e.srcPort = srcPort;
   if (dstPort) e.dstPort = dstPort;
   return e;

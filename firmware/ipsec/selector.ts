@@ -73,7 +73,9 @@ export interface TrafficSelector {
 
 /**
  * 5-tuple of a packet. Ports are 0 for protocols without ports and for non-first
- * fragments. The object is meant to be reused by the data plane (see `packetKeyFromIp`).
+ * fragments. ICMP and ICMPv6 carry `type << 8 | code` in BOTH port fields (the RFC 4301 /
+ * RFC 7296 convention of the type in the high byte), so the value survives mirroring.
+ * The object is meant to be reused by the data plane (see `packetKeyFromIp`).
  */
 export interface PacketKey {
   family: Family;
@@ -561,7 +563,8 @@ const IPV6_EXT_DEST_OPTS = 60;
 /**
  * Extracts the 5-tuple of an IPv4 or IPv6 packet starting at `bytes[0]`. Returns undefined
  * for a truncated or malformed header (the caller counts and drops). Ports are read only
- * for TCP/UDP/SCTP first fragments; they are 0 otherwise.
+ * for TCP/UDP/SCTP first fragments; ICMP/ICMPv6 first fragments give type<<8|code in both
+ * port fields; they are 0 otherwise.
  */
 export function packetKeyFromIp(bytes: Uint8Array, out?: PacketKey): PacketKey | undefined {
   if (bytes.length < 1) return undefined;
@@ -583,6 +586,8 @@ export function packetKeyFromIp(bytes: Uint8Array, out?: PacketKey): PacketKey |
     if (fragOffset === 0 && hasPorts(key.proto) && bytes.length >= ihl + 4) {
       key.srcPort = dv.getUint16(ihl);
       key.dstPort = dv.getUint16(ihl + 2);
+    } else if (fragOffset === 0 && key.proto === IPPROTO_ICMP && bytes.length >= ihl + 2) {
+      key.srcPort = key.dstPort = dv.getUint16(ihl);
     }
     return key;
   }
@@ -617,6 +622,8 @@ export function packetKeyFromIp(bytes: Uint8Array, out?: PacketKey): PacketKey |
     if (firstFragment && hasPorts(next) && bytes.length >= off + 4) {
       key.srcPort = dv.getUint16(off);
       key.dstPort = dv.getUint16(off + 2);
+    } else if (firstFragment && next === IPPROTO_ICMPV6 && bytes.length >= off + 2) {
+      key.srcPort = key.dstPort = dv.getUint16(off);
     }
     return key;
   }

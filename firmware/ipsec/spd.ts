@@ -21,7 +21,7 @@
 // lookup costs a few hash probes whatever the ACL sizes; a deny restarts the search just
 // after the denying entry's last ACE.
 
-import { AclClassifier, formatAclEntry, type AclEntry, type PortOp } from './acl-classifier.js';
+import { AclClassifier, formatAclEntry, icmpPortOp, type AclEntry, type PortOp } from './acl-classifier.js';
 import {
   anyAddr, ANY_PORTS, compileSelector, formatIpValue, hostAddr, IPPROTO_ANY, ipEquals, mirrorKey,
   selectorContains, selectorIntersect, selectorKey, wordsToValue,
@@ -115,6 +115,11 @@ export function portOpToRange(op: PortOp | undefined): PortRange {
 
 /** The traffic selector (local -> remote) an ACE describes. */
 export function aceToSelector(ace: AclEntry): TrafficSelector {
+  if (ace.icmp) {
+    // type<<8|code in both port fields, as PacketKey carries ICMP
+    const r = portOpToRange(icmpPortOp(ace.icmp));
+    return { family: ace.src.family, src: ace.src, dst: ace.dst, proto: ace.proto ?? IPPROTO_ANY, srcPorts: r, dstPorts: r };
+  }
   return {
     family: ace.src.family,
     src: ace.src,

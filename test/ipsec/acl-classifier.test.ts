@@ -64,6 +64,7 @@ function randomEntry(r: () => number, family: Family): AclEntry {
   const c = r();
   const proto = c < 0.4 ? 0 : c < 0.7 ? 6 : c < 0.9 ? 17 : 1;
   const e: { -readonly [K in keyof AclEntry]: AclEntry[K] } = { action: r() < 0.7 ? 'permit' : 'deny', proto, src, dst };
+  if (proto === 1 && r() < 0.5) e.icmp = r() < 0.5 ? { type: r() < 0.5 ? 0 : 8 } : { type: r() < 0.5 ? 0 : 8, code: r() < 0.5 ? 0 : 1 };
   if (proto === 6 || proto === 17) {
     const sp = randomPortOp(r);
     const dp = randomPortOp(r);
@@ -85,6 +86,10 @@ function randomPacket(r: () => number, family: Family): PacketKey {
   };
   const a = family === 4 ? toText(src) : `2001:db8::${(Number(src) >>> 16).toString(16)}:${(Number(src) & 0xffff).toString(16)}`;
   const b = family === 4 ? toText(dst) : `2001:db8::${(Number(dst) >>> 16).toString(16)}:${(Number(dst) & 0xffff).toString(16)}`;
+  if (proto === 1) {
+    const tc = ((r() < 0.5 ? 0 : 8) << 8) | (r() < 0.5 ? 0 : 1);
+    return makePacketKey(a, b, proto, tc, tc);
+  }
   return makePacketKey(a, b, proto, ports ? 18 + Math.floor(r() * 12) : 0, ports ? 18 + Math.floor(r() * 12) : 0);
 }
 
@@ -175,6 +180,17 @@ t.test('port operators', async (t) => {
   }
   t.equal(new AclClassifier([parseAclEntry('permit tcp any eq 23 any')]).match(makePacketKey('1.1.1.1', '2.2.2.2', 6, 23, 9)), 0, 'source port');
   t.equal(new AclClassifier([parseAclEntry('permit tcp any any eq 23')]).match(makePacketKey('1.1.1.1', '2.2.2.2', 17, 5, 23)), -1, 'protocol must match');
+});
+
+t.test('ICMP message matches (type<<8|code in the port fields)', async (t) => {
+  const echo = parseAclEntry('permit icmp any any echo');
+  t.same(echo.icmp, { type: 8 });
+  const c = new AclClassifier([echo, parseAclEntry('deny icmp any any 3 4'), parseAclEntry('permit icmp any any')]);
+  t.equal(c.match(makePacketKey('1.1.1.1', '2.2.2.2', 1, 0x0800, 0x0800)), 0, 'echo');
+  t.equal(c.match(makePacketKey('1.1.1.1', '2.2.2.2', 1, 0x0000, 0x0000)), 2, 'echo-reply falls through');
+  t.equal(c.match(makePacketKey('1.1.1.1', '2.2.2.2', 1, 0x0304, 0x0304)), 1, 'type 3 code 4');
+  t.equal(formatAclEntry(parseAclEntry('deny icmp any any 3 4')), 'deny icmp any any 3 4');
+  t.throws(() => new AclClassifier([{ ...parseAclEntry('permit tcp any any'), icmp: { type: 8 } }]), AclCompileError);
 });
 
 t.test('per-entry match counters', async (t) => {

@@ -111,7 +111,9 @@ t.test('packet keys from IPv4 and IPv6 headers', async (t) => {
   const k = packetKeyFromIp(ipv4Packet([10, 0, 0, 1], [192, 168, 0, 2], 6, 40000, 23))!;
   t.same({ ...k, src: [...k.src], dst: [...k.dst] }, { family: 4, src: [0x0a000001], dst: [0xc0a80002], proto: 6, srcPort: 40000, dstPort: 23 });
   t.equal(packetKeyFromIp(ipv4Packet([10, 0, 0, 1], [192, 168, 0, 2], 6, 40000, 23, 100))!.dstPort, 0, 'non-first fragment has no ports');
-  t.equal(packetKeyFromIp(ipv4Packet([10, 0, 0, 1], [192, 168, 0, 2], 1, 0x0800, 0))!.srcPort, 0, 'ICMP has no ports');
+  const icmp = packetKeyFromIp(ipv4Packet([10, 0, 0, 1], [192, 168, 0, 2], 1, 0x0800, 0))!;
+  t.same([icmp.srcPort, icmp.dstPort], [0x0800, 0x0800], 'ICMP type/code in both port fields');
+  t.equal(packetKeyFromIp(ipv4Packet([10, 0, 0, 1], [192, 168, 0, 2], 47, 0x0800, 5))!.srcPort, 0, 'GRE has no ports');
   t.equal(packetKeyFromIp(ipv4Packet([10, 0, 0, 1], [192, 168, 0, 2], 6, 1, 2).subarray(0, 19)), undefined, 'truncated');
   t.equal(packetKeyFromIp(new Uint8Array([0x45])), undefined);
   t.equal(packetKeyFromIp(new Uint8Array(40).fill(0x55)), undefined, 'version 5');

@@ -223,6 +223,15 @@ t.test('dynamic entries: empty ACL drops everything reaching it; evaluated after
   t.equal(protect(dyn.outbound(key('10.0.0.1', '8.8.8.8'))).initiate, false, 'dynamic entries never initiate');
 });
 
+t.test('ICMP entries: echo protected, mirrored inbound, scope carries the type', async (t) => {
+  const spd = compileSpd([{ mapName: 'm', seq: 10, kind: 'isakmp', acl: acl('permit icmp host 10.0.0.1 host 10.9.0.1 echo') }]);
+  const d = protect(spd.outbound(key('10.0.0.1', '10.9.0.1', 1, 0x0800, 0x0800)));
+  t.same(d.scope.srcPorts, { lo: 0x0800, hi: 0x08ff });
+  t.equal(spd.outbound(key('10.0.0.1', '10.9.0.1', 1, 0x0000, 0x0000)).action, 'bypass', 'echo-reply is another flow');
+  t.equal(spd.inboundClear(key('10.9.0.1', '10.0.0.1', 1, 0x0800, 0x0800)).action, 'drop', 'clear echo from the peer side is dropped');
+  t.ok(spd.checkDecrypted(key('10.9.0.1', '10.0.0.1', 1, 0x0805, 0x0805), d.scope));
+});
+
 t.test('IPv6 crypto maps', async (t) => {
   const spd = compileSpd([{ mapName: 'v6', seq: 10, kind: 'isakmp', acl: acl('permit ipv6 2001:db8:1::/48 2001:db8:2::/48') }]);
   t.equal(spd.outbound(key('2001:db8:1::5', '2001:db8:2::7')).action, 'protect');
