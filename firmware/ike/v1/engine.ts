@@ -662,6 +662,8 @@ export class IkeV1Engine {
       sa.peerId = formatId(id);
       sa.lastRx = data.slice();
       sa.retx = undefined;
+      // MM6 ends the exchange: a duplicate of it must not trigger our MM5 again.
+      sa.lastReply = undefined;
       this.established(sa);
       this.handleNotifies(sa, dec.payloads);
       return;
@@ -797,6 +799,8 @@ export class IkeV1Engine {
     sa.iv = nextIv;
     this.checkNatd(sa, payloads, d);
     sa.lastRx = data.slice();
+    // AM3 ends the exchange: a duplicate of it must not trigger our AM2 again.
+    sa.lastReply = undefined;
     this.established(sa);
     this.handleNotifies(sa, payloads);
   }
@@ -868,6 +872,8 @@ export class IkeV1Engine {
     if (!bytesEqual(h3, (p[0] as unknown as { data: Uint8Array }).data)) return this.drop();
     x.lastRx = data.slice();
     x.retx = undefined;
+    // HASH(3) ends the exchange: a duplicate of it must not trigger our HASH(2) message again.
+    x.lastReply = undefined;
     if (!x.done) {
       x.done = true;
       this.installIpsec(sa, x);
@@ -1005,7 +1011,6 @@ export class IkeV1Engine {
     const h3 = hash3(sa.hash!, sa.keys!.a, x.msgId, x.ni!, x.nr);
     x.done = true;
     this.sendEncrypted2(sa, x, ExchangeType.QUICK_MODE, [{ type: PayloadType.HASH, data: h3 }], false);
-    x.lastReply = this.outbox[this.outbox.length - 1];
     this.installIpsec(sa, x);
   }
 
