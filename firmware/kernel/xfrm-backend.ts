@@ -50,12 +50,16 @@ export interface RawTransportOptions {
   sendBufferSize?: number;
 }
 
+/** Open sockets, strongly held so that a socket only reachable from pending requests stays alive. */
+const liveSockets = new Set<RawNetlinkSocket>();
+
 /** A NETLINK_XFRM socket of the current network namespace (needs CAP_NET_ADMIN to act). */
 export function openXfrmTransport(opts: RawTransportOptions = {}): NetlinkTransport {
   const sock = new RawNetlinkSocket(NETLINK_XFRM, {
     recvBufferSize: opts.recvBufferSize ?? 1 << 20,
     sendBufferSize: opts.sendBufferSize ?? 1 << 18,
   });
+  liveSockets.add(sock);
   const errorListeners: ((e: Error) => void)[] = [];
   sock.on('error', (e) => { for (const l of errorListeners) l(e); });
   return {
@@ -65,7 +69,10 @@ export function openXfrmTransport(opts: RawTransportOptions = {}): NetlinkTransp
     onDatagram(l) { sock.on('message', (msg) => l(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength))); },
     onError(l) { errorListeners.push(l); },
     addMembership(g) { sock.addMembership(g); },
-    close() { sock.close(); },
+    close() {
+      liveSockets.delete(sock);
+      sock.close();
+    },
   };
 }
 
