@@ -71,6 +71,20 @@ t.test('raw and UDP binds between two namespaces', { skip }, async (t) => {
     t.notMatch(echo.output, /"kind":"esp"/, 'nothing delivered to the 10.88.0.3 bind');
   });
 
+  t.test('raw ESP bound to a device (SO_BINDTODEVICE)', async (t) => {
+    const onVeth = await lab.spawnNode('b', PEER, ['echo', 'raw-esp', '0.0.0.0', '0'], { name: 'echo-dev', env: { RAW_DEVICE: 'veth-b' } });
+    const onLo = await lab.spawnNode('b', PEER, ['echo', 'raw-esp', '0.0.0.0', '0'], { name: 'echo-lo', env: { RAW_DEVICE: 'lo' } });
+    await waitReady(onVeth);
+    await waitReady(onLo);
+    const sender = await lab.spawnNode('a', PEER, ['send', 'raw-esp', '10.88.0.1', '10.88.0.2', '0', '3'], { name: 'send-dev' });
+    await sender.wait();
+    await onVeth.stop();
+    await onLo.stop();
+    t.equal(onVeth.output.match(/"kind":"esp"/g)?.length, 3, 'the veth-bound socket got the three packets');
+    t.match(onVeth.output, /"at":\{"address":"10\.88\.0\.2"/, 'a wildcard bind reports the real destination');
+    t.notMatch(onLo.output, /"kind":"esp"/, 'the lo-bound socket got none');
+  });
+
   t.test('raw AH (protocol 51)', async (t) => {
     const { report } = await runPair(lab, 'raw-ah', '10.88.0.2', 0);
     t.equal(report.got.length, 5, 'five AH echoes');

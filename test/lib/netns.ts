@@ -348,10 +348,12 @@ export class Lab {
    * Runs a TypeScript (or .mjs) program with node inside a namespace, bundled on the fly
    * by bundleForNode(). Same lifetime rules as spawn().
    */
-  async spawnNode(ns: string, entry: string, args: readonly string[] = [], opts: { name?: string; log?: boolean } = {}): Promise<LabProcess> {
+  async spawnNode(ns: string, entry: string, args: readonly string[] = [], opts: { name?: string; log?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<LabProcess> {
     const file = /\.[cm]?ts$/.test(entry) ? await bundleForNode(entry) : entry;
     if (file !== entry) this.onCleanup(() => rmSync(file, { force: true }));
-    return this.spawn(ns, [process.execPath, '--enable-source-maps', file, ...args], { name: opts.name ?? `${ns}-${basename(entry)}`, log: opts.log });
+    return this.spawn(ns, [process.execPath, '--enable-source-maps', file, ...args], {
+      name: opts.name ?? `${ns}-${basename(entry)}`, log: opts.log, env: opts.env ? { ...process.env, ...opts.env } : undefined,
+    });
   }
 
   /** Registers extra cleanup (run synchronously, in reverse order, by destroy()). */
