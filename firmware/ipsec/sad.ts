@@ -38,6 +38,13 @@ export type SaErrorReason =
   | 'replay' | 'auth' | 'decrypt' | 'padding' | 'malformed' | 'policy' | 'seq-overflow'
   | 'expired' | 'compress' | 'decompress' | 'no-route' | 'send' | 'other';
 
+/**
+ * Error reason as counted: one of SaErrorReason, or any other code of the packet path
+ * (e.g. the transform's own drop codes such as 'icv-failure' or 'bad-padding').
+ */
+// `string & {}` keeps editor completion for the known reasons while accepting any code.
+export type SaErrorCode = SaErrorReason | (string & {});
+
 export const SA_ERROR_REASONS: readonly SaErrorReason[] = [
   'replay', 'auth', 'decrypt', 'padding', 'malformed', 'policy', 'seq-overflow',
   'expired', 'compress', 'decompress', 'no-route', 'send', 'other',
@@ -89,6 +96,12 @@ export interface SaSpec<T> {
   manual?: boolean;
   /** IKE's id for the child SA (pair of inbound and outbound SAs); events carry it */
   childId?: number;
+  /**
+   * Further (protocol, SPI) keys of the same SA, when one transform object handles a whole
+   * bundle (e.g. AH outside ESP: `proto`/`spi` give the outer AH SPI the packet path looks
+   * up, the ESP SPI goes here so `clear crypto sa entry` and SPI allocation see it).
+   */
+  extraSpis?: readonly { readonly proto: SaProto; readonly spi: number }[];
   /** opaque transform context (keys, sequence numbers, replay window...) */
   transform: T;
 }
@@ -100,11 +113,12 @@ export interface SaCounters {
   decapsBytes: number;
   sendErrors: number;
   recvErrors: number;
-  errors: Record<SaErrorReason, number>;
+  /** by reason; known reasons start at 0, other codes appear when first counted */
+  errors: Record<SaErrorReason, number> & Record<string, number>;
 }
 
 function newCounters(): SaCounters {
-  const errors = {} as Record<SaErrorReason, number>;
+  const errors = {} as Record<SaErrorReason, number> & Record<string, number>;
   for (const r of SA_ERROR_REASONS) errors[r] = 0;
   return { encapsPkts: 0, encapsBytes: 0, decapsPkts: 0, decapsBytes: 0, sendErrors: 0, recvErrors: 0, errors };
 }
@@ -125,6 +139,7 @@ export class SecurityAssociation<T> {
   readonly transformName: string | undefined;
   readonly manual: boolean;
   readonly childId: number | undefined;
+  readonly extraSpis: readonly { readonly proto: SaProto; readonly spi: number }[];
   transform: T;
   state: SaState = 'active';
   readonly installedAtMs: number;
@@ -156,6 +171,7 @@ export class SecurityAssociation<T> {
     this.transformName = spec.transformName;
     this.manual = spec.manual ?? false;
     this.childId = spec.childId;
+    this.extraSpis = spec.extraSpis ?? [];
     this.transform = spec.transform;
     this.installedAtMs = nowMs;
     const dst = spec.direction === 'inbound' ? spec.local : spec.peer;
@@ -181,6 +197,18 @@ export class SecurityAssociation<T> {
       kilobytes: this.hardBytes === undefined ? undefined : Math.max(0, Math.floor((this.hardBytes - this.bytesUsed) / 1024)),
       seconds: this.hardAtMs === undefined ? undefined : Math.max(0, Math.floor((this.hardAtMs - nowMs) / 1000)),
     };
+  }
+
+  /** Is (proto, spi) one of this SA's keys? */
+  hasSpi(proto: number, spi: number): boolean {
+    if (this.spi === spi && this.proto === proto) return true;
+    for (const x of this.extraSpis) if (x.spi === spi && x.proto === proto) return true;
+    return false;
+  }
+
+  /** Every (proto, spi) key of this SA. */
+  keys(): { proto: SaProto; spi: number }[] {
+    return [{ proto: this.proto, spi: this.spi }, ...this.extraSpis];
   }
 
   toString(): string {
@@ -347,7 +375,7 @@ export class Sad<T = unknown> {
   private spiInUse(proto: SaProto, spi: number): boolean {
     if (this.reserved.get(proto)?.has(spi)) return true;
     const list = this.inbound.get(spi);
-    return list !== undefined && list.some((s) => s.proto === proto);
+    return list !== undefined && list.some((s) => s.hasSpi(proto, spi));
   }
 
   /**
@@ -376,9 +404,12 @@ export class Sad<T = unknown> {
   // ------------------------------------------------------------ install
 
   private create(spec: SaSpec<T>): SecurityAssociation<T> {
-    const [min, max] = spec.proto === IPPROTO_IPCOMP ? [CPI_MIN, CPI_MAX] : [SPI_MIN, SPI_MAX];
-    if (!Number.isInteger(spec.spi) || spec.spi < min || spec.spi > max) {
-      throw new InvalidSaError(`SPI ${spec.spi} out of range ${min}..${max}`);
+    for (const { proto, spi } of [{ proto: spec.proto, spi: spec.spi }, ...(spec.extraSpis ?? [])]) {
+      // IPComp may also use a well-known CPI (1..63, e.g. 3 = LZS, RFC 2395) on installation
+      const [min, max] = proto === IPPROTO_IPCOMP ? [1, CPI_MAX] : [SPI_MIN, SPI_MAX];
+      if (!Number.isInteger(spi) || spi < min || spi > max || (proto === IPPROTO_IPCOMP && spi > 63 && spi < CPI_MIN)) {
+        throw new InvalidSaError(`${proto === IPPROTO_IPCOMP ? 'CPI' : 'SPI'} ${spi} out of range`);
+      }
     }
     if (spec.local.family !== spec.peer.family) throw new InvalidSaError('local and peer families differ');
     const now = this.now();
@@ -414,14 +445,19 @@ export class Sad<T = unknown> {
   /** Installs an inbound SA. Throws DuplicateSpiError if (dst, SPI, proto) is taken. */
   addInbound(spec: SaSpec<T>): SecurityAssociation<T> {
     if (spec.direction !== 'inbound') throw new InvalidSaError('addInbound needs an inbound SA');
-    if (this.lookupInboundAddr(spec.local, spec.spi, spec.proto)) {
-      throw new DuplicateSpiError(`inbound SA with SPI ${spec.spi} proto ${spec.proto} to ${formatIp(spec.local)} exists`);
+    const keys = [{ proto: spec.proto, spi: spec.spi }, ...(spec.extraSpis ?? [])];
+    for (const k of keys) {
+      if (this.lookupInboundAddr(spec.local, k.spi, k.proto)) {
+        throw new DuplicateSpiError(`inbound SA with SPI ${k.spi} proto ${k.proto} to ${formatIp(spec.local)} exists`);
+      }
     }
     const sa = this.create(spec);
-    this.reserved.get(spec.proto)?.delete(spec.spi);
-    let list = this.inbound.get(sa.spi);
-    if (!list) { list = []; this.inbound.set(sa.spi, list); }
-    list.push(sa);
+    for (const k of keys) {
+      this.reserved.get(k.proto)?.delete(k.spi);
+      let list = this.inbound.get(k.spi);
+      if (!list) { list = []; this.inbound.set(k.spi, list); }
+      if (!list.includes(sa)) list.push(sa);
+    }
     this.track(sa);
     return sa;
   }
@@ -497,7 +533,7 @@ export class Sad<T = unknown> {
     if (list === undefined) return undefined;
     for (let i = 0; i < list.length; i++) {
       const sa = list[i]!;
-      if (sa.proto !== proto) continue;
+      if (!sa.hasSpi(proto, spi)) continue;
       const w = sa.dstWords;
       if (w.length !== dstWords.length) continue;
       let same = true;
@@ -509,6 +545,19 @@ export class Sad<T = unknown> {
 
   lookupInboundAddr(dst: IpAddr, spi: number, proto: number): SecurityAssociation<T> | undefined {
     return this.lookupInbound(spi, proto, valueToWords(dst.family, dst.value));
+  }
+
+  /**
+   * `clear crypto sa entry DST PROTO SPI`: the SA (inbound or outbound) whose outer
+   * destination, protocol and SPI are these.
+   */
+  findEntry(dst: IpAddr, proto: number, spi: number): SecurityAssociation<T> | undefined {
+    const inbound = this.lookupInboundAddr(dst, spi, proto);
+    if (inbound) return inbound;
+    for (const b of this.bundles.values()) {
+      for (const sa of b.sas) if (sa.hasSpi(proto, spi) && sa.dst.family === dst.family && sa.dst.value === dst.value) return sa;
+    }
+    return undefined;
   }
 
   /** Packet path: the outbound bundle of an SPD decision's policy key. */
@@ -540,11 +589,12 @@ export class Sad<T = unknown> {
     this.byId.delete(sa.id);
     sa.state = state;
     if (sa.direction === 'inbound') {
-      const list = this.inbound.get(sa.spi);
-      if (list) {
+      for (const { spi } of sa.keys()) {
+        const list = this.inbound.get(spi);
+        if (!list) continue;
         const i = list.indexOf(sa);
         if (i >= 0) list.splice(i, 1);
-        if (list.length === 0) this.inbound.delete(sa.spi);
+        if (list.length === 0) this.inbound.delete(spi);
       }
     } else if (sa.policyKey !== undefined) {
       const b = this.bundles.get(sa.policyKey);
@@ -640,8 +690,8 @@ export class Sad<T = unknown> {
   }
 
   /** Counts a failed packet (send errors for outbound SAs, receive errors for inbound). */
-  recordError(sa: SecurityAssociation<T>, reason: SaErrorReason): void {
-    sa.counters.errors[reason]++;
+  recordError(sa: SecurityAssociation<T>, reason: SaErrorCode): void {
+    sa.counters.errors[reason] = (sa.counters.errors[reason] ?? 0) + 1;
     if (sa.direction === 'outbound') sa.counters.sendErrors++;
     else sa.counters.recvErrors++;
   }

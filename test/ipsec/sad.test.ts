@@ -46,6 +46,27 @@ t.test('inbound lookup by (destination, SPI, protocol)', async (t) => {
   t.equal(sad.size, 4);
 });
 
+t.test('one transform object for a whole bundle: extra SPIs are lookup keys too', async (t) => {
+  const { sad } = setup();
+  const sa = sad.addInbound(inSpec(0x100, { proto: IPPROTO_AH, extraSpis: [{ proto: IPPROTO_ESP, spi: 0x200 }, { proto: IPPROTO_IPCOMP, spi: 3 }] }));
+  t.equal(sad.lookupInboundAddr(LOCAL, 0x100, IPPROTO_AH), sa, 'outer AH SPI');
+  t.equal(sad.lookupInboundAddr(LOCAL, 0x200, IPPROTO_ESP), sa, 'inner ESP SPI');
+  t.equal(sad.lookupInboundAddr(LOCAL, 3, IPPROTO_IPCOMP), sa, 'well-known LZS CPI accepted on install');
+  t.equal(sad.lookupInboundAddr(LOCAL, 0x200, IPPROTO_AH), undefined, 'SPI of another protocol');
+  t.equal(sad.lookupInboundAddr(LOCAL, 0x100, IPPROTO_ESP), undefined);
+  t.throws(() => sad.addInbound(inSpec(0x200)), DuplicateSpiError, 'extra SPIs are taken');
+  t.throws(() => sad.addInbound(inSpec(100, { proto: IPPROTO_IPCOMP })), InvalidSaError, 'CPI 64..255 reserved');
+  t.equal(sad.findEntry(LOCAL, IPPROTO_ESP, 0x200), sa, 'clear crypto sa entry');
+  const { bundle } = sad.setOutbound('k', [outSpec(0x400)]);
+  t.equal(sad.findEntry(PEER, IPPROTO_ESP, 0x400), bundle.sas[0], 'outbound entries are found by their destination (the peer)');
+  t.equal(sad.findEntry(LOCAL, IPPROTO_ESP, 0x400), undefined);
+  sad.delete(sa);
+  t.equal(sad.lookupInboundAddr(LOCAL, 0x200, IPPROTO_ESP), undefined, 'every key removed');
+  t.equal(sad.lookupInboundAddr(LOCAL, 0x100, IPPROTO_AH), undefined);
+  sad.recordError(bundle.sas[0]!, 'engine-error');
+  t.equal(bundle.sas[0]!.counters.errors['engine-error'], 1, 'codes of the transform are counted as given');
+});
+
 t.test('outbound bundles by policy key (IPComp + ESP + AH together)', async (t) => {
   const { sad } = setup();
   const { bundle } = sad.setOutbound('m/10|scope', [outSpec(300, { proto: IPPROTO_IPCOMP }), outSpec(0x3000), outSpec(0x3001, { proto: IPPROTO_AH })]);
