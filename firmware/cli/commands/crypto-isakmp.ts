@@ -558,3 +558,30 @@ defineCommand({
 });
 
 export type { DhGroup };
+
+// ---------------------------------------------------------------------------------------
+// Easy VPN server (outside this product): `crypto isakmp client configuration group NAME`
+// is refused with one clear line; its sub-lines are swallowed by a sink mode with the same
+// message so a pasted block does not spill carets. (`crypto ipsec client ezvpn` is refused
+// by unsupported.ts.)
+
+defineMode({ name: 'isakmp-client-group', prompt: '(config-isakmp-group)', parent: 'config' });
+
+const EZVPN_SERVER = '% Unsupported feature: Easy VPN server (crypto isakmp client configuration) is not supported on this product.';
+
+defineCommand({
+  modes: ['config'],
+  syntax: ['crypto isakmp client configuration LINE', 'no crypto isakmp client configuration LINE'],
+  help: { client: 'Set client configuration policy (Easy VPN server, not supported)', configuration: 'Client configuration' },
+  handler(ctx, a) {
+    if (!a.no) ctx.enter('isakmp-client-group', {});
+    throw new CliError(EZVPN_SERVER);
+  },
+});
+
+defineCommand({
+  modes: ['isakmp-client-group'],
+  syntax: ['key', 'pool', 'save-password', 'dns', 'wins', 'domain', 'acl', 'include-local-lan', 'max-users', 'netmask', 'banner', 'split-dns', 'firewall', 'backup-gateway', 'pfs']
+    .map((w) => `[no] ${w} [LINE]`),
+  handler() { throw new CliError(EZVPN_SERVER); },
+});
