@@ -239,6 +239,9 @@ if (process.getuid?.() !== 0) {
       t.same([exp.id.dst, exp.id.src, exp.id.protocol, exp.reqid], ['10.1.0.1', '198.51.100.2', 'esp', 11]);
     }
     t.notMatch(must('-n', NS, 'xfrm', 'state'), new RegExp(hexSpi), 'gone from the kernel');
+    const cpi = await c.ok<number>('getSpi', { src: '198.51.100.2', dst: '10.1.0.1', protocol: 'comp', reqid: 11 });
+    t.ok(cpi >= 0x100 && cpi <= 0xffff, `IPComp CPI 0x${cpi.toString(16)} is 16 bits`);
+    t.match(must('-n', NS, 'xfrm', 'state'), new RegExp(`proto comp spi 0x${cpi.toString(16).padStart(8, '0')} reqid 11`));
   });
 
   t.test('flushPolicies removes ours only', async (t) => {
