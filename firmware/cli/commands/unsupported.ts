@@ -31,6 +31,9 @@ interface Unsupported {
   enters?: string;
   /** Also declare the `no` form. */
   no?: boolean;
+  /** What follows the keywords (default `[LINE]`), when the command must not swallow lines
+   *  that belong to the enclosing mode (`ip nat inside source ...` typed under an interface). */
+  rest?: string;
 }
 
 const QOS_CMAP = 'unsupported-cmap';
@@ -71,13 +74,13 @@ export const UNSUPPORTED: Unsupported[] = [
   { modes: ['config'], words: 'aaa', feature: 'AAA (aaa)', later: true, no: true },
   { modes: ['config'], words: 'username', feature: 'local user accounts (username)', later: true, no: true },
   // Interface configuration
-  { modes: IF, words: 'ip nat', feature: 'NAT (ip nat)', no: true },
-  { modes: IF, words: 'ip inspect', feature: 'inspection firewall (ip inspect)', no: true },
+  { modes: IF, words: 'ip nat', rest: '<inside|outside|enable>', feature: 'NAT (ip nat)', no: true },
+  { modes: IF, words: 'ip inspect', rest: 'WORD <in|out>', feature: 'inspection firewall (ip inspect)', no: true },
   { modes: IF, words: 'ip ospf', feature: 'OSPF (ip ospf)', no: true },
-  { modes: IF, words: 'ip policy', feature: 'policy routing (ip policy)', no: true },
-  { modes: IF, words: 'service-policy', feature: 'QoS (service-policy)', no: true },
-  { modes: IF, words: 'zone-member', feature: 'zone-based firewall (zone-member)', no: true },
-  { modes: IF, words: 'crypto ipsec client ezvpn', feature: EZVPN_CLIENT, no: true },
+  { modes: IF, words: 'ip policy', rest: 'route-map WORD', feature: 'policy routing (ip policy)', no: true },
+  { modes: IF, words: 'service-policy', rest: '<input|output> WORD', feature: 'QoS (service-policy)', no: true },
+  { modes: IF, words: 'zone-member', rest: 'security WORD', feature: 'zone-based firewall (zone-member)', no: true },
+  { modes: IF, words: 'crypto ipsec client ezvpn', rest: 'WORD [inside|outside]', feature: EZVPN_CLIENT, no: true },
   // Bodies of the block commands above
   { modes: [QOS_CMAP], words: 'match', feature: QOS_CLASS, no: true },
   { modes: [QOS_CMAP], words: 'description', feature: QOS_CLASS },
@@ -94,8 +97,8 @@ export const UNSUPPORTED: Unsupported[] = [
 for (const u of UNSUPPORTED) {
   const help: Record<string, string> = {};
   for (const w of u.words.split(' ')) help[w] = 'Not supported on Rampart';
-  const syntax = [`${u.words} [LINE]`];
-  if (u.no) syntax.push(`no ${u.words} [LINE]`);
+  const syntax = [`${u.words} ${u.rest ?? '[LINE]'}`];
+  if (u.no) syntax.push(`no ${u.words} ${u.rest ?? '[LINE]'}`);
   defineCommand({
     modes: u.modes,
     syntax,
