@@ -28,7 +28,7 @@ export function identityFromPayload(p: { idType: number; data: Uint8Array }): Ik
 /** "ipv4:10.0.0.1", "fqdn:vpn.example.com", or "type N (M bytes)" for the rest. */
 export function identityToString(p: { idType: number; data: Uint8Array } | Ikev2Identity | undefined): string {
   if (!p) return 'none';
-  if ('type' in p) return `${p.type}:${p.value}`;
+  if (!('idType' in p)) return `${p.type}:${p.value}`;
   const id = identityFromPayload(p);
   return id ? `${id.type}:${id.value}` : `id-type ${p.idType} (${p.data.length} bytes)`;
 }
