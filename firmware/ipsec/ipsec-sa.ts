@@ -12,7 +12,8 @@
 // taking over from a failed accelerator) without losing its state.
 //
 // Buffers: unprotect() decrypts IN PLACE and the returned tunnel-mode packet is usually a
-// view into the input buffer. protect() allocates one output buffer per packet.
+// view into the input buffer. protect() allocates one output buffer per packet (from
+// Node's Buffer pool: use byteOffset/length, not .buffer, when handing it on).
 
 import type { AhCryptoOp, AhCryptoParams, CryptoEngine, EspCryptoOp, EspCryptoParams, TransformContext } from '../lib/crypto-engine.js';
 import { AH_FIXED_LENGTH, ahHeaderLength, parseAhHeader, restoreMutableFields, writeAhHeader, zeroMutableFields } from '../proto/ah.js';
@@ -132,6 +133,15 @@ interface InStage {
   espOp: EspCryptoOp | undefined;
   espSeq: number;
   espHi: number;
+}
+
+/**
+ * Uninitialised bytes from Node's buffer pool (no zero fill), as a plain Uint8Array so
+ * that .slice() copies (Buffer#slice would alias). Callers write every byte.
+ */
+function allocPacket(n: number): Uint8Array {
+  const b = Buffer.allocUnsafe(n);
+  return new Uint8Array(b.buffer, b.byteOffset, n);
 }
 
 function copyAddr(a: Uint8Array | undefined): Uint8Array | undefined {
@@ -356,7 +366,8 @@ export class IpsecSa {
     if (esp && !this.nextSeq(false)) return 'seq-overflow';
     if (ah && !this.nextSeq(true)) return 'seq-overflow';
 
-    const buf = new Uint8Array(total);
+    // Every byte below is written before the packet leaves (no stale pool bytes can leak).
+    const buf = allocPacket(total);
     // Outer header.
     const firstProto = ah ? IPPROTO_AH : udpLen ? IPPROTO_UDP : esp ? IPPROTO_ESP : IPPROTO_COMP;
     if (tunnel) {
@@ -684,7 +695,7 @@ export class IpsecSa {
       if (st.hasHeader) {
         const hl = st.ipHeaderLength;
         if (hl + len > MAX_IP) return 'bad-length';
-        out = new Uint8Array(hl + len);
+        out = allocPacket(hl + len);
         out.set(buf.subarray(0, hl), 0);
         out.set(data.subarray(start, stop), hl);
         out[st.protocolOffset] = nh;
@@ -692,7 +703,7 @@ export class IpsecSa {
         if (st.version === 4) setIpv4HeaderChecksum(out, 0);
       } else {
         const hl = ipHeaderLengthFor(st.src);
-        out = new Uint8Array(hl + len);
+        out = allocPacket(hl + len);
         writeIpHeader(out, 0, { src: st.src, dst: st.dst, protocol: nh, payloadLength: len, tos: 0, ttl: 64, dontFragment: false, id: 0 });
         out.set(data.subarray(start, stop), hl);
       }
