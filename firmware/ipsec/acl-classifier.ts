@@ -31,6 +31,7 @@ import {
   allOnes, formatAddrSet, hostAddr, IPPROTO_ANY, parsePrefix, valueToWords, wildcardAddr,
   type AddrMask, type Family, type PacketKey,
 } from './selector.js';
+import type { AclSelector } from '../config/acl.js';
 
 /** IOS port operators. */
 export type PortOp =
@@ -456,6 +457,25 @@ function compilePortOp(op: PortOp | undefined, index: number): { eq: number; che
       if (!valid(op.lo) || !valid(op.hi) || op.lo > op.hi) throw new AclCompileError(`bad port range ${op.lo}-${op.hi}`, index);
       return { eq: -1, check: { lo: op.lo, hi: op.hi, neq: -1 } };
   }
+}
+
+// ---------------------------------------------------------------- from the config model
+
+/**
+ * An ACL rule of the configuration (firmware/config/acl.ts `aclEntrySelector`) as a
+ * classifier entry. `established` is not evaluated here (the packet key has no TCP flags):
+ * such an entry matches every TCP packet of its addresses and ports.
+ */
+export function aclEntryFromConfig(sel: AclSelector): AclEntry {
+  const addr = (a: { address: number; wildcard: number }): AddrMask => {
+    const wildcard = BigInt(a.wildcard >>> 0);
+    return { kind: 'mask', family: 4, addr: BigInt(a.address >>> 0) & ~wildcard & 0xffffffffn, wildcard };
+  };
+  const e: { -readonly [K in keyof AclEntry]: AclEntry[K] } = { action: sel.action, proto: sel.proto ?? 0, src: addr(sel.src), dst: addr(sel.dst) };
+  if (sel.srcPort) e.srcPort = { ...sel.srcPort };
+  if (sel.dstPort) e.dstPort = { ...sel.dstPort };
+  if (sel.icmp) e.icmp = sel.icmp.code === undefined ? { type: sel.icmp.type } : { type: sel.icmp.type, code: sel.icmp.code };
+  return e;
 }
 
 // ---------------------------------------------------------------- text form

@@ -240,3 +240,20 @@ t.test('shape count stays small for a large realistic ACL; lookups stay exact', 
     t.equal(c.match(k), naiveFirstMatch(entries, k));
   }
 });
+
+t.test('entries from the configuration model (config/acl.ts aclEntrySelector)', async (t) => {
+  const { aclEntrySelector } = await import('../../firmware/config/acl.js');
+  const { aclEntryFromConfig } = await import('../../firmware/ipsec/acl-classifier.js');
+  const cases: [Parameters<typeof aclEntrySelector>[0], string][] = [
+    [{ kind: 'rule', seq: 10, action: 'permit', protocol: 'ip', source: { address: '10.0.68.0', wildcard: '0.0.0.255' }, destination: { address: '10.1.1.0', wildcard: '0.0.0.255' } },
+      'permit ip 10.0.68.0 0.0.0.255 10.1.1.0 0.0.0.255'],
+    [{ kind: 'rule', seq: 20, action: 'deny', protocol: 'tcp', source: { address: '192.168.255.1', wildcard: '0.0.0.0' }, destination: { address: '0.0.0.0', wildcard: '255.255.255.255' }, destinationPort: { op: 'range', lo: 20, hi: 21 } },
+      'deny tcp host 192.168.255.1 any range 20 21'],
+    [{ kind: 'rule', seq: 30, action: 'permit', protocol: 'icmp', source: { address: '0.0.0.0', wildcard: '255.255.255.255' }, destination: { address: '0.0.0.0', wildcard: '255.255.255.255' }, icmp: { name: 'echo' } },
+      'permit icmp any any echo'],
+  ];
+  for (const [rule, text] of cases) {
+    const got = aclEntryFromConfig(aclEntrySelector(rule));
+    t.same(got, parseAclEntry(text), text);
+  }
+});
