@@ -5,8 +5,11 @@
 //   tun-read-cpu  CPU time of this process (reader worker + main thread) per packet read
 //   tun-write     packets/s written (fs.writeSync, 84-byte IPv4/UDP packets)
 //   tun-timer-late  worst lateness of a 5 ms timer during the read flood
+//   tun-relay-tcp iperf3 TCP between two namespaces whose only path is two TUNs joined
+//                 by this process (read from one, write to the other, no crypto): the
+//                 ceiling of any userspace data plane built on this TUN I/O
 import type { BenchContext, BenchModuleMeta } from './lib/bench-context.js';
-import { Lab } from '../../test/lib/netns.js';
+import { Lab, hasCommand } from '../../test/lib/netns.js';
 import { TunDevice } from '../../firmware/dataplane/tun.js';
 
 export const meta: BenchModuleMeta = { description: 'TUN read/write packets per second', needsRoot: true };
@@ -29,7 +32,51 @@ function udpPacket(): Uint8Array {
   return p;
 }
 
+/** Two namespaces, each with a TUN owned by this process; packets are copied across. */
+async function relayTcp(ctx: BenchContext): Promise<void> {
+  if (!hasCommand('iperf3')) throw new Error('needs iperf3');
+  const lab = Lab.create('rb-tunrl');
+  const ta = TunDevice.open({ name: 'rbtra' });
+  const tb = TunDevice.open({ name: 'rbtrb' });
+  try {
+    lab.addNamespace('a');
+    lab.addNamespace('b');
+    ta.moveToNetns(lab.nsName('a'));
+    tb.moveToNetns(lab.nsName('b'));
+    for (const [ns, dev, mine, other] of [['a', 'rbtra', '10.61.0.1', '10.62.0.0/24'], ['b', 'rbtrb', '10.62.0.1', '10.61.0.0/24']] as const) {
+      lab.execSync(ns, ['ip', 'addr', 'add', `${mine}/24`, 'dev', dev]);
+      lab.execSync(ns, ['ip', 'link', 'set', dev, 'up', 'mtu', '1400', 'txqueuelen', '1000']);
+      lab.execSync(ns, ['ip', 'route', 'add', other, 'dev', dev]);
+    }
+    ta.onPacket((p) => { tb.write(p); });
+    tb.onPacket((p) => { ta.write(p); });
+    const server = lab.spawn('b', ['iperf3', '-s', '-B', '10.62.0.1'], { name: 'iperf3-s' });
+    for (let i = 0; i < 50; i++) {
+      const r = await lab.exec('b', ['ss', '-Hltn', 'sport = :5201']);
+      if (r.stdout.trim()) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    const cpu0 = process.cpuUsage();
+    const r = await lab.exec('a', ['iperf3', '-c', '10.62.0.1', '-B', '10.61.0.1', '-t', String(ctx.seconds), '-J'], { timeoutMs: (ctx.seconds + 20) * 1000 });
+    const cpu = process.cpuUsage(cpu0);
+    await server.stop();
+    const j = JSON.parse(r.stdout || '{}') as { end?: { sum_received?: { bits_per_second?: number } }; error?: string };
+    if (j.error) throw new Error(`iperf3: ${j.error}`);
+    ctx.log(`tun-relay: relay CPU ${((cpu.user + cpu.system) / 1e6 / ctx.seconds * 100).toFixed(0)}% of one core, packets a->b ${ta.stats.rxPackets}, b->a ${tb.stats.rxPackets}`);
+    ctx.report('tun-relay-tcp', (j.end?.sum_received?.bits_per_second ?? NaN) / 1e6, 'Mbit/s');
+  } finally {
+    await ta.close();
+    await tb.close();
+    await lab.destroy();
+  }
+}
+
 export async function run(ctx: BenchContext): Promise<void> {
+  await readWrite(ctx);
+  await relayTcp(ctx);
+}
+
+async function readWrite(ctx: BenchContext): Promise<void> {
   const lab = Lab.create('rb-tunio');
   const tun = TunDevice.open({ name: 'rbtun0' });
   try {
