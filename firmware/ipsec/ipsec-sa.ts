@@ -187,6 +187,11 @@ export class IpsecSa {
     }
     if (config.esp && (config.esp.spi >>> 0 !== config.esp.spi || config.esp.spi === 0)) throw new IpsecSaConfigError('ESP SPI must be a nonzero 32-bit value');
     if (config.ah && (config.ah.spi >>> 0 !== config.ah.spi || config.ah.spi === 0)) throw new IpsecSaConfigError('AH SPI must be a nonzero 32-bit value');
+    const cpi = config.ipcomp?.cpi;
+    if (cpi !== undefined && (!Number.isInteger(cpi) || cpi < 1 || cpi > 0xffff)) throw new IpsecSaConfigError('IPComp CPI must be 1..65535');
+    if (config.replayWindow !== undefined && config.replayWindow !== 0 && (config.replayWindow < 32 || config.replayWindow > 4096)) {
+      throw new IpsecSaConfigError('replay window must be 0 (disabled) or 32..4096 packets');
+    }
     this.cfg = config;
     this.mode = config.mode;
     this.local = copyAddr(config.local);

@@ -140,3 +140,29 @@ for (const esn of [false, true]) {
     }
   });
 }
+
+t.test('AH ICV recomputed independently (RFC 4302 3.3.3: mutable IPv4 fields zeroed, ESN high bits appended)', async (t) => {
+  const { ahParams } = await import('../../firmware/ipsec/transform.js');
+  for (const esn of [false, true]) {
+    for (const [word, hash] of [['ah-sha-hmac', 'sha1'], ['ah-md5-hmac', 'md5']] as const) {
+      const set = parseTransformSet([word]);
+      const key = rnd(set.ah!.keyLength);
+      const params = ahParams(set, key, esn);
+      const tx = new IpsecSa({ mode: 'tunnel', local: LOCAL, remote: REMOTE, ah: { spi: 0xa0a0, params }, initialSeq: esn ? 0x500000000n : undefined }, engine);
+      const inner = ipv4Udp(rnd(77), undefined, undefined, 0x28);
+      const r = tx.protect(inner);
+      if (r.code !== 'ok') return t.fail(r.code);
+      const p = r.packet;
+      t.equal(p[9], 51, 'protocol AH');
+      t.equal(p[20], 4, 'AH next header: IPv4 (tunnel)');
+      t.equal(p[21], (12 + 12) / 4 - 2, 'AH payload length');
+      t.equal(p[1], 0x28, 'TOS copied to the outer header');
+      const z = p.slice();
+      z[1] = 0; z[6] = 0; z[7] = 0; z[8] = 0; z[10] = 0; z[11] = 0; // TOS, flags/offset, TTL, checksum
+      z.fill(0, 32, 44); // ICV field
+      const h = createHmac(hash, key).update(z);
+      if (esn) h.update(u32(5));
+      t.equal(toHex(p.subarray(32, 44)), h.digest('hex').slice(0, 24), `${word} ICV (esn ${esn})`);
+    }
+  }
+});
