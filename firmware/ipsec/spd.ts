@@ -347,6 +347,17 @@ export class Spd<M = unknown> {
   }
 }
 
+/**
+ * The policy of a VTI (`tunnel protection ipsec profile`): one entry permitting any/any of
+ * the family, so routing decides what enters the tunnel and everything in it is protected.
+ */
+export function vtiPolicy<M = unknown>(tunnelName: string, family: 4 | 6, rest: Partial<SpdMapEntryInput<M>> = {}): SpdMapEntryInput<M> {
+  return {
+    mapName: tunnelName, seq: 1, kind: 'isakmp', ...rest,
+    acl: [{ action: 'permit', proto: IPPROTO_ANY, src: anyAddr(family), dst: anyAddr(family) }],
+  };
+}
+
 export function compileSpd<M = unknown>(entries: readonly SpdMapEntryInput<M>[], opts?: SpdOptions): Spd<M> {
   return new Spd<M>(entries, opts);
 }

@@ -4,7 +4,7 @@ import {
   makePacketKey, mirrorSelector, parseIp, prefixAddr, selectorEquals, makeSelector, hostAddr, formatSelector,
   type PacketKey, type TrafficSelector,
 } from '../../firmware/ipsec/selector.js';
-import { compileSpd, PeerSelector, type OutboundDecision, type SpdMapEntryInput } from '../../firmware/ipsec/spd.js';
+import { compileSpd, PeerSelector, vtiPolicy, type OutboundDecision, type SpdMapEntryInput } from '../../firmware/ipsec/spd.js';
 
 const acl = (...lines: string[]): AclEntry[] => lines.map(parseAclEntry);
 const key = (s: string, d: string, proto = 0, sp = 0, dp = 0): PacketKey => makePacketKey(s, d, proto, sp, dp);
@@ -238,6 +238,15 @@ t.test('IPv6 crypto maps', async (t) => {
   t.equal(spd.outbound(key('2001:db8:3::5', '2001:db8:2::7')).action, 'bypass');
   t.equal(spd.outbound(key('10.0.0.1', '10.0.0.2')).action, 'bypass', 'IPv4 packets never meet IPv6 entries');
   t.equal(spd.inboundClear(key('2001:db8:2::7', '2001:db8:1::5')).action, 'drop');
+});
+
+t.test('VTI policy: any/any selectors, one SA pair for everything routed into the tunnel', async (t) => {
+  const spd = compileSpd([vtiPolicy('Tunnel0', 4, { peers: [parseIp('192.0.2.2')] })]);
+  const a = protect(spd.outbound(key('10.0.0.1', '10.9.9.9', 6, 1, 2)));
+  const b = protect(spd.outbound(key('172.16.0.1', '8.8.8.8', 17, 1, 53)));
+  t.equal(a.policyKey, b.policyKey);
+  t.equal(formatSelector(a.scope), 'local (0.0.0.0/0.0.0.0/0/0) remote (0.0.0.0/0.0.0.0/0/0)');
+  t.equal(spd.outbound(key('2001:db8::1', '2001:db8::2')).action, 'bypass', 'an IPv4 VTI carries IPv4 only');
 });
 
 t.test('load sharing: last peer heard from, next peer on failure', async (t) => {
