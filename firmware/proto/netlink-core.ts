@@ -93,9 +93,10 @@ export function view(b: Uint8Array): DataView {
   return new DataView(b.buffer, b.byteOffset, b.byteLength);
 }
 
-export function need(b: Uint8Array, offset: number, len: number, what: string): void {
+/** Throws NetlinkTruncatedError unless `b` has `len` bytes at `offset`; `base` is added to the reported offset. */
+export function need(b: Uint8Array, offset: number, len: number, what: string, base = 0): void {
   if (offset < 0 || offset + len > b.byteLength) {
-    throw new NetlinkTruncatedError(`${what}: need ${len} bytes, have ${Math.max(0, b.byteLength - offset)}`, offset);
+    throw new NetlinkTruncatedError(`${what}: need ${len} bytes, have ${Math.max(0, b.byteLength - offset)}`, base + offset);
   }
 }
 
@@ -231,7 +232,7 @@ export function decodeNetlinkError(msg: NetlinkMessage): NetlinkErrorMessage {
   }
   const p = msg.payload;
   const base = msg.offset + NLMSG_HDRLEN;
-  need(p, 0, 4 + NLMSG_HDRLEN, 'nlmsgerr');
+  need(p, 0, 4 + NLMSG_HDRLEN, 'nlmsgerr', base);
   const dv = view(p);
   const error = dv.getInt32(0, HOST_LE);
   const request: NetlinkHeader = {

@@ -486,7 +486,7 @@ function writeUsersaInfo(w: Writer, o: number, s: XfrmUsersaInfo): void {
 }
 
 function readUsersaInfo(r: Reader, o: number): XfrmUsersaInfo {
-  need(r.buf, o, SIZEOF_XFRM_USERSA_INFO, 'xfrm_usersa_info');
+  need(r.buf, o, SIZEOF_XFRM_USERSA_INFO, 'xfrm_usersa_info', r.base);
   const family = r.u16(o + 212);
   return {
     sel: readSelector(r, o, family),
@@ -519,7 +519,7 @@ function writeUsersaId(w: Writer, o: number, id: XfrmUsersaId): void {
   w.u8(o + 22, id.proto);
 }
 function readUsersaId(r: Reader, o: number): XfrmUsersaId {
-  need(r.buf, o, SIZEOF_XFRM_USERSA_ID, 'xfrm_usersa_id');
+  need(r.buf, o, SIZEOF_XFRM_USERSA_ID, 'xfrm_usersa_id', r.base);
   const family = r.u16(o + 20);
   return { daddr: formatIpAddress(family, r.bytes(o, 16)), spi: r.be32(o + 16), family, proto: r.u8(o + 22) };
 }
@@ -550,7 +550,7 @@ function writeUserpolicyInfo(w: Writer, o: number, p: XfrmUserpolicyInfo): void 
   w.u8(o + 163, p.share);
 }
 function readUserpolicyInfo(r: Reader, o: number): XfrmUserpolicyInfo {
-  need(r.buf, o, SIZEOF_XFRM_USERPOLICY_INFO, 'xfrm_userpolicy_info');
+  need(r.buf, o, SIZEOF_XFRM_USERPOLICY_INFO, 'xfrm_userpolicy_info', r.base);
   const sel = readSelector(r, o, AF_INET);
   return {
     sel,
@@ -577,7 +577,7 @@ function writeUserpolicyId(w: Writer, o: number, p: XfrmUserpolicyId): void {
   w.u8(o + 60, p.dir);
 }
 function readUserpolicyId(r: Reader, o: number): XfrmUserpolicyId {
-  need(r.buf, o, SIZEOF_XFRM_USERPOLICY_ID, 'xfrm_userpolicy_id');
+  need(r.buf, o, SIZEOF_XFRM_USERPOLICY_ID, 'xfrm_userpolicy_id', r.base);
   return { sel: readSelector(r, o, AF_INET), index: r.u32(o + 56), dir: r.u8(o + 60) };
 }
 
@@ -609,7 +609,7 @@ function writeUserTmpl(w: Writer, o: number, t: XfrmUserTmpl): void {
   w.u32(o + 60, t.calgos);
 }
 function readUserTmpl(r: Reader, o: number): XfrmUserTmpl {
-  need(r.buf, o, SIZEOF_XFRM_USER_TMPL, 'xfrm_user_tmpl');
+  need(r.buf, o, SIZEOF_XFRM_USER_TMPL, 'xfrm_user_tmpl', r.base);
   const family = r.u16(o + 24);
   return {
     id: readId(r, o, family),
@@ -727,21 +727,21 @@ export function encodeXfrmAlgoAead(a: XfrmAlgoAead): Uint8Array {
 
 function keyOf(r: Reader, fixed: number, bits: number, what: string): Uint8Array {
   const n = Math.ceil(bits / 8);
-  need(r.buf, fixed, n, `${what} key (${bits} bits)`);
+  need(r.buf, fixed, n, `${what} key (${bits} bits)`, r.base);
   return r.bytes(fixed, n).slice();
 }
 export function decodeXfrmAlgo(data: Uint8Array, base = 0): XfrmAlgo {
-  need(data, 0, SIZEOF_XFRM_ALGO, 'xfrm_algo');
+  need(data, 0, SIZEOF_XFRM_ALGO, 'xfrm_algo', base);
   const r = new Reader(data, base);
   return { name: readAlgName(r, 0), key: keyOf(r, 68, r.u32(64), 'xfrm_algo') };
 }
 export function decodeXfrmAlgoAuth(data: Uint8Array, base = 0): XfrmAlgoAuth {
-  need(data, 0, SIZEOF_XFRM_ALGO_AUTH, 'xfrm_algo_auth');
+  need(data, 0, SIZEOF_XFRM_ALGO_AUTH, 'xfrm_algo_auth', base);
   const r = new Reader(data, base);
   return { name: readAlgName(r, 0), truncBits: r.u32(68), key: keyOf(r, 72, r.u32(64), 'xfrm_algo_auth') };
 }
 export function decodeXfrmAlgoAead(data: Uint8Array, base = 0): XfrmAlgoAead {
-  need(data, 0, SIZEOF_XFRM_ALGO_AEAD, 'xfrm_algo_aead');
+  need(data, 0, SIZEOF_XFRM_ALGO_AEAD, 'xfrm_algo_aead', base);
   const r = new Reader(data, base);
   return { name: readAlgName(r, 0), icvBits: r.u32(68), key: keyOf(r, 72, r.u32(64), 'xfrm_algo_aead') };
 }
@@ -757,7 +757,7 @@ export function encodeEncapTmpl(e: XfrmEncapTmpl, family: number): Uint8Array {
   return w.buf;
 }
 export function decodeEncapTmpl(data: Uint8Array, family: number, base = 0): XfrmEncapTmpl {
-  need(data, 0, SIZEOF_XFRM_ENCAP_TMPL, 'xfrm_encap_tmpl');
+  need(data, 0, SIZEOF_XFRM_ENCAP_TMPL, 'xfrm_encap_tmpl', base);
   const r = new Reader(data, base);
   return { type: r.u16(0), sport: r.be16(2), dport: r.be16(4), oa: formatIpAddress(family, r.bytes(8, 16)) };
 }
@@ -776,13 +776,13 @@ export function encodeReplayEsn(e: XfrmReplayStateEsn): Uint8Array {
   return w.buf;
 }
 export function decodeReplayEsn(data: Uint8Array, base = 0): XfrmReplayStateEsn {
-  need(data, 0, SIZEOF_XFRM_REPLAY_STATE_ESN, 'xfrm_replay_state_esn');
+  need(data, 0, SIZEOF_XFRM_REPLAY_STATE_ESN, 'xfrm_replay_state_esn', base);
   const r = new Reader(data, base);
   const bmpLen = r.u32(0);
   if (bmpLen > XFRMA_REPLAY_ESN_MAX / 32) throw new NetlinkUnexpectedError(`bmp_len ${bmpLen} too large`, base);
   const bmp: number[] = [];
   if (data.byteLength > SIZEOF_XFRM_REPLAY_STATE_ESN) {
-    need(data, 24, 4 * bmpLen, 'xfrm_replay_state_esn bitmap');
+    need(data, 24, 4 * bmpLen, 'xfrm_replay_state_esn bitmap', base);
     for (let i = 0; i < bmpLen; i++) bmp.push(r.u32(24 + 4 * i));
   }
   return { oseq: r.u32(4), seq: r.u32(8), oseqHi: r.u32(12), seqHi: r.u32(16), replayWindow: r.u32(20), bmpLen, bmp };
@@ -801,7 +801,7 @@ function encodeMark(m: XfrmMark): Uint8Array {
   return w.buf;
 }
 function decodeMark(data: Uint8Array, base: number): XfrmMark {
-  need(data, 0, SIZEOF_XFRM_MARK, 'xfrm_mark');
+  need(data, 0, SIZEOF_XFRM_MARK, 'xfrm_mark', base);
   const r = new Reader(data, base);
   return { value: r.u32(0), mask: r.u32(4) };
 }
@@ -881,7 +881,7 @@ export function encodeSaAttributes(a: XfrmSaAttributes, family: number): Uint8Ar
 }
 
 function u32Attr(a: NetlinkAttribute, what: string): number {
-  need(a.data, 0, 4, what);
+  need(a.data, 0, 4, what, a.offset + 4);
   return new Reader(a.data, a.offset).u32(0);
 }
 
@@ -897,20 +897,20 @@ export function decodeSaAttributes(attrs: NetlinkAttribute[], family: number): X
       case XFRMA_ALG_AUTH: out.algAuth = decodeXfrmAlgo(a.data, base); break;
       case XFRMA_ALG_COMP: out.algComp = decodeXfrmAlgo(a.data, base); break;
       case XFRMA_ENCAP: out.encap = decodeEncapTmpl(a.data, family, base); break;
-      case XFRMA_SRCADDR: need(a.data, 0, 16, 'XFRMA_SRCADDR'); out.srcaddr = formatIpAddress(family, a.data); break;
-      case XFRMA_COADDR: need(a.data, 0, 16, 'XFRMA_COADDR'); out.coaddr = formatIpAddress(family, a.data); break;
+      case XFRMA_SRCADDR: need(a.data, 0, 16, 'XFRMA_SRCADDR', a.offset + 4); out.srcaddr = formatIpAddress(family, a.data); break;
+      case XFRMA_COADDR: need(a.data, 0, 16, 'XFRMA_COADDR', a.offset + 4); out.coaddr = formatIpAddress(family, a.data); break;
       case XFRMA_REPLAY_ESN_VAL: out.replayEsn = decodeReplayEsn(a.data, base); break;
       case XFRMA_REPLAY_VAL: {
-        need(a.data, 0, SIZEOF_XFRM_REPLAY_STATE, 'XFRMA_REPLAY_VAL');
+        need(a.data, 0, SIZEOF_XFRM_REPLAY_STATE, 'XFRMA_REPLAY_VAL', a.offset + 4);
         const r = new Reader(a.data, base);
         out.replay = { oseq: r.u32(0), seq: r.u32(4), bitmap: r.u32(8) };
         break;
       }
       case XFRMA_LTIME_VAL:
-        need(a.data, 0, SIZEOF_XFRM_LIFETIME_CUR, 'XFRMA_LTIME_VAL');
+        need(a.data, 0, SIZEOF_XFRM_LIFETIME_CUR, 'XFRMA_LTIME_VAL', a.offset + 4);
         out.ltime = readLifetimeCur(new Reader(a.data, base), 0);
         break;
-      case XFRMA_LASTUSED: need(a.data, 0, 8, 'XFRMA_LASTUSED'); out.lastUsed = new Reader(a.data, base).u64(0); break;
+      case XFRMA_LASTUSED: need(a.data, 0, 8, 'XFRMA_LASTUSED', a.offset + 4); out.lastUsed = new Reader(a.data, base).u64(0); break;
       case XFRMA_MARK: out.mark = decodeMark(a.data, base); break;
       case XFRMA_IF_ID: out.ifId = u32Attr(a, 'XFRMA_IF_ID'); break;
       case XFRMA_SET_MARK: out.setMark = u32Attr(a, 'XFRMA_SET_MARK'); break;
@@ -956,7 +956,7 @@ export function decodePolicyAttributes(attrs: NetlinkAttribute[]): XfrmPolicyAtt
         break;
       }
       case XFRMA_POLICY_TYPE:
-        need(a.data, 0, 1, 'XFRMA_POLICY_TYPE');
+        need(a.data, 0, 1, 'XFRMA_POLICY_TYPE', a.offset + 4);
         out.policyType = a.data[0]!;
         break;
       case XFRMA_MARK: out.mark = decodeMark(a.data, base); break;
@@ -1145,7 +1145,7 @@ export function decodeXfrmMessage(msg: NetlinkMessage): XfrmMessage {
       return out;
     }
     case XFRM_MSG_ALLOCSPI: {
-      need(payload, 0, SIZEOF_XFRM_USERSPI_INFO, 'xfrm_userspi_info');
+      need(payload, 0, SIZEOF_XFRM_USERSPI_INFO, 'xfrm_userspi_info', base);
       return { kind: 'allocspi', header, spi: { info: readUsersaInfo(r, 0), min: r.u32(224), max: r.u32(228) } };
     }
     case XFRM_MSG_NEWPOLICY:
@@ -1167,7 +1167,7 @@ export function decodeXfrmMessage(msg: NetlinkMessage): XfrmMessage {
       return out;
     }
     case XFRM_MSG_ACQUIRE: {
-      need(payload, 0, SIZEOF_XFRM_USER_ACQUIRE, 'xfrm_user_acquire');
+      need(payload, 0, SIZEOF_XFRM_USER_ACQUIRE, 'xfrm_user_acquire', base);
       const sel = readSelector(r, 40, AF_INET);
       const policy = readUserpolicyInfo(r, 96);
       const attrs = decodePolicyAttributes(attrsAfter(SIZEOF_XFRM_USER_ACQUIRE));
@@ -1186,7 +1186,7 @@ export function decodeXfrmMessage(msg: NetlinkMessage): XfrmMessage {
       return { kind: 'acquire', header, acquire, attrs };
     }
     case XFRM_MSG_EXPIRE: {
-      need(payload, 0, SIZEOF_XFRM_USER_EXPIRE, 'xfrm_user_expire');
+      need(payload, 0, SIZEOF_XFRM_USER_EXPIRE, 'xfrm_user_expire', base);
       const state = readUsersaInfo(r, 0);
       return {
         kind: 'expire', header, expire: { state, hard: r.u8(224) !== 0 },
@@ -1194,14 +1194,14 @@ export function decodeXfrmMessage(msg: NetlinkMessage): XfrmMessage {
       };
     }
     case XFRM_MSG_POLEXPIRE: {
-      need(payload, 0, SIZEOF_XFRM_USER_POLEXPIRE, 'xfrm_user_polexpire');
+      need(payload, 0, SIZEOF_XFRM_USER_POLEXPIRE, 'xfrm_user_polexpire', base);
       return {
         kind: 'polexpire', header, policy: readUserpolicyInfo(r, 0), hard: r.u8(168) !== 0,
         attrs: decodePolicyAttributes(attrsAfter(SIZEOF_XFRM_USER_POLEXPIRE)),
       };
     }
     case XFRM_MSG_FLUSHSA:
-      need(payload, 0, SIZEOF_XFRM_USERSA_FLUSH, 'xfrm_usersa_flush');
+      need(payload, 0, SIZEOF_XFRM_USERSA_FLUSH, 'xfrm_usersa_flush', base);
       return { kind: 'flushsa', header, proto: r.u8(0) };
     case XFRM_MSG_FLUSHPOLICY:
       return { kind: 'flushpolicy', header, attrs: decodePolicyAttributes(attrsAfter(0)) };

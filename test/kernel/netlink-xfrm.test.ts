@@ -81,6 +81,16 @@ t.test('framing errors are typed and carry offsets', async (t) => {
   const cut = sa.slice(0, 16 + 100);
   new DataView(cut.buffer).setUint32(0, cut.byteLength, true);
   t.throws(() => decodeXfrmMessage(decodeNetlinkMessages(cut)[0]!), NetlinkTruncatedError);
+  // The offset is counted from the start of the datagram: a 20-byte message comes first.
+  const dgram = new Uint8Array([...encodeNetlinkMessage(3, 0, 1, 0, new Uint8Array(4)), ...cut]);
+  const second = decodeNetlinkMessages(dgram)[1]!;
+  const e3 = t.throws(() => decodeXfrmMessage(second), NetlinkTruncatedError) as unknown as NetlinkDecodeError;
+  t.equal(e3.offset, 20 + 16, 'xfrm_usersa_info starts right after the second header');
+  // An XFRMA_ALG_CRYPT whose key length runs past the attribute
+  const sa2 = unhex(fx('sa-cbc-sha256'));
+  new DataView(sa2.buffer).setUint32(16 + 224 + 4 + 64, 4096, true);
+  const e4 = t.throws(() => decodeXfrmMessage(decodeNetlinkMessages(sa2)[0]!), NetlinkTruncatedError) as unknown as NetlinkDecodeError;
+  t.equal(e4.offset, 16 + 224 + 4 + 68, 'points at the key');
 });
 
 t.test('addresses', async (t) => {
