@@ -277,7 +277,13 @@ interface Deadline { at: number; id: number; kind: number }
 
 /** Binary min-heap of deadlines, lazily cleaned (stale entries are skipped when popped). */
 class DeadlineHeap {
-  private readonly a: Deadline[] = [];
+  private a: Deadline[] = [];
+  /** Keeps only the entries `keep` accepts (O(n) rebuild). */
+  filter(keep: (d: Deadline) => boolean): void {
+    const old = this.a;
+    this.a = [];
+    for (const d of old) if (keep(d)) this.push(d);
+  }
   get size(): number { return this.a.length; }
   peek(): Deadline | undefined { return this.a[0]; }
   push(d: Deadline): void {
@@ -436,6 +442,8 @@ export class Sad<T = unknown> {
   }
 
   private track(sa: SecurityAssociation<T>): void {
+    // deleted or rekeyed SAs leave stale deadlines behind: compact when they dominate
+    if (this.heap.size > 64 && this.heap.size > 4 * this.byId.size) this.heap.filter((d) => this.isLive(d) !== undefined);
     this.byId.set(sa.id, sa);
     if (sa.softAtMs !== undefined) this.heap.push({ at: sa.softAtMs, id: sa.id, kind: KIND_SOFT });
     if (sa.hardAtMs !== undefined) this.heap.push({ at: sa.hardAtMs, id: sa.id, kind: KIND_HARD });
@@ -697,6 +705,11 @@ export class Sad<T = unknown> {
   }
 
   // ------------------------------------------------------------ timers
+
+  /** Deadlines held in the heap, stale ones included (diagnostics, tests). */
+  get pendingDeadlines(): number {
+    return this.heap.size;
+  }
 
   /** Earliest pending deadline (ms), or undefined. */
   nextDeadline(): number | undefined {

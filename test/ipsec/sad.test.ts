@@ -289,3 +289,14 @@ t.test('clear by peer / map, and delete events', async (t) => {
   t.equal(events.filter((e) => e.type === 'deleted').length, 4);
   t.equal(sad.delete(12345), false);
 });
+
+t.test('deadlines of deleted SAs do not pile up (heap compaction)', async (t) => {
+  const { sad } = setup();
+  for (let i = 0; i < 5000; i++) {
+    const sa = sad.addInbound(inSpec(1000 + i, { lifetime: { seconds: 3600, kilobytes: 4608000 } }));
+    sad.delete(sa);
+  }
+  t.equal(sad.size, 0);
+  t.ok(sad.pendingDeadlines <= 200, `heap holds ${sad.pendingDeadlines} deadlines after 5000 install/delete cycles`);
+  t.equal(sad.nextDeadline(), undefined);
+});
