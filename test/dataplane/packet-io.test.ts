@@ -117,3 +117,8 @@ t.test('fake network: UDP 500 and port 0', async (t) => {
   t.same(got, [['ike', 28, a.local.port]], 'IKE delivered, a short one dropped');
   t.equal(b.stats.rxDropped, 1);
 });
+
+t.test('raw binds without root say what is missing', { skip: process.getuid?.() === 0 ? 'runs only without root' : undefined }, async (t) => {
+  const { openRawBind } = await import('../../firmware/dataplane/raw-socket.js');
+  t.throws(() => openRawBind({ protocol: 'esp', localAddress: '127.0.0.1' }), { name: 'RawBindError' });
+});

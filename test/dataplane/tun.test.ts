@@ -146,6 +146,11 @@ t.test('close() wakes the blocked readers and removes the interface', { skip }, 
   t.pass('second close is harmless');
 });
 
-t.test('open errors are typed', { skip }, async (t) => {
-  t.throws(() => TunDevice.open({ name: 'this-name-is-way-too-long' }), { name: 'TunOpenError' });
+t.test('open errors are typed', async (t) => {
+  t.throws(() => TunDevice.open({ name: 'this-name-is-way-too-long' }), { name: 'TunOpenError' }, 'name longer than IFNAMSIZ-1');
+  t.throws(() => TunDevice.open({ name: 'x', queues: 0 }), RangeError, 'queue count checked');
+});
+
+t.test('without root, open says what is missing', { skip: isRoot() ? 'runs only without root' : undefined }, async (t) => {
+  t.throws(() => TunDevice.open({ name: 'rtnoroot0' }), /needs root or CAP_NET_ADMIN|cannot open TUN/);
 });
