@@ -159,6 +159,10 @@ export interface IpsecSaGlobals {
   replayWindow: number;
   /** `crypto ipsec security-association replay disable`. */
   replayDisabled: boolean;
+  /** `crypto ipsec df-bit clear|set|copy`: DF bit of the outer header (default copy). */
+  dfBit: 'copy' | 'clear' | 'set';
+  /** `crypto ipsec fragmentation before-encryption|after-encryption` (default before). */
+  fragmentation: 'before-encryption' | 'after-encryption';
 }
 
 export interface IpsecProfile {
@@ -186,6 +190,7 @@ export function defaultIpsecSaGlobals(): IpsecSaGlobals {
   return {
     revision: 0, lifetimeSec: DEFAULT_IPSEC_LIFETIME_SEC, lifetimeKb: DEFAULT_IPSEC_LIFETIME_KB,
     lifetimeKbDisabled: false, replayWindow: DEFAULT_REPLAY_WINDOW, replayDisabled: false,
+    dfBit: 'copy', fragmentation: 'before-encryption',
   };
 }
 
@@ -223,6 +228,8 @@ defineSection({
     if (g.lifetimeKbDisabled) lines.push('crypto ipsec security-association lifetime kilobytes disable');
     if (g.replayDisabled) lines.push('crypto ipsec security-association replay disable');
     if (g.replayWindow !== DEFAULT_REPLAY_WINDOW) lines.push(`crypto ipsec security-association replay window-size ${g.replayWindow}`);
+    if (g.dfBit !== 'copy') lines.push(`crypto ipsec df-bit ${g.dfBit}`);
+    if (g.fragmentation !== 'before-encryption') lines.push(`crypto ipsec fragmentation ${g.fragmentation}`);
     return [lines];
   },
 });

@@ -69,6 +69,8 @@ export function generate(rng: () => number): string[] {
   if (maybe(rng, 0.2)) out.push('crypto ipsec security-association lifetime kilobytes disable');
   if (maybe(rng, 0.2)) out.push(`crypto ipsec security-association replay window-size ${pick(rng, [64, 128, 256, 512, 1024])}`);
   if (maybe(rng, 0.1)) out.push('crypto ipsec security-association replay disable');
+  if (maybe(rng, 0.2)) out.push(`crypto ipsec df-bit ${pick(rng, ['clear', 'set', 'copy'])}`);
+  if (maybe(rng, 0.1)) out.push('crypto ipsec fragmentation after-encryption');
   // Transform sets
   const tsNames: string[] = [];
   for (let i = int(rng, 0, 4); i > 0; i--) {

@@ -306,6 +306,28 @@ defineCommand({
   },
 });
 
+defineCommand({
+  modes: ['config'],
+  syntax: ['crypto ipsec df-bit <clear|set|copy>', 'no crypto ipsec df-bit [clear|set|copy]'],
+  help: { 'df-bit': 'Handling of encapsulated DF bit.', clear: 'Clear DF bit for encapsulated packets.', set: 'Set DF bit for encapsulated packets.', copy: 'Copy DF bit from inner for encapsulated packets.' },
+  handler(ctx, a) {
+    const g = ctx.config.ipsecSa;
+    g.dfBit = a.no ? 'copy' : a.has('clear') ? 'clear' : a.has('set') ? 'set' : 'copy';
+    g.revision = nextRevision(ctx.config);
+  },
+});
+
+defineCommand({
+  modes: ['config'],
+  syntax: ['crypto ipsec fragmentation <before-encryption|after-encryption>', 'no crypto ipsec fragmentation [LINE]'],
+  help: { fragmentation: 'Fragmentation handling', 'before-encryption': 'Perform fragmentation of large packets before encryption', 'after-encryption': 'Perform fragmentation of large packets after encryption' },
+  handler(ctx, a) {
+    const g = ctx.config.ipsecSa;
+    g.fragmentation = !a.no && a.has('after-encryption') ? 'after-encryption' : 'before-encryption';
+    g.revision = nextRevision(ctx.config);
+  },
+});
+
 // ---------------------------------------------------------------------------------------
 // IPsec profiles
 
@@ -406,6 +428,8 @@ defineCommand({
       `Security association lifetime: ${g.lifetimeKb} kilobytes/${g.lifetimeSec} seconds`,
       `Volume-based rekey: ${g.lifetimeKbDisabled ? 'disabled' : 'enabled'}`,
       `Replay window size: ${g.replayDisabled ? 'disabled' : g.replayWindow}`,
+      `DF bit: ${g.dfBit}`,
+      `Fragmentation: ${g.fragmentation}`,
     ].join('\n'));
   },
 });
