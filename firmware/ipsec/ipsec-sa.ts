@@ -591,7 +591,8 @@ export class IpsecSa {
       if (ahHi < 0) return 'replay';
       ahSeq = a.seq;
       const icvOff = off + AH_FIXED_LENGTH;
-      const expected = buf.slice(icvOff, icvOff + ah.icvLength);
+      // A real copy: Buffer#slice would alias the bytes zeroed just below.
+      const expected = new Uint8Array(buf.subarray(icvOff, icvOff + ah.icvLength));
       buf.fill(0, icvOff, icvOff + ah.icvLength);
       ahSaved = new Uint8Array(hl);
       zeroMutableFields(buf, hl, ahSaved);
@@ -692,7 +693,7 @@ export class IpsecSa {
       const ih = parseIpHeader(inner);
       if (!ih || ih.version !== (nh === IPPROTO_IPIP ? 4 : 6)) return 'bad-inner-packet';
       // Trim TFC padding (RFC 4303 2.7): the inner header knows its length.
-      out = fromScratch ? inner.slice(0, ih.totalLength) : inner.subarray(0, ih.totalLength);
+      out = fromScratch ? new Uint8Array(inner.subarray(0, ih.totalLength)) : inner.subarray(0, ih.totalLength);
       propagateEcnCe(st.outerTos, out);
     } else {
       if (nh === IPPROTO_ESP || nh === IPPROTO_AH) return 'bad-next-header';

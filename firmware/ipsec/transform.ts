@@ -207,6 +207,7 @@ export function ahKeyMaterialLength(set: TransformSet): number {
  * and the manual `set session-key ... cipher` hex string give it). Throws TransformSetError
  * on a wrong key length.
  */
+// Keys are copied with Uint8Array.from (a Buffer's slice would share the caller's memory).
 export function espParams(set: TransformSet, cipherKey: Uint8Array, integrityKey: Uint8Array | undefined, esn: boolean): EspCryptoParams {
   const c = set.espCipher;
   if (!c) throw new TransformSetError('transform set has no ESP transform');
@@ -223,12 +224,12 @@ export function espParams(set: TransformSet, cipherKey: Uint8Array, integrityKey
   return {
     protocol: 'esp',
     cipher: c.cipher,
-    cipherKey: cipherKey.slice(0, c.keyLength),
-    salt: cipherKey.slice(c.keyLength),
+    cipherKey: Uint8Array.from(cipherKey.subarray(0, c.keyLength)),
+    salt: Uint8Array.from(cipherKey.subarray(c.keyLength)),
     ivLength: c.ivLength,
     blockSize: c.blockSize,
     integrity: integ ? integ.integrity : 'none',
-    integrityKey: ik.slice(),
+    integrityKey: Uint8Array.from(ik),
     icvLength: c.combined ? c.icvLength : (integ?.icvLength ?? 0),
     esn,
   };
@@ -249,5 +250,5 @@ export function ahParams(set: TransformSet, key: Uint8Array, esn: boolean): AhCr
   const a = set.ah;
   if (!a) throw new TransformSetError('transform set has no AH transform');
   if (key.length !== a.keyLength) throw new TransformSetError(`${a.name} needs a ${a.keyLength}-byte key, got ${key.length}`);
-  return { protocol: 'ah', integrity: a.integrity, integrityKey: key.slice(), icvLength: a.icvLength, esn };
+  return { protocol: 'ah', integrity: a.integrity, integrityKey: Uint8Array.from(key), icvLength: a.icvLength, esn };
 }
