@@ -163,10 +163,8 @@ export function renderInterface(i: InterfaceConfig): string[] {
   if (i.ipMtu !== undefined) l.push(` ip mtu ${i.ipMtu}`);
   if (i.virtualReassembly) l.push(' ip virtual-reassembly');
   if (i.noRouteCache) l.push(' no ip route-cache');
-  else {
-    if (i.routeCacheFlow) l.push(' ip route-cache flow');
-    if (i.noRouteCacheCef) l.push(' no ip route-cache cef');
-  }
+  if (i.routeCacheFlow) l.push(' ip route-cache flow');
+  if (i.noRouteCacheCef) l.push(' no ip route-cache cef');
   if (i.noMrouteCache) l.push(' no ip mroute-cache');
   if (i.loadIntervalSec !== undefined) l.push(` load-interval ${i.loadIntervalSec}`);
   if (i.shutdown) l.push(' shutdown');

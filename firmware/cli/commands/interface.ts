@@ -479,7 +479,9 @@ defineCommand({
       if (a.no) i.noRouteCacheCef = true;
       else delete i.noRouteCacheCef;
     } else if (a.no) {
+      // Process switching only: the flow and CEF switches go with it.
       i.noRouteCache = true;
+      delete i.routeCacheFlow; delete i.noRouteCacheCef;
     } else {
       delete i.noRouteCache;
     }

@@ -200,7 +200,12 @@ defineCommand({
     if (a.has('permanent')) route.permanent = true;
     const at = routing.routes.findIndex((r) => sameRouteTarget(r, route));
     if (at >= 0) routing.routes[at] = route;
-    else routing.routes.push(route);
+    else {
+      // Kept in running-config order, so a rendered config loads back to the same list.
+      const before = routing.routes.findIndex((r) => compareRoutes(route, r) < 0);
+      if (before < 0) routing.routes.push(route);
+      else routing.routes.splice(before, 0, route);
+    }
     routing.revision = rev(ctx);
   },
 });
