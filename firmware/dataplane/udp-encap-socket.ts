@@ -1,6 +1,10 @@
 // UDP binds for IKE (port 500) and RFC 3948 UDP encapsulation (port 4500: IKE behind a
 // non-ESP marker, ESP in UDP, NAT-keepalives), on node:dgram. See packet-io.ts for the
 // PacketBind contract.
+//
+// Node's dgram cannot report a datagram's destination address (no IP_PKTINFO), so a bind
+// on a wildcard address passes `local` = the wildcard to handlers. IKE needs the real
+// local address (NAT detection hashes, choosing the SA): open one bind per local address.
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import {
