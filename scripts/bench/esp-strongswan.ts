@@ -35,12 +35,14 @@ export const startStrongswan: StartTunnel = async (lab, topo) => {
 /** Measures the strongSwan tunnel and reports the esp-*-strongswan lines. */
 export async function measureStrongswan(ctx: BenchContext): Promise<TunnelBenchResult> {
   if (!haveStrongswan()) throw new Error('strongSwan is not installed (strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins)');
-  const swan = await runTunnelBench({ prefix: 'rb-swan', start: startStrongswan, seconds: ctx.seconds, log: ctx.log });
-  ctx.report('esp-tcp-strongswan', swan.tcpMbps, 'Mbit/s');
-  ctx.report('esp-udp-strongswan', swan.udpMbps, 'Mbit/s');
-  ctx.report('esp-udp-loss-strongswan', swan.udpLossPct, '%');
-  ctx.report('esp-udp64-strongswan', swan.udp64Pps, 'pps');
-  ctx.report('esp-rtt-strongswan', swan.rttMs, 'ms');
+  const names = {
+    tcpMbps: ['esp-tcp-strongswan', 'Mbit/s'], udpMbps: ['esp-udp-strongswan', 'Mbit/s'], udpLossPct: ['esp-udp-loss-strongswan', '%'],
+    udp64Pps: ['esp-udp64-strongswan', 'pps'], rttMs: ['esp-rtt-strongswan', 'ms'],
+  } as const;
+  const swan = await runTunnelBench({
+    prefix: 'rb-swan', start: startStrongswan, seconds: ctx.seconds, log: ctx.log,
+    onResult: (what, v) => ctx.report(names[what][0], v, names[what][1]),
+  });
   return swan;
 }
 

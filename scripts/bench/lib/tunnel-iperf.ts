@@ -40,6 +40,8 @@ export interface TunnelBenchOptions {
   /** which measurements to run (default all) */
   only?: Array<'tcp' | 'udp' | 'udp64' | 'rtt'>;
   log?: (...msg: unknown[]) => void;
+  /** called as soon as each measurement is done (so a later failure loses nothing) */
+  onResult?: (what: 'tcpMbps' | 'udpMbps' | 'udpLossPct' | 'udp64Pps' | 'rttMs', value: number) => void;
 }
 
 interface IperfJson {
@@ -64,33 +66,50 @@ export async function runTunnelBench(opts: TunnelBenchOptions): Promise<TunnelBe
     const endpoints = opts.start ? await opts.start(lab, topo) : { describe: 'plain routing', stop: async () => {} };
     log(`${opts.prefix}: ${endpoints.describe ?? ''}`);
     if (!(await ping(lab, 'hostA', topo.addr.hostB, { count: 2 }))) throw new Error('no connectivity hostA -> hostB through the tunnel');
-    const server = lab.spawn('hostB', ['iperf3', '-s', '-B', topo.addr.hostB], { name: 'iperf3-server' });
-    await waitListening(lab, 'hostB', 5201);
     const res: TunnelBenchResult = { tcpMbps: NaN, udpMbps: NaN, udpLossPct: NaN, udp64Pps: NaN, rttMs: NaN, describe: endpoints.describe ?? '' };
     const secs = String(opts.seconds);
+    // One iperf3 server per measurement (-1: exits after one test), and one retry: an
+    // unthrottled UDP flood through a slow tunnel can starve iperf3's TCP control
+    // connection. A measurement that still fails is NaN and logged, not fatal.
+    const measure = async (what: string, args: string[]): Promise<IperfJson | undefined> => {
+      for (let attempt = 1; attempt <= 2; attempt++) {
+        const server = lab.spawn('hostB', ['iperf3', '-s', '-1', '-B', topo.addr.hostB], { name: `iperf3-${what}-${attempt}` });
+        try {
+          await waitListening(lab, 'hostB', 5201);
+          return await iperf(lab, ['-c', topo.addr.hostB, '-t', secs, '-J', ...args], opts.seconds);
+        } catch (e) {
+          log(`${opts.prefix}: ${what} attempt ${attempt} failed: ${(e as Error).message.split('\n')[0]}`);
+        } finally {
+          await server.stop(500);
+        }
+      }
+      return undefined;
+    };
     if (only.has('tcp')) {
-      const j = await iperf(lab, ['-c', topo.addr.hostB, '-t', secs, '-J'], opts.seconds);
-      res.tcpMbps = (j.end?.sum_received?.bits_per_second ?? NaN) / 1e6;
+      const j = await measure('tcp', []);
+      res.tcpMbps = (j?.end?.sum_received?.bits_per_second ?? NaN) / 1e6;
+      opts.onResult?.('tcpMbps', res.tcpMbps);
     }
     if (only.has('udp')) {
-      const j = await iperf(lab, ['-c', topo.addr.hostB, '-u', '-b', '0', '-l', '1200', '-t', secs, '-J'], opts.seconds);
-      const s = j.end?.sum;
+      const s = (await measure('udp', ['-u', '-b', '0', '-l', '1200']))?.end?.sum;
       res.udpLossPct = s?.lost_percent ?? NaN;
       const got = (s?.packets ?? 0) - (s?.lost_packets ?? 0);
       res.udpMbps = s?.seconds ? (got * 1200 * 8) / s.seconds / 1e6 : NaN;
+      opts.onResult?.('udpMbps', res.udpMbps);
+      opts.onResult?.('udpLossPct', res.udpLossPct);
     }
     if (only.has('udp64')) {
-      const j = await iperf(lab, ['-c', topo.addr.hostB, '-u', '-b', '0', '-l', '64', '-t', secs, '-J'], opts.seconds);
-      const s = j.end?.sum;
+      const s = (await measure('udp64', ['-u', '-b', '0', '-l', '64']))?.end?.sum;
       const got = (s?.packets ?? 0) - (s?.lost_packets ?? 0);
       res.udp64Pps = s?.seconds ? got / s.seconds : NaN;
+      opts.onResult?.('udp64Pps', res.udp64Pps);
     }
     if (only.has('rtt')) {
       const r = await lab.exec('hostA', ['ping', '-n', '-q', '-c', '20', '-i', '0.05', topo.addr.hostB], { timeoutMs: 20_000 });
       const m = /= [\d.]+\/([\d.]+)\//.exec(r.stdout);
       res.rttMs = m ? Number(m[1]) : NaN;
+      opts.onResult?.('rttMs', res.rttMs);
     }
-    await server.stop();
     await endpoints.stop();
     return res;
   } finally {
