@@ -338,7 +338,6 @@ export class IpsecSa {
     const h = parseIpHeader(inner);
     if (!h) return 'bad-inner-packet';
     const tunnel = this.mode === 'tunnel';
-    if (tunnel && (h.version === 4 ? 4 : 16) !== h.src.length) return 'bad-inner-packet';
     const innerLen = h.totalLength;
     // What goes inside ESP/AH: the whole packet (tunnel) or the IP payload (transport).
     const contentStart = tunnel ? 0 : h.headerLength;
