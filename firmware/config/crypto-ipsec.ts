@@ -263,3 +263,58 @@ defineSection({
     return lines;
   }),
 });
+
+/** What an IPsec SA negotiated for a map entry, dynamic entry or profile is built from. */
+export interface ResolvedIpsecPolicy {
+  /**
+   * Changes whenever anything this policy depends on changes (the entry or profile, any of
+   * its transform sets, the global SA settings): compare it with the value an SA was
+   * negotiated under to know whether later negotiations would differ.
+   */
+  revision: number;
+  /** The sets that exist, in priority order. */
+  transformSets: TransformSet[];
+  /** Names configured but not defined (deleted or never created); IOS skips them. */
+  missingTransformSets: string[];
+  pfsGroup?: DhGroup;
+  lifetimeSec: number;
+  lifetimeKb: number | 'disable';
+  replayWindow: number;
+  replayDisabled: boolean;
+  dfBit: IpsecSaGlobals['dfBit'];
+  isakmpProfile?: string;
+  ikev2Profile?: string;
+}
+
+export interface IpsecPolicySource {
+  revision: number;
+  transformSets: string[];
+  pfsGroup?: DhGroup;
+  lifetime: SaLifetime;
+  isakmpProfile?: string;
+  ikev2Profile?: string;
+}
+
+export function resolveIpsecPolicy(cfg: Config, src: IpsecPolicySource): ResolvedIpsecPolicy {
+  const sets = src.transformSets.map((n) => cfg.transformSets[n]).filter((t): t is TransformSet => t !== undefined);
+  const g = cfg.ipsecSa;
+  const out: ResolvedIpsecPolicy = {
+    revision: Math.max(src.revision, g.revision, ...sets.map((s) => s.revision)),
+    transformSets: sets,
+    missingTransformSets: src.transformSets.filter((n) => !cfg.transformSets[n]),
+    ...effectiveLifetime(cfg, src.lifetime),
+    replayWindow: g.replayWindow,
+    replayDisabled: g.replayDisabled,
+    dfBit: g.dfBit,
+  };
+  if (src.pfsGroup !== undefined) out.pfsGroup = src.pfsGroup;
+  if (src.isakmpProfile !== undefined) out.isakmpProfile = src.isakmpProfile;
+  if (src.ikev2Profile !== undefined) out.ikev2Profile = src.ikev2Profile;
+  return out;
+}
+
+/** The policy of `crypto ipsec profile NAME` (VTIs), or undefined when it does not exist. */
+export function resolveIpsecProfile(cfg: Config, name: string): ResolvedIpsecPolicy | undefined {
+  const p = cfg.ipsecProfiles[name];
+  return p ? resolveIpsecPolicy(cfg, p) : undefined;
+}

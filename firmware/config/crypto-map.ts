@@ -22,7 +22,7 @@
 
 import { aclRules } from './acl.js';
 import { sortByName, type DhGroup, type SaLifetime } from './crypto-common.js';
-import { renderLifetimeLines } from './crypto-ipsec.js';
+import { renderLifetimeLines, resolveIpsecPolicy, type ResolvedIpsecPolicy } from './crypto-ipsec.js';
 import { defineSection, type Config } from './model.js';
 
 export interface ManualAhKey {
@@ -234,3 +234,65 @@ defineSection({
   create: () => ({}),
   render: (cfg) => sortByName(Object.values(cfg.cryptoMaps)).map(renderCryptoMapSet),
 });
+
+/** One searchable entry of a crypto map set, dynamic map entries expanded in place. */
+export interface ResolvedMapEntry extends ResolvedIpsecPolicy {
+  mapName: string;
+  seq: number;
+  /** Dynamic map entries referenced at `seq`: the dynamic entry's own sequence number. */
+  subSeq?: number;
+  /** `dynamic`: an entry of the dynamic map set referenced at `seq` (never initiates). */
+  kind: 'isakmp' | 'manual' | 'dynamic';
+  dynamicMapName?: string;
+  /** TED (`discover`) on the referencing entry. */
+  discover?: boolean;
+  ipv6: boolean;
+  /** ACL name or number; the ACL itself is `cfg.acl.lists[matchAddress]` (may be absent). */
+  matchAddress?: string;
+  peers: string[];
+  perHost: boolean;
+  reverseRoute?: 'dynamic' | 'static';
+  /** ipsec-manual only. Secret. */
+  sessionKeys?: CryptoMapEntry['sessionKeys'];
+  /** `crypto map NAME local-address IF`. */
+  localAddressInterface?: string;
+  /** Set-level `crypto map NAME isakmp-profile` when the entry names none. */
+  isakmpProfile?: string;
+}
+
+/**
+ * The entries of a crypto map set in search order (seq, then dynamic subSeq), each with its
+ * resolved IPsec policy. A reference to a missing dynamic map contributes nothing.
+ */
+export function resolveCryptoMapSet(cfg: Config, name: string): ResolvedMapEntry[] {
+  const set = cfg.cryptoMaps[name];
+  if (!set) return [];
+  const out: ResolvedMapEntry[] = [];
+  const common = (e: CryptoPolicyEntry): Omit<ResolvedMapEntry, 'seq' | 'kind' | keyof ResolvedIpsecPolicy> & ResolvedIpsecPolicy => {
+    const r: ReturnType<typeof common> = {
+      ...resolveIpsecPolicy(cfg, e), mapName: set.name, ipv6: set.ipv6, peers: [...e.peers], perHost: e.perHost,
+    };
+    if (e.matchAddress !== undefined) r.matchAddress = e.matchAddress;
+    if (e.reverseRoute !== undefined) r.reverseRoute = e.reverseRoute;
+    if (set.localAddress !== undefined) r.localAddressInterface = set.localAddress;
+    if (r.isakmpProfile === undefined && set.isakmpProfile !== undefined) r.isakmpProfile = set.isakmpProfile;
+    return r;
+  };
+  for (const e of set.entries) {
+    if (e.dynamicMap !== undefined) {
+      const dm = cfg.dynamicMaps[e.dynamicMap];
+      for (const d of dm?.entries ?? []) {
+        const r: ResolvedMapEntry = { ...common(d), seq: e.seq, subSeq: d.seq, kind: 'dynamic', dynamicMapName: e.dynamicMap };
+        r.revision = Math.max(r.revision, e.revision, dm!.revision);
+        if (e.discover) r.discover = true;
+        out.push(r);
+      }
+      continue;
+    }
+    const r: ResolvedMapEntry = { ...common(e), seq: e.seq, kind: e.kind === 'ipsec-manual' ? 'manual' : 'isakmp' };
+    r.revision = Math.max(r.revision, set.revision);
+    if (e.sessionKeys) r.sessionKeys = e.sessionKeys;
+    out.push(r);
+  }
+  return out;
+}

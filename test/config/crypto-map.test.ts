@@ -85,3 +85,41 @@ t.test('entry revisions move only for the entry changed', async (t) => {
   t.ok(cfg.cryptoMaps.m!.entries[1]!.revision > r20!);
   t.equal(cfg.cryptoMaps.m!.entries[1]!.pfsGroup, 14);
 });
+
+t.test('manual entries refuse negotiation settings', async (t) => {
+  const { cfg, text } = await configure(['crypto map m 10 ipsec-manual', ' set pfs group2', ' set security-association lifetime seconds 300', ' set isakmp-profile p']);
+  t.match(text, /set pfs is not valid for ipsec-manual crypto map entries/);
+  t.match(text, /set security-association lifetime is not valid for ipsec-manual/);
+  t.equal(cfg.cryptoMaps.m!.entries[0]!.pfsGroup, undefined);
+});
+
+t.test('resolveCryptoMapSet expands dynamic maps in place and tracks dependencies', async (t) => {
+  const { cfg } = await configure([
+    'crypto ipsec security-association lifetime seconds 1800',
+    'crypto ipsec transform-set a esp-aes esp-sha-hmac', 'crypto ipsec transform-set b esp-3des esp-md5-hmac',
+    'crypto dynamic-map d 20', ' set transform-set b', 'crypto dynamic-map d 10', ' set transform-set a gone', ' set pfs group14',
+    'crypto map m 10 ipsec-isakmp', ' set peer 10.0.0.1', ' set transform-set a', ' match address 101', ' set security-association lifetime kilobytes disable',
+    'crypto map m 20 ipsec-manual', ' set peer 10.0.0.2', ' set transform-set b', ' set session-key inbound esp 300 cipher 00112233445566778899aabbccddeeff',
+    'crypto map m 100 ipsec-isakmp dynamic d discover',
+    'crypto map m 200 ipsec-isakmp dynamic nosuch',
+    'crypto map m local-address Loopback0', 'crypto map m isakmp-profile ip1',
+  ]);
+  const { resolveCryptoMapSet } = await import('../../firmware/config/crypto-map.js');
+  const r = resolveCryptoMapSet(cfg, 'm');
+  t.same(r.map((e) => [e.seq, e.subSeq, e.kind]), [[10, undefined, 'isakmp'], [20, undefined, 'manual'], [100, 10, 'dynamic'], [100, 20, 'dynamic']]);
+  t.same(r[0]!.transformSets.map((s) => s.name), ['a']);
+  t.equal(r[0]!.lifetimeSec, 1800);
+  t.equal(r[0]!.lifetimeKb, 'disable');
+  t.equal(r[0]!.isakmpProfile, 'ip1', 'set-level isakmp-profile');
+  t.equal(r[0]!.localAddressInterface, 'Loopback0');
+  t.same(r[2]!.missingTransformSets, ['gone']);
+  t.equal(r[2]!.pfsGroup, 14);
+  t.equal(r[2]!.discover, true);
+  t.ok(r[1]!.sessionKeys?.inbound.esp);
+  const before = r[0]!.revision;
+  await configure(['crypto ipsec transform-set a esp-aes 256 esp-sha-hmac'], cfg);
+  t.ok(resolveCryptoMapSet(cfg, 'm')[0]!.revision > before, 'a transform set change moves the entry policy revision');
+  const r1 = resolveCryptoMapSet(cfg, 'm')[1]!.revision;
+  await configure(['crypto ipsec transform-set a esp-aes 192 esp-sha-hmac'], cfg);
+  t.equal(resolveCryptoMapSet(cfg, 'm')[1]!.revision, r1, 'an unrelated entry keeps its revision');
+});

@@ -46,10 +46,13 @@ export function registerPolicyTarget(mode: string, resolve: (ctx: CommandContext
   targets.set(mode, resolve);
 }
 
-function target(ctx: CommandContext): PolicyTarget {
+function target(ctx: CommandContext, notForManual?: string): PolicyTarget {
   const r = targets.get(ctx.mode);
   if (!r) throw new Error(`no policy target for mode ${ctx.mode}`);
-  return r(ctx);
+  const t = r(ctx);
+  // Manual entries have no negotiation: PFS, lifetimes and IKE profiles do not apply.
+  if (notForManual !== undefined && t.manual) throw new CliError(`% ${notForManual} is not valid for ipsec-manual crypto map entries.`);
+  return t;
 }
 
 const POLICY_MODES = ['ipsec-profile', 'crypto-map', 'crypto-dynamic-map'];
@@ -94,7 +97,7 @@ defineCommand({
     group21: 'D-H Group21 (521-bit elliptic curve)', group24: 'D-H Group24 (2048-bit modulus & 256-bit subgroup)',
   },
   handler(ctx, a) {
-    const t = target(ctx);
+    const t = target(ctx, 'set pfs');
     if (a.no) delete t.obj.pfsGroup;
     else t.obj.pfsGroup = DH_GROUPS.find((g) => a.has(`group${g}`)) ?? 1;
     t.obj.revision = nextRevision(ctx.config);
@@ -113,7 +116,7 @@ defineCommand({
     sec: '<120-86400>', kb: '<2560-4294967295>',
   },
   handler(ctx, a) {
-    const t = target(ctx);
+    const t = target(ctx, 'set security-association lifetime');
     const l = t.obj.lifetime;
     if (a.no) {
       if (a.has('seconds')) delete l.lifetimeSec;
@@ -130,7 +133,7 @@ defineCommand({
   syntax: ['set isakmp-profile WORD$name', 'no set isakmp-profile [WORD$name]'],
   help: { 'isakmp-profile': 'Specify isakmp Profile', name: 'isakmp profile name' },
   handler(ctx, a) {
-    const t = target(ctx);
+    const t = target(ctx, 'set isakmp-profile');
     if (a.no) delete t.obj.isakmpProfile;
     else t.obj.isakmpProfile = a.req('name');
     t.obj.revision = nextRevision(ctx.config);
@@ -142,7 +145,7 @@ defineCommand({
   syntax: ['set ikev2-profile WORD$name', 'no set ikev2-profile [WORD$name]'],
   help: { 'ikev2-profile': 'Specify ikev2 Profile', name: 'ikev2 profile name' },
   handler(ctx, a) {
-    const t = target(ctx);
+    const t = target(ctx, 'set ikev2-profile');
     if (a.no) delete t.obj.ikev2Profile;
     else t.obj.ikev2Profile = a.req('name');
     t.obj.revision = nextRevision(ctx.config);
