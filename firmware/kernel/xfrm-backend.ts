@@ -596,10 +596,13 @@ export class XfrmBackend extends EventEmitter implements KernelIpsec {
       };
     }
     const newId: SaId = { ...u.id, src: newSrc, dst: newDst };
-    // Same (dst, spi, proto): UPDSA in place. Otherwise add the new one first, then delete.
+    // Same (dst, spi, proto): delete and re-add (the kernel refuses UPDSA on a valid SA that
+    // gains or loses UDP encapsulation). Otherwise add the new one first, then delete.
     const sameId = newDst === info.id.daddr;
     if (sameId) {
-      await this.netlink.request(`updateSa spi 0x${u.id.spi.toString(16)}`, 'ack', (h) => encodeNewSa(h, next, nextAttrs, true));
+      const old = saIdToXfrm(u.id);
+      await this.netlink.request(`updateSa delete spi 0x${u.id.spi.toString(16)}`, 'ack', (h) => encodeDelSa(h, old.id, old.attrs));
+      await this.netlink.request(`updateSa re-add spi 0x${u.id.spi.toString(16)}`, 'ack', (h) => encodeNewSa(h, next, nextAttrs));
     } else {
       await this.netlink.request(`updateSa spi 0x${u.id.spi.toString(16)} -> ${newDst}`, 'ack', (h) => encodeNewSa(h, next, nextAttrs));
       const old = saIdToXfrm(u.id);

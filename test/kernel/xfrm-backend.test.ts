@@ -2,7 +2,7 @@
 import t from 'tap';
 import { ERRNO } from '../../firmware/proto/netlink-core.js';
 import {
-  AF_INET, XFRMNLGRP_ACQUIRE, XFRMNLGRP_EXPIRE, XFRM_MSG_NEWSA, XFRM_MSG_UPDSA, XFRM_POLICY_OUT,
+  AF_INET, XFRMNLGRP_ACQUIRE, XFRMNLGRP_EXPIRE, XFRM_MSG_DELSA, XFRM_MSG_NEWSA, XFRM_MSG_UPDSA, XFRM_POLICY_OUT,
   anySelector, emptyUsersaInfo, encodeAcquire, encodeExpire, infiniteLifetime,
 } from '../../firmware/proto/netlink-xfrm.js';
 import { KernelIpsecError, type AcquireEvent, type ExpireEvent, type KernelIpsec, type SaSpec } from '../../firmware/kernel/kernel-ipsec.js';
@@ -132,7 +132,7 @@ t.test('updateSa moves an SA keeping keys and counters', async (t) => {
   const { k, b } = setup();
   await b.addSa(esp());
   await b.updateSa({ id: { dst: '198.51.100.2', spi: 0x1001, protocol: 'esp' }, newSrc: '192.0.2.77', udpEncap: { srcPort: 4500, dstPort: 4500 } });
-  t.equal(k.requests.at(-1)!.header.type, XFRM_MSG_UPDSA, 'same destination: in-place update');
+  t.same(k.requests.slice(-2).map((r) => r.header.type), [XFRM_MSG_DELSA, XFRM_MSG_NEWSA], 'same destination: delete and re-add');
   const st = k.states.get('50/198.51.100.2/4097')!;
   t.equal(st.info.saddr, '192.0.2.77');
   t.same(st.attrs.algCrypt?.key, K(32));
