@@ -87,6 +87,24 @@ export type UnprotectResult =
     }
   | { readonly code: UnprotectDropCode };
 
+export interface IpsecSaInfo {
+  readonly mode: IpsecMode;
+  readonly espSpi: number | undefined;
+  readonly ahSpi: number | undefined;
+  readonly cpi: number | undefined;
+  readonly espCipher: string | undefined;
+  readonly espCipherKeyBits: number | undefined;
+  readonly espIntegrity: string | undefined;
+  readonly ahIntegrity: string | undefined;
+  readonly esn: boolean;
+  /** Anti-replay window in packets, 0 when disabled. */
+  readonly replayWindow: number;
+  readonly udpEncap: boolean;
+  readonly engine: string;
+  readonly outboundSeq: bigint;
+  readonly inboundTopSeq: bigint;
+}
+
 export class IpsecSaConfigError extends Error {
   constructor(message: string) {
     super(message);
@@ -241,6 +259,28 @@ export class IpsecSa {
   /** Last sequence number sent (outbound) as a 64-bit value. */
   get outboundSeq(): bigint {
     return (BigInt(this.espSpi !== undefined ? this.espSeqHi : this.ahSeqHi) << 32n) | BigInt(this.espSpi !== undefined ? this.espSeqLo : this.ahSeqLo);
+  }
+
+  /** What `show crypto ipsec sa` prints about the SA itself (no keys). */
+  info(): IpsecSaInfo {
+    const esp = this.cfg.esp?.params;
+    const ah = this.cfg.ah?.params;
+    return {
+      mode: this.mode,
+      espSpi: this.espSpi,
+      ahSpi: this.ahSpi,
+      cpi: this.cpi,
+      espCipher: esp?.cipher,
+      espCipherKeyBits: esp ? esp.cipherKey.length * 8 : undefined,
+      espIntegrity: esp?.integrity,
+      ahIntegrity: ah?.integrity,
+      esn: this.esn,
+      replayWindow: this.espReplay?.size ?? this.ahReplay?.size ?? 0,
+      udpEncap: this.cfg.udpEncap !== undefined,
+      engine: this.engineName,
+      outboundSeq: this.outboundSeq,
+      inboundTopSeq: (this.espReplay ?? this.ahReplay)?.top ?? 0n,
+    };
   }
 
   /**

@@ -250,3 +250,21 @@ t.test('Node Buffers from sockets work as input (Buffer#slice aliasing does not 
   t.equal(p.cipherKey[0], 7, 'params own a copy of the key');
   t.ok(createSoftwareEngine().supports(p).ok);
 });
+
+t.test('info() describes the SA without keys', async (t) => {
+  const { tx, rx } = saPair(['ah-sha-hmac', 'esp-aes 256', 'esp-sha-hmac', 'comp-lzs'], { esn: true, replayWindow: 512, seed: 40 });
+  const r = tx.protect(ipv4Udp(rnd(10)));
+  if (r.code === 'ok') rx.unprotect(r.packet);
+  const i = rx.info();
+  t.equal(i.espCipher, 'aes-cbc');
+  t.equal(i.espCipherKeyBits, 256);
+  t.equal(i.espIntegrity, 'hmac-sha1-96');
+  t.equal(i.ahIntegrity, 'hmac-sha1-96');
+  t.equal(i.cpi, 0x4242);
+  t.equal(i.esn, true);
+  t.equal(i.replayWindow, 512);
+  t.equal(i.engine, 'software');
+  t.equal(i.inboundTopSeq, 1n);
+  t.equal(tx.info().outboundSeq, 1n);
+  t.notMatch(JSON.stringify(i, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)), /key"/i, 'no key material');
+});
