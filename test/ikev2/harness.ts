@@ -21,6 +21,8 @@ export class Pair {
   readonly b: Peer;
   /** Return true to drop a datagram. */
   drop: (w: Wire) => boolean = () => false;
+  /** Rewrite a datagram in flight (a NAT between the peers). */
+  rewrite: (w: Wire) => Wire = (w) => w;
   /** Every datagram that went on the wire (for fuzzing and inspection). */
   readonly sent: Wire[] = [];
 
@@ -62,7 +64,7 @@ export class Pair {
   pump(max = 200): number {
     let n = 0;
     while (this.queue.length > 0 && n < max) {
-      const w = this.queue.shift()!;
+      const w = this.rewrite(this.queue.shift()!);
       n++;
       if (this.drop(w)) continue;
       const to = w.from === 'a' ? this.b : this.a;

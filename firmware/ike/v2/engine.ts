@@ -328,7 +328,7 @@ export class Ikev2Engine {
       this.counters.dropped++;
       return;
     }
-    sa.handle(d.data, header, payloads, from);
+    sa.handle(d.data, header, payloads, from, local);
   }
 
   private answerDecodeError(d: Datagram, e: unknown): void {

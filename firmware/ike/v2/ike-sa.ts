@@ -178,8 +178,9 @@ export class IkeSa {
    * A message for this SA (outer chain decoded by the engine). `raw` is the datagram.
    * Returns silently on anything invalid (dropped, counted by the log).
    */
-  handle(raw: Uint8Array, header: IkeHeader, outer: AnyPayload[], from: Endpoint): void {
+  handle(raw: Uint8Array, header: IkeHeader, outer: AnyPayload[], from: Endpoint, to?: Endpoint): void {
     if (this.state === 'destroyed') return;
+    this.receivedOn = to;
     if (header.response) this.handleResponse(raw, header, outer, from);
     else this.handleRequest(raw, header, outer, from);
   }
@@ -264,10 +265,16 @@ export class IkeSa {
     this.kick();
   }
 
+  private receivedOn?: Endpoint;
+
   private noteInbound(from: Endpoint): void {
     this.lastInboundMs = this.ctx.now();
-    // Follow a NAT mapping change of an authenticated peer (RFC 7296 2.23).
-    if ((this.natRemote || this.natLocal) && this.keys) this.remote = { ...from };
+    // Behind a NAT: follow the peer's mapping and answer from the port it used (4500 after
+    // the float), RFC 7296 2.23. Only protected (authenticated) messages move the endpoints.
+    if ((this.natRemote || this.natLocal) && this.keys && this.initResponse) {
+      this.remote = { ...from };
+      if (this.receivedOn) this.local = { ...this.receivedOn };
+    }
   }
 
   /** Set by the engine: builds the responder task for an exchange. */
