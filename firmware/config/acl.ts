@@ -230,9 +230,7 @@ export function formatStandardShow(rule: AclRule): string {
 
 /** Two rules match the same packets the same way (IOS refuses duplicates silently). */
 export function sameRule(a: AclRule, b: AclRule): boolean {
-  const { seq: _a, ...ra } = a;
-  const { seq: _b, ...rb } = b;
-  return JSON.stringify(ra) === JSON.stringify(rb);
+  return ruleKey(a) === ruleKey(b);
 }
 
 // ------------------------------------------------------------------ model operations
@@ -250,30 +248,67 @@ export function getOrCreateList(cfg: Config, name: string, kind: AclKind, number
   return list;
 }
 
+function lastRule(list: AccessList): AclRule | undefined {
+  for (let i = list.entries.length - 1; i >= 0; i--) {
+    const e = list.entries[i]!;
+    if (e.kind === 'rule') return e;
+  }
+  return undefined;
+}
+
 /** Next sequence number after the last rule (10 for an empty list). */
 export function nextSeq(list: AccessList): number {
-  const rules = aclRules(list);
-  const last = rules.length > 0 ? rules[rules.length - 1]!.seq : 0;
+  const last = lastRule(list)?.seq ?? 0;
   return Math.floor(last / ACL_SEQ_STEP) * ACL_SEQ_STEP + ACL_SEQ_STEP;
+}
+
+function ruleKey(r: AclRule): string {
+  const { seq: _seq, ...rest } = r;
+  return JSON.stringify(rest);
+}
+
+/**
+ * Keys of a list's rules, cached beside the model (not in it: the model stays plain data)
+ * so that loading a 10,000-line list is not quadratic. Rebuilt whenever the list was changed
+ * by something other than the functions below (its entry count moved).
+ */
+const keyCache = new WeakMap<AccessList, { entries: number; keys: Map<string, number> }>();
+
+function ruleKeys(list: AccessList): Map<string, number> {
+  const c = keyCache.get(list);
+  if (c && c.entries === list.entries.length) return c.keys;
+  const keys = new Map<string, number>();
+  for (const e of list.entries) if (e.kind === 'rule') keys.set(ruleKey(e), e.seq);
+  keyCache.set(list, { entries: list.entries.length, keys });
+  return keys;
+}
+
+function touched(list: AccessList, keys: Map<string, number>): void {
+  keyCache.set(list, { entries: list.entries.length, keys });
 }
 
 /**
  * Adds a rule (seq given or next), keeping rules sorted by seq. A remark typed just before
- * stays attached before the rule it preceded. Returns false when an identical rule exists
- * (IOS ignores the duplicate) or the seq is taken (the caller reports it).
+ * stays attached before the rule it preceded. An identical rule is not added twice (IOS
+ * ignores the duplicate); a taken sequence number is refused (the caller reports it).
  */
 export function insertRule(list: AccessList, rule: AclRule, revision: number): 'ok' | 'duplicate' | 'seq-taken' {
-  const rules = aclRules(list);
-  if (rules.some((r) => r.seq === rule.seq)) return 'seq-taken';
-  if (rules.some((r) => sameRule(r, rule))) return 'duplicate';
-  const at = list.entries.findIndex((e) => e.kind === 'rule' && e.seq > rule.seq);
-  if (at < 0) list.entries.push(rule);
+  const keys = ruleKeys(list);
+  const last = lastRule(list);
+  const append = last === undefined || rule.seq > last.seq;
+  if (!append && list.entries.some((e) => e.kind === 'rule' && e.seq === rule.seq)) return 'seq-taken';
+  const key = ruleKey(rule);
+  if (keys.has(key)) return 'duplicate';
+  if (append) list.entries.push(rule);
   else {
+    const at = list.entries.findIndex((e) => e.kind === 'rule' && e.seq > rule.seq);
     // Insert before the remarks that precede the next rule.
     let i = at;
     while (i > 0 && list.entries[i - 1]!.kind === 'remark') i--;
     list.entries.splice(i, 0, rule);
   }
+  keys.set(key, rule.seq);
+  touched(list, keys);
   list.revision = revision;
   return 'ok';
 }
@@ -282,6 +317,7 @@ export function removeRuleBySeq(list: AccessList, seq: number, revision: number)
   const i = list.entries.findIndex((e) => e.kind === 'rule' && e.seq === seq);
   if (i < 0) return false;
   list.entries.splice(i, 1);
+  keyCache.delete(list);
   list.revision = revision;
   return true;
 }
@@ -290,6 +326,7 @@ export function removeMatchingRule(list: AccessList, rule: AclRule, revision: nu
   const i = list.entries.findIndex((e) => e.kind === 'rule' && sameRule(e, rule));
   if (i < 0) return false;
   list.entries.splice(i, 1);
+  keyCache.delete(list);
   list.revision = revision;
   return true;
 }

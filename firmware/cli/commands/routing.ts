@@ -198,14 +198,19 @@ defineCommand({
     const rname = a.get('rname');
     if (rname !== undefined) route.name = rname;
     if (a.has('permanent')) route.permanent = true;
-    const at = routing.routes.findIndex((r) => sameRouteTarget(r, route));
-    if (at >= 0) routing.routes[at] = route;
-    else {
-      // Kept in running-config order, so a rendered config loads back to the same list.
-      const before = routing.routes.findIndex((r) => compareRoutes(route, r) < 0);
-      if (before < 0) routing.routes.push(route);
-      else routing.routes.splice(before, 0, route);
+    // Kept in running-config order, so a rendered config loads back to the same list:
+    // binary search for the routes to the same destination, replace or insert after them.
+    const routes = routing.routes;
+    let lo = 0, hi = routes.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareRoutes(routes[mid]!, route) < 0) lo = mid + 1;
+      else hi = mid;
     }
+    let at = lo;
+    while (at < routes.length && compareRoutes(routes[at]!, route) === 0 && !sameRouteTarget(routes[at]!, route)) at++;
+    if (at < routes.length && sameRouteTarget(routes[at]!, route)) routes[at] = route;
+    else routes.splice(at, 0, route);
     routing.revision = rev(ctx);
   },
 });
