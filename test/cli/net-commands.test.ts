@@ -33,6 +33,16 @@ t.test('show access-lists prints runtime match counters when the runtime has the
   t.same(data[0]!.entries.map((e) => e.matches), [5, 1, undefined]);
 });
 
+t.test('clear access-list counters asks the runtime', async (t) => {
+  const cleared: Array<string | undefined> = [];
+  const runtime: RuntimeView = { clearAclCounters: (name?: string) => { cleared.push(name); } };
+  const { text } = await run(['configure terminal', 'access-list 101 permit esp any any', 'end', 'clear access-list counters 101', 'clear access-list counters', 'clear access-list counters 7'], { runtime });
+  t.same(cleared, ['101', undefined]);
+  t.match(text, /% Access list 7 does not exist/);
+  const none = await run(['clear access-list counters']);
+  t.match(none.text, /% Access list counters are not available/);
+});
+
 t.test('a numbered list is removed whole by any `no access-list N ...`; selectors follow the model', async (t) => {
   const { config } = await run(['configure terminal', 'access-list 120 permit ip 10.0.110.0 0.0.0.255 10.0.110.0 0.0.0.255', 'access-list 120 permit gre any any']);
   t.equal(aclSelectors(config, '120')!.length, 2);

@@ -16,6 +16,8 @@ declare module '../context.js' {
   interface RuntimeView {
     /** Match counts of an access list by sequence number; absent or undefined: no counters shown. */
     aclMatches?(list: string): ReadonlyMap<number, number> | undefined;
+    /** `clear access-list counters [N|NAME]`: zero the match counts (all lists when undefined). */
+    clearAclCounters?(list?: string): void;
   }
 }
 
@@ -348,5 +350,18 @@ defineCommand({
     ctx.data(lists);
     const text = formatAclShow(lists);
     if (text) ctx.print(text);
+  },
+});
+
+defineCommand({
+  modes: ['exec'],
+  syntax: 'clear access-list counters [WORD$name]',
+  help: { clear: 'Reset functions', 'access-list': 'Clear access list statistical information', counters: 'Clear access list counters', name: 'Access list number or name' },
+  handler(ctx, a) {
+    const name = a.get('name');
+    if (name !== undefined && !ctx.config.acl.lists[name]) throw new CliError(`% Access list ${name} does not exist`);
+    const clear = ctx.system.runtime.clearAclCounters;
+    if (!clear) throw new CliError('% Access list counters are not available (no data plane running)');
+    clear.call(ctx.system.runtime, name);
   },
 });
