@@ -8,6 +8,11 @@
 //   tun-relay-tcp iperf3 TCP between two namespaces whose only path is two TUNs joined
 //                 by this process (read from one, write to the other, no crypto): the
 //                 ceiling of any userspace data plane built on this TUN I/O
+//   tun-relay-tcp-offload  same with IFF_VNET_HDR/TSO on both TUNs, super-packets passed
+//                 through unchanged (an upper bound: ESP cannot do this)
+//   tun-relay-tcp-seg      offload TUN on the sending side, super-packets cut back into
+//                 MTU-sized segments (segmentFrame, checksums in JS) and written one by
+//                 one to a plain TUN: what an ESP pipeline on offload would pay before crypto
 import type { BenchContext, BenchModuleMeta } from './lib/bench-context.js';
 import { Lab, hasCommand } from '../../test/lib/netns.js';
 import { TunDevice } from '../../firmware/dataplane/tun.js';
@@ -33,11 +38,11 @@ function udpPacket(): Uint8Array {
 }
 
 /** Two namespaces, each with a TUN owned by this process; packets are copied across. */
-async function relayTcp(ctx: BenchContext): Promise<void> {
+async function relayTcp(ctx: BenchContext, mode: 'plain' | 'offload' | 'seg'): Promise<void> {
   if (!hasCommand('iperf3')) throw new Error('needs iperf3');
   const lab = Lab.create('rb-tunrl');
-  const ta = TunDevice.open({ name: 'rbtra' });
-  const tb = TunDevice.open({ name: 'rbtrb' });
+  const ta = TunDevice.open({ name: 'rbtra', offload: mode !== 'plain', rawFrames: mode === 'offload' });
+  const tb = TunDevice.open({ name: 'rbtrb', offload: mode === 'offload', rawFrames: mode === 'offload' });
   try {
     lab.addNamespace('a');
     lab.addNamespace('b');
@@ -48,8 +53,13 @@ async function relayTcp(ctx: BenchContext): Promise<void> {
       lab.execSync(ns, ['ip', 'link', 'set', dev, 'up', 'mtu', '1400', 'txqueuelen', '1000']);
       lab.execSync(ns, ['ip', 'route', 'add', other, 'dev', dev]);
     }
-    ta.onPacket((p) => { tb.write(p); });
-    tb.onPacket((p) => { ta.write(p); });
+    if (mode === 'offload') {
+      ta.onPacket((f) => { tb.writeFrame(f); });
+      tb.onPacket((f) => { ta.writeFrame(f); });
+    } else {
+      ta.onPacket((p) => { tb.write(p); });
+      tb.onPacket((p) => { ta.write(p); });
+    }
     const server = lab.spawn('b', ['iperf3', '-s', '-B', '10.62.0.1'], { name: 'iperf3-s' });
     for (let i = 0; i < 50; i++) {
       const r = await lab.exec('b', ['ss', '-Hltn', 'sport = :5201']);
@@ -62,8 +72,9 @@ async function relayTcp(ctx: BenchContext): Promise<void> {
     await server.stop();
     const j = JSON.parse(r.stdout || '{}') as { end?: { sum_received?: { bits_per_second?: number } }; error?: string };
     if (j.error) throw new Error(`iperf3: ${j.error}`);
-    ctx.log(`tun-relay: relay CPU ${((cpu.user + cpu.system) / 1e6 / ctx.seconds * 100).toFixed(0)}% of one core, packets a->b ${ta.stats.rxPackets}, b->a ${tb.stats.rxPackets}`);
-    ctx.report('tun-relay-tcp', (j.end?.sum_received?.bits_per_second ?? NaN) / 1e6, 'Mbit/s');
+    const name = mode === 'plain' ? 'tun-relay-tcp' : `tun-relay-tcp-${mode}`;
+    ctx.log(`${name}: relay CPU ${((cpu.user + cpu.system) / 1e6 / ctx.seconds * 100).toFixed(0)}% of one core, packets a->b ${ta.stats.rxPackets}, b->a ${tb.stats.rxPackets}`);
+    ctx.report(name, (j.end?.sum_received?.bits_per_second ?? NaN) / 1e6, 'Mbit/s');
   } finally {
     await ta.close();
     await tb.close();
@@ -73,7 +84,7 @@ async function relayTcp(ctx: BenchContext): Promise<void> {
 
 export async function run(ctx: BenchContext): Promise<void> {
   await readWrite(ctx);
-  await relayTcp(ctx);
+  for (const mode of ['plain', 'offload', 'seg'] as const) await relayTcp(ctx, mode);
 }
 
 async function readWrite(ctx: BenchContext): Promise<void> {
