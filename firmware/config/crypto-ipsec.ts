@@ -174,6 +174,9 @@ export interface IpsecProfile {
   /** `set pfs [groupN]`; absent: no PFS. */
   pfsGroup?: DhGroup;
   lifetime: SaLifetime;
+  /** `set security-association replay window-size N` / `replay disable` (else the globals). */
+  replayWindow?: number;
+  replayDisabled?: boolean;
   isakmpProfile?: string;
   ikev2Profile?: string;
 }
@@ -203,9 +206,11 @@ export function effectiveLifetime(cfg: Config, own: SaLifetime | undefined): { l
   };
 }
 
-/** `set security-association lifetime ...` lines of a map entry or profile. */
-export function renderLifetimeLines(l: SaLifetime): string[] {
+/** `set security-association lifetime|replay ...` lines of a map entry or profile. */
+export function renderLifetimeLines(l: SaLifetime, replay?: { replayWindow?: number; replayDisabled?: boolean }): string[] {
   const out: string[] = [];
+  if (replay?.replayDisabled) out.push(' set security-association replay disable');
+  if (replay?.replayWindow !== undefined) out.push(` set security-association replay window-size ${replay.replayWindow}`);
   if (l.lifetimeSec !== undefined) out.push(` set security-association lifetime seconds ${l.lifetimeSec}`);
   if (l.lifetimeKb === 'disable') out.push(' set security-association lifetime kilobytes disable');
   else if (l.lifetimeKb !== undefined) out.push(` set security-association lifetime kilobytes ${l.lifetimeKb}`);
@@ -255,7 +260,7 @@ defineSection({
   render: (cfg) => sortByName(Object.values(cfg.ipsecProfiles)).map((p) => {
     const lines = [`crypto ipsec profile ${p.name}`];
     if (p.description !== undefined) lines.push(` description ${p.description}`);
-    lines.push(...renderLifetimeLines(p.lifetime));
+    lines.push(...renderLifetimeLines(p.lifetime, p));
     if (p.transformSets.length > 0) lines.push(` set transform-set ${p.transformSets.join(' ')}`);
     if (p.pfsGroup !== undefined) lines.push(` set pfs group${p.pfsGroup}`);
     if (p.isakmpProfile !== undefined) lines.push(` set isakmp-profile ${p.isakmpProfile}`);
@@ -291,6 +296,8 @@ export interface IpsecPolicySource {
   transformSets: string[];
   pfsGroup?: DhGroup;
   lifetime: SaLifetime;
+  replayWindow?: number;
+  replayDisabled?: boolean;
   isakmpProfile?: string;
   ikev2Profile?: string;
 }
@@ -303,8 +310,8 @@ export function resolveIpsecPolicy(cfg: Config, src: IpsecPolicySource): Resolve
     transformSets: sets,
     missingTransformSets: src.transformSets.filter((n) => !cfg.transformSets[n]),
     ...effectiveLifetime(cfg, src.lifetime),
-    replayWindow: g.replayWindow,
-    replayDisabled: g.replayDisabled,
+    replayWindow: src.replayWindow ?? g.replayWindow,
+    replayDisabled: src.replayDisabled ?? g.replayDisabled,
     dfBit: g.dfBit,
   };
   if (src.pfsGroup !== undefined) out.pfsGroup = src.pfsGroup;

@@ -56,6 +56,9 @@ export interface CryptoPolicyEntry {
   /** Ordered, at most 6; ipsec-manual: exactly one. */
   transformSets: string[];
   lifetime: SaLifetime;
+  /** `set security-association replay window-size N` / `replay disable` (else the globals). */
+  replayWindow?: number;
+  replayDisabled?: boolean;
   /** `set security-association level per-host`. */
   perHost: boolean;
   pfsGroup?: DhGroup;
@@ -169,7 +172,7 @@ function policyLines(e: CryptoPolicyEntry): string[] {
   const lines: string[] = [];
   if (e.description !== undefined) lines.push(` description ${e.description}`);
   for (const p of e.peers) lines.push(` set peer ${p}`);
-  lines.push(...renderLifetimeLines(e.lifetime));
+  lines.push(...renderLifetimeLines(e.lifetime, e));
   if (e.perHost) lines.push(' set security-association level per-host');
   return lines;
 }

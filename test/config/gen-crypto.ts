@@ -49,6 +49,8 @@ function policyEntryLines(rng: () => number, tsNames: string[], manual: boolean)
     if (maybe(rng, 0.4)) out.push(` set security-association lifetime seconds ${int(rng, 120, 86400)}`);
     if (maybe(rng, 0.3)) out.push(maybe(rng) ? ' set security-association lifetime kilobytes disable' : ` set security-association lifetime kilobytes ${int(rng, 2560, 99999999)}`);
     if (maybe(rng, 0.2)) out.push(' set security-association level per-host');
+    if (maybe(rng, 0.1)) out.push(` set security-association replay window-size ${pick(rng, [64, 128, 256, 512, 1024])}`);
+    if (maybe(rng, 0.05)) out.push(' set security-association replay disable');
     if (maybe(rng, 0.2)) out.push(` set isakmp-profile ${word(rng, 'isa')}`);
     if (maybe(rng, 0.1)) out.push(` set ikev2-profile ${word(rng, 'v2p')}`);
     if (maybe(rng, 0.2)) out.push(maybe(rng) ? ' reverse-route' : ' reverse-route static');

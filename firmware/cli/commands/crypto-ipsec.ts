@@ -32,6 +32,8 @@ export interface PolicyTarget {
     transformSets: string[];
     pfsGroup?: DhGroup;
     lifetime: SaLifetime;
+    replayWindow?: number;
+    replayDisabled?: boolean;
     isakmpProfile?: string;
     ikev2Profile?: string;
   };
@@ -124,6 +126,28 @@ defineCommand({
     } else if (a.has('seconds')) l.lifetimeSec = a.num('sec')!;
     else if (a.has('disable')) l.lifetimeKb = 'disable';
     else l.lifetimeKb = a.num('kb')!;
+    t.obj.revision = nextRevision(ctx.config);
+  },
+});
+
+defineCommand({
+  modes: POLICY_MODES,
+  syntax: [
+    `set security-association replay window-size [${REPLAY_WINDOW_SIZES.join('|')}]`,
+    'set security-association replay disable',
+    'no set security-association replay <window-size|disable> [LINE]',
+  ],
+  help: {
+    'security-association': 'Security association parameters', replay: 'Set replay checking.', 'window-size': 'Set replay window size.', disable: 'Disable replay checking.',
+    '64': 'Window size of 64', '128': 'Window size of 128', '256': 'Window size of 256', '512': 'Window size of 512', '1024': 'Window size of 1024',
+  },
+  handler(ctx, a) {
+    const t = target(ctx, 'set security-association replay');
+    if (a.no) {
+      if (a.has('disable')) delete t.obj.replayDisabled;
+      else delete t.obj.replayWindow;
+    } else if (a.has('disable')) t.obj.replayDisabled = true;
+    else t.obj.replayWindow = REPLAY_WINDOW_SIZES.find((n) => a.has(String(n))) ?? 64;
     t.obj.revision = nextRevision(ctx.config);
   },
 });
@@ -383,11 +407,13 @@ export function transformSetsBlock(cfg: Config, names: readonly string[], indent
 }
 
 /** Lifetime and PFS lines shared by the crypto map and profile shows. */
-export function lifetimePfsLines(cfg: Config, obj: { lifetime: SaLifetime; pfsGroup?: DhGroup }, indent: string): string[] {
+export function lifetimePfsLines(cfg: Config, obj: { lifetime: SaLifetime; pfsGroup?: DhGroup; replayWindow?: number; replayDisabled?: boolean }, indent: string): string[] {
   const l = effectiveLifetime(cfg, obj.lifetime);
   const kb = l.lifetimeKb === 'disable' ? cfg.ipsecSa.lifetimeKb : l.lifetimeKb;
   const out = [`${indent}Security association lifetime: ${kb} kilobytes/${l.lifetimeSec} seconds`];
   if (l.lifetimeKb === 'disable') out.push(`${indent}Volume-based rekey: disabled`);
+  if (obj.replayDisabled) out.push(`${indent}Replay detection: disabled`);
+  else if (obj.replayWindow !== undefined) out.push(`${indent}Replay window size: ${obj.replayWindow}`);
   out.push(`${indent}PFS (Y/N): ${obj.pfsGroup !== undefined ? 'Y' : 'N'}`);
   if (obj.pfsGroup !== undefined) out.push(`${indent}DH group:  group${obj.pfsGroup}`);
   return out;
