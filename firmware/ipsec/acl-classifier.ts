@@ -19,10 +19,15 @@
 //   - tuple space search needs no replication, builds in O(n), and handles arbitrary,
 //     non-contiguous wildcard masks natively: the tuple is the mask itself, not a prefix
 //     length, so `10.0.0.0 0.255.0.255` is just another shape (no fallback needed).
-// Worst cases (documented, not hidden): an ACL where every entry has a different shape
-// degrades to one probe per entry; a bucket of many entries that differ only in port
-// ranges is scanned in order. Both are unusual in crypto ACLs. `stats()` reports the shape
-// and bucket sizes so `show` or a log line can point at such an ACL.
+// Many shapes: when an ACL has more than a dozen shapes (e.g. every prefix length from /8
+// to /32 on both sides: 625 shapes), a pre-filter runs first: per field, one hash set of
+// masked values per distinct mask; a shape is probed only when both its source mask and
+// its destination mask have a matching value. That costs one lookup per distinct mask
+// (<= 33 per field for prefixes) plus a bit test per shape, instead of a probe per shape.
+// Worst cases (documented, not hidden): an ACL whose entries all have different
+// non-contiguous masks still costs one lookup per distinct mask; a bucket of many entries
+// that differ only in port ranges is scanned in order. Both are unusual in crypto ACLs.
+// `stats()` reports shapes, masks and bucket sizes so a log line can point at such an ACL.
 //
 // Per-entry match counters (for `show access-lists` "(N matches)") are kept in a
 // Float64Array and bumped by `matchCounted`.
@@ -145,6 +150,9 @@ class Tuple {
   readonly dstPortEq: boolean;
   minIndex = Infinity;
   maxIndex = -1;
+  /** ids of the source / destination masks in the family's MaskFilters */
+  srcId = 0;
+  dstId = 0;
   rows = new Uint32Array(0);
   tableMask = 0;
   buckets: number[][] = [];
@@ -222,11 +230,182 @@ function hashKey(a: Uint32Array, off: number, len: number): number {
 }
 
 /** Entries of one address family, compiled. */
+/**
+ * Address-mask pre-filter of one field (source or destination) for ACLs with many shapes:
+ * for every distinct mask, the set of masked values some entry uses. A packet's bitset of
+ * "masks with a matching value" rules out most shapes with one hash lookup per distinct
+ * mask (at most 33 per field for prefixes) instead of one probe per shape.
+ */
+/** Open-addressing set of uint32 values (JS Set hashes values >= 2^30 as heap numbers: slower). */
+class U32Set {
+  private keys = new Uint32Array(8);
+  private used = new Uint8Array(8);
+  private mask = 7;
+  private count = 0;
+
+  add(v: number): void {
+    if (this.has(v)) return;
+    if ((this.count + 1) * 2 > this.keys.length) this.grow();
+    this.insert(v >>> 0);
+    this.count++;
+  }
+
+  private insert(v: number): void {
+    let slot = mix32(v) & this.mask;
+    while (this.used[slot] === 1) slot = (slot + 1) & this.mask;
+    this.used[slot] = 1;
+    this.keys[slot] = v;
+  }
+
+  private grow(): void {
+    const oldKeys = this.keys;
+    const oldUsed = this.used;
+    this.keys = new Uint32Array(oldKeys.length * 2);
+    this.used = new Uint8Array(oldKeys.length * 2);
+    this.mask = this.keys.length - 1;
+    for (let i = 0; i < oldKeys.length; i++) if (oldUsed[i] === 1) this.insert(oldKeys[i]!);
+  }
+
+  has(v: number): boolean {
+    const u = v >>> 0;
+    let slot = mix32(u) & this.mask;
+    while (this.used[slot] === 1) {
+      if (this.keys[slot] === u) return true;
+      slot = (slot + 1) & this.mask;
+    }
+    return false;
+  }
+}
+
+function mix32(v: number): number {
+  let h = Math.imul(v ^ (v >>> 16), 0x7feb352d);
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+class MaskFilter {
+  readonly masks: Uint32Array[] = [];
+  private readonly ids = new Map<string, number>();
+  /** IPv4 masked values */
+  readonly sets4: U32Set[] = [];
+  /** IPv6 masked words joined */
+  readonly sets6: Set<string>[] = [];
+  bits = new Uint32Array(1);
+
+  idOf(mask: Uint32Array): number {
+    const k = mask.join(',');
+    let id = this.ids.get(k);
+    if (id === undefined) {
+      id = this.masks.length;
+      this.ids.set(k, id);
+      this.masks.push(mask);
+      this.sets4.push(new U32Set());
+      this.sets6.push(new Set());
+      this.bits = new Uint32Array((this.masks.length + 31) >> 5);
+    }
+    return id;
+  }
+
+  add(id: number, masked: Uint32Array): void {
+    if (masked.length === 1) this.sets4[id]!.add(masked[0]!);
+    else this.sets6[id]!.add(masked.join(','));
+  }
+
+  /** Does some entry use mask `id` with the value of address `a`? */
+  matches(id: number, a: Uint32Array): boolean {
+    const m = this.masks[id]!;
+    if (a.length === 1) return this.sets4[id]!.has(a[0]! & m[0]!);
+    const tmp: number[] = [];
+    for (let w = 0; w < a.length; w++) tmp.push((a[w]! & m[w]!) >>> 0);
+    return this.sets6[id]!.has(tmp.join(','));
+  }
+
+  /** Fills `bits` for address `a`. */
+  fill(a: Uint32Array): void {
+    const bits = this.bits;
+    bits.fill(0);
+    const n = this.masks.length;
+    if (a.length === 1) {
+      const v = a[0]!;
+      for (let id = 0; id < n; id++) {
+        if (this.sets4[id]!.has(v & this.masks[id]![0]!)) bits[id >> 5]! |= 1 << (id & 31);
+      }
+      return;
+    }
+    const tmp: number[] = new Array<number>(a.length);
+    for (let id = 0; id < n; id++) {
+      const m = this.masks[id]!;
+      for (let w = 0; w < a.length; w++) tmp[w] = (a[w]! & m[w]!) >>> 0;
+      if (this.sets6[id]!.has(tmp.join(','))) bits[id >> 5]! |= 1 << (id & 31);
+    }
+  }
+}
+
+/** Shapes above which the mask pre-filter pays for its hash lookups. */
+const PREFILTER_MIN_TUPLES = 12;
+
 class FamilyIndex {
   readonly tuples: Tuple[] = [];
   readonly scratch: Uint32Array;
+  readonly srcFilter = new MaskFilter();
+  readonly dstFilter = new MaskFilter();
+  prefilter = false;
+  /** per tuple, in search order (structure of arrays: the shape loop stays in cache) */
+  tMin = new Int32Array(0);
+  tMax = new Int32Array(0);
+  tSrc = new Int32Array(0);
+  tDst = new Int32Array(0);
   constructor(readonly words: number) {
     this.scratch = new Uint32Array(2 * words + 3);
+  }
+
+  /** tuple numbers per source mask id, ascending */
+  bySrc: Int32Array[] = [];
+  /** candidate tuple numbers of the current packet */
+  cand = new Int32Array(0);
+
+  /**
+   * Pre-filter: writes into `cand`, ascending, the tuples whose source mask and destination
+   * mask both have a matching value for this packet; returns how many.
+   */
+  collect(k: PacketKey): number {
+    const dst = this.dstFilter;
+    dst.fill(k.dst);
+    const dbits = dst.bits;
+    const src = this.srcFilter;
+    const tDst = this.tDst;
+    const cand = this.cand;
+    let n = 0;
+    for (let id = 0; id < src.masks.length; id++) {
+      if (!src.matches(id, k.src)) continue;
+      const list = this.bySrc[id]!;
+      for (let j = 0; j < list.length; j++) {
+        const ti = list[j]!;
+        const d = tDst[ti]!;
+        if (((dbits[d >> 5]! >>> (d & 31)) & 1) !== 0) cand[n++] = ti;
+      }
+    }
+    // insertion sort: a handful of candidates, search order = ascending tuple number
+    for (let i = 1; i < n; i++) {
+      const v = cand[i]!;
+      let j = i - 1;
+      while (j >= 0 && cand[j]! > v) { cand[j + 1] = cand[j]!; j--; }
+      cand[j + 1] = v;
+    }
+    return n;
+  }
+
+  seal(): void {
+    this.tuples.sort((a, b) => a.minIndex - b.minIndex);
+    this.prefilter = this.tuples.length >= PREFILTER_MIN_TUPLES;
+    this.tMin = Int32Array.from(this.tuples, (t) => t.minIndex);
+    this.tMax = Int32Array.from(this.tuples, (t) => t.maxIndex);
+    this.tSrc = Int32Array.from(this.tuples, (t) => t.srcId);
+    this.tDst = Int32Array.from(this.tuples, (t) => t.dstId);
+    const lists: number[][] = this.srcFilter.masks.map(() => []);
+    this.tuples.forEach((t, ti) => lists[t.srcId]!.push(ti));
+    this.bySrc = lists.map((l) => Int32Array.from(l));
+    this.cand = new Int32Array(this.tuples.length);
   }
 }
 
@@ -234,6 +413,9 @@ export interface AclClassifierStats {
   entries: number;
   /** distinct shapes (hash tables probed per packet in the worst case) */
   tuples: number;
+  /** distinct source + destination masks (pre-filter lookups per packet when it is on) */
+  masks: number;
+  prefilter: boolean;
   buckets: number;
   largestBucket: number;
 }
@@ -290,12 +472,18 @@ export class AclClassifier {
       let t = shapes.get(shape);
       if (!t) {
         t = new Tuple(words, srcMask, dstMask, proto !== IPPROTO_ANY, sp.eq >= 0, dp.eq >= 0);
+        t.srcId = fi.srcFilter.idOf(srcMask);
+        t.dstId = fi.dstFilter.idOf(dstMask);
         shapes.set(shape, t);
         fi.tuples.push(t);
       }
       const key = new Uint32Array(2 * words + 3);
-      key.set(valueToWords(family, e.src.addr & ~e.src.wildcard), 0);
-      key.set(valueToWords(family, e.dst.addr & ~e.dst.wildcard), words);
+      const srcVal = valueToWords(family, e.src.addr & ~e.src.wildcard);
+      const dstVal = valueToWords(family, e.dst.addr & ~e.dst.wildcard);
+      key.set(srcVal, 0);
+      key.set(dstVal, words);
+      fi.srcFilter.add(t.srcId, srcVal);
+      fi.dstFilter.add(t.dstId, dstVal);
       key[2 * words] = proto;
       key[2 * words + 1] = sp.eq >= 0 ? sp.eq : 0;
       key[2 * words + 2] = dp.eq >= 0 ? dp.eq : 0;
@@ -305,7 +493,7 @@ export class AclClassifier {
     for (const fi of [v4, v6]) {
       if (!fi) continue;
       for (const t of fi.tuples) t.seal(needsPortCheck);
-      fi.tuples.sort((a, b) => a.minIndex - b.minIndex);
+      fi.seal();
     }
     this.v4 = v4;
     this.v6 = v6;
@@ -317,81 +505,82 @@ export class AclClassifier {
     if (!fi) return -1;
     const W = fi.words;
     if (k.src.length !== W || k.dst.length !== W) return -1;
-    if (W === 1) return this.match4(fi, k, fromIndex);
-    const key = fi.scratch;
-    const kl = 2 * W + 3;
-    let best = Infinity;
+    const tMin = fi.tMin;
+    const tMax = fi.tMax;
     const tuples = fi.tuples;
-    for (let ti = 0; ti < tuples.length; ti++) {
-      const t = tuples[ti]!;
-      if (t.minIndex >= best) break;
-      if (t.maxIndex < fromIndex) continue;
-      for (let w = 0; w < W; w++) {
-        key[w] = k.src[w]! & t.srcMask[w]!;
-        key[W + w] = k.dst[w]! & t.dstMask[w]!;
+    let best = Infinity;
+    if (fi.prefilter) {
+      // only the shapes whose source and destination masks both have a matching value
+      const n = fi.collect(k);
+      const cand = fi.cand;
+      for (let j = 0; j < n; j++) {
+        const ti = cand[j]!;
+        if (tMin[ti]! >= best) break;
+        if (tMax[ti]! < fromIndex) continue;
+        best = W === 1 ? this.probe4(tuples[ti]!, k, fromIndex, best) : this.probe(fi, tuples[ti]!, k, fromIndex, best);
       }
-      key[2 * W] = t.protoFixed ? k.proto : 0;
-      key[2 * W + 1] = t.srcPortEq ? k.srcPort : 0;
-      key[2 * W + 2] = t.dstPortEq ? k.dstPort : 0;
-      const rows = t.rows;
-      const stride = kl + 2;
-      let slot = hashKey(key, 0, kl) & t.tableMask;
-      for (;;) {
-        const off = slot * stride;
-        const head = rows[off + kl]!;
-        if (head === 0) break;
-        let same = true;
-        for (let i = 0; i < kl; i++) if (rows[off + i] !== key[i]) { same = false; break; }
-        if (same) {
-          const slow = rows[off + kl + 1]!;
-          if (slow === 0) {
-            const idx = head - 1;
-            if (idx < best && idx >= fromIndex) best = idx;
-          } else best = this.scanBucket(t.buckets[slow - 1]!, k, fromIndex, best);
-          break;
-        }
-        slot = (slot + 1) & t.tableMask;
+    } else {
+      for (let ti = 0; ti < tuples.length; ti++) {
+        if (tMin[ti]! >= best) break;
+        if (tMax[ti]! < fromIndex) continue;
+        best = W === 1 ? this.probe4(tuples[ti]!, k, fromIndex, best) : this.probe(fi, tuples[ti]!, k, fromIndex, best);
       }
     }
     return best === Infinity ? -1 : best;
   }
 
-  /** IPv4 specialisation of `match`: the 5 key words live in locals, no scratch array. */
-  private match4(fi: FamilyIndex, k: PacketKey, fromIndex: number): number {
-    const src = k.src[0]!;
-    const dst = k.dst[0]!;
-    const kProto = k.proto;
-    const kSport = k.srcPort;
-    const kDport = k.dstPort;
-    let best = Infinity;
-    const tuples = fi.tuples;
-    for (let ti = 0; ti < tuples.length; ti++) {
-      const t = tuples[ti]!;
-      if (t.minIndex >= best) break;
-      if (t.maxIndex < fromIndex) continue;
-      const k0 = (src & t.srcMask[0]!) >>> 0;
-      const k1 = (dst & t.dstMask[0]!) >>> 0;
-      const k2 = t.protoFixed ? kProto : 0;
-      const k3 = t.srcPortEq ? kSport : 0;
-      const k4 = t.dstPortEq ? kDport : 0;
-      const rows = t.rows;
-      let slot = hash5(k0, k1, k2, k3, k4) & t.tableMask;
-      for (;;) {
-        const off = slot * 7;
-        const head = rows[off + 5]!;
-        if (head === 0) break;
-        if (rows[off] === k0 && rows[off + 1] === k1 && rows[off + 2] === k2 && rows[off + 3] === k3 && rows[off + 4] === k4) {
-          const slow = rows[off + 6]!;
-          if (slow === 0) {
-            const idx = head - 1;
-            if (idx < best && idx >= fromIndex) best = idx;
-          } else best = this.scanBucket(t.buckets[slow - 1]!, k, fromIndex, best);
-          break;
-        }
-        slot = (slot + 1) & t.tableMask;
-      }
+  /** One shape's hash probe (any family); returns the new best index. */
+  private probe(fi: FamilyIndex, t: Tuple, k: PacketKey, fromIndex: number, best: number): number {
+    const W = fi.words;
+    const key = fi.scratch;
+    const kl = 2 * W + 3;
+    for (let w = 0; w < W; w++) {
+      key[w] = k.src[w]! & t.srcMask[w]!;
+      key[W + w] = k.dst[w]! & t.dstMask[w]!;
     }
-    return best === Infinity ? -1 : best;
+    key[2 * W] = t.protoFixed ? k.proto : 0;
+    key[2 * W + 1] = t.srcPortEq ? k.srcPort : 0;
+    key[2 * W + 2] = t.dstPortEq ? k.dstPort : 0;
+    const rows = t.rows;
+    const stride = kl + 2;
+    let slot = hashKey(key, 0, kl) & t.tableMask;
+    for (;;) {
+      const off = slot * stride;
+      const head = rows[off + kl]!;
+      if (head === 0) return best;
+      let same = true;
+      for (let i = 0; i < kl; i++) if (rows[off + i] !== key[i]) { same = false; break; }
+      if (same) {
+        const slow = rows[off + kl + 1]!;
+        if (slow !== 0) return this.scanBucket(t.buckets[slow - 1]!, k, fromIndex, best);
+        const idx = head - 1;
+        return idx < best && idx >= fromIndex ? idx : best;
+      }
+      slot = (slot + 1) & t.tableMask;
+    }
+  }
+
+  /** IPv4 specialisation of `probe`: the 5 key words live in locals, no scratch array. */
+  private probe4(t: Tuple, k: PacketKey, fromIndex: number, best: number): number {
+    const k0 = (k.src[0]! & t.srcMask[0]!) >>> 0;
+    const k1 = (k.dst[0]! & t.dstMask[0]!) >>> 0;
+    const k2 = t.protoFixed ? k.proto : 0;
+    const k3 = t.srcPortEq ? k.srcPort : 0;
+    const k4 = t.dstPortEq ? k.dstPort : 0;
+    const rows = t.rows;
+    let slot = hash5(k0, k1, k2, k3, k4) & t.tableMask;
+    for (;;) {
+      const off = slot * 7;
+      const head = rows[off + 5]!;
+      if (head === 0) return best;
+      if (rows[off] === k0 && rows[off + 1] === k1 && rows[off + 2] === k2 && rows[off + 3] === k3 && rows[off + 4] === k4) {
+        const slow = rows[off + 6]!;
+        if (slow !== 0) return this.scanBucket(t.buckets[slow - 1]!, k, fromIndex, best);
+        const idx = head - 1;
+        return idx < best && idx >= fromIndex ? idx : best;
+      }
+      slot = (slot + 1) & t.tableMask;
+    }
   }
 
   /** First entry of a bucket (ascending) in [fromIndex, best) whose non-exact port checks pass. */
@@ -424,15 +613,19 @@ export class AclClassifier {
     let tuples = 0;
     let buckets = 0;
     let largestBucket = 0;
+    let masks = 0;
+    let prefilter = false;
     for (const fi of [this.v4, this.v6]) {
       if (!fi) continue;
       tuples += fi.tuples.length;
+      masks += fi.srcFilter.masks.length + fi.dstFilter.masks.length;
+      prefilter ||= fi.prefilter;
       for (const t of fi.tuples) {
         buckets += t.buckets.length;
         for (const b of t.buckets) largestBucket = Math.max(largestBucket, b.length);
       }
     }
-    return { entries: this.entries.length, tuples, buckets, largestBucket };
+    return { entries: this.entries.length, tuples, masks, prefilter, buckets, largestBucket };
   }
 }
 

@@ -3,7 +3,7 @@ import {
   AclClassifier, AclCompileError, AclParseError, aclEntryMatches, formatAclEntry, naiveFirstMatch, parseAclEntry,
   type AclEntry, type PortOp,
 } from '../../firmware/ipsec/acl-classifier.js';
-import { makePacketKey, type AddrMask, type Family, type PacketKey } from '../../firmware/ipsec/selector.js';
+import { makePacketKey, prefixAddr, type AddrMask, type Family, type PacketKey } from '../../firmware/ipsec/selector.js';
 
 // small deterministic PRNG (mulberry32) so failures reproduce
 function rng(seed: number): () => number {
@@ -98,10 +98,12 @@ t.test('compiled classifier agrees with the naive linear matcher (IPv4, random A
   let mismatches = 0;
   let matched = 0;
   let checks = 0;
+  let prefiltered = 0;
   for (let acl = 0; acl < 40; acl++) {
     const n = 1 + Math.floor(r() * 300);
     const entries = Array.from({ length: n }, () => randomEntry(r, 4));
     const c = new AclClassifier(entries);
+    if (c.stats().prefilter) prefiltered++;
     for (let p = 0; p < 300; p++) {
       const k = randomPacket(r, 4);
       const from = r() < 0.3 ? Math.floor(r() * n) : 0;
@@ -113,6 +115,7 @@ t.test('compiled classifier agrees with the naive linear matcher (IPv4, random A
     }
   }
   t.equal(mismatches, 0, `${checks} lookups agree`);
+  t.ok(prefiltered > 5 && prefiltered < 40, `both lookup paths exercised (${prefiltered}/40 ACLs with the mask pre-filter)`);
   // the test is only meaningful when a good share of packets match something
   t.ok(matched > checks * 0.2, `enough packets matched (${matched}/${checks})`);
 });
@@ -256,4 +259,30 @@ t.test('entries from the configuration model (config/acl.ts aclEntrySelector)', 
     const got = aclEntryFromConfig(aclEntrySelector(rule));
     t.same(got, parseAclEntry(text), text);
   }
+});
+
+t.test('many shapes (every prefix length on both sides): pre-filter on, still exact', async (t) => {
+  const r = rng(2024);
+  const octet = () => Math.floor(r() * 4);
+  const entries: AclEntry[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const a = `${10 + octet()}.${octet()}.${octet()}.${octet()}`;
+    const b = `${10 + octet()}.${octet()}.${octet()}.${octet()}`;
+    entries.push({ action: r() < 0.8 ? 'permit' : 'deny', proto: r() < 0.8 ? 0 : 6, src: prefixAddr(a, 6 + Math.floor(r() * 27)), dst: prefixAddr(b, 6 + Math.floor(r() * 27)) });
+  }
+  const c = new AclClassifier(entries);
+  const st = c.stats();
+  t.ok(st.tuples > 300, `${st.tuples} shapes`);
+  t.ok(st.prefilter);
+  let bad = 0;
+  let hits = 0;
+  for (let i = 0; i < 3000; i++) {
+    const k = makePacketKey(`${10 + octet()}.${octet()}.${octet()}.${octet()}`, `${10 + octet()}.${octet()}.${octet()}.${octet()}`, r() < 0.5 ? 6 : 17, 1, 2);
+    const from = r() < 0.2 ? Math.floor(r() * 2000) : 0;
+    const want = naiveFirstMatch(entries, k, from);
+    if (want >= 0) hits++;
+    if (c.match(k, from) !== want) bad++;
+  }
+  t.equal(bad, 0);
+  t.ok(hits > 1000, `hits ${hits}`);
 });
