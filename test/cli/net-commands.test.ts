@@ -87,6 +87,16 @@ t.test('VRF forwarding removes addresses with IOS\'s message; removing the VRF c
   t.equal(i.ipAddress, undefined);
 });
 
+t.test('default interface resets it; default of a sub-command runs its no form', async (t) => {
+  const { text, config } = await run(['configure terminal', 'interface FastEthernet0/0', 'ip address 192.0.2.2 255.255.255.0', 'description x', 'shutdown',
+    'default shutdown', 'default description', 'exit', 'interface Virtual-Template2 type tunnel', 'tunnel mode ipsec ipv4', 'exit',
+    'default interface Virtual-Template2', 'default interface FastEthernet0/0']);
+  t.match(text, /Interface FastEthernet0\/0 set to default configuration/);
+  t.same(config.interfaces.items['FastEthernet0/0'], { name: 'FastEthernet0/0', shutdown: false, revision: config.interfaces.items['FastEthernet0/0']!.revision });
+  t.same(config.interfaces.items['Virtual-Template2']!.templateType, 'tunnel');
+  t.equal(config.interfaces.items['Virtual-Template2']!.tunnel, undefined);
+});
+
 t.test('crypto map on interfaces: the crypto engineer reads it from the model', async (t) => {
   const { config } = await run(['configure terminal', 'interface FastEthernet0/0', 'crypto map vpn', 'interface Serial2/0', 'crypto map vpn', 'interface FastEthernet0/1', 'crypto map other', 'no crypto map']);
   t.same(interfacesUsingCryptoMap(config, 'vpn'), ['FastEthernet0/0', 'Serial2/0']);

@@ -104,6 +104,16 @@ defineCommand({
     setBoardPorts(ctx.config, ctx.system.board.ports);
     if (interfaceNameProblem(name, ctx.system.board.ports)) throw new InvalidInputError(nameWord);
     const items = ctx.config.interfaces.items;
+    if (a.no && ctx.isDefault) {
+      // `default interface X`: back to the defaults, the interface itself stays.
+      const old = items[name];
+      if (!old) throw new CliError(`% Interface ${name} does not exist`);
+      const fresh = newInterface(name, revisionOf(ctx));
+      if (old.templateType) fresh.templateType = old.templateType;
+      items[name] = fresh;
+      ctx.print(`Interface ${name} set to default configuration`);
+      return;
+    }
     if (a.no) {
       if (!isLogicalName(name) && parentOf(name) === undefined) throw new CliError('% Physical interfaces cannot be removed.');
       if (!items[name]) throw new CliError(`% Interface ${name} does not exist`);
