@@ -28,6 +28,8 @@ interface Step {
   prev: Step | undefined;
 }
 
+const VAR_INDEX: Record<VarType, number> = { WORD: 0, LINE: 1, IPV4: 2, IPV4_PREFIX: 3, IPV6: 4, IPV6_PREFIX: 5, RANGE: 6, HEX: 7, IFNAME: 8 };
+
 const SCORE_EXACT_KW = 10;
 const SCORE_PARTIAL_KW = 5;
 const VAR_SCORE: Record<VarType, number> = {
@@ -107,6 +109,7 @@ interface WalkState<C> {
   crOk: boolean;
   collectNext: boolean;
   budget: number;
+  varCache: Map<number, number>;
 }
 
 type Cont = (pos: number, path: Step | undefined) => void;
@@ -161,7 +164,13 @@ function walk<C>(st: WalkState<C>, node: GrammarNode, pos: number, path: Step | 
         const value = st.line.slice(word.start).trimEnd();
         return k(st.words.length, { node, pos, consumed: st.words.length - pos, value, score: VAR_SCORE.LINE, partial: false, repeated, prev: path });
       }
-      const n = matchVar(node, word.text, st.words[pos + 1]?.text);
+      // The same word is tried against the same type on many paths: remember the answer.
+      const key = pos * 64 + VAR_INDEX[node.type];
+      let n = node.type === 'RANGE' ? undefined : st.varCache.get(key);
+      if (n === undefined) {
+        n = matchVar(node, word.text, st.words[pos + 1]?.text);
+        if (node.type !== 'RANGE') st.varCache.set(key, n);
+      }
       if (n === 0) return;
       const value = n === 2 ? `${word.text} ${st.words[pos + 1]!.text}` : word.text;
       return k(pos + n, { node, pos, consumed: n, value, score: VAR_SCORE[node.type], partial: false, repeated, prev: path });
@@ -197,7 +206,7 @@ function buildArgs(steps: Step[]): Args {
 }
 
 function newState<C>(line: string, words: Word[], collectNext: boolean): WalkState<C> {
-  return { words, line, complete: [], maxAlive: 0, partialKw: new Map(), exactKw: new Set(), next: new Map(), crOk: false, collectNext, budget: 200_000 };
+  return { words, line, complete: [], maxAlive: 0, partialKw: new Map(), exactKw: new Set(), next: new Map(), crOk: false, collectNext, budget: 200_000, varCache: new Map() };
 }
 
 function runAll<C>(st: WalkState<C>, candidates: Candidate<C>[]): void {

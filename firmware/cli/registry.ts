@@ -58,6 +58,7 @@ export function defineCommand(def: CommandDef): void {
   const roots = syntaxes.map(compileSyntax);
   const c: Compiled = { def, roots, first: roots.map(firstKeywords) };
   allCompiled.push(c);
+  candidateCache.clear();
   for (const m of def.modes) {
     const list = byMode.get(m) ?? [];
     list.push(c);
@@ -65,8 +66,23 @@ export function defineCommand(def: CommandDef): void {
   }
 }
 
+// Candidate lists by mode and first word: commands are registered once at start-up, so
+// the lists are computed once per (mode, word) and dropped when a command is added.
+const candidateCache = new Map<string, Candidate<CommandDef>[]>();
+
 /** Candidates in `mode` whose first keyword could start with `firstWord` (all, if undefined). */
 export function candidatesFor(mode: string, firstWord?: string): Candidate<CommandDef>[] {
+  const key = `${mode}\u0000${firstWord?.toLowerCase() ?? ''}\u0000${firstWord === undefined ? 'all' : ''}`;
+  let hit = candidateCache.get(key);
+  if (!hit) {
+    hit = computeCandidates(mode, firstWord);
+    if (candidateCache.size > 5000) candidateCache.clear();
+    candidateCache.set(key, hit);
+  }
+  return [...hit];
+}
+
+function computeCandidates(mode: string, firstWord?: string): Candidate<CommandDef>[] {
   const out: Candidate<CommandDef>[] = [];
   const w = firstWord?.toLowerCase();
   for (const c of byMode.get(mode) ?? []) {
