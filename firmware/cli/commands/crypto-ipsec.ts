@@ -193,12 +193,29 @@ export function expandTransformWords(words: readonly string[]): string[] {
   });
 }
 
+// The first transform is a keyword choice (so `?` lists the transforms, as IOS does, and
+// abbreviations resolve in the engine); the others are words resolved here, because the
+// handler needs them in the order typed.
+const SIZED = ['esp-aes', 'esp-gcm', 'esp-gmac'];
+const FIRST_TRANSFORM = `<${ALL_TRANSFORMS.map((t) => (SIZED.includes(t) ? `${t} [128|192|256]` : t)).join('|')}>`;
+
+export const TRANSFORM_HELP: Record<string, string> = {
+  'ah-md5-hmac': 'AH-HMAC-MD5 transform', 'ah-sha-hmac': 'AH-HMAC-SHA transform',
+  'esp-aes': 'ESP transform using AES cipher', 'esp-gcm': 'ESP transform using GCM cipher', 'esp-gmac': 'ESP transform using GMAC cipher',
+  'esp-des': 'ESP transform using DES cipher (56 bits)', 'esp-3des': 'ESP transform using 3DES(EDE) cipher (168 bits)',
+  'esp-null': 'ESP transform w/o cipher', 'esp-seal': 'ESP transform using SEAL cipher (160 bits)',
+  'esp-md5-hmac': 'ESP transform using HMAC-MD5 auth', 'esp-sha-hmac': 'ESP transform using HMAC-SHA auth',
+  'esp-sha256-hmac': 'ESP transform using HMAC-SHA256 auth', 'esp-sha384-hmac': 'ESP transform using HMAC-SHA384 auth',
+  'esp-sha512-hmac': 'ESP transform using HMAC-SHA512 auth', 'comp-lzs': 'IP Compression using the LZS compression algorithm',
+  '128': '128 bit keys.', '192': '192 bit keys.', '256': '256 bit keys.',
+};
+
 defineCommand({
   modes: ['config'],
-  syntax: ['crypto ipsec transform-set WORD$name WORD$t...', 'no crypto ipsec transform-set WORD$name [LINE]'],
+  syntax: [`crypto ipsec transform-set WORD$name ${FIRST_TRANSFORM} [WORD$t...]`, 'no crypto ipsec transform-set WORD$name [LINE]'],
   help: {
-    'transform-set': 'Define transform and settings', name: 'Transform set tag',
-    t: 'Transform: ah-md5-hmac ah-sha-hmac esp-aes [128|192|256] esp-gcm [128|192|256] esp-gmac [128|192|256] esp-des esp-3des esp-null esp-seal esp-md5-hmac esp-sha-hmac esp-sha256-hmac esp-sha384-hmac esp-sha512-hmac comp-lzs',
+    'transform-set': 'Define transform and settings', name: 'Transform set tag', ...TRANSFORM_HELP,
+    t: 'More transforms: ah-md5-hmac ah-sha-hmac esp-aes [128|192|256] esp-gcm [128|192|256] esp-gmac [128|192|256] esp-des esp-3des esp-null esp-seal esp-md5-hmac esp-sha-hmac esp-sha256-hmac esp-sha384-hmac esp-sha512-hmac comp-lzs',
   },
   handler(ctx, a) {
     const name = a.req('name');
@@ -208,9 +225,12 @@ defineCommand({
       delete sets[name];
       return;
     }
+    const first = ALL_TRANSFORMS.find((t) => a.has(t))!;
+    const size = ['128', '192', '256'].find((n) => a.has(n));
+    const words = [first, ...(size !== undefined ? [size] : []), ...a.all('t')];
     let transforms: Transform[];
     try {
-      transforms = parseTransforms(expandTransformWords(a.all('t')));
+      transforms = parseTransforms(expandTransformWords(words));
     } catch (err) {
       if (err instanceof TransformSetError) throw new CliError(err.message);
       throw err;
