@@ -40,9 +40,18 @@ for (const c of cases) {
     t.ok(await ping(lab, 'hostA', topo.addr.hostB, { count: 3 }), 'hostA pings hostB through the tunnel');
     t.ok(await ping(lab, 'hostB', topo.addr.hostA, { count: 3 }), 'hostB pings hostA through the tunnel');
 
-    const after = await tun.b.listSas();
-    const m = /in\s+[0-9a-f]+,\s+(\d+) bytes,\s+(\d+) packets/.exec(after);
-    t.ok(m && Number(m[2]) >= 6, `gwB decrypted the pings (${m?.[2]} packets in)`);
+    const sa = await tun.b.childSa('lan');
+    t.ok(sa && sa.packetsIn >= 6, `gwB decrypted the pings (${sa?.packetsIn} packets in)`);
+    t.ok(sa && /^[0-9a-f]{8}$/.test(sa.spiIn) && /^[0-9a-f]{8}$/.test(sa.spiOut), 'SPIs parsed');
+    t.match(sa?.algorithms ?? '', c.version === 2 ? /AES_GCM_16-256/ : /AES_CBC-128\/HMAC_SHA1_96/, 'negotiated ESP transform');
+    t.equal(sa?.localTs, topo.addr.lanB, 'traffic selectors');
+
+    const before = sa?.spiIn;
+    const rk = await tun.a.rekey('lan');
+    t.equal(rk.code, 0, 'CHILD_SA rekey requested');
+    for (let i = 0; i < 50 && (await tun.b.childSa('lan'))?.spiIn === before; i++) await new Promise((r) => setTimeout(r, 100));
+    t.not((await tun.b.childSa('lan'))?.spiIn, before, 'new inbound SPI after rekey');
+    t.ok(await ping(lab, 'hostA', topo.addr.hostB, { count: 2 }), 'traffic passes after rekey');
 
     await tun.stop();
     t.notOk(await ping(lab, 'hostA', topo.addr.hostB, { count: 1, timeoutSec: 1 }), 'no path once strongSwan stopped');

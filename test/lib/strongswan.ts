@@ -168,6 +168,58 @@ export function renderSwanctlConf(conns: SwanConnection[]): string {
   return out.join('\n');
 }
 
+export interface SwanChildSa {
+  name: string;
+  state: string;
+  /** e.g. 'TUNNEL-in-UDP' */
+  mode: string;
+  /** e.g. 'ESP:AES_GCM_16-256' */
+  algorithms: string;
+  spiIn: string;
+  spiOut: string;
+  bytesIn: number;
+  packetsIn: number;
+  bytesOut: number;
+  packetsOut: number;
+  localTs: string;
+  remoteTs: string;
+}
+
+/**
+ * Extracts one CHILD_SA from `swanctl --list-sas` text: the newest INSTALLED one with
+ * that name (after a rekey the old one can still be listed), else the first listed.
+ */
+export function parseChildSa(text: string, child: string): SwanChildSa | undefined {
+  const lines = text.split('\n');
+  const re = new RegExp(`^\\s+${child}: #(\\d+), reqid \\d+, (\\S+)`);
+  let i = -1;
+  let best = -1;
+  lines.forEach((l, k) => {
+    const m = re.exec(l);
+    if (!m) return;
+    if (i < 0) i = k;
+    if (m[2]!.startsWith('INSTALLED') && (best < 0 || Number(m[1]) > Number(re.exec(lines[best]!)![1]))) best = k;
+  });
+  if (best >= 0) i = best;
+  if (i < 0) return undefined;
+  const head = /^\s+\S+: #\d+, reqid \d+, (\S+), (\S+), (.*)$/.exec(lines[i]!);
+  const sa: SwanChildSa = {
+    name: child, state: head?.[1]?.replace(/,$/, '') ?? '', mode: head?.[2]?.replace(/,$/, '') ?? '', algorithms: head?.[3]?.trim() ?? '',
+    spiIn: '', spiOut: '', bytesIn: 0, packetsIn: 0, bytesOut: 0, packetsOut: 0, localTs: '', remoteTs: '',
+  };
+  for (const l of lines.slice(i + 1, i + 8)) {
+    let m = /^\s+(in|out)\s+([0-9a-f]+)(?:_i|_o)?\s*\S*,\s+(\d+) bytes,\s+(\d+) packets/.exec(l);
+    if (m) {
+      if (m[1] === 'in') { sa.spiIn = m[2]!; sa.bytesIn = Number(m[3]); sa.packetsIn = Number(m[4]); }
+      else { sa.spiOut = m[2]!; sa.bytesOut = Number(m[3]); sa.packetsOut = Number(m[4]); }
+      continue;
+    }
+    m = /^\s+(local|remote)\s+(\S+)/.exec(l);
+    if (m) { if (m[1] === 'local') sa.localTs = m[2]!; else sa.remoteTs = m[2]!; }
+  }
+  return sa;
+}
+
 export class SwanError extends Error {
   constructor(msg: string, readonly log: string) {
     super(`${msg}\n--- charon log (tail) ---\n${log.split('\n').slice(-40).join('\n')}`);
@@ -252,6 +304,21 @@ export class StrongswanPeer {
       if (Date.now() > deadline) throw new SwanError(`no INSTALLED child ${child} in ${this.ns} after ${timeoutMs} ms:\n${sas}`, this.log());
       await sleep(200);
     }
+  }
+
+  /** Parsed view of one CHILD_SA in --list-sas (undefined when not listed). */
+  async childSa(child: string): Promise<SwanChildSa | undefined> {
+    return parseChildSa(await this.listSas(), child);
+  }
+
+  /** `swanctl --terminate --ike NAME` (or --child with child: true). */
+  async terminate(name: string, opts: { child?: boolean } = {}): Promise<RunResult> {
+    return this.swanctl(['--terminate', opts.child ? '--child' : '--ike', name, '--timeout', '10'], 15_000);
+  }
+
+  /** `swanctl --rekey --child NAME` (or --ike with ike: true). */
+  async rekey(name: string, opts: { ike?: boolean } = {}): Promise<RunResult> {
+    return this.swanctl(['--rekey', opts.ike ? '--ike' : '--child', name], 15_000);
   }
 
   /** Stops charon (SIGTERM, then SIGKILL). */
