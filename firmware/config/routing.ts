@@ -71,8 +71,17 @@ export function sameRouteTarget(a: StaticRoute, b: StaticRoute): boolean {
   return a.vrf === b.vrf && a.prefix === b.prefix && a.mask === b.mask && a.interface === b.interface && a.nextHop === b.nextHop;
 }
 
+// Sorting routes parses the same few addresses over and over while a big config loads.
+const addrMemo = new Map<string, number>();
+
 function addrValue(a: string): number {
-  return parseIpv4(a) ?? 0;
+  let v = addrMemo.get(a);
+  if (v === undefined) {
+    v = parseIpv4(a) ?? 0;
+    if (addrMemo.size > 100_000) addrMemo.clear();
+    addrMemo.set(a, v);
+  }
+  return v;
 }
 
 /** IOS lists static routes by VRF (global first), then by prefix and mask. */
