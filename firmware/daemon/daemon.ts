@@ -15,9 +15,12 @@ import { createConfig, type Config } from '../config/model.js';
 import { FIRMWARE_VERSION } from '../lib/version.js';
 import { JsonLines, type Event, type Request, type Response } from '../mgmt/rpc-protocol.js';
 import { Flash, STARTUP_CONFIG } from './flash.js';
+import { defaultServices } from './services.js';
 
 export interface DaemonOptions {
   board: BoardProfile;
+  /** Runtime services; the default set comes from services.ts. */
+  services?: DaemonService[];
   socketPath: string;
   /** Called when the box is asked to reload (the supervisor restarts the daemon). */
   onReload?: () => void;
@@ -30,6 +33,30 @@ export interface Applier {
   apply(config: Config): void | Promise<void>;
 }
 
+/** What a runtime service gets from the daemon. */
+export interface ServiceContext {
+  board: BoardProfile;
+  system: SystemServices;
+  /** The live configuration (replaced on reload, so always read it through this). */
+  config(): Config;
+  /** Show commands read runtime state here: a service adds its members (see RuntimeView). */
+  runtime: RuntimeView;
+  /** Diagnostics to the daemon's log (never secrets). */
+  log(subsystem: string, text: string): void;
+}
+
+/**
+ * A runtime service (data plane, IKE, ...): started after startup-config is loaded, told
+ * after every configuration change (coalesced: once per burst of commands, so a pasted
+ * config is applied once), stopped on shutdown. Services are listed in services.ts.
+ */
+export interface DaemonService {
+  name: string;
+  start(ctx: ServiceContext): Promise<void>;
+  apply(config: Config): void | Promise<void>;
+  stop(): Promise<void>;
+}
+
 export class Daemon {
   config: Config = createConfig();
   readonly flash: Flash;
@@ -38,6 +65,8 @@ export class Daemon {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private readonly appliers: Applier[] = [];
+  private readonly services: DaemonService[];
+  private readonly started: DaemonService[] = [];
   private readonly now: () => number;
   readonly bootTime: number;
   readonly system: SystemServices;
@@ -46,6 +75,7 @@ export class Daemon {
     this.now = opts.now ?? Date.now;
     this.bootTime = this.now();
     this.flash = new Flash(opts.board.stateDir);
+    this.services = opts.services ?? defaultServices(opts.board);
     const daemon = this;
     this.system = {
       board: { name: opts.board.name, model: opts.board.model, description: opts.board.description, ports: opts.board.ports },
@@ -68,6 +98,22 @@ export class Daemon {
   /** Loads startup-config (or the board's default) and starts serving consoles. */
   async start(): Promise<void> {
     await this.boot();
+    const ctx: ServiceContext = {
+      board: this.opts.board,
+      system: this.system,
+      config: () => this.config,
+      runtime: this.runtime,
+      log: (subsystem, text) => this.log(`${subsystem}: ${text}`),
+    };
+    for (const svc of this.services) {
+      try {
+        await svc.start(ctx);
+        this.started.push(svc);
+      } catch (err) {
+        this.bootLog.push(`% ${svc.name} did not start: ${(err as Error).message}`);
+      }
+    }
+    this.configChanged();
     await this.listen();
   }
 
@@ -84,17 +130,23 @@ export class Daemon {
     if (errors.length > 0) this.bootLog.push(`% ${errors.length} line(s) of startup-config failed; the rest was applied.`);
     if (stored === undefined) this.bootLog.push('No startup-config found: booted with the default configuration.');
     this.log(`config loaded in ${ms.toFixed(1)} ms`);
-    this.configChanged();
   }
 
+  private applyPending = false;
+
+  /** Runs appliers and services once per burst of changes (a paste is applied once). */
   private configChanged(): void {
-    for (const a of this.appliers) {
-      try {
-        void a.apply(this.config);
-      } catch (err) {
-        this.log(`applier ${a.name} failed: ${(err as Error).message}`);
+    if (this.applyPending) return;
+    this.applyPending = true;
+    setImmediate(() => {
+      this.applyPending = false;
+      const targets: Applier[] = [...this.appliers, ...this.started];
+      for (const a of targets) {
+        Promise.resolve()
+          .then(() => a.apply(this.config))
+          .catch((err: unknown) => this.log(`${a.name} failed to apply the configuration: ${(err as Error).message}`));
       }
-    }
+    });
   }
 
   private log(text: string): void {
@@ -187,6 +239,7 @@ export class Daemon {
   }
 
   async stop(): Promise<void> {
+    for (const svc of this.started.splice(0).reverse()) await svc.stop().catch(() => {});
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
