@@ -16,6 +16,7 @@ import { FIRMWARE_VERSION } from '../lib/version.js';
 import { JsonLines, type Event, type Request, type Response } from '../mgmt/rpc-protocol.js';
 import { Flash, STARTUP_CONFIG } from './flash.js';
 import { defaultServices } from './services.js';
+import { BindRegistry } from '../dataplane/bind-registry.js';
 
 export interface DaemonOptions {
   board: BoardProfile;
@@ -43,6 +44,10 @@ export interface ServiceContext {
   runtime: RuntimeView;
   /** Diagnostics to the daemon's log (never secrets). */
   log(subsystem: string, text: string): void;
+  /** Shared UDP sockets (IKE and ESP-in-UDP share port 4500). */
+  binds: BindRegistry;
+  /** Another service by name (started earlier), to use its API: e.g. IKE uses 'dataplane'. */
+  service<T extends DaemonService>(name: string): T | undefined;
 }
 
 /**
@@ -67,6 +72,7 @@ export class Daemon {
   private readonly appliers: Applier[] = [];
   private readonly services: DaemonService[];
   private readonly started: DaemonService[] = [];
+  readonly binds = new BindRegistry();
   private readonly now: () => number;
   readonly bootTime: number;
   readonly system: SystemServices;
@@ -104,6 +110,8 @@ export class Daemon {
       config: () => this.config,
       runtime: this.runtime,
       log: (subsystem, text) => this.log(`${subsystem}: ${text}`),
+      binds: this.binds,
+      service: <T extends DaemonService>(name: string) => this.started.find((s) => s.name === name) as T | undefined,
     };
     for (const svc of this.services) {
       try {
@@ -240,6 +248,7 @@ export class Daemon {
 
   async stop(): Promise<void> {
     for (const svc of this.started.splice(0).reverse()) await svc.stop().catch(() => {});
+    await this.binds.closeAll();
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
