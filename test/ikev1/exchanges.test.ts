@@ -315,3 +315,19 @@ t.test('quick mode: the responder accepts the first offered set it also has', as
   t.equal(ofType(b.events, 'ipsec-up')[0]!.sa.integrity, 'sha256');
   t.equal(ofType(a.events, 'ipsec-up')[0]!.sa.keyLenBits, 128);
 });
+
+t.test('DPD on-demand: R-U-THERE only after outbound traffic without an answer', async (t) => {
+  const dpd = { intervalSec: 10, retrySec: 2, mode: 'on-demand' as const };
+  const net = new Net();
+  const a = net.add({ address: A, policies: [pol(10, 'aes256', 'sha', 2)], keys: [{ address: B, key: 'k' }], entries: [], dpd });
+  net.add({ address: B, policies: [pol(10, 'aes256', 'sha', 2)], keys: [{ address: A, key: 'k' }], entries: [entry(A, '192.168.2.0/24', '192.168.1.0/24', [aes256sha])] });
+  start(net);
+  net.drop = (_d, from) => from === B;
+  net.advance(60_000, 1000);
+  t.equal(a.debug.filter((e) => /R_U_THERE/.test(e.text)).length, 0, 'idle tunnel: no keepalives');
+  t.equal(ofType(a.events, 'peer-dead').length, 0);
+  a.engine.noteOutboundTraffic(B);
+  net.advance(60_000, 1000);
+  t.ok(a.debug.some((e) => /R_U_THERE/.test(e.text)), 'traffic sent, nothing heard: keepalive');
+  t.equal(ofType(a.events, 'peer-dead').length, 1);
+});

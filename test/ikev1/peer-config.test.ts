@@ -117,3 +117,32 @@ t.test('engine: same peer, different local address, different keyring (SafeNet)'
   t.ok(r.debug.some((e) => e.text === 'Keyring keyring1 is bound to 10.0.0.1, skipping'));
   t.notMatch(r.debug.map((e) => e.text).join('\n'), /customer-/);
 });
+
+t.test('engine: aggressive mode with an FQDN self-identity and a hostname key', async (t) => {
+  const net = new Net();
+  const ts = { name: 's', esp: { cipher: 'esp-aes' as const, keyLenBits: 128, integrity: 'sha' as const }, mode: 'tunnel' as const };
+  const spoke = net.add({
+    address: '10.0.0.3', policies: [pol(10, 'aes128', 'sha', 2)], keys: [], entries: [],
+    peerConfig: {
+      globalKeys: [], interfaces: [], hostname: 'spoke1', domainName: 'example.com',
+      keyrings: [{ name: 'hub', keys: [{ address: '10.0.0.1', key: 'fqdn-secret' }] }],
+      profiles: [{ name: 'tohub', keyrings: ['hub'], match: [{ kind: 'address', address: '10.0.0.1' }], selfIdentity: 'fqdn' }],
+    },
+  });
+  const hub = net.add({
+    address: '10.0.0.1', policies: [pol(10, 'aes128', 'sha', 2)], keys: [], entries: [entry('10.0.0.3', '192.168.2.0/24', '192.168.1.0/24', [ts])],
+    peerConfig: {
+      globalKeys: [{ hostname: 'spoke1.example.com', key: 'fqdn-secret' }], interfaces: [], keyrings: [],
+      profiles: [{ name: 'spokes', keyrings: [], match: [{ kind: 'fqdn', fqdn: 'spoke1.example.com' }] }],
+    },
+  });
+  spoke.engine.initiate({ local: { address: '10.0.0.3', port: 500 }, remote: { address: '10.0.0.1', port: 500 }, aggressive: true, profile: 'tohub',
+    quickMode: { localSel: sel('192.168.1.0/24'), remoteSel: sel('192.168.2.0/24'), transformSets: [ts], lifetimeSec: 3600, lifetimeKb: 4608000 } });
+  net.pump();
+  const up = ofType(hub.events, 'phase1-up')[0];
+  t.equal(up?.sa.peerId, 'spoke1.example.com');
+  t.equal(up?.sa.profile, 'spokes');
+  t.equal(ofType(hub.events, 'ipsec-up').length, 1);
+  t.ok(hub.debug.some((e) => e.text === 'found peer pre-shared key matching spoke1.example.com'));
+  t.ok(hub.debug.some((e) => e.text === ': peer matches spokes profile' && e.connId > 0));
+});

@@ -72,6 +72,12 @@ export class IkeV1Engine {
     return [...this.ipsec.values()].map((r) => r.info);
   }
 
+  /** Outbound traffic to a peer (ESP), for on-demand DPD. */
+  noteOutboundTraffic(address: string): void {
+    const now = this.o.now();
+    for (const sa of this.sas.values()) if (sa.remote.address === address && sa.established) sa.lastSentTrafficAt = now;
+  }
+
   /** Inbound traffic from a peer (ESP) counts as liveness for DPD. */
   notePeerTraffic(address: string): void {
     const now = this.o.now();
@@ -189,7 +195,7 @@ export class IkeV1Engine {
       }
       if (sa.established && this.o.dpd && sa.peerDpd) {
         if (sa.dpdOutstanding) consider(sa.dpdOutstanding.sentAt + this.o.dpd.retrySec * 1000);
-        else consider(sa.lastHeardAt + this.o.dpd.intervalSec * 1000);
+        else if (this.o.dpd.mode !== 'on-demand' || sa.lastSentTrafficAt > sa.lastHeardAt) consider(sa.lastHeardAt + this.o.dpd.intervalSec * 1000);
       }
     }
     return t;
@@ -339,7 +345,7 @@ export class IkeV1Engine {
       ckyI, ckyR, local: { ...local }, remote: { ...remote }, offeredPolicies: [], peerId: remote.address,
       peerRfc3947: false, peerNatTDraft: false, peerDpd: false, natLocal: false, natRemote: false,
       exchanges: new Map(), pending: [], createdAt: now, expiresAt: Number.POSITIVE_INFINITY, lastHeardAt: now,
-      dpdSeq: readU32(this.rnd(4)) & 0x7fffffff, initialContactWanted: false,
+      lastSentTrafficAt: 0, dpdSeq: readU32(this.rnd(4)) & 0x7fffffff, initialContactWanted: false,
     };
   }
 

@@ -113,6 +113,7 @@ export function dpdTick(core: Core, sa: Phase1, now: number): void {
     sendDpd(core, sa, now, sa.dpdOutstanding.tries + 1);
     return;
   }
+  if (dpd.mode === 'on-demand' && sa.lastSentTrafficAt <= sa.lastHeardAt) return;
   if (now >= sa.lastHeardAt + dpd.intervalSec * 1000) sendDpd(core, sa, now, 1);
 }
 

@@ -109,7 +109,12 @@ export interface IkeV1EngineOptions {
   halfOpenLimit?: number;
   halfOpenTimeoutMs?: number;
   /** `crypto isakmp keepalive SECONDS RETRY` */
-  dpd?: { intervalSec: number; retrySec: number; maxRetries?: number };
+  /**
+   * `crypto isakmp keepalive SECONDS [RETRY] [periodic|on-demand]`. periodic: R-U-THERE when
+   * nothing was heard from the peer for SECONDS; on-demand (IOS default): only when we also
+   * sent traffic to the peer since we last heard from it (see noteOutboundTraffic).
+   */
+  dpd?: { intervalSec: number; retrySec: number; maxRetries?: number; mode?: 'periodic' | 'on-demand' };
   natTraversal?: boolean;
   /** pretend to be behind a NAT (fake NAT-D) so the peers float and encapsulate */
   forceEncap?: boolean;
@@ -195,6 +200,7 @@ export interface Phase1 {
   createdAt: number;
   expiresAt: number;
   lastHeardAt: number;
+  lastSentTrafficAt: number;
   dpdSeq: number;
   dpdOutstanding?: { seq: number; sentAt: number; tries: number };
   initialContactWanted: boolean;
