@@ -97,6 +97,13 @@ t.test('default interface resets it; default of a sub-command runs its no form',
   t.equal(config.interfaces.items['Virtual-Template2']!.tunnel, undefined);
 });
 
+t.test('show running-config interface', async (t) => {
+  const { text } = await run(['configure terminal', 'interface Virtual-Template1 type tunnel', 'ip unnumbered FastEthernet0/0', 'tunnel mode ipsec ipv4', 'end',
+    'show running-config interface virtual-template 1', 'show running-config interface Tunnel7']);
+  t.match(text, /Router#show running-config interface virtual-template 1\nBuilding configuration\.\.\.\n\nCurrent configuration : 101 bytes\n!\ninterface Virtual-Template1 type tunnel\n ip unnumbered FastEthernet0\/0\n tunnel mode ipsec ipv4\nend\n/);
+  t.match(text, /Router#show running-config interface Tunnel7\n {37}\^\n% Invalid input detected/);
+});
+
 t.test('crypto map on interfaces: the crypto engineer reads it from the model', async (t) => {
   const { config } = await run(['configure terminal', 'interface FastEthernet0/0', 'crypto map vpn', 'interface Serial2/0', 'crypto map vpn', 'interface FastEthernet0/1', 'crypto map other', 'no crypto map']);
   t.same(interfacesUsingCryptoMap(config, 'vpn'), ['FastEthernet0/0', 'Serial2/0']);

@@ -5,7 +5,7 @@
 
 import { canonicalInterfaceName, interfaceTypeOf } from '../../config/interface-names.js';
 import {
-  isLogicalName, newInterface, parentOf, setBoardPorts, type InterfaceConfig, type TunnelMode,
+  isLogicalName, newInterface, parentOf, renderInterface, setBoardPorts, type InterfaceConfig, type TunnelMode,
 } from '../../config/interface.js';
 import '../../config/routing.js';
 import { formatIpv6, maskToPrefix, parseIpv4, parseIpv6Prefix } from '../../lib/ip.js';
@@ -517,5 +517,23 @@ defineCommand({
     const i = current(ctx);
     if (a.no) delete i.virtualReassembly;
     else i.virtualReassembly = true;
+  },
+});
+
+// ------------------------------------------------------------------ show running-config interface
+
+defineCommand({
+  modes: ['exec'],
+  syntax: 'show running-config interface IFNAME',
+  help: { 'running-config': 'Current operating configuration', interface: 'Show interface configuration', IFNAME: 'Interface name' },
+  pipe: true,
+  handler(ctx, a) {
+    const name = ifnameOf(a.req('IFNAME'));
+    setBoardPorts(ctx.config, ctx.system.board.ports);
+    const i = ctx.config.interfaces.items[name];
+    if (!i) throw new InvalidInputError(3);
+    const body = ['!', ...renderInterface(i), 'end'].join('\n') + '\n';
+    ctx.data(i);
+    ctx.print(`Building configuration...\n\nCurrent configuration : ${Buffer.byteLength(body)} bytes\n${body.trimEnd()}`);
   },
 });
