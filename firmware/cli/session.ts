@@ -126,17 +126,21 @@ export class CliSession implements SessionControl {
     }
     let targetDepth = this.stack.length - 1;
     if (parse.kind !== 'ok' && !viaDo && mode !== 'config' && isConfigMode(mode)) {
-      // Try the enclosing modes; a match there leaves the sub-mode.
+      // Try the enclosing modes; a match there leaves the sub-mode. When none matches,
+      // report the attempt that got furthest into the line.
+      let best = parse;
       for (let depth = this.stack.length - 2; depth >= 0; depth--) {
         const m = this.stack[depth]!.mode;
         if (!isConfigMode(m)) break;
         const r = this.parse(line, m);
         if (r.result.kind === 'ok') {
-          parse = r.result;
+          best = r.result;
           targetDepth = depth;
           break;
         }
+        if (progress(r.result, line) > progress(best, line)) best = r.result;
       }
+      parse = best;
     }
     if (parse.kind !== 'ok') {
       this.reportFailure(parse, line, caretBase, mode);
@@ -313,6 +317,17 @@ export class CliSession implements SessionControl {
     if (options.length !== 1) return undefined;
     const last = words[words.length - 1]!;
     return `${line.slice(0, last.start)}${options[0]} `;
+  }
+}
+
+/** How far into `line` a failed parse got (for choosing which error to report). */
+function progress(r: MatchResult<CommandDef>, line: string): number {
+  switch (r.kind) {
+    case 'ok': return Infinity;
+    case 'incomplete': return line.length;
+    case 'invalid': return r.at;
+    case 'ambiguous': return splitWords(line)[r.upTo]?.start ?? 0;
+    case 'empty': return -1;
   }
 }
 
