@@ -28,12 +28,14 @@
 // then drops, which is the right place to drop.
 // Writing: fs.writeSync on the main thread. A TUN write never blocks (the kernel takes
 // the packet into its receive path at once): measured ~256 kpps (64 B) and ~275 kpps
-// (1400 B) for one thread, ~4 us per packet.
+// (1400 B) for one thread, ~4 us per packet (with the box at load average ~16 from other
+// jobs, bench tun-write drops to 40-60 kpps; compare numbers from the same run only).
 //
 // Offloads (option `offload`, tun-offload.ts): with IFF_VNET_HDR + TSO the kernel hands
 // over TCP super-packets of up to 64 KB, one read per ~45 segments. A TUN-to-TUN relay
-// measured 470 Mbit/s without and 3141 Mbit/s with them (frames passed through); with
-// segmentation back to MTU-sized packets (what ESP needs) see bench tun-relay-tcp-seg.
+// (iperf3 TCP, load average ~16) measured 470-480 Mbit/s without them, 3100-3850 Mbit/s
+// with them (frames passed through), and 705-740 Mbit/s when the super-packets are cut
+// back into MTU-sized packets (what ESP needs): bench tun-relay-tcp{,-offload,-seg}.
 //
 // Closing: a thread blocked in read(2) on a TUN fd is NOT woken by close(fd), link down,
 // TUNSETQUEUE detach or worker.terminate() (measured: all stay stuck). Deleting the
