@@ -321,7 +321,9 @@ export function saSpecToXfrm(sa: SaSpec): { info: XfrmUsersaInfo; attrs: XfrmSaA
       info.flags |= XFRM_STATE_ESN;
       // The kernel insists on a non-zero window with ESN.
       attrs.replayEsn = newReplayEsn(Math.max(window, 32));
-    } else if (window > 255) {
+    } else if (window > 32) {
+      // The legacy replay state has a 32-bit bitmap: the kernel caps replay_window at 32.
+      // Larger windows (IOS default 64) need the bitmap of XFRMA_REPLAY_ESN_VAL.
       attrs.replayEsn = newReplayEsn(window);
     } else {
       info.replayWindow = window;

@@ -46,7 +46,9 @@ t.test('addSa / querySa / deleteSa', async (t) => {
   t.equal(st.attrs.algCrypt?.key.byteLength, 32);
   t.equal(st.attrs.algAuthTrunc?.name, 'hmac(sha1)');
   t.equal(st.attrs.algAuthTrunc?.truncBits, 96);
-  t.equal(st.info.replayWindow, 64);
+  t.equal(st.info.replayWindow, 0, 'legacy field holds at most 32');
+  t.same([st.attrs.replayEsn?.replayWindow, st.attrs.replayEsn?.bmpLen], [64, 2], 'window 64 via XFRMA_REPLAY_ESN_VAL');
+  t.equal(st.info.flags & 128, 0, 'without ESN');
   t.equal(st.info.lft.hardAddExpiresSec, 3600n);
   t.equal(st.info.lft.hardByteLimit, 4_608_000_000n);
   t.equal(k.requests.at(-1)!.header.type, XFRM_MSG_NEWSA);
@@ -114,6 +116,8 @@ t.test('SA spec checks', async (t) => {
   const big = saSpecToXfrm(esp({ replayWindow: 1024 }));
   t.equal(big.info.replayWindow, 0);
   t.same([big.attrs.replayEsn?.replayWindow, big.attrs.replayEsn?.bmpLen, big.attrs.replayEsn?.bmp.length], [1024, 32, 32], 'IOS window 1024 -> ESN replay state');
+  const small = saSpecToXfrm(esp({ replayWindow: 32 }));
+  t.same([small.info.replayWindow, small.attrs.replayEsn], [32, undefined], 'window 32 fits the legacy field');
   const esn = saSpecToXfrm(esp({ esn: true, replayWindow: 0 }));
   t.equal(esn.info.flags & 128, 128);
   t.equal(esn.attrs.replayEsn?.replayWindow, 32, 'ESN needs a non-zero window in the kernel');

@@ -37,14 +37,16 @@ t.test('XFRM SA path against a kernel with ESP (QEMU)', { skip: why ?? false, ti
   const vmlinuz = join(kroot, 'boot', `vmlinuz-${kver}`);
 
   const rd = join(work, 'initrd');
-  for (const d of ['bin', 'sbin', 'proc', 'sys', 'dev', 'tmp', 'app/node_modules', 'lib/x86_64-linux-gnu', 'lib64', `lib/modules/${kver}`]) {
+  for (const d of ['bin', 'sbin', 'proc', 'sys', 'dev', 'tmp', 'run', 'var', 'app/node_modules', 'lib/x86_64-linux-gnu', 'lib64', `lib/modules/${kver}`]) {
     mkdirSync(join(rd, d), { recursive: true });
   }
   copyFileSync(execFileSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).trim(), join(rd, 'bin/busybox'));
-  for (const a of ['sh', 'mount', 'modprobe', 'poweroff', 'cat', 'echo']) symlinkSync('busybox', join(rd, 'bin', a));
+  for (const a of ['sh', 'mount', 'modprobe', 'poweroff', 'cat', 'echo', 'ping']) symlinkSync('busybox', join(rd, 'bin', a));
+  copyFileSync('/usr/sbin/ip', join(rd, 'bin/iproute2')); // busybox's own ip (preferred by its sh) has no netns/xfrm
   symlinkSync('../bin/busybox', join(rd, 'sbin/modprobe')); // the kernel's request_module() runs /sbin/modprobe
+  symlinkSync('../run', join(rd, 'var/run')); // ip netns keeps its names in /run/netns
   copyFileSync(process.execPath, join(rd, 'bin/node'));
-  const libs = execFileSync('ldd', [process.execPath], { encoding: 'utf8' });
+  const libs = execFileSync('ldd', [process.execPath], { encoding: 'utf8' }) + execFileSync('ldd', ['/usr/sbin/ip'], { encoding: 'utf8' });
   for (const m of libs.matchAll(/=> (\/\S+)/g)) copyFileSync(m[1]!, join(rd, 'lib/x86_64-linux-gnu', m[1]!.split('/').pop()!));
   copyFileSync('/lib64/ld-linux-x86-64.so.2', join(rd, 'lib64/ld-linux-x86-64.so.2'));
   cpSync(join(kroot, 'lib/modules', kver, 'kernel'), join(rd, 'lib/modules', kver, 'kernel'), { recursive: true });
@@ -61,8 +63,22 @@ t.test('XFRM SA path against a kernel with ESP (QEMU)', { skip: why ?? false, ti
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+mount -t tmpfs tmpfs /run
 for m in ${mods}; do modprobe $m 2>/dev/null; done
-cd /app && NODE_PATH=/app/node_modules /bin/node guest.cjs
+cd /app
+export NODE_PATH=/app/node_modules
+/bin/node guest.cjs
+# traffic: two namespaces joined by a veth, ESP tunnel installed by the backend in each
+modprobe veth
+/bin/iproute2 netns add a && /bin/iproute2 netns add b
+/bin/iproute2 link add va netns a type veth peer name vb netns b
+/bin/iproute2 -n a addr add 192.168.1.1/24 dev va && /bin/iproute2 -n a link set va up && /bin/iproute2 -n a link set lo up
+/bin/iproute2 -n b addr add 192.168.1.2/24 dev vb && /bin/iproute2 -n b link set vb up && /bin/iproute2 -n b link set lo up
+/bin/iproute2 netns exec a /bin/node guest.cjs tunnel-setup a
+/bin/iproute2 netns exec b /bin/node guest.cjs tunnel-setup b
+if /bin/iproute2 netns exec a ping -c 3 -W 2 192.168.1.2 >/dev/null; then echo '{"check":"ping a->b through ESP","ok":true}'; else echo '{"check":"ping a->b through ESP","ok":false}'; fi
+/bin/iproute2 netns exec a /bin/node guest.cjs tunnel-check a
+/bin/iproute2 -n a -s xfrm state | grep -E 'proto esp|aead|enc|auth-trunc|lifetime current' -A1 | grep -v '^--' | sed -E 's/ 0x[0-9a-f]{16,} / <key> /' | sed 's/^/# /'
 poweroff -f
 `);
   chmodSync(join(rd, 'init'), 0o755);
@@ -73,9 +89,13 @@ poweroff -f
     '-display', 'none', '-serial', 'stdio', '-no-reboot', '-kernel', vmlinuz, '-initrd', initrd,
     '-append', 'console=ttyS0 quiet panic=-1'], { encoding: 'utf8', maxBuffer: 64 << 20 });
   const lines = (r.stdout ?? '').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { check?: string; ok?: boolean; detail?: unknown; done?: boolean; failed?: number; passed?: number });
-  const done = lines.find((l) => l.done);
-  t.ok(done, `guest finished (qemu exit ${r.status})`);
-  for (const l of lines.filter((x) => x.check)) t.ok(l.ok, `${l.check}${l.ok ? '' : `: ${String(l.detail)}`}`);
-  t.equal(done?.failed, 0);
-  t.ok((done?.passed ?? 0) >= 17, `${done?.passed} guest checks passed`);
+  for (const l of (r.stdout ?? '').split('\n')) if (l.startsWith('# ')) t.comment(l.slice(2).trimEnd());
+  const dones = lines.filter((l) => l.done);
+  if (dones.length !== 4) t.comment((r.stdout ?? '').split('\n').filter((l) => !l.startsWith('{')).slice(-40).join('\n'));
+  t.equal(dones.length, 4, `guest script finished four times (qemu exit ${r.status})`);
+  const checks = lines.filter((x) => x.check);
+  for (const l of checks) t.ok(l.ok, `${l.check}${l.ok ? '' : `: ${JSON.stringify(l.detail)}`}`);
+  t.ok(dones.every((d) => d.failed === 0), 'no guest check failed');
+  t.ok(checks.length >= 23, `${checks.length} guest checks`);
+  t.ok(checks.some((c) => c.check === 'ping a->b through ESP' && c.ok), 'ping through the kernel ESP tunnel');
 });
