@@ -61,6 +61,11 @@ export interface RawBindOptions {
   maxBatch?: number;
   /** largest packet read, default 65535 */
   maxPacketBytes?: number;
+  /**
+   * IPv4 only: deliver the whole packet, outer IPv4 header included (AH's ICV and the
+   * SAD lookup need it), instead of the ESP/AH bytes only. Default false.
+   */
+  withIpHeader?: boolean;
 }
 
 const IPV4_HEADER_BYTES = 20;
@@ -84,6 +89,7 @@ class RawBind implements PacketBind {
   /** outgoing IPv4 header template when IP_HDRINCL is on */
   private readonly hdr: Buffer | undefined;
   private txBuf: Buffer;
+  private readonly withIpHeader: boolean;
 
   constructor(private readonly wrap: RawWrap, private readonly sockClose: () => void, opts: RawBindOptions, hdrIncl: boolean) {
     this.transport = opts.protocol === 'esp' ? 'raw-esp' : 'raw-ah';
@@ -93,7 +99,10 @@ class RawBind implements PacketBind {
     this.v4 = isIPv4(opts.localAddress);
     this.anyAddr = opts.localAddress === '0.0.0.0' || opts.localAddress === '::';
     this.localV4 = this.v4 ? ipv4Bytes(opts.localAddress) : [];
-    this.rxBuf = Buffer.allocUnsafe(opts.maxPacketBytes ?? 65535);
+    // a dedicated ArrayBuffer (never Node's shared pool): without withIpHeader the view
+    // handed to handlers starts right after the IPv4 header, at byteOffset = header length
+    this.rxBuf = Buffer.allocUnsafeSlow(opts.maxPacketBytes ?? 65535);
+    this.withIpHeader = opts.withIpHeader === true && this.v4;
     this.txBuf = Buffer.allocUnsafe(2048);
     if (hdrIncl) {
       const h = Buffer.alloc(IPV4_HEADER_BYTES);
@@ -150,7 +159,7 @@ class RawBind implements PacketBind {
     const h = this.handler;
     if (!h) { this.s.rxDropped++; return; }
     try {
-      h(this.proto === IPPROTO_ESP ? 'esp' : 'ah', b.subarray(off, n), { address: src, port: 0 }, { address: dst, port: 0 });
+      h(this.proto === IPPROTO_ESP ? 'esp' : 'ah', b.subarray(this.withIpHeader ? 0 : off, n), { address: src, port: 0 }, { address: dst, port: 0 });
     } catch {
       this.s.handlerErrors++;
     }

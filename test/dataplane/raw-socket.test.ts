@@ -85,6 +85,18 @@ t.test('raw and UDP binds between two namespaces', { skip }, async (t) => {
     t.notMatch(onLo.output, /"kind":"esp"/, 'the lo-bound socket got none');
   });
 
+  t.test('raw ESP with the outer IPv4 header (withIpHeader)', async (t) => {
+    const echo = await lab.spawnNode('b', PEER, ['echo', 'raw-esp', '10.88.0.2', '0'], { name: 'echo-iphdr', env: { RAW_WITH_IP: '1' } });
+    await waitReady(echo);
+    const sender = await lab.spawnNode('a', PEER, ['send', 'raw-esp', '10.88.0.1', '10.88.0.2', '0', '1'], { name: 'send-iphdr' });
+    await sender.wait();
+    await echo.stop();
+    const line = echo.output.split('\n').find((l) => l.includes('"kind":"esp"')) ?? '{}';
+    const seen = JSON.parse(line) as { len?: number; first?: number[] };
+    t.equal(seen.len, 20 + 48, 'IPv4 header + ESP');
+    t.same(seen.first?.slice(0, 4), [0x45, 0, 0, 68], 'starts with the IPv4 header (version/IHL, total length 68)');
+  });
+
   t.test('raw AH (protocol 51)', async (t) => {
     const { report } = await runPair(lab, 'raw-ah', '10.88.0.2', 0);
     t.equal(report.got.length, 5, 'five AH echoes');
