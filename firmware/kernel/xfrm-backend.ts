@@ -25,7 +25,7 @@ import {
   type XfrmUsersaInfo, type XfrmUserTmpl,
 } from '../proto/netlink-xfrm.js';
 import {
-  COMPRESSION_TRANSFORMS, ENCRYPTION_TRANSFORMS, INTEGRITY_TRANSFORMS, IPSEC_PROTOCOL_NUMBER,
+  ENCRYPTION_TRANSFORMS, INTEGRITY_TRANSFORMS, IPSEC_PROTOCOL_NUMBER,
   KernelIpsecError, parsePrefix,
   type AcquireEvent, type ExpireEvent, type IpsecProtocol, type KernelIpsec,
   type KernelIpsecCapabilities, type KernelIpsecEvents, type PolicyDirection, type PolicyId,
@@ -453,11 +453,15 @@ function policyKey(p: PolicyId): string {
 /** SaSpec without keys, kept for listSas/updateSa bookkeeping. */
 type SaRecord = Omit<SaInfo, 'counters'> & { id: SaId };
 
+/**
+ * What a kernel with ESP normally offers, before probing. No compression: Linux has no LZS
+ * (the only IOS IPComp algorithm), so comp-lzs SAs answer ENOSYS and belong to userspace.
+ */
 export const XFRM_DEFAULT_CAPABILITIES: KernelIpsecCapabilities = {
-  protocols: ['esp', 'ah', 'comp'],
+  protocols: ['esp', 'ah'],
   encryption: ENCRYPTION_TRANSFORMS.filter((t) => t !== 'esp-seal'),
   integrity: [...INTEGRITY_TRANSFORMS],
-  compression: [...COMPRESSION_TRANSFORMS],
+  compression: [],
   udpEncap: true,
   esn: true,
   ipv6: true,
