@@ -60,7 +60,7 @@ export function createDh(group: number, opts: CreateDhOptions = {}): DhKeyPair {
 
 // ---------------------------------------------------------------------------------------
 
-interface ModpSpec { kind: 'modp'; publicLen: number; prime: Uint8Array; generator: Uint8Array; q?: bigint }
+interface ModpSpec { kind: 'modp'; publicLen: number; readonly prime: Uint8Array; generator: Uint8Array; q?: bigint }
 interface EcpSpec { kind: 'ecp'; publicLen: number; curve: string; fieldLen: number; p: bigint }
 interface X25519Spec { kind: 'x25519'; publicLen: number }
 type Spec = ModpSpec | EcpSpec | X25519Spec;
@@ -84,9 +84,16 @@ const RFC5114_Q = '8CF83642A709A097B447997640129DA299B1A47D1EB3750BA308B0FE64F5F
 
 // The RFC 2409 / 3526 MODP primes are the well-known groups built into OpenSSL/Node
 // ('modp1' = IKE group 1, ...), all with generator 2.
-function wellKnown(name: string): ModpSpec {
-  const prime = new Uint8Array(getDiffieHellman(name).getPrime());
-  return { kind: 'modp', publicLen: prime.length, prime, generator: Uint8Array.of(2) };
+// Looking a group up costs tens of milliseconds, so it happens on first use only.
+function wellKnown(name: string, publicLen: number): ModpSpec {
+  let prime: Uint8Array | undefined;
+  return {
+    kind: 'modp', publicLen, generator: Uint8Array.of(2),
+    get prime(): Uint8Array {
+      prime ??= new Uint8Array(getDiffieHellman(name).getPrime());
+      return prime;
+    },
+  };
 }
 
 const P256 = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn;
@@ -95,12 +102,12 @@ const P521 = (1n << 521n) - 1n;
 
 const SPECS = new Map<number, Spec>();
 function fillSpecs(): void {
-  SPECS.set(1, wellKnown('modp1'));
-  SPECS.set(2, wellKnown('modp2'));
-  SPECS.set(5, wellKnown('modp5'));
-  SPECS.set(14, wellKnown('modp14'));
-  SPECS.set(15, wellKnown('modp15'));
-  SPECS.set(16, wellKnown('modp16'));
+  SPECS.set(1, wellKnown('modp1', 96));
+  SPECS.set(2, wellKnown('modp2', 128));
+  SPECS.set(5, wellKnown('modp5', 192));
+  SPECS.set(14, wellKnown('modp14', 256));
+  SPECS.set(15, wellKnown('modp15', 384));
+  SPECS.set(16, wellKnown('modp16', 512));
   SPECS.set(24, {
     kind: 'modp', publicLen: 256, prime: hex(RFC5114_P), generator: hex(RFC5114_G), q: BigInt('0x' + RFC5114_Q),
   });
@@ -209,13 +216,16 @@ function concat(a: Uint8Array, b: Uint8Array): Buffer {
 
 function x25519Pair(group: number, opts: CreateDhOptions): DhKeyPair {
   let privateKey: KeyObject;
+  let spki: Uint8Array;
   if (opts.privateKey) {
     if (opts.privateKey.length !== 32) throw new DhInvalidPublicValueError(group, 'length', 'private scalar must be 32 bytes');
     privateKey = createPrivateKey({ key: concat(X25519_PKCS8_PREFIX, opts.privateKey), format: 'der', type: 'pkcs8' });
+    spki = new Uint8Array(createPublicKey(privateKey).export({ format: 'der', type: 'spki' }));
   } else {
-    privateKey = generateKeyPairSync('x25519').privateKey;
+    const pair = generateKeyPairSync('x25519');
+    privateKey = pair.privateKey;
+    spki = new Uint8Array(pair.publicKey.export({ format: 'der', type: 'spki' }));
   }
-  const spki = new Uint8Array(createPublicKey(privateKey).export({ format: 'der', type: 'spki' }));
   const publicKey = spki.slice(spki.length - 32);
   return {
     group,

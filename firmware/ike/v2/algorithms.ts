@@ -99,17 +99,18 @@ export function isImplemented(protocolId: number, t: Transform): boolean {
   }
 }
 
+const reverse = (o: Record<string, number>): Map<number, string> => new Map(Object.entries(o).map(([k, v]) => [v, k]));
+const ENCR_NAMES = reverse(EncrId);
+const PRF_NAMES = reverse(PrfId);
+const INTEG_NAMES = reverse(IntegId);
+
 /** Human-readable transform name, close to the RFC / IANA names. */
 export function transformName(t: Transform): string {
   const kl = t.keyLength !== undefined ? `_${t.keyLength}` : '';
   switch (t.type) {
-    case TransformType.ENCR: {
-      const n = Object.entries(EncrId).find(([, v]) => v === t.id)?.[0] ?? `ENCR_${t.id}`;
-      return n + kl;
-    }
-    case TransformType.PRF: return (Object.entries(PrfId).find(([, v]) => v === t.id)?.[0] ?? `PRF_${t.id}`) + kl;
-    case TransformType.INTEG:
-      return t.id === 0 ? 'INTEG_NONE' : (Object.entries(IntegId).find(([, v]) => v === t.id)?.[0] ?? `AUTH_${t.id}`) + kl;
+    case TransformType.ENCR: return (ENCR_NAMES.get(t.id) ?? `ENCR_${t.id}`) + kl;
+    case TransformType.PRF: return (PRF_NAMES.get(t.id) ?? `PRF_${t.id}`) + kl;
+    case TransformType.INTEG: return t.id === 0 ? 'INTEG_NONE' : (INTEG_NAMES.get(t.id) ?? `AUTH_${t.id}`) + kl;
     case TransformType.DH: return t.id === 0 ? 'DH_NONE' : dhName(t.id);
     case TransformType.ESN: return t.id === 1 ? 'ESN' : t.id === 0 ? 'NO_ESN' : `ESN_${t.id}`;
     default: return `TRANSFORM_${t.type}_${t.id}`;
