@@ -19,8 +19,8 @@ export function ensureNpm() {
 
 /** Debian packages the root-only tests use (strongSwan peer, scapy, iperf3, socat, tshark). */
 export const debianTestPackages = [
-  'strongswan-charon', 'strongswan-swanctl', 'libcharon-extra-plugins', 'libstrongswan-extra-plugins',
-  'iproute2', 'socat', 'iperf3', 'python3-scapy', 'nftables', 'tshark', 'openssh-client',
+  'strongswan-charon', 'strongswan-swanctl', 'libcharon-extra-plugins', 'libstrongswan-extra-plugins', 'libstrongswan-standard-plugins',
+  'iproute2', 'iputils-ping', 'socat', 'iperf3', 'python3-scapy', 'nftables', 'tshark', 'tcpdump', 'openssh-client', 'kmod',
 ];
 
 export function ensureDebian(pkgs = debianTestPackages) {
