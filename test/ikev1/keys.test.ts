@@ -67,3 +67,24 @@ for (const alg of ['md5', 'sha1', 'sha256', 'sha384', 'sha512'] as const) {
     t.same(Buffer.from(natdHash(alg, u8(ckyI), u8(ckyR), u8(B('0a000001')), 500)), createHash(alg).update(Buffer.concat([ckyI, ckyR, B('0a000001'), B('01f4')])).digest());
   });
 }
+
+t.test('fast DH for groups 1 and 2 agrees with node:crypto and validates peers', async (t) => {
+  const { createIkeV1Dh } = await import('../../firmware/ike/v1/dh-fast.js');
+  const { getDiffieHellman } = await import('node:crypto');
+  for (const [group, name, len] of [[1, 'modp1', 96], [2, 'modp2', 128]] as const) {
+    const a = createIkeV1Dh(group);
+    const b = createIkeV1Dh(group);
+    t.equal(a.publicKey.length, len);
+    t.same(a.computeSecret(b.publicKey), b.computeSecret(a.publicKey), `group ${group}: pairs agree`);
+    const ref = getDiffieHellman(name);
+    ref.generateKeys();
+    const refPub = new Uint8Array(ref.getPublicKey());
+    const padded = new Uint8Array(len);
+    padded.set(refPub, len - refPub.length);
+    const mine = a.computeSecret(padded);
+    const theirs = new Uint8Array(ref.computeSecret(Buffer.from(a.publicKey)));
+    t.same(Buffer.from(mine).subarray(len - theirs.length), Buffer.from(theirs), `group ${group}: agrees with getDiffieHellman`);
+    t.throws(() => a.computeSecret(new Uint8Array(len - 1)), /length/);
+    t.throws(() => a.computeSecret(Uint8Array.from({ length: len }, (_v, i) => (i === len - 1 ? 1 : 0))), /range/);
+  }
+});

@@ -5,7 +5,8 @@
 // tick(). The socket layer adds/strips the non-ESP marker on port 4500.
 import { randomBytes } from 'node:crypto';
 import { DOI_IPSEC, ExchangeType, HeaderFlag, IsakmpDecodeError, NAT_T_PORT, PayloadType, ProtocolId, ZERO_COOKIE, bytesEqual, concatBytes, decodeHeader, encodePayloadBody, toHex } from '../../proto/ikev1/index.js';
-import { createDh, isSupportedDhGroup } from '../crypto/index.js';
+import { isSupportedDhGroup } from '../crypto/index.js';
+import { createIkeV1Dh } from './dh-fast.js';
 import { ikeEncryptionByName, ikeHashByName } from './algorithms.js';
 import { emitDebug, type DebugContext } from './debug.js';
 import { deriveSkeyids, encryptionKey, phase1Iv, skeyidPsk } from './keys.js';
@@ -130,7 +131,7 @@ export class IkeV1Engine {
       sa.offeredPolicies = same;
       const aggSa = buildPhase1Sa(same);
       sa.saiB = encodePayloadBody(aggSa);
-      sa.dh = createDh(group);
+      sa.dh = createIkeV1Dh(group);
       sa.gxi = sa.dh.publicKey;
       sa.ni = this.rnd(32);
       sa.idI = selfIdentity(this.o.peerConfig, profile, opts.local.address);

@@ -1,7 +1,8 @@
 // Main Mode (RFC 2409 5: identity protection) with pre-shared keys, both roles, and the
 // responder side of the first message of Main and Aggressive Mode (policy selection).
 import { ExchangeType, HeaderFlag, NotifyType, PayloadType, bytesEqual, encodePayloadBody, formatId, type DecodedPayload, type IdPayload, type Payload, type SaPayload } from '../../proto/ikev1/index.js';
-import { createDh, isSupportedDhGroup } from '../crypto/index.js';
+import { isSupportedDhGroup } from '../crypto/index.js';
+import { createIkeV1Dh } from './dh-fast.js';
 import { emitDebug } from './debug.js';
 import { hashI, hashR } from './keys.js';
 import { findPreSharedKey, matchProfile, selfIdentity } from './peer-config.js';
@@ -65,7 +66,7 @@ export function respondPhase1Start(core: Core, d: Datagram, data: Uint8Array, ex
     return;
   }
   sa.psk = psk.key;
-  sa.dh = createDh(sa.params!.group);
+  sa.dh = createIkeV1Dh(sa.params!.group);
   sa.gxi = ke.keyData;
   sa.gxr = sa.dh.publicKey;
   sa.ni = nonce.data;
@@ -97,7 +98,7 @@ export function mainInitiator(core: Core, sa: Phase1, d: Datagram, data: Uint8Ar
     if ('reason' in params) return core.fail1(sa, `bad SA reply: ${params.reason}`);
     readVids(core, sa, msg);
     core.setParams(sa, params);
-    sa.dh = createDh(params.group);
+    sa.dh = createIkeV1Dh(params.group);
     sa.gxi = sa.dh.publicKey;
     sa.ni = core.rnd(32);
     sa.lastRx = data.slice();
@@ -171,7 +172,7 @@ export function mainResponder(core: Core, sa: Phase1, d: Datagram, data: Uint8Ar
       return;
     }
     sa.psk = psk.key;
-    sa.dh = createDh(sa.params!.group);
+    sa.dh = createIkeV1Dh(sa.params!.group);
     sa.gxi = ke.keyData;
     sa.gxr = sa.dh.publicKey;
     sa.ni = nonce.data;

@@ -1,7 +1,8 @@
 // Quick Mode (RFC 2409 5.5): HASH(1)/(2)/(3), optional PFS, proxy identities, RESPONDER-LIFETIME,
 // KEYMAT for ESP/AH in both directions.
 import { DOI_IPSEC, ExchangeType, NotifyType, PayloadType, ProtocolId, bytesEqual, concatBytes, encodePayloadChain, tlvNumber, tv, encodeAttributes, decodeAttributes, attrNumber, IpsecAttr, LifeType, type DecodedPayload, type IdPayload, type NotifyPayload, type Payload, type SaPayload } from '../../proto/ikev1/index.js';
-import { createDh, isSupportedDhGroup } from '../crypto/index.js';
+import { isSupportedDhGroup } from '../crypto/index.js';
+import { createIkeV1Dh } from './dh-fast.js';
 import { espCipherByName, hmacByName } from './algorithms.js';
 import { emitDebug } from './debug.js';
 import { hash1, hash2, hash3, phase2Iv, quickModeKeymat } from './keys.js';
@@ -19,7 +20,7 @@ export function startQuickMode(core: Core, sa: Phase1, req: QuickModeRequest): v
     msgId, kind: 'quick', role: 'initiator', iv: phase2Iv(sa.hash!, sa.iv!, msgId, sa.enc!.blockLen),
     ni: core.rnd(32), request: req, espSpi: core.newSpi(), ahSpi: core.newSpi(), done: false, createdAt: core.o.now(),
   };
-  if (req.pfsGroup !== undefined) x.dh = createDh(req.pfsGroup);
+  if (req.pfsGroup !== undefined) x.dh = createIkeV1Dh(req.pfsGroup);
   sa.exchanges.set(msgId, x);
   const udpEncap = sa.natLocal || sa.natRemote;
   const saPayload = buildQuickModeSa(req.transformSets, {
@@ -114,7 +115,7 @@ export function quickModeRespond(core: Core, sa: Phase1, x: Phase2, p: DecodedPa
   const params = decision.alternative.params;
   if (params.pfsGroup !== undefined) {
     if (!ke || !isSupportedDhGroup(params.pfsGroup)) return qmReject(core, sa, x, NotifyType.NO_PROPOSAL_CHOSEN, 'PFS group without KE');
-    x.dh = createDh(params.pfsGroup);
+    x.dh = createIkeV1Dh(params.pfsGroup);
   } else if (ke) {
     return qmReject(core, sa, x, NotifyType.NO_PROPOSAL_CHOSEN, 'KE without PFS group');
   }
