@@ -1,8 +1,10 @@
 // The runtime services a box runs, in start order. One line per service.
 import type { BoardProfile } from '../../board/profile.js';
 import type { DaemonService } from './daemon.js';
+import { DataplaneService } from './dataplane-service.js';
+import { Ikev2Service } from './ikev2-service.js';
 
 export function defaultServices(board: BoardProfile): DaemonService[] {
   void board;
-  return [];
+  return [new DataplaneService(), new Ikev2Service()];
 }

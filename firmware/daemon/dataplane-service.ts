@@ -1,0 +1,572 @@
+// The data-plane runtime service. On every configuration change it:
+//   1. programs the sim board's Linux interfaces (addresses, up/down) and static routes,
+//   2. compiles one SPD per interface crypto map set (resolveCryptoMapSet),
+//   3. installs the SAs of `ipsec-manual` entries (reinstalled when the entry changes),
+//   4. installs the steering policy (userspace backend: Linux policy routing).
+// It picks the backend: xfrm when the kernel takes ESP SAs (detect.ts), else userspace;
+// on this kernel (no ESP) the userspace pipeline carries the traffic. Runtime state for
+// `show crypto ipsec sa` / `show crypto engine` / `clear crypto sa` goes to ctx.runtime.
+// IKE uses the typed API below (installChildSa, deleteSa, onAcquire, onExpire): see
+// docs/dataplane-api.md.
+
+import { createSoftwareEngine } from '../../drivers/software/software-engine.js';
+import type {
+  ClearCryptoSaFilter, CryptoEngineShow, IpsecSaShowFlow, IpsecSaShowInterface, IpsecSaShowSa,
+} from '../cli/commands/crypto-ipsec-sa.js';
+import { aclEntrySelector, aclRules } from '../config/acl.js';
+import { resolveCryptoMapSet, type ManualDirectionKeys, type ResolvedMapEntry } from '../config/crypto-map.js';
+import { transformWords } from '../config/crypto-ipsec.js';
+import type { Config } from '../config/model.js';
+import { Pipeline, type MapEntryData, type PipelineAcquire } from '../dataplane/pipeline.js';
+import { aclEntryFromConfig, type AclEntry } from '../ipsec/acl-classifier.js';
+import { IpsecSa, type IpsecSaConfig } from '../ipsec/ipsec-sa.js';
+import { Sad, type SaProto, type SecurityAssociation, type SaSpec, type SadEvent } from '../ipsec/sad.js';
+import {
+  formatIp, IPPROTO_AH, IPPROTO_ESP, IPPROTO_IPCOMP, parseIp, selectorKey, formatIpValue,
+  type AddrSet, type IpAddr, type TrafficSelector,
+} from '../ipsec/selector.js';
+import { aceToSelector, compileSpd, type Spd, type SpdMapEntryInput } from '../ipsec/spd.js';
+import { ahParams, espParams, parseTransformSet, type TransformSet as ParsedTransformSet } from '../ipsec/transform.js';
+import { detectKernelIpsec, type KernelIpsecDetection } from '../kernel/detect.js';
+import { runCommand, UserspaceBackend, type CommandRunner, type InterfacePolicy } from '../kernel/userspace-backend.js';
+import type { CryptoEngine } from '../lib/crypto-engine.js';
+import type { DaemonService, ServiceContext } from './daemon.js';
+
+/** A child SA pair (or one direction) IKE asks to install. Keys never logged. */
+export interface ChildSaInstall {
+  /** Crypto map entry (`map/seq`) or VTI name the SAs belong to. */
+  mapName: string;
+  mapSeq: number;
+  /** The SPD policy key from the acquire (or from `policyKeyFor`). */
+  policyKey: string;
+  /** Scope local -> remote (narrowed selectors). */
+  scope: TrafficSelector;
+  local: string;
+  peer: string;
+  /** Both directions share one transform set and mode. */
+  transformWords: readonly string[];
+  mode: 'tunnel' | 'transport';
+  inbound: SaKeys;
+  outbound: SaKeys;
+  esn?: boolean;
+  replayWindow?: number;
+  lifetime?: { seconds?: number; kilobytes?: number };
+  udpEncap?: { localPort: number; remotePort: number };
+  childId?: number;
+}
+
+/** Keys of one direction: ESP cipher key (key || salt for GCM) and auth key, AH key, CPI. */
+export interface SaKeys {
+  espSpi?: number;
+  espCipherKey?: Uint8Array;
+  espAuthKey?: Uint8Array;
+  ahSpi?: number;
+  ahKey?: Uint8Array;
+  cpi?: number;
+}
+
+export interface DataplaneExpire {
+  hard: boolean;
+  cause: 'time' | 'bytes';
+  direction: 'inbound' | 'outbound';
+  spi: number;
+  proto: SaProto;
+  childId: number | undefined;
+  mapName: string | undefined;
+  mapSeq: number | undefined;
+}
+
+function hexBytes(hex: string | undefined): Uint8Array {
+  return hex ? Uint8Array.from(Buffer.from(hex, 'hex')) : new Uint8Array(0);
+}
+
+function maskText(bits: number): string {
+  const m = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+  return `${m >>> 24}.${(m >>> 16) & 255}.${(m >>> 8) & 255}.${m & 255}`;
+}
+
+function maskLen(mask: string): number {
+  return mask.split('.').reduce((n, o) => n + (Number(o).toString(2).match(/1/g)?.length ?? 0), 0);
+}
+
+function addrIdent(s: AddrSet): { addr: string; mask: string } {
+  if (s.kind === 'mask') {
+    const all = (1n << 32n) - 1n;
+    const m = Number(all & ~s.wildcard);
+    return { addr: formatIpValue(s.family, s.addr), mask: `${m >>> 24}.${(m >>> 16) & 255}.${(m >>> 8) & 255}.${m & 255}` };
+  }
+  return { addr: formatIpValue(s.family, s.lo), mask: '255.255.255.255' };
+}
+
+interface ManualState { sig: string; ids: number[]; error?: string }
+
+export class DataplaneService implements DaemonService {
+  readonly name = 'dataplane';
+  readonly engine: CryptoEngine = createSoftwareEngine();
+  sad!: Sad<IpsecSa>;
+  pipeline!: Pipeline;
+  backend: UserspaceBackend | undefined;
+  backendError: string | undefined;
+  detection: KernelIpsecDetection | undefined;
+  private ctx!: ServiceContext;
+  private now: () => number = Date.now;
+  private readonly run: CommandRunner;
+  private spds = new Map<string, { spd: Spd<MapEntryData>; mapName: string; local: string | undefined }>();
+  private manual = new Map<string, ManualState>();
+  private ifState = new Map<string, string>();
+  private routes = new Set<string>();
+  private lastConfig: Config | undefined;
+  private readonly expireListeners = new Set<(e: DataplaneExpire) => void>();
+  private nextConnId = 2001;
+  private readonly connIds = new WeakMap<object, number>();
+
+  constructor(opts: { run?: CommandRunner; userspace?: boolean } = {}) {
+    this.run = opts.run ?? runCommand;
+    this.wantUserspace = opts.userspace ?? true;
+  }
+
+  private readonly wantUserspace: boolean;
+
+  async start(ctx: ServiceContext): Promise<void> {
+    this.ctx = ctx;
+    this.now = ctx.system.now;
+    this.sad = new Sad<IpsecSa>({
+      now: () => this.now(),
+      timer: { set: (fn, ms) => { const h = setTimeout(fn, ms); h.unref(); return h; }, clear: (h) => clearTimeout(h as NodeJS.Timeout) },
+    });
+    this.sad.on((e) => this.onSadEvent(e));
+    this.pipeline = new Pipeline({
+      sad: this.sad,
+      now: () => this.now(),
+      io: {
+        sendOuter: (p) => this.backend?.sendOuter(p) ?? false,
+        deliverInner: (p) => this.backend?.deliverInner(p) ?? false,
+      },
+    });
+    try {
+      this.detection = await detectKernelIpsec({ probeTransforms: false, requestTimeoutMs: 1000 });
+    } catch (e) {
+      this.detection = undefined;
+      ctx.log('dataplane', `kernel IPsec detection failed: ${(e as Error).message}`);
+    }
+    if (this.wantUserspace) {
+      if (process.getuid?.() !== 0) {
+        this.backendError = 'needs root (TUN device, raw sockets): packets are not forwarded';
+      } else {
+        const b = new UserspaceBackend({ pipeline: this.pipeline, run: this.run, log: (t) => ctx.log('dataplane', t) });
+        try {
+          b.start();
+          this.backend = b;
+        } catch (e) {
+          this.backendError = (e as Error).message;
+          await b.close().catch(() => {});
+        }
+      }
+    }
+    if (this.backendError) ctx.log('dataplane', this.backendError);
+    this.installRuntimeView(ctx);
+  }
+
+  async stop(): Promise<void> {
+    await this.backend?.close();
+    this.backend = undefined;
+    this.sad?.close();
+  }
+
+  apply(config: Config): void {
+    this.lastConfig = config;
+    if (this.backend) {
+      this.programInterfaces(config);
+      this.programRoutes(config);
+    }
+    this.compileSpds(config);
+    this.installManual(config);
+    if (this.backend) this.backend.installPolicies(this.policies());
+  }
+
+  // ------------------------------------------------------------------ IKE API
+
+  /** Subscribes to acquires (outbound packet matched a permit of an isakmp entry, no SA). */
+  onAcquire(fn: (a: PipelineAcquire) => void): () => void {
+    return this.pipeline.onAcquire(fn);
+  }
+
+  /** Subscribes to soft (rekey) and hard (gone) lifetime events. */
+  onExpire(fn: (e: DataplaneExpire) => void): () => void {
+    this.expireListeners.add(fn);
+    return () => this.expireListeners.delete(fn);
+  }
+
+  /** Allocates an unused inbound SPI (ESP/AH) or CPI (IPComp) for a negotiation. */
+  allocateSpi(proto: 'esp' | 'ah' | 'comp'): number {
+    return this.sad.allocateSpi(proto === 'esp' ? IPPROTO_ESP : proto === 'ah' ? IPPROTO_AH : IPPROTO_IPCOMP);
+  }
+
+  /**
+   * Installs an SA pair: the inbound SA first, then the outbound bundle (replacing the
+   * previous one of the same policy key: a rekey without loss; the old inbound SA stays
+   * until deleted). Throws on bad keys or a taken SPI. Returns the SAD ids (in, out).
+   */
+  installChildSa(spec: ChildSaInstall): { inboundId: number; outboundId: number } {
+    const ts = parseTransformSet(spec.transformWords);
+    const local = parseIp(spec.local);
+    const peer = parseIp(spec.peer);
+    const mk = (k: SaKeys, dir: 'in' | 'out'): IpsecSa => {
+      const cfg: { -readonly [K in keyof IpsecSaConfig]: IpsecSaConfig[K] } = {
+        mode: spec.mode, local: ipBytes(local), remote: ipBytes(peer),
+        replayWindow: spec.replayWindow ?? 64,
+      };
+      if (ts.espCipher && k.espSpi !== undefined) cfg.esp = { spi: k.espSpi, params: espParams(ts, k.espCipherKey ?? new Uint8Array(0), ts.espIntegrity ? k.espAuthKey : undefined, spec.esn ?? false) };
+      if (ts.ah && k.ahSpi !== undefined && k.ahKey) cfg.ah = { spi: k.ahSpi, params: ahParams(ts, k.ahKey, spec.esn ?? false) };
+      if (ts.compression) cfg.ipcomp = k.cpi !== undefined ? { cpi: k.cpi } : {};
+      if (spec.udpEncap) cfg.udpEncap = { localPort: spec.udpEncap.localPort, remotePort: spec.udpEncap.remotePort };
+      void dir;
+      return new IpsecSa(cfg, this.engine);
+    };
+    const inSa = mk(spec.inbound, 'in');
+    const outSa = mk(spec.outbound, 'out');
+    const common = {
+      local, peer, mode: spec.mode, scope: spec.scope, policyKey: spec.policyKey, mapName: spec.mapName, mapSeq: spec.mapSeq,
+      transformName: ts.words.join(' '), childId: spec.childId,
+      lifetime: spec.lifetime,
+    };
+    const inSpec = this.saSpec(inSa, 'inbound', common);
+    const outSpec = this.saSpec(outSa, 'outbound', common);
+    let inbound: SecurityAssociation<IpsecSa>;
+    try {
+      inbound = this.sad.addInbound(inSpec);
+    } catch (e) {
+      inSa.destroy(); outSa.destroy();
+      throw e;
+    }
+    const { bundle } = this.sad.setOutbound(spec.policyKey, [outSpec]);
+    return { inboundId: inbound.id, outboundId: bundle.sas[0]!.id };
+  }
+
+  /** Deletes an SA by SAD id (an outbound SA takes its bundle with it). */
+  deleteSa(id: number, reason = 'deleted'): boolean {
+    return this.sad.delete(id, reason);
+  }
+
+  /** The SPD policy key a flow of a crypto map entry maps to (for IKE responders). */
+  policyKeyFor(mapName: string, seq: number, scope: TrafficSelector): string {
+    return `${mapName}/${seq}|${selectorKey(scope)}`;
+  }
+
+  /** The SPD compiled for an interface (IKE responders: matchProposal / narrowProposal). */
+  spdFor(iface: string): Spd<MapEntryData> | undefined {
+    return this.spds.get(iface)?.spd;
+  }
+
+  private saSpec(sa: IpsecSa, direction: 'inbound' | 'outbound', common: Omit<SaSpec<IpsecSa>, 'direction' | 'proto' | 'spi' | 'transform'>): SaSpec<IpsecSa> {
+    const keys: { proto: SaProto; spi: number }[] = [];
+    if (sa.ahSpi !== undefined) keys.push({ proto: IPPROTO_AH, spi: sa.ahSpi });
+    if (sa.espSpi !== undefined) keys.push({ proto: IPPROTO_ESP, spi: sa.espSpi });
+    if (sa.cpi !== undefined) keys.push({ proto: IPPROTO_IPCOMP, spi: sa.cpi });
+    const [first, ...rest] = keys;
+    const spec: SaSpec<IpsecSa> = { ...common, direction, proto: first!.proto, spi: first!.spi, transform: sa };
+    if (rest.length > 0) spec.extraSpis = rest;
+    return spec;
+  }
+
+  private onSadEvent(e: SadEvent<IpsecSa>): void {
+    if (e.type === 'deleted' || e.type === 'hard') e.sa.transform.destroy();
+    if (e.type === 'soft' || e.type === 'hard') {
+      const ev: DataplaneExpire = {
+        hard: e.type === 'hard', cause: e.cause, direction: e.sa.direction, spi: e.sa.spi, proto: e.sa.proto,
+        childId: e.sa.childId, mapName: e.sa.mapName, mapSeq: e.sa.mapSeq,
+      };
+      for (const fn of this.expireListeners) { try { fn(ev); } catch { /* listener bug */ } }
+    }
+  }
+
+  // ------------------------------------------------------------------ config -> runtime
+
+  private linuxIf(port: string): string | undefined {
+    return this.ctx.board.portMap[port];
+  }
+
+  private programInterfaces(cfg: Config): void {
+    for (const [port, dev] of Object.entries(this.ctx.board.portMap)) {
+      const itf = cfg.interfaces?.items[port];
+      if (!itf) continue;
+      const addrs = [itf.ipAddress, ...(itf.secondary ?? [])].filter((a): a is NonNullable<typeof a> => a !== undefined)
+        .map((a) => `${a.address}/${maskLen(a.mask)}`);
+      const sig = JSON.stringify({ addrs, down: itf.shutdown });
+      if (this.ifState.get(port) === sig) continue;
+      this.ifState.set(port, sig);
+      this.sh(['ip', '-4', 'addr', 'flush', 'dev', dev]);
+      for (const a of addrs) this.sh(['ip', 'addr', 'add', a, 'dev', dev]);
+      this.sh(['ip', 'link', 'set', dev, itf.shutdown ? 'down' : 'up']);
+    }
+  }
+
+  private programRoutes(cfg: Config): void {
+    const want = new Map<string, string[]>();
+    for (const r of cfg.routing?.routes ?? []) {
+      if (r.vrf !== undefined) continue;
+      const dest = `${r.prefix}/${maskLen(r.mask)}`;
+      const argv = [dest];
+      if (r.nextHop) argv.push('via', r.nextHop);
+      if (r.interface) {
+        const dev = this.linuxIf(r.interface);
+        if (!dev) continue;
+        argv.push('dev', dev);
+      }
+      if (r.distance !== undefined) argv.push('metric', String(r.distance));
+      want.set(argv.join(' '), argv);
+    }
+    for (const key of [...this.routes]) {
+      if (!want.has(key)) { this.sh(['ip', 'route', 'del', ...key.split(' ')]); this.routes.delete(key); }
+    }
+    for (const [key, argv] of want) {
+      if (this.routes.has(key)) continue;
+      if (this.sh(['ip', 'route', 'replace', ...argv])) this.routes.add(key);
+    }
+  }
+
+  private sh(argv: string[]): boolean {
+    const r = this.run(argv);
+    if (r.code !== 0) this.ctx.log('dataplane', `${argv.join(' ')}: ${r.stderr.trim()}`);
+    return r.code === 0;
+  }
+
+  private interfaceAddress(cfg: Config, name: string | undefined): string | undefined {
+    if (!name) return undefined;
+    const i = cfg.interfaces?.items[name];
+    return i?.ipAddress?.address ?? (i?.unnumbered ? cfg.interfaces.items[i.unnumbered]?.ipAddress?.address : undefined);
+  }
+
+  private compileSpds(cfg: Config): void {
+    const next = new Map<string, { spd: Spd<MapEntryData>; mapName: string; local: string | undefined }>();
+    const list: { name: string; spd: Spd<MapEntryData> }[] = [];
+    const names = Object.keys(cfg.interfaces?.items ?? {}).sort();
+    for (const name of names) {
+      const itf = cfg.interfaces.items[name]!;
+      if (!itf.cryptoMap) continue;
+      const resolved = resolveCryptoMapSet(cfg, itf.cryptoMap);
+      const inputs: SpdMapEntryInput<MapEntryData>[] = resolved.map((r) => {
+        const inp: SpdMapEntryInput<MapEntryData> = {
+          mapName: r.mapName, seq: r.seq, kind: r.kind, perHost: r.perHost, data: { iface: name },
+          transformSets: r.transformSets.map((t) => t.name),
+          peers: r.peers.flatMap((p) => { try { return [parseIp(p)]; } catch { return []; } }),
+        };
+        if (r.subSeq !== undefined) inp.subSeq = r.subSeq;
+        if (r.matchAddress !== undefined) {
+          inp.aclName = r.matchAddress;
+          const acl = cfg.acl?.lists[r.matchAddress];
+          inp.acl = acl ? aclRules(acl).map((rule) => aclEntryFromConfig(aclEntrySelector(rule))) : [];
+        }
+        return inp;
+      });
+      // an incomplete static entry (no peer or ACL) is ignored, as IOS disables it
+      const usable = inputs.filter((i, k) => resolved[k]!.kind === 'dynamic' || (i.acl !== undefined && (i.peers?.length ?? 0) > 0));
+      const local = this.interfaceAddress(cfg, resolved[0]?.localAddressInterface ?? name);
+      const spd = compileSpd(usable);
+      next.set(name, { spd, mapName: itf.cryptoMap, local });
+      list.push({ name, spd });
+    }
+    this.spds = next;
+    this.pipeline.setInterfaces(list);
+  }
+
+  private policies(): InterfacePolicy[] {
+    const out: InterfacePolicy[] = [];
+    for (const [name, s] of this.spds) {
+      const device = this.linuxIf(name);
+      if (!device) continue;
+      const aces: AclEntry[] = [];
+      for (const e of s.spd.entries) aces.push(...e.effectiveAcl);
+      out.push({ device, aces });
+    }
+    return out;
+  }
+
+  /** Installs / replaces / removes the SAs of ipsec-manual entries. */
+  private installManual(cfg: Config): void {
+    const seen = new Set<string>();
+    for (const [iface, s] of this.spds) {
+      for (const r of resolveCryptoMapSet(cfg, s.mapName)) {
+        if (r.kind !== 'manual') continue;
+        const key = `${iface}|${r.mapName}/${r.seq}`;
+        seen.add(key);
+        const entry = s.spd.entries.find((e) => e.mapName === r.mapName && e.seq === r.seq);
+        const aclRev = r.matchAddress !== undefined ? cfg.acl?.lists[r.matchAddress]?.revision : undefined;
+        const sig = JSON.stringify({ rev: r.revision, aclRev, local: s.local, present: entry !== undefined });
+        const old = this.manual.get(key);
+        if (old && old.sig === sig && old.ids.every((id) => this.sad.get(id) !== undefined)) continue;
+        for (const id of old?.ids ?? []) this.sad.delete(id, 'reconfigured');
+        const st: ManualState = { sig, ids: [] };
+        this.manual.set(key, st);
+        try {
+          st.ids = this.installManualEntry(iface, r, s.local, entry);
+        } catch (e) {
+          st.error = (e as Error).message;
+          this.ctx.log('dataplane', `crypto map ${r.mapName} ${r.seq}: manual SAs not installed: ${st.error}`);
+        }
+      }
+    }
+    for (const [key, st] of this.manual) {
+      if (seen.has(key)) continue;
+      for (const id of st.ids) this.sad.delete(id, 'unconfigured');
+      this.manual.delete(key);
+    }
+  }
+
+  private installManualEntry(iface: string, r: ResolvedMapEntry, local: string | undefined, entry: Spd<MapEntryData>['entries'][number] | undefined): number[] {
+    if (!entry) return [];
+    if (!local) throw new Error(`interface ${iface} has no IP address`);
+    const peer = r.peers[0];
+    if (!peer) return [];
+    const set = r.transformSets[0];
+    if (!set) throw new Error('no transform set');
+    const keys = r.sessionKeys;
+    if (!keys) throw new Error('no session keys');
+    const permit = entry.effectiveAcl[entry.effectiveAcl.length - 1];
+    if (!permit || permit.action !== 'permit') throw new Error('access list has no permit');
+    const scope = aceToSelector(permit);
+    const ts: ParsedTransformSet = parseTransformSet(transformWords(set));
+    const conv = (k: ManualDirectionKeys): SaKeys => {
+      const out: SaKeys = {};
+      if (k.esp) {
+        out.espSpi = k.esp.spi;
+        out.espCipherKey = hexBytes(k.esp.cipherKey);
+        if (k.esp.authKey !== undefined) out.espAuthKey = hexBytes(k.esp.authKey);
+      }
+      if (k.ah) { out.ahSpi = k.ah.spi; out.ahKey = hexBytes(k.ah.key); }
+      return out;
+    };
+    const ids = this.installChildSa({
+      mapName: r.mapName, mapSeq: r.seq, policyKey: `${entry.policyName}|${selectorKey(scope)}`, scope,
+      local, peer, transformWords: ts.words, mode: set.mode,
+      inbound: conv(keys.inbound), outbound: conv(keys.outbound),
+      replayWindow: r.replayDisabled ? 0 : r.replayWindow,
+    });
+    for (const id of [ids.inboundId, ids.outboundId]) {
+      const sa = this.sad.get(id);
+      if (sa) (sa as { manual: boolean }).manual = true;
+    }
+    return [ids.inboundId, ids.outboundId];
+  }
+
+  /** `clear crypto sa ...`: deletes SAs, then reinstalls manual ones at once. */
+  clearSas(filter: ClearCryptoSaFilter): number {
+    let n: number;
+    if (filter.kind === 'all') n = this.sad.clear('cleared');
+    else if (filter.kind === 'peer') n = this.sad.deleteWhere((sa) => formatIp(sa.peer) === filter.peer);
+    else if (filter.kind === 'map') n = this.sad.deleteWhere((sa) => sa.mapName === filter.map);
+    else {
+      const proto = filter.protocol === 'esp' ? IPPROTO_ESP : filter.protocol === 'ah' ? IPPROTO_AH : IPPROTO_IPCOMP;
+      let dst: IpAddr;
+      try { dst = parseIp(filter.destination); } catch { return 0; }
+      const sa = this.sad.findEntry(dst, proto, filter.spi);
+      n = sa && this.sad.delete(sa, 'cleared') ? 1 : 0;
+    }
+    if (this.lastConfig) this.installManual(this.lastConfig);
+    return n;
+  }
+
+  // ------------------------------------------------------------------ show
+
+  private connId(sa: object): number {
+    let id = this.connIds.get(sa);
+    if (id === undefined) { id = this.nextConnId++; this.connIds.set(sa, id); }
+    return id;
+  }
+
+  private showSa(sa: SecurityAssociation<IpsecSa>): IpsecSaShowSa[] {
+    const info = sa.transform.info();
+    const rem = sa.remaining(this.now());
+    const base = {
+      transform: sa.transformName ?? '', mode: info.mode, connId: this.connId(sa), mapName: sa.mapName ?? '',
+      remainingKb: rem.kilobytes, remainingSec: rem.seconds, replayWindow: info.replayWindow,
+      ivBytes: ivBytesOf(sa.transformName ?? ''), status: sa.usable ? 'ACTIVE' : sa.state.toUpperCase(), udpEncap: info.udpEncap, manual: sa.manual,
+    };
+    const out: IpsecSaShowSa[] = [];
+    if (info.espSpi !== undefined) out.push({ ...base, protocol: 'esp', spi: info.espSpi });
+    if (info.ahSpi !== undefined) out.push({ ...base, protocol: 'ah', spi: info.ahSpi });
+    if (info.cpi !== undefined) out.push({ ...base, protocol: 'pcp', spi: info.cpi });
+    return out;
+  }
+
+  ipsecSaView(): IpsecSaShowInterface[] {
+    const out: IpsecSaShowInterface[] = [];
+    const all = this.sad ? this.sad.all() : [];
+    for (const [iface, s] of this.spds) {
+      const flows = new Map<string, IpsecSaShowFlow>();
+      for (const sa of all) {
+        if (sa.mapName !== s.mapName || !sa.scope) continue;
+        const fkey = `${sa.mapSeq}|${formatIp(sa.peer)}|${selectorKey(sa.scope)}`;
+        let f = flows.get(fkey);
+        if (!f) {
+          const lid = addrIdent(sa.scope.src);
+          const rid = addrIdent(sa.scope.dst);
+          f = {
+            mapSeq: sa.mapSeq ?? 0, localIdent: { ...lid, proto: sa.scope.proto, port: sa.scope.srcPorts.lo === sa.scope.srcPorts.hi ? sa.scope.srcPorts.lo : 0 },
+            remoteIdent: { ...rid, proto: sa.scope.proto, port: sa.scope.dstPorts.lo === sa.scope.dstPorts.hi ? sa.scope.dstPorts.lo : 0 },
+            peer: formatIp(sa.peer), local: formatIp(sa.local),
+            encaps: 0, encrypt: 0, digest: 0, decaps: 0, decrypt: 0, verify: 0, compressed: 0, decompressed: 0,
+            notCompressed: 0, notDecompressed: 0, decompressFailed: 0, sendErrors: 0, recvErrors: 0,
+            replayFailures: 0, authFailures: 0,
+            inbound: [], outbound: [], currentOutboundSpi: 0,
+          };
+          flows.set(fkey, f);
+        }
+        const c = sa.transform.counters;
+        if (sa.direction === 'outbound') {
+          f.encaps += c.encapsPkts; f.encrypt += c.encryptPkts; f.digest += c.digestPkts;
+          f.compressed += c.compressedPkts; f.notCompressed += c.notCompressedPkts;
+          f.sendErrors += c.sendErrors + (sa.counters.errors.send ?? 0) + (sa.counters.errors.expired ?? 0);
+          f.outbound.push(...this.showSa(sa));
+          f.currentOutboundSpi = sa.transform.espSpi ?? sa.transform.ahSpi ?? 0;
+        } else {
+          f.decaps += c.decapsPkts; f.decrypt += c.decryptPkts; f.verify += c.verifyPkts;
+          f.decompressed += c.decompressedPkts; f.notDecompressed += c.notDecompressedPkts; f.decompressFailed += c.decompressFailedPkts;
+          f.recvErrors += c.recvErrors;
+          f.replayFailures += c.unprotectDrops.replay;
+          f.authFailures += c.unprotectDrops['icv-failure'];
+          f.inbound.push(...this.showSa(sa));
+        }
+      }
+      out.push({ name: iface, mapName: s.mapName, localAddr: s.local ?? '', flows: [...flows.values()].sort((a, b) => a.mapSeq - b.mapSeq) });
+    }
+    return out;
+  }
+
+  engineView(): CryptoEngineShow {
+    const d = this.detection;
+    const b = this.backend;
+    return {
+      backend: b ? 'userspace' : d?.backend === 'xfrm' ? 'xfrm' : 'none',
+      backendReason: b
+        ? `userspace ESP over TUN ${b.tunName} (${d ? d.reason : 'kernel detection unavailable'})`
+        : this.backendError ?? d?.reason ?? 'not started',
+      kernelEsp: d?.esp,
+      engines: [{ name: this.engine.name, kind: 'software', state: 'up', activeSas: this.sad ? this.sad.size : 0 }],
+      counters: this.pipeline ? { ...this.pipeline.counters } : {},
+    };
+  }
+
+  private installRuntimeView(ctx: ServiceContext): void {
+    const rt = ctx.runtime;
+    rt.ipsecSas = () => this.ipsecSaView();
+    rt.cryptoEngine = () => this.engineView();
+    rt.clearCryptoSa = (f) => this.clearSas(f);
+  }
+}
+
+function ivBytesOf(transform: string): number {
+  if (/esp-aes/.test(transform)) return 16;
+  if (/esp-(gcm|gmac|3des|des)/.test(transform)) return 8;
+  return 0;
+}
+
+function ipBytes(a: IpAddr): Uint8Array {
+  const n = a.family === 4 ? 4 : 16;
+  const out = new Uint8Array(n);
+  let v = a.value;
+  for (let i = n - 1; i >= 0; i--) { out[i] = Number(v & 0xffn); v >>= 8n; }
+  return out;
+}
+
+export { maskText };

@@ -1,0 +1,245 @@
+// The userspace IPsec packet pipeline: pure packet logic, no sockets.
+//
+//   outbound: inner IP packet (read from the TUN) -> SPD of each crypto-map interface ->
+//             protect decision -> SAD outbound bundle -> IpsecSa.protect -> io.sendOuter
+//   inbound:  outer IP packet (raw ESP/AH socket) or UDP-4500 payload -> SAD lookup by
+//             (dst, SPI, proto) -> IpsecSa.unprotect -> scope check -> io.deliverInner
+//
+// Every outcome is counted (pipeline counters, per-SA counters); nothing throws out of the
+// packet path. A protect decision without an SA raises an `acquire` (rate-limited per
+// policy key) that IKE subscribes to; manual entries never acquire, they drop.
+// The I/O side (TUN, raw sockets, policy routing) is firmware/kernel/userspace-backend.ts.
+
+import type { IpsecSa } from '../ipsec/ipsec-sa.js';
+import type { Sad, SecurityAssociation } from '../ipsec/sad.js';
+import { inboundMatchesScope, type ProtectDecision, type Spd } from '../ipsec/spd.js';
+import { IPPROTO_AH, IPPROTO_ESP, IPPROTO_UDP, packetKeyFromIp, type PacketKey } from '../ipsec/selector.js';
+
+/** Data the service attaches to each SPD entry (crypto map entry). */
+export interface MapEntryData {
+  /** Interface the crypto map set is applied to (canonical IOS name). */
+  iface: string;
+}
+
+export interface PipelineIo {
+  /** Sends one complete outer IP packet (IPv4 header first). Returns false when the OS refused. */
+  sendOuter(packet: Uint8Array): boolean;
+  /** Hands a decapsulated inner IP packet to the kernel (TUN write). */
+  deliverInner(packet: Uint8Array): boolean;
+}
+
+/** One interface with a crypto map set, in the order interfaces are searched. */
+export interface PipelineInterface {
+  name: string;
+  spd: Spd<MapEntryData>;
+}
+
+export interface PipelineAcquire {
+  iface: string;
+  decision: ProtectDecision<MapEntryData>;
+  /** The triggering packet's key (copied). */
+  packet: PacketKey;
+}
+
+export interface PipelineCounters {
+  /** inner packets read from the TUN */
+  outPackets: number;
+  outProtected: number;
+  /** a permit matched but no SA (acquire raised for isakmp entries) */
+  outNoSa: number;
+  /** reached the TUN but no crypto map protects it (routing steered it here anyway) */
+  outBypass: number;
+  /** dynamic entry with empty ACL */
+  outPolicyDrop: number;
+  outBadPacket: number;
+  outProtectErrors: number;
+  outSendErrors: number;
+  /** outer packets received */
+  inPackets: number;
+  inBadPacket: number;
+  /** no SA for (dst, SPI, proto) */
+  inNoSa: number;
+  inUnprotectErrors: number;
+  /** decrypted packet outside the SA's selectors */
+  inPolicyFail: number;
+  inDelivered: number;
+  inDeliverErrors: number;
+  /** keepalives, dummy packets, IKE on 4500 (not errors) */
+  inInformational: number;
+  acquires: number;
+}
+
+export function newPipelineCounters(): PipelineCounters {
+  return {
+    outPackets: 0, outProtected: 0, outNoSa: 0, outBypass: 0, outPolicyDrop: 0, outBadPacket: 0, outProtectErrors: 0, outSendErrors: 0,
+    inPackets: 0, inBadPacket: 0, inNoSa: 0, inUnprotectErrors: 0, inPolicyFail: 0, inDelivered: 0, inDeliverErrors: 0, inInformational: 0,
+    acquires: 0,
+  };
+}
+
+export interface PipelineOptions {
+  sad: Sad<IpsecSa>;
+  io: PipelineIo;
+  now: () => number;
+  /** Minimum time between two acquires for the same policy key (ms). Default 1000. */
+  acquireIntervalMs?: number;
+}
+
+const INFORMATIONAL = new Set(['dummy-packet', 'nat-keepalive', 'non-esp-marker']);
+
+export class Pipeline {
+  readonly counters: PipelineCounters = newPipelineCounters();
+  private interfaces: readonly PipelineInterface[] = [];
+  private readonly sad: Sad<IpsecSa>;
+  private readonly io: PipelineIo;
+  private readonly now: () => number;
+  private readonly acquireIntervalMs: number;
+  private readonly lastAcquire = new Map<string, number>();
+  private readonly acquireListeners = new Set<(a: PipelineAcquire) => void>();
+  private readonly key: PacketKey = { family: 4, src: new Uint32Array(1), dst: new Uint32Array(1), proto: 0, srcPort: 0, dstPort: 0 };
+  private readonly dstWords4 = new Uint32Array(1);
+
+  constructor(opts: PipelineOptions) {
+    this.sad = opts.sad;
+    this.io = opts.io;
+    this.now = opts.now;
+    this.acquireIntervalMs = opts.acquireIntervalMs ?? 1000;
+  }
+
+  setInterfaces(list: readonly PipelineInterface[]): void {
+    this.interfaces = list;
+    this.lastAcquire.clear();
+  }
+
+  get spds(): readonly PipelineInterface[] {
+    return this.interfaces;
+  }
+
+  onAcquire(fn: (a: PipelineAcquire) => void): () => void {
+    this.acquireListeners.add(fn);
+    return () => this.acquireListeners.delete(fn);
+  }
+
+  // ------------------------------------------------------------------ outbound
+
+  /** One inner packet leaving through the tunnel. Never throws. */
+  outbound(inner: Uint8Array): void {
+    const c = this.counters;
+    c.outPackets++;
+    const k = packetKeyFromIp(inner, this.key);
+    if (!k) { c.outBadPacket++; return; }
+    for (const itf of this.interfaces) {
+      const d = itf.spd.outbound(k);
+      if (d.action === 'bypass') continue;
+      if (d.action === 'drop') { c.outPolicyDrop++; return; }
+      const bundle = this.sad.outbound(d.policyKey);
+      const sa = bundle?.sas[0];
+      if (!sa) {
+        c.outNoSa++;
+        if (d.initiate) this.acquire(itf.name, d, k);
+        return;
+      }
+      this.protectWith(sa, inner);
+      return;
+    }
+    c.outBypass++;
+  }
+
+  private protectWith(sa: SecurityAssociation<IpsecSa>, inner: Uint8Array): void {
+    const c = this.counters;
+    if (!this.sad.recordEncaps(sa, inner.length)) { c.outProtectErrors++; return; }
+    const r = sa.transform.protect(inner);
+    if (r.code !== 'ok') {
+      c.outProtectErrors++;
+      this.sad.recordError(sa, r.code);
+      return;
+    }
+    if (!this.io.sendOuter(r.packet)) {
+      c.outSendErrors++;
+      this.sad.recordError(sa, 'send');
+      return;
+    }
+    c.outProtected++;
+  }
+
+  private acquire(iface: string, decision: ProtectDecision<MapEntryData>, k: PacketKey): void {
+    const now = this.now();
+    const last = this.lastAcquire.get(decision.policyKey);
+    if (last !== undefined && now - last < this.acquireIntervalMs) return;
+    this.lastAcquire.set(decision.policyKey, now);
+    this.counters.acquires++;
+    const packet: PacketKey = { ...k, src: Uint32Array.from(k.src), dst: Uint32Array.from(k.dst) };
+    const ev: PipelineAcquire = { iface, decision, packet };
+    // delivered after the packet path returns
+    queueMicrotask(() => {
+      for (const fn of this.acquireListeners) {
+        try { fn(ev); } catch { /* a listener bug must not reach the packet path */ }
+      }
+    });
+  }
+
+  // ------------------------------------------------------------------ inbound
+
+  /**
+   * One outer IPv4 packet carrying ESP, AH or UDP-encapsulated ESP (IP header first).
+   * Decrypts in place. Never throws.
+   */
+  inbound(packet: Uint8Array): void {
+    const c = this.counters;
+    c.inPackets++;
+    const n = packet.length;
+    if (n < 20 || packet[0]! >> 4 !== 4) { c.inBadPacket++; return; }
+    const ihl = (packet[0]! & 0x0f) * 4;
+    if (ihl < 20 || n < ihl + 8) { c.inBadPacket++; return; }
+    const proto = packet[9]!;
+    let spiOff: number;
+    if (proto === IPPROTO_ESP) spiOff = ihl;
+    else if (proto === IPPROTO_AH) spiOff = ihl + 4;
+    else if (proto === IPPROTO_UDP) spiOff = ihl + 8;
+    else { c.inBadPacket++; return; }
+    if (n < spiOff + 4) { c.inBadPacket++; return; }
+    const spi = ((packet[spiOff]! << 24) | (packet[spiOff + 1]! << 16) | (packet[spiOff + 2]! << 8) | packet[spiOff + 3]!) >>> 0;
+    this.dstWords4[0] = ((packet[16]! << 24) | (packet[17]! << 16) | (packet[18]! << 8) | packet[19]!) >>> 0;
+    const sa = this.sad.lookupInbound(spi, proto === IPPROTO_UDP ? IPPROTO_ESP : proto, this.dstWords4);
+    if (!sa) { c.inNoSa++; return; }
+    this.finishInbound(sa, sa.transform.unprotect(packet));
+  }
+
+  /**
+   * One UDP-4500 payload classified as ESP (from SPI on). `src`/`dst` are the outer
+   * addresses (4 bytes each). Never throws.
+   */
+  inboundUdpEsp(payload: Uint8Array, src: Uint8Array, dst: Uint8Array): void {
+    const c = this.counters;
+    c.inPackets++;
+    if (payload.length < 8 || dst.length !== 4) { c.inBadPacket++; return; }
+    const spi = ((payload[0]! << 24) | (payload[1]! << 16) | (payload[2]! << 8) | payload[3]!) >>> 0;
+    this.dstWords4[0] = ((dst[0]! << 24) | (dst[1]! << 16) | (dst[2]! << 8) | dst[3]!) >>> 0;
+    const sa = this.sad.lookupInbound(spi, IPPROTO_ESP, this.dstWords4);
+    if (!sa) { c.inNoSa++; return; }
+    this.finishInbound(sa, sa.transform.unprotectPayload(payload, IPPROTO_UDP, src, dst));
+  }
+
+  private finishInbound(sa: SecurityAssociation<IpsecSa>, r: ReturnType<IpsecSa['unprotect']>): void {
+    const c = this.counters;
+    if (r.code !== 'ok') {
+      if (INFORMATIONAL.has(r.code)) { c.inInformational++; return; }
+      c.inUnprotectErrors++;
+      this.sad.recordError(sa, r.code);
+      return;
+    }
+    const inner = r.packet;
+    if (sa.scope) {
+      const k = packetKeyFromIp(inner, this.key);
+      if (!k || !inboundMatchesScope(k, sa.scope)) {
+        c.inPolicyFail++;
+        this.sad.recordError(sa, 'policy');
+        sa.transform.counters.recvErrors++;
+        return;
+      }
+    }
+    if (!this.sad.recordDecaps(sa, inner.length)) { c.inUnprotectErrors++; return; }
+    if (this.io.deliverInner(inner)) c.inDelivered++;
+    else c.inDeliverErrors++;
+  }
+}

@@ -1,0 +1,264 @@
+// Userspace IPsec backend: the path that carries traffic on kernels without ESP (this
+// machine). It owns the I/O around the packet pipeline (firmware/dataplane/pipeline.ts):
+//
+//   TUN `rpt0` (MTU 1400 by default)  <- Linux policy routing steers protected flows here
+//   raw IP sockets, protocols 50/51   -> inbound ESP / AH to the pipeline
+//   one IPPROTO_RAW socket            <- outer packets built by IpsecSa (header included,
+//                                        so AH's immutable fields are sent as computed)
+//
+// Policy install = Linux policy routing, in a priority band this backend owns
+// (RULE_BASE .. RULE_BASE + 9999), rebuilt on every policy change:
+//   - RULE_BASE + 0..3: ESP, AH and UDP 500/4500 always use the main table (the tunnel's
+//     own packets never loop into the TUN, whatever the ACLs say);
+//   - inbound band (iif OUTSIDE, mirrored ACEs, search order): a permit becomes `prohibit`
+//     (clear traffic that should have been protected is dropped), a deny `lookup main`;
+//   - outbound band (forward ACEs, search order): a permit becomes `lookup TABLE` whose
+//     only route is `default dev rpt0`, a deny `lookup main` (goes out in the clear).
+// Decrypted packets are written into the TUN, so their input interface is rpt0 and the
+// `iif OUTSIDE` prohibit rules do not see them. ACEs whose addresses are not prefixes
+// (non-contiguous wildcards) or that match ICMP types are installed with their addresses
+// widened to the covering prefix / all ICMP; the pipeline's SPD still decides exactly
+// (a packet steered into the TUN that no entry protects is dropped and counted).
+
+import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
+import { TunDevice, type TunStats } from '../dataplane/tun.js';
+import { openRawBind } from '../dataplane/raw-socket.js';
+import type { PacketBind } from '../dataplane/packet-io.js';
+import type { Pipeline } from '../dataplane/pipeline.js';
+import type { AclEntry } from '../ipsec/acl-classifier.js';
+import { portOpToRange } from '../ipsec/spd.js';
+import { addrSetBounds, type AddrMask } from '../ipsec/selector.js';
+
+export const RULE_BASE = 10000;
+export const DEFAULT_TABLE = 220;
+
+export interface CommandRunner {
+  /** Runs a command; returns exit code and stderr. Never throws. */
+  (argv: readonly string[]): { code: number; stderr: string };
+}
+
+export const runCommand: CommandRunner = (argv) => {
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
+  return { code: r.status ?? -1, stderr: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
+};
+
+/** One policy-routing rule, as `ip rule add` arguments after the priority. */
+export interface PolicyRule {
+  args: string[];
+}
+
+/** What the rules are built from: an interface's ACEs in search order. */
+export interface InterfacePolicy {
+  /** Linux interface name of the crypto-map interface. */
+  device: string;
+  aces: readonly AclEntry[];
+}
+
+function prefixText(a: AddrMask): string {
+  const [lo, hi] = addrSetBounds(a);
+  // the smallest prefix covering [lo, hi]
+  let len = 32;
+  while (len > 0 && ((lo >> BigInt(32 - len)) !== (hi >> BigInt(32 - len)))) len--;
+  const net = len === 0 ? 0n : (lo >> BigInt(32 - len)) << BigInt(32 - len);
+  const n = Number(net);
+  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}/${len}`;
+}
+
+function selectorArgs(ace: AclEntry, mirror: boolean): string[] | undefined {
+  if (ace.src.family !== 4 || ace.dst.family !== 4) return undefined;
+  const src = prefixText(mirror ? ace.dst : ace.src);
+  const dst = prefixText(mirror ? ace.src : ace.dst);
+  const args = ['from', src, 'to', dst];
+  if (ace.proto) {
+    args.push('ipproto', String(ace.proto));
+    if ((ace.proto === 6 || ace.proto === 17) && !ace.icmp) {
+      const s = portOpToRange(mirror ? ace.dstPort : ace.srcPort);
+      const d = portOpToRange(mirror ? ace.srcPort : ace.dstPort);
+      if (s.lo !== 0 || s.hi !== 65535) args.push('sport', s.lo === s.hi ? String(s.lo) : `${s.lo}-${s.hi}`);
+      if (d.lo !== 0 || d.hi !== 65535) args.push('dport', d.lo === d.hi ? String(d.lo) : `${d.lo}-${d.hi}`);
+    }
+  }
+  return args;
+}
+
+/** The full rule list for the given interfaces (pure; tested without root). */
+export function buildPolicyRules(policies: readonly InterfacePolicy[], table = DEFAULT_TABLE): PolicyRule[] {
+  const rules: PolicyRule[] = [
+    { args: ['ipproto', '50', 'lookup', 'main'] },
+    { args: ['ipproto', '51', 'lookup', 'main'] },
+    { args: ['ipproto', '17', 'sport', '500', 'lookup', 'main'] },
+    { args: ['ipproto', '17', 'sport', '4500', 'lookup', 'main'] },
+  ];
+  for (const p of policies) {
+    for (const ace of p.aces) {
+      const sel = selectorArgs(ace, true);
+      if (!sel) continue;
+      rules.push({ args: ['iif', p.device, ...sel, ...(ace.action === 'permit' ? ['prohibit'] : ['lookup', 'main'])] });
+    }
+  }
+  for (const p of policies) {
+    for (const ace of p.aces) {
+      const sel = selectorArgs(ace, false);
+      if (!sel) continue;
+      rules.push({ args: [...sel, ...(ace.action === 'permit' ? ['lookup', String(table)] : ['lookup', 'main'])] });
+    }
+  }
+  return rules;
+}
+
+interface RawModule {
+  createSocket(opts: { protocol: number; addressFamily: number; bufferSize?: number }): {
+    wrap: { send(buf: Buffer, offset: number, length: number, address: string, cb: (bytes: number) => void): void };
+    close(): void;
+  };
+  AddressFamily: { IPv4: number };
+}
+
+const IPPROTO_RAW = 255;
+
+export interface UserspaceBackendOptions {
+  pipeline: Pipeline;
+  tunName?: string;
+  /** TUN MTU (inner packets); default 1400 so ESP fits a 1500-byte path. */
+  mtu?: number;
+  table?: number;
+  run?: CommandRunner;
+  log?: (text: string) => void;
+}
+
+export interface UserspaceBackendStats {
+  tun: Partial<TunStats>;
+  rawEspRx: number;
+  rawAhRx: number;
+  rawRxDropped: number;
+  sent: number;
+  sendErrors: number;
+  rules: number;
+  ruleErrors: number;
+}
+
+export class UserspaceBackend {
+  readonly name = 'userspace' as const;
+  readonly tunName: string;
+  readonly table: number;
+  private tun: TunDevice | undefined;
+  private esp: PacketBind | undefined;
+  private ah: PacketBind | undefined;
+  private sendSock: ReturnType<RawModule['createSocket']> | undefined;
+  private readonly run: CommandRunner;
+  private readonly log: (text: string) => void;
+  private readonly mtu: number;
+  private installed: string[] = [];
+  private sent = 0;
+  private sendErrors = 0;
+  private rawRxDropped = 0;
+  private ruleErrors = 0;
+  private closed = false;
+
+  constructor(private readonly opts: UserspaceBackendOptions) {
+    this.tunName = opts.tunName ?? 'rpt0';
+    this.table = opts.table ?? DEFAULT_TABLE;
+    this.run = opts.run ?? runCommand;
+    this.log = opts.log ?? (() => {});
+    this.mtu = opts.mtu ?? 1400;
+  }
+
+  /** Opens the TUN and sockets (needs root) and prepares routing. Throws with a clear message otherwise. */
+  start(): void {
+    const tun = TunDevice.open({ name: this.tunName });
+    this.tun = tun;
+    for (const argv of [
+      ['ip', 'link', 'set', this.tunName, 'mtu', String(this.mtu), 'up'],
+      ['ip', 'route', 'replace', 'default', 'dev', this.tunName, 'table', String(this.table)],
+      ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'],
+      ['sysctl', '-q', '-w', 'net.ipv4.conf.all.rp_filter=0'],
+      ['sysctl', '-q', '-w', `net.ipv4.conf.${this.tunName}.rp_filter=0`],
+    ]) {
+      const r = this.run(argv);
+      if (r.code !== 0) this.log(`${argv.join(' ')}: ${r.stderr.trim()}`);
+    }
+    const raw = createRequire(import.meta.url)('raw-socket') as RawModule;
+    this.sendSock = raw.createSocket({ protocol: IPPROTO_RAW, addressFamily: raw.AddressFamily.IPv4 });
+    const pipeline = this.opts.pipeline;
+    const deliver = (data: Uint8Array): void => {
+      // raw-socket.ts hands over a view after the IPv4 header of its own receive buffer
+      // (a dedicated ArrayBuffer): step back to the header, which AH and the SAD need.
+      const ihl = data.byteOffset;
+      const full = new Uint8Array(data.buffer, 0, ihl + data.length);
+      if (ihl < 20 || full[0]! >> 4 !== 4 || (full[0]! & 0x0f) * 4 !== ihl) { this.rawRxDropped++; return; }
+      pipeline.inbound(full);
+    };
+    this.esp = openRawBind({ protocol: 'esp', localAddress: '0.0.0.0', maxBatch: 128 });
+    this.esp.onPacket((_k, data) => deliver(data));
+    this.ah = openRawBind({ protocol: 'ah', localAddress: '0.0.0.0', maxBatch: 128 });
+    this.ah.onPacket((_k, data) => deliver(data));
+    tun.onPacket((packet) => pipeline.outbound(packet));
+  }
+
+  /** Sends a complete outer IPv4 packet. */
+  sendOuter(packet: Uint8Array): boolean {
+    const s = this.sendSock;
+    if (!s || this.closed || packet.length < 20) { this.sendErrors++; return false; }
+    const dst = `${packet[16]}.${packet[17]}.${packet[18]}.${packet[19]}`;
+    const buf = Buffer.from(packet.buffer, packet.byteOffset, packet.length);
+    try {
+      s.wrap.send(buf, 0, buf.length, dst, () => {});
+      this.sent++;
+      return true;
+    } catch {
+      this.sendErrors++;
+      return false;
+    }
+  }
+
+  deliverInner(packet: Uint8Array): boolean {
+    return this.tun?.write(packet) ?? false;
+  }
+
+  /** Replaces the installed policy-routing rules by these. */
+  installPolicies(policies: readonly InterfacePolicy[]): void {
+    const rules = buildPolicyRules(policies, this.table);
+    const wanted = rules.map((r, i) => [String(RULE_BASE + i), ...r.args].join(' '));
+    if (wanted.length === this.installed.length && wanted.every((w, i) => w === this.installed[i])) return;
+    this.removeRules();
+    for (let i = 0; i < rules.length; i++) {
+      const r = this.run(['ip', 'rule', 'add', 'priority', String(RULE_BASE + i), ...rules[i]!.args]);
+      if (r.code !== 0) { this.ruleErrors++; this.log(`ip rule add ${rules[i]!.args.join(' ')}: ${r.stderr.trim()}`); }
+    }
+    this.installed = wanted;
+  }
+
+  private removeRules(): void {
+    for (let i = 0; i < this.installed.length; i++) this.run(['ip', 'rule', 'del', 'priority', String(RULE_BASE + i)]);
+    this.installed = [];
+  }
+
+  get stats(): UserspaceBackendStats {
+    return {
+      tun: this.tun?.stats ?? {},
+      rawEspRx: this.esp?.stats.rxPackets ?? 0,
+      rawAhRx: this.ah?.stats.rxPackets ?? 0,
+      rawRxDropped: this.rawRxDropped + (this.esp?.stats.rxDropped ?? 0) + (this.ah?.stats.rxDropped ?? 0),
+      sent: this.sent,
+      sendErrors: this.sendErrors,
+      rules: this.installed.length,
+      ruleErrors: this.ruleErrors,
+    };
+  }
+
+  get installedRules(): readonly string[] {
+    return this.installed;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.removeRules();
+    this.run(['ip', 'route', 'flush', 'table', String(this.table)]);
+    await this.esp?.close();
+    await this.ah?.close();
+    try { this.sendSock?.close(); } catch { /* closed */ }
+    await this.tun?.close();
+  }
+}

@@ -1,0 +1,151 @@
+// Two Rampart daemons (sim board) as the gateways of the site-to-site topology:
+//
+//   hostA 10.1.0.2 -- lan0 [gwA: rampart] wan0 ===== wan0 [gwB: rampart] lan0 -- hostB 10.2.0.2
+//                     10.1.0.1       172.16.0.1         172.16.0.2       10.2.0.1
+//
+// The gateways' interfaces start unaddressed: each daemon configures them from its CLI
+// (FastEthernet0/0 = wan0, FastEthernet0/1 = lan0). Used by the e2e tests and the bench.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Lab, bundleForNode, projectRoot, type LabProcess } from '../lib/netns.js';
+import { ScriptedConsole } from '../lib/daemon-client.js';
+
+export interface Gateway {
+  ns: 'gwA' | 'gwB';
+  proc: LabProcess;
+  socket: string;
+  con: ScriptedConsole;
+  /** Runs config lines (enters config mode, ends), returns the joined output. */
+  configure(lines: readonly string[]): Promise<string>;
+  /** Runs one exec-mode command. */
+  exec(line: string): Promise<string>;
+}
+
+export interface RampartPair {
+  lab: Lab;
+  gwA: Gateway;
+  gwB: Gateway;
+  addr: typeof ADDR;
+  close(): Promise<void>;
+}
+
+export const ADDR = {
+  hostA: '10.1.0.2', gwALan: '10.1.0.1', gwAWan: '172.16.0.1',
+  gwBWan: '172.16.0.2', gwBLan: '10.2.0.1', hostB: '10.2.0.2',
+} as const;
+
+let bundled: Promise<string> | undefined;
+export function rampartBundle(): Promise<string> {
+  bundled ??= bundleForNode(join(projectRoot(), 'firmware', 'entry.ts'));
+  return bundled;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function startGateway(lab: Lab, ns: 'gwA' | 'gwB', bin: string): Promise<Gateway> {
+  const state = join(lab.dir, ns);
+  const socket = join(state, 'rampart.sock');
+  const proc = lab.spawn(ns, [process.execPath, '--enable-source-maps', bin, 'daemon', '--board', 'sim', '--state', state, '--socket', socket,
+    '--port', 'FastEthernet0/0=wan0', '--port', 'FastEthernet0/1=lan0'], { name: `${ns}-rampart`, env: { ...process.env, RAMPART_DEBUG: '1' } });
+  for (let i = 0; i < 200 && !existsSync(socket); i++) {
+    if (!proc.running) throw new Error(`${ns} daemon exited: ${proc.output}`);
+    await sleep(50);
+  }
+  if (!existsSync(socket)) throw new Error(`${ns} daemon did not start: ${proc.output}`);
+  let con: ScriptedConsole | undefined;
+  for (let i = 0; i < 50 && !con; i++) {
+    try { con = await ScriptedConsole.open(socket); } catch (e) {
+      if (i === 49 || !proc.running) throw new Error(`${ns} console: ${(e as Error).message} ${proc.output}`);
+      await sleep(100);
+    }
+  }
+  if (!con) throw new Error('unreachable');
+  await con.run('enable');
+  await con.run('terminal length 0');
+  const c = con;
+  const gw: Gateway = {
+    ns, proc, socket, con: c,
+    async configure(lines) {
+      let out = await c.run('configure terminal');
+      for (const l of lines) out += await c.run(l);
+      out += await c.run('end');
+      return out;
+    },
+    exec: (line) => c.run(line),
+  };
+  return gw;
+}
+
+/** Builds the namespaces and starts both daemons (unconfigured). */
+export async function startPair(prefix: string): Promise<RampartPair> {
+  const lab = Lab.create(prefix);
+  for (const ns of ['hostA', 'gwA', 'gwB', 'hostB']) lab.addNamespace(ns);
+  lab.addVeth({ ns: 'hostA', ifname: 'eth0', addr: `${ADDR.hostA}/24` }, { ns: 'gwA', ifname: 'lan0' });
+  lab.addVeth({ ns: 'gwA', ifname: 'wan0' }, { ns: 'gwB', ifname: 'wan0' });
+  lab.addVeth({ ns: 'gwB', ifname: 'lan0' }, { ns: 'hostB', ifname: 'eth0', addr: `${ADDR.hostB}/24` });
+  lab.addRoute('hostA', 'default', { gw: ADDR.gwALan });
+  lab.addRoute('hostB', 'default', { gw: ADDR.gwBLan });
+  const bin = await rampartBundle();
+  const gwA = await startGateway(lab, 'gwA', bin);
+  const gwB = await startGateway(lab, 'gwB', bin);
+  return {
+    lab, gwA, gwB, addr: ADDR,
+    async close() {
+      gwA.con.close();
+      gwB.con.close();
+      await lab.destroy();
+    },
+  };
+}
+
+export const KEYS = {
+  aes256: '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+  aes256b: 'fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210',
+  sha1: '00112233445566778899aabbccddeeff00112233',
+  sha1b: 'ffeeddccbbaa99887766554433221100ffeeddcc',
+};
+
+/** The guide's ipsec-manual configuration for one side (mirror image on the other). */
+export function manualConfig(side: 'A' | 'B', opts: {
+  transform?: string;
+  inSpi?: number; outSpi?: number;
+  /** session-key clauses after `esp SPI` (or `ah SPI`), per direction */
+  inKey?: string; outKey?: string;
+  proto?: 'esp' | 'ah';
+} = {}): string[] {
+  const a = side === 'A';
+  const lanNet = a ? '10.1.0.0' : '10.2.0.0';
+  const remoteNet = a ? '10.2.0.0' : '10.1.0.0';
+  const spiAB = 0x1001;
+  const spiBA = 0x2002;
+  const inSpi = opts.inSpi ?? (a ? spiBA : spiAB);
+  const outSpi = opts.outSpi ?? (a ? spiAB : spiBA);
+  const proto = opts.proto ?? 'esp';
+  const defKey = `cipher ${KEYS.aes256} authenticator ${KEYS.sha1}`;
+  return [
+    `hostname gw${side}`,
+    `access-list 101 permit ip ${lanNet} 0.0.0.255 ${remoteNet} 0.0.0.255`,
+    `crypto ipsec transform-set ts ${opts.transform ?? 'esp-aes 256 esp-sha-hmac'}`,
+    'crypto map mymap 10 ipsec-manual',
+    ` set peer ${a ? ADDR.gwBWan : ADDR.gwAWan}`,
+    ' set transform-set ts',
+    ' match address 101',
+    ` set session-key inbound ${proto} ${inSpi} ${opts.inKey ?? defKey}`,
+    ` set session-key outbound ${proto} ${outSpi} ${opts.outKey ?? defKey}`,
+    'exit',
+    'interface FastEthernet0/1',
+    ` ip address ${a ? ADDR.gwALan : ADDR.gwBLan} 255.255.255.0`,
+    ' no shutdown',
+    'exit',
+    'interface FastEthernet0/0',
+    ` ip address ${a ? ADDR.gwAWan : ADDR.gwBWan} 255.255.255.0`,
+    ' crypto map mymap',
+    ' no shutdown',
+    'exit',
+  ];
+}
+
+/** Waits until the daemon has applied the configuration (the apply is coalesced). */
+export async function settle(ms = 400): Promise<void> {
+  await sleep(ms);
+}
