@@ -1,0 +1,302 @@
+// Maps the IOS model (crypto ikev2 proposal/policy/keyring/profile, crypto maps with
+// `set ikev2-profile`, transform sets, crypto ACLs) to the IKEv2 core's config-types.
+// One engine connection per (crypto map entry, permit entry of its ACL): IOS negotiates one
+// SA pair per permit entry, and the permit entry is the traffic selector pair.
+import { aclEntrySelector, aclRules } from '../config/acl.js';
+import {
+  effectiveIkev2Policies, policyProposals, type Ikev2Profile, type Ikev2Proposal, type Ikev2RemoteIdentityMatch,
+} from '../config/crypto-ikev2.js';
+import { transformWords, type TransformSet } from '../config/crypto-ipsec.js';
+import { resolveCryptoMapSet } from '../config/crypto-map.js';
+import type { Config } from '../config/model.js';
+import type {
+  ChildProposalConfig, IkePolicyConfig, IkeProposalConfig, Ikev2Config, Ikev2Connection, Ikev2EncrName, Ikev2Identity,
+  Ikev2IntegName, PskResult, SelectorConfig,
+} from '../ike/v2/config-types.js';
+import { aclEntryFromConfig } from '../ipsec/acl-classifier.js';
+import { addrSetBounds, formatIpValue, parseIp, selectorKey, type TrafficSelector } from '../ipsec/selector.js';
+import { aceToSelector } from '../ipsec/spd.js';
+
+/** What the service needs to know about an engine connection besides the engine's view. */
+export interface ConnectionMeta {
+  name: string;
+  iface: string;
+  mapName: string;
+  seq: number;
+  /** Index of the permit entry in the ACL (the SPD's aceIndex). */
+  aceIndex: number;
+  aclName: string;
+  /** The SPD's outbound bundle key for this permit entry (`map/seq|scopeKey`). */
+  policyKey: string;
+  /** The permit entry as a local -> remote selector. */
+  scope: TrafficSelector;
+  /** IOS text of the permit entry, for show output. */
+  aceText: string;
+  profile: string;
+  peer: string;
+  localAddress: string;
+  replayWindow: number;
+  lifetimeSec: number;
+  lifetimeKb?: number;
+  mode: 'tunnel' | 'transport';
+}
+
+export interface MappedIkev2Config {
+  /** Without `psk` (the service adds it, bound to its keyring lookup). */
+  config: Omit<Ikev2Config, 'psk'>;
+  meta: Map<string, ConnectionMeta>;
+  /** Interface addresses that carry a crypto map with IKEv2 entries (we listen there). */
+  listenAddresses: string[];
+  /** Entries skipped and why (for logs and `show crypto ikev2 diagnose`). */
+  problems: string[];
+}
+
+const maskBits = (mask: string): number => mask.split('.').reduce((n, o) => n + ((Number(o) >>> 0).toString(2).match(/1/g)?.length ?? 0), 0);
+
+export function ikeProposalFromModel(p: Readonly<Ikev2Proposal>): IkeProposalConfig {
+  const out: IkeProposalConfig = { name: p.name, encryption: [...p.encryption] as Ikev2EncrName[], dhGroups: [...p.group] };
+  const aeadOnly = p.encryption.every((e) => e.startsWith('aes-gcm'));
+  if (!aeadOnly && p.integrity.length > 0) out.integrity = [...p.integrity] as Ikev2IntegName[];
+  if (p.prf.length > 0) out.prf = [...p.prf];
+  else if (aeadOnly && p.integrity.length > 0) out.prf = [...p.integrity];
+  return out;
+}
+
+/** IKE proposals of the first IKEv2 policy that applies to a local address (IOS order). */
+export function initiatorIkeProposals(cfg: Config, localAddress: string): IkeProposalConfig[] {
+  for (const pol of effectiveIkev2Policies(cfg)) {
+    if (pol.matchAddressLocal.length > 0 && !pol.matchAddressLocal.includes(localAddress)) continue;
+    return policyProposals(cfg, pol).map(ikeProposalFromModel);
+  }
+  return [];
+}
+
+export function responderPolicies(cfg: Config): IkePolicyConfig[] {
+  return effectiveIkev2Policies(cfg).map((pol) => {
+    const out: IkePolicyConfig = { name: pol.name, proposals: policyProposals(cfg, pol).map(ikeProposalFromModel) };
+    if (pol.matchAddressLocal.length > 0) out.matchLocalAddresses = [...pol.matchAddressLocal];
+    return out;
+  });
+}
+
+/** An IOS transform set as an ESP child proposal, or undefined when IKEv2 cannot offer it (AH, IPComp, null...). */
+export function childProposalFromSet(set: TransformSet): ChildProposalConfig | undefined {
+  const words = transformWords(set);
+  let encryption: Ikev2EncrName | undefined;
+  let integrity: Ikev2IntegName | undefined;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    const bits = /^\d+$/.test(words[i + 1] ?? '') ? Number(words[i + 1]) : undefined;
+    switch (w) {
+      case 'esp-aes': encryption = `aes-cbc-${bits ?? 128}` as Ikev2EncrName; break;
+      case 'esp-gcm': encryption = `aes-gcm-${bits ?? 128}` as Ikev2EncrName; break;
+      case 'esp-3des': encryption = '3des'; break;
+      case 'esp-des': encryption = 'des'; break;
+      case 'esp-md5-hmac': integrity = 'md5'; break;
+      case 'esp-sha-hmac': integrity = 'sha1'; break;
+      case 'esp-sha256-hmac': integrity = 'sha256'; break;
+      case 'esp-sha384-hmac': integrity = 'sha384'; break;
+      case 'esp-sha512-hmac': integrity = 'sha512'; break;
+      default:
+        if (/^\d+$/.test(w)) break;
+        return undefined; // ah-*, comp-lzs, esp-null, esp-gmac, esp-seal: not offered over IKEv2
+    }
+  }
+  if (!encryption) return undefined;
+  const gcm = encryption.startsWith('aes-gcm');
+  if (!gcm && !integrity) return undefined;
+  const out: ChildProposalConfig = { name: set.name, encryption: [encryption] };
+  if (!gcm && integrity) out.integrity = [integrity];
+  return out;
+}
+
+/** Transform-set words for what was negotiated (RFC names from ChildSaInfo). */
+export function wordsForNegotiated(encryption: string, integrity: string | undefined): string[] | undefined {
+  const out: string[] = [];
+  let m: RegExpExecArray | null;
+  if ((m = /^ENCR_AES_CBC_(\d+)$/.exec(encryption))) out.push('esp-aes', m[1]!);
+  else if ((m = /^ENCR_AES_GCM_16_(\d+)$/.exec(encryption))) out.push('esp-gcm', m[1]!);
+  else if (encryption === 'ENCR_3DES') out.push('esp-3des');
+  else if (encryption === 'ENCR_DES') out.push('esp-des');
+  else return undefined;
+  if (integrity !== undefined && integrity !== 'INTEG_NONE') {
+    const w = ({
+      AUTH_HMAC_MD5_96: 'esp-md5-hmac', AUTH_HMAC_SHA1_96: 'esp-sha-hmac', AUTH_HMAC_SHA2_256_128: 'esp-sha256-hmac',
+      AUTH_HMAC_SHA2_384_192: 'esp-sha384-hmac', AUTH_HMAC_SHA2_512_256: 'esp-sha512-hmac',
+    } as Record<string, string>)[integrity];
+    if (!w) return undefined;
+    out.push(w);
+  }
+  return out;
+}
+
+function selectorSide(s: TrafficSelector, side: 'src' | 'dst'): SelectorConfig {
+  const set = side === 'src' ? s.src : s.dst;
+  const [lo, hi] = addrSetBounds(set);
+  const ports = side === 'src' ? s.srcPorts : s.dstPorts;
+  const out: SelectorConfig = { startAddress: formatIpValue(s.family, lo), endAddress: formatIpValue(s.family, hi) };
+  if (s.proto !== 0) out.protocol = s.proto;
+  if (ports.lo !== 0 || ports.hi !== 65535) { out.startPort = ports.lo; out.endPort = ports.hi; }
+  return out;
+}
+
+function ipv4InMask(address: string, base: string, bits: number): boolean {
+  try {
+    const a = parseIp(address);
+    const b = parseIp(base);
+    if (a.family !== 4 || b.family !== 4) return a.family === b.family && a.value === b.value;
+    const mask = bits === 0 ? 0n : ((1n << 32n) - 1n) ^ ((1n << BigInt(32 - bits)) - 1n);
+    return (a.value & mask) === (b.value & mask);
+  } catch {
+    return false;
+  }
+}
+
+export function remoteIdentityMatches(m: Ikev2RemoteIdentityMatch, id: Ikev2Identity): boolean {
+  switch (m.kind) {
+    case 'address': {
+      if (id.type !== 'ipv4' && id.type !== 'ipv6') return false;
+      if (m.prefix !== undefined) {
+        const [base, len] = m.prefix.split('/');
+        return ipv4InMask(id.value, base!, Number(len));
+      }
+      return ipv4InMask(id.value, m.address, m.mask !== undefined ? maskBits(m.mask) : 32);
+    }
+    case 'fqdn': case 'email':
+      if (id.type !== m.kind) return false;
+      return m.domain ? id.value.toLowerCase().endsWith(m.value.toLowerCase()) : id.value.toLowerCase() === m.value.toLowerCase();
+    case 'key-id':
+      return id.type === 'key-id' && id.value === m.value;
+  }
+}
+
+function localIdentity(p: Ikev2Profile): Ikev2Identity | undefined {
+  const i = p.identityLocal;
+  if (!i || i.kind === 'dn') return undefined;
+  if (i.kind === 'address') return { type: i.value.includes(':') ? 'ipv6' : 'ipv4', value: i.value };
+  return { type: i.kind, value: i.value };
+}
+
+function interfaceAddress(cfg: Config, name: string | undefined): string | undefined {
+  if (!name) return undefined;
+  const i = cfg.interfaces?.items[name];
+  return i?.ipAddress?.address ?? (i?.unnumbered ? cfg.interfaces.items[i.unnumbered]?.ipAddress?.address : undefined);
+}
+
+function aceText(s: TrafficSelector): string {
+  const side = (set: TrafficSelector['src']): string => {
+    const [lo, hi] = addrSetBounds(set);
+    const a = formatIpValue(s.family, lo);
+    if (lo === hi) return `host ${a}`;
+    const span = hi - lo + 1n;
+    const bits = 32 - (span.toString(2).length - 1);
+    if ((span & (span - 1n)) === 0n && (lo & (span - 1n)) === 0n) return `${a}/${bits}`;
+    return `${a}-${formatIpValue(s.family, hi)}`;
+  };
+  const proto = s.proto === 0 ? 'ip' : s.proto === 1 ? 'icmp' : s.proto === 6 ? 'tcp' : s.proto === 17 ? 'udp' : String(s.proto);
+  return `permit ${proto} ${side(s.src)} ${side(s.dst)}`;
+}
+
+/** The whole mapping, recomputed on every configuration change (cheap: a few entries). */
+export function mapIkev2Config(cfg: Config, opts: { cookieThreshold?: number } = {}): MappedIkev2Config {
+  const connections: Ikev2Connection[] = [];
+  const meta = new Map<string, ConnectionMeta>();
+  const listen = new Set<string>();
+  const problems: string[] = [];
+  const ifaces = Object.keys(cfg.interfaces?.items ?? {}).sort();
+  for (const iface of ifaces) {
+    const itf = cfg.interfaces.items[iface]!;
+    if (!itf.cryptoMap) continue;
+    const resolved = resolveCryptoMapSet(cfg, itf.cryptoMap);
+    const local = interfaceAddress(cfg, resolved[0]?.localAddressInterface ?? iface);
+    for (const r of resolved) {
+      if (r.kind !== 'isakmp' || r.ikev2Profile === undefined) continue;
+      const where = `crypto map ${r.mapName} ${r.seq}`;
+      const profile = cfg.ikev2Profiles?.[r.ikev2Profile];
+      if (!profile) { problems.push(`${where}: ikev2 profile ${r.ikev2Profile} does not exist`); continue; }
+      if (!local) { problems.push(`${where}: interface ${iface} has no IP address`); continue; }
+      listen.add(local);
+      const peer = r.peers[0];
+      if (!peer) { problems.push(`${where}: no peer`); continue; }
+      const acl = r.matchAddress !== undefined ? cfg.acl?.lists[r.matchAddress] : undefined;
+      if (!acl) { problems.push(`${where}: access list ${r.matchAddress ?? '(none)'} missing`); continue; }
+      const childProposals: ChildProposalConfig[] = [];
+      for (const set of r.transformSets) {
+        const p = childProposalFromSet(set);
+        if (p) childProposals.push(p);
+        else problems.push(`${where}: transform set ${set.name} cannot be negotiated with IKEv2`);
+      }
+      if (childProposals.length === 0) { problems.push(`${where}: no usable transform set`); continue; }
+      const mode = r.transformSets[0]?.mode === 'transport' ? 'transport' : 'tunnel';
+      const ikeProposals = initiatorIkeProposals(cfg, local);
+      const rules = aclRules(acl);
+      for (let i = 0; i < rules.length; i++) {
+        const rule = rules[i]!;
+        if (rule.action !== 'permit') continue;
+        let scope: TrafficSelector;
+        try {
+          scope = aceToSelector(aclEntryFromConfig(aclEntrySelector(rule)));
+        } catch (e) {
+          problems.push(`${where}: ACL ${r.matchAddress} entry ${i + 1}: ${(e as Error).message}`);
+          continue;
+        }
+        const name = `${r.mapName}/${r.seq}/${i}`;
+        const conn: Ikev2Connection = {
+          name, localAddress: local, remoteAddress: peer, ikeProposals, childProposals,
+          localSelectors: [selectorSide(scope, 'src')], remoteSelectors: [selectorSide(scope, 'dst')],
+          mode, ikeLifetimeSec: profile.lifetimeSec, childLifetimeSec: r.lifetimeSec,
+        };
+        if (r.lifetimeKb !== 'disable') conn.childLifetimeKb = r.lifetimeKb;
+        if (r.pfsGroup !== undefined) conn.pfsGroup = Number(r.pfsGroup);
+        const lid = localIdentity(profile);
+        if (lid) conn.localId = lid;
+        if (profile.matchIdentityRemote.length > 0) {
+          const matches = profile.matchIdentityRemote;
+          conn.matchRemoteId = (id) => matches.some((m) => remoteIdentityMatches(m, id));
+          // Initiator check of the responder's IDr: the profile's matches, as IOS does.
+          const first = matches[0]!;
+          if (first.kind === 'address' && first.mask === undefined && first.prefix === undefined) conn.remoteId = { type: 'ipv4', value: first.address };
+        }
+        if (profile.dpd) conn.dpd = { ...profile.dpd };
+        connections.push(conn);
+        const m: ConnectionMeta = {
+          name, iface, mapName: r.mapName, seq: r.seq, aceIndex: i, aclName: r.matchAddress!, policyKey: `${r.mapName}/${r.seq}|${selectorKey(scope)}`,
+          scope, aceText: aceText(scope), profile: profile.name, peer, localAddress: local,
+          replayWindow: r.replayDisabled ? 0 : r.replayWindow, lifetimeSec: r.lifetimeSec, mode,
+        };
+        if (r.lifetimeKb !== 'disable') m.lifetimeKb = r.lifetimeKb;
+        meta.set(name, m);
+      }
+    }
+  }
+  const config: Omit<Ikev2Config, 'psk'> = {
+    connections, policies: responderPolicies(cfg), retransmit: { initialTimeoutMs: 1000, maxRetries: 5 },
+  };
+  if (opts.cookieThreshold !== undefined) config.cookieThreshold = opts.cookieThreshold;
+  return { config, meta, listenAddresses: [...listen].sort(), problems };
+}
+
+/** Keyring lookup for a connection (`keyring local NAME` of its profile); never logs keys. */
+export function lookupPsk(cfg: Config, profileName: string | undefined, remoteAddress: string, peerId?: Ikev2Identity): PskResult | undefined {
+  const profile = profileName ? cfg.ikev2Profiles?.[profileName] : undefined;
+  if (!profile?.keyringLocal) return undefined;
+  const kr = cfg.ikev2Keyrings?.[profile.keyringLocal];
+  if (!kr) return undefined;
+  const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+  const byAddr = kr.peers.find((p) => {
+    const a = p.address;
+    if (!a) return false;
+    if (a.prefix !== undefined) { const [b, l] = a.prefix.split('/'); return ipv4InMask(remoteAddress, b!, Number(l)); }
+    return ipv4InMask(remoteAddress, a.address, a.mask !== undefined ? maskBits(a.mask) : 32);
+  });
+  const byId = peerId ? kr.peers.find((p) => p.identity && (
+    (p.identity.kind === 'address' && (peerId.type === 'ipv4' || peerId.type === 'ipv6') && p.identity.value === peerId.value) ||
+    (p.identity.kind !== 'address' && p.identity.kind === peerId.type && p.identity.value === peerId.value))) : undefined;
+  const peer = byAddr ?? byId;
+  if (!peer) return undefined;
+  const both = peer.presharedKey?.key;
+  const local = peer.localKey?.key ?? both;
+  const remote = peer.remoteKey?.key ?? both;
+  if (local === undefined || remote === undefined) return undefined;
+  return { local: enc(local), remote: enc(remote), source: `keyring ${kr.name} peer ${peer.name}` };
+}

@@ -1,0 +1,452 @@
+// The IKEv2 runtime service: one Ikev2Engine on the shared UDP 500/4500 binds of every
+// interface that carries a crypto map with IKEv2 entries (`set ikev2-profile`). It
+//   - maps the IOS model to the engine's config on every change (ikev2-config.ts),
+//   - initiates on the data plane's acquire events (its own entries only),
+//   - installs / deletes Child SAs through the data plane API (rekeys replace the outbound
+//     bundle first, the old inbound SA goes when the old child is deleted: no loss),
+//   - answers `show crypto ikev2 sa`, `show crypto ikev2 diagnose`, `clear crypto ikev2 sa`,
+//     `debug crypto ikev2` (runtime.ikev2) and `show crypto session` (IkeSessionSource),
+//   - sends Deletes for `clear crypto sa` (it wraps the data plane's runtime.clearCryptoSa).
+// The engine does the protocol; this file only carries bytes, events and config.
+import type { Ikev2DiagnosisShow, Ikev2RuntimeView, Ikev2SaShow } from '../cli/commands/crypto-ikev2-sa.js';
+import type { Config } from '../config/model.js';
+import type { SharedBind } from '../dataplane/bind-registry.js';
+import type { CryptoSessionInfo, IkeSessionSource } from '../ike/session-info.js';
+import {
+  formatDiagnosis, formatIp as formatTsIp, Ikev2Engine, type ChildSaInfo, type Datagram, type Ikev2Event, type IkeSaInfo,
+} from '../ike/v2/index.js';
+import type { TrafficSelector as TsPayloadSelector } from '../proto/ikev2/index.js';
+import { rangeAddr, type PacketKey, type TrafficSelector } from '../ipsec/selector.js';
+import type { ProtectDecision } from '../ipsec/spd.js';
+import type { DaemonService, ServiceContext } from './daemon.js';
+import { lookupPsk, mapIkev2Config, wordsForNegotiated, type ConnectionMeta, type MappedIkev2Config } from './ikev2-config.js';
+
+/** What this service uses of the data plane service (firmware/daemon/dataplane-service.ts). */
+export interface Ikev2DataplaneApi {
+  onAcquire(fn: (a: { iface: string; decision: ProtectDecision<unknown>; packet: PacketKey }) => void): () => void;
+  onExpire(fn: (e: { hard: boolean; direction: 'inbound' | 'outbound'; childId: number | undefined }) => void): () => void;
+  installChildSa(spec: {
+    mapName: string; mapSeq: number; policyKey: string; scope: TrafficSelector; local: string; peer: string;
+    transformWords: readonly string[]; mode: 'tunnel' | 'transport';
+    inbound: { espSpi?: number; espCipherKey?: Uint8Array; espAuthKey?: Uint8Array };
+    outbound: { espSpi?: number; espCipherKey?: Uint8Array; espAuthKey?: Uint8Array };
+    esn?: boolean; replayWindow?: number; lifetime?: { seconds?: number; kilobytes?: number };
+    udpEncap?: { localPort: number; remotePort: number }; childId?: number;
+  }): { inboundId: number; outboundId: number };
+  deleteSa(id: number, reason?: string): boolean;
+}
+
+export interface Ikev2ServiceOptions {
+  /** Monotonic ms for the engine (default performance.now). */
+  clock?: () => number;
+  /** Half-open IKE SAs before cookies are required (default 50). */
+  cookieThreshold?: number;
+  /** Engine timer granularity (default 100 ms). */
+  tickMs?: number;
+}
+
+/** `clear crypto sa` filters (as firmware/cli/commands/crypto-ipsec-sa.ts defines them). */
+type ClearCryptoSaFilter =
+  | { kind: 'all' }
+  | { kind: 'peer'; peer: string }
+  | { kind: 'map'; map: string }
+  | { kind: 'entry'; destination: string; protocol: 'esp' | 'ah' | 'comp'; spi: number };
+
+interface Installed {
+  child: ChildSaInfo;
+  meta: ConnectionMeta;
+  inboundId: number;
+  outboundId: number;
+}
+
+const IKEV2_VERSION_BYTE = 0x20;
+const DEBUG_LINES_KEPT = 500;
+
+const ENCR_IOS: Record<string, [string, number]> = {
+  ENCR_AES_CBC_128: ['AES-CBC', 128], ENCR_AES_CBC_192: ['AES-CBC', 192], ENCR_AES_CBC_256: ['AES-CBC', 256],
+  ENCR_AES_GCM_16_128: ['AES-GCM', 128], ENCR_AES_GCM_16_192: ['AES-GCM', 192], ENCR_AES_GCM_16_256: ['AES-GCM', 256],
+  ENCR_3DES: ['3DES', 0], ENCR_DES: ['DES', 0],
+};
+
+function hashName(rfc: string | undefined): string {
+  if (!rfc) return 'None';
+  const m = /(MD5|SHA1|SHA2_256|SHA2_384|SHA2_512|AES_XCBC)/.exec(rfc);
+  return m ? m[1]!.replace('SHA2_', 'SHA') : rfc;
+}
+
+function spiHex(v: bigint): string {
+  return v.toString(16).toUpperCase().padStart(16, '0');
+}
+
+function scopeFromPayload(local: TsPayloadSelector, remote: TsPayloadSelector): TrafficSelector {
+  return {
+    family: local.startAddress.length === 16 ? 6 : 4,
+    src: rangeAddr(formatTsIp(local.startAddress), formatTsIp(local.endAddress)),
+    dst: rangeAddr(formatTsIp(remote.startAddress), formatTsIp(remote.endAddress)),
+    proto: local.ipProtocol || remote.ipProtocol,
+    srcPorts: { lo: local.startPort, hi: local.endPort },
+    dstPorts: { lo: remote.startPort, hi: remote.endPort },
+  };
+}
+
+export class Ikev2Service implements DaemonService, IkeSessionSource {
+  readonly name = 'ikev2';
+  engine!: Ikev2Engine;
+  private ctx!: ServiceContext;
+  private dp: Ikev2DataplaneApi | undefined;
+  private readonly clock: () => number;
+  private mapped: MappedIkev2Config = { config: { connections: [] }, meta: new Map(), listenAddresses: [], problems: [] };
+  private cfg: Config | undefined;
+  private readonly binds = new Map<string, Promise<SharedBind | undefined>>();
+  private readonly installed = new Map<number, Installed>();
+  /** connection -> when we last started a negotiation for it */
+  private readonly pending = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly unsubscribe: (() => void)[] = [];
+  private debug = false;
+  private readonly debugBuf: string[] = [];
+  /** Events for tests and the bench (bounded). */
+  readonly events: Ikev2Event[] = [];
+
+  constructor(private readonly opts: Ikev2ServiceOptions = {}) {
+    this.clock = opts.clock ?? (() => performance.now());
+  }
+
+  async start(ctx: ServiceContext): Promise<void> {
+    this.ctx = ctx;
+    const dp = ctx.service('dataplane') as unknown as Partial<Ikev2DataplaneApi> | undefined;
+    if (dp && typeof dp.installChildSa === 'function' && typeof dp.onAcquire === 'function') {
+      this.dp = dp as Ikev2DataplaneApi;
+    }
+    this.engine = new Ikev2Engine({
+      config: { ...this.mapped.config, psk: () => undefined },
+      clock: this.clock,
+      send: (d) => this.send(d),
+      onEvent: (e) => this.onEvent(e),
+      log: (level, msg) => this.log(level, msg),
+    });
+    if (this.dp) {
+      try {
+        // pipeline / SAD exist only once the data plane started
+        this.unsubscribe.push(this.dp.onAcquire((a) => this.onAcquire(a)));
+        this.unsubscribe.push(this.dp.onExpire((e) => this.onExpire(e)));
+      } catch (e) {
+        ctx.log('ikev2', `data plane events unavailable: ${(e as Error).message}`);
+      }
+    } else {
+      ctx.log('ikev2', 'no data plane service: SAs are negotiated but not installed');
+    }
+    this.installRuntime(ctx);
+    const tick = this.opts.tickMs ?? 100;
+    this.timer = setInterval(() => this.engine.tick(), tick);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    for (const u of this.unsubscribe.splice(0)) u();
+    const binds = [...this.binds.values()];
+    this.binds.clear();
+    for (const b of binds) await b.then((x) => x?.release(), () => {});
+  }
+
+  apply(config: Config): void {
+    this.cfg = config;
+    this.mapped = mapIkev2Config(config, this.opts.cookieThreshold !== undefined ? { cookieThreshold: this.opts.cookieThreshold } : {});
+    const mapped = this.mapped;
+    this.engine.updateConfig({
+      ...mapped.config,
+      psk: (q) => lookupPsk(config, mapped.meta.get(q.connection)?.profile, q.remoteAddress, q.peerId),
+    });
+    for (const p of mapped.problems) this.log('debug', `IKE config: ${p}`);
+    this.reconcileBinds(mapped.listenAddresses);
+  }
+
+  // ---------------------------------------------------------------- sockets
+
+  private reconcileBinds(addresses: string[]): void {
+    const want = new Set<string>();
+    for (const a of addresses) for (const port of [500, 4500]) want.add(`${a}|${port}`);
+    for (const [key, p] of [...this.binds]) {
+      if (want.has(key)) continue;
+      this.binds.delete(key);
+      void p.then((b) => b?.release(), () => {});
+    }
+    for (const key of want) {
+      if (this.binds.has(key)) continue;
+      const [address, portText] = key.split('|');
+      const port = Number(portText);
+      const p = this.ctx.binds.udp(address!, port, port === 4500).then((b) => {
+        b.subscribe(['ike'], (_kind, data, remote, local) => {
+          // both IKE services see every IKE datagram: take IKEv2 only (version octet at 17)
+          if (data.length < 28 || data[17] !== IKEV2_VERSION_BYTE) return;
+          this.engine.receive({
+            localAddress: local.address || address!, localPort: port, remoteAddress: remote.address, remotePort: remote.port,
+            data: new Uint8Array(data),
+          });
+        });
+        return b;
+      }, (e: unknown) => {
+        this.ctx.log('ikev2', `cannot bind UDP ${address}:${port}: ${(e as Error).message}`);
+        this.binds.delete(key);
+        return undefined;
+      });
+      this.binds.set(key, p);
+    }
+  }
+
+  private send(d: Datagram): void {
+    const key = `${d.localAddress}|${d.localPort}`;
+    const p = this.binds.get(key) ?? this.binds.get(`${d.localAddress}|500`);
+    if (!p) {
+      this.log('debug', `IKE no socket for ${d.localAddress}:${d.localPort}`);
+      return;
+    }
+    void p.then((b) => b?.send('ike', d.data, { address: d.remoteAddress, port: d.remotePort }));
+  }
+
+  // ---------------------------------------------------------------- data plane
+
+  private onAcquire(a: { iface: string; decision: ProtectDecision<unknown>; packet: PacketKey }): void {
+    const e = a.decision.entry;
+    const name = `${e.mapName}/${e.seq}/${a.decision.aceIndex}`;
+    const meta = this.mapped.meta.get(name);
+    if (!meta) return; // an IKEv1 entry (or not ours)
+    this.initiateConnection(name, meta);
+  }
+
+  /** Starts a Child SA for a connection: on an IKE SA to the peer if one is up, else a new IKE SA. */
+  initiateConnection(name: string, meta?: ConnectionMeta): boolean {
+    const m = meta ?? this.mapped.meta.get(name);
+    if (!m) return false;
+    const now = this.clock();
+    const last = this.pending.get(name);
+    if (last !== undefined && now - last < 10_000) return false;
+    if (this.engine.listChildSas().some((c) => c.connection === name)) return false;
+    this.pending.set(name, now);
+    const ike = this.engine.listIkeSas().find((s) => s.state === 'established' && s.remoteAddress === m.peer && s.localAddress === m.localAddress);
+    if (ike) {
+      this.debugLine(`IKEv2: creating child SA for ${name} on IKE SA ${ike.ikeSaId}`);
+      return this.engine.createChild(ike.ikeSaId, name);
+    }
+    if (this.engine.listIkeSas().some((s) => s.state === 'connecting' && s.remoteAddress === m.peer && s.initiator)) {
+      this.pending.delete(name);
+      return false;
+    }
+    this.debugLine(`IKEv2: initiating to ${m.peer} for ${name} (traffic matched ${m.aclName})`);
+    try {
+      this.engine.initiate(name);
+      return true;
+    } catch (err) {
+      this.log('warn', `IKE cannot initiate ${name}: ${(err as Error).message}`);
+      return false;
+    }
+  }
+
+  private onExpire(e: { hard: boolean; direction: 'inbound' | 'outbound'; childId: number | undefined }): void {
+    if (e.childId === undefined || !this.installed.has(e.childId)) return;
+    if (!e.hard) this.engine.rekeyChild(e.childId); // volume (kilobytes) soft limit, or time if first
+  }
+
+  private install(child: ChildSaInfo): void {
+    const meta = this.mapped.meta.get(child.connection);
+    if (!meta) {
+      this.log('warn', `IKE child ${child.childId}: connection ${child.connection} no longer configured`);
+      return;
+    }
+    if (!this.dp) return;
+    const words = wordsForNegotiated(child.encryption, child.integrity);
+    if (!words) {
+      this.log('error', `IKE child ${child.childId}: cannot install ${child.encryption}`);
+      return;
+    }
+    const keys = (k: ChildSaInfo['keysIn'], spi: number) => {
+      const out: { espSpi: number; espCipherKey: Uint8Array; espAuthKey?: Uint8Array } = { espSpi: spi, espCipherKey: k.encr };
+      if (k.integ.length > 0) out.espAuthKey = k.integ;
+      return out;
+    };
+    const spec: Parameters<Ikev2DataplaneApi['installChildSa']>[0] = {
+      mapName: meta.mapName, mapSeq: meta.seq, policyKey: meta.policyKey,
+      scope: child.tsLocal[0] && child.tsRemote[0] ? scopeFromPayload(child.tsLocal[0], child.tsRemote[0]) : meta.scope,
+      local: child.localAddress, peer: child.remoteAddress, transformWords: words, mode: child.mode,
+      inbound: keys(child.keysIn, child.spiIn), outbound: keys(child.keysOut, child.spiOut),
+      esn: child.esn, replayWindow: meta.replayWindow, childId: child.childId,
+      // the engine rekeys before this and deletes at it; the data plane enforces it too
+      lifetime: { seconds: child.lifetimeSec + 5, ...(child.lifetimeKb ? { kilobytes: child.lifetimeKb } : {}) },
+    };
+    if (child.udpEncap) spec.udpEncap = { localPort: child.localPort, remotePort: child.remotePort };
+    try {
+      const ids = this.dp.installChildSa(spec);
+      this.installed.set(child.childId, { child, meta, ...ids });
+      this.debugLine(`IKEv2: installed child ${child.childId} ${words.join(' ')} in ${child.spiIn.toString(16)} out ${child.spiOut.toString(16)}${child.udpEncap ? ' (UDP-encapsulated)' : ''}`);
+    } catch (err) {
+      this.log('error', `IKE child ${child.childId}: data plane refused the SAs: ${(err as Error).message}`);
+    }
+  }
+
+  private uninstall(childId: number, reason: string): void {
+    const rec = this.installed.get(childId);
+    if (!rec) return;
+    this.installed.delete(childId);
+    if (!this.dp) return;
+    this.dp.deleteSa(rec.inboundId, reason);
+    this.dp.deleteSa(rec.outboundId, reason); // no-op when a rekey already replaced it
+  }
+
+  private onEvent(e: Ikev2Event): void {
+    this.events.push(e);
+    if (this.events.length > 200) this.events.splice(0, this.events.length - 200);
+    switch (e.type) {
+      case 'child-up':
+        this.pending.delete(e.child.connection);
+        this.install(e.child);
+        break;
+      case 'child-down':
+        this.uninstall(e.childId, e.reason);
+        this.debugLine(`IKEv2: child ${e.childId} down (${e.reason})`);
+        break;
+      case 'ike-up':
+        this.debugLine(`IKEv2: IKE SA ${e.sa.ikeSaId} with ${e.sa.remoteAddress}:${e.sa.remotePort} up (${e.sa.encryption} ${e.sa.prf} group ${e.sa.dhGroup})`);
+        break;
+      case 'ike-down':
+        this.pending.delete(e.connection);
+        this.debugLine(`IKEv2: IKE SA ${e.ikeSaId} down (${e.reason})`);
+        break;
+      case 'ike-rekeyed':
+        this.debugLine(`IKEv2: IKE SA ${e.oldIkeSaId} rekeyed into ${e.newIkeSaId}`);
+        break;
+      case 'negotiation-failed':
+        this.pending.delete(e.connection);
+        for (const l of formatDiagnosis(e.diagnosis)) this.debugLine(`IKEv2-ERROR: ${l}`);
+        this.ctx?.log('ikev2', `negotiation with ${e.diagnosis.remoteAddress} failed: ${e.diagnosis.kind}`);
+        break;
+    }
+  }
+
+  // ---------------------------------------------------------------- logs
+
+  private log(level: string, msg: string): void {
+    if (level !== 'debug') this.ctx?.log('ikev2', msg);
+    this.debugLine(`${level}: ${msg}`);
+  }
+
+  private debugLine(text: string): void {
+    if (!this.debug) return;
+    this.debugBuf.push(text);
+    if (this.debugBuf.length > DEBUG_LINES_KEPT) this.debugBuf.splice(0, this.debugBuf.length - DEBUG_LINES_KEPT);
+  }
+
+  // ---------------------------------------------------------------- show / clear
+
+  /** `clear crypto ikev2 sa [remote A]`, `clear crypto session [remote A]`: Deletes to the peer(s). */
+  clearSas(peer?: string): number {
+    let n = 0;
+    for (const s of this.engine.listIkeSas()) {
+      if (peer !== undefined && s.remoteAddress !== peer) continue;
+      if (this.engine.deleteIke(s.ikeSaId)) n++;
+    }
+    for (const k of [...this.pending.keys()]) if (peer === undefined || this.mapped.meta.get(k)?.peer === peer) this.pending.delete(k);
+    return n;
+  }
+
+  /** `clear crypto sa [peer A | map M]`: Delete (child) to the peer, then the data plane removes them. */
+  private clearChildren(f: ClearCryptoSaFilter): void {
+    for (const [childId, rec] of this.installed) {
+      const hit = f.kind === 'all' || (f.kind === 'peer' && rec.child.remoteAddress === f.peer) || (f.kind === 'map' && rec.meta.mapName === f.map) ||
+        (f.kind === 'entry' && f.protocol === 'esp' && (f.spi === rec.child.spiIn || f.spi === rec.child.spiOut));
+      if (hit) this.engine.deleteChild(childId);
+    }
+  }
+
+  saView(): Ikev2SaShow[] {
+    const now = this.clock();
+    const connProfile = (c: string) => this.mapped.meta.get(c)?.profile;
+    return this.engine.listIkeSas().map((s: IkeSaInfo) => {
+      const [encr, keySize] = ENCR_IOS[s.encryption ?? ''] ?? [s.encryption ?? 'unknown', 0];
+      const dpd = this.mapped.config.connections.find((c) => c.name === s.connection)?.dpd;
+      const row: Ikev2SaShow = {
+        tunnelId: s.ikeSaId, local: s.localAddress, localPort: s.localPort, remote: s.remoteAddress, remotePort: s.remotePort,
+        fvrf: 'none', ivrf: 'none', status: s.state === 'established' ? 'READY' : s.state === 'connecting' ? 'IN-NEG' : 'DELETE',
+        encr, keySize, prf: hashName(s.prf), hash: hashName(s.integrity), dhGroup: s.dhGroup ?? 0,
+        authSign: 'PSK', authVerify: 'PSK', lifetimeSec: s.lifetimeSec,
+        activeSec: Math.max(0, Math.floor((now - (s.establishedAtMs ?? s.createdAtMs)) / 1000)),
+        localSpi: spiHex(s.initiator ? s.spiI : s.spiR), remoteSpi: spiHex(s.initiator ? s.spiR : s.spiI),
+        localId: s.localId ?? s.localAddress, remoteId: s.remoteId ?? s.remoteAddress, initiator: s.initiator,
+        natLocal: s.natLocal, natRemote: s.natRemote, childSas: s.childIds.length, connection: s.connection,
+      };
+      const prof = connProfile(s.connection);
+      if (prof) row.profile = prof;
+      if (dpd) row.dpd = `${dpd.intervalSec} seconds, retry ${dpd.retrySec} (${dpd.mode})`;
+      return row;
+    });
+  }
+
+  diagnosesView(peer?: string): Ikev2DiagnosisShow[] {
+    const wallOffset = Date.now() - this.clock();
+    return this.engine.diagnoses(peer).map((d) => ({
+      atMs: d.atMs + wallOffset, kind: d.kind, role: d.role, peer: d.remoteAddress, lines: formatDiagnosis(d), record: d,
+    }));
+  }
+
+  sessions(): CryptoSessionInfo[] {
+    const bySa = new Map<string, CryptoSessionInfo>();
+    const now = this.clock();
+    for (const s of this.engine.listIkeSas()) {
+      const meta = this.mapped.meta.get(s.connection);
+      const key = `${s.remoteAddress}|${s.remotePort}`;
+      let sess = bySa.get(key);
+      if (!sess) {
+        sess = { interface: meta?.iface ?? '', peer: s.remoteAddress, peerPort: s.remotePort, ikeSas: [], flows: [] };
+        if (meta) sess.profile = meta.profile;
+        if (s.remoteId) sess.peerId = s.remoteId;
+        bySa.set(key, sess);
+      }
+      const [encr, bits] = ENCR_IOS[s.encryption ?? ''] ?? [s.encryption ?? '', 0];
+      const left = s.establishedAtMs !== undefined ? Math.max(0, Math.floor(s.lifetimeSec - (now - s.establishedAtMs) / 1000)) : undefined;
+      sess.ikeSas.push({
+        version: 'IKEv2', local: s.localAddress, localPort: s.localPort, remote: s.remoteAddress, remotePort: s.remotePort,
+        status: s.state === 'established' ? 'Active' : s.state === 'connecting' ? 'IN-NEG' : 'DELETE', connId: s.ikeSaId,
+        ...(left !== undefined ? { lifetimeLeftSec: left } : {}),
+        capabilities: `${encr.toLowerCase()}${bits ? ` ${bits}` : ''} ${hashName(s.integrity ?? s.prf).toLowerCase()} group ${s.dhGroup ?? 0}`,
+      });
+      for (const id of s.childIds) {
+        const rec = this.installed.get(id);
+        const m = rec?.meta ?? meta;
+        if (!m) continue;
+        const origin = 'crypto map' as const;
+        const text = m.aceText;
+        const flow = sess.flows.find((f) => f.text === text);
+        if (flow) flow.activeSas += 2;
+        else sess.flows.push({ text, activeSas: 2, origin });
+      }
+    }
+    return [...bySa.values()];
+  }
+
+  clearSessions(peer?: string): void {
+    this.clearSas(peer);
+  }
+
+  private installRuntime(ctx: ServiceContext): void {
+    const view: Ikev2RuntimeView = {
+      sas: () => this.saView(),
+      diagnoses: (peer) => this.diagnosesView(peer),
+      clearSas: (peer) => this.clearSas(peer),
+      setDebug: (on) => { this.debug = on; if (!on) this.debugBuf.length = 0; },
+      debugOn: () => this.debug,
+      debugLines: () => [...this.debugBuf],
+      counters: () => ({ ...this.engine.counters }),
+    };
+    ctx.runtime.ikev2 = view;
+    const rt = ctx.runtime as { ikeSessionSources?: IkeSessionSource[] };
+    (rt.ikeSessionSources ??= []).push(this);
+    // `clear crypto sa`: tell the peer first (Delete), then let the data plane remove the SAs.
+    const rtc = ctx.runtime as { clearCryptoSa?: (f: ClearCryptoSaFilter) => number };
+    const clear = rtc.clearCryptoSa;
+    rtc.clearCryptoSa = (f) => {
+      this.clearChildren(f);
+      return clear ? clear(f) : 0;
+    };
+  }
+}
