@@ -1,7 +1,6 @@
 // The runtime services a box runs, in start order. One line per service.
 import type { BoardProfile } from '../../board/profile.js';
 import type { DaemonService } from './daemon.js';
-import { Ikev2Service } from './ikev2-service.js';
 import { DataplaneService } from './dataplane-service.js';
 import { Ikev2Service } from './ikev2-service.js';
 
