@@ -218,3 +218,23 @@ t.test('initiator gives up when the responder never answers', async (t) => {
   t.equal(d?.kind, 'TIMEOUT');
   t.equal(p.a.engine.listIkeSas().length, 0);
 });
+
+t.test('INITIAL_CONTACT: a rebooted initiator replaces its old IKE SA on the responder', async (t) => {
+  const p = simplePair();
+  up(p);
+  t.equal(p.b.engine.listIkeSas().length, 1);
+  const first = p.sent.find((w) => w.from === 'a' && w.d.data[18] === 35);
+  t.ok(first, 'IKE_AUTH sent');
+  // A second IKE SA from the running A does not carry INITIAL_CONTACT: B keeps both.
+  p.a.engine.initiate('to-b');
+  p.pump();
+  t.equal(p.b.engine.listIkeSas().length, 2, 'two IKE SAs while A keeps its first');
+  // A "reboots": a fresh engine with the same configuration connects again.
+  p.restart('a');
+  p.a.engine.initiate('to-b');
+  p.pump();
+  const down = p.ofType(p.b, 'ike-down');
+  t.equal(down.length, 2, 'both old IKE SAs removed');
+  t.ok(down.every((d) => d.reason === 'initial-contact'));
+  t.equal(p.b.engine.listIkeSas().length, 1, 'only the new one is left');
+});

@@ -17,8 +17,10 @@ export interface Wire {
 export class Pair {
   now = 1_000_000;
   readonly queue: Wire[] = [];
-  readonly a: Peer;
-  readonly b: Peer;
+  a: Peer;
+  b: Peer;
+  private readonly mk: (name: 'a' | 'b', cfg: Ikev2Config) => Peer;
+  private readonly cfgs: { a: Ikev2Config; b: Ikev2Config };
   /** Return true to drop a datagram. */
   drop: (w: Wire) => boolean = () => false;
   /** Rewrite a datagram in flight (a NAT between the peers). */
@@ -56,8 +58,17 @@ export class Pair {
       });
       return { name, engine, events, logs };
     };
+    this.mk = mk;
+    this.cfgs = { a: cfgA, b: cfgB };
     this.a = mk('a', cfgA);
     this.b = mk('b', cfgB);
+  }
+
+  /** Simulate a reboot: a fresh engine with the same configuration (its old state is gone). */
+  restart(name: 'a' | 'b'): Peer {
+    const peer = this.mk(name, this.cfgs[name]);
+    this[name] = peer;
+    return peer;
   }
 
   /** Deliver queued datagrams until quiet (bounded). Returns the number delivered. */

@@ -28,6 +28,8 @@ export interface SaContext {
   connectionsFor(localAddress: string, remoteAddress: string): Ikev2Connection[];
   /** IKE proposals a responder accepts from this peer. */
   responderIkeProposals(localAddress: string, remoteAddress: string): IkeProposalConfig[];
+  /** Other live IKE SAs with the same peer address (INITIAL_CONTACT, RFC 7296 2.4). */
+  otherSasWithPeer(sa: IkeSa): IkeSa[];
   /** Release a half-open slot (responder SA reached IKE_AUTH or died). */
   halfOpenDone(sa: IkeSa): void;
 }

@@ -105,6 +105,7 @@ export class Ikev2Engine {
       },
       connectionsFor: (l, r) => this.connectionsFor(l, r),
       responderIkeProposals: (l, r) => this.responderIkeProposals(l, r),
+      otherSasWithPeer: (sa) => [...this.sas].filter((o) => o !== sa && o.state !== 'destroyed' && o.remote.address === sa.remote.address),
       halfOpenDone: (sa) => {
         sa.halfOpen = false;
         this.halfOpen.delete(sa);

@@ -85,7 +85,7 @@ export interface ChildSaInfo {
 
 export type Ikev2DownReason =
   | 'deleted' | 'deleted-by-peer' | 'peer-timeout' | 'dpd-timeout' | 'auth-failed' | 'negotiation-failed'
-  | 'rekeyed' | 'expired' | 'half-open-timeout' | 'redundant';
+  | 'rekeyed' | 'expired' | 'half-open-timeout' | 'redundant' | 'initial-contact';
 
 export type Ikev2Event =
   | { type: 'ike-up'; sa: IkeSaInfo }

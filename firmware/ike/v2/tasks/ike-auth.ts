@@ -6,7 +6,7 @@ import {
 } from '../../../proto/ikev2/index.js';
 import { childProposalsFromConfig } from '../algorithms.js';
 import {
-  childResponsePayloads, findErrorNotify, findPayload, initiatorSelectors, installChild, negotiateChildR, notify,
+  childResponsePayloads, findErrorNotify, findNotify, findPayload, initiatorSelectors, installChild, negotiateChildR, notify,
   spiFromBytes, spiToBytes, tsPayloads, type ChildNegotiation,
 } from '../child-sa.js';
 import type { Ikev2Connection, Ikev2Identity, PskResult } from '../config-types.js';
@@ -66,6 +66,8 @@ export class IkeAuthTask implements Task {
     const out: AnyPayload[] = [{ type: PayloadType.IDi, ...idi }];
     if (conn.remoteId) out.push({ type: PayloadType.IDr, ...identityToPayload(conn.remoteId) });
     out.push({ type: PayloadType.AUTH, method: AUTH_PSK, data: auth });
+    // First IKE SA to this peer: tell it to drop any state it still has from us (RFC 7296 2.4).
+    if (!sa.ctx.otherSasWithPeer(sa).some((o) => o.establishedAtMs !== undefined)) out.push(notify(NotifyStatus.INITIAL_CONTACT));
     if (conn.mode === 'transport') out.push(notify(NotifyStatus.USE_TRANSPORT_MODE));
     out.push({ type: PayloadType.SA, proposals: this.offered }, ...tsPayloads(this.tsi, this.tsr));
     return out;
@@ -170,6 +172,14 @@ export class IkeAuthTask implements Task {
     sa.connection = conn;
     sa.remoteId = peerId;
     sa.localId = conn.localId ?? defaultIdentity(sa.local.address);
+    if (findNotify(payloads, NotifyStatus.INITIAL_CONTACT)) {
+      for (const old of sa.ctx.otherSasWithPeer(sa)) {
+        if (old.remoteId && sameIdentity(old.remoteId, peerId) && old.establishedAtMs !== undefined) {
+          sa.log('info', `INITIAL_CONTACT: removing old IKE SA ${old.id} of this peer`);
+          old.destroy('initial-contact');
+        }
+      }
+    }
     sa.markEstablished();
     this.child = negotiateChildR(sa, candidates, payloads, 'IKE_AUTH', true);
     if (this.child.ok) {
