@@ -2,9 +2,10 @@
 import type { BoardProfile } from '../../board/profile.js';
 import type { DaemonService } from './daemon.js';
 import { DataplaneService } from './dataplane-service.js';
+import { IkeV1Service } from './ikev1-service.js';
 import { Ikev2Service } from './ikev2-service.js';
 
 export function defaultServices(board: BoardProfile): DaemonService[] {
   void board;
-  return [new DataplaneService(), new Ikev2Service()];
+  return [new DataplaneService(), new IkeV1Service(), new Ikev2Service()];
 }

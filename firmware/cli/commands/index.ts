@@ -12,4 +12,6 @@ import './interface.js';
 import './routing.js';
 import './crypto-ikev2.js';
 import './crypto-ikev2-sa.js';
+import './crypto-isakmp-sa.js';
+import './crypto-session.js';
 import './unsupported.js';

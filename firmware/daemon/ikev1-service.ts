@@ -1,0 +1,659 @@
+// The IKEv1 runtime service: drives one IkeV1Engine (it handles every local address: each
+// datagram carries its local endpoint) from the IOS configuration model.
+//   - sockets: UDP 500 and 4500 on every address of an interface with a crypto map, through
+//     the shared bind registry (only IKEv1 datagrams, header version 0x10, are taken);
+//   - config -> engine: ISAKMP policies (with IOS defaults), `crypto isakmp key`, keyrings,
+//     profiles, keepalive (DPD); on every apply (existing SAs are left alone);
+//   - initiator: the data plane's acquire events (crypto map entries without
+//     `set ikev2-profile`) start main mode + quick mode to the entry's current peer
+//     (PeerSelector: first peer, next one on failure, last heard from once up); proxy
+//     identities = the permit entry that matched (or the per-host pair);
+//   - responder: a quick mode is accepted only for flows inside a local permit entry
+//     (Spd.matchProposal), then the entry's transform sets / PFS / lifetimes decide;
+//   - SAs are installed/deleted through the data plane API; soft expiry rekeys; `clear
+//     crypto sa` / `clear crypto session` / `clear crypto isakmp` send DELETE;
+//   - ESP-in-UDP received on 4500 is handed to the pipeline (inboundUdpEsp);
+//   - `debug crypto isakmp`: IOS-format lines to the console sessions that enabled it.
+// PSKs never reach a log or debug line (the engine redacts; we never print config keys).
+import { effectiveIsakmpPolicies, type IsakmpProfile, type Keyring, type PresharedKey } from '../config/crypto-isakmp.js';
+import { resolveCryptoMapSet, type ResolvedMapEntry } from '../config/crypto-map.js';
+import type { TransformSet as CfgTransformSet } from '../config/crypto-ipsec.js';
+import { transformWords } from '../config/crypto-ipsec.js';
+import type { Config } from '../config/model.js';
+import type { SharedBind } from '../dataplane/bind-registry.js';
+import type { PipelineAcquire } from '../dataplane/pipeline.js';
+import type { Endpoint as PacketEndpoint, PacketKind } from '../dataplane/packet-io.js';
+import { IkeV1Engine, type IkeV1Event, type IpsecSaInfo, type QuickModeRequest } from '../ike/v1/engine.js';
+import { formatIsakmpDebug } from '../ike/v1/debug-format.js';
+import type { IsakmpDebugEvent } from '../ike/v1/debug.js';
+import type { IsakmpProfileConfig, KeyringConfig, PeerConfigInput, ProfileIdentity, PskEntry } from '../ike/v1/peer-config.js';
+import type { IsakmpPolicy as V1Policy, TransformSet as V1TransformSet } from '../ike/v1/policy.js';
+import { selectQuickModeResponse, type CryptoMapEntryV1, type QuickModeResponderDecision, type QuickModeResponderQuery } from '../ike/v1/quick-mode-policy.js';
+import type { Selector } from '../ike/v1/selectors.js';
+import type { CryptoSessionInfo, IkeSessionSource } from '../ike/session-info.js';
+import type { EspCipherName, IpsecHmacName } from '../ike/v1/algorithms.js';
+import { PeerSelector, aceToSelector, type SpdEntry } from '../ipsec/spd.js';
+import {
+  addrSetToPrefix, formatIp, parseIp, prefixAddr, prefixLength, selectorKey, ANY_PORTS,
+  type AddrSet, type TrafficSelector,
+} from '../ipsec/selector.js';
+import type { DaemonService, ServiceContext } from './daemon.js';
+import type { DataplaneService, DataplaneExpire } from './dataplane-service.js';
+import type { ClearCryptoSaFilter } from '../cli/commands/crypto-ipsec-sa.js';
+import type { IsakmpSaShow } from '../cli/commands/crypto-isakmp-sa.js';
+
+export const IKEV1_VERSION_BYTE = 0x10;
+
+interface ChildRecord {
+  id: number;
+  mapName: string;
+  seq: number;
+  policyName: string;
+  policyKey: string;
+  scope: TrafficSelector;
+  iface: string;
+  info: IpsecSaInfo;
+  inboundId: number;
+  outboundId: number;
+  request: QuickModeRequest;
+  rekeyed: boolean;
+  createdAt: number;
+}
+
+interface FlowPlan {
+  mapName: string;
+  seq: number;
+  policyName: string;
+  policyKey: string;
+  scope: TrafficSelector;
+  iface: string;
+  request: QuickModeRequest;
+  entry?: SpdEntry<{ iface: string }>;
+  peer: string;
+  startedAt: number;
+}
+
+const HMAC_WORDS: Record<string, IpsecHmacName> = {
+  'esp-md5-hmac': 'md5', 'esp-sha-hmac': 'sha', 'esp-sha256-hmac': 'sha256', 'esp-sha384-hmac': 'sha384', 'esp-sha512-hmac': 'sha512',
+  'ah-md5-hmac': 'md5', 'ah-sha-hmac': 'sha', 'ah-sha256-hmac': 'sha256', 'ah-sha384-hmac': 'sha384', 'ah-sha512-hmac': 'sha512',
+};
+const CIPHERS: Record<string, EspCipherName> = { 'esp-aes': 'esp-aes', 'esp-3des': 'esp-3des', 'esp-des': 'esp-des', 'esp-null': 'esp-null' };
+
+/** Config transform set -> the engine's; undefined for what IKEv1 here cannot offer (GCM, compression). */
+export function toV1TransformSet(ts: CfgTransformSet): V1TransformSet | undefined {
+  const out: V1TransformSet = { name: ts.name, mode: ts.mode };
+  for (const t of ts.transforms) {
+    if (CIPHERS[t.name]) {
+      out.esp = { ...(out.esp ?? {}), cipher: CIPHERS[t.name]!, ...(t.name === 'esp-aes' ? { keyLenBits: t.keyBits ?? 128 } : {}) };
+    } else if (t.name.startsWith('esp-') && HMAC_WORDS[t.name]) {
+      if (!out.esp) return undefined; // auth without encryption: not offered here
+      out.esp.integrity = HMAC_WORDS[t.name]!;
+    } else if (t.name.startsWith('ah-') && HMAC_WORDS[t.name]) {
+      out.ah = { integrity: HMAC_WORDS[t.name]! };
+    } else {
+      return undefined;
+    }
+  }
+  if (!out.esp && !out.ah) return undefined;
+  return out;
+}
+
+function pskEntry(k: PresharedKey): PskEntry | undefined {
+  if (k.keyType !== 0) return undefined; // type 6 needs the master key, which we do not keep
+  const e: PskEntry = { key: k.key };
+  if (k.address) { e.address = k.address.address; e.mask = k.address.mask; }
+  if (k.hostname) e.hostname = k.hostname;
+  return e;
+}
+
+function keyringConfig(k: Keyring): KeyringConfig {
+  const kr: KeyringConfig = { name: k.name, keys: k.keys.flatMap((x) => { const e = pskEntry(x); return e ? [e] : []; }) };
+  if (k.vrf) kr.vrf = k.vrf;
+  if (k.localAddress) kr.localAddress = { ...(k.localAddress.interface ? { interface: k.localAddress.interface } : {}), ...(k.localAddress.address ? { address: k.localAddress.address } : {}), ...(k.localAddress.vrf ? { vrf: k.localAddress.vrf } : {}) };
+  return kr;
+}
+
+function profileConfig(p: IsakmpProfile): IsakmpProfileConfig {
+  const match: ProfileIdentity[] = [];
+  for (const m of p.matchIdentities) {
+    if (m.kind === 'address') match.push({ kind: 'address', address: m.address, mask: m.mask, ...(m.vrf ? { vrf: m.vrf } : {}) });
+    else if (m.kind === 'host') match.push({ kind: 'fqdn', fqdn: m.host });
+    else if (m.kind === 'user') match.push({ kind: 'user-fqdn', userFqdn: m.user });
+  }
+  const out: IsakmpProfileConfig = { name: p.name, keyrings: [...p.keyrings], match };
+  if (p.vrf) out.vrf = p.vrf;
+  if (p.selfIdentity) out.selfIdentity = p.selfIdentity.kind === 'user-fqdn' ? { userFqdn: p.selfIdentity.user } : p.selfIdentity.kind;
+  if (p.localAddress) out.localAddress = { ...(p.localAddress.interface ? { interface: p.localAddress.interface } : {}), ...(p.localAddress.address ? { address: p.localAddress.address } : {}), ...(p.localAddress.vrf ? { vrf: p.localAddress.vrf } : {}) };
+  return out;
+}
+
+/** The engine's peer configuration from the IOS model. */
+export function peerConfigFrom(cfg: Config): PeerConfigInput {
+  const interfaces = Object.entries(cfg.interfaces?.items ?? {}).map(([name, i]) => ({
+    name, ...(i.ipAddress ? { address: i.ipAddress.address } : {}), ...(i.vrf ? { vrf: i.vrf } : {}),
+  }));
+  return {
+    globalKeys: (cfg.isakmpKeys?.keys ?? []).flatMap((k) => { const e = pskEntry(k); return e ? [e] : []; }),
+    keyrings: Object.values(cfg.keyrings ?? {}).sort((a, b) => a.name.localeCompare(b.name)).map(keyringConfig),
+    profiles: Object.values(cfg.isakmpProfiles ?? {}).sort((a, b) => a.name.localeCompare(b.name)).map(profileConfig),
+    interfaces,
+    hostname: cfg.system?.hostname ?? 'Router',
+  };
+}
+
+export function policiesFrom(cfg: Config): V1Policy[] {
+  return effectiveIsakmpPolicies(cfg).map((p) => ({
+    priority: p.priority, encryption: p.encryption, hash: p.hash, authentication: p.authentication, group: p.group, lifetimeSec: p.lifetimeSec,
+  }));
+}
+
+/** Data plane selector -> IKE proxy identity (prefix, protocol, single port or any). */
+export function addrToSel(a: AddrSet, proto: number, ports: { lo: number; hi: number }): Selector | undefined {
+  const p = addrSetToPrefix(a);
+  if (!p || p.family !== 4) return undefined;
+  const len = prefixLength(p);
+  if (len === undefined) return undefined;
+  return { addr: formatIp({ family: 4, value: p.addr }), prefixLen: len, protocol: proto, port: ports.lo === ports.hi ? ports.lo : 0 };
+}
+
+export function selsToTraffic(local: Selector, remote: Selector): TrafficSelector {
+  const port = (p: number): { lo: number; hi: number } => (p === 0 ? ANY_PORTS : { lo: p, hi: p });
+  return {
+    family: 4, src: prefixAddr(local.addr, local.prefixLen), dst: prefixAddr(remote.addr, remote.prefixLen), proto: local.protocol || remote.protocol,
+    srcPorts: port(local.port), dstPorts: port(remote.port),
+  };
+}
+
+const selKey = (s: Selector): string => `${s.addr}/${s.prefixLen}:${s.protocol}:${s.port}`;
+
+function v1Request(r: ResolvedMapEntry, local: Selector, remote: Selector): QuickModeRequest | undefined {
+  const sets = r.transformSets.map(toV1TransformSet).filter((x): x is V1TransformSet => x !== undefined);
+  if (sets.length === 0) return undefined;
+  return {
+    localSel: local, remoteSel: remote, transformSets: sets, ...(r.pfsGroup !== undefined ? { pfsGroup: r.pfsGroup } : {}),
+    lifetimeSec: r.lifetimeSec, lifetimeKb: r.lifetimeKb === 'disable' ? 4608000 : r.lifetimeKb,
+  };
+}
+
+export class IkeV1Service implements DaemonService, IkeSessionSource {
+  readonly name = 'ikev1';
+  engine!: IkeV1Engine;
+  private ctx!: ServiceContext;
+  private dataplane: DataplaneService | undefined;
+  private readonly binds = new Map<string, SharedBind>();
+  private readonly peerSel = new PeerSelector();
+  private readonly plans = new Map<string, FlowPlan>();
+  private readonly pendingByPolicy = new Map<string, FlowPlan>();
+  private readonly children = new Map<number, ChildRecord>();
+  private nextChildId = 1;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private readonly debugListeners = new Map<string, (line: string) => void>();
+  private readonly unsub: (() => void)[] = [];
+  private stopped = false;
+  readonly stats = { acquires: 0, initiations: 0, installs: 0, installErrors: 0, rekeys: 0, udpEspIn: 0, ignoredV2: 0 };
+
+  async start(ctx: ServiceContext): Promise<void> {
+    this.ctx = ctx;
+    this.dataplane = ctx.service<DataplaneService>('dataplane');
+    const now = (): number => ctx.system.now();
+    this.engine = new IkeV1Engine({
+      now, policies: [], peerConfig: { globalKeys: [], keyrings: [], profiles: [], interfaces: [] },
+      quickModeResponder: (q) => this.respond(q),
+      debug: (ev) => this.onDebug(ev),
+      natTraversal: true,
+      halfOpenLimit: 256,
+    });
+    if (this.dataplane?.pipeline) {
+      this.unsub.push(this.dataplane.onAcquire((a) => this.onAcquire(a)));
+      this.unsub.push(this.dataplane.onExpire((e) => this.onExpire(e)));
+    }
+    const rt = ctx.runtime;
+    rt.ikeSessionSources = [...(rt.ikeSessionSources ?? []).filter((s) => s.name !== 'ikev1'), this];
+    rt.ikev1 = {
+      isakmpSas: () => this.isakmpSas(),
+      clearIsakmp: (id) => this.clearIsakmp(id),
+      addDebugListener: (id, w) => { this.debugListeners.set(id, w); },
+      removeDebugListener: (id) => this.debugListeners.delete(id),
+      debugEnabled: (id) => this.debugListeners.has(id),
+      counters: () => ({ ...this.engine.counters, ...this.stats, halfOpen: this.engine.halfOpenCount() }),
+      initiateEntry: (m, s) => this.initiateEntry(m, s),
+    };
+    // `clear crypto sa`: send DELETE for the IKE-made SAs it removes, then let the data plane clear.
+    const dpClear = rt.clearCryptoSa;
+    rt.clearCryptoSa = (f: ClearCryptoSaFilter): number => {
+      this.clearChildren(f);
+      return dpClear ? dpClear(f) : 0;
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (const u of this.unsub) u();
+    for (const b of this.binds.values()) await b.release();
+    this.binds.clear();
+  }
+
+  apply(config: Config): void | Promise<void> {
+    const o = this.engine.o as { -readonly [K in keyof typeof this.engine.o]: (typeof this.engine.o)[K] };
+    o.policies = policiesFrom(config);
+    o.peerConfig = peerConfigFrom(config);
+    const ka = config.isakmpGlobals?.keepalive;
+    if (ka) o.dpd = { intervalSec: ka.intervalSec, retrySec: ka.retrySec, mode: ka.mode, maxRetries: 5 };
+    else delete o.dpd;
+    return this.openBinds(config);
+  }
+
+  // ------------------------------------------------------------------ sockets
+
+  private localAddresses(cfg: Config): string[] {
+    const out = new Set<string>();
+    for (const [name, itf] of Object.entries(cfg.interfaces?.items ?? {})) {
+      if (!itf.cryptoMap || !itf.ipAddress) continue;
+      void name;
+      out.add(itf.ipAddress.address);
+      for (const r of resolveCryptoMapSet(cfg, itf.cryptoMap).slice(0, 1)) {
+        const li = r.localAddressInterface ? cfg.interfaces.items[r.localAddressInterface]?.ipAddress?.address : undefined;
+        if (li) out.add(li);
+      }
+    }
+    return [...out];
+  }
+
+  private async openBinds(cfg: Config): Promise<void> {
+    const want = new Set<string>();
+    for (const a of this.localAddresses(cfg)) for (const port of [500, 4500]) want.add(`${a}|${port}`);
+    for (const [key, b] of [...this.binds]) {
+      if (!want.has(key)) { this.binds.delete(key); await b.release(); }
+    }
+    for (const key of want) {
+      if (this.binds.has(key) || this.stopped) continue;
+      const [addr, port] = key.split('|') as [string, string];
+      try {
+        const b = await this.ctx.binds.udp(addr, Number(port), port === '4500');
+        this.binds.set(key, b);
+        b.subscribe(['ike'], (_k, data, remote, local) => this.onDatagram(data, remote, local));
+        if (port === '4500') b.subscribe(['esp'], (_k, data, remote, local) => this.onUdpEsp(data, remote, local));
+      } catch (e) {
+        this.ctx.log('ikev1', `cannot bind ${addr} port ${port}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  private onDatagram(data: Uint8Array, remote: PacketEndpoint, local: PacketEndpoint): void {
+    if (data.length < 28) { this.engine.receive({ data: data.slice(), local: { ...local }, remote: { ...remote } }); this.pump(); return; }
+    if ((data[17]! & 0xf0) !== IKEV1_VERSION_BYTE) { this.stats.ignoredV2++; return; }
+    this.engine.receive({ data: data.slice(), local: { address: local.address, port: local.port }, remote: { address: remote.address, port: remote.port } });
+    this.engine.notePeerTraffic(remote.address);
+    this.pump();
+  }
+
+  private onUdpEsp(data: Uint8Array, remote: PacketEndpoint, local: PacketEndpoint): void {
+    const p = this.dataplane?.pipeline;
+    if (!p) return;
+    this.stats.udpEspIn++;
+    try {
+      p.inboundUdpEsp(data, ip4Bytes(remote.address), ip4Bytes(local.address));
+    } catch { /* the pipeline counts its own errors */ }
+  }
+
+  /** Sends what the engine queued, handles its events, re-arms the timer. */
+  private pump(): void {
+    for (const d of this.engine.drainOutbox()) {
+      const b = this.binds.get(`${d.local.address}|${d.local.port}`) ?? this.binds.get(`${d.local.address}|500`);
+      if (!b) { this.ctx.log('ikev1', `no socket for ${d.local.address}:${d.local.port}`); continue; }
+      b.send('ike', d.data, d.remote);
+    }
+    for (const ev of this.engine.drainEvents()) {
+      try { this.onEvent(ev); } catch (e) { this.ctx.log('ikev1', `event ${ev.type}: ${(e as Error).message}`); }
+    }
+    // events may have queued more datagrams (quick mode after phase 1, DELETEs)
+    const more = this.engine.drainOutbox();
+    for (const d of more) this.binds.get(`${d.local.address}|${d.local.port}`)?.send('ike', d.data, d.remote);
+    this.arm();
+  }
+
+  private arm(): void {
+    if (this.stopped) return;
+    const next = this.engine.nextTimerAt();
+    if (next === undefined) return;
+    if (this.timer && next >= this.timerAt) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = next;
+    const delay = Math.max(10, Math.min(next - this.ctx.system.now(), 60_000));
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Number.POSITIVE_INFINITY;
+      this.engine.tick();
+      this.pump();
+    }, delay);
+    this.timer.unref();
+  }
+
+  // ------------------------------------------------------------------ initiator
+
+  private findResolved(cfg: Config, mapName: string, seq: number, subSeq?: number): ResolvedMapEntry | undefined {
+    return resolveCryptoMapSet(cfg, mapName).find((r) => r.seq === seq && r.subSeq === subSeq);
+  }
+
+  private localFor(cfg: Config, iface: string, r: ResolvedMapEntry): string | undefined {
+    const name = r.localAddressInterface ?? iface;
+    return cfg.interfaces?.items[name]?.ipAddress?.address;
+  }
+
+  private onAcquire(a: PipelineAcquire): void {
+    const d = a.decision;
+    if (!d.initiate) return;
+    this.stats.acquires++;
+    const cfg = this.ctx.config();
+    const r = this.findResolved(cfg, d.entry.mapName, d.entry.seq, d.entry.subSeq);
+    if (!r || r.ikev2Profile || r.kind !== 'isakmp') return;
+    const pending = this.pendingByPolicy.get(d.policyKey);
+    if (pending && this.ctx.system.now() - pending.startedAt < 30_000) return;
+    const peerIp = this.peerSel.peerFor(d.entry, d.policyKey);
+    if (!peerIp) return;
+    const local = addrToSel(d.scope.src, d.scope.proto, d.scope.srcPorts);
+    const remote = addrToSel(d.scope.dst, d.scope.proto, d.scope.dstPorts);
+    if (!local || !remote) { this.ctx.log('ikev1', `${d.policyKey}: selector not expressible as an IKEv1 identity`); return; }
+    const req = v1Request(r, local, remote);
+    if (!req) { this.ctx.log('ikev1', `${d.entry.policyName}: no transform set IKEv1 can offer`); return; }
+    const plan: FlowPlan = {
+      mapName: r.mapName, seq: r.seq, policyName: d.entry.policyName, policyKey: d.policyKey, scope: d.scope, iface: a.iface,
+      request: req, entry: d.entry as SpdEntry<{ iface: string }>, peer: formatIp(peerIp), startedAt: this.ctx.system.now(),
+    };
+    this.startPlan(cfg, plan, r);
+  }
+
+  private startPlan(cfg: Config, plan: FlowPlan, r: ResolvedMapEntry): void {
+    const localAddr = this.localFor(cfg, plan.iface, r);
+    if (!localAddr) return;
+    plan.startedAt = this.ctx.system.now();
+    this.pendingByPolicy.set(plan.policyKey, plan);
+    this.plans.set(`${plan.peer}|${selKey(plan.request.localSel)}|${selKey(plan.request.remoteSel)}`, plan);
+    this.stats.initiations++;
+    this.engine.initiate({
+      local: { address: localAddr, port: 500 }, remote: { address: plan.peer, port: 500 },
+      ...(r.isakmpProfile ? { profile: r.isakmpProfile } : {}),
+      quickMode: plan.request,
+    });
+    this.pump();
+  }
+
+  /** Test hook and `crypto map` bring-up without traffic: the entry's first permit. */
+  initiateEntry(mapName: string, seq: number): string {
+    const cfg = this.ctx.config();
+    for (const [iface, itf] of Object.entries(cfg.interfaces?.items ?? {})) {
+      if (itf.cryptoMap !== mapName) continue;
+      const spd = this.dataplane?.spdFor(iface);
+      const e = spd?.entries.find((x) => x.mapName === mapName && x.seq === seq);
+      const r = this.findResolved(cfg, mapName, seq);
+      if (!e || !r) return '% no such entry';
+      const ace = e.effectiveAcl.find((x) => x.action === 'permit');
+      if (!ace) return '% no permit';
+      const ts = aceToSelector(ace);
+      const local = addrToSel(ts.src, ts.proto, ts.srcPorts);
+      const remote = addrToSel(ts.dst, ts.proto, ts.dstPorts);
+      if (!local || !remote) return '% selector';
+      const req = v1Request(r, local, remote);
+      if (!req) return '% transform set';
+      const scope = selsToTraffic(local, remote);
+      const policyKey = `${e.policyName}|${selectorKey(scope)}`;
+      const peer = this.peerSel.peerFor(e, policyKey);
+      if (!peer) return '% no peer';
+      this.startPlan(cfg, { mapName, seq, policyName: e.policyName, policyKey, scope, iface, request: req, entry: e as SpdEntry<{ iface: string }>, peer: formatIp(peer), startedAt: 0 }, r);
+      return 'ok';
+    }
+    return '% map not on an interface';
+  }
+
+  // ------------------------------------------------------------------ responder
+
+  private respond(q: QuickModeResponderQuery): QuickModeResponderDecision {
+    const cfg = this.ctx.config();
+    const reject = (reason: string): QuickModeResponderDecision => ({ accept: false, reason, notifyType: 18 /* INVALID-ID-INFORMATION */ });
+    let peer;
+    try { peer = parseIp(q.peerAddress); } catch { return reject('bad peer address'); }
+    const request = selsToTraffic(q.localSel, q.remoteSel);
+    for (const [iface, itf] of Object.entries(cfg.interfaces?.items ?? {})) {
+      if (!itf.cryptoMap) continue;
+      const spd = this.dataplane?.spdFor(iface);
+      if (!spd) continue;
+      const m = spd.matchProposal(request, peer);
+      if (!m) continue;
+      const r = this.findResolved(cfg, m.entry.mapName, m.entry.seq, m.entry.subSeq);
+      if (!r || r.ikev2Profile) continue;
+      if (this.localFor(cfg, iface, r) !== q.localAddress) continue;
+      const sets = r.transformSets.map(toV1TransformSet).filter((x): x is V1TransformSet => x !== undefined);
+      const e1: CryptoMapEntryV1 = {
+        mapName: r.mapName, seq: r.seq, peers: [], permits: [{ local: q.localSel, remote: q.remoteSel }], transformSets: sets,
+        ...(r.pfsGroup !== undefined ? { pfsGroup: r.pfsGroup } : {}),
+        lifetimeSec: r.lifetimeSec, lifetimeKb: r.lifetimeKb === 'disable' ? 4608000 : r.lifetimeKb,
+      };
+      const dec = selectQuickModeResponse([e1], q);
+      if (dec.accept) {
+        const scope = request;
+        const policyKey = `${m.entry.policyName}|${selectorKey(scope)}`;
+        const req: QuickModeRequest = {
+          localSel: q.localSel, remoteSel: q.remoteSel, transformSets: sets, ...(r.pfsGroup !== undefined ? { pfsGroup: r.pfsGroup } : {}),
+          lifetimeSec: e1.lifetimeSec, lifetimeKb: e1.lifetimeKb,
+        };
+        this.plans.set(`${q.peerAddress}|${selKey(q.localSel)}|${selKey(q.remoteSel)}`, {
+          mapName: r.mapName, seq: r.seq, policyName: m.entry.policyName, policyKey, scope, iface, request: req,
+          entry: m.entry as SpdEntry<{ iface: string }>, peer: q.peerAddress, startedAt: this.ctx.system.now(),
+        });
+        this.peerSel.heardFrom(m.entry, policyKey, peer);
+      }
+      return dec;
+    }
+    return reject('proxy identities not supported');
+  }
+
+  // ------------------------------------------------------------------ events
+
+  private onEvent(ev: IkeV1Event): void {
+    switch (ev.type) {
+      case 'ipsec-up': return this.install(ev.sa);
+      case 'ipsec-deleted': {
+        const c = this.children.get(ev.inboundSpi);
+        if (c) this.dropChild(c, false);
+        return;
+      }
+      case 'phase1-failed':
+      case 'ipsec-failed': {
+        // failover: the next `set peer` for every flow waiting on this peer
+        const cfg = this.ctx.config();
+        for (const [key, plan] of [...this.pendingByPolicy]) {
+          if (plan.peer !== ev.remote.address || !plan.entry) continue;
+          this.pendingByPolicy.delete(key);
+          if (ev.type !== 'phase1-failed') continue;
+          const next = this.peerSel.failed(plan.entry, plan.policyKey, parseIp(plan.peer));
+          const r = this.findResolved(cfg, plan.mapName, plan.seq, plan.entry.subSeq);
+          if (next && r && formatIp(next) !== plan.peer) this.startPlan(cfg, { ...plan, peer: formatIp(next) }, r);
+        }
+        return;
+      }
+      case 'peer-dead':
+        for (const c of [...this.children.values()]) if (c.info.remote.address === ev.remote.address) this.dropChild(c, false);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private install(info: IpsecSaInfo): void {
+    const plan = this.plans.get(`${info.remote.address}|${selKey(info.localSel)}|${selKey(info.remoteSel)}`);
+    if (!plan || !this.dataplane) { this.ctx.log('ikev1', `IPsec SA with ${info.remote.address} has no crypto map flow: not installed`); return; }
+    if (info.protocol !== 'esp') return; // ESP only (AH bundles: not yet)
+    const cfg = this.ctx.config();
+    const set = Object.values(cfg.transformSets ?? {}).find((ts) => {
+      const v = toV1TransformSet(ts);
+      return v?.esp && v.esp.cipher === info.cipher && (v.esp.keyLenBits ?? undefined) === (info.keyLenBits ?? undefined) && (v.esp.integrity ?? undefined) === (info.integrity ?? undefined) && !v.ah
+        && plan.request.transformSets.some((x) => x.name === ts.name);
+    });
+    if (!set) { this.ctx.log('ikev1', 'negotiated transform matches no local transform set'); return; }
+    const id = this.nextChildId++;
+    try {
+      const ids = this.dataplane.installChildSa({
+        mapName: plan.mapName, mapSeq: plan.seq, policyKey: plan.policyKey, scope: plan.scope,
+        local: info.local.address, peer: info.remote.address, transformWords: transformWords(set), mode: info.mode,
+        inbound: { espSpi: info.inbound.spi, espCipherKey: info.inbound.encKey, espAuthKey: info.inbound.authKey },
+        outbound: { espSpi: info.outbound.spi, espCipherKey: info.outbound.encKey, espAuthKey: info.outbound.authKey },
+        lifetime: { seconds: info.lifetimeSec, kilobytes: info.lifetimeKb },
+        ...(info.udpEncap ? { udpEncap: { localPort: info.local.port, remotePort: info.remote.port } } : {}),
+        childId: id,
+      });
+      this.stats.installs++;
+      const old = [...this.children.values()].filter((c) => c.policyKey === plan.policyKey);
+      this.children.set(info.inbound.spi, {
+        id, mapName: plan.mapName, seq: plan.seq, policyName: plan.policyName, policyKey: plan.policyKey, scope: plan.scope, iface: plan.iface,
+        info, inboundId: ids.inboundId, outboundId: ids.outboundId, request: plan.request, rekeyed: false, createdAt: this.ctx.system.now(),
+      });
+      this.pendingByPolicy.delete(plan.policyKey);
+      if (plan.entry) this.peerSel.heardFrom(plan.entry, plan.policyKey, parseIp(info.remote.address));
+      // a rekey: the previous pair goes a little later (packets in flight still decrypt)
+      if (old.length > 0) {
+        const h = setTimeout(() => { for (const c of old) if (this.children.has(c.info.inbound.spi)) this.dropChild(c, true); this.pump(); }, 3000);
+        h.unref();
+      }
+    } catch (e) {
+      this.stats.installErrors++;
+      this.ctx.log('ikev1', `install failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** Removes a child's SAs from the data plane; with `sendDelete`, tells the peer. */
+  private dropChild(c: ChildRecord, sendDelete: boolean): void {
+    this.children.delete(c.info.inbound.spi);
+    if (sendDelete) this.engine.deleteIpsecSa(c.info.inbound.spi);
+    this.dataplane?.deleteSa(c.inboundId, 'ike');
+    // the outbound bundle may already have been replaced by a rekey: only delete our own
+    if (![...this.children.values()].some((x) => x.policyKey === c.policyKey)) this.dataplane?.deleteSa(c.outboundId, 'ike');
+  }
+
+  private onExpire(e: DataplaneExpire): void {
+    if (e.childId === undefined) return;
+    const c = [...this.children.values()].find((x) => x.id === e.childId);
+    if (!c) return;
+    if (e.hard) {
+      this.dropChild(c, true);
+      this.pump();
+      return;
+    }
+    if (c.rekeyed) return;
+    c.rekeyed = true;
+    this.stats.rekeys++;
+    const cfg = this.ctx.config();
+    const r = this.findResolved(cfg, c.mapName, c.seq);
+    const local = r ? this.localFor(cfg, c.iface, r) : c.info.local.address;
+    const req = r ? (v1Request(r, c.request.localSel, c.request.remoteSel) ?? c.request) : c.request;
+    this.plans.set(`${c.info.remote.address}|${selKey(req.localSel)}|${selKey(req.remoteSel)}`, {
+      mapName: c.mapName, seq: c.seq, policyName: c.policyName, policyKey: c.policyKey, scope: c.scope, iface: c.iface, request: req,
+      peer: c.info.remote.address, startedAt: this.ctx.system.now(),
+    });
+    this.engine.initiate({ local: { address: local ?? c.info.local.address, port: 500 }, remote: { address: c.info.remote.address, port: 500 }, quickMode: req });
+    this.pump();
+  }
+
+  // ------------------------------------------------------------------ clear
+
+  private clearChildren(f: ClearCryptoSaFilter): void {
+    for (const c of [...this.children.values()]) {
+      const hit = f.kind === 'all' || (f.kind === 'peer' && c.info.remote.address === f.peer) || (f.kind === 'map' && c.mapName === f.map)
+        || (f.kind === 'entry' && f.protocol === 'esp' && (f.spi === c.info.inbound.spi || f.spi === c.info.outbound.spi));
+      if (hit) this.dropChild(c, true);
+    }
+    this.pump();
+  }
+
+  clearIsakmp(connId?: number): number {
+    const list = this.engine.listPhase1().filter((s) => connId === undefined || s.connId === connId);
+    for (const s of list) this.engine.deletePhase1(s.connId);
+    this.pump();
+    return list.length;
+  }
+
+  clearSessions(peer?: string): void {
+    for (const c of [...this.children.values()]) if (peer === undefined || c.info.remote.address === peer) this.dropChild(c, true);
+    for (const s of this.engine.listPhase1()) if (peer === undefined || s.remote.address === peer) this.engine.deletePhase1(s.connId);
+    this.pump();
+  }
+
+  // ------------------------------------------------------------------ show
+
+  isakmpSas(): IsakmpSaShow[] {
+    const now = this.ctx.system.now();
+    return this.engine.listPhase1().map((s) => ({
+      dst: s.role === 'initiator' ? s.remote.address : s.local.address,
+      src: s.role === 'initiator' ? s.local.address : s.remote.address,
+      state: s.state, connId: s.connId, status: s.established ? 'ACTIVE' : 'NEGOTIATING', role: s.role, mode: s.state.startsWith('AG') ? 'aggressive' : 'main',
+      ...(s.params ? { encryption: s.params.encryption, hash: s.params.hash, auth: s.params.authentication, group: s.params.group } : {}),
+      ...(Number.isFinite(s.expiresAt) ? { lifetimeLeftSec: Math.max(0, Math.round((s.expiresAt - now) / 1000)) } : {}),
+      localPort: s.local.port, remotePort: s.remote.port, natT: s.local.port === 4500,
+    }));
+  }
+
+  sessions(): CryptoSessionInfo[] {
+    const now = this.ctx.system.now();
+    const byPeer = new Map<string, CryptoSessionInfo>();
+    const get = (peer: string, port: number, iface: string): CryptoSessionInfo => {
+      let s = byPeer.get(peer);
+      if (!s) { s = { interface: iface, peer, peerPort: port, ikeSas: [], flows: [] }; byPeer.set(peer, s); }
+      if (!s.interface && iface) s.interface = iface;
+      return s;
+    };
+    const cfg = this.ctx.config();
+    const ifaceOf = (local: string): string => Object.entries(cfg.interfaces?.items ?? {}).find(([, i]) => i.ipAddress?.address === local && i.cryptoMap)?.[0] ?? '';
+    for (const p of this.engine.listPhase1()) {
+      const s = get(p.remote.address, p.remote.port, ifaceOf(p.local.address));
+      s.ikeSas.push({
+        version: 'IKEv1', local: p.local.address, localPort: p.local.port, remote: p.remote.address, remotePort: p.remote.port,
+        status: p.established ? 'Active' : p.state, connId: p.connId,
+        ...(Number.isFinite(p.expiresAt) ? { lifetimeLeftSec: Math.max(0, Math.round((p.expiresAt - now) / 1000)) } : {}),
+        ...(p.params ? { capabilities: `${p.params.encryption} ${p.params.hash} group ${p.params.group}` } : {}),
+      });
+    }
+    const flows = new Map<string, { s: CryptoSessionInfo; text: string; n: number }>();
+    for (const c of this.children.values()) {
+      const s = get(c.info.remote.address, c.info.remote.port, c.iface);
+      const k = `${c.info.remote.address}|${c.policyKey}`;
+      const f = flows.get(k) ?? { s, text: flowText(c.info.localSel, c.info.remoteSel), n: 0 };
+      f.n += 2;
+      flows.set(k, f);
+    }
+    for (const f of flows.values()) f.s.flows.push({ text: f.text, activeSas: f.n, origin: 'crypto map' });
+    return [...byPeer.values()];
+  }
+
+  // ------------------------------------------------------------------ debug
+
+  private onDebug(ev: IsakmpDebugEvent): void {
+    if (this.debugListeners.size === 0) return;
+    const line = formatIsakmpDebug(ev);
+    for (const [id, w] of this.debugListeners) {
+      try { w(`${line}\n`); } catch { this.debugListeners.delete(id); }
+    }
+  }
+
+  get counters(): Record<string, number> {
+    return { ...this.stats };
+  }
+}
+
+function ip4Bytes(a: string): Uint8Array {
+  return Uint8Array.from(a.split('.').map(Number));
+}
+
+function maskOfLen(len: number): string {
+  const m = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+  return `${m >>> 24}.${(m >>> 16) & 255}.${(m >>> 8) & 255}.${m & 255}`;
+}
+
+/** "permit ip 10.1.0.0/255.255.255.0 10.2.0.0/255.255.255.0" (IOS `show crypto session` form). */
+export function flowText(local: Selector, remote: Selector): string {
+  const proto = local.protocol === 0 ? 'ip' : local.protocol === 6 ? 'tcp' : local.protocol === 17 ? 'udp' : local.protocol === 1 ? 'icmp' : String(local.protocol);
+  const side = (s: Selector): string => (s.prefixLen === 32 ? `host ${s.addr}` : `${s.addr}/${maskOfLen(s.prefixLen)}`);
+  return `permit ${proto} ${side(local)} ${side(remote)}`;
+}
+
+export type { PacketKind };
