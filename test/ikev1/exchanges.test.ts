@@ -285,6 +285,11 @@ t.test('NAT-D detection and float to 4500', async (t) => {
   t.equal(ua.udpEncap, true);
   t.equal(ub.udpEncap, true);
   pairKeysMatch(t, ua, ub);
+  // a forged message with the right cookies from elsewhere must not move the SA (RFC 3947 float)
+  const hdr = net.delivered[net.delivered.length - 1]!.d.data.slice();
+  hdr.fill(0x5a, 28);
+  b2.engine.receive({ data: hdr, local: { address: B, port: 4500 }, remote: { address: '198.51.100.7', port: 4500 } });
+  t.same(b2.engine.listPhase1()[0]!.remote, { address: '203.0.113.9', port: 14500 }, 'unauthenticated packet did not move the peer');
   void b;
 });
 

@@ -72,6 +72,7 @@ export function aggResponder(core: Core, sa: Phase1, d: Datagram, data: Uint8Arr
     return;
   }
   sa.iv = nextIv;
+  core.authenticated(sa);
   checkNatd(core, sa, payloads, d);
   sa.lastRx = data.slice();
   // AM3 ends the exchange: a duplicate of it must not trigger our AM2 again.

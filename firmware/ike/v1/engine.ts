@@ -33,6 +33,7 @@ export class IkeV1Engine {
   /** @internal */ outbox: Datagram[] = [];
   /** @internal */ events: IkeV1Event[] = [];
   /** @internal */ nextConnId: number;
+  /** @internal */ pendingEndpoint: { sa: Phase1; local: Endpoint; remote: Endpoint } | undefined;
 
   constructor(opts: IkeV1EngineOptions) {
     this.o = opts;
@@ -306,11 +307,9 @@ export class IkeV1Engine {
         return;
       }
     }
-    // NAT-T float: the peer moved to 4500 (or its NAT mapping changed).
-    if (d.local.port === NAT_T_PORT && sa.keys) {
-      sa.local = { ...d.local };
-      sa.remote = { ...d.remote };
-    }
+    // NAT-T float: the peer moved to 4500 (or its NAT mapping changed). Applied only once
+    // the message authenticates (see authenticated()), so a forged packet cannot move the SA.
+    this.pendingEndpoint = d.local.port === NAT_T_PORT && sa.keys ? { sa, local: { ...d.local }, remote: { ...d.remote } } : undefined;
     switch (h.exchangeType) {
       case ExchangeType.IDENTITY_PROTECTION:
         if (h.messageId !== 0) return this.drop();
@@ -326,6 +325,17 @@ export class IkeV1Engine {
       default:
         return this.drop();
     }
+  }
+
+  /** @internal A message of `sa` passed its integrity check: liveness, and the NAT-T endpoint update. */
+  authenticated(sa: Phase1): void {
+    sa.lastHeardAt = this.o.now();
+    const p = this.pendingEndpoint;
+    if (p && p.sa === sa) {
+      sa.local = p.local;
+      sa.remote = p.remote;
+    }
+    this.pendingEndpoint = undefined;
   }
 
   /** @internal */

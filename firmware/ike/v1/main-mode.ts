@@ -143,6 +143,7 @@ export function mainInitiator(core: Core, sa: Phase1, d: Datagram, data: Uint8Ar
       return core.drop();
     }
     sa.iv = dec.nextIv;
+    core.authenticated(sa);
     sa.idR = stripId(id);
     sa.peerId = formatId(id);
     sa.lastRx = data.slice();
@@ -204,6 +205,7 @@ export function mainResponder(core: Core, sa: Phase1, d: Datagram, data: Uint8Ar
       return;
     }
     sa.iv = dec.nextIv;
+    core.authenticated(sa);
     sa.idI = stripId(id);
     sa.peerId = formatId(id);
     sa.lastRx = data.slice();

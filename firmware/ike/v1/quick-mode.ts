@@ -54,7 +54,7 @@ export function quickMode(core: Core, sa: Phase1, data: Uint8Array, msgId: numbe
     }
     x.iv = dec.nextIv;
     x.lastRx = data.slice();
-    sa.lastHeardAt = core.o.now();
+    core.authenticated(sa);
     quickModeRespond(core, sa, x, p);
     return;
   }
@@ -63,7 +63,6 @@ export function quickMode(core: Core, sa: Phase1, data: Uint8Array, msgId: numbe
   if (!dec) return core.drop();
   const p = dec.payloads;
   if (p[0]?.type !== PayloadType.HASH) return core.drop();
-  sa.lastHeardAt = core.o.now();
   if (x.role === 'initiator') {
     // HASH(2), SA, Nr, [KE], [IDci, IDcr], [N RESPONDER-LIFETIME]
     if (p.length < 3) return core.drop();
@@ -71,6 +70,7 @@ export function quickMode(core: Core, sa: Phase1, data: Uint8Array, msgId: numbe
     if (!bytesEqual(expect, (p[0] as unknown as { data: Uint8Array }).data)) return core.drop();
     x.iv = dec.nextIv;
     x.lastRx = data.slice();
+    core.authenticated(sa);
     quickModeInitiatorFinish(core, sa, x, p);
     return;
   }
@@ -78,6 +78,7 @@ export function quickMode(core: Core, sa: Phase1, data: Uint8Array, msgId: numbe
   const h3 = hash3(sa.hash!, sa.keys!.a, msgId, x.ni!, x.nr!);
   if (!bytesEqual(h3, (p[0] as unknown as { data: Uint8Array }).data)) return core.drop();
   x.lastRx = data.slice();
+  core.authenticated(sa);
   x.retx = undefined;
   // HASH(3) ends the exchange: a duplicate of it must not trigger our HASH(2) message again.
   x.lastReply = undefined;
