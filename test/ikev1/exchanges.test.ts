@@ -336,3 +336,20 @@ t.test('DPD on-demand: R-U-THERE only after outbound traffic without an answer',
   t.ok(a.debug.some((e) => /R_U_THERE/.test(e.text)), 'traffic sent, nothing heard: keepalive');
   t.equal(ofType(a.events, 'peer-dead').length, 1);
 });
+
+t.test('clear crypto session remote: DELETE for IPsec and ISAKMP SAs; timers', async (t) => {
+  const { net, a, b } = setup({ polA: [pol(10, 'aes256', 'sha', 2)], polB: [pol(10, 'aes256', 'sha', 2)], setsA: [aes256sha], setsB: [aes256sha] });
+  start(net);
+  t.ok(a.engine.nextTimerAt()! > net.now, 'a timer is pending (phase-1 lifetime / exchange cleanup)');
+  a.engine.clearPeer(B);
+  net.pump();
+  t.match(ofType(a.events, 'ipsec-deleted')[0], { reason: 'cleared' });
+  t.match(ofType(b.events, 'ipsec-deleted')[0], { reason: 'deleted-by-peer' });
+  t.match(ofType(a.events, 'phase1-down')[0], { reason: 'cleared' });
+  t.match(ofType(b.events, 'phase1-down')[0], { reason: 'deleted-by-peer' });
+  t.equal(a.engine.listIpsec().length + b.engine.listIpsec().length, 0);
+  t.equal(a.engine.listPhase1().length + b.engine.listPhase1().length, 0);
+  // a new trigger builds everything again
+  start(net);
+  t.equal(ofType(b.events, 'ipsec-up').length, 2);
+});
