@@ -1,0 +1,109 @@
+// Lab helpers for the IKEv1 integration tests: a Rampart daemon (sim board) as gateway A of
+// the site-to-site topology, and strongSwan or a second Rampart as gateway B.
+//
+//   hostA 10.1.0.2 -- lan0 [gwA: rampart] wan0 ===== wan0 [gwB] lan0 -- hostB 10.2.0.2
+//                     10.1.0.1       172.16.0.1         172.16.0.2  10.2.0.1
+//
+// With nat: a 'nat' namespace masquerades gwA (gwB sees it as 172.17.0.254, gwB is 172.17.0.2).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Lab, type LabProcess } from '../lib/netns.js';
+import { ScriptedConsole } from '../lib/daemon-client.js';
+import { rampartBundle } from '../dataplane-e2e/rampart-pair.js';
+
+export interface RampartGw {
+  ns: string;
+  proc: LabProcess;
+  socket: string;
+  con: ScriptedConsole;
+  configure(lines: readonly string[]): Promise<string>;
+  exec(line: string): Promise<string>;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function startRampart(lab: Lab, ns: string, ports: Record<string, string>): Promise<RampartGw> {
+  const bin = await rampartBundle();
+  const state = join(lab.dir, ns);
+  const socket = join(state, 'rampart.sock');
+  const portArgs = Object.entries(ports).flatMap(([k, v]) => ['--port', `${k}=${v}`]);
+  const proc = lab.spawn(ns, [process.execPath, '--enable-source-maps', bin, 'daemon', '--board', 'sim', '--state', state, '--socket', socket, ...portArgs],
+    { name: `${ns}-rampart`, env: { ...process.env, RAMPART_DEBUG: '1' } });
+  for (let i = 0; i < 300 && !existsSync(socket); i++) {
+    if (!proc.running) throw new Error(`${ns} daemon exited: ${proc.output}`);
+    await sleep(50);
+  }
+  if (!existsSync(socket)) throw new Error(`${ns} daemon did not start: ${proc.output}`);
+  const con = await ScriptedConsole.open(socket);
+  await con.run('enable');
+  await con.run('terminal length 0');
+  return {
+    ns, proc, socket, con,
+    async configure(lines) {
+      let out = await con.run('configure terminal');
+      for (const l of lines) {
+        const o = await con.run(l);
+        if (/^%(?! NOTE)/m.test(o)) out += `[${l}] ${o}`;
+      }
+      out += await con.run('end');
+      return out;
+    },
+    exec: (line) => con.run(line),
+  };
+}
+
+export interface GwSide {
+  hostname: string;
+  wan: string;
+  lan: string;
+  lanNet: string;
+  remoteLanNet: string;
+  peers: string[];
+  psk: string;
+  policy: string[];
+  transform: string;
+  pfs?: string;
+  lifetimeSec?: number;
+  keepalive?: string;
+  /** the peer address the key is for (default: peers) */
+  keyAddress?: string;
+  /** default route (NAT topologies) */
+  gateway?: string;
+}
+
+/** IOS config of one gateway (crypto map on FastEthernet0/0 = wan0, LAN on FastEthernet0/1). */
+export function gatewayConfig(s: GwSide): string[] {
+  const lines = [
+    `hostname ${s.hostname}`,
+    'crypto isakmp policy 10', ...s.policy.map((l) => ` ${l}`), ' authentication pre-share', 'exit',
+    `crypto isakmp key ${s.psk} address ${s.keyAddress ?? s.peers[0]}`,
+    ...(s.keyAddress ? [] : s.peers.slice(1).map((p) => `crypto isakmp key ${s.psk} address ${p}`)),
+    ...(s.keepalive ? [`crypto isakmp keepalive ${s.keepalive}`] : []),
+    `crypto ipsec transform-set ts ${s.transform}`, 'exit',
+    `access-list 101 permit ip ${s.lanNet} 0.0.0.255 ${s.remoteLanNet} 0.0.0.255`,
+    'crypto map mymap 10 ipsec-isakmp',
+    ...s.peers.map((p) => ` set peer ${p}`),
+    ' set transform-set ts',
+    ' match address 101',
+    ...(s.pfs ? [` set pfs ${s.pfs}`] : []),
+    ...(s.lifetimeSec ? [` set security-association lifetime seconds ${s.lifetimeSec}`] : []),
+    'exit',
+    'interface FastEthernet0/1', ` ip address ${s.lan} 255.255.255.0`, ' no shutdown', 'exit',
+    'interface FastEthernet0/0', ` ip address ${s.wan} 255.255.255.0`, ' crypto map mymap', ' no shutdown', 'exit',
+    ...(s.gateway ? [`ip route 0.0.0.0 0.0.0.0 ${s.gateway}`] : []),
+  ];
+  return lines;
+}
+
+export async function waitForText(fn: () => Promise<string>, re: RegExp, ms: number): Promise<string> {
+  const end = Date.now() + ms;
+  let last = '';
+  while (Date.now() < end) {
+    last = await fn();
+    if (re.test(last)) return last;
+    await sleep(250);
+  }
+  return last;
+}
+
+export { sleep };

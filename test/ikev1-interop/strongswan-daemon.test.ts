@@ -1,0 +1,127 @@
+// A running Rampart daemon (IKEv1 service + userspace data plane), configured only through
+// its CLI, against strongSwan 5.9 (kernel-libipsec) in network namespaces. Per suite:
+//   1. Rampart initiates, triggered by traffic (ping hostA -> hostB), then ping both ways and
+//      a TCP connection through the tunnel; show crypto isakmp sa / show crypto session;
+//   2. clear crypto session (DELETE reaches charon), then strongSwan initiates and Rampart
+//      responds; ping hostB -> hostA.
+// strongSwan's libipsec only does ESP in UDP 4500, so charon is told `encap = yes` (it then
+// fakes NAT detection and both sides float to 4500).
+import t from 'tap';
+import { Lab, isRoot, hasCommand } from '../lib/netns.js';
+import { StrongswanPeer, haveStrongswan, type SwanConnection } from '../lib/strongswan.js';
+import { ping } from '../lib/site-to-site.js';
+import { gatewayConfig, sleep, startRampart, waitForText } from './lab.js';
+
+const skip = !isRoot()
+  ? 'needs root: network namespaces and strongSwan'
+  : !haveStrongswan() ? 'needs strongSwan (strongswan-charon strongswan-swanctl libcharon-extra-plugins)'
+    : !hasCommand('ip') ? 'needs iproute2' : undefined;
+
+const A = { host: '10.1.0.2', lan: '10.1.0.1', wan: '172.16.0.1' };
+const B = { host: '10.2.0.2', lan: '10.2.0.1', wan: '172.16.0.2' };
+const PSK = 'ikev1-daemon-psk-4711';
+
+interface Suite {
+  tag: string;
+  name: string;
+  policy: string[];
+  transform: string;
+  pfs?: string;
+  swanIke: string;
+  swanEsp: string;
+  aggressive?: boolean;
+}
+
+const suites: Suite[] = [
+  { tag: 'a', name: 'aes256/sha/group2 + esp-aes 256 esp-sha-hmac', policy: ['encryption aes 256', 'hash sha', 'group 2'], transform: 'esp-aes 256 esp-sha-hmac', swanIke: 'aes256-sha1-modp1024', swanEsp: 'aes256-sha1' },
+  { tag: 'b', name: '3des/md5/group2 + esp-3des esp-md5-hmac', policy: ['encryption 3des', 'hash md5', 'group 2'], transform: 'esp-3des esp-md5-hmac', swanIke: '3des-md5-modp1024', swanEsp: '3des-md5' },
+  { tag: 'c', name: 'aes128/sha256/group14 + set pfs group14', policy: ['encryption aes', 'hash sha256', 'group 14'], transform: 'esp-aes esp-sha256-hmac', pfs: 'group14', swanIke: 'aes128-sha256-modp2048', swanEsp: 'aes128-sha256-modp2048' },
+  { tag: 'g', name: 'aggressive mode (strongSwan initiates) aes256/sha/group2', policy: ['encryption aes 256', 'hash sha', 'group 2'], transform: 'esp-aes 256 esp-sha-hmac', swanIke: 'aes256-sha1-modp1024', swanEsp: 'aes256-sha1', aggressive: true },
+];
+
+const ONLY = process.env.IKEV1_DAEMON_ONLY;
+
+async function tcpThrough(lab: Lab): Promise<boolean> {
+  // a listener on hostB, a client on hostA sending a line; bounded by timeouts
+  const srv = lab.spawn('hostB', ['sh', '-c', 'timeout 10 nc -l -p 5555 > /dev/null; echo server-done'], { name: 'nc-srv' });
+  await sleep(300);
+  const r = await lab.exec('hostA', ['sh', '-c', `echo hello-through-ikev1 | timeout 5 nc -q 1 ${B.host} 5555`], { timeoutMs: 10_000 });
+  await sleep(300);
+  await srv.stop(1000);
+  return r.code === 0;
+}
+
+for (const s of suites.filter((x) => !ONLY || x.tag === ONLY)) {
+  t.test(`Rampart daemon <-> strongSwan IKEv1: ${s.name}`, { skip, timeout: 120_000 }, async (t) => {
+    const lab = Lab.create(`rk1d${s.tag}`);
+    t.teardown(() => lab.destroy());
+    for (const ns of ['hostA', 'gwA', 'gwB', 'hostB']) lab.addNamespace(ns);
+    lab.addVeth({ ns: 'hostA', ifname: 'eth0', addr: `${A.host}/24` }, { ns: 'gwA', ifname: 'lan0' });
+    lab.addVeth({ ns: 'gwA', ifname: 'wan0' }, { ns: 'gwB', ifname: 'wan0', addr: `${B.wan}/24` });
+    lab.addVeth({ ns: 'gwB', ifname: 'lan0', addr: `${B.lan}/24` }, { ns: 'hostB', ifname: 'eth0', addr: `${B.host}/24` });
+    lab.addRoute('hostA', 'default', { gw: A.lan });
+    lab.addRoute('hostB', 'default', { gw: B.lan });
+    lab.enableForwarding('gwB');
+    const swan = new StrongswanPeer(lab, 'gwB', {
+      ...(s.aggressive ? { extraCharon: '    i_dont_care_about_security_and_use_aggressive_mode_psk = yes' } : {}),
+    });
+    await swan.start();
+    const conn: SwanConnection = {
+      name: 'rt', version: 1, aggressive: !!s.aggressive, localAddr: B.wan, remoteAddr: A.wan, proposals: [s.swanIke], psk: PSK, encap: true,
+      children: [{ name: 'lan', localTs: ['10.2.0.0/24'], remoteTs: ['10.1.0.0/24'], espProposals: [s.swanEsp] }],
+    };
+    await swan.load([conn]);
+    t.teardown(() => swan.stop());
+    const gw = await startRampart(lab, 'gwA', { 'FastEthernet0/0': 'wan0', 'FastEthernet0/1': 'lan0' });
+    t.teardown(() => gw.con.close());
+    const cfgOut = await gw.configure(gatewayConfig({
+      hostname: 'gwA', wan: A.wan, lan: A.lan, lanNet: '10.1.0.0', remoteLanNet: '10.2.0.0', peers: [B.wan], psk: PSK,
+      policy: s.policy, transform: s.transform, ...(s.pfs ? { pfs: s.pfs } : {}),
+    }));
+    t.notMatch(cfgOut, /\[.*\] %/, 'configuration accepted');
+    await sleep(800);
+
+    if (!s.aggressive) {
+      // 1. traffic-triggered: the first pings start IKE
+      await ping(lab, 'hostA', B.host, { count: 3, timeoutSec: 1 });
+      const up = await ping(lab, 'hostA', B.host, { count: 5, timeoutSec: 3 }) || await ping(lab, 'hostA', B.host, { count: 5, timeoutSec: 3 });
+      t.ok(up, 'ping hostA -> hostB through the tunnel (Rampart initiated)');
+      if (!up) {
+        t.comment(gw.proc.output.split('\n').slice(-30).join('\n'));
+        t.comment(swan.log().split('\n').slice(-40).join('\n'));
+        t.comment(await gw.exec('show crypto isakmp sa'));
+        return;
+      }
+      t.ok(await ping(lab, 'hostB', A.host, { count: 3 }), 'ping hostB -> hostA');
+      if (hasCommand('nc')) t.ok(await tcpThrough(lab), 'TCP hostA -> hostB through the tunnel');
+      const isa = await gw.exec('show crypto isakmp sa');
+      t.match(isa, /172\.16\.0\.2\s+172\.16\.0\.1\s+QM_IDLE\s+\d+ ACTIVE/, 'show crypto isakmp sa: QM_IDLE ACTIVE');
+      const sess = await gw.exec('show crypto session');
+      t.match(sess, /Interface: FastEthernet0\/0/);
+      t.match(sess, /Session status: UP-ACTIVE/);
+      t.match(sess, /Peer: 172\.16\.0\.2 port 4500/);
+      t.match(sess, /IPsec FLOW: permit ip 10\.1\.0\.0\/255\.255\.255\.0 10\.2\.0\.0\/255\.255\.255\.0/);
+      t.match(sess, /Active SAs: 2, origin: crypto map/);
+      const ipsec = await gw.exec('show crypto ipsec sa');
+      t.match(ipsec, /#pkts encaps: [1-9]/, 'show crypto ipsec sa counts encapsulated packets');
+      t.match(await swan.listSas(), /ESTABLISHED, IKEv1/);
+      // 2. clear crypto session: DELETEs reach charon
+      await gw.exec('clear crypto session');
+      const gone = await waitForText(() => swan.listSas(), /^(?![\s\S]*INSTALLED)/, 10_000);
+      t.notMatch(gone, /INSTALLED/, 'charon removed the CHILD_SA after clear crypto session (DELETE received)');
+      t.notMatch(await gw.exec('show crypto isakmp sa'), /QM_IDLE/, 'no ISAKMP SA left');
+    }
+    // 3. strongSwan initiates, Rampart responds
+    await swan.initiate('lan', 30_000).catch((e: Error) => t.comment(e.message));
+    const up2 = await ping(lab, 'hostB', A.host, { count: 5, timeoutSec: 3 });
+    t.ok(up2, 'ping hostB -> hostA through the tunnel (strongSwan initiated, Rampart responded)');
+    t.ok(await ping(lab, 'hostA', B.host, { count: 3 }), 'ping hostA -> hostB');
+    const isa2 = await gw.exec('show crypto isakmp sa');
+    t.match(isa2, /172\.16\.0\.1\s+172\.16\.0\.2\s+QM_IDLE\s+\d+ ACTIVE/, 'responder row: dst = us');
+    if (!up2) {
+      t.comment(gw.proc.output.split('\n').slice(-30).join('\n'));
+      t.comment(swan.log().split('\n').slice(-40).join('\n'));
+    }
+    t.notMatch(gw.proc.output, new RegExp(PSK), 'the PSK never appears in the daemon output');
+  });
+}
