@@ -108,11 +108,11 @@ export interface IkeV1EngineOptions {
   /** max responder phase-1 negotiations in progress */
   halfOpenLimit?: number;
   halfOpenTimeoutMs?: number;
-  /** `crypto isakmp keepalive SECONDS RETRY` */
   /**
    * `crypto isakmp keepalive SECONDS [RETRY] [periodic|on-demand]`. periodic: R-U-THERE when
    * nothing was heard from the peer for SECONDS; on-demand (IOS default): only when we also
    * sent traffic to the peer since we last heard from it (see noteOutboundTraffic).
+   * `mode` defaults to 'periodic' here; map IOS's default (on-demand) explicitly.
    */
   dpd?: { intervalSec: number; retrySec: number; maxRetries?: number; mode?: 'periodic' | 'on-demand' };
   natTraversal?: boolean;
