@@ -23,8 +23,6 @@
 import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import { TunDevice, type TunStats } from '../dataplane/tun.js';
-import { openRawBind } from '../dataplane/raw-socket.js';
-import type { PacketBind } from '../dataplane/packet-io.js';
 import type { Pipeline } from '../dataplane/pipeline.js';
 import type { AclEntry } from '../ipsec/acl-classifier.js';
 import { portOpToRange } from '../ipsec/spd.js';
@@ -107,13 +105,24 @@ export function buildPolicyRules(policies: readonly InterfacePolicy[], table = D
   return rules;
 }
 
-interface RawModule {
-  createSocket(opts: { protocol: number; addressFamily: number; bufferSize?: number }): {
-    wrap: { send(buf: Buffer, offset: number, length: number, address: string, cb: (bytes: number) => void): void };
-    close(): void;
-  };
-  AddressFamily: { IPv4: number };
+/** The parts of the raw-socket package's native SocketWrap used here (it ships no types). */
+interface RawWrap {
+  send(buf: Buffer, offset: number, length: number, address: string, cb: (bytes: number) => void): void;
+  recv(buf: Buffer, cb: (buf: Buffer, bytes: number, source: string) => void): void;
+  setOption(level: number, option: number, value: Buffer | number, length?: number): void;
+  on(ev: string, fn: (...a: unknown[]) => void): void;
+  removeAllListeners(ev: string): void;
 }
+interface RawModule {
+  createSocket(opts: { protocol: number; addressFamily: number; bufferSize?: number }): { wrap: RawWrap; close(): void };
+  AddressFamily: { IPv4: number };
+  SocketLevel: Record<string, number>;
+  SocketOption: Record<string, number>;
+}
+
+/** Receive buffer of the raw ESP/AH sockets: the kernel caps it at net.core.rmem_max. */
+const RAW_RCVBUF_BYTES = 4 * 1024 * 1024;
+const RAW_MAX_BATCH = 256;
 
 const IPPROTO_RAW = 255;
 
@@ -143,8 +152,8 @@ export class UserspaceBackend {
   readonly tunName: string;
   readonly table: number;
   private tun: TunDevice | undefined;
-  private esp: PacketBind | undefined;
-  private ah: PacketBind | undefined;
+  private readonly rxSockets: { close(): void }[] = [];
+  private rawRx = { esp: 0, ah: 0 };
   private sendSock: ReturnType<RawModule['createSocket']> | undefined;
   private readonly run: CommandRunner;
   private readonly log: (text: string) => void;
@@ -181,18 +190,30 @@ export class UserspaceBackend {
     const raw = createRequire(import.meta.url)('raw-socket') as RawModule;
     this.sendSock = raw.createSocket({ protocol: IPPROTO_RAW, addressFamily: raw.AddressFamily.IPv4 });
     const pipeline = this.opts.pipeline;
-    const deliver = (data: Uint8Array): void => {
-      // raw-socket.ts hands over a view after the IPv4 header of its own receive buffer
-      // (a dedicated ArrayBuffer): step back to the header, which AH and the SAD need.
-      const ihl = data.byteOffset;
-      const full = new Uint8Array(data.buffer, 0, ihl + data.length);
-      if (ihl < 20 || full[0]! >> 4 !== 4 || (full[0]! & 0x0f) * 4 !== ihl) { this.rawRxDropped++; return; }
-      pipeline.inbound(full);
-    };
-    this.esp = openRawBind({ protocol: 'esp', localAddress: '0.0.0.0', maxBatch: 128 });
-    this.esp.onPacket((_k, data) => deliver(data));
-    this.ah = openRawBind({ protocol: 'ah', localAddress: '0.0.0.0', maxBatch: 128 });
-    this.ah.onPacket((_k, data) => deliver(data));
+    // Receiving: our own raw sockets rather than raw-socket.ts's PacketBind, because the
+    // pipeline needs the whole IPv4 header (AH covers it; the SAD wants the destination)
+    // and a large SO_RCVBUF (the default ~200 KB overflows at a few thousand packets/s).
+    for (const [proto, which] of [[50, 'esp'], [51, 'ah']] as const) {
+      const sock = raw.createSocket({ protocol: proto, addressFamily: raw.AddressFamily.IPv4, bufferSize: 16 });
+      this.rxSockets.push(sock);
+      const w = sock.wrap;
+      try { w.setOption(raw.SocketLevel.SOL_SOCKET!, raw.SocketOption.SO_RCVBUF!, RAW_RCVBUF_BYTES); } catch (e) { this.log(`SO_RCVBUF: ${(e as Error).message}`); }
+      const buf = Buffer.allocUnsafeSlow(65536);
+      const view = new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+      w.removeAllListeners('recvReady');
+      w.removeAllListeners('sendReady');
+      w.removeAllListeners('error');
+      w.on('error', () => { this.rawRxDropped++; });
+      w.on('recvReady', () => {
+        for (let i = 0; i < RAW_MAX_BATCH && !this.closed; i++) {
+          let n = -1;
+          try { w.recv(buf, (_b, bytes) => { n = bytes; }); } catch { return; /* EAGAIN: drained */ }
+          if (n <= 0) return;
+          this.rawRx[which]++;
+          try { pipeline.inbound(view.subarray(0, n)); } catch { this.rawRxDropped++; }
+        }
+      });
+    }
     tun.onPacket((packet) => pipeline.outbound(packet));
   }
 
@@ -237,9 +258,9 @@ export class UserspaceBackend {
   get stats(): UserspaceBackendStats {
     return {
       tun: this.tun?.stats ?? {},
-      rawEspRx: this.esp?.stats.rxPackets ?? 0,
-      rawAhRx: this.ah?.stats.rxPackets ?? 0,
-      rawRxDropped: this.rawRxDropped + (this.esp?.stats.rxDropped ?? 0) + (this.ah?.stats.rxDropped ?? 0),
+      rawEspRx: this.rawRx.esp,
+      rawAhRx: this.rawRx.ah,
+      rawRxDropped: this.rawRxDropped,
       sent: this.sent,
       sendErrors: this.sendErrors,
       rules: this.installed.length,
@@ -256,8 +277,7 @@ export class UserspaceBackend {
     this.closed = true;
     this.removeRules();
     this.run(['ip', 'route', 'flush', 'table', String(this.table)]);
-    await this.esp?.close();
-    await this.ah?.close();
+    for (const s of this.rxSockets) { try { s.close(); } catch { /* closed */ } }
     try { this.sendSock?.close(); } catch { /* closed */ }
     await this.tun?.close();
   }

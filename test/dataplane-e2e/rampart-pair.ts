@@ -42,10 +42,11 @@ export function rampartBundle(): Promise<string> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function startGateway(lab: Lab, ns: 'gwA' | 'gwB', bin: string): Promise<Gateway> {
+export async function startGateway(lab: Lab, ns: 'gwA' | 'gwB', bin: string): Promise<Gateway> {
   const state = join(lab.dir, ns);
   const socket = join(state, 'rampart.sock');
-  const proc = lab.spawn(ns, [process.execPath, '--enable-source-maps', bin, 'daemon', '--board', 'sim', '--state', state, '--socket', socket,
+  const prof = process.env.RAMPART_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.RAMPART_CPU_PROF}`] : [];
+  const proc = lab.spawn(ns, [process.execPath, '--enable-source-maps', ...prof, bin, 'daemon', '--board', 'sim', '--state', state, '--socket', socket,
     '--port', 'FastEthernet0/0=wan0', '--port', 'FastEthernet0/1=lan0'], { name: `${ns}-rampart`, env: { ...process.env, RAMPART_DEBUG: '1' } });
   for (let i = 0; i < 200 && !existsSync(socket); i++) {
     if (!proc.running) throw new Error(`${ns} daemon exited: ${proc.output}`);

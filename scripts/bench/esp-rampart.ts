@@ -1,0 +1,86 @@
+// Rampart's own tunnel: two daemons (sim board) as gwA/gwB of the site-to-site topology,
+// configured through their CLI with ipsec-manual SAs (ESP esp-gcm 256, the strongSwan
+// anchor's cipher), measured by the same runTunnelBench() recipe as the anchor.
+// Prints esp-tcp, esp-udp, esp-udp64 (pps), esp-rtt, esp-added-latency, the ratio against
+// strongSwan's TCP from the same run, and the daemon's RSS with 1,000 SAs installed.
+import { readFileSync } from 'node:fs';
+import type { BenchContext, BenchModuleMeta } from './lib/bench-context.js';
+import { runTunnelBench, type StartTunnel } from './lib/tunnel-iperf.js';
+import { strongswanTcpAnchor } from './esp-strongswan.js';
+import { Lab } from '../../test/lib/netns.js';
+import { KEYS, manualConfig, rampartBundle, startGateway } from '../../test/dataplane-e2e/rampart-pair.js';
+
+export const meta: BenchModuleMeta = { description: 'Rampart userspace ESP tunnel (manual SAs, esp-gcm 256), iperf3 TCP/UDP, RSS with 1,000 SAs', needsRoot: true };
+
+const GCM_KEY = `cipher ${KEYS.aes256}a1b2c3d4`;
+
+export const startRampart: StartTunnel = async (lab) => {
+  const bin = await rampartBundle();
+  const gwA = await startGateway(lab, 'gwA', bin);
+  const gwB = await startGateway(lab, 'gwB', bin);
+  await gwA.configure(manualConfig('A', { transform: 'esp-gcm 256', inKey: GCM_KEY, outKey: GCM_KEY }));
+  await gwB.configure(manualConfig('B', { transform: 'esp-gcm 256', inKey: GCM_KEY, outKey: GCM_KEY }));
+  await new Promise((r) => setTimeout(r, 500));
+  return {
+    describe: 'Rampart userspace ESP (TUN + raw sockets), ipsec-manual esp-gcm 256',
+    stop: async () => { gwA.con.close(); gwB.con.close(); await gwA.proc.stop(); await gwB.proc.stop(); },
+  };
+};
+
+function rssKb(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+/** RSS of one daemon with `pairs` ipsec-manual entries (2 SAs each) applied to an interface. */
+export async function measureRss(ctx: BenchContext, pairs = 500): Promise<{ idleKb: number; loadedKb: number; sas: number }> {
+  const lab = Lab.create('rb-rss');
+  try {
+    lab.addNamespace('gwA');
+    lab.addNamespace('gwB');
+    lab.addVeth({ ns: 'gwA', ifname: 'wan0' }, { ns: 'gwB', ifname: 'wan0' });
+    lab.addVeth({ ns: 'gwA', ifname: 'lan0' }, { ns: 'gwB', ifname: 'lan0' });
+    const gw = await startGateway(lab, 'gwA', await rampartBundle());
+    await new Promise((r) => setTimeout(r, 500));
+    const idleKb = rssKb(gw.proc.pid);
+    const lines: string[] = ['interface FastEthernet0/0', ' ip address 172.16.0.1 255.255.255.0', 'exit', 'crypto ipsec transform-set ts esp-gcm 256'];
+    for (let i = 0; i < pairs; i++) {
+      const net = `10.${100 + Math.floor(i / 250)}.${i % 250}.0`;
+      lines.push(`access-list ${2000 + i} permit ip 10.1.0.0 0.0.0.255 ${net} 0.0.0.255`);
+      lines.push(`crypto map big ${10 + i} ipsec-manual`, ' set peer 172.16.0.2', ' set transform-set ts', ` match address ${2000 + i}`,
+        ` set session-key inbound esp ${0x10000 + i} ${GCM_KEY}`, ` set session-key outbound esp ${0x20000 + i} ${GCM_KEY}`, 'exit');
+    }
+    lines.push('interface FastEthernet0/0', ' crypto map big', 'exit');
+    await gw.configure(lines);
+    await new Promise((r) => setTimeout(r, 3000));
+    const show = await gw.exec('show crypto engine brief');
+    const sas = Number(/Active SAs:\s+(\d+)/.exec(show)?.[1] ?? NaN);
+    const loadedKb = rssKb(gw.proc.pid);
+    gw.con.close();
+    return { idleKb, loadedKb, sas };
+  } finally {
+    await lab.destroy();
+  }
+}
+
+export async function run(ctx: BenchContext): Promise<void> {
+  const res = await runTunnelBench({
+    prefix: 'rb-rampart', start: startRampart, seconds: ctx.seconds, log: ctx.log,
+    onResult: (what, v) => {
+      const names = { tcpMbps: ['esp-tcp', 'Mbit/s'], udpMbps: ['esp-udp', 'Mbit/s'], udpLossPct: ['esp-udp-loss', '%'], udp64Pps: ['esp-udp64', 'pps'], rttMs: ['esp-rtt', 'ms'] } as const;
+      ctx.report(names[what][0], v, names[what][1]);
+    },
+  });
+  let plainRtt = ctx.results.get('plain-rtt');
+  if (plainRtt === undefined) {
+    plainRtt = (await runTunnelBench({ prefix: 'rb-rplain', start: null, seconds: 1, only: ['rtt'], log: ctx.log })).rttMs;
+  }
+  ctx.report('esp-added-latency', res.rttMs - plainRtt, 'ms');
+  if (!process.env.BENCH_NO_RSS) {
+    const rss = await measureRss(ctx);
+    ctx.report('daemon-rss-idle', rss.idleKb / 1024, 'MB');
+    ctx.report(`daemon-rss-${rss.sas}-sas`, rss.loadedKb / 1024, 'MB');
+  }
+  if (!process.env.BENCH_NO_ANCHOR) ctx.ratio('esp-tcp-vs-strongswan', res.tcpMbps / (await strongswanTcpAnchor(ctx)));
+}
