@@ -83,7 +83,7 @@ function swanKeys(log: string): string[] {
   return out;
 }
 
-async function setup(t: Tap, tag: string, swanIke: string, swanEsp: string): Promise<{ lab: Lab; swan: StrongswanPeer }> {
+async function setup(t: Tap, tag: string, swanIke: string, swanEsp: string, rekey: { childSec?: number; ikeSec?: number } = {}): Promise<{ lab: Lab; swan: StrongswanPeer }> {
   const lab = Lab.create(`rt-i2${tag}`);
   t.teardown(() => lab.destroy());
   lab.addNamespace('r');
@@ -95,7 +95,8 @@ async function setup(t: Tap, tag: string, swanIke: string, swanEsp: string): Pro
   await swan.start();
   const conn: SwanConnection = {
     name: 'rt', version: 2, localAddr: S, remoteAddr: R, proposals: [swanIke], psk: PSK,
-    children: [{ name: 'lan', localTs: ['192.168.22.0/24'], remoteTs: ['192.168.21.0/24'], espProposals: [swanEsp] }],
+    ...(rekey.ikeSec ? { rekeyTimeSec: rekey.ikeSec } : {}),
+    children: [{ name: 'lan', localTs: ['192.168.22.0/24'], remoteTs: ['192.168.21.0/24'], espProposals: [swanEsp], ...(rekey.childSec ? { lifetimeSec: rekey.childSec } : {}) }],
   };
   await swan.load([conn]);
   return { lab, swan };
@@ -165,4 +166,28 @@ t.test('strongSwan IKEv2 interop: proposal mismatch is diagnosed by the Rampart 
   t.equal(d?.comparisons?.[0]?.firstDifference.transformType, 'encryption');
   t.match(d?.comparisons?.[0]?.firstDifference.offered.join(','), /ENCR_AES_CBC_128/);
   t.match(swan.log(), /NO_PROPOSAL_CHOSEN/, 'charon got NO_PROPOSAL_CHOSEN');
+});
+
+t.test('strongSwan IKEv2 interop: strongSwan rekeys the child and the IKE SA, Rampart responds', { skip, timeout: 90_000 }, async (t) => {
+  const { lab, swan } = await setup(t as unknown as Tap, 'rk', 'aes128-sha256-modp2048', 'aes128-sha256-modp2048', { childSec: 5, ikeSec: 14 });
+  const cfg: Ikev2DriverConfig = {
+    local: R, remote: S, psk: PSK, initiate: false, ike: [{ encryption: ['aes-cbc-128'], integrity: ['sha256'], dhGroups: [14] }],
+    esp: [{ encryption: ['aes-cbc-128'], integrity: ['sha256'] }], pfsGroup: 14, localCidr: '192.168.21.0/24', remoteCidr: '192.168.22.0/24', runMs: 26_000,
+  };
+  const drv = await lab.spawnNode('r', join(projectRoot(), 'test/ikev2/swan-driver.ts'), [JSON.stringify(cfg)], { name: 'rampart-ikev2' });
+  await waitFor(drv, (l) => l.some((x) => 'ready' in x), 10_000);
+  void swan.initiate('lan', 30_000).catch(() => undefined);
+  const rekeyed = await waitFor(drv, (l) => l.some((x) => x.event?.type === 'ike-rekeyed') && l.filter((x) => x.event?.type === 'child-up').length >= 2, 30_000);
+  t.ok(rekeyed, 'child and IKE SA rekeyed by strongSwan');
+  const ev = lines(drv).map((x) => x.event?.type).filter(Boolean);
+  t.notOk(ev.includes('negotiation-failed'), 'no failure');
+  const downs = lines(drv).filter((x) => x.event?.type === 'ike-down').map((x) => (x.event as { reason?: string }).reason);
+  t.ok(downs.every((r) => r === 'rekeyed'), `IKE SAs only went down by rekey (${downs.join(',')})`);
+  const sas = await swan.listSas();
+  t.match(sas, /ESTABLISHED, IKEv2/, 'charon has the IKE SA');
+  t.match(sas, /INSTALLED/, 'and a CHILD_SA');
+  if (!rekeyed || !/ESTABLISHED/.test(sas)) {
+    t.comment(drv.output.split('\n').filter((l) => !l.includes('"child-up"')).slice(-30).join('\n'));
+    t.comment(swan.log().split('\n').filter((l) => /IKE|CHD|ENC|NET/.test(l) && !/\]\s+\d+: /.test(l)).slice(-80).join('\n'));
+  }
 });
