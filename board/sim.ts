@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import type { BoardProfile } from './profile.js';
 
 export const SIM_PORTS = [
-  'Ethernet1/0', 'Ethernet2/0', 'Ethernet3/0', 'Ethernet3/3',
+  'Ethernet0/0', 'Ethernet1/0', 'Ethernet2/0', 'Ethernet3/0', 'Ethernet3/3',
   'FastEthernet0/0', 'FastEthernet0/1',
   'GigabitEthernet0/0', 'GigabitEthernet0/1', 'GigabitEthernet0/2',
-  'Serial0/0', 'Serial2/0',
+  'Serial0/0', 'Serial2/0', 'Serial2/1', 'Serial12/0',
 ];
 
 export function simBoard(opts: { stateDir?: string; portMap?: Record<string, string>; cwd?: string } = {}): BoardProfile {

@@ -36,6 +36,8 @@ export class CliSession implements SessionControl {
   closed = false;
   private stack: ModeFrame[];
   private readonly historyList: string[] = [];
+  /** Whether the last failed handler reported invalid input (as opposed to a refusal). */
+  private lastInvalid = false;
   private readonly opts: SessionOptions;
 
   constructor(opts: SessionOptions) {
@@ -128,7 +130,7 @@ export class CliSession implements SessionControl {
     if (parse.kind !== 'ok' && !viaDo && mode !== 'config' && isConfigMode(mode)) {
       // Try the enclosing modes; a match there leaves the sub-mode. When none matches,
       // report the attempt that got furthest into the line.
-      let best = parse;
+      let best: MatchResult<CommandDef> = parse;
       for (let depth = this.stack.length - 2; depth >= 0; depth--) {
         const m = this.stack[depth]!.mode;
         if (!isConfigMode(m)) break;
@@ -146,9 +148,15 @@ export class CliSession implements SessionControl {
       this.reportFailure(parse, line, caretBase, mode);
       return false;
     }
+    const before = this.stack.slice();
     if (!viaDo) this.stack.length = targetDepth + 1;
     const execMode = viaDo ? 'exec' : this.top().mode;
-    return this.invoke(parse.parse.command, parse.parse.args, execMode, isDefault, usedFilters, viaDo, { line, base: caretBase });
+    const frame = this.top();
+    const ok = await this.invoke(parse.parse.command, parse.parse.args, execMode, isDefault, usedFilters, viaDo, { line, base: caretBase });
+    // IOS changes mode when the line parses in a parent mode. A handler that finds the
+    // input invalid (what IOS's parser would have refused) leaves the sub-mode unchanged.
+    if (!ok && this.lastInvalid && targetDepth < before.length - 1 && this.top() === frame) this.stack = before;
+    return ok;
   }
 
   private parse(line: string, mode: string): { result: MatchResult<CommandDef> } {
@@ -228,10 +236,12 @@ export class CliSession implements SessionControl {
       system: this.opts.system,
     };
     let ok = true;
+    this.lastInvalid = false;
     try {
       await def.handler(ctx, args);
     } catch (err) {
       if (!(err instanceof CliError)) throw err;
+      this.lastInvalid = err instanceof InvalidInputError;
       if (err instanceof InvalidInputError && caret) {
         const w = splitWords(caret.line)[err.word];
         out.push(`${' '.repeat(caret.base + (w?.start ?? 0))}^\n${err.message}\n\n`);

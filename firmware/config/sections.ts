@@ -1,5 +1,6 @@
 // Every feature's config section, imported for its registration. Add one line per feature.
 import './system.js';
+import './line.js';
 import './crypto-common.js';
 import './crypto-ipsec.js';
 import './acl.js';

@@ -1,4 +1,5 @@
 // Box-wide settings: hostname, enable secret/password, password encryption service.
+import { FIRMWARE_VERSION } from '../lib/version.js';
 import { defineSection } from './model.js';
 
 export interface SystemConfig {
@@ -9,6 +10,7 @@ export interface SystemConfig {
   enablePassword?: { type: 0 | 7; value: string };
   servicePasswordEncryption: boolean;
   timestampsDebug: boolean;
+  timestampsLog: boolean;
   domainLookup: boolean;
 }
 
@@ -21,16 +23,17 @@ export const DEFAULT_HOSTNAME = 'Router';
 defineSection({
   key: 'system',
   order: 10,
-  create: () => ({ hostname: DEFAULT_HOSTNAME, servicePasswordEncryption: false, timestampsDebug: true, domainLookup: true }),
+  create: () => ({ hostname: DEFAULT_HOSTNAME, servicePasswordEncryption: false, timestampsDebug: true, timestampsLog: true, domainLookup: true }),
   render: (cfg) => {
     const s = cfg.system;
     const services = [
       s.timestampsDebug ? 'service timestamps debug datetime msec' : 'no service timestamps debug',
+      s.timestampsLog ? 'service timestamps log datetime msec' : 'no service timestamps log',
       s.servicePasswordEncryption ? 'service password-encryption' : 'no service password-encryption',
     ];
     const enable: string[] = [];
     if (s.enableSecret) enable.push(`enable secret 9 ${s.enableSecret}`);
     if (s.enablePassword) enable.push(`enable password ${s.enablePassword.type === 7 ? '7 ' : ''}${s.enablePassword.value}`);
-    return [services, [`hostname ${s.hostname}`], enable, s.domainLookup ? [] : ['no ip domain lookup']];
+    return [[`version ${FIRMWARE_VERSION.split('.').slice(0, 2).join('.')}`, ...services], [`hostname ${s.hostname}`], enable, s.domainLookup ? [] : ['no ip domain lookup']];
   },
 });

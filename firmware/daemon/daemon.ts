@@ -12,6 +12,7 @@ import { loadConfigText } from '../cli/config-loader.js';
 import type { RuntimeView, SystemServices } from '../cli/context.js';
 import { CliSession } from '../cli/session.js';
 import { createConfig, type Config } from '../config/model.js';
+import { setBoardPorts } from '../config/interface.js';
 import { FIRMWARE_VERSION } from '../lib/version.js';
 import { JsonLines, type Event, type Request, type Response } from '../mgmt/rpc-protocol.js';
 import { Flash, STARTUP_CONFIG } from './flash.js';
@@ -63,7 +64,7 @@ export interface DaemonService {
 }
 
 export class Daemon {
-  config: Config = createConfig();
+  config: Config;
   readonly flash: Flash;
   readonly bootLog: string[] = [];
   readonly runtime: RuntimeView = {};
@@ -81,6 +82,7 @@ export class Daemon {
     this.now = opts.now ?? Date.now;
     this.bootTime = this.now();
     this.flash = new Flash(opts.board.stateDir);
+    this.config = this.newConfig();
     this.services = opts.services ?? defaultServices(opts.board);
     const daemon = this;
     this.system = {
@@ -95,6 +97,13 @@ export class Daemon {
       configChanged: () => this.configChanged(),
       get runtime() { return daemon.runtime; },
     };
+  }
+
+  /** An empty configuration for this board: its ports exist before any line is applied. */
+  private newConfig(): Config {
+    const cfg = createConfig();
+    setBoardPorts(cfg, this.opts.board.ports);
+    return cfg;
   }
 
   addApplier(a: Applier): void {
@@ -128,7 +137,7 @@ export class Daemon {
   async boot(): Promise<void> {
     const stored = this.flash.read(STARTUP_CONFIG);
     const text = stored ?? DEFAULT_CONFIG;
-    this.config = createConfig();
+    this.config = this.newConfig();
     const t0 = performance.now();
     const errors = await loadConfigText(text, this.config, this.system);
     const ms = performance.now() - t0;

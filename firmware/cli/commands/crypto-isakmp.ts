@@ -510,7 +510,7 @@ defineCommand({
   syntax: ['[no] client LINE', '[no] isakmp authorization LINE'],
   help: { client: 'Specify client configuration settings (Easy VPN server)', isakmp: 'ISAKMP', authorization: 'ISAKMP authorization parameters (Easy VPN server)' },
   handler() {
-    throw new CliError('% Unsupported feature: Easy VPN server (client configuration and ISAKMP authorization) is not supported on this product.');
+    throw new CliError('% Not supported on Rampart: Easy VPN server (client configuration and ISAKMP authorization)');
   },
 });
 
@@ -567,7 +567,7 @@ export type { DhGroup };
 
 defineMode({ name: 'isakmp-client-group', prompt: '(config-isakmp-group)', parent: 'config' });
 
-const EZVPN_SERVER = '% Unsupported feature: Easy VPN server (crypto isakmp client configuration) is not supported on this product.';
+const EZVPN_SERVER = '% Not supported on Rampart: Easy VPN server (crypto isakmp client configuration)';
 
 defineCommand({
   modes: ['config'],

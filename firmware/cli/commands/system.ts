@@ -17,7 +17,7 @@ defineCommand({
     }
     const name = a.req('name');
     // RFC 1123 host label rules, as IOS enforces them.
-    if (!/^[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(name)) {
+    if (!/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(name)) {
       throw new CliError('% Hostname contains one or more illegal characters.');
     }
     ctx.config.system.hostname = name;
@@ -100,9 +100,14 @@ defineCommand({
 
 defineCommand({
   modes: ['config'],
-  syntax: ['[no] service timestamps debug [datetime [msec] [localtime] [show-timezone]|uptime]', 'no service timestamps'],
-  help: { timestamps: 'Timestamp debug/log messages', debug: 'Timestamp debug messages', datetime: 'Timestamp with date and time', msec: 'Include milliseconds in timestamp', uptime: 'Timestamp with system uptime' },
-  handler(ctx, a) { ctx.config.system.timestampsDebug = !a.no; },
+  syntax: ['[no] service timestamps [debug|log] [datetime [msec] [localtime] [show-timezone] [year]|uptime]'],
+  help: { timestamps: 'Timestamp debug/log messages', debug: 'Timestamp debug messages', log: 'Timestamp log messages', datetime: 'Timestamp with date and time', msec: 'Include milliseconds in timestamp', uptime: 'Timestamp with system uptime' },
+  handler(ctx, a) {
+    // Rampart always stamps with date, time and milliseconds; the forms only turn stamping on or off.
+    const both = !a.has('debug') && !a.has('log');
+    if (both || a.has('debug')) ctx.config.system.timestampsDebug = !a.no;
+    if (both || a.has('log')) ctx.config.system.timestampsLog = !a.no;
+  },
 });
 
 defineCommand({
@@ -110,4 +115,12 @@ defineCommand({
   syntax: ['[no] ip domain lookup', '[no] ip domain-lookup'],
   help: { domain: 'IP DNS Resolver', lookup: 'Enable IP Domain Name System hostname translation', 'domain-lookup': 'Enable IP Domain Name System hostname translation' },
   handler(ctx, a) { ctx.config.system.domainLookup = !a.no; },
+});
+
+defineCommand({
+  modes: ['config'],
+  syntax: 'version LINE$version',
+  help: { version: 'Version' },
+  // Saved configs carry the version of the software that wrote them; IOS ignores it on load.
+  handler() { /* accepted and ignored, as IOS does */ },
 });
