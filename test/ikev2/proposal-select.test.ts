@@ -56,3 +56,27 @@ t.test('traffic selector narrowing', async (t) => {
   t.same(narrow([selectorFromConfig({ cidr: '2001:db8::/32' })], [selectorFromConfig({ cidr: '2001:db8:1::/48' })]).map(formatSelector), ['2001:db8:1::-2001:db8:1:ffff:ffff:ffff:ffff:ffff proto any port any'], 'IPv6');
   t.same(narrow([selectorFromConfig({ cidr: '10.0.0.0/8', protocol: 6 })], [selectorFromConfig({ cidr: '10.0.0.0/8', protocol: 17 })]), [], 'protocol mismatch');
 });
+
+t.test('configuration validation', async (t) => {
+  const { validateIkev2Config } = await import('../../firmware/ike/v2/index.js');
+  const good = {
+    connections: [{
+      name: 'c', remoteAddress: '192.0.2.2', ikeProposals: [{ encryption: ['aes-cbc-256' as const], integrity: ['sha256' as const], dhGroups: [14] }],
+      childProposals: [{ encryption: ['aes-gcm-256' as const] }], localSelectors: [{ cidr: '10.1.0.0/16' }], remoteSelectors: [{ cidr: '10.2.0.0/16' }],
+    }],
+    psk: () => undefined,
+  };
+  t.same(validateIkev2Config(good), []);
+  const bad = {
+    ...good,
+    connections: [{
+      ...good.connections[0]!, ikeProposals: [{ encryption: ['aes-gcm-128' as const], integrity: ['sha1' as const], dhGroups: [99] }],
+      childProposals: [{ encryption: ['aes-cbc-128' as const] }], localSelectors: [{ cidr: '10.1.0.0/40' }],
+    }],
+  };
+  const problems = validateIkev2Config(bad);
+  t.match(problems.join('\n'), /AES-GCM proposals take no integrity/);
+  t.match(problems.join('\n'), /unsupported DH group 99/);
+  t.match(problems.join('\n'), /integrity required with aes-cbc-128/);
+  t.match(problems.join('\n'), /bad local selector/);
+});

@@ -8,4 +8,5 @@ export type { ProposalComparison, TypeDifference } from './proposal-select.js';
 export { selectProposal } from './proposal-select.js';
 export { formatSelector, selectorFromConfig, narrow, parseIp, formatIp, cidrRange } from './selectors.js';
 export { identityToString } from './identity.js';
+export { validateConnection, validateIkev2Config } from './validate.js';
 export { deriveIkeKeys, deriveChildKeys, skeyseedInitial, skeyseedRekey, pskAuth } from './keys.js';
