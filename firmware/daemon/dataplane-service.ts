@@ -31,6 +31,7 @@ import { detectKernelIpsec, type KernelIpsecDetection } from '../kernel/detect.j
 import { runCommand, UserspaceBackend, type CommandRunner, type InterfacePolicy } from '../kernel/userspace-backend.js';
 import type { CryptoEngine } from '../lib/crypto-engine.js';
 import type { DaemonService, ServiceContext } from './daemon.js';
+import type { SharedBind } from '../dataplane/bind-registry.js';
 
 /** A child SA pair (or one direction) IKE asks to install. Keys never logged. */
 export interface ChildSaInstall {
@@ -116,6 +117,8 @@ export class DataplaneService implements DaemonService {
   private ifState = new Map<string, string>();
   private routes = new Set<string>();
   private lastConfig: Config | undefined;
+  /** UDP 4500 binds (shared with IKE through ctx.binds), one per crypto-map local address. */
+  private readonly udpBinds = new Map<string, Promise<SharedBind | undefined>>();
   private readonly expireListeners = new Set<(e: DataplaneExpire) => void>();
   private nextConnId = 2001;
   private readonly connIds = new WeakMap<object, number>();
@@ -168,6 +171,8 @@ export class DataplaneService implements DaemonService {
   }
 
   async stop(): Promise<void> {
+    for (const p of this.udpBinds.values()) await p.then((b) => b?.release()).catch(() => {});
+    this.udpBinds.clear();
     await this.backend?.close();
     this.backend = undefined;
     this.sad?.close();
@@ -181,7 +186,39 @@ export class DataplaneService implements DaemonService {
     }
     this.compileSpds(config);
     this.installManual(config);
-    if (this.backend) this.backend.installPolicies(this.policies());
+    if (this.backend) {
+      this.backend.installPolicies(this.policies());
+      this.syncUdpBinds();
+    }
+  }
+
+  /** ESP in UDP (RFC 3948) arrives on the shared port-4500 bind of each local address. */
+  private syncUdpBinds(): void {
+    const binds = (this.ctx as Partial<ServiceContext>).binds;
+    if (!binds) return;
+    const want = new Set<string>();
+    for (const s of this.spds.values()) if (s.local) want.add(s.local);
+    for (const addr of want) {
+      if (this.udpBinds.has(addr)) continue;
+      const dst = Uint8Array.from(addr.split('.').map(Number));
+      const p = binds.udp(addr, 4500, true).then((b) => {
+        b.subscribe(['esp'], (_kind, data, remote) => {
+          const src = Uint8Array.from(remote.address.split('.').map(Number));
+          this.pipeline.inboundUdpEsp(data, src, dst);
+        });
+        return b;
+      }, (e: unknown) => {
+        this.ctx.log('dataplane', `UDP 4500 on ${addr}: ${(e as Error).message}`);
+        this.udpBinds.delete(addr);
+        return undefined;
+      });
+      this.udpBinds.set(addr, p);
+    }
+    for (const [addr, p] of this.udpBinds) {
+      if (want.has(addr)) continue;
+      this.udpBinds.delete(addr);
+      void p.then((b) => b?.release());
+    }
   }
 
   // ------------------------------------------------------------------ IKE API
