@@ -166,8 +166,18 @@ export function selsToTraffic(local: Selector, remote: Selector): TrafficSelecto
 
 const selKey = (s: Selector): string => `${s.addr}/${s.prefixLen}:${s.protocol}:${s.port}`;
 
+/**
+ * The sets IKE offers/accepts for a flow. IOS uses `mode transport` only when the protected
+ * traffic is between hosts (the peers themselves); for subnets it negotiates tunnel mode.
+ */
+export function setsForFlow(r: Pick<ResolvedMapEntry, 'transformSets'>, local: Selector, remote: Selector): V1TransformSet[] {
+  const hosts = local.prefixLen === 32 && remote.prefixLen === 32;
+  return r.transformSets.map(toV1TransformSet).filter((x): x is V1TransformSet => x !== undefined)
+    .map((x) => (x.mode === 'transport' && !hosts ? { ...x, mode: 'tunnel' } : x));
+}
+
 function v1Request(r: ResolvedMapEntry, local: Selector, remote: Selector): QuickModeRequest | undefined {
-  const sets = r.transformSets.map(toV1TransformSet).filter((x): x is V1TransformSet => x !== undefined);
+  const sets = setsForFlow(r, local, remote);
   if (sets.length === 0) return undefined;
   return {
     localSel: local, remoteSel: remote, transformSets: sets, ...(r.pfsGroup !== undefined ? { pfsGroup: r.pfsGroup } : {}),
@@ -424,7 +434,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       const r = this.findResolved(cfg, m.entry.mapName, m.entry.seq, m.entry.subSeq);
       if (!r || r.ikev2Profile) continue;
       if (this.localFor(cfg, iface, r) !== q.localAddress) continue;
-      const sets = r.transformSets.map(toV1TransformSet).filter((x): x is V1TransformSet => x !== undefined);
+      const sets = setsForFlow(r, q.localSel, q.remoteSel);
       const e1: CryptoMapEntryV1 = {
         mapName: r.mapName, seq: r.seq, peers: [], permits: [{ local: q.localSel, remote: q.remoteSel }], transformSets: sets,
         ...(r.pfsGroup !== undefined ? { pfsGroup: r.pfsGroup } : {}),
