@@ -589,6 +589,27 @@ export class DataplaneService implements DaemonService {
     rt.ipsecSas = () => this.ipsecSaView();
     rt.cryptoEngine = () => this.engineView();
     rt.clearCryptoSa = (f) => this.clearSas(f);
+    // crypto ACL match counts (the SPD classifier's) for `show access-lists`
+    rt.aclMatches = (list) => this.aclMatches(list);
+    rt.clearAclCounters = () => { for (const s of this.spds.values()) s.spd.resetCounters(); };
+  }
+
+  /** Matches per ACL rule sequence number, summed over the SPDs using the list. */
+  aclMatches(list: string): ReadonlyMap<number, number> | undefined {
+    const cfgList = this.lastConfig?.acl?.lists[list];
+    if (!cfgList) return undefined;
+    const rules = aclRules(cfgList);
+    let out: Map<number, number> | undefined;
+    for (const s of this.spds.values()) {
+      const counts = s.spd.aclMatchCounts().get(list);
+      if (!counts) continue;
+      out ??= new Map();
+      counts.forEach((n, i) => {
+        const seq = rules[i]?.seq;
+        if (seq !== undefined) out!.set(seq, (out!.get(seq) ?? 0) + n);
+      });
+    }
+    return out;
   }
 }
 

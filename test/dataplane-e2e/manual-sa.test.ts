@@ -3,6 +3,7 @@
 // is dropped; a wrong key and a replayed packet are dropped, counted, and the daemon lives.
 import t from 'tap';
 import { join } from 'node:path';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { hasCommand, isRoot } from '../lib/netns.js';
 import { ping } from '../lib/site-to-site.js';
 import { ADDR, KEYS, manualConfig, settle, startPair, type RampartPair } from './rampart-pair.js';
@@ -103,8 +104,17 @@ t.test('manual SAs between two Rampart daemons', { skip, timeout: 180_000 }, asy
   t.match(afterClear, /spi: 0x1001/, 'manual SA reinstalled after clear crypto sa');
   t.equal(counter(afterClear, '#pkts encaps'), 0, 'with fresh counters');
   await gwB.exec('clear crypto sa'); // both sides restart their sequence numbers
+  // transcript: the whole show output in a known state (fresh SAs), conn ids normalised
+  const golden = join(import.meta.dirname, 'transcripts', 'show-crypto-ipsec-sa.out');
+  const text = `gwA# show crypto ipsec sa\n${afterClear.replace(/conn id: \d+, flow_id: \d+/g, 'conn id: N, flow_id: N')}`;
+  if (process.env.UPDATE_GOLDEN || !existsSync(golden)) writeFileSync(golden, text);
+  t.equal(text, readFileSync(golden, 'utf8'), 'show crypto ipsec sa transcript');
   t.ok(await ping(lab, 'hostA', ADDR.hostB, { count: 2 }), 'traffic after clear');
 
+  const acl = await gwA.exec('show access-lists 101');
+  t.match(acl, /permit ip 10\.1\.0\.0 0\.0\.0\.255 10\.2\.0\.0 0\.0\.0\.255 \([1-9]\d* match/, 'crypto ACL matches counted in show access-lists');
+  const brief = await gwA.exec('show crypto engine brief');
+  t.match(brief, /Active SAs: +2/, 'show crypto engine brief: 2 SAs');
   const eng = await gwA.exec('show crypto engine configuration');
   t.match(eng, /IPsec data path: +userspace/, 'show crypto engine says userspace');
 });
