@@ -20,7 +20,6 @@ const DIR = join(dirname(fileURLToPath(import.meta.url)), 'guide');
 export const EXEC_ONLY: string[] = [
   'debug crypto',                              // conditional debug (exec)
   'show crypto debug-condition',               // conditional debug (exec)
-  'clear crypto sa',                           // exec
 ];
 
 /** Why a line of the guide is rejected. */
