@@ -551,6 +551,11 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       return;
     }
     if (c.rekeyed) return;
+    // One side rekeys (the one that negotiated the pair), so the peers do not replace each
+    // other's fresh SAs; the responder's pair is replaced by the initiator's rekey or dies at
+    // its hard lifetime (the next packet then starts a new negotiation).
+    if (c.info.role !== 'initiator') return;
+    if ([...this.children.values()].some((x) => x.policyKey === c.policyKey && x.createdAt > c.createdAt)) return;
     c.rekeyed = true;
     this.stats.rekeys++;
     const cfg = this.ctx.config();

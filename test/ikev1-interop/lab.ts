@@ -107,3 +107,17 @@ export async function waitForText(fn: () => Promise<string>, re: RegExp, ms: num
 }
 
 export { sleep };
+
+/**
+ * TCP through the tunnel: a node echo server in `serverNs` on `addr:port`, a node client in
+ * `clientNs` sending a line and reading it back. Bounded (5 s each side).
+ */
+export async function tcpEcho(lab: Lab, serverNs: string, clientNs: string, addr: string, port: number): Promise<boolean> {
+  const server = `const s=require('net').createServer(c=>c.pipe(c)).listen(${port},'${addr}');setTimeout(()=>process.exit(0),8000).unref();setTimeout(()=>s.close(),8000)`;
+  const srv = lab.spawn(serverNs, [process.execPath, '-e', server], { name: `tcp-srv-${port}` });
+  await sleep(400);
+  const client = `const c=require('net').connect(${port},'${addr}',()=>c.write('ikev1-tcp-check\\n'));let b='';c.on('data',d=>{b+=d;if(b.includes('\\n')){console.log('echo:'+b.trim());process.exit(0)}});c.on('error',e=>{console.log('err:'+e.message);process.exit(1)});setTimeout(()=>{console.log('timeout');process.exit(2)},5000)`;
+  const r = await lab.exec(clientNs, [process.execPath, '-e', client], { timeoutMs: 10_000 });
+  await srv.stop(500);
+  return r.code === 0 && r.stdout.includes('echo:ikev1-tcp-check');
+}
