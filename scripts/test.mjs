@@ -1,13 +1,27 @@
 // `npm test`: installs what the tests need, runs every test with tap, and ends with
 // the one line CI reads: "N passed, N failed".
 import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { ensureNpm, ensureDebian, root } from './ensure.mjs';
 
 ensureNpm();
 ensureDebian();
 
+// Test files end in .test.ts; helpers and fixtures beside them are not tests.
+function testFiles(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return e.name === 'fixtures' ? [] : testFiles(p);
+    return e.name.endsWith('.test.ts') ? [relative(root, p)] : [];
+  });
+}
+
 const args = process.argv.slice(2);
-const files = args.length > 0 ? args : ['test'];
+const files = (args.length > 0 ? args : ['test']).flatMap((a) => {
+  const p = join(root, a);
+  return existsSync(p) && statSync(p).isDirectory() ? testFiles(p) : [a];
+});
 const tap = spawn(process.execPath, [
   'node_modules/tap/dist/esm/run.mjs', '--disable-coverage', '-R', 'tap', '--timeout', '600', ...files,
 ], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
