@@ -1,0 +1,237 @@
+// Two Ikev2Services (the daemon's real service) in one process, no root: configured from IOS
+// text, wired by an in-memory UDP network through the real BindRegistry, each with a fake data
+// plane that records installs/deletes, and an injected clock. Covers the config mapping,
+// acquire-triggered initiation, SA installation (keys and SPIs crossing), rekey ordering
+// (new pair installed before the old inbound SA goes: no loss), clear (Delete reaches the
+// peer), DPD on a silent peer, show output.
+import t from 'tap';
+import '../../firmware/cli/commands/index.js';
+import { loadConfigText } from '../../firmware/cli/config-loader.js';
+import { formatIkev2Sas } from '../../firmware/cli/commands/crypto-ikev2-sa.js';
+import { createConfig, type Config } from '../../firmware/config/model.js';
+import { BindRegistry } from '../../firmware/dataplane/bind-registry.js';
+import type { PacketBind, PacketHandler } from '../../firmware/dataplane/packet-io.js';
+import { emptyBindStats } from '../../firmware/dataplane/packet-io.js';
+import type { DaemonService, ServiceContext } from '../../firmware/daemon/daemon.js';
+import { mapIkev2Config, lookupPsk, childProposalFromSet, wordsForNegotiated } from '../../firmware/daemon/ikev2-config.js';
+import { Ikev2Service, type Ikev2DataplaneApi } from '../../firmware/daemon/ikev2-service.js';
+import type { BoardProfile } from '../../board/profile.js';
+import { fakeSystem } from '../lib/fake-system.js';
+import { rampartIkev2Config } from './harness.js';
+
+const PSK = 'in-process-psk';
+const A = '10.9.0.1';
+const B = '10.9.0.2';
+
+class FakeNet {
+  readonly handlers = new Map<string, PacketHandler>();
+  down = new Set<string>();
+  delivered = 0;
+  opener = async (address: string, port: number, encap: boolean): Promise<PacketBind> => {
+    const key = `${address}|${port}`;
+    const net = this;
+    const bind: PacketBind = {
+      transport: encap ? 'udp-encap' : 'udp', local: { address, port }, kinds: encap ? ['ike', 'esp', 'keepalive'] : ['ike'],
+      send(kind, data, remote) {
+        if (net.down.has(address) || net.down.has(remote.address)) return 'ok';
+        const h = net.handlers.get(`${remote.address}|${remote.port}`);
+        const copy = Uint8Array.from(data);
+        if (h) queueMicrotask(() => { net.delivered++; h(kind, copy, { address, port }, { address: remote.address, port: remote.port }); });
+        return 'ok';
+      },
+      onPacket(h) { net.handlers.set(key, h); },
+      stats: emptyBindStats(),
+      async close() { net.handlers.delete(key); },
+    };
+    return bind;
+  };
+}
+
+interface Op { op: 'install' | 'delete'; id: number; spiIn?: number; spiOut?: number; encrIn?: string; encrOut?: string; policyKey?: string; words?: string }
+
+class FakeDataplane implements DaemonService, Ikev2DataplaneApi {
+  readonly name = 'dataplane';
+  ops: Op[] = [];
+  live = new Set<number>();
+  private nextId = 1;
+  acquire: ((a: Parameters<Parameters<Ikev2DataplaneApi['onAcquire']>[0]>[0]) => void) | undefined;
+  async start(): Promise<void> {}
+  apply(): void {}
+  async stop(): Promise<void> {}
+  onAcquire(fn: NonNullable<FakeDataplane['acquire']>): () => void { this.acquire = fn; return () => {}; }
+  onExpire(): () => void { return () => {}; }
+  installChildSa(spec: Parameters<Ikev2DataplaneApi['installChildSa']>[0]): { inboundId: number; outboundId: number } {
+    const inboundId = this.nextId++;
+    const outboundId = this.nextId++;
+    this.live.add(inboundId).add(outboundId);
+    const hex = (b?: Uint8Array): string => Buffer.from(b ?? []).toString('hex');
+    this.ops.push({
+      op: 'install', id: inboundId, spiIn: spec.inbound.espSpi!, spiOut: spec.outbound.espSpi!, encrIn: hex(spec.inbound.espCipherKey),
+      encrOut: hex(spec.outbound.espCipherKey), policyKey: spec.policyKey, words: spec.transformWords.join(' '),
+    });
+    return { inboundId, outboundId };
+  }
+  deleteSa(id: number): boolean {
+    const had = this.live.delete(id);
+    if (had) this.ops.push({ op: 'delete', id });
+    return had;
+  }
+}
+
+async function configFrom(lines: string[]): Promise<Config> {
+  const cfg = createConfig();
+  const errors = await loadConfigText(lines.join('\n'), cfg, fakeSystem());
+  if (errors.length > 0) throw new Error(errors.map((e) => `${e.line}: ${e.message}`).join('\n'));
+  return cfg;
+}
+
+const suite = (extra: Partial<Parameters<typeof rampartIkev2Config>[0]['suite']> = {}) => ({
+  ikeProposal: ['encryption aes-cbc-256', 'integrity sha256', 'group 14'], transformSet: 'esp-gcm 256', psk: PSK, lifetimeSec: 120, pfsGroup: 14, ...extra,
+});
+
+async function box(net: FakeNet, clock: () => number, me: string, peer: string, local: string, remote: string, extra: Partial<ReturnType<typeof suite>> = {}) {
+  const cfg = await configFrom(rampartIkev2Config({
+    iface: 'FastEthernet0/0', address: me, mask: '255.255.255.0', peer, suite: { ...suite(extra), acl: [`permit ip ${local} 0.0.0.255 ${remote} 0.0.0.255`] },
+  }));
+  const dp = new FakeDataplane();
+  const svc = new Ikev2Service({ clock, tickMs: 60_000 });
+  const sys = fakeSystem();
+  const ctx: ServiceContext = {
+    board: { name: 'sim', model: 'sim', description: '', ports: ['FastEthernet0/0'], portMap: {}, stateDir: '/nonexistent', engines: ['software'] } as BoardProfile,
+    system: sys, config: () => cfg, runtime: sys.runtime, log: () => {}, binds: new BindRegistry(net.opener),
+    service: <T extends DaemonService>(name: string) => (name === 'dataplane' ? dp as unknown as T : undefined),
+  };
+  await svc.start(ctx);
+  svc.apply(cfg);
+  return { cfg, dp, svc, sys };
+}
+
+async function pump(n = 50): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+}
+
+function acquire(b: Awaited<ReturnType<typeof box>>): void {
+  b.dp.acquire!({
+    iface: 'FastEthernet0/0',
+    decision: { action: 'protect', entry: { mapName: 'CM', seq: 10 }, aceIndex: 0 } as never,
+    packet: {} as never,
+  });
+}
+
+t.test('config mapping: proposals, transform sets, selectors, identities, keyring', async (t) => {
+  const cfg = await configFrom([
+    ...rampartIkev2Config({ iface: 'FastEthernet0/0', address: A, mask: '255.255.255.0', peer: B, suite: { ...suite(), acl: ['deny ip host 10.1.0.9 any', 'permit ip 10.1.0.0 0.0.0.255 10.2.0.0 0.0.0.255', 'permit tcp 10.1.1.0 0.0.0.255 host 10.2.1.1 eq 443'] } }),
+    'crypto ipsec transform-set TS2 esp-3des esp-md5-hmac', 'exit',
+    'crypto ipsec transform-set TSAH ah-sha-hmac', 'exit',
+    'crypto map CM 10', ' set transform-set TS1 TS2 TSAH', 'exit',
+  ]);
+  const m = mapIkev2Config(cfg);
+  t.same(m.listenAddresses, [A]);
+  t.equal(m.config.connections.length, 2, 'one connection per permit entry');
+  const c = m.config.connections[0]!;
+  t.equal(c.name, 'CM/10/1', 'named map/seq/ACL index (the SPD aceIndex)');
+  t.same(c.ikeProposals, [{ name: 'PROP1', encryption: ['aes-cbc-256'], integrity: ['sha256'], dhGroups: [14] }]);
+  t.same(c.childProposals.map((p) => [p.encryption, p.integrity]), [[['aes-gcm-256'], undefined], [['3des'], ['md5']]], 'transform sets in order; AH-only skipped');
+  t.match(m.problems.join('\n'), /TSAH cannot be negotiated with IKEv2/);
+  t.same(c.localSelectors, [{ startAddress: '10.1.0.0', endAddress: '10.1.0.255' }]);
+  t.same(c.remoteSelectors, [{ startAddress: '10.2.0.0', endAddress: '10.2.0.255' }]);
+  t.equal(c.pfsGroup, 14);
+  t.equal(c.childLifetimeSec, 120);
+  t.same(c.localId, { type: 'ipv4', value: A });
+  t.equal(c.matchRemoteId?.({ type: 'ipv4', value: B }), true);
+  t.equal(c.matchRemoteId?.({ type: 'ipv4', value: '10.9.0.3' }), false, 'match identity remote address with a /32 mask');
+  const c2 = m.config.connections[1]!;
+  t.same(c2.remoteSelectors, [{ startAddress: '10.2.1.1', endAddress: '10.2.1.1', protocol: 6, startPort: 443, endPort: 443 }], 'protocol and port from the ACE');
+  t.equal(m.meta.get('CM/10/1')!.policyKey.startsWith('CM/10|'), true);
+  const psk = lookupPsk(cfg, 'PROF1', B);
+  t.equal(new TextDecoder().decode(psk!.local), PSK);
+  t.equal(psk!.source, 'keyring KR1 peer SITE-B');
+  t.equal(lookupPsk(cfg, 'PROF1', '10.9.0.7'), undefined, 'no key for another address');
+  t.same(m.config.policies, [{ name: 'POL1', proposals: [{ name: 'PROP1', encryption: ['aes-cbc-256'], integrity: ['sha256'], dhGroups: [14] }] }]);
+  // without a policy: IOS's default proposal
+  const cfg2 = await configFrom(['crypto ikev2 proposal X', ' encryption aes-cbc-128', ' integrity sha1', ' group 5', 'exit']);
+  t.same(mapIkev2Config(cfg2).config.policies![0]!.proposals, [{ name: 'default', encryption: ['aes-cbc-128', '3des'], integrity: ['sha1', 'md5'], dhGroups: [5, 2] }], 'default policy -> default proposal');
+  t.same(wordsForNegotiated('ENCR_AES_CBC_128', 'AUTH_HMAC_SHA2_256_128'), ['esp-aes', '128', 'esp-sha256-hmac']);
+  t.same(wordsForNegotiated('ENCR_AES_GCM_16_256', undefined), ['esp-gcm', '256']);
+  t.equal(wordsForNegotiated('ENCR_CHACHA20_POLY1305', undefined), undefined);
+  t.same(childProposalFromSet(cfg.transformSets['TS2']!), { name: 'TS2', encryption: ['3des'], integrity: ['md5'] });
+});
+
+t.test('two services in one process: acquire, install, rekey without loss, clear, DPD', async (t) => {
+  let now = 1_000;
+  const clock = (): number => now;
+  const net = new FakeNet();
+  const a = await box(net, clock, A, B, '10.1.0.0', '10.2.0.0', { dpd: '10 2 periodic' });
+  const b = await box(net, clock, B, A, '10.2.0.0', '10.1.0.0');
+  t.teardown(async () => { await a.svc.stop(); await b.svc.stop(); });
+  await pump();
+  t.ok(net.handlers.has(`${A}|500`) && net.handlers.has(`${B}|4500`), 'both services bound 500 and 4500 through the registry');
+
+  acquire(a);
+  await pump(200);
+  const ia = a.dp.ops.filter((o) => o.op === 'install');
+  const ib = b.dp.ops.filter((o) => o.op === 'install');
+  t.equal(ia.length, 1, 'initiator installed one SA pair');
+  t.equal(ib.length, 1, 'responder installed one SA pair');
+  t.equal(ia[0]!.spiOut, ib[0]!.spiIn, 'our outbound SPI is the peer inbound SPI');
+  t.equal(ia[0]!.encrOut, ib[0]!.encrIn, 'and the keys agree');
+  t.equal(ia[0]!.encrIn, ib[0]!.encrOut);
+  t.equal(ia[0]!.words, 'esp-gcm 256');
+  t.match(ia[0]!.policyKey!, /^CM\/10\|/, 'installed under the SPD policy key of the permit entry');
+  const rows = a.sys.runtime.ikev2!.sas();
+  t.equal(rows.length, 1);
+  t.match(formatIkev2Sas(rows, true), /10\.9\.0\.1\/500 +10\.9\.0\.2\/500 +none\/none +READY[\s\S]*Encr: AES-CBC, keysize: 256, PRF: SHA256, Hash: SHA256, DH Grp:14, Auth sign: PSK, Auth verify: PSK[\s\S]*Life\/Active Time: 86400\/0 sec[\s\S]*Initiator of SA[\s\S]*DPD configured for 10 seconds, retry 2 \(periodic\)/);
+  acquire(a);
+  await pump(50);
+  t.equal(a.dp.ops.filter((o) => o.op === 'install').length, 1, 'a second acquire for a covered flow starts nothing');
+
+  // rekey before the 120 s lifetime (margin 10 %, jitter up to a third of it), with PFS
+  for (let s = 0; s < 12; s++) {
+    now += 10_000 - 1;
+    a.svc.engine.tick();
+    b.svc.engine.tick();
+    await pump(60);
+    if (a.dp.ops.filter((o) => o.op === 'install').length >= 2) break;
+  }
+  await pump(100);
+  for (const [name, side] of [['initiator', a], ['responder', b]] as const) {
+    const ops = side.dp.ops;
+    const installs = ops.map((o, i) => [o, i] as const).filter(([o]) => o.op === 'install');
+    t.ok(installs.length >= 2, `${name}: the child was rekeyed (${installs.length} installs)`);
+    const firstInbound = installs[0]![0].id;
+    const delIdx = ops.findIndex((o) => o.op === 'delete' && o.id === firstInbound);
+    t.ok(delIdx > installs[1]![1], `${name}: the old inbound SA is deleted only after the new pair is installed`);
+  }
+  t.ok(now < 1_000 + 120_000, `rekeyed before the lifetime ended (at ${(now - 1_000) / 1000} s)`);
+
+  // clear crypto ikev2 sa: the Delete reaches the peer, both remove their SAs
+  t.equal(a.sys.runtime.ikev2!.clearSas(), 1);
+  await pump(100);
+  t.equal(a.dp.live.size, 0, 'initiator removed its SAs');
+  t.equal(b.dp.live.size, 0, 'responder removed its SAs after the Delete');
+  t.equal(b.svc.engine.listIkeSas().length, 0, 'responder has no IKE SA left');
+
+  // DPD: the peer goes silent; periodic DPD (10 s, retries) removes the SAs
+  acquire(a);
+  await pump(200);
+  t.equal(a.dp.live.size, 2, 'tunnel back up on traffic');
+  net.down.add(B);
+  for (let s = 0; s < 40 && a.svc.engine.listIkeSas().length > 0; s++) {
+    now += 2_000;
+    a.svc.engine.tick();
+    await pump(10);
+  }
+  t.equal(a.svc.engine.listIkeSas().length, 0, 'DPD declared the peer dead');
+  t.equal(a.dp.live.size, 0, 'and its SAs were removed from the data plane');
+  t.match(a.svc.events.map((e) => e.type === 'ike-down' ? e.reason : '').join(','), /dpd-timeout|peer-timeout/);
+  net.down.delete(B);
+  // the peer still holds its stale SA; traffic re-initiates and the peer accepts the new SA
+  now += 11_000;
+  acquire(a);
+  await pump(200);
+  t.equal(a.svc.engine.listIkeSas().filter((s) => s.state === 'established').length, 1, 'traffic re-initiated the tunnel');
+  const sess = a.svc.sessions();
+  t.equal(sess[0]?.peer, B, 'show crypto session source: the peer');
+  t.equal(sess[0]?.ikeSas[0]?.version, 'IKEv2');
+  t.equal(sess[0]?.flows[0]?.text, 'permit ip 10.1.0.0/24 10.2.0.0/24');
+});
