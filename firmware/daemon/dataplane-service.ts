@@ -17,7 +17,7 @@ import { aclEntrySelector, aclRules } from '../config/acl.js';
 import { resolveCryptoMapSet, type ManualDirectionKeys, type ResolvedMapEntry } from '../config/crypto-map.js';
 import { transformWords } from '../config/crypto-ipsec.js';
 import type { Config } from '../config/model.js';
-import { Pipeline, type MapEntryData, type PipelineAcquire } from '../dataplane/pipeline.js';
+import { Pipeline, type MapEntryData, type PipelineAcquire, type PipelineIo } from '../dataplane/pipeline.js';
 import { aclEntryFromConfig, type AclEntry } from '../ipsec/acl-classifier.js';
 import { IpsecSa, type IpsecSaConfig } from '../ipsec/ipsec-sa.js';
 import { Sad, type SaProto, type SecurityAssociation, type SaSpec, type SadEvent } from '../ipsec/sad.js';
@@ -123,12 +123,20 @@ export class DataplaneService implements DaemonService {
   private nextConnId = 2001;
   private readonly connIds = new WeakMap<object, number>();
 
-  constructor(opts: { run?: CommandRunner; userspace?: boolean } = {}) {
+  /**
+   * Tests: `userspace: false` opens no TUN/socket, `detect: false` skips the kernel probe,
+   * `io` replaces the backend's packet I/O (two services wired back to back in-process).
+   */
+  constructor(opts: { run?: CommandRunner; userspace?: boolean; detect?: boolean; io?: PipelineIo } = {}) {
     this.run = opts.run ?? runCommand;
     this.wantUserspace = opts.userspace ?? true;
+    this.wantDetect = opts.detect ?? true;
+    this.testIo = opts.io;
   }
 
   private readonly wantUserspace: boolean;
+  private readonly wantDetect: boolean;
+  private readonly testIo: PipelineIo | undefined;
 
   async start(ctx: ServiceContext): Promise<void> {
     this.ctx = ctx;
@@ -141,16 +149,18 @@ export class DataplaneService implements DaemonService {
     this.pipeline = new Pipeline({
       sad: this.sad,
       now: () => this.now(),
-      io: {
+      io: this.testIo ?? {
         sendOuter: (p) => this.backend?.sendOuter(p) ?? false,
         deliverInner: (p) => this.backend?.deliverInner(p) ?? false,
       },
     });
-    try {
-      this.detection = await detectKernelIpsec({ probeTransforms: false, requestTimeoutMs: 1000 });
-    } catch (e) {
-      this.detection = undefined;
-      ctx.log('dataplane', `kernel IPsec detection failed: ${(e as Error).message}`);
+    if (this.wantDetect) {
+      try {
+        this.detection = await detectKernelIpsec({ probeTransforms: false, requestTimeoutMs: 1000 });
+      } catch (e) {
+        this.detection = undefined;
+        ctx.log('dataplane', `kernel IPsec detection failed: ${(e as Error).message}`);
+      }
     }
     if (this.wantUserspace) {
       if (process.getuid?.() !== 0) {
@@ -574,7 +584,7 @@ export class DataplaneService implements DaemonService {
     const d = this.detection;
     const b = this.backend;
     return {
-      backend: b ? 'userspace' : d?.backend === 'xfrm' ? 'xfrm' : 'none',
+      backend: b || this.testIo ? 'userspace' : d?.backend === 'xfrm' ? 'xfrm' : 'none',
       backendReason: b
         ? `userspace ESP over TUN ${b.tunName} (${d ? d.reason : 'kernel detection unavailable'})`
         : this.backendError ?? d?.reason ?? 'not started',
