@@ -77,6 +77,7 @@ function pad(s: string, n: number): string {
 export function formatIkev2Sas(sas: Ikev2SaShow[], detail: boolean): string {
   const out: string[] = [' IPv4 Crypto IKEv2  SA ', ''];
   out.push('Tunnel-id Local                 Remote                fvrf/ivrf            Status ');
+  if (sas.length === 0) out.push('');
   for (const s of sas) {
     out.push(`${pad(String(s.tunnelId), 10)}${pad(`${s.local}/${s.localPort}`, 22)}${pad(`${s.remote}/${s.remotePort}`, 22)}${pad(`${s.fvrf}/${s.ivrf}`, 21)}${s.status} `);
     out.push(`      Encr: ${s.encr}, keysize: ${s.keySize}, PRF: ${s.prf}, Hash: ${s.hash}, DH Grp:${s.dhGroup}, Auth sign: ${s.authSign}, Auth verify: ${s.authVerify}`);
