@@ -132,6 +132,8 @@ export interface UserspaceBackendOptions {
   /** TUN MTU (inner packets); default 1400 so ESP fits a 1500-byte path. */
   mtu?: number;
   table?: number;
+  /** TUN offloads (TSO super-packets segmented in userspace, tun-offload.ts); default off (RAMPART_TUN_OFFLOAD=1: on), measured no better here. */
+  offload?: boolean;
   run?: CommandRunner;
   log?: (text: string) => void;
 }
@@ -175,7 +177,7 @@ export class UserspaceBackend {
 
   /** Opens the TUN and sockets (needs root) and prepares routing. Throws with a clear message otherwise. */
   start(): void {
-    const tun = TunDevice.open({ name: this.tunName });
+    const tun = TunDevice.open({ name: this.tunName, offload: this.opts.offload ?? process.env.RAMPART_TUN_OFFLOAD === '1' });
     this.tun = tun;
     for (const argv of [
       ['ip', 'link', 'set', this.tunName, 'mtu', String(this.mtu), 'up'],
