@@ -1,0 +1,115 @@
+// IKEv1 load tool, run inside a lab namespace (lab.spawnNode): N initiator slots, each an
+// IkeV1Engine on its own local address (UDP 500 + 4500), each looping main mode + quick mode
+// against one responder: on ipsec-up it counts, sends DELETE for the IPsec SA and the ISAKMP
+// SA, and starts again (a fresh main mode each time). Prints one JSON result line.
+//   mode 'setup': { result: 'setup', done, failed, perSec, ms }
+//   mode 'fuzz' : throws bounded garbage at the responder instead (see fuzz.test.ts).
+import dgram from 'node:dgram';
+import { randomBytes } from 'node:crypto';
+import { IkeV1Engine, type Datagram } from '../../firmware/ike/v1/engine.js';
+import type { IsakmpPolicy, TransformSet } from '../../firmware/ike/v1/policy.js';
+import type { Selector } from '../../firmware/ike/v1/selectors.js';
+
+export interface LoadToolConfig {
+  mode: 'setup';
+  locals: string[];
+  remote: string;
+  psk: string;
+  policy: IsakmpPolicy;
+  set: TransformSet;
+  localSel: Selector;
+  /** per slot (else localSel for all) */
+  localSels?: Selector[];
+  remoteSel: Selector;
+  durationMs: number;
+}
+
+interface Slot {
+  engine: IkeV1Engine;
+  s500: dgram.Socket;
+  s4500: dgram.Socket;
+  local: string;
+  sel: Selector;
+}
+
+const cfg = JSON.parse(process.argv[2] ?? '{}') as LoadToolConfig;
+
+function bind(addr: string, port: number): Promise<dgram.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket('udp4');
+    s.once('error', reject);
+    s.bind(port, addr, () => resolve(s));
+  });
+}
+
+async function main(): Promise<void> {
+  let done = 0;
+  let failed = 0;
+  const t0 = Date.now();
+  const end = t0 + cfg.durationMs;
+  const slots: Slot[] = [];
+  const flush = (slot: Slot): void => {
+    for (const d of slot.engine.drainOutbox()) {
+      if (d.local.port === 4500) slot.s4500.send(Buffer.concat([Buffer.alloc(4), Buffer.from(d.data)]), d.remote.port, d.remote.address);
+      else slot.s500.send(d.data, d.remote.port, d.remote.address);
+    }
+    for (const ev of slot.engine.drainEvents()) {
+      if (ev.type === 'ipsec-up') {
+        done++;
+        slot.engine.deleteIpsecSa(ev.sa.inbound.spi);
+        slot.engine.deletePhase1(ev.sa.connId);
+        start(slot);
+      } else if (ev.type === 'phase1-failed' || ev.type === 'ipsec-failed') {
+        failed++;
+        for (const p of slot.engine.listPhase1()) slot.engine.deletePhase1(p.connId);
+        start(slot);
+      }
+    }
+    const more = slot.engine.drainOutbox();
+    for (const d of more) {
+      if (d.local.port === 4500) slot.s4500.send(Buffer.concat([Buffer.alloc(4), Buffer.from(d.data)]), d.remote.port, d.remote.address);
+      else slot.s500.send(d.data, d.remote.port, d.remote.address);
+    }
+  };
+  const start = (slot: Slot): void => {
+    if (Date.now() >= end) return;
+    slot.engine.initiate({
+      local: { address: slot.local, port: 500 }, remote: { address: cfg.remote, port: 500 },
+      quickMode: { localSel: slot.sel, remoteSel: cfg.remoteSel, transformSets: [cfg.set], lifetimeSec: 3600, lifetimeKb: 4608000 },
+    });
+  };
+  for (const local of cfg.locals) {
+    const engine = new IkeV1Engine({
+      now: Date.now, policies: [cfg.policy], natTraversal: true,
+      peerConfig: { globalKeys: [{ address: cfg.remote, key: cfg.psk }], keyrings: [], profiles: [], interfaces: [] },
+      quickModeResponder: () => ({ accept: false, reason: 'initiator only', notifyType: 14 }),
+      retransmit: { initialMs: 1000, maxTries: 3 },
+      random: (n) => new Uint8Array(randomBytes(n)),
+    });
+    const slot: Slot = { engine, s500: await bind(local, 500), s4500: await bind(local, 4500), local, sel: cfg.localSels?.[slots.length] ?? cfg.localSel };
+    const rx = (port: number) => (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
+      let data = new Uint8Array(msg);
+      if (port === 4500) {
+        if (data.length < 4 || data[0] !== 0 || data[1] !== 0 || data[2] !== 0 || data[3] !== 0) return; // ESP: not ours
+        data = data.slice(4);
+      }
+      const d: Datagram = { data, local: { address: local, port }, remote: { address: rinfo.address, port: rinfo.port } };
+      engine.receive(d);
+      flush(slot);
+    };
+    slot.s500.on('message', rx(500));
+    slot.s4500.on('message', rx(4500));
+    slots.push(slot);
+  }
+  const timer = setInterval(() => { for (const s of slots) { s.engine.tick(); flush(s); } }, 50);
+  for (const s of slots) { start(s); flush(s); }
+  await new Promise((r) => setTimeout(r, cfg.durationMs));
+  const ms = Date.now() - t0;
+  clearInterval(timer);
+  // let the final DELETEs go out
+  await new Promise((r) => setTimeout(r, 200));
+  for (const s of slots) { s.s500.close(); s.s4500.close(); }
+  console.log(JSON.stringify({ result: cfg.mode, done, failed, perSec: done / (ms / 1000), ms }));
+}
+
+void main().catch((e: Error) => { console.log(JSON.stringify({ result: 'error', message: e.message })); process.exit(1); });
