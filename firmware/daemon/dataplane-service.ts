@@ -154,6 +154,15 @@ export class DataplaneService implements DaemonService {
         deliverInner: (p) => this.backend?.deliverInner(p) ?? false,
       },
     });
+    // A box whose ports are not wired to Linux interfaces (sim board without --port, e.g.
+    // a daemon started by CLI tests in the host's namespace) runs no packet I/O at all:
+    // no kernel probe, no TUN, no sysctl, no policy rules.
+    const wired = Object.keys(ctx.board.portMap).length > 0;
+    if (!wired && !this.testIo) {
+      this.backendError = 'no board port is mapped to a Linux interface (--port NAME=ifname): no packet I/O';
+      this.installRuntimeView(ctx);
+      return;
+    }
     if (this.wantDetect) {
       try {
         this.detection = await detectKernelIpsec({ probeTransforms: false, requestTimeoutMs: 1000 });

@@ -167,3 +167,22 @@ t.test('manual SAs, show and clear, IKE API, in process', async (t) => {
     transformWords: words, mode: 'tunnel', inbound: { espSpi: 999, espCipherKey: key.subarray(0, 5), espAuthKey: auth }, outbound: { espSpi: 998, espCipherKey: key, espAuthKey: auth },
   }), /32-byte cipher key/, 'wrong key length refused');
 });
+
+t.test('a box without wired ports runs no packet I/O (safe in the host namespace)', async (t) => {
+  const sys = fakeSystem();
+  const cfg = createConfig();
+  const calls: string[][] = [];
+  const svc = new DataplaneService({ run: (argv) => { calls.push([...argv]); return { code: 0, stderr: '' }; } });
+  await svc.start({
+    board: simBoard({ portMap: {} }), system: sys, config: () => cfg, runtime: sys.runtime, log: () => {},
+    binds: new BindRegistry(async () => { throw new Error('no sockets'); }), service: () => undefined,
+  });
+  await runTranscript(['configure terminal', ...manualConfig('A'), 'end'], { config: cfg, system: sys, privileged: true });
+  svc.apply(cfg);
+  t.equal(svc.backend, undefined, 'no TUN, no sockets');
+  t.same(calls, [], 'no ip/sysctl command run');
+  const { text } = await runTranscript(['show crypto engine configuration'], { config: cfg, system: sys, privileged: true });
+  t.match(text, /IPsec data path: +none\nReason: +no board port is mapped/);
+  t.match((await runTranscript(['show crypto ipsec sa'], { config: cfg, system: sys, privileged: true })).text, /spi: 0x1001\(4097\)/, 'SAs still installed in the SAD for show');
+  await svc.stop();
+});
