@@ -215,6 +215,8 @@ export function mapIkev2Config(cfg: Config, opts: { cookieThreshold?: number } =
       const profile = cfg.ikev2Profiles?.[r.ikev2Profile];
       if (!profile) { problems.push(`${where}: ikev2 profile ${r.ikev2Profile} does not exist`); continue; }
       if (!local) { problems.push(`${where}: interface ${iface} has no IP address`); continue; }
+      if (!profile.keyringLocal) problems.push(`${where}: ikev2 profile ${profile.name} has no keyring local (authentication will fail)`);
+      else if (!cfg.ikev2Keyrings?.[profile.keyringLocal]) problems.push(`${where}: keyring ${profile.keyringLocal} of ikev2 profile ${profile.name} does not exist`);
       listen.add(local);
       const peer = r.peers[0];
       if (!peer) { problems.push(`${where}: no peer`); continue; }

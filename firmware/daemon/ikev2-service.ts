@@ -455,6 +455,7 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
       debugOn: () => this.debug,
       debugLines: () => [...this.debugBuf],
       counters: () => ({ ...this.engine.counters }),
+      configProblems: () => [...this.mapped.problems],
     };
     ctx.runtime.ikev2 = view;
     const rt = ctx.runtime as { ikeSessionSources?: IkeSessionSource[] };

@@ -133,6 +133,9 @@ t.test('config mapping: proposals, transform sets, selectors, identities, keyrin
   t.same(c.ikeProposals, [{ name: 'PROP1', encryption: ['aes-cbc-256'], integrity: ['sha256'], dhGroups: [14] }]);
   t.same(c.childProposals.map((p) => [p.encryption, p.integrity]), [[['aes-gcm-256'], undefined], [['3des'], ['md5']]], 'transform sets in order; AH-only skipped');
   t.match(m.problems.join('\n'), /TSAH cannot be negotiated with IKEv2/);
+  t.notMatch(m.problems.join('\n'), /keyring/, 'keyring present: no complaint');
+  const cfgNoKr = await configFrom([...rampartIkev2Config({ iface: 'FastEthernet0/0', address: A, mask: '255.255.255.0', peer: B, suite: suite() }), 'crypto ikev2 profile PROF1', ' no keyring local', 'exit']);
+  t.match(mapIkev2Config(cfgNoKr).problems.join('\n'), /crypto map CM 10: ikev2 profile PROF1 has no keyring local/, 'a profile without keyring is reported');
   t.same(c.localSelectors, [{ startAddress: '10.1.0.0', endAddress: '10.1.0.255' }]);
   t.same(c.remoteSelectors, [{ startAddress: '10.2.0.0', endAddress: '10.2.0.255' }]);
   t.equal(c.pfsGroup, 14);

@@ -62,6 +62,8 @@ export interface Ikev2RuntimeView {
   debugOn(): boolean;
   debugLines(): string[];
   counters(): Record<string, number>;
+  /** Crypto map entries with `set ikev2-profile` that cannot be used, and why. */
+  configProblems?(): string[];
 }
 
 declare module '../context.js' {
@@ -134,13 +136,15 @@ defineCommand({
   pipe: true,
   handler(ctx, a) {
     const list = ctx.system.runtime.ikev2?.diagnoses(a.get('peer')) ?? [];
-    ctx.data({ diagnoses: list.map((d) => d.record) });
+    const problems = a.get('peer') === undefined ? ctx.system.runtime.ikev2?.configProblems?.() ?? [] : [];
+    ctx.data({ diagnoses: list.map((d) => d.record), configProblems: problems });
+    const out: string[] = [];
+    if (problems.length > 0) out.push('IKEv2 configuration not usable:', ...problems.map((p) => `  ${p}`), '');
     if (list.length === 0) {
-      ctx.print('No IKEv2 negotiation failures recorded.\n');
+      ctx.print(`${out.join('\n')}${out.length > 0 ? '\n' : ''}No IKEv2 negotiation failures recorded.\n`);
       return;
     }
     const now = ctx.system.now();
-    const out: string[] = [];
     for (const d of list) {
       out.push(`${Math.max(0, Math.round((now - d.atMs) / 1000))} sec ago: ${d.lines[0] ?? ''}`);
       out.push(...d.lines.slice(1), '');
