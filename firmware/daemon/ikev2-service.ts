@@ -34,6 +34,8 @@ export interface Ikev2DataplaneApi {
     udpEncap?: { localPort: number; remotePort: number }; childId?: number;
   }): { inboundId: number; outboundId: number };
   deleteSa(id: number, reason?: string): boolean;
+  /** Per-SA packet counters (for DPD: inbound ESP proves the peer alive; on-demand DPD). */
+  readonly sad?: { get(id: number): { readonly counters: { readonly encapsPkts: number; readonly decapsPkts: number } } | undefined };
   /** ESP-in-UDP received on 4500 goes here (from the SPI on; outer addresses as 4 bytes). */
   readonly pipeline?: { inboundUdpEsp(payload: Uint8Array, src: Uint8Array, dst: Uint8Array): void };
 }
@@ -64,6 +66,11 @@ interface Installed {
   meta: ConnectionMeta;
   inboundId: number;
   outboundId: number;
+  /** Last seen data plane counters and when they last moved (engine clock). */
+  decaps: number;
+  encaps: number;
+  lastInboundMs: number;
+  lastOutboundMs: number;
 }
 
 const IKEV2_VERSION_BYTE = 0x20;
@@ -145,7 +152,7 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
     }
     this.installRuntime(ctx);
     const tick = this.opts.tickMs ?? 100;
-    this.timer = setInterval(() => this.engine.tick(), tick);
+    this.timer = setInterval(() => { this.engine.tick(); this.watchTraffic(); }, tick);
     this.timer.unref();
   }
 
@@ -296,10 +303,47 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
     if (child.udpEncap) spec.udpEncap = { localPort: child.localPort, remotePort: child.remotePort };
     try {
       const ids = this.dp.installChildSa(spec);
-      this.installed.set(child.childId, { child, meta, ...ids });
+      const now = this.clock();
+      this.installed.set(child.childId, { child, meta, ...ids, decaps: 0, encaps: 0, lastInboundMs: now, lastOutboundMs: 0 });
       this.debugLine(`IKEv2: installed child ${child.childId} ${words.join(' ')} in ${child.spiIn.toString(16)} out ${child.spiOut.toString(16)}${child.udpEncap ? ' (UDP-encapsulated)' : ''}`);
     } catch (err) {
       this.log('error', `IKE child ${child.childId}: data plane refused the SAs: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * ESP traffic and DPD (called with every engine tick): inbound packets on a child prove the
+   * peer alive (the engine's periodic DPD stays quiet while they flow); with `dpd ... on-demand`
+   * (IOS's default mode) a liveness check goes out when we sent traffic but heard nothing for
+   * the DPD interval.
+   */
+  watchTraffic(): void {
+    const sad = this.dp?.sad;
+    if (!sad || this.installed.size === 0) return;
+    const now = this.clock();
+    let ikeOf: Map<number, number> | undefined;
+    for (const [childId, rec] of this.installed) {
+      const dec = sad.get(rec.inboundId)?.counters.decapsPkts ?? rec.decaps;
+      const enc = sad.get(rec.outboundId)?.counters.encapsPkts ?? rec.encaps;
+      if (dec > rec.decaps) {
+        rec.decaps = dec;
+        rec.lastInboundMs = now;
+        this.engine.noteChildTraffic(childId);
+      }
+      if (enc > rec.encaps) {
+        rec.encaps = enc;
+        rec.lastOutboundMs = now;
+      }
+      const dpd = this.mapped.config.connections.find((c) => c.name === rec.child.connection)?.dpd;
+      if (dpd?.mode !== 'on-demand') continue;
+      if (rec.lastOutboundMs > rec.lastInboundMs && now - rec.lastInboundMs >= dpd.intervalSec * 1000) {
+        ikeOf ??= new Map(this.engine.listChildSas().map((c) => [c.childId, c.ikeSaId]));
+        const ike = ikeOf.get(childId);
+        if (ike !== undefined && this.engine.checkLiveness(ike)) {
+          this.debugLine(`IKEv2: on-demand DPD: traffic sent to ${rec.child.remoteAddress} without reply for ${dpd.intervalSec} s, checking liveness`);
+          rec.lastInboundMs = now; // one check per interval
+        }
+      }
     }
   }
 

@@ -54,6 +54,23 @@ class FakeDataplane implements DaemonService, Ikev2DataplaneApi {
   ops: Op[] = [];
   live = new Set<number>();
   private nextId = 1;
+  readonly counters = new Map<number, { encapsPkts: number; decapsPkts: number }>();
+  readonly sad = {
+    get: (id: number) => {
+      if (!this.live.has(id)) return undefined;
+      let c = this.counters.get(id);
+      if (!c) this.counters.set(id, (c = { encapsPkts: 0, decapsPkts: 0 }));
+      return { counters: c };
+    },
+  };
+  /** Pretends packets went out (encaps) / came in (decaps) on every live SA. */
+  traffic(out: boolean, inb: boolean): void {
+    for (const op of this.ops) {
+      if (op.op !== 'install') continue;
+      if (inb && this.live.has(op.id)) this.sad.get(op.id)!.counters.decapsPkts++;
+      if (out && this.live.has(op.id + 1)) this.sad.get(op.id + 1)!.counters.encapsPkts++;
+    }
+  }
   acquire: ((a: Parameters<Parameters<Ikev2DataplaneApi['onAcquire']>[0]>[0]) => void) | undefined;
   async start(): Promise<void> {}
   apply(): void {}
@@ -237,4 +254,37 @@ t.test('two services in one process: acquire, install, rekey without loss, clear
   t.equal(sess[0]?.peer, B, 'show crypto session source: the peer');
   t.equal(sess[0]?.ikeSas[0]?.version, 'IKEv2');
   t.equal(sess[0]?.flows[0]?.text, 'permit ip 10.1.0.0/24 10.2.0.0/24');
+});
+
+t.test('on-demand DPD (IOS default mode): quiet while ESP comes back, a liveness check when it stops', async (t) => {
+  let now = 5_000;
+  const clock = (): number => now;
+  const net = new FakeNet();
+  const a = await box(net, clock, A, B, '10.1.0.0', '10.2.0.0', { dpd: '10 2 on-demand' });
+  const b = await box(net, clock, B, A, '10.2.0.0', '10.1.0.0');
+  t.teardown(async () => { await a.svc.stop(); await b.svc.stop(); });
+  await pump();
+  acquire(a);
+  await pump(200);
+  t.equal(a.dp.live.size, 2, 'tunnel up');
+  net.down.add(B); // the peer is gone, but we pretend its ESP still arrives
+  for (let s = 0; s < 15; s++) {
+    now += 2_000;
+    a.dp.traffic(true, true);
+    a.svc.watchTraffic();
+    a.svc.engine.tick();
+    await pump(10);
+  }
+  t.equal(a.svc.engine.listIkeSas().length, 1, 'no DPD while inbound ESP flows (30 s)');
+  let s = 0;
+  for (; s < 30 && a.svc.engine.listIkeSas().length > 0; s++) {
+    now += 2_000;
+    a.dp.traffic(true, false);
+    a.svc.watchTraffic();
+    a.svc.engine.tick();
+    await pump(10);
+  }
+  t.equal(a.svc.engine.listIkeSas().length, 0, `outbound only: on-demand DPD found the peer dead after ${s * 2} s`);
+  t.ok(s * 2 >= 10, 'not before the DPD interval');
+  t.equal(a.dp.live.size, 0, 'SAs removed');
 });
