@@ -12,7 +12,7 @@
 //     (Spd.matchProposal), then the entry's transform sets / PFS / lifetimes decide;
 //   - SAs are installed/deleted through the data plane API; soft expiry rekeys; `clear
 //     crypto sa` / `clear crypto session` / `clear crypto isakmp` send DELETE;
-//   - ESP-in-UDP received on 4500 is handed to the pipeline (inboundUdpEsp);
+//   - ESP-in-UDP on the shared 4500 bind is the data plane's (it subscribes to kind 'esp');
 //   - `debug crypto isakmp`: IOS-format lines to the console sessions that enabled it.
 // PSKs never reach a log or debug line (the engine redacts; we never print config keys).
 import { effectiveIsakmpPolicies, type IsakmpProfile, type Keyring, type PresharedKey } from '../config/crypto-isakmp.js';
@@ -201,7 +201,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   private readonly debugListeners = new Map<string, (line: string) => void>();
   private readonly unsub: (() => void)[] = [];
   private stopped = false;
-  readonly stats = { acquires: 0, initiations: 0, installs: 0, installErrors: 0, rekeys: 0, udpEspIn: 0, ignoredV2: 0 };
+  readonly stats = { acquires: 0, initiations: 0, installs: 0, installErrors: 0, rekeys: 0, ignoredV2: 0 };
 
   async start(ctx: ServiceContext): Promise<void> {
     this.ctx = ctx;
@@ -284,7 +284,6 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
         const b = await this.ctx.binds.udp(addr, Number(port), port === '4500');
         this.binds.set(key, b);
         b.subscribe(['ike'], (_k, data, remote, local) => this.onDatagram(data, remote, local));
-        if (port === '4500') b.subscribe(['esp'], (_k, data, remote, local) => this.onUdpEsp(data, remote, local));
       } catch (e) {
         this.ctx.log('ikev1', `cannot bind ${addr} port ${port}: ${(e as Error).message}`);
       }
@@ -297,15 +296,6 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     this.engine.receive({ data: data.slice(), local: { address: local.address, port: local.port }, remote: { address: remote.address, port: remote.port } });
     this.engine.notePeerTraffic(remote.address);
     this.pump();
-  }
-
-  private onUdpEsp(data: Uint8Array, remote: PacketEndpoint, local: PacketEndpoint): void {
-    const p = this.dataplane?.pipeline;
-    if (!p) return;
-    this.stats.udpEspIn++;
-    try {
-      p.inboundUdpEsp(data, ip4Bytes(remote.address), ip4Bytes(local.address));
-    } catch { /* the pipeline counts its own errors */ }
   }
 
   /** Sends what the engine queued, handles its events, re-arms the timer. */
@@ -653,10 +643,6 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   get counters(): Record<string, number> {
     return { ...this.stats };
   }
-}
-
-function ip4Bytes(a: string): Uint8Array {
-  return Uint8Array.from(a.split('.').map(Number));
 }
 
 function maskOfLen(len: number): string {
