@@ -162,6 +162,8 @@ export class UserspaceBackend {
   private readonly mtu: number;
   private installed: string[] = [];
   private sent = 0;
+  private lastDst = -1;
+  private lastDstText = '';
   private sendErrors = 0;
   private rawRxDropped = 0;
   private ruleErrors = 0;
@@ -180,7 +182,8 @@ export class UserspaceBackend {
     const tun = TunDevice.open({ name: this.tunName, offload: this.opts.offload ?? process.env.RAMPART_TUN_OFFLOAD === '1' });
     this.tun = tun;
     for (const argv of [
-      ['ip', 'link', 'set', this.tunName, 'mtu', String(this.mtu), 'up'],
+      // a longer queue than the TUN default (500) absorbs bursts while the pipeline is busy
+      ['ip', 'link', 'set', this.tunName, 'mtu', String(this.mtu), 'txqueuelen', '4000', 'up'],
       ['ip', 'route', 'replace', 'default', 'dev', this.tunName, 'table', String(this.table)],
       ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'],
       ['sysctl', '-q', '-w', 'net.ipv4.conf.all.rp_filter=0'],
@@ -223,7 +226,9 @@ export class UserspaceBackend {
   sendOuter(packet: Uint8Array): boolean {
     const s = this.sendSock;
     if (!s || this.closed || packet.length < 20) { this.sendErrors++; return false; }
-    const dst = `${packet[16]}.${packet[17]}.${packet[18]}.${packet[19]}`;
+    const d = ((packet[16]! << 24) | (packet[17]! << 16) | (packet[18]! << 8) | packet[19]!) >>> 0;
+    if (d !== this.lastDst) { this.lastDst = d; this.lastDstText = `${packet[16]}.${packet[17]}.${packet[18]}.${packet[19]}`; }
+    const dst = this.lastDstText;
     const buf = Buffer.from(packet.buffer, packet.byteOffset, packet.length);
     try {
       s.wrap.send(buf, 0, buf.length, dst, () => {});
