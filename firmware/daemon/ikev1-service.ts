@@ -213,6 +213,8 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       debug: (ev) => this.onDebug(ev),
       natTraversal: true,
       halfOpenLimit: 256,
+      // 1 s, 2 s, 4 s, then give up at ~15 s: the next `set peer` is tried (failover)
+      retransmit: { initialMs: 1000, factor: 2, maxTries: 3 },
     });
     if (this.dataplane?.pipeline) {
       this.unsub.push(this.dataplane.onAcquire((a) => this.onAcquire(a)));
