@@ -186,3 +186,24 @@ t.test('a box without wired ports runs no packet I/O (safe in the host namespace
   t.match((await runTranscript(['show crypto ipsec sa'], { config: cfg, system: sys, privileged: true })).text, /spi: 0x1001\(4097\)/, 'SAs still installed in the SAD for show');
   await svc.stop();
 });
+
+t.test('comp-lzs with ESP between two boxes (scapy has no LZS: checked Rampart to Rampart)', async (t) => {
+  let bRef: Box | undefined;
+  let aRef: Box | undefined;
+  const a = await box(() => bRef);
+  aRef = a;
+  const b = await box(() => aRef);
+  bRef = b;
+  t.teardown(async () => { await a.svc.stop(); await b.svc.stop(); });
+  await a.cli(['configure terminal', ...manualConfig('A', { transform: 'esp-aes 256 esp-sha-hmac comp-lzs' }), 'end']);
+  await b.cli(['configure terminal', ...manualConfig('B', { transform: 'esp-aes 256 esp-sha-hmac comp-lzs' }), 'end']);
+  const payload = new Uint8Array(1000);
+  for (let i = 0; i < payload.length; i++) payload[i] = i % 7 === 0 ? 0x41 : 0x20;
+  const inner = ipv4('10.1.0.2', '10.2.0.2', 17, payload);
+  a.svc.pipeline.outbound(inner);
+  t.equal(b.delivered.length, 1, 'delivered');
+  t.same([...b.delivered[0]!], [...inner], 'decompressed to the original packet');
+  t.ok(a.wire[0]!.length < inner.length, `compressed on the wire (${a.wire[0]!.length} < ${inner.length} bytes)`);
+  t.match(await a.cli(['show crypto ipsec sa']), /#pkts compressed: 1/);
+  t.match(await b.cli(['show crypto ipsec sa']), /#pkts decompressed: 1[^]*inbound pcp sas:\n {6}spi: 0x3\(3\)/);
+});
