@@ -34,6 +34,10 @@ export interface ConnectionMeta {
   aceText: string;
   profile: string;
   peer: string;
+  /** Connection of the first `set peer` (acquire target); this one is peer number `peerIndex`. */
+  baseName: string;
+  peerIndex: number;
+  peerCount: number;
   localAddress: string;
   replayWindow: number;
   lifetimeSec: number;
@@ -218,8 +222,8 @@ export function mapIkev2Config(cfg: Config, opts: { cookieThreshold?: number } =
       if (!profile.keyringLocal) problems.push(`${where}: ikev2 profile ${profile.name} has no keyring local (authentication will fail)`);
       else if (!cfg.ikev2Keyrings?.[profile.keyringLocal]) problems.push(`${where}: keyring ${profile.keyringLocal} of ikev2 profile ${profile.name} does not exist`);
       listen.add(local);
-      const peer = r.peers[0];
-      if (!peer) { problems.push(`${where}: no peer`); continue; }
+      const peers = r.peers.filter((p) => { try { parseIp(p); return true; } catch { problems.push(`${where}: peer ${p} is not an address (hostnames are not resolved)`); return false; } });
+      if (peers.length === 0) { problems.push(`${where}: no peer`); continue; }
       const acl = r.matchAddress !== undefined ? cfg.acl?.lists[r.matchAddress] : undefined;
       if (!acl) { problems.push(`${where}: access list ${r.matchAddress ?? '(none)'} missing`); continue; }
       const childProposals: ChildProposalConfig[] = [];
@@ -242,32 +246,36 @@ export function mapIkev2Config(cfg: Config, opts: { cookieThreshold?: number } =
           problems.push(`${where}: ACL ${r.matchAddress} entry ${i + 1}: ${(e as Error).message}`);
           continue;
         }
-        const name = `${r.mapName}/${r.seq}/${i}`;
-        const conn: Ikev2Connection = {
-          name, localAddress: local, remoteAddress: peer, ikeProposals, childProposals,
-          localSelectors: [selectorSide(scope, 'src')], remoteSelectors: [selectorSide(scope, 'dst')],
-          mode, ikeLifetimeSec: profile.lifetimeSec, childLifetimeSec: r.lifetimeSec,
-        };
-        if (r.lifetimeKb !== 'disable') conn.childLifetimeKb = r.lifetimeKb;
-        if (r.pfsGroup !== undefined) conn.pfsGroup = Number(r.pfsGroup);
-        const lid = localIdentity(profile);
-        if (lid) conn.localId = lid;
-        if (profile.matchIdentityRemote.length > 0) {
-          const matches = profile.matchIdentityRemote;
-          conn.matchRemoteId = (id) => matches.some((m) => remoteIdentityMatches(m, id));
-          // Initiator check of the responder's IDr: the profile's matches, as IOS does.
-          const first = matches[0]!;
-          if (first.kind === 'address' && first.mask === undefined && first.prefix === undefined) conn.remoteId = { type: 'ipv4', value: first.address };
-        }
-        if (profile.dpd) conn.dpd = { ...profile.dpd };
-        connections.push(conn);
-        const m: ConnectionMeta = {
-          name, iface, mapName: r.mapName, seq: r.seq, aceIndex: i, aclName: r.matchAddress!, policyKey: `${r.mapName}/${r.seq}|${selectorKey(scope)}`,
-          scope, aceText: aceText(scope), profile: profile.name, peer, localAddress: local,
-          replayWindow: r.replayDisabled ? 0 : r.replayWindow, lifetimeSec: r.lifetimeSec, mode,
-        };
-        if (r.lifetimeKb !== 'disable') m.lifetimeKb = r.lifetimeKb;
-        meta.set(name, m);
+        const baseName = `${r.mapName}/${r.seq}/${i}`;
+        // one connection per `set peer` (the responder accepts any; the initiator starts with the first)
+        peers.forEach((peer, peerIndex) => {
+          const name = peerIndex === 0 ? baseName : `${baseName}@${peerIndex}`;
+          const conn: Ikev2Connection = {
+            name, localAddress: local, remoteAddress: peer, ikeProposals, childProposals,
+            localSelectors: [selectorSide(scope, 'src')], remoteSelectors: [selectorSide(scope, 'dst')],
+            mode, ikeLifetimeSec: profile.lifetimeSec, childLifetimeSec: r.lifetimeSec,
+          };
+          if (r.lifetimeKb !== 'disable') conn.childLifetimeKb = r.lifetimeKb;
+          if (r.pfsGroup !== undefined) conn.pfsGroup = Number(r.pfsGroup);
+          const lid = localIdentity(profile);
+          if (lid) conn.localId = lid;
+          if (profile.matchIdentityRemote.length > 0) {
+            const matches = profile.matchIdentityRemote;
+            conn.matchRemoteId = (id) => matches.some((m) => remoteIdentityMatches(m, id));
+            // Initiator check of the responder's IDr: the profile's matches, as IOS does.
+            const first = matches[0]!;
+            if (first.kind === 'address' && first.mask === undefined && first.prefix === undefined) conn.remoteId = { type: 'ipv4', value: first.address };
+          }
+          if (profile.dpd) conn.dpd = { ...profile.dpd };
+          connections.push(conn);
+          const m: ConnectionMeta = {
+            name, baseName, peerIndex, peerCount: peers.length, iface, mapName: r.mapName, seq: r.seq, aceIndex: i, aclName: r.matchAddress!, policyKey: `${r.mapName}/${r.seq}|${selectorKey(scope)}`,
+            scope, aceText: aceText(scope), profile: profile.name, peer, localAddress: local,
+            replayWindow: r.replayDisabled ? 0 : r.replayWindow, lifetimeSec: r.lifetimeSec, mode,
+          };
+          if (r.lifetimeKb !== 'disable') m.lifetimeKb = r.lifetimeKb;
+          meta.set(name, m);
+        });
       }
     }
   }

@@ -113,8 +113,10 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
   private cfg: Config | undefined;
   private readonly binds = new Map<string, Promise<SharedBind | undefined>>();
   private readonly installed = new Map<number, Installed>();
-  /** connection -> when we last started a negotiation for it */
+  /** permit entry (base connection) -> when we last started a negotiation for it */
   private readonly pending = new Map<string, number>();
+  /** permit entry -> index of the `set peer` currently used */
+  private readonly peerChoice = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: (() => void)[] = [];
   private debug = false;
@@ -241,32 +243,43 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
     this.initiateConnection(name, meta);
   }
 
-  /** Starts a Child SA for a connection: on an IKE SA to the peer if one is up, else a new IKE SA. */
+  /**
+   * Starts a Child SA for a permit entry: on an IKE SA to the peer if one is up, else a new
+   * IKE SA. With several `set peer`, the peer currently chosen (the next one after a peer
+   * timed out, as IOS fails over).
+   */
   initiateConnection(name: string, meta?: ConnectionMeta): boolean {
-    const m = meta ?? this.mapped.meta.get(name);
-    if (!m) return false;
+    const first = meta ?? this.mapped.meta.get(name);
+    if (!first) return false;
+    const idx = this.peerChoice.get(first.baseName) ?? 0;
+    const m = this.mapped.meta.get(idx === 0 ? first.baseName : `${first.baseName}@${idx}`) ?? first;
     const now = this.clock();
-    const last = this.pending.get(name);
+    const last = this.pending.get(m.baseName);
     if (last !== undefined && now - last < 10_000) return false;
-    if (this.engine.listChildSas().some((c) => c.connection === name)) return false;
-    this.pending.set(name, now);
+    if (this.engine.listChildSas().some((c) => this.mapped.meta.get(c.connection)?.baseName === m.baseName)) return false;
+    this.pending.set(m.baseName, now);
     const ike = this.engine.listIkeSas().find((s) => s.state === 'established' && s.remoteAddress === m.peer && s.localAddress === m.localAddress);
     if (ike) {
-      this.debugLine(`IKEv2: creating child SA for ${name} on IKE SA ${ike.ikeSaId}`);
-      return this.engine.createChild(ike.ikeSaId, name);
+      this.debugLine(`IKEv2: creating child SA for ${m.name} on IKE SA ${ike.ikeSaId}`);
+      return this.engine.createChild(ike.ikeSaId, m.name);
     }
     if (this.engine.listIkeSas().some((s) => s.state === 'connecting' && s.remoteAddress === m.peer && s.initiator)) {
-      this.pending.delete(name);
+      this.pending.delete(m.baseName);
       return false;
     }
-    this.debugLine(`IKEv2: initiating to ${m.peer} for ${name} (traffic matched ${m.aclName})`);
+    this.debugLine(`IKEv2: initiating to ${m.peer} for ${m.name} (traffic matched ${m.aclName})`);
     try {
-      this.engine.initiate(name);
+      this.engine.initiate(m.name);
       return true;
     } catch (err) {
-      this.log('warn', `IKE cannot initiate ${name}: ${(err as Error).message}`);
+      this.log('warn', `IKE cannot initiate ${m.name}: ${(err as Error).message}`);
       return false;
     }
+  }
+
+  private clearPending(connection: string): void {
+    const m = this.mapped.meta.get(connection);
+    this.pending.delete(m?.baseName ?? connection);
   }
 
   private onExpire(e: { hard: boolean; direction: 'inbound' | 'outbound'; childId: number | undefined }): void {
@@ -361,7 +374,7 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
     if (this.events.length > 200) this.events.splice(0, this.events.length - 200);
     switch (e.type) {
       case 'child-up':
-        this.pending.delete(e.child.connection);
+        this.clearPending(e.child.connection);
         this.install(e.child);
         break;
       case 'child-down':
@@ -372,17 +385,24 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
         this.debugLine(`IKEv2: IKE SA ${e.sa.ikeSaId} with ${e.sa.remoteAddress}:${e.sa.remotePort} up (${e.sa.encryption} ${e.sa.prf} group ${e.sa.dhGroup})`);
         break;
       case 'ike-down':
-        this.pending.delete(e.connection);
+        this.clearPending(e.connection);
         this.debugLine(`IKEv2: IKE SA ${e.ikeSaId} down (${e.reason})`);
         break;
       case 'ike-rekeyed':
         this.debugLine(`IKEv2: IKE SA ${e.oldIkeSaId} rekeyed into ${e.newIkeSaId}`);
         break;
-      case 'negotiation-failed':
-        this.pending.delete(e.connection);
+      case 'negotiation-failed': {
+        this.clearPending(e.connection);
+        const m = this.mapped.meta.get(e.connection);
+        if (e.diagnosis.kind === 'TIMEOUT' && m && m.peerCount > 1) {
+          const next = (m.peerIndex + 1) % m.peerCount;
+          this.peerChoice.set(m.baseName, next);
+          this.debugLine(`IKEv2: peer ${m.peer} did not answer; next attempt goes to peer #${next + 1}`);
+        }
         for (const l of formatDiagnosis(e.diagnosis)) this.debugLine(`IKEv2-ERROR: ${l}`);
         this.ctx?.log('ikev2', `negotiation with ${e.diagnosis.remoteAddress} failed: ${e.diagnosis.kind}`);
         break;
+      }
     }
   }
 
@@ -408,7 +428,8 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
       if (peer !== undefined && s.remoteAddress !== peer) continue;
       if (this.engine.deleteIke(s.ikeSaId)) n++;
     }
-    for (const k of [...this.pending.keys()]) if (peer === undefined || this.mapped.meta.get(k)?.peer === peer) this.pending.delete(k);
+    if (peer === undefined) this.pending.clear();
+    else for (const [name, m] of this.mapped.meta) if (m.peer === peer) this.pending.delete(m.baseName ?? name);
     return n;
   }
 

@@ -106,10 +106,10 @@ const suite = (extra: Partial<Parameters<typeof rampartIkev2Config>[0]['suite']>
   ikeProposal: ['encryption aes-cbc-256', 'integrity sha256', 'group 14'], transformSet: 'esp-gcm 256', psk: PSK, lifetimeSec: 120, pfsGroup: 14, ...extra,
 });
 
-async function box(net: FakeNet, clock: () => number, me: string, peer: string, local: string, remote: string, extra: Partial<ReturnType<typeof suite>> = {}) {
-  const cfg = await configFrom(rampartIkev2Config({
+async function box(net: FakeNet, clock: () => number, me: string, peer: string, local: string, remote: string, extra: Partial<ReturnType<typeof suite>> = {}, lines: string[] = []) {
+  const cfg = await configFrom([...rampartIkev2Config({
     iface: 'FastEthernet0/0', address: me, mask: '255.255.255.0', peer, suite: { ...suite(extra), acl: [`permit ip ${local} 0.0.0.255 ${remote} 0.0.0.255`] },
-  }));
+  }), ...lines]);
   const dp = new FakeDataplane();
   const svc = new Ikev2Service({ clock, tickMs: 60_000 });
   const sys = fakeSystem();
@@ -287,4 +287,35 @@ t.test('on-demand DPD (IOS default mode): quiet while ESP comes back, a liveness
   t.equal(a.svc.engine.listIkeSas().length, 0, `outbound only: on-demand DPD found the peer dead after ${s * 2} s`);
   t.ok(s * 2 >= 10, 'not before the DPD interval');
   t.equal(a.dp.live.size, 0, 'SAs removed');
+});
+
+t.test('several set peer: the next peer is tried when the first does not answer', async (t) => {
+  let now = 5_000;
+  const clock = (): number => now;
+  const net = new FakeNet();
+  const DEAD = '10.9.0.9';
+  const a = await box(net, clock, A, B, '10.1.0.0', '10.2.0.0', {}, [
+    'crypto map CM 10', ` no set peer ${B}`, ` set peer ${DEAD}`, ` set peer ${B}`, 'exit',
+    'crypto ikev2 profile PROF1', ' no match identity remote address 10.9.0.2 255.255.255.255', ' match identity remote address 10.9.0.0 255.255.255.0', 'exit',
+  ]);
+  const b = await box(net, clock, B, A, '10.2.0.0', '10.1.0.0');
+  t.teardown(async () => { await a.svc.stop(); await b.svc.stop(); });
+  await pump();
+  const conns = a.svc.engine.listIkeSas();
+  t.equal(conns.length, 0);
+  acquire(a);
+  await pump(50);
+  t.equal(a.svc.engine.listIkeSas()[0]?.remoteAddress, DEAD, 'first attempt goes to the first peer');
+  for (let s = 0; s < 80 && !a.svc.events.some((e) => e.type === 'negotiation-failed'); s++) {
+    now += 1_000;
+    a.svc.engine.tick();
+    await pump(5);
+  }
+  t.ok(a.svc.events.some((e) => e.type === 'negotiation-failed' && e.diagnosis.kind === 'TIMEOUT'), 'the first peer timed out');
+  acquire(a);
+  await pump(200);
+  const up = a.svc.engine.listIkeSas().filter((x) => x.state === 'established');
+  t.equal(up[0]?.remoteAddress, B, 'the next acquire went to the second peer');
+  t.equal(a.dp.live.size, 2, 'and its SAs were installed');
+  t.match(a.dp.ops[0]?.policyKey ?? '', /^CM\/10\|/, 'under the same policy key');
 });
