@@ -54,6 +54,8 @@ export interface ChildSaInstall {
   lifetime?: { seconds?: number; kilobytes?: number };
   udpEncap?: { localPort: number; remotePort: number };
   childId?: number;
+  /** ipsec-manual SAs (shown without lifetimes, reinstalled by clear crypto sa). */
+  manual?: boolean;
 }
 
 /** Keys of one direction: ESP cipher key (key || salt for GCM) and auth key, AH key, CPI. */
@@ -284,7 +286,7 @@ export class DataplaneService implements DaemonService {
     const common = {
       local, peer, mode: spec.mode, scope: spec.scope, policyKey: spec.policyKey, mapName: spec.mapName, mapSeq: spec.mapSeq,
       transformName: ts.words.join(' '), childId: spec.childId,
-      lifetime: spec.lifetime,
+      lifetime: spec.lifetime, manual: spec.manual ?? false,
     };
     const inSpec = this.saSpec(inSa, 'inbound', common);
     const outSpec = this.saSpec(outSa, 'outbound', common);
@@ -496,12 +498,8 @@ export class DataplaneService implements DaemonService {
       mapName: r.mapName, mapSeq: r.seq, policyKey: `${entry.policyName}|${selectorKey(scope)}`, scope,
       local, peer, transformWords: ts.words, mode: set.mode,
       inbound: conv(keys.inbound), outbound: conv(keys.outbound),
-      replayWindow: r.replayDisabled ? 0 : r.replayWindow,
+      replayWindow: r.replayDisabled ? 0 : r.replayWindow, manual: true,
     });
-    for (const id of [ids.inboundId, ids.outboundId]) {
-      const sa = this.sad.get(id);
-      if (sa) (sa as { manual: boolean }).manual = true;
-    }
     return [ids.inboundId, ids.outboundId];
   }
 
