@@ -9,7 +9,7 @@ import { simBoard } from '../../board/sim.js';
 import { Daemon } from '../../firmware/daemon/daemon.js';
 import { ScriptedConsole } from '../lib/daemon-client.js';
 
-function newBox(t: Tap.Test) {
+function newBox(t: { teardown(fn: () => void): void }) {
   const dir = mkdtempSync(join(tmpdir(), 'rampart-d-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const sock = join(dir, 'run', 'rampart.sock');
