@@ -58,6 +58,9 @@ interface ChildRecord {
   request: QuickModeRequest;
   rekeyed: boolean;
   createdAt: number;
+  /** bytes seen at the last traffic poll (on-demand DPD) */
+  lastInBytes: number;
+  lastOutBytes: number;
 }
 
 interface FlowPlan {
@@ -197,6 +200,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   private readonly children = new Map<number, ChildRecord>();
   private nextChildId = 1;
   private timer: NodeJS.Timeout | undefined;
+  private trafficPoll: NodeJS.Timeout | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
   private readonly debugListeners = new Map<string, (line: string) => void>();
   private readonly unsub: (() => void)[] = [];
@@ -242,6 +246,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.trafficPoll) clearInterval(this.trafficPoll);
     for (const u of this.unsub) u();
     for (const b of this.binds.values()) await b.release();
     this.binds.clear();
@@ -254,6 +259,13 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     const ka = config.isakmpGlobals?.keepalive;
     if (ka) o.dpd = { intervalSec: ka.intervalSec, retrySec: ka.retrySec, mode: ka.mode, maxRetries: 5 };
     else delete o.dpd;
+    if (ka && !this.trafficPoll) {
+      this.trafficPoll = setInterval(() => this.pollTraffic(), 1000);
+      this.trafficPoll.unref();
+    } else if (!ka && this.trafficPoll) {
+      clearInterval(this.trafficPoll);
+      this.trafficPoll = undefined;
+    }
     return this.openBinds(config);
   }
 
@@ -509,7 +521,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       const old = [...this.children.values()].filter((c) => c.policyKey === plan.policyKey);
       this.children.set(info.inbound.spi, {
         id, mapName: plan.mapName, seq: plan.seq, policyName: plan.policyName, policyKey: plan.policyKey, scope: plan.scope, iface: plan.iface,
-        info, inboundId: ids.inboundId, outboundId: ids.outboundId, request: plan.request, rekeyed: false, createdAt: this.ctx.system.now(),
+        info, inboundId: ids.inboundId, outboundId: ids.outboundId, request: plan.request, rekeyed: false, createdAt: this.ctx.system.now(), lastInBytes: 0, lastOutBytes: 0,
       });
       this.pendingByPolicy.delete(plan.policyKey);
       if (plan.entry) this.peerSel.heardFrom(plan.entry, plan.policyKey, parseIp(info.remote.address));
@@ -560,6 +572,24 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     });
     this.engine.initiate({ local: { address: local ?? c.info.local.address, port: 500 }, remote: { address: c.info.remote.address, port: 500 }, quickMode: req });
     this.pump();
+  }
+
+  /**
+   * DPD needs to know about ESP traffic: inbound bytes count as hearing from the peer,
+   * outbound bytes arm on-demand DPD (IOS default for `crypto isakmp keepalive`).
+   */
+  private pollTraffic(): void {
+    const sad = this.dataplane?.sad;
+    if (!sad) return;
+    for (const c of this.children.values()) {
+      const inB = sad.get(c.inboundId)?.bytesUsed ?? c.lastInBytes;
+      const outB = sad.get(c.outboundId)?.bytesUsed ?? c.lastOutBytes;
+      if (inB > c.lastInBytes) this.engine.notePeerTraffic(c.info.remote.address);
+      if (outB > c.lastOutBytes) this.engine.noteOutboundTraffic(c.info.remote.address);
+      c.lastInBytes = inB;
+      c.lastOutBytes = outB;
+    }
+    this.arm();
   }
 
   // ------------------------------------------------------------------ clear

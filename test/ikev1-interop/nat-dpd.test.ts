@@ -28,7 +28,7 @@ t.test('NAT between two Rampart boxes, then DPD against a killed peer', { skip, 
   const gwA = await startRampart(lab, 'gwA', ports);
   const gwB = await startRampart(lab, 'gwB', ports);
   t.teardown(() => { gwA.con.close(); gwB.con.close(); });
-  const common = { psk: PSK, policy: ['encryption aes 256', 'hash sha', 'group 14'], transform: 'esp-aes 256 esp-sha-hmac', keepalive: '10 2 periodic' };
+  const common = { psk: PSK, policy: ['encryption aes 256', 'hash sha', 'group 14'], transform: 'esp-aes 256 esp-sha-hmac', keepalive: '10 2' };
   t.notMatch(await gwA.configure(gatewayConfig({ ...common, hostname: 'gwA', wan: '172.16.0.1', lan: '10.1.0.1', lanNet: '10.1.0.0', remoteLanNet: '10.2.0.0', peers: ['172.17.0.2'], gateway: '172.16.0.254' })), /\[.*\] %/);
   // gwB sees gwA as the NAT's outside address
   t.notMatch(await gwB.configure(gatewayConfig({ ...common, hostname: 'gwB', wan: '172.17.0.2', lan: '10.2.0.1', lanNet: '10.2.0.0', remoteLanNet: '10.1.0.0', peers: ['172.17.0.254'] })), /\[.*\] %/);
@@ -54,6 +54,9 @@ t.test('NAT between two Rampart boxes, then DPD against a killed peer', { skip, 
 
   // DPD: kill gwB's daemon; gwA notices and removes the SAs
   await gwB.proc.stop(100);
+  // on-demand DPD (the IOS default): R-U-THERE only once we send traffic and hear nothing
+  const traffic = lab.spawn('hostA', ['ping', '-n', '-q', '-i', '0.5', '-c', '120', '-W', '1', '10.2.0.2'], { name: 'ping-dpd' });
+  t.teardown(() => traffic.stop(500));
   const gone = await waitForText(() => gwA.exec('show crypto isakmp sa'), /^(?![\s\S]*QM_IDLE)/, 60_000);
   t.notMatch(gone, /QM_IDLE/, 'DPD removed the ISAKMP SA of the dead peer');
   const ipsecGone = await waitForText(() => gwA.exec('show crypto ipsec sa'), /^(?![\s\S]*spi: 0x)/i, 5000);
