@@ -28,6 +28,11 @@ import {
 import { aceToSelector, compileSpd, type Spd, type SpdMapEntryInput } from '../ipsec/spd.js';
 import { ahParams, espParams, parseTransformSet, type TransformSet as ParsedTransformSet } from '../ipsec/transform.js';
 import { detectKernelIpsec, type KernelIpsecDetection } from '../kernel/detect.js';
+import type {
+  EncryptionTransform, IntegrityTransform, KernelIpsec, PolicySpec, SaSpec as KernelSaSpec,
+  TrafficSelector as KernelSelector,
+} from '../kernel/kernel-ipsec.js';
+import { openXfrmBackend } from '../kernel/xfrm-backend.js';
 import { runCommand, UserspaceBackend, type CommandRunner, type InterfacePolicy } from '../kernel/userspace-backend.js';
 import type { CryptoEngine } from '../lib/crypto-engine.js';
 import type { DaemonService, ServiceContext } from './daemon.js';
@@ -103,12 +108,72 @@ function addrIdent(s: AddrSet): { addr: string; mask: string } {
 
 interface ManualState { sig: string; ids: number[]; error?: string }
 
+function addrPrefix(set: AddrSet): string {
+  const id = addrIdent(set);
+  return `${id.addr}/${maskLen(id.mask)}`;
+}
+
+/** The SAD scope (local -> remote) as a kernel selector; port ranges widen to any. */
+export function scopeToKernelSelector(scope: TrafficSelector): KernelSelector {
+  const sel: KernelSelector = { src: addrPrefix(scope.src), dst: addrPrefix(scope.dst) };
+  if (scope.proto) sel.proto = scope.proto;
+  if (scope.srcPorts.lo === scope.srcPorts.hi) sel.srcPort = scope.srcPorts.lo;
+  if (scope.dstPorts.lo === scope.dstPorts.hi) sel.dstPort = scope.dstPorts.lo;
+  return sel;
+}
+
+/**
+ * One child SA pair for the kernel (XFRM backend): the inbound and outbound ESP/AH SAs
+ * and the out/in/fwd policies whose templates carry `reqid` (pure: tested without a kernel).
+ */
+export function childSaToKernel(spec: ChildSaInstall, reqid: number, priority: number): { sas: KernelSaSpec[]; policies: PolicySpec[] } {
+  const ts = parseTransformSet(spec.transformWords);
+  const sas: KernelSaSpec[] = [];
+  const lifetime = {
+    ...(spec.lifetime?.seconds !== undefined ? { softSec: Math.floor(spec.lifetime.seconds * 0.9), hardSec: spec.lifetime.seconds } : {}),
+    ...(spec.lifetime?.kilobytes !== undefined ? { softBytes: BigInt(spec.lifetime.kilobytes) * 1024n * 9n / 10n, hardBytes: BigInt(spec.lifetime.kilobytes) * 1024n } : {}),
+  };
+  for (const [dir, k] of [['in', spec.inbound], ['out', spec.outbound]] as const) {
+    const src = dir === 'in' ? spec.peer : spec.local;
+    const dst = dir === 'in' ? spec.local : spec.peer;
+    const base = { src, dst, mode: spec.mode, reqid, direction: dir, replayWindow: dir === 'in' ? (spec.replayWindow ?? 64) : 0, esn: spec.esn ?? false, lifetime } as const;
+    if (ts.espCipher && k.espSpi !== undefined) {
+      const sa: KernelSaSpec = {
+        ...base, spi: k.espSpi, protocol: 'esp',
+        encryption: { transform: ts.espCipher.name as EncryptionTransform, key: k.espCipherKey ?? new Uint8Array(0) },
+      };
+      if (ts.espIntegrity && k.espAuthKey) sa.integrity = { transform: ts.espIntegrity.name as IntegrityTransform, key: k.espAuthKey };
+      if (spec.udpEncap) sa.udpEncap = dir === 'out' ? { srcPort: spec.udpEncap.localPort, dstPort: spec.udpEncap.remotePort } : { srcPort: spec.udpEncap.remotePort, dstPort: spec.udpEncap.localPort };
+      sas.push(sa);
+    }
+    if (ts.ah && k.ahSpi !== undefined && k.ahKey) sas.push({ ...base, spi: k.ahSpi, protocol: 'ah', integrity: { transform: ts.ah.name as IntegrityTransform, key: k.ahKey } });
+  }
+  const out = scopeToKernelSelector(spec.scope);
+  const inSel: KernelSelector = { ...out, src: out.dst, dst: out.src };
+  if (out.srcPort !== undefined) inSel.dstPort = out.srcPort; else delete inSel.dstPort;
+  if (out.dstPort !== undefined) inSel.srcPort = out.dstPort; else delete inSel.srcPort;
+  const protos = [...(ts.espCipher ? ['esp' as const] : []), ...(ts.ah ? ['ah' as const] : [])];
+  const tmpl = (src: string, dst: string) => protos.map((protocol, i) => (i === 0 && spec.mode === 'tunnel'
+    ? { protocol, mode: spec.mode, reqid, src, dst }
+    : { protocol, mode: 'transport' as const, reqid }));
+  const policies: PolicySpec[] = [
+    { selector: out, direction: 'out', action: 'protect', priority, templates: tmpl(spec.local, spec.peer), replace: true },
+    { selector: inSel, direction: 'in', action: 'protect', priority, templates: tmpl(spec.peer, spec.local), replace: true },
+    { selector: inSel, direction: 'fwd', action: 'protect', priority, templates: tmpl(spec.peer, spec.local), replace: true },
+  ];
+  return { sas, policies };
+}
+
 export class DataplaneService implements DaemonService {
   readonly name = 'dataplane';
   readonly engine: CryptoEngine = createSoftwareEngine();
   sad!: Sad<IpsecSa>;
   pipeline!: Pipeline;
   backend: UserspaceBackend | undefined;
+  /** The kernel's XFRM, when detect.ts found ESP: SAs and policies go there instead. */
+  kernel: KernelIpsec | undefined;
+  private readonly kernelReqids = new Map<string, number>();
+  private readonly kernelSas = new Map<number, KernelSaSpec[]>();
   backendError: string | undefined;
   detection: KernelIpsecDetection | undefined;
   private ctx!: ServiceContext;
@@ -173,7 +238,14 @@ export class DataplaneService implements DaemonService {
         ctx.log('dataplane', `kernel IPsec detection failed: ${(e as Error).message}`);
       }
     }
-    if (this.wantUserspace) {
+    if (this.wantUserspace && this.detection?.backend === 'xfrm' && process.getuid?.() === 0) {
+      try {
+        this.kernel = openXfrmBackend(this.detection.capabilities ? { capabilities: this.detection.capabilities } : {});
+      } catch (e) {
+        ctx.log('dataplane', `XFRM backend: ${(e as Error).message}; using the userspace data path`);
+      }
+    }
+    if (this.wantUserspace && !this.kernel) {
       if (process.getuid?.() !== 0) {
         this.backendError = 'needs root (TUN device, raw sockets): packets are not forwarded';
       } else {
@@ -196,12 +268,14 @@ export class DataplaneService implements DaemonService {
     this.udpBinds.clear();
     await this.backend?.close();
     this.backend = undefined;
+    if (this.kernel) { await this.kernel.flushPolicies().catch(() => {}); await this.kernel.flushSas().catch(() => {}); await this.kernel.close(); }
+    this.kernel = undefined;
     this.sad?.close();
   }
 
   apply(config: Config): void {
     this.lastConfig = config;
-    if (this.backend) {
+    if (this.backend || this.kernel) {
       this.programInterfaces(config);
       this.programRoutes(config);
     }
@@ -298,7 +372,22 @@ export class DataplaneService implements DaemonService {
       throw e;
     }
     const { bundle } = this.sad.setOutbound(spec.policyKey, [outSpec]);
+    if (this.kernel) this.installInKernel(spec, inbound.id, bundle.sas[0]!.id);
     return { inboundId: inbound.id, outboundId: bundle.sas[0]!.id };
+  }
+
+  /** XFRM backend: the same SAs and their policies in the kernel (errors are logged). */
+  private installInKernel(spec: ChildSaInstall, inboundId: number, outboundId: number): void {
+    const k = this.kernel!;
+    let reqid = this.kernelReqids.get(spec.policyKey);
+    if (reqid === undefined) { reqid = this.kernelReqids.size + 1; this.kernelReqids.set(spec.policyKey, reqid); }
+    const { sas, policies } = childSaToKernel(spec, reqid, spec.mapSeq);
+    this.kernelSas.set(inboundId, sas.filter((x) => x.direction === 'in'));
+    this.kernelSas.set(outboundId, sas.filter((x) => x.direction === 'out'));
+    void (async () => {
+      for (const sa of sas) await k.addSa(sa);
+      for (const p of policies) await k.addPolicy(p);
+    })().catch((e: unknown) => this.ctx.log('dataplane', `XFRM install ${spec.mapName} ${spec.mapSeq}: ${(e as Error).message}`));
   }
 
   /** Deletes an SA by SAD id (an outbound SA takes its bundle with it). */
@@ -328,7 +417,14 @@ export class DataplaneService implements DaemonService {
   }
 
   private onSadEvent(e: SadEvent<IpsecSa>): void {
-    if (e.type === 'deleted' || e.type === 'hard') e.sa.transform.destroy();
+    if (e.type === 'deleted' || e.type === 'hard') {
+      e.sa.transform.destroy();
+      const ks = this.kernelSas.get(e.sa.id);
+      if (ks && this.kernel) {
+        this.kernelSas.delete(e.sa.id);
+        for (const x of ks) void this.kernel.deleteSa({ dst: x.dst, spi: x.spi, protocol: x.protocol, src: x.src }).catch(() => {});
+      }
+    }
     if (e.type === 'soft' || e.type === 'hard') {
       const ev: DataplaneExpire = {
         hard: e.type === 'hard', cause: e.cause, direction: e.sa.direction, spi: e.sa.spi, proto: e.sa.proto,
@@ -591,8 +687,8 @@ export class DataplaneService implements DaemonService {
     const d = this.detection;
     const b = this.backend;
     return {
-      backend: b || this.testIo ? 'userspace' : d?.backend === 'xfrm' ? 'xfrm' : 'none',
-      backendReason: b
+      backend: this.kernel ? 'xfrm' : b || this.testIo ? 'userspace' : 'none',
+      backendReason: this.kernel ? `kernel XFRM (${d?.reason ?? ''})` : b
         ? `userspace ESP over TUN ${b.tunName} (${d ? d.reason : 'kernel detection unavailable'})`
         : this.backendError ?? d?.reason ?? 'not started',
       kernelEsp: d?.esp,

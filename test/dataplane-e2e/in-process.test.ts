@@ -207,3 +207,29 @@ t.test('comp-lzs with ESP between two boxes (scapy has no LZS: checked Rampart t
   t.match(await a.cli(['show crypto ipsec sa']), /#pkts compressed: 1/);
   t.match(await b.cli(['show crypto ipsec sa']), /#pkts decompressed: 1[^]*inbound pcp sas:\n {6}spi: 0x3\(3\)/);
 });
+
+t.test('XFRM translation of a child SA pair (kernel path, no kernel needed)', async (t) => {
+  const { childSaToKernel } = await import('../../firmware/daemon/dataplane-service.js');
+  const { parseAclEntry } = await import('../../firmware/ipsec/acl-classifier.js');
+  const { aceToSelector } = await import('../../firmware/ipsec/spd.js');
+  const scope = aceToSelector(parseAclEntry('permit tcp 10.1.0.0 0.0.0.255 host 10.2.0.5 eq 443'));
+  const key = new Uint8Array(36).fill(1);
+  const { sas, policies } = childSaToKernel({
+    mapName: 'mymap', mapSeq: 10, policyKey: 'k', scope, local: '172.16.0.1', peer: '172.16.0.2',
+    transformWords: ['esp-gcm', '256'], mode: 'tunnel', inbound: { espSpi: 0x2002, espCipherKey: key }, outbound: { espSpi: 0x1001, espCipherKey: key },
+    lifetime: { seconds: 3600, kilobytes: 4608000 }, replayWindow: 128,
+  }, 7, 10);
+  t.same(sas.map((s) => [s.direction, s.protocol, s.spi, s.src, s.dst, s.reqid, s.encryption?.transform, s.replayWindow]), [
+    ['in', 'esp', 0x2002, '172.16.0.2', '172.16.0.1', 7, 'esp-gcm', 128],
+    ['out', 'esp', 0x1001, '172.16.0.1', '172.16.0.2', 7, 'esp-gcm', 0],
+  ]);
+  t.equal(sas[0]!.lifetime.hardSec, 3600);
+  t.equal(sas[0]!.lifetime.hardBytes, 4608000n * 1024n);
+  t.same(policies.map((p) => [p.direction, p.selector]), [
+    ['out', { src: '10.1.0.0/24', dst: '10.2.0.5/32', proto: 6, dstPort: 443 }],
+    ['in', { src: '10.2.0.5/32', dst: '10.1.0.0/24', proto: 6, srcPort: 443 }],
+    ['fwd', { src: '10.2.0.5/32', dst: '10.1.0.0/24', proto: 6, srcPort: 443 }],
+  ]);
+  t.same(policies[0]!.templates, [{ protocol: 'esp', mode: 'tunnel', reqid: 7, src: '172.16.0.1', dst: '172.16.0.2' }]);
+  t.same(policies[1]!.templates, [{ protocol: 'esp', mode: 'tunnel', reqid: 7, src: '172.16.0.2', dst: '172.16.0.1' }]);
+});
