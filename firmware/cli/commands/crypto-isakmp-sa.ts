@@ -4,7 +4,7 @@
 // without it the tables are empty. Layout follows IOS 12.4 `show crypto isakmp sa`.
 import { CliError, type CommandContext } from '../context.js';
 import { defineCommand } from '../registry.js';
-import type { IkeSessionSource } from '../../ike/session-info.js';
+import type { IkeSessionSource } from '../../lib/session-info.js';
 
 /** What `show crypto isakmp sa` prints per SA. */
 export interface IsakmpSaShow {

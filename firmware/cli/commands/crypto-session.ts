@@ -9,7 +9,7 @@
 //     IPsec FLOW: permit ip 10.1.0.0/255.255.255.0 10.2.0.0/255.255.255.0
 //           Active SAs: 2, origin: crypto map
 import { defineCommand } from '../registry.js';
-import { sessionStatus, type CryptoSessionInfo } from '../../ike/session-info.js';
+import { sessionStatus, type CryptoSessionInfo } from '../../lib/session-info.js';
 
 function hms(sec: number): string {
   const h = Math.floor(sec / 3600);
