@@ -224,6 +224,19 @@ t.test('two services in one process: acquire, install, rekey without loss, clear
   }
   t.ok(now < 1_000 + 120_000, `rekeyed before the lifetime ended (at ${(now - 1_000) / 1000} s)`);
 
+  // clear crypto sa (the data plane's command, wrapped): child Deletes reach the peer, the IKE SA stays
+  const rt = a.sys.runtime as { clearCryptoSa?: (f: { kind: 'all' } | { kind: 'peer'; peer: string }) => number };
+  t.type(rt.clearCryptoSa, 'function', 'the service wraps clearCryptoSa');
+  rt.clearCryptoSa!({ kind: 'peer', peer: B });
+  await pump(100);
+  t.equal(b.dp.live.size, 0, 'clear crypto sa peer B: the peer removed its child SAs after our Delete');
+  t.equal(a.dp.live.size, 0, 'and so did we');
+  t.equal(a.svc.engine.listIkeSas().length, 1, 'the IKE SA stays (clear crypto sa clears IPsec SAs)');
+  acquire(a);
+  await pump(200);
+  t.equal(a.dp.live.size, 2, 'traffic creates a new child on the existing IKE SA');
+  t.equal(a.svc.engine.listIkeSas().length, 1, 'without a new IKE SA');
+
   // clear crypto ikev2 sa: the Delete reaches the peer, both remove their SAs
   t.equal(a.sys.runtime.ikev2!.clearSas(), 1);
   await pump(100);
