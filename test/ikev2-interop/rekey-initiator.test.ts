@@ -44,7 +44,7 @@ t.test('Rampart rekeys CHILD and IKE SA (120 s lifetimes) under ping: at most on
   if (!up) return;
   const sa0 = await box.run('show crypto ikev2 sa');
   const tunnel0 = /^(\d+) +172\.16\.0\.1/m.exec(sa0)?.[1];
-  const spis0 = (await box.run('show crypto ipsec sa')).match(/spi: 0x[0-9A-F]+/gi) ?? [];
+  const spis0: string[] = (await box.run('show crypto ipsec sa')).match(/spi: 0x[0-9A-F]+/gi) ?? [];
   const r = await lab.exec('hostA', ['ping', '-n', '-q', '-c', '640', '-i', '0.2', '-W', '1', a.hostB], { timeoutMs: 170_000 });
   const m = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
   const sent = Number(m?.[1] ?? 0);
@@ -57,7 +57,7 @@ t.test('Rampart rekeys CHILD and IKE SA (120 s lifetimes) under ping: at most on
   t.match(sa1, /READY/);
   t.not(tunnel1, tunnel0, `IKE SA rekeyed by Rampart (tunnel-id ${tunnel0} -> ${tunnel1})`);
   t.match(sa1, /Initiator of SA/, 'Rampart initiated the IKE rekey (it is the initiator of the new SA)');
-  const spis1 = (await box.run('show crypto ipsec sa')).match(/spi: 0x[0-9A-F]+/gi) ?? [];
+  const spis1: string[] = (await box.run('show crypto ipsec sa')).match(/spi: 0x[0-9A-F]+/gi) ?? [];
   t.ok(spis1.length > 0 && spis1.every((s) => !spis0.includes(s)), `CHILD SA rekeyed: new SPIs (${spis0.join(',')} -> ${spis1.join(',')})`);
   const swanSas = await swan.listSas();
   t.match(swanSas, /ESTABLISHED, IKEv2/, 'strongSwan agrees');
