@@ -389,9 +389,20 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     this.engine.initiate({
       local: { address: localAddr, port: 500 }, remote: { address: plan.peer, port: 500 },
       ...(r.isakmpProfile ? { profile: r.isakmpProfile } : {}),
+      ...(this.aggressiveFor(cfg, r.isakmpProfile) ? { aggressive: true } : {}),
       quickMode: plan.request,
     });
     this.pump();
+  }
+
+  /**
+   * `initiate mode aggressive` in the entry's ISAKMP profile (IOS). The config model has no
+   * such field yet: read it if present, so the CLI can add it without touching this file.
+   */
+  private aggressiveFor(cfg: Config, profile: string | undefined): boolean {
+    if (!profile) return false;
+    const p = cfg.isakmpProfiles?.[profile] as (IsakmpProfile & { initiateMode?: string }) | undefined;
+    return p?.initiateMode === 'aggressive';
   }
 
   /** Test hook and `crypto map` bring-up without traffic: the entry's first permit. */

@@ -111,4 +111,9 @@ t.test('two Rampart boxes with the guide AES static crypto map example', { skip,
   t.notMatch(dbg, /cisco123/, 'the PSK never appears in debug output');
   t.notMatch(gwA.proc.output + gwB.proc.output, /cisco123/, 'nor in the daemon logs');
   await gwB.exec('undebug crypto isakmp');
+  // clear crypto isakmp: the ISAKMP SA goes on both boxes (DELETE for the ISAKMP SA)
+  t.match(await gwB.exec('show crypto isakmp sa'), /QM_IDLE/, 'gwB has an ISAKMP SA');
+  await gwA.exec('clear crypto isakmp');
+  const isaB = await waitForText(() => gwB.exec('show crypto isakmp sa'), /^(?![\s\S]*QM_IDLE)/, 5000);
+  t.notMatch(isaB, /QM_IDLE/, 'gwB removed the ISAKMP SA on the DELETE from gwA');
 });
