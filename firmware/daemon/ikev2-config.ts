@@ -187,14 +187,17 @@ function interfaceAddress(cfg: Config, name: string | undefined): string | undef
   return i?.ipAddress?.address ?? (i?.unnumbered ? cfg.interfaces.items[i.unnumbered]?.ipAddress?.address : undefined);
 }
 
+/** IOS `show crypto session detail` flow text: `permit ip 10.1.0.0/255.255.255.0 10.2.0.0/255.255.255.0`. */
 function aceText(s: TrafficSelector): string {
   const side = (set: TrafficSelector['src']): string => {
     const [lo, hi] = addrSetBounds(set);
     const a = formatIpValue(s.family, lo);
     if (lo === hi) return `host ${a}`;
     const span = hi - lo + 1n;
-    const bits = 32 - (span.toString(2).length - 1);
-    if ((span & (span - 1n)) === 0n && (lo & (span - 1n)) === 0n) return `${a}/${bits}`;
+    if (s.family === 4 && (span & (span - 1n)) === 0n && (lo & (span - 1n)) === 0n) {
+      const mask = (0xffffffffn ^ (span - 1n));
+      return `${a}/${formatIpValue(4, mask)}`;
+    }
     return `${a}-${formatIpValue(s.family, hi)}`;
   };
   const proto = s.proto === 0 ? 'ip' : s.proto === 1 ? 'icmp' : s.proto === 6 ? 'tcp' : s.proto === 17 ? 'udp' : String(s.proto);

@@ -499,9 +499,15 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
         if (!m) continue;
         const origin = 'crypto map' as const;
         const text = m.aceText;
+        const sad = this.dp?.sad;
+        const enc = rec ? sad?.get(rec.outboundId)?.counters.encapsPkts ?? 0 : 0;
+        const dec = rec ? sad?.get(rec.inboundId)?.counters.decapsPkts ?? 0 : 0;
         const flow = sess.flows.find((f) => f.text === text);
-        if (flow) flow.activeSas += 2;
-        else sess.flows.push({ text, activeSas: 2, origin });
+        if (flow) {
+          flow.activeSas += 2;
+          flow.encryptedPackets = (flow.encryptedPackets ?? 0) + enc;
+          flow.decryptedPackets = (flow.decryptedPackets ?? 0) + dec;
+        } else sess.flows.push({ text, activeSas: 2, origin, encryptedPackets: enc, decryptedPackets: dec });
       }
     }
     return [...bySa.values()];

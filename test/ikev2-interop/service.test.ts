@@ -266,7 +266,7 @@ t.test('two services in one process: acquire, install, rekey without loss, clear
   const sess = a.svc.sessions();
   t.equal(sess[0]?.peer, B, 'show crypto session source: the peer');
   t.equal(sess[0]?.ikeSas[0]?.version, 'IKEv2');
-  t.equal(sess[0]?.flows[0]?.text, 'permit ip 10.1.0.0/24 10.2.0.0/24');
+  t.equal(sess[0]?.flows[0]?.text, 'permit ip 10.1.0.0/255.255.255.0 10.2.0.0/255.255.255.0', 'flow text as IOS prints it');
 });
 
 t.test('on-demand DPD (IOS default mode): quiet while ESP comes back, a liveness check when it stops', async (t) => {
