@@ -195,8 +195,8 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
       const port = Number(portText);
       const p = this.ctx.binds.udp(address!, port, port === 4500).then((b) => {
         b.subscribe(['ike'], (_kind, data, remote, local) => {
-          // both IKE services see every IKE datagram: take IKEv2 only (version octet at 17)
-          if (data.length < 28 || data[17] !== IKEV2_VERSION_BYTE) return;
+          // both IKE services see every IKE datagram: take IKEv2 only (major version 2 at octet 17)
+          if (data.length < 28 || (data[17]! & 0xf0) !== IKEV2_VERSION_BYTE) return; // any minor version (RFC 7296 2.5)
           this.engine.receive({
             localAddress: local.address || address!, localPort: port, remoteAddress: remote.address, remotePort: remote.port,
             data: new Uint8Array(data),
