@@ -661,15 +661,20 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
         ...(p.params ? { capabilities: `${p.params.encryption} ${p.params.hash} group ${p.params.group}` } : {}),
       });
     }
-    const flows = new Map<string, { s: CryptoSessionInfo; text: string; n: number }>();
+    const flows = new Map<string, { s: CryptoSessionInfo; text: string; n: number; enc: number; dec: number }>();
+    const sad = this.dataplane?.sad;
     for (const c of this.children.values()) {
       const s = get(c.info.remote.address, c.info.remote.port, c.iface);
       const k = `${c.info.remote.address}|${c.policyKey}`;
-      const f = flows.get(k) ?? { s, text: flowText(c.info.localSel, c.info.remoteSel), n: 0 };
-      f.n += 2;
+      const f = flows.get(k) ?? { s, text: flowText(c.info.localSel, c.info.remoteSel), n: 0, enc: 0, dec: 0 };
+      const inSa = sad?.get(c.inboundId);
+      const outSa = sad?.get(c.outboundId);
+      if (inSa) { f.n++; f.dec += inSa.counters.decapsPkts; }
+      if (outSa) { f.n++; f.enc += outSa.counters.encapsPkts; }
+      if (!sad) f.n += 2;
       flows.set(k, f);
     }
-    for (const f of flows.values()) f.s.flows.push({ text: f.text, activeSas: f.n, origin: 'crypto map' });
+    for (const f of flows.values()) f.s.flows.push({ text: f.text, activeSas: f.n, origin: 'crypto map', encryptedPackets: f.enc, decryptedPackets: f.dec });
     return [...byPeer.values()];
   }
 
