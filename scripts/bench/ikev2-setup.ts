@@ -70,7 +70,7 @@ export async function run(ctx: BenchContext): Promise<void> {
       await waitUntil(() => lab.execSync('r', ['ip', '-4', 'addr', 'show', 'dev', 'r0'], { allowFail: true }).stdout.includes('10.80.1.1'), 5000);
       await sleep(500);
       const durationMs = ctx.seconds * 1000;
-      const base = { mode: 'setup' as const, psk: PSK, ...SUITE, localCidr: '192.168.31.0/24', remoteCidr: '192.168.32.0/24', concurrency: 4, durationMs };
+      const base = { mode: 'setup' as const, psk: PSK, ...SUITE, localCidr: '192.168.31.0/24', remoteCidr: '192.168.32.0/24', concurrency: Number(process.env.IKEV2_BENCH_CONCURRENCY ?? 8), durationMs };
       // warm-up (JIT, DH caches) on both, then the measured runs
       await runTool(lab, { ...base, local: '10.80.1.2', remote: '10.80.1.1', durationMs: 1000 }, 20_000);
       await runTool(lab, { ...base, local: '10.80.2.2', remote: '10.80.2.1', durationMs: 1000 }, 20_000);
