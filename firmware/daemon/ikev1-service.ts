@@ -38,7 +38,7 @@ import {
   type AddrSet, type TrafficSelector,
 } from '../ipsec/selector.js';
 import type { DaemonService, ServiceContext } from './daemon.js';
-import type { DataplaneService, DataplaneExpire } from './dataplane-service.js';
+import type { DataplaneService, DataplaneExpire, SaKeys } from './dataplane-service.js';
 import type { ClearCryptoSaFilter } from '../cli/commands/crypto-ipsec-sa.js';
 import type { IsakmpSaShow } from '../cli/commands/crypto-isakmp-sa.js';
 
@@ -58,6 +58,8 @@ interface ChildRecord {
   request: QuickModeRequest;
   rekeyed: boolean;
   createdAt: number;
+  /** inbound AH SPI of an AH + ESP bundle (info is the ESP half) */
+  ahInboundSpi?: number;
   /** bytes seen at the last traffic poll (on-demand DPD) */
   lastInBytes: number;
   lastOutBytes: number;
@@ -198,6 +200,8 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   private readonly plans = new Map<string, FlowPlan>();
   private readonly pendingByPolicy = new Map<string, FlowPlan>();
   private readonly children = new Map<number, ChildRecord>();
+  private readonly partial = new Map<string, IpsecSaInfo>();
+  private readonly ahAlias = new Map<number, number>();
   private nextChildId = 1;
   private timer: NodeJS.Timeout | undefined;
   private trafficPoll: NodeJS.Timeout | undefined;
@@ -480,7 +484,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     switch (ev.type) {
       case 'ipsec-up': return this.install(ev.sa);
       case 'ipsec-deleted': {
-        const c = this.children.get(ev.inboundSpi);
+        const c = this.children.get(ev.inboundSpi) ?? this.children.get(this.ahAlias.get(ev.inboundSpi) ?? -1);
         if (c) this.dropChild(c, false);
         return;
       }
@@ -509,33 +513,57 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   private install(info: IpsecSaInfo): void {
     const plan = this.plans.get(`${info.remote.address}|${selKey(info.localSel)}|${selKey(info.remoteSel)}`);
     if (!plan || !this.dataplane) { this.ctx.log('ikev1', `IPsec SA with ${info.remote.address} has no crypto map flow: not installed`); return; }
-    if (info.protocol !== 'esp') return; // ESP only (AH bundles: not yet)
     const cfg = this.ctx.config();
-    const set = Object.values(cfg.transformSets ?? {}).find((ts) => {
-      const v = toV1TransformSet(ts);
-      return v?.esp && v.esp.cipher === info.cipher && (v.esp.keyLenBits ?? undefined) === (info.keyLenBits ?? undefined) && (v.esp.integrity ?? undefined) === (info.integrity ?? undefined) && !v.ah
-        && plan.request.transformSets.some((x) => x.name === ts.name);
+    const candidates = Object.values(cfg.transformSets ?? {}).filter((ts) => plan.request.transformSets.some((x) => x.name === ts.name))
+      .map((ts) => ({ ts, v: toV1TransformSet(ts) })).filter((x): x is { ts: CfgTransformSet; v: V1TransformSet } => x.v !== undefined);
+    const espOk = (v: V1TransformSet, i: IpsecSaInfo): boolean => !!v.esp && v.esp.cipher === i.cipher && (v.esp.keyLenBits ?? undefined) === (i.keyLenBits ?? undefined) && (v.esp.integrity ?? undefined) === (i.integrity ?? undefined);
+    const ahOk = (v: V1TransformSet, i: IpsecSaInfo): boolean => !!v.ah && v.ah.integrity === i.integrity;
+    // AH + ESP bundles arrive as two ipsec-up events (ESP first): pair them up
+    const pairKey = `${info.connId}|${info.remote.address}|${selKey(info.localSel)}|${selKey(info.remoteSel)}`;
+    const other = this.partial.get(pairKey);
+    const esp = info.protocol === 'esp' ? info : other?.protocol === 'esp' ? other : undefined;
+    const ah = info.protocol === 'ah' ? info : other?.protocol === 'ah' ? other : undefined;
+    const both = esp && ah ? candidates.find((c) => espOk(c.v, esp) && ahOk(c.v, ah)) : undefined;
+    const single = !both ? candidates.find((c) => (info.protocol === 'esp' ? espOk(c.v, info) && !c.v.ah : ahOk(c.v, info) && !c.v.esp)) : undefined;
+    if (!both && !single) {
+      if (candidates.some((c) => c.v.ah && c.v.esp && (info.protocol === 'esp' ? espOk(c.v, info) : ahOk(c.v, info)))) {
+        this.partial.set(pairKey, info);
+        const h = setTimeout(() => this.partial.delete(pairKey), 30_000);
+        h.unref();
+        return;
+      }
+      this.ctx.log('ikev1', 'negotiated transform matches no local transform set');
+      return;
+    }
+    this.partial.delete(pairKey);
+    const set = (both ?? single)!.ts;
+    const useEsp = both ? esp : info.protocol === 'esp' ? info : undefined;
+    const useAh = both ? ah : info.protocol === 'ah' ? info : undefined;
+    const primary = (useEsp ?? useAh)!;
+    const keys = (dir: 'inbound' | 'outbound'): SaKeys => ({
+      ...(useEsp ? { espSpi: useEsp[dir].spi, espCipherKey: useEsp[dir].encKey, espAuthKey: useEsp[dir].authKey } : {}),
+      ...(useAh ? { ahSpi: useAh[dir].spi, ahKey: useAh[dir].authKey } : {}),
     });
-    if (!set) { this.ctx.log('ikev1', 'negotiated transform matches no local transform set'); return; }
     const id = this.nextChildId++;
     try {
       const ids = this.dataplane.installChildSa({
         mapName: plan.mapName, mapSeq: plan.seq, policyKey: plan.policyKey, scope: plan.scope,
-        local: info.local.address, peer: info.remote.address, transformWords: transformWords(set), mode: info.mode,
-        inbound: { espSpi: info.inbound.spi, espCipherKey: info.inbound.encKey, espAuthKey: info.inbound.authKey },
-        outbound: { espSpi: info.outbound.spi, espCipherKey: info.outbound.encKey, espAuthKey: info.outbound.authKey },
-        lifetime: { seconds: info.lifetimeSec, kilobytes: info.lifetimeKb },
-        ...(info.udpEncap ? { udpEncap: { localPort: info.local.port, remotePort: info.remote.port } } : {}),
+        local: primary.local.address, peer: primary.remote.address, transformWords: transformWords(set), mode: primary.mode,
+        inbound: keys('inbound'), outbound: keys('outbound'),
+        lifetime: { seconds: primary.lifetimeSec, kilobytes: primary.lifetimeKb },
+        ...(primary.udpEncap ? { udpEncap: { localPort: primary.local.port, remotePort: primary.remote.port } } : {}),
         childId: id,
       });
       this.stats.installs++;
       const old = [...this.children.values()].filter((c) => c.policyKey === plan.policyKey);
-      this.children.set(info.inbound.spi, {
+      this.children.set(primary.inbound.spi, {
         id, mapName: plan.mapName, seq: plan.seq, policyName: plan.policyName, policyKey: plan.policyKey, scope: plan.scope, iface: plan.iface,
-        info, inboundId: ids.inboundId, outboundId: ids.outboundId, request: plan.request, rekeyed: false, createdAt: this.ctx.system.now(), lastInBytes: 0, lastOutBytes: 0,
+        info: primary, ...(useEsp && useAh ? { ahInboundSpi: useAh.inbound.spi } : {}),
+        inboundId: ids.inboundId, outboundId: ids.outboundId, request: plan.request, rekeyed: false, createdAt: this.ctx.system.now(), lastInBytes: 0, lastOutBytes: 0,
       });
+      if (useEsp && useAh) this.ahAlias.set(useAh.inbound.spi, primary.inbound.spi);
       this.pendingByPolicy.delete(plan.policyKey);
-      if (plan.entry) this.peerSel.heardFrom(plan.entry, plan.policyKey, parseIp(info.remote.address));
+      if (plan.entry) this.peerSel.heardFrom(plan.entry, plan.policyKey, parseIp(primary.remote.address));
       // a rekey: the previous pair goes a little later (packets in flight still decrypt)
       if (old.length > 0) {
         const h = setTimeout(() => { for (const c of old) if (this.children.has(c.info.inbound.spi)) this.dropChild(c, true); this.pump(); }, 3000);
@@ -550,7 +578,11 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   /** Removes a child's SAs from the data plane; with `sendDelete`, tells the peer. */
   private dropChild(c: ChildRecord, sendDelete: boolean): void {
     this.children.delete(c.info.inbound.spi);
-    if (sendDelete) this.engine.deleteIpsecSa(c.info.inbound.spi);
+    if (c.ahInboundSpi !== undefined) this.ahAlias.delete(c.ahInboundSpi);
+    if (sendDelete) {
+      this.engine.deleteIpsecSa(c.info.inbound.spi);
+      if (c.ahInboundSpi !== undefined) this.engine.deleteIpsecSa(c.ahInboundSpi);
+    }
     this.dataplane?.deleteSa(c.inboundId, 'ike');
     // the outbound bundle may already have been replaced by a rekey: only delete our own
     if (![...this.children.values()].some((x) => x.policyKey === c.policyKey)) this.dataplane?.deleteSa(c.outboundId, 'ike');
