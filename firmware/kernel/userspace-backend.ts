@@ -126,6 +126,9 @@ const RAW_MAX_BATCH = 256;
 
 const IPPROTO_RAW = 255;
 
+/** The raw-socket send callback (called synchronously with the byte count; nothing to do). */
+const ignoreSent = (): void => {};
+
 export interface UserspaceBackendOptions {
   pipeline: Pipeline;
   tunName?: string;
@@ -209,10 +212,13 @@ export class UserspaceBackend {
       w.removeAllListeners('sendReady');
       w.removeAllListeners('error');
       w.on('error', () => { this.rawRxDropped++; });
+      // One callback for every recv (the native call runs it synchronously): no closure per packet.
+      let n = -1;
+      const onRecv = (_b: Buffer, bytes: number): void => { n = bytes; };
       w.on('recvReady', () => {
         for (let i = 0; i < RAW_MAX_BATCH && !this.closed; i++) {
-          let n = -1;
-          try { w.recv(buf, (_b, bytes) => { n = bytes; }); } catch { return; /* EAGAIN: drained */ }
+          n = -1;
+          try { w.recv(buf, onRecv); } catch { return; /* EAGAIN: drained */ }
           if (n <= 0) return;
           this.rawRx[which]++;
           try { pipeline.inbound(view.subarray(0, n)); } catch { this.rawRxDropped++; }
@@ -231,7 +237,7 @@ export class UserspaceBackend {
     const dst = this.lastDstText;
     const buf = Buffer.from(packet.buffer, packet.byteOffset, packet.length);
     try {
-      s.wrap.send(buf, 0, buf.length, dst, () => {});
+      s.wrap.send(buf, 0, buf.length, dst, ignoreSent);
       this.sent++;
       return true;
     } catch {
