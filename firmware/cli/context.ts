@@ -62,6 +62,12 @@ export interface SessionControl {
   readonly history: readonly string[];
   /** Ends the session (exec-mode `exit`/`logout`). */
   close(): void;
+  readonly closed: boolean;
+  /**
+   * Writes to this session's terminal outside any command (debug output the session turned
+   * on). Throws once the session has ended, so a producer can drop it.
+   */
+  writeAsync(text: string): void;
 }
 
 export interface CommandContext {

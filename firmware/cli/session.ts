@@ -53,6 +53,11 @@ export class CliSession implements SessionControl {
 
   close(): void { this.closed = true; }
 
+  writeAsync(text: string): void {
+    if (this.closed) throw new Error('session closed');
+    this.opts.io.write(text);
+  }
+
   prompt(): string {
     const mode = getMode(this.mode);
     const host = this.config.system.hostname;

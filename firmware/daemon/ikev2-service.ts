@@ -37,12 +37,6 @@ export interface Ikev2DataplaneApi {
   /** Per-SA packet counters (for DPD: inbound ESP proves the peer alive; on-demand DPD). */
   readonly sad?: { get(id: number): { readonly counters: { readonly encapsPkts: number; readonly decapsPkts: number } } | undefined };
   /** ESP-in-UDP received on 4500 goes here (from the SPI on; outer addresses as 4 bytes). */
-  readonly pipeline?: { inboundUdpEsp(payload: Uint8Array, src: Uint8Array, dst: Uint8Array): void };
-}
-
-function ip4Bytes(a: string): Uint8Array {
-  const p = a.split('.').map(Number);
-  return p.length === 4 && p.every((n) => Number.isInteger(n) && n >= 0 && n <= 255) ? Uint8Array.from(p) : new Uint8Array(0);
 }
 
 export interface Ikev2ServiceOptions {
@@ -202,17 +196,7 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
             data: new Uint8Array(data),
           });
         });
-        // ESP in UDP 4500: the data plane does not read the shared 4500 bind itself; the IKEv1
-        // service hands it over when it runs, else we do (exactly one of us, or SAs see replays).
-        if (port === 4500 && !this.ctx.service('ikev1')) {
-          b.subscribe(['esp'], (_kind, data, remote, local) => {
-            const pl = this.dp?.pipeline;
-            if (!pl) return;
-            try {
-              pl.inboundUdpEsp(data, ip4Bytes(remote.address), ip4Bytes(local.address || address!));
-            } catch { /* the pipeline counts its own errors */ }
-          });
-        }
+        // ESP in UDP on 4500 is the data plane's: it subscribes to the same shared bind.
         return b;
       }, (e: unknown) => {
         this.ctx.log('ikev2', `cannot bind UDP ${address}:${port}: ${(e as Error).message}`);

@@ -56,20 +56,9 @@ function sessionId(ctx: CommandContext): string {
   return id;
 }
 
-/**
- * The console's own writer, for asynchronous debug lines. CommandContext has no async
- * output path yet, so this reaches into the session's io (see the report to the lead).
- */
+/** The console's own writer, for asynchronous debug lines (throws once the session ends). */
 function asyncWriter(ctx: CommandContext): ((text: string) => void) | undefined {
-  // the CliSession keeps its io in `opts`; not part of SessionControl (cast on purpose)
-  const io = (ctx.session as unknown as { opts?: { io?: { write?: (t: string) => void } } }).opts?.io;
-  const w = io?.write?.bind(io);
-  if (!w) return undefined;
-  const session = ctx.session as unknown as { closed?: boolean };
-  return (text) => {
-    if (session.closed) throw new Error('session closed');
-    w(text);
-  };
+  return (text) => ctx.session.writeAsync(text);
 }
 
 function pad(s: string, n: number): string {
