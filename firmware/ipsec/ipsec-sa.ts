@@ -12,8 +12,8 @@
 // taking over from a failed accelerator) without losing its state.
 //
 // Buffers: unprotect() decrypts IN PLACE and the returned tunnel-mode packet is usually a
-// view into the input buffer. protect() allocates one output buffer per packet (from
-// Node's Buffer pool: use byteOffset/length, not .buffer, when handing it on).
+// view into the input buffer. protect() allocates one output buffer per packet (a view
+// into a shared slab: use byteOffset/length, not .buffer, when handing it on).
 
 import type { AhCryptoOp, AhCryptoParams, CryptoEngine, EspCryptoOp, EspCryptoParams, TransformContext } from '../lib/crypto-engine.js';
 import { AH_FIXED_LENGTH, ahHeaderLength, parseAhHeader, restoreMutableFields, writeAhHeader, zeroMutableFields } from '../proto/ah.js';
@@ -154,12 +154,21 @@ interface InStage {
 }
 
 /**
- * Uninitialised bytes from Node's buffer pool (no zero fill), as a plain Uint8Array so
- * that .slice() copies (Buffer#slice would alias). Callers write every byte.
+ * Output packets, carved from a 64 KiB slab as plain Uint8Arrays (so .slice() copies):
+ * one typed-array object per packet, where Buffer.allocUnsafe + a Uint8Array view made
+ * two (plus Buffer pool bookkeeping). A packet keeps its slab alive; a full slab is
+ * replaced, never reused (fresh slabs are zeroed). Callers write every byte.
  */
+const SLAB_BYTES = 64 * 1024;
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabUsed = 0;
+
 function allocPacket(n: number): Uint8Array {
-  const b = Buffer.allocUnsafe(n);
-  return new Uint8Array(b.buffer, b.byteOffset, n);
+  if (n > SLAB_BYTES) return new Uint8Array(n);
+  if (slabUsed + n > SLAB_BYTES) { slab = new ArrayBuffer(SLAB_BYTES); slabUsed = 0; }
+  const p = new Uint8Array(slab, slabUsed, n);
+  slabUsed += (n + 7) & ~7; // 8-byte aligned starts
+  return p;
 }
 
 function copyAddr(a: Uint8Array | undefined): Uint8Array | undefined {

@@ -107,7 +107,8 @@ export function buildPolicyRules(policies: readonly InterfacePolicy[], table = D
 
 /** The parts of the raw-socket package's native SocketWrap used here (it ships no types). */
 interface RawWrap {
-  send(buf: Buffer, offset: number, length: number, address: string, cb: (bytes: number) => void): void;
+  /** `buf`: the native side checks node::Buffer::HasInstance, which is true for any Uint8Array. */
+  send(buf: Uint8Array, offset: number, length: number, address: string, cb: (bytes: number) => void): void;
   recv(buf: Buffer, cb: (buf: Buffer, bytes: number, source: string) => void): void;
   setOption(level: number, option: number, value: Buffer | number, length?: number): void;
   on(ev: string, fn: (...a: unknown[]) => void): void;
@@ -235,9 +236,8 @@ export class UserspaceBackend {
     const d = ((packet[16]! << 24) | (packet[17]! << 16) | (packet[18]! << 8) | packet[19]!) >>> 0;
     if (d !== this.lastDst) { this.lastDst = d; this.lastDstText = `${packet[16]}.${packet[17]}.${packet[18]}.${packet[19]}`; }
     const dst = this.lastDstText;
-    const buf = Buffer.from(packet.buffer, packet.byteOffset, packet.length);
     try {
-      s.wrap.send(buf, 0, buf.length, dst, ignoreSent);
+      s.wrap.send(packet, 0, packet.length, dst, ignoreSent);
       this.sent++;
       return true;
     } catch {
