@@ -123,6 +123,8 @@ export interface IsakmpProfile {
   /** Inside VRF the SAs of this profile forward into. */
   vrf?: string;
   keepalive?: { intervalSec: number; retrySec: number };
+  /** `initiate mode aggressive`: phase 1 started by this box uses aggressive mode. */
+  initiateMode?: 'aggressive';
 }
 
 declare module './model.js' {
@@ -236,6 +238,7 @@ defineSection({
     if (p.selfIdentity) lines.push(`   self-identity ${p.selfIdentity.kind === 'user-fqdn' ? `user-fqdn ${p.selfIdentity.user}` : p.selfIdentity.kind}`);
     for (const m of p.matchIdentities) lines.push(`   match identity ${identityMatchText(m)}`);
     if (p.keepalive) lines.push(`   keepalive ${p.keepalive.intervalSec} retry ${p.keepalive.retrySec}`);
+    if (p.initiateMode === 'aggressive') lines.push('   initiate mode aggressive');
     if (p.localAddress) lines.push(`   local-address ${localAddressText(p.localAddress)}`);
     if (p.virtualTemplate !== undefined) lines.push(`   virtual-template ${p.virtualTemplate}`);
     return lines;

@@ -399,14 +399,10 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     this.pump();
   }
 
-  /**
-   * `initiate mode aggressive` in the entry's ISAKMP profile (IOS). The config model has no
-   * such field yet: read it if present, so the CLI can add it without touching this file.
-   */
+  /** `initiate mode aggressive` in the entry's ISAKMP profile (IOS). */
   private aggressiveFor(cfg: Config, profile: string | undefined): boolean {
     if (!profile) return false;
-    const p = cfg.isakmpProfiles?.[profile] as (IsakmpProfile & { initiateMode?: string }) | undefined;
-    return p?.initiateMode === 'aggressive';
+    return cfg.isakmpProfiles?.[profile]?.initiateMode === 'aggressive';
   }
 
   /** Test hook and `crypto map` bring-up without traffic: the entry's first permit. */

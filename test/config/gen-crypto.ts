@@ -127,6 +127,7 @@ export function generate(rng: () => number): string[] {
     if (maybe(rng, 0.2)) out.push(`   virtual-template ${int(rng, 1, 10)}`);
     if (maybe(rng, 0.2)) out.push(`   vrf ${word(rng, 'vrf')}`);
     if (maybe(rng, 0.2)) out.push(`   keepalive ${int(rng, 10, 3600)} retry ${int(rng, 2, 60)}`);
+    if (maybe(rng, 0.2)) out.push('   initiate mode aggressive');
   }
   // IKEv2
   const complete: string[] = [];

@@ -69,6 +69,8 @@ export interface GwSide {
   keyAddress?: string;
   /** default route (NAT topologies) */
   gateway?: string;
+  /** an ISAKMP profile with `initiate mode aggressive` on the map entry */
+  aggressiveProfile?: boolean;
 }
 
 /** IOS config of one gateway (crypto map on FastEthernet0/0 = wan0, LAN on FastEthernet0/1). */
@@ -81,7 +83,13 @@ export function gatewayConfig(s: GwSide): string[] {
     ...(s.keepalive ? [`crypto isakmp keepalive ${s.keepalive}`] : []),
     `crypto ipsec transform-set ts ${s.transform}`, 'exit',
     `access-list 101 permit ip ${s.lanNet} 0.0.0.255 ${s.remoteLanNet} 0.0.0.255`,
+    // Aggressive mode is chosen per ISAKMP profile on IOS (`initiate mode aggressive`).
+    ...(s.aggressiveProfile ? [
+      'crypto keyring agg-keys', ` pre-shared-key address ${s.peers[0]} key ${s.psk}`, 'exit',
+      'crypto isakmp profile agg', ' keyring agg-keys', ` match identity address ${s.peers[0]} 255.255.255.255`, ' initiate mode aggressive', 'exit',
+    ] : []),
     'crypto map mymap 10 ipsec-isakmp',
+    ...(s.aggressiveProfile ? [' set isakmp-profile agg'] : []),
     ...s.peers.map((p) => ` set peer ${p}`),
     ' set transform-set ts',
     ' match address 101',

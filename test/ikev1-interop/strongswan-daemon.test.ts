@@ -30,12 +30,15 @@ interface Suite {
   swanIke: string;
   swanEsp: string;
   aggressive?: boolean;
+  /** Rampart initiates in aggressive mode (ISAKMP profile with `initiate mode aggressive`) */
+  rampartAggressive?: boolean;
 }
 
 const suites: Suite[] = [
   { tag: 'a', name: 'aes256/sha/group2 + esp-aes 256 esp-sha-hmac', policy: ['encryption aes 256', 'hash sha', 'group 2'], transform: 'esp-aes 256 esp-sha-hmac', swanIke: 'aes256-sha1-modp1024', swanEsp: 'aes256-sha1' },
   { tag: 'b', name: '3des/md5/group2 + esp-3des esp-md5-hmac', policy: ['encryption 3des', 'hash md5', 'group 2'], transform: 'esp-3des esp-md5-hmac', swanIke: '3des-md5-modp1024', swanEsp: '3des-md5' },
   { tag: 'c', name: 'aes128/sha256/group14 + set pfs group14', policy: ['encryption aes', 'hash sha256', 'group 14'], transform: 'esp-aes esp-sha256-hmac', pfs: 'group14', swanIke: 'aes128-sha256-modp2048', swanEsp: 'aes128-sha256-modp2048' },
+  { tag: 'h', name: 'aggressive mode (Rampart initiates, then strongSwan) aes256/sha/group2', policy: ['encryption aes 256', 'hash sha', 'group 2'], transform: 'esp-aes 256 esp-sha-hmac', swanIke: 'aes256-sha1-modp1024', swanEsp: 'aes256-sha1', aggressive: true, rampartAggressive: true },
   { tag: 'g', name: 'aggressive mode (strongSwan initiates) aes256/sha/group2', policy: ['encryption aes 256', 'hash sha', 'group 2'], transform: 'esp-aes 256 esp-sha-hmac', swanIke: 'aes256-sha1-modp1024', swanEsp: 'aes256-sha1', aggressive: true },
 ];
 
@@ -67,11 +70,12 @@ for (const s of suites.filter((x) => !ONLY || x.tag === ONLY)) {
     const cfgOut = await gw.configure(gatewayConfig({
       hostname: 'gwA', wan: A.wan, lan: A.lan, lanNet: '10.1.0.0', remoteLanNet: '10.2.0.0', peers: [B.wan], psk: PSK,
       policy: s.policy, transform: s.transform, ...(s.pfs ? { pfs: s.pfs } : {}),
+      ...(s.rampartAggressive ? { aggressiveProfile: true } : {}),
     }));
     t.notMatch(cfgOut, /\[.*\] %/, 'configuration accepted');
     await sleep(800);
 
-    if (!s.aggressive) {
+    if (!s.aggressive || s.rampartAggressive) {
       // 1. traffic-triggered: the first pings start IKE
       await ping(lab, 'hostA', B.host, { count: 3, timeoutSec: 1 });
       const up = await ping(lab, 'hostA', B.host, { count: 5, timeoutSec: 3 }) || await ping(lab, 'hostA', B.host, { count: 5, timeoutSec: 3 });
@@ -99,6 +103,7 @@ for (const s of suites.filter((x) => !ONLY || x.tag === ONLY)) {
       const ipsec = await gw.exec('show crypto ipsec sa');
       t.match(ipsec, /#pkts encaps: [1-9]/, 'show crypto ipsec sa counts encapsulated packets');
       t.match(await swan.listSas(), /ESTABLISHED, IKEv1/);
+      if (s.rampartAggressive) t.match(swan.log(), /Aggressive Mode|AGGRESSIVE/i, 'charon saw an Aggressive Mode exchange started by Rampart');
       // 2. clear crypto session: DELETEs reach charon
       await gw.exec('clear crypto session');
       const gone = await waitForText(() => swan.listSas(), /^(?![\s\S]*INSTALLED)/, 10_000);

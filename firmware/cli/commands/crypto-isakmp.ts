@@ -488,6 +488,11 @@ profileCommand(['virtual-template (1-65535)$n', 'no virtual-template [LINE]'], {
   else p.virtualTemplate = a.num('n')!;
 });
 
+profileCommand(['initiate mode aggressive', 'no initiate mode [aggressive]'], { initiate: 'Initiator property', mode: 'Initiator mode', aggressive: 'Aggressive Mode Exchange' }, (p, a) => {
+  if (a.no) delete p.initiateMode;
+  else p.initiateMode = 'aggressive';
+});
+
 profileCommand(['vrf WORD$vrf', 'no vrf [LINE]'], { vrf: 'Specify the VRF it is related to', vrfname: 'VRF name' }, (p, a) => {
   if (a.no) delete p.vrf;
   else p.vrf = a.req('vrf');
