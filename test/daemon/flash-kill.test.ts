@@ -28,7 +28,7 @@ t.test('flash writes are atomic under SIGKILL', async (t) => {
   const writer = await bundle(join(import.meta.dirname, 'fixtures', 'flash-writer.ts'), join(work, 'writer.mjs'));
   const dir = join(work, 'flash');
   let seen = 0;
-  for (let round = 0; round < 25; round++) {
+  for (let round = 0; round < 12; round++) {
     const child = fork(writer, [dir], { stdio: 'ignore' });
     await new Promise((r) => child.once('message', r));
     await sleep(5 + Math.floor(Math.random() * 60));
@@ -54,7 +54,7 @@ t.test('a daemon killed during write memory keeps the old or the new config', as
   const bin = await bundle(join(root, 'firmware', 'entry.ts'), join(work, 'rampart.mjs'));
   const state = join(work, 'box');
   const sock = join(state, 'run', 'rampart.sock');
-  for (let round = 1; round <= 8; round++) {
+  for (let round = 1; round <= 4; round++) {
     const d = spawn(process.execPath, [bin, 'daemon', '--state', state, '--socket', sock], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
     await new Promise((r) => d.once('message', r));
     const c = await ScriptedConsole.open(sock);
