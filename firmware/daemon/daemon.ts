@@ -2,7 +2,7 @@
 // state), loads startup-config at boot, and serves CLI sessions to consoles over a unix
 // socket. This is the composition root: the only place that wires every layer together.
 
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { BoardProfile } from '../../board/profile.js';
@@ -173,12 +173,16 @@ export class Daemon {
   private async listen(): Promise<void> {
     const path = this.opts.socketPath;
     mkdirSync(dirname(path), { recursive: true });
-    if (existsSync(path)) rmSync(path);
+    // Listen on a temporary name and move it into place: a console that sees the socket
+    // file can connect at once (no window between bind and listen).
+    const tmp = `${path}.${process.pid}.tmp`;
+    if (existsSync(tmp)) rmSync(tmp);
     this.server = createServer((sock) => this.serve(sock));
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
-      this.server!.listen(path, () => resolve());
+      this.server!.listen(tmp, () => resolve());
     });
+    renameSync(tmp, path);
   }
 
   /** One console connection = one CLI session. */
