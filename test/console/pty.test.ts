@@ -26,7 +26,9 @@ t.test('a user at the console of a new box', async (t) => {
   t.pass('abbreviations: en, conf t');
 
   box.type('hostname ?');
-  const help = await box.expect(/hostname $/);
+  // Wait for the help and the line typed so far coming back after it (the echo of
+  // `hostname ` alone may arrive first).
+  const help = await box.expect(/WORD\s+This system's network name[\s\S]*hostname $/);
   t.match(help, /WORD\s+This system's network name/);
 
   box.type('Branch\r');
