@@ -3,20 +3,19 @@
 // console holds one end, the test types on the other like a terminal emulator would.
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
-import { build } from 'esbuild';
 import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simBoard } from '../../board/sim.js';
 import { Daemon } from '../../firmware/daemon/daemon.js';
+import { bundleForNode } from '../lib/netns.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const haveSocat = spawnSync('socat', ['-V']).status === 0;
 
 t.test('a terminal on the other end of a serial line', { skip: haveSocat ? false : 'needs socat (Debian package socat; npm test installs it when run as root)' }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'rampart-serial-'));
-  const work = mkdtempSync(join(root, 'node_modules', '.rampart-serial-'));
-  t.teardown(() => { rmSync(dir, { recursive: true, force: true }); rmSync(work, { recursive: true, force: true }); });
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const sock = join(dir, 'run', 'rampart.sock');
   const daemon = new Daemon({ board: simBoard({ stateDir: dir }), socketPath: sock, services: [] });
   await daemon.start();
@@ -28,12 +27,7 @@ t.test('a terminal on the other end of a serial line', { skip: haveSocat ? false
   t.teardown(() => { socat.kill(); });
   for (let i = 0; i < 100 && spawnSync('test', ['-e', b]).status !== 0; i++) await new Promise((r) => setTimeout(r, 50));
 
-  const bundle = join(work, 'rampart.mjs');
-  await build({
-    entryPoints: [join(root, 'firmware', 'entry.ts')], bundle: true, platform: 'node', format: 'esm', outfile: bundle, logLevel: 'error',
-    external: ['serialport', '@serialport/*', 'netlink', 'ioctl', 'raw-socket'],
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  });
+  const bundle = await bundleForNode(join(root, 'firmware', 'entry.ts'));
   const con = spawn(process.execPath, [bundle, 'console', '--socket', sock, '--device', a, '--baud', '9600'], { stdio: 'ignore' });
   t.teardown(() => { con.kill(); });
 

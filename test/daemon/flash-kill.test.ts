@@ -3,29 +3,21 @@
 // and for a real daemon process saving through its console.
 import t from 'tap';
 import { fork, spawn } from 'node:child_process';
-import { build } from 'esbuild';
 import { mkdtempSync, readFileSync, rmSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScriptedConsole } from '../lib/daemon-client.js';
+import { bundleForNode } from '../lib/netns.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const work = mkdtempSync(join(root, 'node_modules', '.rampart-kill-'));
 t.teardown(() => rmSync(work, { recursive: true, force: true }));
 
-async function bundle(entry: string, out: string): Promise<string> {
-  await build({
-    entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', outfile: out, logLevel: 'error',
-    external: ['serialport', 'netlink', 'ioctl', 'raw-socket'],
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  });
-  return out;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 t.test('flash writes are atomic under SIGKILL', async (t) => {
-  const writer = await bundle(join(import.meta.dirname, 'fixtures', 'flash-writer.ts'), join(work, 'writer.mjs'));
+  const writer = await bundleForNode(join(import.meta.dirname, 'fixtures', 'flash-writer.ts'));
   const dir = join(work, 'flash');
   let seen = 0;
   for (let round = 0; round < 12; round++) {
@@ -51,7 +43,7 @@ t.test('flash writes are atomic under SIGKILL', async (t) => {
 });
 
 t.test('a daemon killed during write memory keeps the old or the new config', async (t) => {
-  const bin = await bundle(join(root, 'firmware', 'entry.ts'), join(work, 'rampart.mjs'));
+  const bin = await bundleForNode(join(root, 'firmware', 'entry.ts'));
   const state = join(work, 'box');
   const sock = join(state, 'run', 'rampart.sock');
   for (let round = 1; round <= 4; round++) {
