@@ -100,7 +100,12 @@ export class Console {
   constructor(private readonly opts: ConsoleOptions) {
     this.editor = new LineEditor((t) => this.out(t));
     opts.terminal.onData((d) => {
-      for (const ch of d) this.typeahead.push(ch);
+      for (const ch of d) {
+        // A terminal that sends CR LF for Return: the LF is part of the same key, in every mode.
+        const skip = ch === '\n' && this.lastWasCr;
+        this.lastWasCr = ch === '\r';
+        if (!skip) this.typeahead.push(ch);
+      }
       this.drain();
     });
     opts.terminal.onEnd(() => this.quit());
@@ -298,13 +303,11 @@ export class Console {
       return;
     }
     if (ch === '\r' || ch === '\n') {
-      if (ch === '\n' && this.askBuf === '' && this.lastAskCr) return;
       this.out('\n');
       this.mode = 'busy';
       this.client.notify('answer', { text: this.askBuf });
       return;
     }
-    this.lastAskCr = false;
     if (ch === '\x7f' || ch === '\b') {
       if (this.askBuf.length > 0) {
         this.askBuf = this.askBuf.slice(0, -1);
@@ -317,7 +320,7 @@ export class Console {
     if (this.askEcho) this.out(ch);
   }
 
-  private lastAskCr = false;
+  private lastWasCr = false;
 
   private action(a: EditorAction): void {
     switch (a.kind) {
