@@ -3,7 +3,7 @@
 // Debian packages when running as root. Only node builtins here: this runs before
 // any dependency exists.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,9 +12,27 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export function ensureNpm() {
   const marker = join(root, 'node_modules', '.package-lock.json');
   const lock = join(root, 'package-lock.json');
-  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
-  console.error('rampart: installing npm packages (npm ci)...');
-  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: ['ignore', 2, 2] });
+  if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs) {
+    console.error('rampart: installing npm packages (npm ci)...');
+    execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: ['ignore', 2, 2] });
+  }
+  ensureNative();
+}
+
+/**
+ * The fast-path addon (drivers/native) is a local package; npm builds it on install, but
+ * a C source edited since (or an install that skipped scripts) needs `node-gyp rebuild`.
+ * Its headers come from the local node (nodedir), nothing is downloaded.
+ */
+export function ensureNative() {
+  const dir = join(root, 'drivers', 'native');
+  const out = join(dir, 'build', 'Release', 'rampart_native.node');
+  const sources = ['binding.gyp', ...readdirSync(join(dir, 'src')).map((f) => join('src', f))];
+  const newest = Math.max(...sources.map((f) => statSync(join(dir, f)).mtimeMs));
+  if (existsSync(out) && statSync(out).mtimeMs >= newest) return;
+  console.error('rampart: building the native fast-path addon (node-gyp)...');
+  const r = spawnSync('npm', ['exec', '--yes', '--', 'node-gyp', 'rebuild'], { cwd: dir, stdio: ['ignore', 2, 2] });
+  if (r.status !== 0) console.error('rampart: the native addon did not build; the data plane falls back to node:crypto and raw-socket');
 }
 
 /** Debian packages the root-only tests use (strongSwan peer, scapy, iperf3, socat, tshark). */

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { root } from './ensure.mjs';
 
-export const NATIVE_EXTERNALS = ['serialport', '@serialport/*', 'netlink', 'ioctl', 'raw-socket', 'esbuild', 'typescript', 'tap'];
+export const NATIVE_EXTERNALS = ['serialport', '@serialport/*', 'netlink', 'ioctl', 'raw-socket', 'rampart-native', 'esbuild', 'typescript', 'tap'];
 
 export async function importTs(entry) {
   const dir = mkdtempSync(join(root, 'node_modules', '.rampart-run-'));

@@ -14,6 +14,9 @@
 //   @noble/ciphers gcm (pure JS) took ~160 us per packet. Raw key bytes, no per-packet
 //   options object (the tag length is fixed by always passing 16 tag bytes).
 // - IVs for CBC come from a 4 KiB random pool refilled with randomFillSync.
+// - With the native addon (native-crypto.ts) GCM/GMAC and HMAC run on per-SA OpenSSL
+//   contexts instead: no object per packet. CBC encryption/decryption stay on the chained
+//   node:crypto contexts above (already one context per SA).
 
 import {
   createCipheriv,
@@ -45,6 +48,13 @@ import {
   type TransformParams,
 } from '../../firmware/lib/crypto-engine.js';
 import { desCipherNames } from './des-support.js';
+import { GCM_ESN, GCM_GMAC, GCM_SEAL, NATIVE_STATUS, nativeCrypto, nativeCryptoStatus, type NativeCrypto, type NativeHandle } from './native-crypto.js';
+
+const NATIVE_HASH = { md5: 'md5', sha1: 'sha1', sha256: 'sha256', sha384: 'sha384', sha512: 'sha512' } as const;
+
+function nativeStatus(code: number): CryptoStatus {
+  return code === NATIVE_STATUS.ok ? 'ok' : code === NATIVE_STATUS.icvFailure ? 'icv-failure' : code === NATIVE_STATUS.badLength ? 'bad-length' : 'engine-error';
+}
 
 const HASH_OF: Record<Exclude<IntegrityId, 'none'>, { hash: string; keyLength: number; icvLength: number }> = {
   'hmac-md5-96': { hash: 'md5', keyLength: 16, icvLength: 12 },
@@ -89,12 +99,15 @@ interface Integrity {
   readonly hash: string;
   readonly key: KeyObject;
   readonly icvLength: number;
+  /** Per-SA HMAC context in the native addon, when loaded. */
+  readonly native?: NativeHandle;
 }
 
-function makeIntegrity(id: IntegrityId, key: Uint8Array): Integrity | undefined {
+function makeIntegrity(id: IntegrityId, key: Uint8Array, native: NativeCrypto | undefined): Integrity | undefined {
   if (id === 'none') return undefined;
   const h = HASH_OF[id];
-  return { hash: h.hash, key: createSecretKey(Buffer.from(key)), icvLength: h.icvLength };
+  const handle = native?.hmacCreate(NATIVE_HASH[h.hash as keyof typeof NATIVE_HASH], key);
+  return { hash: h.hash, key: createSecretKey(Buffer.from(key)), icvLength: h.icvLength, native: handle };
 }
 
 /** HMAC over buf[start, end) plus the ESN high bits; returns the full digest. */
@@ -120,6 +133,8 @@ class SoftwareContext implements TransformContext {
   private cbcEnc: Cipher | undefined;
   private ecbDec: Decipher | undefined;
   private gcmAlgo = '';
+  /** Per-SA GCM context in the native addon (both directions), when loaded. */
+  private gcmNative: NativeHandle | undefined;
   private readonly nonce = Buffer.alloc(12);
   private readonly aad12 = Buffer.alloc(12);
   private readonly scratch4 = Buffer.alloc(4);
@@ -129,16 +144,17 @@ class SoftwareContext implements TransformContext {
     private readonly engine: SoftwareEngine,
     readonly params: TransformParams,
     private readonly random: RandomPool,
+    private readonly native: NativeCrypto | undefined,
   ) {
     this.engineName = engine.name;
     this.runSync = (op) => this.run(op);
     if (params.protocol === 'ah') {
       this.ah = params;
-      this.integ = makeIntegrity(params.integrity, params.integrityKey);
+      this.integ = makeIntegrity(params.integrity, params.integrityKey, native);
       return;
     }
     this.esp = params;
-    this.integ = makeIntegrity(params.integrity, params.integrityKey);
+    this.integ = makeIntegrity(params.integrity, params.integrityKey, native);
     switch (params.cipher) {
       case 'aes-cbc': {
         const bits = params.cipherKey.length * 8;
@@ -158,6 +174,7 @@ class SoftwareContext implements TransformContext {
         this.gcmAlgo = `aes-${params.cipherKey.length * 8}-gcm`;
         this.gcmKey = Buffer.from(params.cipherKey);
         this.nonce.set(params.salt, 0);
+        this.gcmNative = native?.gcmCreate(params.cipherKey, params.salt);
         break;
       case 'null':
         break;
@@ -188,6 +205,9 @@ class SoftwareContext implements TransformContext {
     this.cipherKey = undefined;
     this.gcmKey?.fill(0);
     this.gcmKey = undefined;
+    if (this.gcmNative) this.native?.gcmFree(this.gcmNative);
+    this.gcmNative = undefined;
+    if (this.integ?.native) this.native?.hmacFree(this.integ.native);
     this.integ = undefined;
     this.nonce.fill(0);
   }
@@ -235,7 +255,10 @@ class SoftwareContext implements TransformContext {
         break;
     }
     const integ = this.integ;
-    if (integ) {
+    if (integ?.native) {
+      const st = this.native!.hmacIcv(integ.native, buf, espOffset, end, op.seqHi | 0, p.esn ? 1 : 0, buf, icvOff, integ.icvLength, seal ? 0 : 1);
+      if (st !== NATIVE_STATUS.ok) return nativeStatus(st);
+    } else if (integ) {
       const d = mac(integ, buf, espOffset, end, p.esn, op.seqHi, this.scratch4);
       if (seal) buf.set(d.subarray(0, integ.icvLength), icvOff);
       else if (!timingSafeEqual(d.subarray(0, integ.icvLength), view(buf, icvOff, icvOff + integ.icvLength))) return 'icv-failure';
@@ -265,6 +288,10 @@ class SoftwareContext implements TransformContext {
 
   private gcm(op: EspCryptoOp, p: EspCryptoParams, seal: boolean, ivOff: number, payOff: number, end: number): CryptoStatus {
     const { buf, espOffset } = op;
+    if (this.gcmNative) {
+      const flags = (seal ? GCM_SEAL : 0) | (p.esn ? GCM_ESN : 0) | (p.cipher === 'aes-gmac' ? GCM_GMAC : 0);
+      return nativeStatus(this.native!.gcmEsp(this.gcmNative, buf, espOffset, op.bodyLength, op.seqHi | 0, flags));
+    }
     const nonce = this.nonce;
     for (let i = 0; i < 8; i++) nonce[4 + i] = buf[ivOff + i]!;
     const icvOff = end;
@@ -311,6 +338,14 @@ class SoftwareContext implements TransformContext {
     const integ = this.integ!;
     const { buf, offset, length, icvOffset } = op;
     if (offset < 0 || offset + length > buf.length || icvOffset + p.icvLength > buf.length) return 'bad-length';
+    if (integ.native) {
+      if (op.kind === 'ah-sign') {
+        return nativeStatus(this.native!.hmacIcv(integ.native, buf, offset, offset + length, op.seqHi | 0, p.esn ? 1 : 0, buf, icvOffset, p.icvLength, 0));
+      }
+      const expected = op.expected;
+      if (!expected || expected.length !== p.icvLength) return 'bad-length';
+      return nativeStatus(this.native!.hmacIcv(integ.native, buf, offset, offset + length, op.seqHi | 0, p.esn ? 1 : 0, expected, 0, p.icvLength, 1));
+    }
     const d = mac(integ, buf, offset, offset + length, p.esn, op.seqHi, this.scratch4);
     if (op.kind === 'ah-sign') {
       buf.set(d.subarray(0, p.icvLength), icvOffset);
@@ -325,6 +360,8 @@ class SoftwareContext implements TransformContext {
 export interface SoftwareEngineOptions {
   /** Name in `show crypto engine`; default "software". */
   readonly name?: string;
+  /** Use the native addon's per-SA contexts when it is loaded (default true). */
+  readonly native?: boolean;
 }
 
 /** The software engine. One instance per daemon is enough; contexts are per SA. */
@@ -337,9 +374,18 @@ export class SoftwareEngine implements CryptoEngine {
   private ok = 0;
   private failed = 0;
   private closed = false;
+  private readonly native: NativeCrypto | undefined;
+  private readonly nativeReason: string;
 
   constructor(options: SoftwareEngineOptions = {}) {
     this.name = options.name ?? 'software';
+    this.native = options.native === false ? undefined : nativeCrypto();
+    this.nativeReason = options.native === false ? 'native contexts off by option' : nativeCryptoStatus();
+  }
+
+  /** How GCM/HMAC contexts are kept (native addon or node:crypto), for `show crypto engine`. */
+  contextMethod(): string {
+    return this.native ? `native OpenSSL ${process.versions.openssl ?? ''} contexts per SA` : `node:crypto objects per packet (${this.nativeReason})`;
   }
 
   capabilities(): EngineCapabilities {
@@ -411,7 +457,7 @@ export class SoftwareEngine implements CryptoEngine {
       const algo = params.protocol === 'ah' ? params.integrity : params.cipher === 'seal' ? 'esp-seal' : params.cipher;
       throw new UnsupportedAlgorithmError(this.name, algo, s.reason);
     }
-    const ctx = new SoftwareContext(this, params, this.random);
+    const ctx = new SoftwareContext(this, params, this.random, this.native);
     this.active++;
     return ctx;
   }

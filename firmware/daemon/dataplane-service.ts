@@ -9,7 +9,7 @@
 // IKE uses the typed API below (installChildSa, deleteSa, onAcquire, onExpire): see
 // docs/dataplane-api.md.
 
-import { createSoftwareEngine } from '../../drivers/software/software-engine.js';
+import { createSoftwareEngine, SoftwareEngine } from '../../drivers/software/software-engine.js';
 import type {
   ClearCryptoSaFilter, CryptoEngineShow, IpsecSaShowFlow, IpsecSaShowInterface, IpsecSaShowSa,
 } from '../cli/commands/crypto-ipsec-sa.js';
@@ -692,7 +692,10 @@ export class DataplaneService implements DaemonService {
         ? `userspace ESP over TUN ${b.tunName} (${d ? d.reason : 'kernel detection unavailable'})`
         : this.backendError ?? d?.reason ?? 'not started',
       kernelEsp: d?.esp,
-      engines: [{ name: this.engine.name, kind: 'software', state: 'up', activeSas: this.sad ? this.sad.size : 0 }],
+      engines: [{
+        name: this.engine.name, kind: 'software', state: 'up', activeSas: this.sad ? this.sad.size : 0,
+        method: this.engine instanceof SoftwareEngine ? this.engine.contextMethod() : undefined,
+      }],
       counters: this.pipeline ? { ...this.pipeline.counters } : {},
     };
   }

@@ -53,7 +53,7 @@ export interface CryptoEngineShow {
   backend: 'xfrm' | 'userspace' | 'none';
   backendReason: string;
   kernelEsp: boolean | undefined;
-  engines: { name: string; kind: string; state: string; activeSas: number }[];
+  engines: { name: string; kind: string; state: string; activeSas: number; /** how the engine keeps its per-SA state */ method?: string }[];
   counters: Record<string, number>;
 }
 
@@ -206,7 +206,10 @@ defineCommand({
       out.push(`IPsec data path:       ${e.backend}`);
       out.push(`Reason:                ${e.backendReason}`);
       out.push(`Kernel ESP:            ${e.kernelEsp === undefined ? 'unknown' : e.kernelEsp ? 'yes' : 'no'}`);
-      for (const eng of e.engines) out.push(`Crypto engine:         ${eng.name} (${eng.kind}), ${eng.state}, ${eng.activeSas} SAs`);
+      for (const eng of e.engines) {
+        out.push(`Crypto engine:         ${eng.name} (${eng.kind}), ${eng.state}, ${eng.activeSas} SAs`);
+        if (eng.method) out.push(`  Crypto contexts:     ${eng.method}`);
+      }
       const keys = Object.keys(e.counters);
       if (keys.length > 0) {
         out.push('Data path counters:');

@@ -1,0 +1,50 @@
+/* Module entry and the small argument helpers the other files share. */
+#include "addon.h"
+
+napi_value throw_error(napi_env env, const char *msg) {
+  napi_throw_error(env, NULL, msg);
+  return NULL;
+}
+
+int get_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len) {
+  bool is_ta = false;
+  napi_is_typedarray(env, v, &is_ta);
+  if (!is_ta) { throw_error(env, "expected a Uint8Array"); return 0; }
+  napi_typedarray_type type;
+  size_t length;
+  void *ptr;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &type, &length, &ptr, &ab, &off) != napi_ok || type != napi_uint8_array) {
+    throw_error(env, "expected a Uint8Array");
+    return 0;
+  }
+  *data = (uint8_t *)ptr;
+  *len = length;
+  return 1;
+}
+
+int get_i32(napi_env env, napi_value v, int32_t *out) {
+  if (napi_get_value_int32(env, v, out) != napi_ok) { throw_error(env, "expected a number"); return 0; }
+  return 1;
+}
+
+napi_value make_i32(napi_env env, int32_t v) {
+  napi_value r;
+  napi_create_int32(env, v, &r);
+  return r;
+}
+
+void export_fn(napi_env env, napi_value exports, const char *name, napi_callback cb) {
+  napi_value fn;
+  napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn);
+  napi_set_named_property(env, exports, name, fn);
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  register_aead(env, exports);
+  register_netio(env, exports);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

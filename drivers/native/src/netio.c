@@ -1,0 +1,454 @@
+/*
+ * Batched packet syscalls for the userspace data plane's outer (ESP/AH) side.
+ *
+ * Why native: the npm raw-socket package does one sendto/recvfrom per packet, parses a
+ * text address per send and calls a JS callback per packet. Here one call moves a whole
+ * batch: sendmmsg of up to MAX_BATCH complete IPv4 packets (destination read from each
+ * header) and recvmmsg into fixed-size slots of one caller buffer, with a uv_poll on the
+ * main loop that calls JS when the socket is readable.
+ *
+ * JS API (all on a socket handle from netOpen; every length and offset is checked):
+ *   netOpen(protocol, rcvbufBytes, sndbufBytes) -> handle    throws Error with .code (EPERM...)
+ *   netSend(h, buf, desc: Uint32Array [off,len]*, count, errs?: Int32Array) -> packets sent
+ *        (per-packet errno in errs, 0 when sent); -errno when the handle is closed
+ *   netRecv(h, buf, slotBytes, lens: Uint32Array, maxCount) -> packets (0 when none), or -errno;
+ *        packet i is at i*slotBytes, lens[i] is its real length (> slotBytes: truncated)
+ *   netPollStart(h, cb(status)) / netPollStop(h)        readable notification on the main loop
+ *   netClose(h)                                         stops polling, closes the fd; idempotent
+ *   netInfo(h) -> { fd, protocol, rcvbuf, sndbuf, polling }
+ */
+#define _GNU_SOURCE
+#include "addon.h"
+#include <uv.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Largest batch per call; the syscalls go in chunks of CHUNK (stack arrays). */
+#define MAX_BATCH 1024
+#define CHUNK 64
+#define MAX_SLOT_BYTES 65536
+
+/* Tells our socket handles apart from any other external (e.g. aead.c's contexts). */
+static const napi_type_tag NETSOCK_TAG = { 0x72616d7061727431ULL, 0x6e6574696f2d736bULL };
+
+typedef struct netsock netsock;
+
+/* Allocated apart from the socket: libuv frees it in the close callback, later. */
+typedef struct {
+  uv_poll_t handle;
+  netsock *owner; /* NULL once stopped: a late event must not touch a freed socket */
+} netpoll;
+
+struct netsock {
+  int fd;
+  int protocol;
+  napi_env env;
+  netpoll *poll;
+  napi_ref cb;
+  napi_async_context actx;
+  int hooked; /* env cleanup hook registered */
+};
+
+static napi_value throw_errno(napi_env env, const char *what, int err) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  napi_value code, text, e;
+  napi_create_string_utf8(env, uv_err_name(-err), NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &text);
+  napi_create_error(env, code, text, &e);
+  napi_value errno_v;
+  napi_create_int32(env, -err, &errno_v);
+  napi_set_named_property(env, e, "errno", errno_v);
+  napi_throw(env, e);
+  return NULL;
+}
+
+static void on_poll_closed(uv_handle_t *h) {
+  free(h); /* the netpoll (handle is its first member) */
+}
+
+static void poll_stop_uv(netsock *s) {
+  if (s->poll) {
+    s->poll->owner = NULL;
+    uv_poll_stop(&s->poll->handle);
+    uv_close((uv_handle_t *)&s->poll->handle, on_poll_closed);
+    s->poll = NULL;
+  }
+}
+
+static void poll_stop(netsock *s) {
+  poll_stop_uv(s);
+  if (s->cb) { napi_delete_reference(s->env, s->cb); s->cb = NULL; }
+  if (s->actx) { napi_async_destroy(s->env, s->actx); s->actx = NULL; }
+}
+
+static void sock_close(netsock *s) {
+  poll_stop(s);
+  if (s->fd >= 0) { close(s->fd); s->fd = -1; }
+}
+
+/* Env teardown (process or worker exit): the uv handle must be closed before the loop. */
+static void on_env_cleanup(void *arg) {
+  netsock *s = arg;
+  s->hooked = 0;
+  /* only libuv and the fd here: the env is going away, its references go with it */
+  poll_stop_uv(s);
+  if (s->fd >= 0) { close(s->fd); s->fd = -1; }
+}
+
+static void netsock_finalize(napi_env env, void *data, void *hint) {
+  (void)env; (void)hint;
+  netsock *s = data;
+  if (s->hooked) { napi_remove_env_cleanup_hook(s->env, on_env_cleanup, s); s->hooked = 0; }
+  sock_close(s);
+  free(s);
+}
+
+static netsock *get_sock(napi_env env, napi_value v) {
+  napi_valuetype t;
+  bool tagged = false;
+  void *p = NULL;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external
+      || napi_check_object_type_tag(env, v, &NETSOCK_TAG, &tagged) != napi_ok || !tagged
+      || napi_get_value_external(env, v, &p) != napi_ok || !p) {
+    throw_error(env, "expected a socket handle from netOpen");
+    return NULL;
+  }
+  return p;
+}
+
+static int get_u32_array(napi_env env, napi_value v, uint32_t **data, size_t *len) {
+  bool is_ta = false;
+  napi_typedarray_type type;
+  size_t length, off;
+  void *ptr;
+  napi_value ab;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta
+      || napi_get_typedarray_info(env, v, &type, &length, &ptr, &ab, &off) != napi_ok || type != napi_uint32_array) {
+    throw_error(env, "expected a Uint32Array");
+    return 0;
+  }
+  *data = ptr;
+  *len = length;
+  return 1;
+}
+
+static int get_i32_array(napi_env env, napi_value v, int32_t **data, size_t *len) {
+  bool is_ta = false;
+  napi_typedarray_type type;
+  size_t length, off;
+  void *ptr;
+  napi_value ab;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta
+      || napi_get_typedarray_info(env, v, &type, &length, &ptr, &ab, &off) != napi_ok || type != napi_int32_array) {
+    throw_error(env, "expected an Int32Array");
+    return 0;
+  }
+  *data = ptr;
+  *len = length;
+  return 1;
+}
+
+/* An integer argument in [lo, hi]; throws otherwise (NaN, fractions and strings included). */
+static int get_int_in(napi_env env, napi_value v, int64_t lo, int64_t hi, const char *what, int64_t *out) {
+  napi_valuetype t;
+  double d;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number || napi_get_value_double(env, v, &d) != napi_ok
+      || !(d >= (double)lo && d <= (double)hi) || d != (double)(int64_t)d) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s must be an integer in %lld..%lld", what, (long long)lo, (long long)hi);
+    throw_error(env, msg);
+    return 0;
+  }
+  *out = (int64_t)d;
+  return 1;
+}
+
+static int is_nullish(napi_env env, napi_value v) {
+  napi_valuetype t;
+  return napi_typeof(env, v, &t) == napi_ok && (t == napi_undefined || t == napi_null);
+}
+
+/* netOpen(protocol 1..255, rcvbufBytes, sndbufBytes): a raw IPv4 socket, non-blocking. */
+static napi_value net_open(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 3) return throw_error(env, "netOpen(protocol, rcvbufBytes, sndbufBytes)");
+  int64_t proto, rcvbuf, sndbuf;
+  if (!get_int_in(env, argv[0], 1, 255, "protocol", &proto)
+      || !get_int_in(env, argv[1], 0, 1 << 30, "rcvbufBytes", &rcvbuf)
+      || !get_int_in(env, argv[2], 0, 1 << 30, "sndbufBytes", &sndbuf)) return NULL;
+  int fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, (int)proto);
+  if (fd < 0) {
+    char what[64];
+    snprintf(what, sizeof what, "raw socket for IP protocol %d", (int)proto);
+    return throw_errno(env, what, errno);
+  }
+  int v;
+  if (rcvbuf > 0) {
+    v = (int)rcvbuf;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v) != 0) { int e = errno; close(fd); return throw_errno(env, "SO_RCVBUF", e); }
+  }
+  if (sndbuf > 0) {
+    v = (int)sndbuf;
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v) != 0) { int e = errno; close(fd); return throw_errno(env, "SO_SNDBUF", e); }
+  }
+  netsock *s = calloc(1, sizeof *s);
+  if (!s) { close(fd); return throw_error(env, "out of memory"); }
+  s->fd = fd;
+  s->protocol = (int)proto;
+  s->env = env;
+  napi_value handle;
+  if (napi_create_external(env, s, netsock_finalize, NULL, &handle) != napi_ok) {
+    close(fd);
+    free(s);
+    return throw_error(env, "cannot create the socket handle");
+  }
+  napi_type_tag_object(env, handle, &NETSOCK_TAG);
+  if (napi_add_env_cleanup_hook(env, on_env_cleanup, s) == napi_ok) s->hooked = 1;
+  return handle;
+}
+
+/*
+ * netSend(h, buf, desc, count, errs?): desc holds [offset, length] per packet in buf.
+ * A packet the kernel refuses (no route, prohibit rule, EMSGSIZE, a full socket buffer)
+ * is skipped with its errno and the rest of the batch still goes.
+ */
+static napi_value net_send(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 4) return throw_error(env, "netSend(handle, buf, desc, count, errs?)");
+  netsock *s = get_sock(env, argv[0]);
+  if (!s) return NULL;
+  uint8_t *buf;
+  size_t buflen, desclen, errslen = 0;
+  uint32_t *desc;
+  int32_t *errs = NULL;
+  int64_t count;
+  if (!get_bytes(env, argv[1], &buf, &buflen) || !get_u32_array(env, argv[2], &desc, &desclen)) return NULL;
+  if (!get_int_in(env, argv[3], 0, MAX_BATCH, "count", &count)) return NULL;
+  if ((size_t)count * 2 > desclen) return throw_error(env, "count exceeds the descriptors given");
+  if (argc >= 5 && !is_nullish(env, argv[4])) {
+    if (!get_i32_array(env, argv[4], &errs, &errslen)) return NULL;
+    if (errslen < (size_t)count) return throw_error(env, "errs is shorter than count");
+  }
+  if (s->fd < 0) return make_i32(env, -EBADF);
+
+  struct mmsghdr msgs[CHUNK];
+  struct iovec iov[CHUNK];
+  struct sockaddr_in to[CHUNK];
+  int idx[CHUNK];
+  int sent = 0;
+  for (int64_t i = 0; i < count;) {
+    int m = 0;
+    /* fill a chunk with packets that pass the checks; the others fail with EINVAL */
+    for (; i < count && m < CHUNK; i++) {
+      uint64_t off = desc[2 * i], len = desc[2 * i + 1];
+      if (errs) errs[i] = 0;
+      if (len < 20 || len > 65535 || off > buflen || len > buflen - off || (buf[off] >> 4) != 4) {
+        if (errs) errs[i] = EINVAL;
+        continue;
+      }
+      const uint8_t *p = buf + off;
+      memset(&to[m], 0, sizeof to[m]);
+      to[m].sin_family = AF_INET;
+      memcpy(&to[m].sin_addr, p + 16, 4); /* the header's destination, network order */
+      iov[m].iov_base = (void *)p;
+      iov[m].iov_len = (size_t)len;
+      memset(&msgs[m], 0, sizeof msgs[m]);
+      msgs[m].msg_hdr.msg_name = &to[m];
+      msgs[m].msg_hdr.msg_namelen = sizeof to[m];
+      msgs[m].msg_hdr.msg_iov = &iov[m];
+      msgs[m].msg_hdr.msg_iovlen = 1;
+      idx[m] = (int)i;
+      m++;
+    }
+    int done = 0;
+    int bounded = 4 * CHUNK; /* EINTR retries are bounded too */
+    while (done < m && bounded-- > 0) {
+      int r = sendmmsg(s->fd, msgs + done, (unsigned)(m - done), MSG_DONTWAIT);
+      if (r > 0) { done += r; sent += r; continue; }
+      int e = r < 0 ? errno : EIO;
+      if (e == EINTR) continue;
+      /* sendmmsg stops at the first failing message: record it and go on after it */
+      if (errs) errs[idx[done]] = e;
+      done++;
+    }
+    for (; done < m; done++) if (errs) errs[idx[done]] = EINTR;
+  }
+  return make_i32(env, sent);
+}
+
+/* netRecv(h, buf, slotBytes, lens, maxCount): drains up to maxCount packets, never blocks. */
+static napi_value net_recv(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 5) return throw_error(env, "netRecv(handle, buf, slotBytes, lens, maxCount)");
+  netsock *s = get_sock(env, argv[0]);
+  if (!s) return NULL;
+  uint8_t *buf;
+  size_t buflen, lenslen;
+  uint32_t *lens;
+  int64_t slot, max;
+  if (!get_bytes(env, argv[1], &buf, &buflen)) return NULL;
+  if (!get_int_in(env, argv[2], 1, MAX_SLOT_BYTES, "slotBytes", &slot)) return NULL;
+  if (!get_u32_array(env, argv[3], &lens, &lenslen)) return NULL;
+  if (!get_int_in(env, argv[4], 0, MAX_BATCH, "maxCount", &max)) return NULL;
+  if ((size_t)max > lenslen) return throw_error(env, "maxCount exceeds lens");
+  if ((uint64_t)max * (uint64_t)slot > buflen) return throw_error(env, "maxCount * slotBytes exceeds the buffer");
+  if (s->fd < 0) return make_i32(env, -EBADF);
+
+  struct mmsghdr msgs[CHUNK];
+  struct iovec iov[CHUNK];
+  int got = 0;
+  while (got < max) {
+    int m = (int)(max - got) < CHUNK ? (int)(max - got) : CHUNK;
+    for (int j = 0; j < m; j++) {
+      iov[j].iov_base = buf + (size_t)(got + j) * (size_t)slot;
+      iov[j].iov_len = (size_t)slot;
+      memset(&msgs[j], 0, sizeof msgs[j]);
+      msgs[j].msg_hdr.msg_iov = &iov[j];
+      msgs[j].msg_hdr.msg_iovlen = 1;
+    }
+    /* MSG_TRUNC: msg_len is the packet's real length, so the caller sees truncation */
+    int r = recvmmsg(s->fd, msgs, (unsigned)m, MSG_DONTWAIT | MSG_TRUNC, NULL);
+    if (r < 0) {
+      int e = errno;
+      if (e == EINTR) continue;
+      if (got > 0 || e == EAGAIN || e == EWOULDBLOCK) break;
+      return make_i32(env, -e);
+    }
+    for (int j = 0; j < r; j++) lens[got + j] = msgs[j].msg_len;
+    got += r;
+    if (r < m) break; /* drained */
+  }
+  return make_i32(env, got);
+}
+
+static void on_readable(uv_poll_t *h, int status, int events) {
+  (void)events;
+  netpoll *np = (netpoll *)h;
+  netsock *s = np->owner;
+  if (!s || !s->cb) return;
+  napi_env env = s->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value cb, recv, arg, result;
+  if (napi_get_reference_value(env, s->cb, &cb) == napi_ok && cb) {
+    napi_get_global(env, &recv); /* make_callback wants an object receiver */
+    napi_create_int32(env, status, &arg);
+    /* make_callback (not call_function): runs queued microtasks afterwards, like any I/O
+     * callback; the data plane flushes its send batch in one */
+    if (napi_make_callback(env, s->actx, recv, cb, 1, &arg, &result) == napi_pending_exception) {
+      napi_value err;
+      if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+/* netPollStart(h, cb): calls cb(status) whenever the socket is readable (status < 0: error). */
+static napi_value net_poll_start(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2) return throw_error(env, "netPollStart(handle, callback)");
+  netsock *s = get_sock(env, argv[0]);
+  if (!s) return NULL;
+  napi_valuetype t;
+  if (napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function) return throw_error(env, "expected a callback function");
+  if (s->fd < 0) return throw_errno(env, "netPollStart", EBADF);
+  if (s->poll) return throw_error(env, "already polling");
+  uv_loop_t *loop;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || !loop) return throw_error(env, "no event loop");
+  netpoll *np = calloc(1, sizeof *np);
+  if (!np) return throw_error(env, "out of memory");
+  int r = uv_poll_init(loop, &np->handle, s->fd);
+  if (r != 0) { free(np); return throw_errno(env, "uv_poll_init", -r); }
+  napi_value name;
+  napi_create_string_utf8(env, "rampart:netio", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_reference(env, argv[1], 1, &s->cb) != napi_ok
+      || napi_async_init(env, NULL, name, &s->actx) != napi_ok) {
+    uv_close((uv_handle_t *)&np->handle, on_poll_closed);
+    poll_stop(s);
+    return throw_error(env, "cannot keep the callback");
+  }
+  np->owner = s;
+  s->poll = np;
+  r = uv_poll_start(&np->handle, UV_READABLE, on_readable);
+  if (r != 0) { poll_stop(s); return throw_errno(env, "uv_poll_start", -r); }
+  return NULL;
+}
+
+static napi_value net_poll_stop(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1) return throw_error(env, "netPollStop(handle)");
+  netsock *s = get_sock(env, argv[0]);
+  if (!s) return NULL;
+  poll_stop(s);
+  return NULL;
+}
+
+static napi_value net_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1) return throw_error(env, "netClose(handle)");
+  netsock *s = get_sock(env, argv[0]);
+  if (!s) return NULL;
+  sock_close(s);
+  if (s->hooked) { napi_remove_env_cleanup_hook(env, on_env_cleanup, s); s->hooked = 0; }
+  return NULL;
+}
+
+static void set_int(napi_env env, napi_value obj, const char *key, int v) {
+  napi_set_named_property(env, obj, key, make_i32(env, v));
+}
+
+/* netInfo(h): what the kernel made of the socket (buffer sizes are as getsockopt reports, doubled). */
+static napi_value net_info(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1) return throw_error(env, "netInfo(handle)");
+  netsock *s = get_sock(env, argv[0]);
+  if (!s) return NULL;
+  int rcv = -1, snd = -1;
+  socklen_t l = sizeof rcv;
+  if (s->fd >= 0) {
+    getsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &rcv, &l);
+    l = sizeof snd;
+    getsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &snd, &l);
+  }
+  napi_value o, b;
+  napi_create_object(env, &o);
+  set_int(env, o, "fd", s->fd);
+  set_int(env, o, "protocol", s->protocol);
+  set_int(env, o, "rcvbuf", rcv);
+  set_int(env, o, "sndbuf", snd);
+  napi_get_boolean(env, s->poll != NULL, &b);
+  napi_set_named_property(env, o, "polling", b);
+  return o;
+}
+
+void register_netio(napi_env env, napi_value exports) {
+  export_fn(env, exports, "netOpen", net_open);
+  export_fn(env, exports, "netSend", net_send);
+  export_fn(env, exports, "netRecv", net_recv);
+  export_fn(env, exports, "netPollStart", net_poll_start);
+  export_fn(env, exports, "netPollStop", net_poll_stop);
+  export_fn(env, exports, "netClose", net_close);
+  export_fn(env, exports, "netInfo", net_info);
+  napi_value v;
+  napi_create_int32(env, MAX_BATCH, &v);
+  napi_set_named_property(env, exports, "netMaxBatch", v);
+}
