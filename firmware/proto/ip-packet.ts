@@ -96,10 +96,39 @@ export function decodeIpHeader(pkt: Uint8Array): IpHeaderInfo {
 
 /** One's-complement sum of buf[start, end) added to `sum` (not folded). */
 export function onesSum(buf: Uint8Array, start: number, end: number, sum = 0): number {
+  if (end - start >= 128 && end - start <= 0x20000 && ((buf.byteOffset + start) & 3) === 0) return sum + wordSum(buf, start, end);
+  return sum + byteSum(buf, start, end);
+}
+
+function byteSum(buf: Uint8Array, start: number, end: number): number {
+  let sum = 0;
   let i = start;
   for (; i + 1 < end; i += 2) sum += (buf[i]! << 8) | buf[i + 1]!;
   if (i < end) sum += buf[i]! << 8;
   return sum;
+}
+
+/**
+ * The same sum over 32-bit little-endian loads, ~5x faster on full-size packets (the
+ * per-segment TCP checksum of TSO frames was ~1.6 us in the byte loop). One's-complement
+ * sums do not depend on byte order (RFC 1071 2(B)): add the words as loaded, fold with
+ * end-around carry, swap the two bytes of the result. Needs a 4-byte aligned start.
+ */
+function wordSum(buf: Uint8Array, start: number, end: number): number {
+  const words = (end - start) >>> 2;
+  const w = new Uint32Array(buf.buffer, buf.byteOffset + start, words);
+  // two small-integer sums (no float arithmetic in the loop); < 2^31 up to 32 K words
+  let lo = 0;
+  let hi = 0;
+  for (let k = 0; k < words; k++) {
+    const x = w[k]!;
+    lo += x & 0xffff;
+    hi += x >>> 16;
+  }
+  let s = lo + hi;
+  while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 0x10000);
+  const swapped = ((s & 0xff) << 8) | (s >>> 8);
+  return swapped + byteSum(buf, start + words * 4, end);
 }
 
 /** Folds a one's-complement sum and complements it: the checksum field value. */

@@ -113,3 +113,26 @@ t.test('IP header parsing and building', async (t) => {
   t.equal(out[1], 0x80);
   t.equal(out[6], 50);
 });
+
+t.test('onesSum: the word-wise fast path equals the RFC 1071 byte loop at every alignment and length', async (t) => {
+  const reference = (buf: Uint8Array, start: number, end: number): number => {
+    let sum = 0;
+    let i = start;
+    for (; i + 1 < end; i += 2) sum += (buf[i]! << 8) | buf[i + 1]!;
+    if (i < end) sum += buf[i]! << 8;
+    while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+    return sum;
+  };
+  let seed = 7;
+  const next = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16;
+  let mismatches = 0;
+  for (let i = 0; i < 3000; i++) {
+    const n = next() % 3000;
+    const fill = i % 3; // all 0xff, all zero (the two one's-complement zeros), random
+    const buf = Uint8Array.from({ length: n + 8 }, () => (fill === 0 ? 0xff : fill === 1 ? 0 : next() & 0xff));
+    const start = next() % 8;
+    const end = Math.min(buf.length, start + n);
+    if (internetChecksum(buf, start, end) !== (~reference(buf, start, end) & 0xffff)) mismatches++;
+  }
+  t.equal(mismatches, 0, '3,000 random buffers');
+});
