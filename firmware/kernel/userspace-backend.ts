@@ -5,6 +5,11 @@
 //   raw IP sockets, protocols 50/51   -> inbound ESP / AH to the pipeline
 //   one IPPROTO_RAW socket            <- outer packets built by IpsecSa (header included,
 //                                        so AH's immutable fields are sent as computed)
+// The raw sockets are batched when the native addon is there (dataplane/batch-socket.ts):
+// outer packets queue and leave with one sendmmsg at the end of the synchronous run that
+// produced them (a TUN batch), and readable sockets are drained with recvmmsg. Without
+// the addon (or RAMPART_NATIVE=0 / RAMPART_BATCH_IO=0) the npm raw-socket package does
+// one syscall per packet.
 //
 // Policy install = Linux policy routing, in a priority band this backend owns
 // (RULE_BASE .. RULE_BASE + 9999), rebuilt on every policy change:
@@ -23,6 +28,7 @@
 import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import { TunDevice, type TunStats } from '../dataplane/tun.js';
+import { BatchReceiver, BatchSender, batchSocketStatus } from '../dataplane/batch-socket.js';
 import type { Pipeline } from '../dataplane/pipeline.js';
 import type { AclEntry } from '../ipsec/acl-classifier.js';
 import { portOpToRange } from '../ipsec/spd.js';
@@ -140,6 +146,8 @@ export interface UserspaceBackendOptions {
   offload?: boolean;
   run?: CommandRunner;
   log?: (text: string) => void;
+  /** Outer packets per sendmmsg at most (batched I/O only); default 256 (RAMPART_BATCH_TX). */
+  sendBatch?: number;
 }
 
 export interface UserspaceBackendStats {
@@ -151,6 +159,14 @@ export interface UserspaceBackendStats {
   sendErrors: number;
   rules: number;
   ruleErrors: number;
+  /** outer packet I/O: 'sendmmsg/recvmmsg' or why raw-socket is used */
+  io: string;
+  /** sendmmsg calls (batched I/O) */
+  sendBatches: number;
+  /** recvmmsg calls that returned packets (batched I/O) */
+  rxBatches: number;
+  /** received packets larger than a receive slot (dropped; also in rawRxDropped) */
+  rawRxTruncated: number;
 }
 
 export class UserspaceBackend {
@@ -161,6 +177,9 @@ export class UserspaceBackend {
   private readonly rxSockets: { close(): void }[] = [];
   private rawRx = { esp: 0, ah: 0 };
   private sendSock: ReturnType<RawModule['createSocket']> | undefined;
+  private batchTx: BatchSender | undefined;
+  private readonly batchRx: { rx: BatchReceiver; which: 'esp' | 'ah' }[] = [];
+  private ioMethod = 'not started';
   private readonly run: CommandRunner;
   private readonly log: (text: string) => void;
   private readonly mtu: number;
@@ -196,9 +215,46 @@ export class UserspaceBackend {
       const r = this.run(argv);
       if (r.code !== 0) this.log(`${argv.join(' ')}: ${r.stderr.trim()}`);
     }
+    const pipeline = this.opts.pipeline;
+    if (!this.openBatchSockets(pipeline)) this.openRawSockets(pipeline);
+    tun.onPacket((packet) => pipeline.outbound(packet));
+  }
+
+  /** The batched sockets of the native addon; false (nothing open) when unavailable. */
+  private openBatchSockets(pipeline: Pipeline): boolean {
+    const why = batchSocketStatus();
+    let tx: BatchSender | undefined;
+    const rxs: { rx: BatchReceiver; which: 'esp' | 'ah' }[] = [];
+    try {
+      const envBatch = Number(process.env.RAMPART_BATCH_TX);
+      tx = BatchSender.open({ maxBatch: this.opts.sendBatch ?? (envBatch > 0 ? envBatch : 256) });
+      if (!tx) { this.ioMethod = `raw-socket: batched I/O ${why}`; return false; }
+      for (const [protocol, which] of [[50, 'esp'], [51, 'ah']] as const) {
+        const rx = BatchReceiver.open({ protocol, rcvbufBytes: RAW_RCVBUF_BYTES, slots: 64, slotBytes: 2048, maxPerEvent: RAW_MAX_BATCH });
+        if (!rx) throw new Error('batch receiver unavailable');
+        rxs.push({ rx, which });
+      }
+    } catch (e) {
+      tx?.close();
+      for (const r of rxs) r.rx.close();
+      this.log(`batched raw sockets: ${(e as Error).message}; using raw-socket`);
+      this.ioMethod = `raw-socket: ${(e as Error).message}`;
+      return false;
+    }
+    this.batchTx = tx;
+    for (const r of rxs) {
+      this.batchRx.push(r);
+      // the pipeline never throws; the receiver counts a handler error anyway
+      r.rx.onPacket((packet) => pipeline.inbound(packet));
+    }
+    this.ioMethod = why;
+    return true;
+  }
+
+  /** One syscall per packet through the npm raw-socket package (the fallback). */
+  private openRawSockets(pipeline: Pipeline): void {
     const raw = createRequire(import.meta.url)('raw-socket') as RawModule;
     this.sendSock = raw.createSocket({ protocol: IPPROTO_RAW, addressFamily: raw.AddressFamily.IPv4 });
-    const pipeline = this.opts.pipeline;
     // Receiving: our own raw sockets rather than raw-socket.ts's PacketBind, because the
     // pipeline needs the whole IPv4 header (AH covers it; the SAD wants the destination)
     // and a large SO_RCVBUF (the default ~200 KB overflows at a few thousand packets/s).
@@ -226,11 +282,15 @@ export class UserspaceBackend {
         }
       });
     }
-    tun.onPacket((packet) => pipeline.outbound(packet));
   }
 
   /** Sends a complete outer IPv4 packet. */
   sendOuter(packet: Uint8Array): boolean {
+    // copied into the sender's slab: the caller's packet may be reused after this returns
+    if (this.batchTx) {
+      if (this.closed) { this.sendErrors++; return false; }
+      return this.batchTx.send(packet);
+    }
     const s = this.sendSock;
     if (!s || this.closed || packet.length < 20) { this.sendErrors++; return false; }
     const d = ((packet[16]! << 24) | (packet[17]! << 16) | (packet[18]! << 8) | packet[19]!) >>> 0;
@@ -269,16 +329,37 @@ export class UserspaceBackend {
   }
 
   get stats(): UserspaceBackendStats {
+    const rx = { esp: this.rawRx.esp, ah: this.rawRx.ah };
+    let dropped = this.rawRxDropped;
+    let truncated = 0;
+    let rxBatches = 0;
+    for (const { rx: r, which } of this.batchRx) {
+      const st = r.stats;
+      rx[which] += st.packets + st.truncated;
+      dropped += st.truncated + st.errors + st.handlerErrors;
+      truncated += st.truncated;
+      rxBatches += st.batches;
+    }
+    const tx = this.batchTx?.stats;
     return {
       tun: this.tun?.stats ?? {},
-      rawEspRx: this.rawRx.esp,
-      rawAhRx: this.rawRx.ah,
-      rawRxDropped: this.rawRxDropped,
-      sent: this.sent,
-      sendErrors: this.sendErrors,
+      rawEspRx: rx.esp,
+      rawAhRx: rx.ah,
+      rawRxDropped: dropped,
+      sent: this.sent + (tx?.sent ?? 0),
+      sendErrors: this.sendErrors + (tx?.sendErrors ?? 0),
       rules: this.installed.length,
       ruleErrors: this.ruleErrors,
+      io: this.ioMethod,
+      sendBatches: tx?.batches ?? 0,
+      rxBatches,
+      rawRxTruncated: truncated,
     };
+  }
+
+  /** Sends the queued outer packets now (batched I/O; they also go at the end of the current run). */
+  flush(): void {
+    this.batchTx?.flush();
   }
 
   get installedRules(): readonly string[] {
@@ -291,6 +372,8 @@ export class UserspaceBackend {
     this.removeRules();
     this.run(['ip', 'route', 'flush', 'table', String(this.table)]);
     for (const s of this.rxSockets) { try { s.close(); } catch { /* closed */ } }
+    for (const r of this.batchRx) r.rx.close();
+    this.batchTx?.close(); // sends what is still queued first
     try { this.sendSock?.close(); } catch { /* closed */ }
     await this.tun?.close();
   }
