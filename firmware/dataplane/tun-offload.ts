@@ -64,7 +64,7 @@ export type SegmentResult =
  * as native (little-endian) 32-bit words and byte-swapped at the end (RFC 1071 section
  * 2(B): the sum is byte-order independent): ~4x faster than 16-bit DataView reads.
  */
-function sumBytes(b: Uint8Array, start: number, end: number, sum: number): number {
+export function sumBytes(b: Uint8Array, start: number, end: number, sum: number): number {
   let i = start;
   const v = new DataView(b.buffer, b.byteOffset, b.length);
   if (((b.byteOffset + i) & 1) === 0 && end - i >= 64) {
@@ -83,13 +83,14 @@ function sumBytes(b: Uint8Array, start: number, end: number, sum: number): numbe
   return sum;
 }
 
-function fold(sum: number): number {
+/** Folds a one's-complement sum to 16 bits (not inverted). */
+export function fold(sum: number): number {
   while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
   return sum;
 }
 
 /** Internet checksum of an IPv4 header in place (bytes 10-11). */
-function ipv4HeaderChecksum(p: Uint8Array, ihl: number): void {
+export function ipv4HeaderChecksum(p: Uint8Array, ihl: number): void {
   p[10] = 0; p[11] = 0;
   const c = ~fold(sumBytes(p, 0, ihl, 0)) & 0xffff;
   p[10] = c >> 8; p[11] = c & 0xff;

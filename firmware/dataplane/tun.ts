@@ -36,6 +36,10 @@
 // (iperf3 TCP, load average ~16) measured 470-480 Mbit/s without them, 3100-3850 Mbit/s
 // with them (frames passed through), and 705-740 Mbit/s when the super-packets are cut
 // back into MTU-sized packets (what ESP needs): bench tun-relay-tcp{,-offload,-seg}.
+// The write side of an offload TUN does the reverse (GRO, tun-gro.ts): write() copies the
+// packet into a buffer that is written at the end of the synchronous batch (microtask),
+// with TCP segments of one flow merged into GSO super-packets; the kernel and the
+// receiving TCP stack then handle one skb per ~45 segments. See tun-relay-tcp-gro.
 //
 // Closing: a thread blocked in read(2) on a TUN fd is NOT woken by close(fd), link down,
 // TUNSETQUEUE detach or worker.terminate() (measured: all stay stuck). Deleting the
@@ -46,6 +50,7 @@ import { openSync, closeSync, writeSync, writevSync, constants as fsConstants } 
 import {
   IFF_VNET_HDR, PLAIN_VNET_HDR, TUNSETOFFLOAD, TUNSETVNETHDRSZ, TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, VIRTIO_NET_HDR_BYTES, segmentFrame,
 } from './tun-offload.js';
+import { TunGro, type TunGroStats } from './tun-gro.js';
 import { Worker } from 'node:worker_threads';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -104,6 +109,12 @@ export interface TunOptions {
   offload?: boolean;
   /** with offload: deliver raw frames (virtio_net_hdr + packet) instead of segments */
   rawFrames?: boolean;
+  /**
+   * With offload: write() buffers packets and writes them at the end of the current
+   * synchronous batch (a microtask, or flush()), TCP segments of one flow merged into
+   * GSO super-packets (tun-gro.ts). Default true when offload is on.
+   */
+  gro?: boolean;
 }
 
 export interface TunStats {
@@ -119,6 +130,11 @@ export interface TunStats {
   /** with offload: packets produced by segmentation, and frames refused (short/unsupported) */
   rxSegments: number;
   rxBadFrames: number;
+  /** with GRO: frames written holding several segments, and those segments (in txPackets too) */
+  txGsoFrames: number;
+  txGsoSegments: number;
+  /** with GRO: frames the kernel refused that were written again segment by segment */
+  txGsoFallbacks: number;
 }
 
 /**
@@ -201,8 +217,13 @@ export class TunDevice {
   readonly offload: boolean;
   private readonly rawFrames: boolean;
   private readonly scratch: Uint8Array;
+  private readonly gro: TunGro | undefined;
+  private flushScheduled = false;
+  private readonly flushTask = (): void => { this.flushScheduled = false; this.flush(); };
+  private fallbackScratch: Uint8Array | undefined;
   private readonly s: TunStats = {
     rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, txErrors: 0, rxRingFullWaits: 0, rxWakeups: 0, rxSegments: 0, rxBadFrames: 0,
+    txGsoFrames: 0, txGsoSegments: 0, txGsoFallbacks: 0,
   };
 
   private constructor(opts: TunOptions) {
@@ -215,6 +236,7 @@ export class TunDevice {
     this.scratch = new Uint8Array(this.offload ? 65536 : 0);
     this.maxBatch = opts.maxBatch ?? 256;
     this.ipPath = opts.ipPath ?? 'ip';
+    if (this.offload && opts.gro !== false) this.gro = new TunGro((frame, queue, packets) => this.writeOut(frame, queue, packets));
   }
 
   /**
@@ -365,9 +387,21 @@ export class TunDevice {
    * Writes one IP packet into the kernel (as if received on this interface). Returns true
    * when written; false (counted in txErrors) on EIO (interface down), EINVAL (bad packet)
    * or when closed. Never throws.
+   * With GRO (offload devices): the packet is copied and written at the end of the
+   * current synchronous batch (or by flush()); true then means accepted, and a failed
+   * write shows in txErrors only. `packet` may be reused by the caller at once.
    */
   write(packet: Uint8Array, queue = 0): boolean {
     if (this.closed) return false;
+    const gro = this.gro;
+    if (gro) {
+      gro.add(packet, queue);
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        queueMicrotask(this.flushTask);
+      }
+      return true;
+    }
     const q = this.queues[queue] ?? this.queues[0]!;
     try {
       const n = this.offload ? writevSync(q.fd, [PLAIN_VNET_HDR, packet]) - VIRTIO_NET_HDR_BYTES : writeSync(q.fd, packet);
@@ -380,12 +414,50 @@ export class TunDevice {
     }
   }
 
+  /** Writes what write() buffered (GRO); a no-op otherwise. Runs by itself after each batch. */
+  flush(): void {
+    if (this.gro && this.gro.pending > 0 && !this.closed) this.gro.flush();
+  }
+
+  /** GRO counters (undefined without GRO). */
+  get groStats(): Readonly<TunGroStats> | undefined {
+    return this.gro?.stats;
+  }
+
+  /** Sink of the GRO buffer: one frame (virtio_net_hdr + packet) holding `packets` packets. */
+  private writeOut(frame: Uint8Array, queue: number, packets: number): void {
+    const q = this.queues[queue] ?? this.queues[0]!;
+    try {
+      const n = writeSync(q.fd, frame);
+      this.s.txPackets += packets;
+      this.s.txBytes += n - VIRTIO_NET_HDR_BYTES;
+      if (packets > 1) { this.s.txGsoFrames++; this.s.txGsoSegments += packets; }
+      return;
+    } catch (e) {
+      if (packets === 1 || (e as NodeJS.ErrnoException).code !== 'EINVAL') { this.s.txErrors += packets; return; }
+    }
+    // the kernel refused the super-packet: cut it back and write the segments one by one
+    this.s.txGsoFallbacks++;
+    this.fallbackScratch ??= new Uint8Array(65536);
+    const r = segmentFrame(frame, (seg) => {
+      try {
+        this.s.txBytes += writevSync(q.fd, [PLAIN_VNET_HDR, seg]) - VIRTIO_NET_HDR_BYTES;
+        this.s.txPackets++;
+      } catch {
+        this.s.txErrors++;
+      }
+    }, this.fallbackScratch);
+    if (r !== 'ok') this.s.txErrors += packets;
+  }
+
   /**
    * Offload devices only: writes a frame that already starts with a virtio_net_hdr
    * (e.g. a GSO super-packet read from another offload TUN, or coalesced segments).
+   * Packets buffered by write() go first.
    */
   writeFrame(frame: Uint8Array, queue = 0): boolean {
     if (this.closed || !this.offload) return false;
+    this.flush();
     const q = this.queues[queue] ?? this.queues[0]!;
     try {
       const n = writeSync(q.fd, frame);
@@ -415,6 +487,7 @@ export class TunDevice {
    */
   async close(): Promise<void> {
     if (this.closed) return;
+    this.flush();
     this.closed = true;
     for (const q of this.queues) Atomics.store(q.ctl, C_STOP, 1);
     const readers = this.queues.filter((q) => q.worker);

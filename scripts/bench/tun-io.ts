@@ -38,11 +38,12 @@ function udpPacket(): Uint8Array {
 }
 
 /** Two namespaces, each with a TUN owned by this process; packets are copied across. */
-async function relayTcp(ctx: BenchContext, mode: 'plain' | 'offload' | 'seg'): Promise<void> {
+async function relayTcp(ctx: BenchContext, mode: 'plain' | 'offload' | 'seg' | 'gro'): Promise<void> {
   if (!hasCommand('iperf3')) throw new Error('needs iperf3');
   const lab = Lab.create('rb-tunrl');
-  const ta = TunDevice.open({ name: 'rbtra', offload: mode !== 'plain', rawFrames: mode === 'offload' });
-  const tb = TunDevice.open({ name: 'rbtrb', offload: mode === 'offload', rawFrames: mode === 'offload' });
+  // seg: writes into the offload TUN (the ACKs b->a) stay one packet per write
+  const ta = TunDevice.open({ name: 'rbtra', offload: mode !== 'plain', rawFrames: mode === 'offload', gro: mode === 'gro' });
+  const tb = TunDevice.open({ name: 'rbtrb', offload: mode === 'offload' || mode === 'gro', rawFrames: mode === 'offload', gro: mode === 'gro' });
   try {
     lab.addNamespace('a');
     lab.addNamespace('b');
@@ -73,7 +74,8 @@ async function relayTcp(ctx: BenchContext, mode: 'plain' | 'offload' | 'seg'): P
     const j = JSON.parse(r.stdout || '{}') as { end?: { sum_received?: { bits_per_second?: number } }; error?: string };
     if (j.error) throw new Error(`iperf3: ${j.error}`);
     const name = mode === 'plain' ? 'tun-relay-tcp' : `tun-relay-tcp-${mode}`;
-    ctx.log(`${name}: relay CPU ${((cpu.user + cpu.system) / 1e6 / ctx.seconds * 100).toFixed(0)}% of one core, packets a->b ${ta.stats.rxPackets}, b->a ${tb.stats.rxPackets}`);
+    const gro = tb.stats.txGsoFrames > 0 ? `, GRO b: ${tb.stats.txPackets} packets written in ${tb.stats.txPackets - tb.stats.txGsoSegments + tb.stats.txGsoFrames} writes` : '';
+    ctx.log(`${name}: relay CPU ${((cpu.user + cpu.system) / 1e6 / ctx.seconds * 100).toFixed(0)}% of one core, packets a->b ${ta.stats.rxPackets}, b->a ${tb.stats.rxPackets}${gro}`);
     ctx.report(name, (j.end?.sum_received?.bits_per_second ?? NaN) / 1e6, 'Mbit/s');
   } finally {
     await ta.close();
@@ -84,7 +86,7 @@ async function relayTcp(ctx: BenchContext, mode: 'plain' | 'offload' | 'seg'): P
 
 export async function run(ctx: BenchContext): Promise<void> {
   await readWrite(ctx);
-  for (const mode of ['plain', 'offload', 'seg'] as const) await relayTcp(ctx, mode);
+  for (const mode of ['plain', 'offload', 'seg', 'gro'] as const) await relayTcp(ctx, mode);
 }
 
 async function readWrite(ctx: BenchContext): Promise<void> {
