@@ -16,7 +16,8 @@
 //     the kernel (or not at all when it stays local), so a corrupted segment must not
 //     be merged; it is passed on as is and its receiver drops it
 //   - at most 65535 octets of IP packet per frame
-// Everything else is passed through unchanged behind an all-zero header. Order: frames
+// Everything else is passed through unchanged behind an all-zero header (or handed to
+// `direct` at once when nothing is pending: no copy, no wait). Order: frames
 // and packets leave in the order of their first packet; a packet of a flow that cannot be
 // merged closes that flow's open frame first, and merged segments must be contiguous,
 // so nothing of one flow overtakes anything else of that flow.
@@ -39,6 +40,12 @@ export interface TunGroOptions {
   maxPending?: number;
   /** check IPv4 header and TCP checksums before merging; default true */
   verifyChecksums?: boolean;
+  /**
+   * Receives a packet that would pass through unchanged while nothing is pending (so
+   * nothing can be overtaken): written at once by the caller, without a copy. Without
+   * it such packets are buffered like the rest.
+   */
+  direct?: (packet: Uint8Array, queue: number) => boolean;
 }
 
 export interface TunGroStats {
@@ -98,6 +105,7 @@ interface Parsed {
 export class TunGro {
   readonly stats: TunGroStats = { packets: 0, gsoFrames: 0, gsoSegments: 0, passThrough: 0, badChecksum: 0, earlyFlushes: 0 };
   private readonly sink: TunGroSink;
+  private readonly direct: ((packet: Uint8Array, queue: number) => boolean) | undefined;
   private readonly flows: Flow[] = [];
   private readonly maxFlows: number;
   private readonly verify: boolean;
@@ -115,6 +123,7 @@ export class TunGro {
 
   constructor(sink: TunGroSink, opts: TunGroOptions = {}) {
     this.sink = sink;
+    this.direct = opts.direct;
     this.maxFlows = Math.max(1, opts.maxFlows ?? 8);
     this.verify = opts.verifyChecksums ?? true;
     this.arena = new Uint8Array(Math.max(opts.passThroughBytes ?? 256 * 1024, MAX_IP_BYTES + HDR));
@@ -130,20 +139,23 @@ export class TunGro {
     return this.nEnt;
   }
 
-  /** Takes one IP packet (copied). May emit everything pending first when buffers are full. */
-  add(packet: Uint8Array, queue = 0): void {
+  /**
+   * Takes one IP packet (copied). May emit everything pending first when buffers are
+   * full. Returns false only when `direct` took the packet and returned false.
+   */
+  add(packet: Uint8Array, queue = 0): boolean {
     this.stats.packets++;
     const p = this.parse(packet);
     if (p.kind === 0) {
       if (p.addrOnly) this.closeAddrs(packet, p.v6);
-      this.passThrough(packet, queue);
-      return;
+      return this.passThrough(packet, queue);
     }
     const f = this.findOpen(p.v6);
-    if (f && p.kind === 2 && this.append(f, packet, p)) return;
+    if (f && p.kind === 2 && this.append(f, packet, p)) return true;
     if (f) f.open = false;
-    if (p.kind === 2 && !p.psh) this.start(packet, p, queue);
-    else this.passThrough(packet, queue);
+    if (p.kind !== 2 || p.psh) return this.passThrough(packet, queue);
+    this.start(packet, p, queue);
+    return true;
   }
 
   /** Emits every pending frame and packet, in order, and empties the buffers. */
@@ -356,7 +368,11 @@ export class TunGro {
     return f;
   }
 
-  private passThrough(b: Uint8Array, queue: number): void {
+  private passThrough(b: Uint8Array, queue: number): boolean {
+    if (this.nEnt === 0 && this.direct) {
+      this.stats.passThrough++;
+      return this.direct(b, queue);
+    }
     const need = HDR + b.length;
     if (need > this.arena.length - this.arenaUsed || this.nEnt === this.entFlow.length) {
       this.stats.earlyFlushes++;
@@ -368,13 +384,14 @@ export class TunGro {
       tmp.set(b, HDR);
       this.stats.passThrough++;
       this.sink(tmp, queue, 1);
-      return;
+      return true;
     }
     const off = this.arenaUsed;
     this.arena.fill(0, off, off + HDR);
     this.arena.set(b, off + HDR);
     this.arenaUsed += need;
     this.push(-1, off, need, queue);
+    return true;
   }
 
   private push(flow: number, off: number, len: number, queue: number): void {

@@ -236,7 +236,11 @@ export class TunDevice {
     this.scratch = new Uint8Array(this.offload ? 65536 : 0);
     this.maxBatch = opts.maxBatch ?? 256;
     this.ipPath = opts.ipPath ?? 'ip';
-    if (this.offload && opts.gro !== false) this.gro = new TunGro((frame, queue, packets) => this.writeOut(frame, queue, packets));
+    if (this.offload && opts.gro !== false) {
+      this.gro = new TunGro((frame, queue, packets) => this.writeOut(frame, queue, packets), {
+        direct: (packet, queue) => this.writePlain(packet, queue),
+      });
+    }
   }
 
   /**
@@ -387,21 +391,26 @@ export class TunDevice {
    * Writes one IP packet into the kernel (as if received on this interface). Returns true
    * when written; false (counted in txErrors) on EIO (interface down), EINVAL (bad packet)
    * or when closed. Never throws.
-   * With GRO (offload devices): the packet is copied and written at the end of the
-   * current synchronous batch (or by flush()); true then means accepted, and a failed
-   * write shows in txErrors only. `packet` may be reused by the caller at once.
+   * With GRO (offload devices): a TCP data segment (and anything after it) is copied and
+   * written at the end of the current synchronous batch (or by flush()); true then means
+   * accepted, and a failed write shows in txErrors only. Other packets arriving while
+   * nothing is buffered are written at once. `packet` may be reused by the caller at once.
    */
   write(packet: Uint8Array, queue = 0): boolean {
     if (this.closed) return false;
     const gro = this.gro;
     if (gro) {
-      gro.add(packet, queue);
-      if (!this.flushScheduled) {
+      const ok = gro.add(packet, queue);
+      if (!this.flushScheduled && gro.pending > 0) {
         this.flushScheduled = true;
         queueMicrotask(this.flushTask);
       }
-      return true;
+      return ok;
     }
+    return this.writePlain(packet, queue);
+  }
+
+  private writePlain(packet: Uint8Array, queue: number): boolean {
     const q = this.queues[queue] ?? this.queues[0]!;
     try {
       const n = this.offload ? writevSync(q.fd, [PLAIN_VNET_HDR, packet]) - VIRTIO_NET_HDR_BYTES : writeSync(q.fd, packet);

@@ -94,7 +94,7 @@ t.test('TCP streams through segment-on-read, GRO-on-write TUNs arrive intact', {
   t.ok(biggest <= 1400, `read side cut segments to the MTU (largest ${biggest})`);
 });
 
-t.test('GRO TUN: non-TCP packets pass through and flush() writes at once', { skip }, async (t) => {
+t.test('GRO TUN: packets pass through, in order; flush() and the microtask write what waits', { skip }, async (t) => {
   const lab = Lab.create('rt-tungrop');
   const tun = TunDevice.open({ name: 'rtgro2', offload: true });
   t.teardown(async () => { await tun.close(); await lab.destroy(); });
@@ -102,7 +102,7 @@ t.test('GRO TUN: non-TCP packets pass through and flush() writes at once', { ski
   tun.moveToNetns(lab.nsName('a'));
   lab.execSync('a', ['ip', 'addr', 'add', '10.78.0.1/24', 'dev', 'rtgro2']);
   lab.execSync('a', ['ip', 'link', 'set', 'rtgro2', 'up']);
-  const script = `const s=require('dgram').createSocket('udp4');let n=0;s.on('message',(m)=>{n++;console.log('got '+m.toString());if(n===2)process.exit(0)});` +
+  const script = `const s=require('dgram').createSocket('udp4');let n=0;s.on('message',(m)=>{n++;console.log('got '+m.toString());if(n===3)process.exit(0)});` +
     `s.bind(7777,'10.78.0.1',()=>console.log('ready'));setTimeout(()=>process.exit(3),8000);`;
   const rx = lab.spawn('a', [NODE, '-e', script], { name: 'udp-rx' });
   for (let i = 0; i < 100 && !rx.output.includes('ready'); i++) await new Promise((r) => setTimeout(r, 50));
@@ -120,17 +120,40 @@ t.test('GRO TUN: non-TCP packets pass through and flush() writes at once', { ski
     p.set(payload, 28);
     return p;
   };
+  /** A TCP data segment (ACK, valid checksums) to a closed port: a GRO candidate. */
+  const tcpSeg = (): Uint8Array => {
+    const p = new Uint8Array(40 + 100);
+    const v = new DataView(p.buffer);
+    p[0] = 0x45; v.setUint16(2, p.length); p[6] = 0x40; p[8] = 64; p[9] = 6;
+    p.set([10, 78, 0, 2, 10, 78, 0, 1], 12);
+    const fold = (x: number): number => { while (x > 0xffff) x = (x & 0xffff) + (x >>> 16); return x; };
+    let sum = 0;
+    for (let i = 0; i < 20; i += 2) sum += v.getUint16(i);
+    v.setUint16(10, ~fold(sum) & 0xffff);
+    v.setUint16(20, 5555); v.setUint16(22, 9); v.setUint32(24, 1); v.setUint32(28, 1); p[32] = 0x50; p[33] = 0x10; v.setUint16(34, 1000);
+    sum = 6 + 120;
+    for (let i = 12; i < 20; i += 2) sum += v.getUint16(i);
+    for (let i = 20; i < p.length; i += 2) sum += v.getUint16(i);
+    v.setUint16(36, ~fold(sum) & 0xffff);
+    return p;
+  };
   const buf = udp('first');
   t.ok(tun.write(buf), 'accepted');
-  buf.fill(0); // the caller's buffer is free again at once
-  t.equal(tun.stats.txPackets, 0, 'not written yet: buffered until the batch ends');
+  t.equal(tun.stats.txPackets, 1, 'nothing buffered: a UDP packet is written at once');
+  t.ok(tun.write(tcpSeg()), 'TCP segment accepted');
+  t.equal(tun.stats.txPackets, 1, 'a TCP data segment waits for the end of the batch');
+  const second = udp('second');
+  t.ok(tun.write(second), 'accepted');
+  second.fill(0); // the caller's buffer is free again at once
+  t.equal(tun.stats.txPackets, 1, 'a packet behind it waits too (order)');
   tun.flush();
-  t.equal(tun.stats.txPackets, 1, 'flush() wrote it');
-  t.ok(tun.write(udp('second')), 'accepted');
+  t.equal(tun.stats.txPackets, 3, 'flush() wrote both');
+  t.ok(tun.write(tcpSeg()), 'accepted');
+  t.ok(tun.write(udp('third')), 'accepted');
   await Promise.resolve();
-  t.equal(tun.stats.txPackets, 2, 'written by the end-of-batch microtask');
-  t.equal(await rx.wait(), 0, 'receiver got both');
-  t.match(rx.output, /got first[\s\S]*got second/, 'in order, intact');
+  t.equal(tun.stats.txPackets, 5, 'written by the end-of-batch microtask');
+  t.equal(await rx.wait(), 0, 'receiver got all three');
+  t.match(rx.output, /got first[\s\S]*got second[\s\S]*got third/, 'in order, intact');
   await tun.close();
   t.notOk(tun.write(udp('late')), 'write after close returns false');
 });

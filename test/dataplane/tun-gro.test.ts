@@ -168,6 +168,22 @@ t.test('a lone segment and non-TCP packets pass through unchanged', async (t) =>
   t.ok(tcpOk(out[0]!.frame.subarray(VIRTIO_NET_HDR_BYTES), 20), 'lone segment keeps its full checksum');
 });
 
+t.test('direct: pass-through packets go out at once while nothing is pending', async (t) => {
+  const out: string[] = [];
+  const g = new TunGro((f, _q, n) => out.push(`frame ${f[VIRTIO_NET_HDR_BYTES + 9]} x${n}`), { direct: (p, q) => { out.push(`direct ${p[9]} q${q}`); return p[9] !== 99; } });
+  const udp = (proto = 17): Uint8Array => { const u = seg({ seq: 0, payload: 10 }); u[9] = proto; return u; };
+  t.equal(g.add(udp(), 1), true);
+  t.equal(g.add(udp(99)), false, 'the direct result is returned');
+  t.equal(g.add(seg({ seq: 0, payload: 100, flags: ACK | PSH })), true, 'a PSH segment cannot start a frame: direct too');
+  t.same(out, ['direct 17 q1', 'direct 99 q0', 'direct 6 q0']);
+  g.add(seg({ seq: 100, payload: 100 }));
+  g.add(udp());
+  t.equal(g.pending, 2, 'behind a pending frame a packet is buffered');
+  g.flush();
+  g.add(udp());
+  t.same(out.slice(3), ['frame 6 x1', 'frame 17 x1', 'direct 17 q0']);
+});
+
 t.test('packets are copied: the caller may reuse its buffer', async (t) => {
   const { g, out } = gro();
   const buf = seg({ seq: 0, payload: 500 });
