@@ -118,7 +118,6 @@ export class TunGro {
   private readonly entQueue: Int32Array;
   private nEnt = 0;
   private readonly key = new Uint32Array(9);
-  private readonly checksums = new ChecksumVerifier();
   private readonly p: Parsed = { kind: 0, v6: false, l4: 0, thl: 0, payload: 0, seq: 0, psh: false, addrOnly: false };
 
   constructor(sink: TunGroSink, opts: TunGroOptions = {}) {
@@ -259,7 +258,7 @@ export class TunGro {
     p.psh = (flags & TCP_PSH) !== 0;
     this.loadKey(b, p.v6, l4);
     if ((flags & ~TCP_PSH) !== TCP_ACK || p.payload === 0) return p;
-    if (this.verify && !this.checksums.ok(b, p.v6, l4)) { this.stats.badChecksum++; return p; }
+    if (this.verify && !checksumsOk(b, p.v6, l4)) { this.stats.badChecksum++; return p; }
     p.kind = 2;
     return p;
   }
@@ -403,54 +402,14 @@ export class TunGro {
   }
 }
 
-/**
- * Verifies the IPv4 header checksum (IPv4) and the TCP checksum with its pseudo-header.
- * The payload is summed as native 32-bit words through a view cached per ArrayBuffer
- * (callers hand in views of one receive buffer): a new typed array per packet costs about
- * as much as the summing itself.
- */
-class ChecksumVerifier {
-  private buf: ArrayBufferLike | undefined;
-  private u32: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
-
-  ok(b: Uint8Array, v6: boolean, l4: number): boolean {
-    let sum = 0;
-    if (!v6) {
-      for (let i = 0; i < 20; i += 2) sum += (b[i]! << 8) | b[i + 1]!;
-      if (fold(sum) !== 0xffff) return false;
-      sum = 0;
-    }
-    for (let i = v6 ? 8 : 12, e = v6 ? 40 : 20; i < e; i += 2) sum += (b[i]! << 8) | b[i + 1]!;
-    sum += IPPROTO_TCP + (b.length - l4) + this.sum(b, l4, b.length);
-    return fold(sum) === 0xffff;
+/** IPv4 header checksum (IPv4) and TCP checksum with its pseudo-header both verify. */
+function checksumsOk(b: Uint8Array, v6: boolean, l4: number): boolean {
+  let sum = 0;
+  if (!v6) {
+    for (let i = 0; i < 20; i += 2) sum += (b[i]! << 8) | b[i + 1]!;
+    if (fold(sum) !== 0xffff) return false;
+    sum = 0;
   }
-
-  /** Sum of b[start..end) as big-endian 16-bit words, folded to 16 bits. */
-  private sum(b: Uint8Array, start: number, end: number): number {
-    if (((b.byteOffset + start) & 1) !== 0 || end - start < 64) return fold(sumBytes(b, start, end, 0));
-    let sum = 0;
-    let i = start;
-    if (((b.byteOffset + i) & 3) !== 0) { sum += (b[i]! << 8) | b[i + 1]!; i += 2; }
-    if (b.buffer !== this.buf) {
-      this.buf = b.buffer;
-      this.u32 = new Uint32Array(b.buffer, 0, b.buffer.byteLength >>> 2);
-    }
-    const w = this.u32;
-    const k0 = (b.byteOffset + i) >>> 2;
-    const k1 = k0 + ((end - i) >>> 2);
-    // low and high halves of little-endian words: byte-swapped 16-bit words (RFC 1071 2(B))
-    let lo = 0;
-    let hi = 0;
-    for (let k = k0; k < k1; k++) {
-      const x = w[k]!;
-      lo = (lo + (x & 0xffff)) | 0;
-      hi = (hi + (x >>> 16)) | 0;
-    }
-    i += (k1 - k0) * 4;
-    const le = fold(lo + hi);
-    sum += ((le & 0xff) << 8) | (le >>> 8);
-    for (; i + 1 < end; i += 2) sum += (b[i]! << 8) | b[i + 1]!;
-    if (i < end) sum += b[i]! << 8;
-    return fold(sum);
-  }
+  for (let i = v6 ? 8 : 12, e = v6 ? 40 : 20; i < e; i += 2) sum += (b[i]! << 8) | b[i + 1]!;
+  return fold(sumBytes(b, l4, b.length, sum + IPPROTO_TCP + (b.length - l4))) === 0xffff;
 }
