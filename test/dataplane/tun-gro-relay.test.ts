@@ -6,6 +6,7 @@
 import t from 'tap';
 import { Lab, isRoot } from '../lib/netns.js';
 import { TunDevice } from '../../firmware/dataplane/tun.js';
+import { TunGro } from '../../firmware/dataplane/tun-gro.js';
 
 const skip = isRoot() ? undefined : 'needs root: TUN devices and network namespaces';
 const NODE = process.execPath;
@@ -156,4 +157,42 @@ t.test('GRO TUN: packets pass through, in order; flush() and the microtask write
   t.match(rx.output, /got first[\s\S]*got second[\s\S]*got third/, 'in order, intact');
   await tun.close();
   t.notOk(tun.write(udp('late')), 'write after close returns false');
+});
+
+t.test('a GSO frame the kernel refuses is written again segment by segment', { skip }, async (t) => {
+  const lab = Lab.create('rt-tungrof');
+  const tun = TunDevice.open({ name: 'rtgro3', offload: true });
+  t.teardown(async () => { await tun.close(); await lab.destroy(); });
+  lab.addNamespace('a');
+  tun.moveToNetns(lab.nsName('a'));
+  lab.execSync('a', ['ip', 'addr', 'add', '10.79.0.1/24', 'dev', 'rtgro3']);
+  lab.execSync('a', ['ip', 'link', 'set', 'rtgro3', 'up']);
+  const frames: Uint8Array[] = [];
+  const gro = new TunGro((f) => frames.push(Uint8Array.from(f)));
+  const fold = (x: number): number => { while (x > 0xffff) x = (x & 0xffff) + (x >>> 16); return x; };
+  for (let i = 0; i < 3; i++) {
+    const p = new Uint8Array(40 + 500);
+    const v = new DataView(p.buffer);
+    p[0] = 0x45; v.setUint16(2, p.length); p[6] = 0x40; p[8] = 64; p[9] = 6;
+    p.set([10, 79, 0, 2, 10, 79, 0, 1], 12);
+    let sum = 0;
+    for (let k = 0; k < 20; k += 2) sum += v.getUint16(k);
+    v.setUint16(10, ~fold(sum) & 0xffff);
+    v.setUint16(20, 5555); v.setUint16(22, 9); v.setUint32(24, 1 + i * 500); v.setUint32(28, 1); p[32] = 0x50; p[33] = 0x10; v.setUint16(34, 1000);
+    sum = 6 + 520;
+    for (let k = 12; k < 20; k += 2) sum += v.getUint16(k);
+    for (let k = 20; k < p.length; k += 2) sum += v.getUint16(k);
+    v.setUint16(36, ~fold(sum) & 0xffff);
+    gro.add(p);
+  }
+  gro.flush();
+  t.equal(frames.length, 1, 'one GSO frame of 3 segments');
+  const bad = frames[0]!;
+  bad[8] = 6; // csum_offset 6: the kernel refuses a TCP GSO frame with it (EINVAL)
+  // writeOut is the GRO sink inside TunDevice; called directly to hand it this frame
+  (tun as unknown as { writeOut(f: Uint8Array, q: number, n: number): void }).writeOut(bad, 0, 3);
+  const st = tun.stats;
+  t.equal(st.txGsoFallbacks, 1, 'the refused frame was cut back');
+  t.equal(st.txPackets, 3, 'and its 3 segments written');
+  t.equal(st.txErrors, 0, 'without errors');
 });
