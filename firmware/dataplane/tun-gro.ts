@@ -76,7 +76,6 @@ interface Flow {
   v6: boolean;
   /** address and port words of the flow, compared on each packet */
   key: Uint32Array;
-  keyWords: number;
   l4: number; // IP header length
   thl: number; // TCP header length
   ipLen: number; // octets of IP packet so far
@@ -340,7 +339,6 @@ export class TunGro {
     f.busy = true;
     f.open = true;
     f.v6 = p.v6;
-    f.keyWords = p.v6 ? 9 : 3;
     f.key.set(this.key);
     f.l4 = p.l4;
     f.thl = p.thl;
@@ -360,7 +358,7 @@ export class TunGro {
     if (this.flows.length >= this.maxFlows) return undefined;
     const buf = new Uint8Array(HDR + MAX_IP_BYTES);
     const f: Flow = {
-      buf, dv: new DataView(buf.buffer), busy: false, open: false, v6: false, key: new Uint32Array(9), keyWords: 0,
+      buf, dv: new DataView(buf.buffer), busy: false, open: false, v6: false, key: new Uint32Array(9),
       l4: 0, thl: 0, ipLen: 0, mss: 0, segs: 0, nextSeq: 0, lastId: 0, lastPsh: false, queue: 0,
     };
     this.flows.push(f);
