@@ -1,7 +1,7 @@
 // GRO on a real TUN: two namespaces joined only by two offload TUNs that this process
 // relays between (super-packets cut into 1400-octet segments on read, segments merged
 // again into GSO frames on write, as the ESP path does). Three TCP streams run at once
-// from a to b; the receiver checks every byte with SHA-256. A merged frame with a wrong
+// from a to b, over IPv4 and over IPv6; the receiver checks every byte with SHA-256. A merged frame with a wrong
 // header, checksum or payload would show as a stalled or corrupted stream.
 import t from 'tap';
 import { Lab, isRoot } from '../lib/netns.js';
@@ -13,7 +13,7 @@ const NODE = process.execPath;
 const STREAMS = 3;
 const BYTES = 6 * 1024 * 1024;
 
-const SERVER = `
+const SERVER = (addr: string): string => `
 const net = require('net'), crypto = require('crypto');
 let done = 0;
 const srv = net.createServer((s) => {
@@ -25,16 +25,16 @@ const srv = net.createServer((s) => {
     if (++done === ${STREAMS}) { srv.close(); setTimeout(() => process.exit(0), 50); }
   });
 });
-srv.listen(7000, '10.62.0.1', () => console.log('ready'));
+srv.listen(7000, '${addr}', () => console.log('ready'));
 setTimeout(() => { console.log('timeout'); process.exit(3); }, 40000);
 `;
 
-const CLIENT = `
+const CLIENT = (addr: string, local: string): string => `
 const net = require('net'), crypto = require('crypto');
 for (let i = 0; i < ${STREAMS}; i++) {
   const data = crypto.randomBytes(${BYTES});
   console.log('sent ' + data.length + ' ' + crypto.createHash('sha256').update(data).digest('hex'));
-  const s = net.connect({ host: '10.62.0.1', port: 7000, localAddress: '10.61.0.1' }, () => {
+  const s = net.connect({ host: '${addr}', port: 7000, localAddress: '${local}' }, () => {
     let off = 0;
     // uneven writes: segments of every size, PSH in the middle of the stream
     const step = () => {
@@ -53,17 +53,20 @@ for (let i = 0; i < ${STREAMS}; i++) {
 setTimeout(() => { console.log('timeout'); process.exit(3); }, 40000);
 `;
 
-t.test('TCP streams through segment-on-read, GRO-on-write TUNs arrive intact', { skip }, async (t) => {
-  const lab = Lab.create('rt-tungro');
-  const ta = TunDevice.open({ name: 'rtgro0', offload: true });
-  const tb = TunDevice.open({ name: 'rtgro1', offload: true });
+for (const v6 of [false, true]) {
+t.test(`TCP${v6 ? 'v6' : 'v4'} streams through segment-on-read, GRO-on-write TUNs arrive intact`, { skip }, async (t) => {
+  const lab = Lab.create(v6 ? 'rt-tungro6' : 'rt-tungro');
+  const [na, nb] = v6 ? ['rtgro6a', 'rtgro6b'] : ['rtgro0', 'rtgro1'];
+  const ta = TunDevice.open({ name: na, offload: true });
+  const tb = TunDevice.open({ name: nb, offload: true });
+  const [addrA, addrB] = v6 ? ['fd61::1', 'fd62::1'] : ['10.61.0.1', '10.62.0.1'];
   t.teardown(async () => { await ta.close(); await tb.close(); await lab.destroy(); });
   lab.addNamespace('a');
   lab.addNamespace('b');
   ta.moveToNetns(lab.nsName('a'));
   tb.moveToNetns(lab.nsName('b'));
-  for (const [ns, dev, mine, other] of [['a', 'rtgro0', '10.61.0.1', '10.62.0.0/24'], ['b', 'rtgro1', '10.62.0.1', '10.61.0.0/24']] as const) {
-    lab.execSync(ns, ['ip', 'addr', 'add', `${mine}/24`, 'dev', dev]);
+  for (const [ns, dev, mine, other] of [['a', na, addrA, v6 ? 'fd62::/64' : '10.62.0.0/24'], ['b', nb, addrB, v6 ? 'fd61::/64' : '10.61.0.0/24']] as const) {
+    lab.execSync(ns, ['ip', 'addr', 'add', `${mine}/${v6 ? 64 : 24}`, 'dev', dev, ...(v6 ? ['nodad'] : [])]);
     lab.execSync(ns, ['ip', 'link', 'set', dev, 'up', 'mtu', '1400']);
     lab.execSync(ns, ['ip', 'route', 'add', other, 'dev', dev]);
   }
@@ -71,10 +74,10 @@ t.test('TCP streams through segment-on-read, GRO-on-write TUNs arrive intact', {
   // the handlers see segments (views into the ring); write() copies them
   ta.onPacket((p) => { biggest = Math.max(biggest, p.length); tb.write(p); });
   tb.onPacket((p) => { ta.write(p); });
-  const server = lab.spawn('b', [NODE, '-e', SERVER], { name: 'sha-server' });
+  const server = lab.spawn('b', [NODE, '-e', SERVER(addrB)], { name: 'sha-server' });
   for (let i = 0; i < 100 && !server.output.includes('ready'); i++) await new Promise((r) => setTimeout(r, 50));
   t.match(server.output, /ready/, 'server listening');
-  const client = lab.spawn('a', [NODE, '-e', CLIENT], { name: 'sha-client' });
+  const client = lab.spawn('a', [NODE, '-e', CLIENT(addrB, addrA)], { name: 'sha-client' });
   const code = await server.wait();
   await client.stop();
   t.equal(code, 0, `server got ${STREAMS} streams to the end\n${server.output}`);
@@ -94,6 +97,7 @@ t.test('TCP streams through segment-on-read, GRO-on-write TUNs arrive intact', {
   t.equal(g.badChecksum, 0, 'no segment had a bad checksum');
   t.ok(biggest <= 1400, `read side cut segments to the MTU (largest ${biggest})`);
 });
+}
 
 t.test('GRO TUN: packets pass through, in order; flush() and the microtask write what waits', { skip }, async (t) => {
   const lab = Lab.create('rt-tungrop');
