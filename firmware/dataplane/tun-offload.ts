@@ -10,6 +10,8 @@
 // cut them into MTU-sized packets first (one ESP packet per segment). segmentFrame() does
 // that, and completes partial checksums; see scripts/bench/tun-io.ts for its cost.
 
+import { onesSum } from '../proto/ip-packet.js';
+
 /** linux/virtio_net.h */
 export const VIRTIO_NET_HDR_BYTES = 10;
 export const VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
@@ -58,40 +60,9 @@ export type SegmentResult =
   | 'short' //       frame shorter than its header says
   | 'unsupported'; // a GSO type we did not ask for (UDP fragmentation offload...)
 
-// 32-bit view of the last buffer summed: callers pass views of one receive ring or
-// scratch buffer, and a new typed array per call costs about as much as the summing.
-let viewBuf: ArrayBufferLike | undefined;
-let view32: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
-
-/**
- * One's-complement sum of b[start..end) as big-endian 16-bit words, added to `sum` (not
- * folded, not inverted). When the region starts at an even address, the bulk is summed
- * as native (little-endian) 32-bit words and byte-swapped at the end (RFC 1071 section 2(B): the sum is byte-order independent): ~4x faster than
- * 16-bit DataView reads.
- */
+/** One's-complement sum (the firmware's one implementation, proto/ip-packet.ts). */
 export function sumBytes(b: Uint8Array, start: number, end: number, sum: number): number {
-  let i = start;
-  if (((b.byteOffset + i) & 1) === 0 && end - i >= 64) {
-    if (((b.byteOffset + i) & 3) !== 0) { sum += (b[i]! << 8) | b[i + 1]!; i += 2; }
-    if (b.buffer !== viewBuf) {
-      viewBuf = b.buffer;
-      view32 = new Uint32Array(b.buffer, 0, b.buffer.byteLength >>> 2);
-    }
-    const w = view32;
-    const k0 = (b.byteOffset + i) >>> 2;
-    const k1 = k0 + ((end - i) >>> 2);
-    // 4 words a step, summed as doubles (< 2^53 for any buffer length here)
-    let acc = 0;
-    let k = k0;
-    for (; k + 3 < k1; k += 4) acc += w[k]! + w[k + 1]! + w[k + 2]! + w[k + 3]!;
-    for (; k < k1; k++) acc += w[k]!;
-    i += (k1 - k0) * 4;
-    const le = fold(acc);
-    sum += ((le & 0xff) << 8) | (le >>> 8);
-  }
-  for (; i + 1 < end; i += 2) sum += (b[i]! << 8) | b[i + 1]!;
-  if (i < end) sum += b[i]! << 8;
-  return sum;
+  return onesSum(b, start, end, sum);
 }
 
 /** Folds a one's-complement sum to 16 bits (not inverted). */

@@ -94,42 +94,41 @@ export function decodeIpHeader(pkt: Uint8Array): IpHeaderInfo {
   return h;
 }
 
-/** One's-complement sum of buf[start, end) added to `sum` (not folded). */
+/**
+ * One's-complement sum of buf[start, end) added to `sum` (not folded). The one sum of the
+ * firmware: IP/TCP/UDP checksums, TUN segmentation and GRO all run through it.
+ *
+ * Fast path (~3x the byte loop on full packets, measured here): 32-bit little-endian loads
+ * through one cached view of the buffer's ArrayBuffer (a typed array per call costs as much
+ * as summing a small packet), 4 words a step. One's-complement sums do not depend on byte
+ * order (RFC 1071 2(B)): fold the little-endian total, swap its two bytes.
+ */
 export function onesSum(buf: Uint8Array, start: number, end: number, sum = 0): number {
-  if (end - start >= 128 && end - start <= 0x20000 && ((buf.byteOffset + start) & 3) === 0) return sum + wordSum(buf, start, end);
-  return sum + byteSum(buf, start, end);
-}
-
-function byteSum(buf: Uint8Array, start: number, end: number): number {
-  let sum = 0;
   let i = start;
+  if (((buf.byteOffset + i) & 1) === 0 && end - i >= 64) {
+    if (((buf.byteOffset + i) & 3) !== 0) { sum += (buf[i]! << 8) | buf[i + 1]!; i += 2; }
+    if (buf.buffer !== viewOf) {
+      viewOf = buf.buffer;
+      view32 = new Uint32Array(buf.buffer, 0, buf.buffer.byteLength >>> 2);
+    }
+    const w = view32;
+    const k0 = (buf.byteOffset + i) >>> 2;
+    const k1 = k0 + ((end - i) >>> 2);
+    let acc = 0; // doubles: exact below 2^53, i.e. for any buffer up to 2^21 words
+    let k = k0;
+    for (; k + 3 < k1; k += 4) acc += w[k]! + w[k + 1]! + w[k + 2]! + w[k + 3]!;
+    for (; k < k1; k++) acc += w[k]!;
+    i += (k1 - k0) * 4;
+    while (acc > 0xffff) acc = (acc % 0x10000) + Math.floor(acc / 0x10000);
+    sum += ((acc & 0xff) << 8) | (acc >>> 8);
+  }
   for (; i + 1 < end; i += 2) sum += (buf[i]! << 8) | buf[i + 1]!;
   if (i < end) sum += buf[i]! << 8;
   return sum;
 }
 
-/**
- * The same sum over 32-bit little-endian loads, ~5x faster on full-size packets (the
- * per-segment TCP checksum of TSO frames was ~1.6 us in the byte loop). One's-complement
- * sums do not depend on byte order (RFC 1071 2(B)): add the words as loaded, fold with
- * end-around carry, swap the two bytes of the result. Needs a 4-byte aligned start.
- */
-function wordSum(buf: Uint8Array, start: number, end: number): number {
-  const words = (end - start) >>> 2;
-  const w = new Uint32Array(buf.buffer, buf.byteOffset + start, words);
-  // two small-integer sums (no float arithmetic in the loop); < 2^31 up to 32 K words
-  let lo = 0;
-  let hi = 0;
-  for (let k = 0; k < words; k++) {
-    const x = w[k]!;
-    lo += x & 0xffff;
-    hi += x >>> 16;
-  }
-  let s = lo + hi;
-  while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 0x10000);
-  const swapped = ((s & 0xff) << 8) | (s >>> 8);
-  return swapped + byteSum(buf, start + words * 4, end);
-}
+let viewOf: ArrayBufferLike | undefined;
+let view32: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
 
 /** Folds a one's-complement sum and complements it: the checksum field value. */
 export function foldChecksum(sum: number): number {
