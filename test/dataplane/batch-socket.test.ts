@@ -79,6 +79,7 @@ t.test('batched raw sockets in test namespaces', { skip }, async (t) => {
       queued: number; pendingBeforeFlush: number; pendingAfterFlush: number; afterFirst: SenderStats; first: Got[];
       truncation: { got: Got[]; stats: RxStats }; afterGrow: { got: Got[]; stats: RxStats };
       pendingAfter150: number; full: { batches: number; got: number; ids: boolean };
+      reply: { ids: number[]; order: string[] };
       refused: boolean[]; refusedCounted: number; final: SenderStats; sendAfterClose: boolean; info: { rcvbuf: number };
     }>(lab, 'a', ['local']);
     t.equal(code, 0, 'child exited cleanly', { output: out.slice(-2000) });
@@ -100,6 +101,8 @@ t.test('batched raw sockets in test namespaces', { skip }, async (t) => {
 
     t.equal(r.pendingAfter150, 150 - 128, 'two full batches of 64 went at once');
     t.same(r.full, { batches: 3, got: 150, ids: true }, '150 packets in 3 sendmmsg calls, all received in order');
+    t.same(r.reply.ids, [700, 701], 'a packet sent from a receive callback went out');
+    t.same(r.reply.order, ['micro pending=0', 'immediate pending=0'], 'microtasks (the flush) ran right after the native callback');
     t.same(r.refused, [false, false], 'a packet shorter than an IPv4 header or over 64 KiB is refused');
     t.equal(r.refusedCounted, 2, 'and counted');
     t.equal(r.sendAfterClose, false, 'sending after close is refused');
