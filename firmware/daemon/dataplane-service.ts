@@ -696,7 +696,8 @@ export class DataplaneService implements DaemonService {
         name: this.engine.name, kind: 'software', state: 'up', activeSas: this.sad ? this.sad.size : 0,
         method: this.engine instanceof SoftwareEngine ? this.engine.contextMethod() : undefined,
       }],
-      counters: this.pipeline ? { ...this.pipeline.counters } : {},
+      counters: this.pipeline ? { ...this.pipeline.counters, ...(b ? ioCounters(b) : {}) } : {},
+      dataPathIo: b?.describeIo(),
     };
   }
 
@@ -744,3 +745,13 @@ function ipBytes(a: IpAddr): Uint8Array {
 }
 
 export { maskText };
+
+/** Batching and offload counters of the userspace backend, for `show crypto engine configuration`. */
+function ioCounters(b: UserspaceBackend): Record<string, number> {
+  const st = b.stats;
+  return {
+    outerSent: st.sent, outerSendErrors: st.sendErrors, outerSendBatches: st.sendBatches, outerRxBatches: st.rxBatches,
+    outerRxDropped: st.rawRxDropped, tunRxSegments: st.tun.rxSegments ?? 0, tunTxGsoFrames: st.tun.txGsoFrames ?? 0,
+    tunTxGsoSegments: st.tun.txGsoSegments ?? 0,
+  };
+}

@@ -117,4 +117,10 @@ t.test('manual SAs between two Rampart daemons', { skip, timeout: 180_000 }, asy
   t.match(brief, /Active SAs: +2/, 'show crypto engine brief: 2 SAs');
   const eng = await gwA.exec('show crypto engine configuration');
   t.match(eng, /IPsec data path: +userspace/, 'show crypto engine says userspace');
+  const native = process.env.RAMPART_NATIVE !== '0';
+  t.match(eng, native ? /Crypto contexts: +native OpenSSL/ : /Crypto contexts: +node:crypto objects per packet/, 'and how the crypto contexts are kept');
+  t.match(eng, process.env.RAMPART_TUN_OFFLOAD === '0' ? /Packet I\/O: +TUN \S+; outer/ : /Packet I\/O: +TUN \S+ with TSO\/GRO offloads; outer packets: /, 'and the packet I/O');
+  const batched = native && process.env.RAMPART_BATCH_IO !== '0';
+  t.match(eng, batched ? /outer packets: .*sendmmsg/ : /outer packets: raw-socket/, 'batched or not');
+  t.match(eng, batched ? /outerSendBatches +[1-9]/ : /outerSent +[1-9]/, 'I/O counters move');
 });

@@ -54,6 +54,8 @@ export interface CryptoEngineShow {
   backendReason: string;
   kernelEsp: boolean | undefined;
   engines: { name: string; kind: string; state: string; activeSas: number; /** how the engine keeps its per-SA state */ method?: string }[];
+  /** userspace data path: TUN offloads and how outer packets are sent/received */
+  dataPathIo?: string;
   counters: Record<string, number>;
 }
 
@@ -206,6 +208,7 @@ defineCommand({
       out.push(`IPsec data path:       ${e.backend}`);
       out.push(`Reason:                ${e.backendReason}`);
       out.push(`Kernel ESP:            ${e.kernelEsp === undefined ? 'unknown' : e.kernelEsp ? 'yes' : 'no'}`);
+      if (e.dataPathIo) out.push(`Packet I/O:            ${e.dataPathIo}`);
       for (const eng of e.engines) {
         out.push(`Crypto engine:         ${eng.name} (${eng.kind}), ${eng.state}, ${eng.activeSas} SAs`);
         if (eng.method) out.push(`  Crypto contexts:     ${eng.method}`);
