@@ -7,7 +7,7 @@
 // Same OpenSSL (the one inside node), so results are identical; tests cross-check both.
 // When the addon is missing (a box without a compiler) or RAMPART_NATIVE=0, the engine
 // stays on node:crypto: slower, never different.
-import { createRequire } from 'node:module';
+import { loadNativeFeature, type NativeFeature } from '../../firmware/lib/native-addon.js';
 
 /** Opaque per-SA context handle held by the addon. */
 export type NativeHandle = { readonly __native: unique symbol };
@@ -29,24 +29,12 @@ export interface NativeCrypto {
   hmacFree(h: NativeHandle): void;
 }
 
-let loaded: { crypto?: NativeCrypto; reason: string } | undefined;
+let loaded: NativeFeature<NativeCrypto> | undefined;
 
 /** The addon's crypto functions, or undefined (see nativeCryptoStatus() for why). */
 export function nativeCrypto(): NativeCrypto | undefined {
-  if (!loaded) {
-    if (process.env.RAMPART_NATIVE === '0') loaded = { reason: 'disabled (RAMPART_NATIVE=0)' };
-    else {
-      try {
-        const m = createRequire(import.meta.url)('rampart-native') as Partial<NativeCrypto>;
-        loaded = typeof m.gcmEsp === 'function' && typeof m.hmacIcv === 'function'
-          ? { crypto: m as NativeCrypto, reason: 'native OpenSSL contexts per SA' }
-          : { reason: 'addon without crypto functions' };
-      } catch (e) {
-        loaded = { reason: `addon not loaded: ${(e as Error).message.split('\n')[0]}` };
-      }
-    }
-  }
-  return loaded.crypto;
+  loaded ??= loadNativeFeature<NativeCrypto>('native OpenSSL contexts per SA', ['gcmCreate', 'gcmEsp', 'hmacCreate', 'hmacIcv']);
+  return loaded.addon;
 }
 
 /** One line for `show crypto engine configuration`. */

@@ -6,7 +6,7 @@
 // Unavailable when the addon is not built, when RAMPART_NATIVE=0 (every native path off)
 // or RAMPART_BATCH_IO=0 (just this one): batchSocketStatus() says why and callers keep
 // using raw-socket.
-import { createRequire } from 'node:module';
+import { loadNativeFeature, type NativeFeature } from '../lib/native-addon.js';
 
 /** Opaque socket handle of the addon. */
 export type NetHandle = { readonly __netHandle: unique symbol };
@@ -25,25 +25,11 @@ export interface NetioAddon {
   readonly netMaxBatch: number;
 }
 
-let loaded: { addon?: NetioAddon; reason: string } | undefined;
+let loaded: NativeFeature<NetioAddon> | undefined;
 
 /** The addon's batch socket functions, or undefined (batchSocketStatus() says why). */
 export function batchSocketAddon(): NetioAddon | undefined {
-  if (!loaded) {
-    if (process.env.RAMPART_NATIVE === '0') loaded = { reason: 'disabled (RAMPART_NATIVE=0)' };
-    else if (process.env.RAMPART_BATCH_IO === '0') loaded = { reason: 'disabled (RAMPART_BATCH_IO=0)' };
-    else {
-      try {
-        const m = createRequire(import.meta.url)('rampart-native') as Partial<NetioAddon>;
-        loaded = typeof m.netOpen === 'function' && typeof m.netSend === 'function' && typeof m.netRecv === 'function'
-          && typeof m.netPollStart === 'function'
-          ? { addon: m as NetioAddon, reason: 'sendmmsg/recvmmsg' }
-          : { reason: 'addon without batch socket functions' };
-      } catch (e) {
-        loaded = { reason: `addon not loaded: ${(e as Error).message.split('\n')[0]}` };
-      }
-    }
-  }
+  loaded ??= loadNativeFeature<NetioAddon>('sendmmsg/recvmmsg', ['netOpen', 'netSend', 'netRecv', 'netPollStart'], 'RAMPART_BATCH_IO');
   return loaded.addon;
 }
 
