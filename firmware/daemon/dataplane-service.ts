@@ -217,7 +217,7 @@ export class DataplaneService implements DaemonService {
       sad: this.sad,
       now: () => this.now(),
       io: this.testIo ?? {
-        sendOuter: (p) => this.backend?.sendOuter(p) ?? false,
+        sendOuter: (p, sa) => this.backend?.sendOuter(p, sa) ?? false,
         deliverInner: (p) => this.backend?.deliverInner(p) ?? false,
       },
     });

@@ -95,6 +95,9 @@ export class BatchSender {
   private readonly slab: Uint8Array;
   private readonly desc: Uint32Array;
   private readonly errs: Int32Array;
+  /** caller's tag per queued packet (the SA), handed back when the kernel refuses it */
+  private readonly tags: unknown[];
+  private lateError: ((tag: unknown, errno: number) => void) | undefined;
   private readonly maxBatch: number;
   private count = 0;
   private used = 0;
@@ -109,6 +112,15 @@ export class BatchSender {
     this.slab = new Uint8Array(Math.max(opts.slabBytes ?? 512 * 1024, MAX_IPV4_PACKET));
     this.desc = new Uint32Array(2 * this.maxBatch);
     this.errs = new Int32Array(this.maxBatch);
+    this.tags = new Array<unknown>(this.maxBatch).fill(undefined);
+  }
+
+  /**
+   * Called for each packet the kernel refused at flush time, with the tag given to send():
+   * send() already returned true for it, so this is where the owner counts it (per SA).
+   */
+  onSendError(fn: (tag: unknown, errno: number) => void): void {
+    this.lateError = fn;
   }
 
   /** Opens the socket; undefined when the addon is unavailable; throws BatchSocketError when the OS refuses. */
@@ -127,12 +139,13 @@ export class BatchSender {
    * Queues one complete IPv4 packet. Returns false (counted in sendErrors) only when it
    * cannot be queued; refusals by the kernel show up in stats after the flush.
    */
-  send(packet: Uint8Array): boolean {
+  send(packet: Uint8Array, tag?: unknown): boolean {
     const n = packet.length;
     if (!this.handle || n < 20 || n > MAX_IPV4_PACKET) { this.s.sendErrors++; return false; }
     if (this.count === this.maxBatch || this.used + n > this.slab.length) this.flush();
     this.slab.set(packet, this.used);
     const i = this.count++;
+    this.tags[i] = tag;
     this.desc[2 * i] = this.used;
     this.desc[2 * i + 1] = n;
     this.used += n;
@@ -147,7 +160,7 @@ export class BatchSender {
     if (n === 0) return;
     this.count = 0;
     this.used = 0;
-    if (!this.handle) { this.s.sendErrors += n; return; }
+    if (!this.handle) { this.s.sendErrors += n; this.reportAll(n, 9 /* EBADF */); return; }
     this.s.batches++;
     let r: number;
     try {
@@ -155,12 +168,29 @@ export class BatchSender {
     } catch {
       r = -1; // arguments are built here; cannot happen short of a bug, count the batch lost
     }
-    if (r < 0) { this.s.sendErrors += n; this.s.lastErrno = -r; return; }
+    if (r < 0) { this.s.sendErrors += n; this.s.lastErrno = -r; this.reportAll(n, -r); return; }
     this.s.sent += r;
     if (r < n) {
       this.s.sendErrors += n - r;
-      for (let i = n - 1; i >= 0; i--) if (this.errs[i] !== 0) { this.s.lastErrno = this.errs[i]!; break; }
+      for (let i = 0; i < n; i++) {
+        const e = this.errs[i]!;
+        if (e === 0) continue;
+        this.s.lastErrno = e;
+        this.report(i, e);
+      }
     }
+    this.tags.fill(undefined, 0, n);
+  }
+
+  private reportAll(n: number, errno: number): void {
+    for (let i = 0; i < n; i++) this.report(i, errno);
+    this.tags.fill(undefined, 0, n);
+  }
+
+  private report(i: number, errno: number): void {
+    const fn = this.lateError;
+    if (!fn) return;
+    try { fn(this.tags[i], errno); } catch { /* an owner's bug must not stop the flush */ }
   }
 
   /** Flushes what is queued, then closes the socket; safe to call twice. */

@@ -22,8 +22,12 @@ export interface MapEntryData {
 }
 
 export interface PipelineIo {
-  /** Sends one complete outer IP packet (IPv4 header first). Returns false when the OS refused. */
-  sendOuter(packet: Uint8Array): boolean;
+  /**
+   * Sends one complete outer IP packet (IPv4 header first). Returns false when the OS
+   * refused. A batching backend that learns of a refusal only later reports it with
+   * Pipeline.sendFailedLate(sa), `sa` being the tag passed here.
+   */
+  sendOuter(packet: Uint8Array, sa?: SecurityAssociation<IpsecSa>): boolean;
   /** Hands a decapsulated inner IP packet to the kernel (TUN write). */
   deliverInner(packet: Uint8Array): boolean;
 }
@@ -154,12 +158,19 @@ export class Pipeline {
       this.sad.recordError(sa, r.code);
       return;
     }
-    if (!this.io.sendOuter(r.packet)) {
+    if (!this.io.sendOuter(r.packet, sa)) {
       c.outSendErrors++;
       this.sad.recordError(sa, 'send');
       return;
     }
     c.outProtected++;
+  }
+
+  /** A packet protectWith() counted as sent was refused by the kernel at a later flush. */
+  sendFailedLate(sa: SecurityAssociation<IpsecSa> | undefined): void {
+    this.counters.outSendErrors++;
+    if (this.counters.outProtected > 0) this.counters.outProtected--;
+    if (sa) this.sad.recordError(sa, 'send');
   }
 
   private acquire(iface: string, decision: ProtectDecision<MapEntryData>, k: PacketKey): void {

@@ -33,6 +33,8 @@ import type { Pipeline } from '../dataplane/pipeline.js';
 import type { AclEntry } from '../ipsec/acl-classifier.js';
 import { portOpToRange } from '../ipsec/spd.js';
 import { addrSetBounds, type AddrMask } from '../ipsec/selector.js';
+import type { SecurityAssociation } from '../ipsec/sad.js';
+import type { IpsecSa } from '../ipsec/ipsec-sa.js';
 
 export const RULE_BASE = 10000;
 export const DEFAULT_TABLE = 220;
@@ -246,6 +248,8 @@ export class UserspaceBackend {
       return false;
     }
     this.batchTx = tx;
+    // refusals seen at flush time land on the SA's #send errors like immediate ones
+    tx.onSendError((tag) => pipeline.sendFailedLate(tag as SecurityAssociation<IpsecSa> | undefined));
     for (const r of rxs) {
       this.batchRx.push(r);
       // the pipeline never throws; the receiver counts a handler error anyway
@@ -289,11 +293,11 @@ export class UserspaceBackend {
   }
 
   /** Sends a complete outer IPv4 packet. */
-  sendOuter(packet: Uint8Array): boolean {
+  sendOuter(packet: Uint8Array, sa?: SecurityAssociation<IpsecSa>): boolean {
     // copied into the sender's slab: the caller's packet may be reused after this returns
     if (this.batchTx) {
       if (this.closed) { this.sendErrors++; return false; }
-      return this.batchTx.send(packet);
+      return this.batchTx.send(packet, sa);
     }
     const s = this.sendSock;
     if (!s || this.closed || packet.length < 20) { this.sendErrors++; return false; }

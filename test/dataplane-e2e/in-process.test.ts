@@ -13,17 +13,18 @@ import { simBoard } from '../../board/sim.js';
 import { fakeSystem, type FakeSystem } from '../lib/fake-system.js';
 import { manualConfig } from './rampart-pair.js';
 
-interface Box { cfg: Config; sys: FakeSystem; svc: DataplaneService; delivered: Uint8Array[]; wire: Uint8Array[]; cli(lines: string[]): Promise<string> }
+interface Box { cfg: Config; sys: FakeSystem; svc: DataplaneService; delivered: Uint8Array[]; wire: Uint8Array[]; tags: unknown[]; cli(lines: string[]): Promise<string> }
 
 async function box(peer: () => Box | undefined): Promise<Box> {
   const cfg = createConfig();
   const sys = fakeSystem();
   const delivered: Uint8Array[] = [];
   const wire: Uint8Array[] = [];
+  const tags: unknown[] = [];
   const svc = new DataplaneService({
     userspace: false, detect: false,
     io: {
-      sendOuter: (p) => { const c = Uint8Array.from(p); wire.push(c); peer()?.svc.pipeline.inbound(Uint8Array.from(c)); return true; },
+      sendOuter: (p, sa) => { tags.push(sa); const c = Uint8Array.from(p); wire.push(c); peer()?.svc.pipeline.inbound(Uint8Array.from(c)); return true; },
       deliverInner: (p) => { delivered.push(Uint8Array.from(p)); return true; },
     },
   });
@@ -34,7 +35,7 @@ async function box(peer: () => Box | undefined): Promise<Box> {
   };
   await svc.start(ctx);
   const b: Box = {
-    cfg, sys, svc, delivered, wire,
+    cfg, sys, svc, delivered, wire, tags,
     async cli(lines) {
       const { text } = await runTranscript(lines, { config: cfg, system: sys, privileged: true });
       svc.apply(cfg);
@@ -232,4 +233,23 @@ t.test('XFRM translation of a child SA pair (kernel path, no kernel needed)', as
   ]);
   t.same(policies[0]!.templates, [{ protocol: 'esp', mode: 'tunnel', reqid: 7, src: '172.16.0.1', dst: '172.16.0.2' }]);
   t.same(policies[1]!.templates, [{ protocol: 'esp', mode: 'tunnel', reqid: 7, src: '172.16.0.2', dst: '172.16.0.1' }]);
+});
+
+t.test('a send refused after a batched flush lands on the SA that sent it', async (t) => {
+  let peerRef: Box | undefined;
+  const a = await box(() => peerRef);
+  const b = await box(() => undefined);
+  peerRef = b;
+  t.teardown(async () => { await a.svc.stop(); await b.svc.stop(); });
+  await a.cli(['configure terminal', ...manualConfig('A'), 'end']);
+  await b.cli(['configure terminal', ...manualConfig('B'), 'end']);
+  a.svc.pipeline.outbound(icmp('10.1.0.2', '10.2.0.2'));
+  t.equal(a.tags.length, 1, 'the pipeline passed a tag with the packet');
+  t.ok(a.tags[0], 'the outbound SA');
+  const before = { ...a.svc.pipeline.counters };
+  a.svc.pipeline.sendFailedLate(a.tags[0] as Parameters<typeof a.svc.pipeline.sendFailedLate>[0]);
+  t.equal(a.svc.pipeline.counters.outSendErrors, before.outSendErrors + 1, 'pipeline counts it');
+  t.equal(a.svc.pipeline.counters.outProtected, before.outProtected - 1, 'and no longer as sent');
+  const show = await a.cli(['show crypto ipsec sa']);
+  t.match(show, /#send errors 1, #recv errors 0/, 'show crypto ipsec sa has it on the SA');
 });

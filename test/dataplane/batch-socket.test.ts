@@ -164,7 +164,7 @@ t.test('batched raw sockets in test namespaces', { skip }, async (t) => {
   for (const [name, e, io] of backendRuns) {
     t.test(`userspace backend I/O: ${name}`, async (t) => {
       const { r, code, out } = await runChild<{
-        ok: boolean[]; got: number; ids: number[]; available: boolean;
+        ok: boolean[]; late: unknown[]; got: number; ids: number[]; available: boolean;
         stats: { sent: number; sendErrors: number; rawEspRx: number; rawAhRx: number; rawRxDropped: number; io: string; sendBatches: number; rxBatches: number };
       }>(lab, 'a', ['backend'], e);
       t.equal(code, 0, 'child exited cleanly', { output: out.slice(-2000) });
@@ -177,6 +177,7 @@ t.test('batched raw sockets in test namespaces', { skip }, async (t) => {
       // queues it and counts the kernel's refusal at the flush
       t.equal(r.ok.at(-2), batched, 'the unroutable packet: queued (batched) or refused (raw-socket)');
       t.match(r.stats, { sent: 30, sendErrors: 2, rawEspRx: 29, rawAhRx: 1, rawRxDropped: 0 }, 'counters');
+      t.same(r.late, batched ? ['sa-of-unroutable'] : [], 'a refusal at the flush is reported to the pipeline with its SA');
       if (batched) t.ok(r.stats.sendBatches === 1 && r.stats.rxBatches >= 1, `one sendmmsg (${r.stats.sendBatches}), ${r.stats.rxBatches} recvmmsg`);
       else t.equal(r.stats.sendBatches, 0, 'no sendmmsg');
     });
