@@ -753,5 +753,7 @@ function ioCounters(b: UserspaceBackend): Record<string, number> {
     outerSent: st.sent, outerSendErrors: st.sendErrors, outerSendBatches: st.sendBatches, outerRxBatches: st.rxBatches,
     outerRxDropped: st.rawRxDropped, tunRxSegments: st.tun.rxSegments ?? 0, tunTxGsoFrames: st.tun.txGsoFrames ?? 0,
     tunTxGsoSegments: st.tun.txGsoSegments ?? 0,
+    // with GRO a TUN write happens after deliverInner returned: its failures count here
+    tunTxErrors: st.tun.txErrors ?? 0,
   };
 }

@@ -123,4 +123,5 @@ t.test('manual SAs between two Rampart daemons', { skip, timeout: 180_000 }, asy
   const batched = native && process.env.RAMPART_BATCH_IO !== '0';
   t.match(eng, batched ? /outer packets: .*sendmmsg/ : /outer packets: raw-socket/, 'batched or not');
   t.match(eng, batched ? /outerSendBatches +[1-9]/ : /outerSent +[1-9]/, 'I/O counters move');
+  t.match(eng, /tunTxErrors +0\b/, 'no TUN write failed');
 });
