@@ -29,6 +29,15 @@ int get_i32(napi_env env, napi_value v, int32_t *out) {
   return 1;
 }
 
+int get_args(napi_env env, napi_callback_info info, napi_value *argv, size_t max, size_t min, const char *usage) {
+  size_t argc = max;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < min) {
+    throw_error(env, usage);
+    return -1;
+  }
+  return (int)argc;
+}
+
 napi_value make_i32(napi_env env, int32_t v) {
   napi_value r;
   napi_create_int32(env, v, &r);

@@ -12,6 +12,9 @@ napi_value throw_error(napi_env env, const char *msg);
 int get_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len);
 int get_i32(napi_env env, napi_value v, int32_t *out);
 napi_value make_i32(napi_env env, int32_t v);
+/* Fills argv[0..max) (missing ones are undefined); returns how many were passed, or -1
+ * after throwing `usage` when fewer than `min`. */
+int get_args(napi_env env, napi_callback_info info, napi_value *argv, size_t max, size_t min, const char *usage);
 void export_fn(napi_env env, napi_value exports, const char *name, napi_callback cb);
 
 void register_aead(napi_env env, napi_value exports);

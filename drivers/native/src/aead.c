@@ -68,10 +68,9 @@ static void *get_external(napi_env env, napi_value v) {
 
 /* gcmCreate(key: Uint8Array(16|24|32), salt: Uint8Array(4)) -> handle */
 static napi_value gcm_create(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2) return throw_error(env, "gcmCreate(key, salt)");
+  const int argc = get_args(env, info, argv, 2, 2, "gcmCreate(key, salt)");
+  if (argc < 0) return NULL;
   uint8_t *key, *salt;
   size_t klen, slen;
   if (!get_bytes(env, argv[0], &key, &klen) || !get_bytes(env, argv[1], &salt, &slen)) return NULL;
@@ -146,10 +145,9 @@ static int gcm_esp(gcm_sa *g, uint8_t *buf, size_t buflen, size_t esp, size_t bo
 
 /* gcmEsp(handle, buf, espOffset, bodyLength, seqHi, flags) -> status */
 static napi_value gcm_esp_js(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
   napi_value argv[6];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 6) return throw_error(env, "gcmEsp(handle, buf, espOffset, bodyLength, seqHi, flags)");
+  const int argc = get_args(env, info, argv, 6, 6, "gcmEsp(handle, buf, espOffset, bodyLength, seqHi, flags)");
+  if (argc < 0) return NULL;
   gcm_sa *g = get_external(env, argv[0]);
   if (!g) return NULL;
   uint8_t *buf;
@@ -163,10 +161,9 @@ static napi_value gcm_esp_js(napi_env env, napi_callback_info info) {
 
 /* gcmFree(handle): forget the keys now (the finalizer frees the struct later). */
 static napi_value gcm_free_js(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1) return throw_error(env, "gcmFree(handle)");
+  const int argc = get_args(env, info, argv, 1, 1, "gcmFree(handle)");
+  if (argc < 0) return NULL;
   gcm_sa *g = get_external(env, argv[0]);
   if (g) gcm_release(g);
   return NULL;
@@ -174,10 +171,9 @@ static napi_value gcm_free_js(napi_env env, napi_callback_info info) {
 
 /* hmacCreate(hash: 'md5'|'sha1'|'sha256'|'sha384'|'sha512', key) -> handle */
 static napi_value hmac_create(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2) return throw_error(env, "hmacCreate(hash, key)");
+  const int argc = get_args(env, info, argv, 2, 2, "hmacCreate(hash, key)");
+  if (argc < 0) return NULL;
   char name[16];
   size_t nlen = 0;
   if (napi_get_value_string_utf8(env, argv[0], name, sizeof name, &nlen) != napi_ok) return throw_error(env, "expected a hash name");
@@ -227,10 +223,9 @@ static int hmac_run(hmac_sa *h, const uint8_t *buf, size_t start, size_t end, in
  * it in constant time with icv[icvOffset..] and returns 1 (icv-failure) on a mismatch.
  */
 static napi_value hmac_icv_js(napi_env env, napi_callback_info info) {
-  size_t argc = 10;
   napi_value argv[10];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 10) return throw_error(env, "hmacIcv(handle, buf, start, end, seqHi, esn, icv, icvOffset, icvLength, verify)");
+  const int argc = get_args(env, info, argv, 10, 10, "hmacIcv(handle, buf, start, end, seqHi, esn, icv, icvOffset, icvLength, verify)");
+  if (argc < 0) return NULL;
   hmac_sa *h = get_external(env, argv[0]);
   if (!h) return NULL;
   uint8_t *buf, *icv;
@@ -252,10 +247,9 @@ static napi_value hmac_icv_js(napi_env env, napi_callback_info info) {
 }
 
 static napi_value hmac_free_js(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1) return throw_error(env, "hmacFree(handle)");
+  const int argc = get_args(env, info, argv, 1, 1, "hmacFree(handle)");
+  if (argc < 0) return NULL;
   hmac_sa *h = get_external(env, argv[0]);
   if (h) hmac_release(h);
   return NULL;

@@ -175,10 +175,9 @@ static int is_nullish(napi_env env, napi_value v) {
 
 /* netOpen(protocol 1..255, rcvbufBytes, sndbufBytes): a raw IPv4 socket, non-blocking. */
 static napi_value net_open(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 3) return throw_error(env, "netOpen(protocol, rcvbufBytes, sndbufBytes)");
+  const int argc = get_args(env, info, argv, 3, 3, "netOpen(protocol, rcvbufBytes, sndbufBytes)");
+  if (argc < 0) return NULL;
   int64_t proto, rcvbuf, sndbuf;
   if (!get_int_in(env, argv[0], 1, 255, "protocol", &proto)
       || !get_int_in(env, argv[1], 0, 1 << 30, "rcvbufBytes", &rcvbuf)
@@ -220,10 +219,9 @@ static napi_value net_open(napi_env env, napi_callback_info info) {
  * is skipped with its errno and the rest of the batch still goes.
  */
 static napi_value net_send(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
   napi_value argv[5];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 4) return throw_error(env, "netSend(handle, buf, desc, count, errs?)");
+  const int argc = get_args(env, info, argv, 5, 4, "netSend(handle, buf, desc, count, errs?)");
+  if (argc < 0) return NULL;
   netsock *s = get_sock(env, argv[0]);
   if (!s) return NULL;
   uint8_t *buf;
@@ -287,10 +285,9 @@ static napi_value net_send(napi_env env, napi_callback_info info) {
 
 /* netRecv(h, buf, slotBytes, lens, maxCount): drains up to maxCount packets, never blocks. */
 static napi_value net_recv(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
   napi_value argv[5];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 5) return throw_error(env, "netRecv(handle, buf, slotBytes, lens, maxCount)");
+  const int argc = get_args(env, info, argv, 5, 5, "netRecv(handle, buf, slotBytes, lens, maxCount)");
+  if (argc < 0) return NULL;
   netsock *s = get_sock(env, argv[0]);
   if (!s) return NULL;
   uint8_t *buf;
@@ -356,10 +353,9 @@ static void on_readable(uv_poll_t *h, int status, int events) {
 
 /* netPollStart(h, cb): calls cb(status) whenever the socket is readable (status < 0: error). */
 static napi_value net_poll_start(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2) return throw_error(env, "netPollStart(handle, callback)");
+  const int argc = get_args(env, info, argv, 2, 2, "netPollStart(handle, callback)");
+  if (argc < 0) return NULL;
   netsock *s = get_sock(env, argv[0]);
   if (!s) return NULL;
   napi_valuetype t;
@@ -388,10 +384,9 @@ static napi_value net_poll_start(napi_env env, napi_callback_info info) {
 }
 
 static napi_value net_poll_stop(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1) return throw_error(env, "netPollStop(handle)");
+  const int argc = get_args(env, info, argv, 1, 1, "netPollStop(handle)");
+  if (argc < 0) return NULL;
   netsock *s = get_sock(env, argv[0]);
   if (!s) return NULL;
   poll_stop(s);
@@ -399,10 +394,9 @@ static napi_value net_poll_stop(napi_env env, napi_callback_info info) {
 }
 
 static napi_value net_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1) return throw_error(env, "netClose(handle)");
+  const int argc = get_args(env, info, argv, 1, 1, "netClose(handle)");
+  if (argc < 0) return NULL;
   netsock *s = get_sock(env, argv[0]);
   if (!s) return NULL;
   sock_close(s);
@@ -416,10 +410,9 @@ static void set_int(napi_env env, napi_value obj, const char *key, int v) {
 
 /* netInfo(h): what the kernel made of the socket (buffer sizes are as getsockopt reports, doubled). */
 static napi_value net_info(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1) return throw_error(env, "netInfo(handle)");
+  const int argc = get_args(env, info, argv, 1, 1, "netInfo(handle)");
+  if (argc < 0) return NULL;
   netsock *s = get_sock(env, argv[0]);
   if (!s) return NULL;
   int rcv = -1, snd = -1;
