@@ -7,7 +7,7 @@ import t from 'tap';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Lab, isRoot, hasCommand, projectRoot, type LabProcess } from '../lib/netns.js';
-import { StrongswanPeer, haveStrongswan, type SwanConnection } from '../lib/strongswan.js';
+import { StrongswanPeer, charonLoggedKeys as swanKeys, haveStrongswan, type SwanConnection } from '../lib/strongswan.js';
 import type { DriverConfig } from './swan-peer-driver.js';
 import type { IsakmpPolicy, TransformSet } from '../../firmware/ike/v1/policy.js';
 
@@ -58,32 +58,6 @@ async function waitFor(p: LabProcess, type: string, ms: number): Promise<EngineE
   return undefined;
 }
 
-/** Hex key material charon logged at level 4 ("encryption initiator key => 32 bytes @ ..." + hex dump lines). */
-function swanKeys(log: string): string[] {
-  const out: string[] = [];
-  let cur: string | undefined;
-  let want = 0;
-  for (const line of log.split('\n')) {
-    const head = /(?:encryption|integrity) (?:initiator|responder) key => (\d+) bytes/.exec(line);
-    if (head) {
-      cur = '';
-      want = Number(head[1]) * 2;
-      continue;
-    }
-    if (cur === undefined) continue;
-    const dump = /\]\s+\d+: ((?:[0-9A-F]{2} ?)+)/.exec(line);
-    if (!dump) {
-      cur = undefined;
-      continue;
-    }
-    cur += dump[1]!.replace(/ /g, '').toLowerCase();
-    if (cur.length >= want) {
-      out.push(cur.slice(0, want));
-      cur = undefined;
-    }
-  }
-  return out;
-}
 
 for (const c of cases.filter((x) => !ONLY || x.name.includes(ONLY))) {
   for (const rampartInitiates of [true, false]) {

@@ -6,7 +6,7 @@ import t from 'tap';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Lab, isRoot, hasCommand, projectRoot, type LabProcess } from '../lib/netns.js';
-import { StrongswanPeer, haveStrongswan, type SwanConnection } from '../lib/strongswan.js';
+import { StrongswanPeer, charonLoggedKeys as swanKeys, haveStrongswan, type SwanConnection } from '../lib/strongswan.js';
 import type { Ikev2DriverConfig } from './swan-driver.js';
 
 const skip = !isRoot()
@@ -56,32 +56,6 @@ async function waitFor(p: LabProcess, pred: (l: Line[]) => boolean, ms: number):
   return false;
 }
 
-/** Key material charon logs at level 4 ("encryption initiator key => N bytes" + hex dump). */
-function swanKeys(log: string): string[] {
-  const out: string[] = [];
-  let cur: string | undefined;
-  let want = 0;
-  for (const line of log.split('\n')) {
-    const head = /(?:encryption|integrity) (?:initiator|responder) key => (\d+) bytes/.exec(line);
-    if (head) {
-      cur = '';
-      want = Number(head[1]) * 2;
-      continue;
-    }
-    if (cur === undefined) continue;
-    const dump = /\]\s+\d+: ((?:[0-9A-F]{2} ?)+)/.exec(line);
-    if (!dump) {
-      cur = undefined;
-      continue;
-    }
-    cur += dump[1]!.replace(/ /g, '').toLowerCase();
-    if (cur.length >= want) {
-      out.push(cur.slice(0, want));
-      cur = undefined;
-    }
-  }
-  return out;
-}
 
 async function setup(t: Tap, tag: string, swanIke: string, swanEsp: string, rekey: { childSec?: number; ikeSec?: number } = {}): Promise<{ lab: Lab; swan: StrongswanPeer }> {
   const lab = Lab.create(`rt-i2${tag}`);

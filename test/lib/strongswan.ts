@@ -386,3 +386,34 @@ export async function startStrongswanSiteToSite(
   }
   return { a, b, stop: async () => { await Promise.all([a.stop(), b.stop()]); } };
 }
+
+/**
+ * The ESP/IKE key material charon logs at level 4 ("encryption initiator key => N bytes"
+ * followed by hex dump lines), in log order, as lowercase hex: the interop tests compare
+ * it with the keys Rampart derived.
+ */
+export function charonLoggedKeys(log: string): string[] {
+  const out: string[] = [];
+  let cur: string | undefined;
+  let want = 0;
+  for (const line of log.split('\n')) {
+    const head = /(?:encryption|integrity) (?:initiator|responder) key => (\d+) bytes/.exec(line);
+    if (head) {
+      cur = '';
+      want = Number(head[1]) * 2;
+      continue;
+    }
+    if (cur === undefined) continue;
+    const dump = /\]\s+\d+: ((?:[0-9A-F]{2} ?)+)/.exec(line);
+    if (!dump) {
+      cur = undefined;
+      continue;
+    }
+    cur += dump[1]!.replace(/ /g, '').toLowerCase();
+    if (cur.length >= want) {
+      out.push(cur.slice(0, want));
+      cur = undefined;
+    }
+  }
+  return out;
+}
