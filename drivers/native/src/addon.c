@@ -1,27 +1,32 @@
 /* Module entry and the small argument helpers the other files share. */
 #include "addon.h"
+#include <stdio.h>
 
 napi_value throw_error(napi_env env, const char *msg) {
   napi_throw_error(env, NULL, msg);
   return NULL;
 }
 
-int get_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len) {
+int get_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len, const char *what) {
   bool is_ta = false;
-  napi_is_typedarray(env, v, &is_ta);
-  if (!is_ta) { throw_error(env, "expected a Uint8Array"); return 0; }
   napi_typedarray_type type;
-  size_t length;
+  size_t length, off;
   void *ptr;
   napi_value ab;
-  size_t off;
-  if (napi_get_typedarray_info(env, v, &type, &length, &ptr, &ab, &off) != napi_ok || type != napi_uint8_array) {
-    throw_error(env, "expected a Uint8Array");
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta
+      || napi_get_typedarray_info(env, v, &type, &length, &ptr, &ab, &off) != napi_ok || type != want) {
+    char msg[64];
+    snprintf(msg, sizeof msg, "expected %s", what);
+    throw_error(env, msg);
     return 0;
   }
-  *data = (uint8_t *)ptr;
+  *data = ptr;
   *len = length;
   return 1;
+}
+
+int get_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len) {
+  return get_typed(env, v, napi_uint8_array, (void **)data, len, "a Uint8Array");
 }
 
 int get_i32(napi_env env, napi_value v, int32_t *out) {

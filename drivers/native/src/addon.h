@@ -8,6 +8,9 @@
 
 /* Throws a JS Error with `msg` and returns NULL (for use as `return throw_error(...)`). */
 napi_value throw_error(napi_env env, const char *msg);
+/* Elements of a typed array argument of type `want` (`what` names it in the error);
+ * returns 0 and throws on a wrong type. */
+int get_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len, const char *what);
 /* Bytes of a Uint8Array/Buffer argument; returns 0 and throws on a wrong type. */
 int get_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len);
 int get_i32(napi_env env, napi_value v, int32_t *out);

@@ -121,38 +121,6 @@ static netsock *get_sock(napi_env env, napi_value v) {
   return p;
 }
 
-static int get_u32_array(napi_env env, napi_value v, uint32_t **data, size_t *len) {
-  bool is_ta = false;
-  napi_typedarray_type type;
-  size_t length, off;
-  void *ptr;
-  napi_value ab;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta
-      || napi_get_typedarray_info(env, v, &type, &length, &ptr, &ab, &off) != napi_ok || type != napi_uint32_array) {
-    throw_error(env, "expected a Uint32Array");
-    return 0;
-  }
-  *data = ptr;
-  *len = length;
-  return 1;
-}
-
-static int get_i32_array(napi_env env, napi_value v, int32_t **data, size_t *len) {
-  bool is_ta = false;
-  napi_typedarray_type type;
-  size_t length, off;
-  void *ptr;
-  napi_value ab;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta
-      || napi_get_typedarray_info(env, v, &type, &length, &ptr, &ab, &off) != napi_ok || type != napi_int32_array) {
-    throw_error(env, "expected an Int32Array");
-    return 0;
-  }
-  *data = ptr;
-  *len = length;
-  return 1;
-}
-
 /* An integer argument in [lo, hi]; throws otherwise (NaN, fractions and strings included). */
 static int get_int_in(napi_env env, napi_value v, int64_t lo, int64_t hi, const char *what, int64_t *out) {
   napi_valuetype t;
@@ -229,11 +197,11 @@ static napi_value net_send(napi_env env, napi_callback_info info) {
   uint32_t *desc;
   int32_t *errs = NULL;
   int64_t count;
-  if (!get_bytes(env, argv[1], &buf, &buflen) || !get_u32_array(env, argv[2], &desc, &desclen)) return NULL;
+  if (!get_bytes(env, argv[1], &buf, &buflen) || !get_typed(env, argv[2], napi_uint32_array, (void **)&desc, &desclen, "a Uint32Array")) return NULL;
   if (!get_int_in(env, argv[3], 0, MAX_BATCH, "count", &count)) return NULL;
   if ((size_t)count * 2 > desclen) return throw_error(env, "count exceeds the descriptors given");
   if (argc >= 5 && !is_nullish(env, argv[4])) {
-    if (!get_i32_array(env, argv[4], &errs, &errslen)) return NULL;
+    if (!get_typed(env, argv[4], napi_int32_array, (void **)&errs, &errslen, "an Int32Array")) return NULL;
     if (errslen < (size_t)count) return throw_error(env, "errs is shorter than count");
   }
   if (s->fd < 0) return make_i32(env, -EBADF);
@@ -296,7 +264,7 @@ static napi_value net_recv(napi_env env, napi_callback_info info) {
   int64_t slot, max;
   if (!get_bytes(env, argv[1], &buf, &buflen)) return NULL;
   if (!get_int_in(env, argv[2], 1, MAX_SLOT_BYTES, "slotBytes", &slot)) return NULL;
-  if (!get_u32_array(env, argv[3], &lens, &lenslen)) return NULL;
+  if (!get_typed(env, argv[3], napi_uint32_array, (void **)&lens, &lenslen, "a Uint32Array")) return NULL;
   if (!get_int_in(env, argv[4], 0, MAX_BATCH, "maxCount", &max)) return NULL;
   if ((size_t)max > lenslen) return throw_error(env, "maxCount exceeds lens");
   if ((uint64_t)max * (uint64_t)slot > buflen) return throw_error(env, "maxCount * slotBytes exceeds the buffer");
