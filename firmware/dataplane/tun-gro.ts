@@ -23,7 +23,8 @@
 // so nothing of one flow overtakes anything else of that flow.
 // Memory is bounded: `maxFlows` frame buffers of 64 KiB plus one arena for pass-through
 // packets; when either is full everything pending is flushed early.
-import { fold, ipv4HeaderChecksum, sumBytes, VIRTIO_NET_HDR_BYTES, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, VIRTIO_NET_HDR_GSO_TCPV6 } from './tun-offload.js';
+import { foldOnesSum, onesSum, setIpv4HeaderChecksum } from '../proto/ip-packet.js';
+import { VIRTIO_NET_HDR_BYTES, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, VIRTIO_NET_HDR_GSO_TCPV6 } from './tun-offload.js';
 
 const HDR = VIRTIO_NET_HDR_BYTES;
 const MAX_IP_BYTES = 65535;
@@ -199,15 +200,15 @@ export class TunGro {
     let sum: number;
     if (f.v6) {
       dv.setUint16(HDR + 4, tcpLen);
-      sum = sumBytes(b, HDR + 8, HDR + 40, 0);
+      sum = onesSum(b, HDR + 8, HDR + 40, 0);
     } else {
       dv.setUint16(HDR + 2, f.ipLen);
-      ipv4HeaderChecksum(b.subarray(HDR), 20);
-      sum = sumBytes(b, HDR + 12, HDR + 20, 0);
+      setIpv4HeaderChecksum(b, HDR);
+      sum = onesSum(b, HDR + 12, HDR + 20, 0);
     }
     if (f.lastPsh) b[l4 + 13] = b[l4 + 13]! | TCP_PSH;
     // CHECKSUM_PARTIAL: the field holds the pseudo-header sum, not inverted
-    const c = fold(sum + IPPROTO_TCP + tcpLen);
+    const c = foldOnesSum(sum + IPPROTO_TCP + tcpLen);
     b[l4 + 16] = c >> 8;
     b[l4 + 17] = c & 0xff;
     this.stats.gsoFrames++;
@@ -405,9 +406,9 @@ function checksumsOk(b: Uint8Array, v6: boolean, l4: number): boolean {
   let sum = 0;
   if (!v6) {
     for (let i = 0; i < 20; i += 2) sum += (b[i]! << 8) | b[i + 1]!;
-    if (fold(sum) !== 0xffff) return false;
+    if (foldOnesSum(sum) !== 0xffff) return false;
     sum = 0;
   }
   for (let i = v6 ? 8 : 12, e = v6 ? 40 : 20; i < e; i += 2) sum += (b[i]! << 8) | b[i + 1]!;
-  return fold(sumBytes(b, l4, b.length, sum + IPPROTO_TCP + (b.length - l4))) === 0xffff;
+  return foldOnesSum(onesSum(b, l4, b.length, sum + IPPROTO_TCP + (b.length - l4))) === 0xffff;
 }

@@ -10,7 +10,7 @@
 // cut them into MTU-sized packets first (one ESP packet per segment). segmentFrame() does
 // that, and completes partial checksums; see scripts/bench/tun-io.ts for its cost.
 
-import { onesSum } from '../proto/ip-packet.js';
+import { foldChecksum, onesSum, setIpv4HeaderChecksum } from '../proto/ip-packet.js';
 
 /** linux/virtio_net.h */
 export const VIRTIO_NET_HDR_BYTES = 10;
@@ -60,33 +60,15 @@ export type SegmentResult =
   | 'short' //       frame shorter than its header says
   | 'unsupported'; // a GSO type we did not ask for (UDP fragmentation offload...)
 
-/** One's-complement sum (the firmware's one implementation, proto/ip-packet.ts). */
-export function sumBytes(b: Uint8Array, start: number, end: number, sum: number): number {
-  return onesSum(b, start, end, sum);
-}
-
-/** Folds a one's-complement sum to 16 bits (not inverted). */
-export function fold(sum: number): number {
-  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
-  return sum;
-}
-
-/** Internet checksum of an IPv4 header in place (bytes 10-11). */
-export function ipv4HeaderChecksum(p: Uint8Array, ihl: number): void {
-  p[10] = 0; p[11] = 0;
-  const c = ~fold(sumBytes(p, 0, ihl, 0)) & 0xffff;
-  p[10] = c >> 8; p[11] = c & 0xff;
-}
-
 /** Writes the TCP/UDP checksum (with pseudo-header) of the L4 segment starting at l4. */
 function l4Checksum(p: Uint8Array, l4: number, proto: number, csumAt: number): void {
   p[csumAt] = 0; p[csumAt + 1] = 0;
   const v4 = p[0]! >> 4 === 4;
   const l4len = p.length - l4;
-  let sum = v4 ? sumBytes(p, 12, 20, 0) : sumBytes(p, 8, 40, 0);
+  let sum = v4 ? onesSum(p, 12, 20, 0) : onesSum(p, 8, 40, 0);
   sum += proto + l4len;
-  sum = sumBytes(p, l4, p.length, sum);
-  let c = ~fold(sum) & 0xffff;
+  sum = onesSum(p, l4, p.length, sum);
+  let c = foldChecksum(sum);
   if (c === 0 && proto === IPPROTO_UDP) c = 0xffff;
   p[csumAt] = c >> 8; p[csumAt + 1] = c & 0xff;
 }
@@ -111,7 +93,7 @@ export function segmentFrame(frame: Uint8Array, emit: (packet: Uint8Array) => vo
       const at = h.csumStart + h.csumOffset;
       if (at + 2 > pkt.length || h.csumStart > pkt.length) return 'short';
       // the field holds the pseudo-header sum already: sum everything from csumStart
-      const c = ~fold(sumBytes(pkt, h.csumStart, pkt.length, 0)) & 0xffff;
+      const c = foldChecksum(onesSum(pkt, h.csumStart, pkt.length, 0));
       pkt[at] = c >> 8; pkt[at + 1] = c & 0xff;
     }
     emit(pkt);
@@ -142,7 +124,7 @@ export function segmentFrame(frame: Uint8Array, emit: (packet: Uint8Array) => vo
     if (v4) {
       ov.setUint16(2, hdrLen + len);
       ov.setUint16(4, (id0 + i) & 0xffff);
-      ipv4HeaderChecksum(seg, l4);
+      setIpv4HeaderChecksum(seg);
     } else {
       ov.setUint16(4, hdrLen - 40 + len);
     }

@@ -130,10 +130,15 @@ export function onesSum(buf: Uint8Array, start: number, end: number, sum = 0): n
 let viewOf: ArrayBufferLike | undefined;
 let view32: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
 
+/** Folds a one's-complement sum to 16 bits, not complemented (a CHECKSUM_PARTIAL seed). */
+export function foldOnesSum(sum: number): number {
+  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
+  return sum;
+}
+
 /** Folds a one's-complement sum and complements it: the checksum field value. */
 export function foldChecksum(sum: number): number {
-  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
-  return ~sum & 0xffff;
+  return ~foldOnesSum(sum) & 0xffff;
 }
 
 /** RFC 1071 Internet checksum of buf[start, end). */

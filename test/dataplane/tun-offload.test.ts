@@ -2,7 +2,7 @@
 // partial checksums completed. Checked with an independent, naive checksum.
 import t from 'tap';
 import {
-  fold, sumBytes, segmentFrame, VIRTIO_NET_HDR_BYTES, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, VIRTIO_NET_HDR_GSO_TCPV6,
+  segmentFrame, VIRTIO_NET_HDR_BYTES, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, VIRTIO_NET_HDR_GSO_TCPV6,
   VIRTIO_NET_HDR_GSO_UDP_L4, parseVirtioNetHdr,
 } from '../../firmware/dataplane/tun-offload.js';
 
@@ -116,20 +116,4 @@ t.test('bad frames', async (t) => {
   t.equal(segmentFrame(frame(hdr(1, 0, 0, 0, 90, 16), new Uint8Array(60)), none), 'short', 'checksum offset beyond the packet');
   t.equal(segmentFrame(frame(hdr(1, VIRTIO_NET_HDR_GSO_TCPV4, 52, 0, 20, 16), tcp4(100, 0x10)), none), 'short', 'zero gso size');
   t.same(parseVirtioNetHdr(hdr(1, 4, 60, 1200, 40, 16)), { flags: 1, gsoType: 4, hdrLen: 60, gsoSize: 1200, csumStart: 40, csumOffset: 16 });
-});
-
-t.test('sumBytes: every alignment and length, views of one buffer and of others', async (t) => {
-  const big = new Uint8Array(70000);
-  for (let i = 0; i < big.length; i++) big[i] = (i * 2654435761) >>> 24;
-  big.fill(0xff, 1000, 66000); // carries at their worst
-  let bad = 0;
-  for (let n = 0; n < 400; n++) {
-    const off = (n * 7919) % 3000;
-    const len = n < 200 ? n : 60000 + n;
-    const buf = n % 3 === 0 ? Uint8Array.from(big.subarray(0, off + len + 8)).subarray(off % 4) : big.subarray(off % 7);
-    const start = n % 5, end = start + len;
-    const naive = naiveSum([Array.from(buf.subarray(start, end))]);
-    if (fold(sumBytes(buf, start, end, 0)) !== naive && !(naive === 0xffff && fold(sumBytes(buf, start, end, 0)) === 0)) bad++;
-  }
-  t.equal(bad, 0, '400 ranges agree with the naive sum');
 });

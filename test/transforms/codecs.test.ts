@@ -114,7 +114,7 @@ t.test('IP header parsing and building', async (t) => {
   t.equal(out[6], 50);
 });
 
-t.test('onesSum: the word-wise fast path equals the RFC 1071 byte loop at every alignment and length', async (t) => {
+t.test('onesSum: the word-wise fast path equals the RFC 1071 byte loop at every alignment, length and buffer', async (t) => {
   const reference = (buf: Uint8Array, start: number, end: number): number => {
     let sum = 0;
     let i = start;
@@ -135,4 +135,18 @@ t.test('onesSum: the word-wise fast path equals the RFC 1071 byte loop at every 
     if (internetChecksum(buf, start, end) !== (~reference(buf, start, end) & 0xffff)) mismatches++;
   }
   t.equal(mismatches, 0, '3,000 random buffers');
+  // the fast path keeps a 32-bit view of the last ArrayBuffer: alternate buffers and
+  // offsets, with long runs of 0xff (worst carries) and lengths up to 60 KB
+  const big = new Uint8Array(70000);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 2654435761) >>> 24;
+  big.fill(0xff, 1000, 66000);
+  let bad = 0;
+  for (let n = 0; n < 400; n++) {
+    const off = (n * 7919) % 3000;
+    const len = n < 200 ? n : 60000 + n;
+    const buf = n % 3 === 0 ? Uint8Array.from(big.subarray(0, off + len + 8)).subarray(off % 4) : big.subarray(off % 7);
+    const start = n % 5;
+    if (internetChecksum(buf, start, start + len) !== (~reference(buf, start, start + len) & 0xffff)) bad++;
+  }
+  t.equal(bad, 0, '400 ranges over alternating buffers agree');
 });
