@@ -2,6 +2,7 @@
 // through the CLI, packets through Pipeline, show/clear through the real RuntimeView, and
 // the IKE API (acquire -> installChildSa). Runs everywhere, including CI without root.
 import t from 'tap';
+import type { Test as Tap } from 'tap';
 import '../../firmware/cli/commands/index.js';
 import { runTranscript } from '../../firmware/cli/transcript.js';
 import { createConfig, type Config } from '../../firmware/config/model.js';
@@ -59,7 +60,8 @@ function ipv4(src: string, dst: string, proto: number, payload: Uint8Array): Uin
 }
 const icmp = (src: string, dst: string): Uint8Array => ipv4(src, dst, 1, Uint8Array.from([8, 0, 0, 0, 0, 1, 0, 1, 1, 2, 3, 4]));
 
-t.test('manual SAs, show and clear, IKE API, in process', async (t) => {
+/** Two boxes wired back to back, stopped at teardown, configured with manualConfig(opts). */
+async function pair(t: Tap, opts: Parameters<typeof manualConfig>[1] = {}): Promise<[Box, Box]> {
   let bRef: Box | undefined;
   let aRef: Box | undefined;
   const a = await box(() => bRef);
@@ -67,8 +69,13 @@ t.test('manual SAs, show and clear, IKE API, in process', async (t) => {
   const b = await box(() => aRef);
   bRef = b;
   t.teardown(async () => { await a.svc.stop(); await b.svc.stop(); });
-  await a.cli(['configure terminal', ...manualConfig('A'), 'end']);
-  await b.cli(['configure terminal', ...manualConfig('B'), 'end']);
+  await a.cli(['configure terminal', ...manualConfig('A', opts), 'end']);
+  await b.cli(['configure terminal', ...manualConfig('B', opts), 'end']);
+  return [a, b];
+}
+
+t.test('manual SAs, show and clear, IKE API, in process', async (t) => {
+  const [a, b] = await pair(t);
 
   a.svc.pipeline.outbound(icmp('10.1.0.2', '10.2.0.2'));
   t.equal(b.delivered.length, 1, 'B decrypted A\'s packet');
@@ -189,15 +196,7 @@ t.test('a box without wired ports runs no packet I/O (safe in the host namespace
 });
 
 t.test('comp-lzs with ESP between two boxes (scapy has no LZS: checked Rampart to Rampart)', async (t) => {
-  let bRef: Box | undefined;
-  let aRef: Box | undefined;
-  const a = await box(() => bRef);
-  aRef = a;
-  const b = await box(() => aRef);
-  bRef = b;
-  t.teardown(async () => { await a.svc.stop(); await b.svc.stop(); });
-  await a.cli(['configure terminal', ...manualConfig('A', { transform: 'esp-aes 256 esp-sha-hmac comp-lzs' }), 'end']);
-  await b.cli(['configure terminal', ...manualConfig('B', { transform: 'esp-aes 256 esp-sha-hmac comp-lzs' }), 'end']);
+  const [a, b] = await pair(t, { transform: 'esp-aes 256 esp-sha-hmac comp-lzs' });
   const payload = new Uint8Array(1000);
   for (let i = 0; i < payload.length; i++) payload[i] = i % 7 === 0 ? 0x41 : 0x20;
   const inner = ipv4('10.1.0.2', '10.2.0.2', 17, payload);
@@ -236,13 +235,7 @@ t.test('XFRM translation of a child SA pair (kernel path, no kernel needed)', as
 });
 
 t.test('a send refused after a batched flush lands on the SA that sent it', async (t) => {
-  let peerRef: Box | undefined;
-  const a = await box(() => peerRef);
-  const b = await box(() => undefined);
-  peerRef = b;
-  t.teardown(async () => { await a.svc.stop(); await b.svc.stop(); });
-  await a.cli(['configure terminal', ...manualConfig('A'), 'end']);
-  await b.cli(['configure terminal', ...manualConfig('B'), 'end']);
+  const [a] = await pair(t);
   a.svc.pipeline.outbound(icmp('10.1.0.2', '10.2.0.2'));
   t.equal(a.tags.length, 1, 'the pipeline passed a tag with the packet');
   t.ok(a.tags[0], 'the outbound SA');
