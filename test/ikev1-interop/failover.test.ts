@@ -6,7 +6,7 @@
 import t from 'tap';
 import { Lab, isRoot, hasCommand } from '../lib/netns.js';
 import { ping } from '../lib/site-to-site.js';
-import { gatewayConfig, sleep, startRampart } from './lab.js';
+import { gatewayConfig, sleep, rampartPairLab } from './lab.js';
 
 const skip = !isRoot() ? 'needs root: network namespaces' : !hasCommand('ip') ? 'needs iproute2' : undefined;
 const PSK = 'failover-psk-42';
@@ -21,18 +21,7 @@ async function pingUntil(lab: Lab, ms: number): Promise<number> {
 }
 
 t.test('set peer failover, then the peer last heard from', { skip, timeout: 150_000 }, async (t) => {
-  const lab = Lab.create('rk1o');
-  t.teardown(() => lab.destroy());
-  for (const ns of ['hostA', 'gwA', 'gwB', 'hostB']) lab.addNamespace(ns);
-  lab.addVeth({ ns: 'hostA', ifname: 'eth0', addr: '10.1.0.2/24' }, { ns: 'gwA', ifname: 'lan0' });
-  lab.addVeth({ ns: 'gwA', ifname: 'wan0' }, { ns: 'gwB', ifname: 'wan0' });
-  lab.addVeth({ ns: 'gwB', ifname: 'lan0' }, { ns: 'hostB', ifname: 'eth0', addr: '10.2.0.2/24' });
-  lab.addRoute('hostA', 'default', { gw: '10.1.0.1' });
-  lab.addRoute('hostB', 'default', { gw: '10.2.0.1' });
-  const ports = { 'FastEthernet0/0': 'wan0', 'FastEthernet0/1': 'lan0' };
-  const gwA = await startRampart(lab, 'gwA', ports);
-  const gwB = await startRampart(lab, 'gwB', ports);
-  t.teardown(() => { gwA.con.close(); gwB.con.close(); });
+  const { lab, gwA, gwB } = await rampartPairLab(t, 'rk1o');
   const common = { psk: PSK, policy: ['encryption aes 256', 'hash sha', 'group 2'], transform: 'esp-aes 256 esp-sha-hmac' };
   t.notMatch(await gwA.configure(gatewayConfig({ ...common, hostname: 'gwA', wan: '172.16.0.1', lan: '10.1.0.1', lanNet: '10.1.0.0', remoteLanNet: '10.2.0.0', peers: ['172.16.0.9', '172.16.0.2'] })), /\[.*\] %/);
   t.notMatch(await gwB.configure(gatewayConfig({ ...common, hostname: 'gwB', wan: '172.16.0.2', lan: '10.2.0.1', lanNet: '10.2.0.0', remoteLanNet: '10.1.0.0', peers: ['172.16.0.1'] })), /\[.*\] %/);

@@ -5,9 +5,9 @@
 // keep working) and gwB's half-open ISAKMP state stays within the limit (256).
 import t from 'tap';
 import { join } from 'node:path';
-import { Lab, isRoot, hasCommand, projectRoot } from '../lib/netns.js';
+import { isRoot, hasCommand, projectRoot } from '../lib/netns.js';
 import { ping } from '../lib/site-to-site.js';
-import { gatewayConfig, sleep, startRampart } from './lab.js';
+import { gatewayConfig, sleep, rampartPairLab } from './lab.js';
 
 const skip = !isRoot() ? 'needs root: network namespaces' : !hasCommand('ip') ? 'needs iproute2' : undefined;
 const PSK = 'fuzz-psk-1234';
@@ -16,20 +16,13 @@ const MAX_MS = 20_000;
 const HALF_OPEN_LIMIT = 256;
 
 t.test('fuzz a running IKEv1 responder', { skip, timeout: 170_000 }, async (t) => {
-  const lab = Lab.create('rk1f');
-  t.teardown(() => lab.destroy());
-  for (const ns of ['hostA', 'gwA', 'gwB', 'hostB', 'fz']) lab.addNamespace(ns);
-  lab.addVeth({ ns: 'hostA', ifname: 'eth0', addr: '10.1.0.2/24' }, { ns: 'gwA', ifname: 'lan0' });
-  lab.addVeth({ ns: 'gwA', ifname: 'wan0' }, { ns: 'gwB', ifname: 'wan0' });
-  lab.addVeth({ ns: 'gwB', ifname: 'lan0' }, { ns: 'hostB', ifname: 'eth0', addr: '10.2.0.2/24' });
-  lab.addVeth({ ns: 'fz', ifname: 'fz0', addr: '192.168.77.2/24' }, { ns: 'gwB', ifname: 'fz0', addr: '192.168.77.1/24' });
-  lab.addRoute('hostA', 'default', { gw: '10.1.0.1' });
-  lab.addRoute('hostB', 'default', { gw: '10.2.0.1' });
-  lab.addRoute('fz', '172.16.0.0/24', { gw: '192.168.77.1' });
-  const ports = { 'FastEthernet0/0': 'wan0', 'FastEthernet0/1': 'lan0' };
-  const gwA = await startRampart(lab, 'gwA', ports);
-  const gwB = await startRampart(lab, 'gwB', ports);
-  t.teardown(() => { gwA.con.close(); gwB.con.close(); });
+  const { lab, gwA, gwB } = await rampartPairLab(t, 'rk1f', {
+    extend: (l) => { // the fuzzer's namespace, behind gwB
+      l.addNamespace('fz');
+      l.addVeth({ ns: 'fz', ifname: 'fz0', addr: '192.168.77.2/24' }, { ns: 'gwB', ifname: 'fz0', addr: '192.168.77.1/24' });
+      l.addRoute('fz', '172.16.0.0/24', { gw: '192.168.77.1' });
+    },
+  });
   const common = { psk: PSK, policy: ['encryption aes 256', 'hash sha', 'group 2'], transform: 'esp-aes 256 esp-sha-hmac' };
   await gwA.configure(gatewayConfig({ ...common, hostname: 'gwA', wan: '172.16.0.1', lan: '10.1.0.1', lanNet: '10.1.0.0', remoteLanNet: '10.2.0.0', peers: ['172.16.0.2'] }));
   // gwB also has a key for the fuzzer's address, so valid first messages get answered

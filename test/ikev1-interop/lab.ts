@@ -1,15 +1,13 @@
 // Lab helpers for the IKEv1 integration tests: a Rampart daemon (sim board) as gateway A of
-// the site-to-site topology, and strongSwan or a second Rampart as gateway B.
-//
-//   hostA 10.1.0.2 -- lan0 [gwA: rampart] wan0 ===== wan0 [gwB] lan0 -- hostB 10.2.0.2
-//                     10.1.0.1       172.16.0.1         172.16.0.2  10.2.0.1
-//
-// With nat: a 'nat' namespace masquerades gwA (gwB sees it as 172.17.0.254, gwB is 172.17.0.2).
+// the site-to-site topology (test/lib/site-to-site.ts: hostA 10.1.0.2, gwA 10.1.0.1 /
+// 172.16.0.1, gwB 172.16.0.2 / 10.2.0.1, hostB 10.2.0.2; with nat, gwB sees gwA as
+// 172.17.0.254), and strongSwan or a second Rampart (rampartPairLab) as gateway B.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab, type LabProcess } from '../lib/netns.js';
 import { ScriptedConsole } from '../lib/daemon-client.js';
 import { rampartBundle } from '../dataplane-e2e/rampart-pair.js';
+import { buildSiteToSite, type SiteToSite } from '../lib/site-to-site.js';
 
 export interface RampartGw {
   ns: string;
@@ -50,6 +48,26 @@ export async function startRampart(lab: Lab, ns: string, ports: Record<string, s
     },
     exec: (line) => con.run(line),
   };
+}
+
+/** The sim board's ports as the site-to-site topology names the gateway interfaces. */
+export const GW_PORTS = { 'FastEthernet0/0': 'wan0', 'FastEthernet0/1': 'lan0' } as const;
+
+/**
+ * The site-to-site topology (test/lib/site-to-site.ts, optionally with its NAT) with a
+ * Rampart daemon in gwA and in gwB; the lab and the consoles close at teardown.
+ * `extend` adds namespaces or links before the daemons start.
+ */
+export async function rampartPairLab(t: { teardown(fn: () => unknown): void }, prefix: string,
+  opts: { nat?: boolean; extend?: (lab: Lab) => void } = {}): Promise<{ lab: Lab; topo: SiteToSite; gwA: RampartGw; gwB: RampartGw }> {
+  const lab = Lab.create(prefix);
+  t.teardown(() => lab.destroy());
+  const topo = buildSiteToSite(lab, { nat: opts.nat });
+  opts.extend?.(lab);
+  const gwA = await startRampart(lab, 'gwA', GW_PORTS);
+  const gwB = await startRampart(lab, 'gwB', GW_PORTS);
+  t.teardown(() => { gwA.con.close(); gwB.con.close(); });
+  return { lab, topo, gwA, gwB };
 }
 
 export interface GwSide {

@@ -6,28 +6,15 @@
 // ping and TCP pass both ways. Then DPD (`crypto isakmp keepalive 10 2 periodic`): gwB's
 // daemon is killed and gwA's DPD removes the ISAKMP and IPsec SAs.
 import t from 'tap';
-import { Lab, isRoot, hasCommand } from '../lib/netns.js';
+import { isRoot, hasCommand } from '../lib/netns.js';
 import { ping } from '../lib/site-to-site.js';
-import { gatewayConfig, sleep, startRampart, tcpEcho, waitForText } from './lab.js';
+import { gatewayConfig, sleep, rampartPairLab, tcpEcho, waitForText } from './lab.js';
 
 const skip = !isRoot() ? 'needs root: network namespaces' : !hasCommand('nft') ? 'needs nftables (nft) for the NAT namespace' : undefined;
 const PSK = 'nat-dpd-psk-0815';
 
 t.test('NAT between two Rampart boxes, then DPD against a killed peer', { skip, timeout: 170_000 }, async (t) => {
-  const lab = Lab.create('rk1n');
-  t.teardown(() => lab.destroy());
-  for (const ns of ['hostA', 'gwA', 'nat', 'gwB', 'hostB']) lab.addNamespace(ns);
-  lab.addVeth({ ns: 'hostA', ifname: 'eth0', addr: '10.1.0.2/24' }, { ns: 'gwA', ifname: 'lan0' });
-  lab.addVeth({ ns: 'gwA', ifname: 'wan0' }, { ns: 'nat', ifname: 'in0', addr: '172.16.0.254/24' });
-  lab.addVeth({ ns: 'nat', ifname: 'out0', addr: '172.17.0.254/24' }, { ns: 'gwB', ifname: 'wan0' });
-  lab.addVeth({ ns: 'gwB', ifname: 'lan0' }, { ns: 'hostB', ifname: 'eth0', addr: '10.2.0.2/24' });
-  lab.addNat('nat', 'out0');
-  lab.addRoute('hostA', 'default', { gw: '10.1.0.1' });
-  lab.addRoute('hostB', 'default', { gw: '10.2.0.1' });
-  const ports = { 'FastEthernet0/0': 'wan0', 'FastEthernet0/1': 'lan0' };
-  const gwA = await startRampart(lab, 'gwA', ports);
-  const gwB = await startRampart(lab, 'gwB', ports);
-  t.teardown(() => { gwA.con.close(); gwB.con.close(); });
+  const { lab, gwA, gwB } = await rampartPairLab(t, 'rk1n', { nat: true });
   const common = { psk: PSK, policy: ['encryption aes 256', 'hash sha', 'group 14'], transform: 'esp-aes 256 esp-sha-hmac', keepalive: '10 2' };
   t.notMatch(await gwA.configure(gatewayConfig({ ...common, hostname: 'gwA', wan: '172.16.0.1', lan: '10.1.0.1', lanNet: '10.1.0.0', remoteLanNet: '10.2.0.0', peers: ['172.17.0.2'], gateway: '172.16.0.254' })), /\[.*\] %/);
   // gwB sees gwA as the NAT's outside address

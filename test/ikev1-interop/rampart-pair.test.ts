@@ -12,9 +12,9 @@
 // a volume rekey (lifetime kilobytes 2560) while a ping runs (at most one lost), debug
 // crypto isakmp output on the console, `clear crypto sa` sending DELETE to the peer.
 import t from 'tap';
-import { Lab, isRoot, hasCommand } from '../lib/netns.js';
+import { isRoot, hasCommand } from '../lib/netns.js';
 import { ping } from '../lib/site-to-site.js';
-import { sleep, startRampart, tcpEcho, waitForText, type RampartGw } from './lab.js';
+import { sleep, rampartPairLab, tcpEcho, waitForText, type RampartGw } from './lab.js';
 
 const skip = !isRoot() ? 'needs root: network namespaces' : !hasCommand('ip') ? 'needs iproute2' : undefined;
 
@@ -41,18 +41,7 @@ function pending(gw: RampartGw): string {
 }
 
 t.test('two Rampart boxes with the guide AES static crypto map example', { skip, timeout: 170_000 }, async (t) => {
-  const lab = Lab.create('rk1p');
-  t.teardown(() => lab.destroy());
-  for (const ns of ['hostA', 'gwA', 'gwB', 'hostB']) lab.addNamespace(ns);
-  lab.addVeth({ ns: 'hostA', ifname: 'eth0', addr: '10.1.0.2/24' }, { ns: 'gwA', ifname: 'lan0' });
-  lab.addVeth({ ns: 'gwA', ifname: 'wan0' }, { ns: 'gwB', ifname: 'wan0' });
-  lab.addVeth({ ns: 'gwB', ifname: 'lan0' }, { ns: 'hostB', ifname: 'eth0', addr: '10.2.0.2/24' });
-  lab.addRoute('hostA', 'default', { gw: '10.1.0.1' });
-  lab.addRoute('hostB', 'default', { gw: '10.2.0.1' });
-  const ports = { 'FastEthernet0/0': 'wan0', 'FastEthernet0/1': 'lan0' };
-  const gwA = await startRampart(lab, 'gwA', ports);
-  const gwB = await startRampart(lab, 'gwB', ports);
-  t.teardown(() => { gwA.con.close(); gwB.con.close(); });
+  const { lab, gwA, gwB } = await rampartPairLab(t, 'rk1p');
   t.notMatch(await gwA.configure(guideConfig('A')), /\[.*\] %/, 'gwA accepts the guide config');
   t.notMatch(await gwB.configure(guideConfig('B')), /\[.*\] %/, 'gwB accepts the guide config');
   await sleep(800);
