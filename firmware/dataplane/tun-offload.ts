@@ -52,9 +52,6 @@ export function parseVirtioNetHdr(frame: Uint8Array): VirtioNetHdr | undefined {
   };
 }
 
-/** The all-zero header for writing an ordinary, fully checksummed packet. */
-export const PLAIN_VNET_HDR: Uint8Array = new Uint8Array(VIRTIO_NET_HDR_BYTES);
-
 export type SegmentResult =
   | 'ok'
   | 'short' //       frame shorter than its header says
