@@ -95,23 +95,20 @@ function isAhOp(op: CryptoOp): op is AhCryptoOp {
   return op.kind === 'ah-sign' || op.kind === 'ah-verify';
 }
 
-interface Integrity {
-  readonly hash: string;
-  readonly key: KeyObject;
-  readonly icvLength: number;
-  /** Per-SA HMAC context in the native addon, when loaded. */
-  readonly native?: NativeHandle;
-}
+/** An SA's HMAC: a per-SA context in the native addon, or a node:crypto key (an Hmac object per packet). */
+type Integrity =
+  | { readonly kind: 'native'; readonly addon: NativeCrypto; readonly handle: NativeHandle; readonly icvLength: number }
+  | { readonly kind: 'node'; readonly hash: string; readonly key: KeyObject; readonly icvLength: number };
 
 function makeIntegrity(id: IntegrityId, key: Uint8Array, native: NativeCrypto | undefined): Integrity | undefined {
   if (id === 'none') return undefined;
   const h = HASH_OF[id];
-  const handle = native?.hmacCreate(NATIVE_HASH[h.hash as keyof typeof NATIVE_HASH], key);
-  return { hash: h.hash, key: createSecretKey(Buffer.from(key)), icvLength: h.icvLength, native: handle };
+  if (native) return { kind: 'native', addon: native, handle: native.hmacCreate(NATIVE_HASH[h.hash as keyof typeof NATIVE_HASH], key), icvLength: h.icvLength };
+  return { kind: 'node', hash: h.hash, key: createSecretKey(Buffer.from(key)), icvLength: h.icvLength };
 }
 
 /** HMAC over buf[start, end) plus the ESN high bits; returns the full digest. */
-function mac(integ: Integrity, buf: Uint8Array, start: number, end: number, esn: boolean, seqHi: number, scratch4: Buffer): Buffer {
+function mac(integ: Extract<Integrity, { kind: 'node' }>, buf: Uint8Array, start: number, end: number, esn: boolean, seqHi: number, scratch4: Buffer): Buffer {
   const h = createHmac(integ.hash, integ.key);
   h.update(view(buf, start, end));
   if (esn) {
@@ -171,10 +168,11 @@ class SoftwareContext implements TransformContext {
       }
       case 'aes-gcm-16':
       case 'aes-gmac':
+        this.gcmNative = native?.gcmCreate(params.cipherKey, params.salt);
+        if (this.gcmNative) break;
         this.gcmAlgo = `aes-${params.cipherKey.length * 8}-gcm`;
         this.gcmKey = Buffer.from(params.cipherKey);
         this.nonce.set(params.salt, 0);
-        this.gcmNative = native?.gcmCreate(params.cipherKey, params.salt);
         break;
       case 'null':
         break;
@@ -207,7 +205,7 @@ class SoftwareContext implements TransformContext {
     this.gcmKey = undefined;
     if (this.gcmNative) this.native?.gcmFree(this.gcmNative);
     this.gcmNative = undefined;
-    if (this.integ?.native) this.native?.hmacFree(this.integ.native);
+    if (this.integ?.kind === 'native') this.integ.addon.hmacFree(this.integ.handle);
     this.integ = undefined;
     this.nonce.fill(0);
   }
@@ -254,14 +252,9 @@ class SoftwareContext implements TransformContext {
         }
         break;
     }
-    const integ = this.integ;
-    if (integ?.native) {
-      const st = this.native!.hmacIcv(integ.native, buf, espOffset, end, op.seqHi | 0, p.esn ? 1 : 0, buf, icvOff, integ.icvLength, seal ? 0 : 1);
-      if (st !== NATIVE_STATUS.ok) return nativeStatus(st);
-    } else if (integ) {
-      const d = mac(integ, buf, espOffset, end, p.esn, op.seqHi, this.scratch4);
-      if (seal) buf.set(d.subarray(0, integ.icvLength), icvOff);
-      else if (!timingSafeEqual(d.subarray(0, integ.icvLength), view(buf, icvOff, icvOff + integ.icvLength))) return 'icv-failure';
+    if (this.integ) {
+      const st = this.icv(this.integ, buf, espOffset, end, p.esn, op.seqHi, buf, icvOff, !seal);
+      if (st !== 'ok') return st;
     }
     if (!seal && p.cipher !== 'null') this.cbcDecrypt(buf, ivOff, payOff, end, p.ivLength);
     return 'ok';
@@ -338,23 +331,29 @@ class SoftwareContext implements TransformContext {
     const integ = this.integ!;
     const { buf, offset, length, icvOffset } = op;
     if (offset < 0 || offset + length > buf.length || icvOffset + p.icvLength > buf.length) return 'bad-length';
-    if (integ.native) {
-      if (op.kind === 'ah-sign') {
-        return nativeStatus(this.native!.hmacIcv(integ.native, buf, offset, offset + length, op.seqHi | 0, p.esn ? 1 : 0, buf, icvOffset, p.icvLength, 0));
-      }
-      const expected = op.expected;
-      if (!expected || expected.length !== p.icvLength) return 'bad-length';
-      return nativeStatus(this.native!.hmacIcv(integ.native, buf, offset, offset + length, op.seqHi | 0, p.esn ? 1 : 0, expected, 0, p.icvLength, 1));
-    }
-    const d = mac(integ, buf, offset, offset + length, p.esn, op.seqHi, this.scratch4);
-    if (op.kind === 'ah-sign') {
-      buf.set(d.subarray(0, p.icvLength), icvOffset);
-      return 'ok';
-    }
+    if (op.kind === 'ah-sign') return this.icv(integ, buf, offset, offset + length, p.esn, op.seqHi, buf, icvOffset, false);
     const exp = op.expected;
     if (!exp || exp.length !== p.icvLength) return 'bad-length';
-    return timingSafeEqual(d.subarray(0, p.icvLength), exp) ? 'ok' : 'icv-failure';
+    return this.icv(integ, buf, offset, offset + length, p.esn, op.seqHi, exp, 0, true);
   }
+
+  /**
+   * The HMAC over buf[start, end) (+ ESN high bits), truncated to the ICV length: written
+   * to icv[icvOff..] (sign) or compared in constant time with it (verify).
+   */
+  private icv(integ: Integrity, buf: Uint8Array, start: number, end: number, esn: boolean, seqHi: number,
+    icv: Uint8Array, icvOff: number, verify: boolean): CryptoStatus {
+    if (integ.kind === 'native') {
+      return nativeStatus(integ.addon.hmacIcv(integ.handle, buf, start, end, seqHi | 0, esn ? 1 : 0, icv, icvOff, integ.icvLength, verify ? 1 : 0));
+    }
+    const d = mac(integ, buf, start, end, esn, seqHi, this.scratch4).subarray(0, integ.icvLength);
+    if (!verify) {
+      icv.set(d, icvOff);
+      return 'ok';
+    }
+    return timingSafeEqual(d, view(icv, icvOff, icvOff + integ.icvLength)) ? 'ok' : 'icv-failure';
+  }
+
 }
 
 export interface SoftwareEngineOptions {
