@@ -1,8 +1,9 @@
 // One socket per (address, port), shared by the services that need it: UDP 4500 carries
 // both IKE (behind the non-ESP marker) and ESP in UDP, so the IKE services and the data
 // plane subscribe to the kinds they handle on the same bind. Reference counted: the
-// socket closes when its last user releases it.
-import { openUdpBind } from './udp-encap-socket.js';
+// socket closes when its last user releases it. The default opener takes the GSO/GRO bind
+// of the native addon when available, else node:dgram (udp-gso-bind.ts).
+import { openBestUdpBind } from './udp-gso-bind.js';
 import type { Endpoint, PacketBind, PacketHandler, PacketKind, SendResult } from './packet-io.js';
 
 export interface SharedBind {
@@ -22,7 +23,7 @@ export type BindOpener = (address: string, port: number, encap: boolean) => Prom
 export class BindRegistry {
   private readonly entries = new Map<string, Promise<Entry>>();
 
-  constructor(private readonly open: BindOpener = (address, port, encap) => openUdpBind({ address, port, encap })) {}
+  constructor(private readonly open: BindOpener = (address, port, encap) => openBestUdpBind({ address, port, encap })) {}
 
   /** The UDP bind for `address:port` (`encap` for the RFC 3948 port), opened on first use. */
   async udp(address: string, port: number, encap: boolean): Promise<SharedBind> {

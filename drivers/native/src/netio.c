@@ -15,13 +15,25 @@
  *        packet i is at i*slotBytes, lens[i] is its real length (> slotBytes: truncated)
  *   netPollStart(h, cb(status)) / netPollStop(h)        readable notification on the main loop
  *   netClose(h)                                         stops polling, closes the fd; idempotent
- *   netInfo(h) -> { fd, protocol, rcvbuf, sndbuf, polling }
+ *   netInfo(h) -> { fd, protocol, rcvbuf, sndbuf, polling } (+ address, port on UDP handles)
+ *
+ * UDP (ESP in UDP 4500 and IKE; the same handle type, so poll/close/info work on it):
+ *   netOpenUdp(address, port, rcvbufBytes, sndbufBytes, gro) -> handle
+ *        bound IPv4 UDP socket, IP_PKTINFO on, UDP_GRO on when gro; throws Error with .code
+ *   netSendUdp(h, buf, desc: Uint32Array [off,len,dstAddr,dstPort,segSize]*, count, errs?)
+ *        -> messages sent; segSize > 0 and len > segSize: one UDP_SEGMENT (GSO) message that
+ *        the kernel cuts into len/segSize datagrams, the last one may be shorter
+ *   netRecvUdp(h, buf, slotBytes, meta: Uint32Array [len,segSize,srcAddr,srcPort,dstAddr]*, maxCount)
+ *        -> messages (0 when none) or -errno; segSize from the UDP_GRO cmsg (0: one datagram)
+ * Addresses in desc/meta are IPv4 as host-order u32.
  */
 #define _GNU_SOURCE
 #include "addon.h"
 #include <uv.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -45,7 +57,8 @@ typedef struct {
 
 struct netsock {
   int fd;
-  int protocol;
+  int protocol; /* IP protocol of a raw socket; IPPROTO_UDP for netOpenUdp handles */
+  int udp;
   napi_env env;
   netpoll *poll;
   napi_ref cb;
@@ -297,6 +310,263 @@ static napi_value net_recv(napi_env env, napi_callback_info info) {
   return make_i32(env, got);
 }
 
+/* ---- UDP: ESP in UDP (RFC 3948) and IKE, with GSO on send and GRO on receive ---- */
+
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+#define UDP_MAX_PAYLOAD 65507
+/* The kernel's UDP_MAX_SEGMENTS (include/linux/udp.h): 128 since Linux 6.6, 64 before. */
+#define GSO_MAX_SEGMENTS 128
+
+static netsock *get_udp_sock(napi_env env, napi_value v) {
+  netsock *s = get_sock(env, v);
+  if (s && !s->udp) { throw_error(env, "expected a UDP socket handle from netOpenUdp"); return NULL; }
+  return s;
+}
+
+/* netOpenUdp(address, port, rcvbufBytes, sndbufBytes, gro): bound, non-blocking, no SO_REUSEADDR. */
+static napi_value net_open_udp(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  const int argc = get_args(env, info, argv, 5, 5, "netOpenUdp(address, port, rcvbufBytes, sndbufBytes, gro)");
+  if (argc < 0) return NULL;
+  char text[64];
+  size_t tl = 0;
+  napi_valuetype t;
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  if (napi_typeof(env, argv[0], &t) != napi_ok || t != napi_string
+      || napi_get_value_string_utf8(env, argv[0], text, sizeof text, &tl) != napi_ok
+      || tl >= sizeof text - 1 || inet_pton(AF_INET, text, &a.sin_addr) != 1)
+    return throw_error(env, "address must be a dotted IPv4 address");
+  int64_t port, rcvbuf, sndbuf;
+  bool gro = false;
+  if (!get_int_in(env, argv[1], 0, 65535, "port", &port)
+      || !get_int_in(env, argv[2], 0, 1 << 30, "rcvbufBytes", &rcvbuf)
+      || !get_int_in(env, argv[3], 0, 1 << 30, "sndbufBytes", &sndbuf)) return NULL;
+  if (napi_typeof(env, argv[4], &t) != napi_ok || t != napi_boolean || napi_get_value_bool(env, argv[4], &gro) != napi_ok)
+    return throw_error(env, "gro must be a boolean");
+  a.sin_port = htons((uint16_t)port);
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+  if (fd < 0) return throw_errno(env, "UDP socket", errno);
+  int v = 1;
+  if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &v, sizeof v) != 0) { int e = errno; close(fd); return throw_errno(env, "IP_PKTINFO", e); }
+  if (gro && setsockopt(fd, SOL_UDP, UDP_GRO, &v, sizeof v) != 0) { int e = errno; close(fd); return throw_errno(env, "UDP_GRO", e); }
+  if (rcvbuf > 0) {
+    v = (int)rcvbuf;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v) != 0) { int e = errno; close(fd); return throw_errno(env, "SO_RCVBUF", e); }
+  }
+  if (sndbuf > 0) {
+    v = (int)sndbuf;
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v) != 0) { int e = errno; close(fd); return throw_errno(env, "SO_SNDBUF", e); }
+  }
+  if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+    int e = errno;
+    close(fd);
+    char what[96];
+    snprintf(what, sizeof what, "bind %s:%d", text, (int)port);
+    return throw_errno(env, what, e);
+  }
+  netsock *s = calloc(1, sizeof *s);
+  if (!s) { close(fd); return throw_error(env, "out of memory"); }
+  s->fd = fd;
+  s->protocol = IPPROTO_UDP;
+  s->udp = 1;
+  s->env = env;
+  napi_value handle;
+  if (napi_create_external(env, s, netsock_finalize, NULL, &handle) != napi_ok) {
+    close(fd);
+    free(s);
+    return throw_error(env, "cannot create the socket handle");
+  }
+  napi_type_tag_object(env, handle, &NETSOCK_TAG);
+  if (napi_add_env_cleanup_hook(env, on_env_cleanup, s) == napi_ok) s->hooked = 1;
+  return handle;
+}
+
+/* A GSO message the kernel refused with EMSGSIZE (segments larger than the path MTU):
+ * its segments go one by one, as plain datagrams the IP layer may fragment. */
+static int send_segments_one_by_one(int fd, const uint8_t *p, size_t len, size_t seg, struct sockaddr_in *to) {
+  for (size_t o = 0; o < len; o += seg) {
+    size_t n = len - o < seg ? len - o : seg;
+    int tries = 8;
+    ssize_t r;
+    do r = sendto(fd, p + o, n, MSG_DONTWAIT, (struct sockaddr *)to, sizeof *to);
+    while (r < 0 && errno == EINTR && tries-- > 0);
+    if (r < 0) return errno;
+  }
+  return 0;
+}
+
+/*
+ * netSendUdp(h, buf, desc, count, errs?): desc holds [offset, length, dstAddr, dstPort,
+ * segSize] per message. A refused or malformed message gets its errno (EINVAL for bad
+ * descriptors) and the rest of the batch still goes.
+ */
+static napi_value net_send_udp(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  const int argc = get_args(env, info, argv, 5, 4, "netSendUdp(handle, buf, desc, count, errs?)");
+  if (argc < 0) return NULL;
+  netsock *s = get_udp_sock(env, argv[0]);
+  if (!s) return NULL;
+  uint8_t *buf;
+  size_t buflen, desclen, errslen = 0;
+  uint32_t *desc;
+  int32_t *errs = NULL;
+  int64_t count;
+  if (!get_bytes(env, argv[1], &buf, &buflen) || !get_typed(env, argv[2], napi_uint32_array, (void **)&desc, &desclen, "a Uint32Array")) return NULL;
+  if (!get_int_in(env, argv[3], 0, MAX_BATCH, "count", &count)) return NULL;
+  if ((size_t)count * 5 > desclen) return throw_error(env, "count exceeds the descriptors given");
+  if (argc >= 5 && !is_nullish(env, argv[4])) {
+    if (!get_typed(env, argv[4], napi_int32_array, (void **)&errs, &errslen, "an Int32Array")) return NULL;
+    if (errslen < (size_t)count) return throw_error(env, "errs is shorter than count");
+  }
+  if (s->fd < 0) return make_i32(env, -EBADF);
+
+  struct mmsghdr msgs[CHUNK];
+  struct iovec iov[CHUNK];
+  struct sockaddr_in to[CHUNK];
+  union { char buf[CMSG_SPACE(sizeof(uint16_t))]; struct cmsghdr align; } ctl[CHUNK];
+  int idx[CHUNK];
+  uint16_t segs[CHUNK];
+  int sent = 0;
+  for (int64_t i = 0; i < count;) {
+    int m = 0;
+    for (; i < count && m < CHUNK; i++) {
+      const uint32_t *d = desc + 5 * i;
+      uint64_t off = d[0], len = d[1], addr = d[2], port = d[3], seg = d[4];
+      if (errs) errs[i] = 0;
+      if (len == 0 || len > UDP_MAX_PAYLOAD || off > buflen || len > buflen - off || port == 0 || port > 65535
+          || seg > len || (seg > 0 && (len + seg - 1) / seg > GSO_MAX_SEGMENTS)) {
+        if (errs) errs[i] = EINVAL;
+        continue;
+      }
+      memset(&to[m], 0, sizeof to[m]);
+      to[m].sin_family = AF_INET;
+      to[m].sin_addr.s_addr = htonl((uint32_t)addr);
+      to[m].sin_port = htons((uint16_t)port);
+      iov[m].iov_base = buf + off;
+      iov[m].iov_len = (size_t)len;
+      memset(&msgs[m], 0, sizeof msgs[m]);
+      msgs[m].msg_hdr.msg_name = &to[m];
+      msgs[m].msg_hdr.msg_namelen = sizeof to[m];
+      msgs[m].msg_hdr.msg_iov = &iov[m];
+      msgs[m].msg_hdr.msg_iovlen = 1;
+      segs[m] = 0;
+      if (seg > 0 && len > seg) {
+        /* one sendmsg, the kernel (or the NIC) cuts it into seg-sized datagrams */
+        memset(&ctl[m], 0, sizeof ctl[m]);
+        msgs[m].msg_hdr.msg_control = ctl[m].buf;
+        msgs[m].msg_hdr.msg_controllen = sizeof ctl[m].buf;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[m].msg_hdr);
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        segs[m] = (uint16_t)seg;
+        memcpy(CMSG_DATA(c), &segs[m], sizeof segs[m]);
+      }
+      idx[m] = (int)i;
+      m++;
+    }
+    int done = 0;
+    int bounded = 4 * CHUNK;
+    while (done < m && bounded-- > 0) {
+      int r = sendmmsg(s->fd, msgs + done, (unsigned)(m - done), MSG_DONTWAIT);
+      if (r > 0) { done += r; sent += r; continue; }
+      int e = r < 0 ? errno : EIO;
+      if (e == EINTR) continue;
+      if (e == EMSGSIZE && segs[done] > 0)
+        e = send_segments_one_by_one(s->fd, iov[done].iov_base, iov[done].iov_len, segs[done], &to[done]);
+      if (e == 0) sent++;
+      if (errs) errs[idx[done]] = e;
+      done++;
+    }
+    for (; done < m; done++) if (errs) errs[idx[done]] = EINTR;
+  }
+  return make_i32(env, sent);
+}
+
+/* Control space per received message: IP_PKTINFO and UDP_GRO. */
+#define RX_CTL (CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(int)))
+
+/* netRecvUdp(h, buf, slotBytes, meta, maxCount): drains up to maxCount messages, never blocks. */
+static napi_value net_recv_udp(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  const int argc = get_args(env, info, argv, 5, 5, "netRecvUdp(handle, buf, slotBytes, meta, maxCount)");
+  if (argc < 0) return NULL;
+  netsock *s = get_udp_sock(env, argv[0]);
+  if (!s) return NULL;
+  uint8_t *buf;
+  size_t buflen, metalen;
+  uint32_t *meta;
+  int64_t slot, max;
+  if (!get_bytes(env, argv[1], &buf, &buflen)) return NULL;
+  if (!get_int_in(env, argv[2], 1, MAX_SLOT_BYTES, "slotBytes", &slot)) return NULL;
+  if (!get_typed(env, argv[3], napi_uint32_array, (void **)&meta, &metalen, "a Uint32Array")) return NULL;
+  if (!get_int_in(env, argv[4], 0, MAX_BATCH, "maxCount", &max)) return NULL;
+  if ((size_t)max * 5 > metalen) return throw_error(env, "maxCount exceeds meta");
+  if ((uint64_t)max * (uint64_t)slot > buflen) return throw_error(env, "maxCount * slotBytes exceeds the buffer");
+  if (s->fd < 0) return make_i32(env, -EBADF);
+
+  struct mmsghdr msgs[CHUNK];
+  struct iovec iov[CHUNK];
+  struct sockaddr_in from[CHUNK];
+  union { char buf[RX_CTL]; struct cmsghdr align; } ctl[CHUNK];
+  int got = 0;
+  while (got < max) {
+    int m = (int)(max - got) < CHUNK ? (int)(max - got) : CHUNK;
+    for (int j = 0; j < m; j++) {
+      iov[j].iov_base = buf + (size_t)(got + j) * (size_t)slot;
+      iov[j].iov_len = (size_t)slot;
+      memset(&msgs[j], 0, sizeof msgs[j]);
+      msgs[j].msg_hdr.msg_name = &from[j];
+      msgs[j].msg_hdr.msg_namelen = sizeof from[j];
+      msgs[j].msg_hdr.msg_iov = &iov[j];
+      msgs[j].msg_hdr.msg_iovlen = 1;
+      msgs[j].msg_hdr.msg_control = ctl[j].buf;
+      msgs[j].msg_hdr.msg_controllen = sizeof ctl[j].buf;
+    }
+    int r = recvmmsg(s->fd, msgs, (unsigned)m, MSG_DONTWAIT | MSG_TRUNC, NULL);
+    if (r < 0) {
+      int e = errno;
+      if (e == EINTR) continue;
+      if (got > 0 || e == EAGAIN || e == EWOULDBLOCK) break;
+      return make_i32(env, -e);
+    }
+    for (int j = 0; j < r; j++) {
+      uint32_t *o = meta + 5 * (size_t)(got + j);
+      struct msghdr *h = &msgs[j].msg_hdr;
+      o[0] = msgs[j].msg_len;
+      o[1] = 0;
+      o[2] = h->msg_namelen >= sizeof(struct sockaddr_in) ? ntohl(from[j].sin_addr.s_addr) : 0;
+      o[3] = h->msg_namelen >= sizeof(struct sockaddr_in) ? ntohs(from[j].sin_port) : 0;
+      o[4] = 0;
+      for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO && c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
+          struct in_pktinfo pi;
+          memcpy(&pi, CMSG_DATA(c), sizeof pi);
+          o[4] = ntohl(pi.ipi_addr.s_addr);
+        } else if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+          int g;
+          memcpy(&g, CMSG_DATA(c), sizeof g);
+          /* a "train" of one is a plain datagram */
+          o[1] = g > 0 && (uint32_t)g < o[0] ? (uint32_t)g : 0;
+        }
+      }
+    }
+    got += r;
+    if (r < m) break;
+  }
+  return make_i32(env, got);
+}
+
 static void on_readable(uv_poll_t *h, int status, int events) {
   (void)events;
   netpoll *np = (netpoll *)h;
@@ -398,6 +668,18 @@ static napi_value net_info(napi_env env, napi_callback_info info) {
   set_int(env, o, "sndbuf", snd);
   napi_get_boolean(env, s->poll != NULL, &b);
   napi_set_named_property(env, o, "polling", b);
+  if (s->udp) {
+    struct sockaddr_in a;
+    socklen_t al = sizeof a;
+    memset(&a, 0, sizeof a);
+    if (s->fd >= 0) getsockname(s->fd, (struct sockaddr *)&a, &al);
+    char text[INET_ADDRSTRLEN] = "0.0.0.0";
+    inet_ntop(AF_INET, &a.sin_addr, text, sizeof text);
+    napi_value av;
+    napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &av);
+    napi_set_named_property(env, o, "address", av);
+    set_int(env, o, "port", ntohs(a.sin_port));
+  }
   return o;
 }
 
@@ -409,7 +691,14 @@ void register_netio(napi_env env, napi_value exports) {
   export_fn(env, exports, "netPollStop", net_poll_stop);
   export_fn(env, exports, "netClose", net_close);
   export_fn(env, exports, "netInfo", net_info);
+  export_fn(env, exports, "netOpenUdp", net_open_udp);
+  export_fn(env, exports, "netSendUdp", net_send_udp);
+  export_fn(env, exports, "netRecvUdp", net_recv_udp);
   napi_value v;
   napi_create_int32(env, MAX_BATCH, &v);
   napi_set_named_property(env, exports, "netMaxBatch", v);
+  napi_create_int32(env, GSO_MAX_SEGMENTS, &v);
+  napi_set_named_property(env, exports, "netUdpMaxSegments", v);
+  napi_create_int32(env, UDP_MAX_PAYLOAD, &v);
+  napi_set_named_property(env, exports, "netUdpMaxPayload", v);
 }
