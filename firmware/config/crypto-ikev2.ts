@@ -167,6 +167,8 @@ export interface Ikev2Profile {
   lifetimeSec: number;
   dpd?: { intervalSec: number; retrySec: number; mode: 'on-demand' | 'periodic' };
   natKeepaliveSec?: number;
+  /** `nat force-encap`: ESP in UDP 4500 even when no NAT is detected. */
+  natForceEncap?: boolean;
   ivrf?: string;
   virtualTemplate?: number;
 }
@@ -282,6 +284,7 @@ defineSection({
     if (p.lifetimeSec !== DEFAULT_IKEV2_LIFETIME_SEC) lines.push(` lifetime ${p.lifetimeSec}`);
     if (p.dpd) lines.push(` dpd ${p.dpd.intervalSec} ${p.dpd.retrySec} ${p.dpd.mode}`);
     if (p.natKeepaliveSec !== undefined) lines.push(` nat keepalive ${p.natKeepaliveSec}`);
+    if (p.natForceEncap) lines.push(' nat force-encap');
     if (p.ivrf !== undefined) lines.push(` ivrf ${p.ivrf}`);
     if (p.virtualTemplate !== undefined) lines.push(` virtual-template ${p.virtualTemplate}`);
     return lines;

@@ -270,6 +270,7 @@ export function mapIkev2Config(cfg: Config, opts: { cookieThreshold?: number } =
             if (first.kind === 'address' && first.mask === undefined && first.prefix === undefined) conn.remoteId = { type: 'ipv4', value: first.address };
           }
           if (profile.dpd) conn.dpd = { ...profile.dpd };
+          if (profile.natForceEncap) conn.forceEncap = true;
           connections.push(conn);
           const m: ConnectionMeta = {
             name, baseName, peerIndex, peerCount: peers.length, iface, mapName: r.mapName, seq: r.seq, aceIndex: i, aclName: r.matchAddress!, policyKey: `${r.mapName}/${r.seq}|${selectorKey(scope)}`,

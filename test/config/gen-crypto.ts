@@ -171,6 +171,8 @@ export function generate(rng: () => number): string[] {
     if (maybe(rng, 0.4)) out.push(` lifetime ${int(rng, 120, 86400)}`);
     if (maybe(rng, 0.4)) out.push(` dpd ${int(rng, 10, 3600)} ${int(rng, 2, 60)} ${pick(rng, ['on-demand', 'periodic'])}`);
     if (maybe(rng, 0.2)) out.push(` match fvrf ${maybe(rng) ? 'any' : word(rng, 'vrf')}`);
+    if (maybe(rng, 0.3)) out.push(` nat keepalive ${int(rng, 5, 3600)}`);
+    if (maybe(rng, 0.3)) out.push(' nat force-encap');
   }
   // IPsec profiles
   for (let i = int(rng, 0, 2); i > 0; i--) {

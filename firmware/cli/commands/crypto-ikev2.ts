@@ -459,6 +459,11 @@ ikev2ProfileCommand(['nat keepalive (5-3600)$sec', 'no nat keepalive [LINE]'], {
   else p.natKeepaliveSec = a.num('sec')!;
 });
 
+ikev2ProfileCommand(['nat force-encap', 'no nat force-encap'], { nat: 'NAT-transparency', 'force-encap': 'Force UDP encapsulation of ESP even if no NAT is detected' }, (p, a) => {
+  if (a.no) delete p.natForceEncap;
+  else p.natForceEncap = true;
+});
+
 ikev2ProfileCommand(['ivrf WORD$vrf', 'no ivrf [LINE]'], { ivrf: 'Inside VRF', vrf: 'VRF name' }, (p, a) => {
   if (a.no) delete p.ivrf;
   else p.ivrf = a.req('vrf');
@@ -496,6 +501,7 @@ export function formatIkev2ProfileShow(p: Ikev2Profile): string[] {
   out.push(` Lifetime: ${p.lifetimeSec} seconds`);
   out.push(` DPD: ${p.dpd ? `interval ${p.dpd.intervalSec} retry-interval ${p.dpd.retrySec} ${p.dpd.mode}` : 'disabled'}`);
   out.push(` NAT-keepalive: ${p.natKeepaliveSec !== undefined ? `${p.natKeepaliveSec} seconds` : 'disabled'}`);
+  out.push(` NAT force-encap: ${p.natForceEncap ? 'enabled' : 'disabled'}`);
   out.push(` Ivrf: ${p.ivrf ?? 'none'}`);
   out.push(` Virtual-template: ${p.virtualTemplate !== undefined ? `Virtual-Template${p.virtualTemplate}` : 'none'}`);
   return out;

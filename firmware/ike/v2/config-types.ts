@@ -109,6 +109,13 @@ export interface Ikev2Connection {
   /** Rekey this many seconds before the lifetime ends (default 10% of it, at most 540 s). */
   rekeyMarginSec?: number;
   dpd?: DpdConfig;
+  /**
+   * UDP-encapsulate ESP (and float IKE to 4500) even without a NAT (IOS `nat force-encap`):
+   * we send a NAT_DETECTION_SOURCE_IP that cannot match and consider ourselves behind a NAT.
+   * As responder it applies when any connection for the peer's address has it (the profile
+   * is chosen only at IKE_AUTH).
+   */
+  forceEncap?: boolean;
 }
 
 export interface RetransmitConfig {

@@ -15,6 +15,8 @@ import type { Task, TaskStatus } from '../task.js';
 
 const NONCE_LENGTH = 32;
 const MAX_INIT_RETRIES = 3;
+/** SHA-1 output, the length of NAT_DETECTION_*_IP data. */
+const NAT_HASH_LENGTH = 20;
 
 /** NAT_DETECTION_*_IP data: SHA-1(SPIi | SPIr | IP | Port) (RFC 7296 2.23). */
 export function natHash(spiI: bigint, spiR: bigint, address: string, port: number): Uint8Array {
@@ -47,9 +49,14 @@ function detectNat(payloads: readonly AnyPayload[], header: IkeHeader, local: { 
   return [natLocal, natRemote];
 }
 
-function natPayloads(spiI: bigint, spiR: bigint, local: { address: string; port: number }, remote: { address: string; port: number }): AnyPayload[] {
+/**
+ * Our NAT_DETECTION_* notifies. `fakeSource` (forced UDP encapsulation, IOS `nat force-encap`)
+ * replaces the source hash by bytes that cannot match, so the peer believes we are behind a
+ * NAT and encapsulates (RFC 7296 2.23 allows this).
+ */
+function natPayloads(spiI: bigint, spiR: bigint, local: { address: string; port: number }, remote: { address: string; port: number }, fakeSource?: Uint8Array): AnyPayload[] {
   return [
-    notify(NotifyStatus.NAT_DETECTION_SOURCE_IP, natHash(spiI, spiR, local.address, local.port)),
+    notify(NotifyStatus.NAT_DETECTION_SOURCE_IP, fakeSource ?? natHash(spiI, spiR, local.address, local.port)),
     notify(NotifyStatus.NAT_DETECTION_DESTINATION_IP, natHash(spiI, spiR, remote.address, remote.port)),
   ];
 }
@@ -78,7 +85,7 @@ export class IkeInitTask implements Task {
       { type: PayloadType.SA, proposals: this.offered },
       { type: PayloadType.KE, dhGroup: this.group, data: this.dh.publicKey },
       { type: PayloadType.NONCE, data: sa.ni },
-      ...natPayloads(sa.spiI, 0n, sa.local, sa.remote),
+      ...natPayloads(sa.spiI, 0n, sa.local, sa.remote, sa.connection!.forceEncap ? sa.ctx.random(NAT_HASH_LENGTH) : undefined),
     );
     return out;
   }
@@ -129,6 +136,8 @@ export class IkeInitTask implements Task {
     sa.suite = suite;
     sa.keys = deriveIkeKeys(suite, skeyseedInitial(suite.prfFn, suite.prf.id, sa.ni, sa.nr, gir), sa.ni, sa.nr, sa.spiI, sa.spiR);
     [sa.natLocal, sa.natRemote] = detectNat(payloads, header, sa.local, sa.remote);
+    // Forced encapsulation: we act as if behind a NAT (the peer saw our fake source hash).
+    if (sa.connection!.forceEncap) sa.natLocal = true;
     if (sa.natLocal || sa.natRemote) {
       // Float to UDP 4500 (RFC 7296 2.23).
       sa.local = { ...sa.local, port: 4500 };
@@ -166,6 +175,7 @@ export class IkeInitTask implements Task {
   private error?: { type: number; data: Uint8Array };
   private chosen?: Proposal;
   private rdh?: DhKeyPair;
+  private fakeSource?: Uint8Array;
 
   processR(payloads: AnyPayload[], header: IkeHeader): void {
     const sa = this.sa;
@@ -210,6 +220,14 @@ export class IkeInitTask implements Task {
     sa.suite = suite;
     sa.keys = deriveIkeKeys(suite, skeyseedInitial(suite.prfFn, suite.prf.id, sa.ni, sa.nr, gir), sa.ni, sa.nr, sa.spiI, sa.spiR);
     [sa.natLocal, sa.natRemote] = detectNat(payloads, { ...header, spiR: 0n }, sa.local, sa.remote);
+    // The connection (IKEv2 profile) is only chosen at IKE_AUTH; here the candidates for the
+    // peer address decide: one with forced encapsulation forces it (harmless for the others,
+    // which then only see a NAT). An initiator that forces needs nothing from us: we see its
+    // fake source hash as a NAT.
+    if (sa.ctx.connectionsFor(sa.local.address, sa.remote.address).some((c) => c.forceEncap)) {
+      this.fakeSource = sa.ctx.random(NAT_HASH_LENGTH);
+      sa.natLocal = true;
+    }
   }
 
   buildR(): AnyPayload[] {
@@ -222,7 +240,7 @@ export class IkeInitTask implements Task {
       { type: PayloadType.SA, proposals: [this.chosen!] },
       { type: PayloadType.KE, dhGroup: this.rdh!.group, data: this.rdh!.publicKey },
       { type: PayloadType.NONCE, data: sa.nr },
-      ...natPayloads(sa.spiI, sa.spiR, sa.local, sa.remote),
+      ...natPayloads(sa.spiI, sa.spiR, sa.local, sa.remote, this.fakeSource),
     ];
   }
 
