@@ -356,50 +356,43 @@ export class UdpGsoBind implements PacketBind {
     const n = this.count;
     if (n === 0) return;
     const d = this.desc;
-    let gsoMsgs = 0;
-    let gsoSegs = 0;
-    for (let i = 0; i < n; i++) {
-      const segs = this.msgSegs[i]!;
-      if (segs > 1) { gsoMsgs++; gsoSegs += segs; } else d[5 * i + 4] = 0; // one datagram: no UDP_SEGMENT
-    }
+    for (let i = 0; i < n; i++) if (this.msgSegs[i] === 1) d[5 * i + 4] = 0; // one datagram: no UDP_SEGMENT
     this.count = 0;
     this.used = 0;
     this.lastEnded = false;
     const tags = this.tags.splice(0);
-    if (!this.handle) { this.refuse(0, n, tags, 9 /* EBADF */); return; }
-    this.s.sendBatches++;
     let r: number;
-    try {
-      r = this.addon.netSendUdp(this.handle, this.slab, d, n, this.errs);
-    } catch {
-      r = -22; // arguments are built here; only a bug gets here: count the batch lost
-    }
-    if (r < 0) { this.refuse(0, n, tags, -r); return; }
-    this.s.gsoMessages += gsoMsgs;
-    this.s.gsoSegments += gsoSegs;
-    if (r < n) {
-      for (let i = 0; i < n; i++) {
-        const e = this.errs[i]!;
-        if (e === 0) continue;
-        if (this.msgSegs[i]! > 1) { this.s.gsoMessages--; this.s.gsoSegments -= this.msgSegs[i]!; }
-        this.refuse(i, i + 1, tags, e);
+    if (!this.handle) r = -9; // EBADF
+    else {
+      this.s.sendBatches++;
+      try {
+        r = this.addon.netSendUdp(this.handle, this.slab, d, n, this.errs);
+      } catch {
+        r = -22; // arguments are built here; only a bug gets here: count the batch lost
       }
     }
-  }
-
-  /** Messages [from, to) refused with errno: every datagram is counted and its tag reported. */
-  private refuse(from: number, to: number, tags: unknown[], errno: number): void {
-    for (let i = from; i < to; i++) {
-      const first = this.msgFirstTag[i]!;
+    // refusals are collected first: an onSendError callback may queue (and so overwrite
+    // the message table) before the loop ends
+    let refused: Array<[unknown, number]> | undefined;
+    for (let i = 0; i < n; i++) {
+      const e = r < 0 ? -r : this.errs[i]!;
       const segs = this.msgSegs[i]!;
+      if (e === 0) {
+        if (segs > 1) { this.s.gsoMessages++; this.s.gsoSegments += segs; }
+        continue;
+      }
       this.s.sendErrors += segs;
-      const fn = this.lateError;
-      if (!fn) continue;
+      if (!this.lateError) continue;
+      const first = this.msgFirstTag[i]!;
       for (let k = first; k < first + segs; k++) {
         const tag = tags[k];
-        if (tag === NO_TAG) continue;
-        try { fn(tag, errno); } catch { /* an owner's bug must not stop the flush */ }
+        if (tag !== NO_TAG) (refused ??= []).push([tag, e]);
       }
+    }
+    if (!refused) return;
+    const fn = this.lateError!;
+    for (const [tag, e] of refused) {
+      try { fn(tag, e); } catch { /* an owner's bug must not stop the flush */ }
     }
   }
 

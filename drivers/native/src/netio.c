@@ -19,7 +19,8 @@
  *
  * UDP (ESP in UDP 4500 and IKE; the same handle type, so poll/close/info work on it):
  *   netOpenUdp(address, port, rcvbufBytes, sndbufBytes, gro) -> handle
- *        bound IPv4 UDP socket, IP_PKTINFO on, UDP_GRO on when gro; throws Error with .code
+ *        bound IPv4 UDP socket, IP_PKTINFO on, UDP_GRO on when gro; throws Error with .code;
+ *        buffer sizes are forced past net.core.[rw]mem_max when the process may (root)
  *   netSendUdp(h, buf, desc: Uint32Array [off,len,dstAddr,dstPort,segSize]*, count, errs?)
  *        -> messages sent; segSize > 0 and len > segSize: one UDP_SEGMENT (GSO) message that
  *        the kernel cuts into len/segSize datagrams, the last one may be shorter
@@ -359,13 +360,16 @@ static napi_value net_open_udp(napi_env env, napi_callback_info info) {
   int v = 1;
   if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &v, sizeof v) != 0) { int e = errno; close(fd); return throw_errno(env, "IP_PKTINFO", e); }
   if (gro && setsockopt(fd, SOL_UDP, UDP_GRO, &v, sizeof v) != 0) { int e = errno; close(fd); return throw_errno(env, "UDP_GRO", e); }
+  /* GRO trains are up to 64 KiB each: past net.core.rmem_max when allowed (CAP_NET_ADMIN) */
   if (rcvbuf > 0) {
     v = (int)rcvbuf;
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v) != 0) { int e = errno; close(fd); return throw_errno(env, "SO_RCVBUF", e); }
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof v) != 0
+        && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v) != 0) { int e = errno; close(fd); return throw_errno(env, "SO_RCVBUF", e); }
   }
   if (sndbuf > 0) {
     v = (int)sndbuf;
-    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v) != 0) { int e = errno; close(fd); return throw_errno(env, "SO_SNDBUF", e); }
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof v) != 0
+        && setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v) != 0) { int e = errno; close(fd); return throw_errno(env, "SO_SNDBUF", e); }
   }
   if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0) {
     int e = errno;
