@@ -74,13 +74,13 @@ export function u32ToIpv4(v: number): string {
 export interface UdpGsoBindOptions extends UdpBindOptions {
   /** UDP_GRO on the socket (default true) */
   gro?: boolean;
-  /** receive slots per recvmmsg (default 16) */
+  /** receive slots per recvmmsg (default 16 on encap binds, 4 on IKE-only binds) */
   rxSlots?: number;
   /** bytes per receive slot (default 65536: a whole GRO train; smaller slots truncate trains) */
   rxSlotBytes?: number;
   /** received messages handled per readable event before yielding to the loop (default 64) */
   maxPerEvent?: number;
-  /** bytes of the send slab (default 1 MiB, at least 64 KiB) */
+  /** bytes of the send slab (default 1 MiB on encap binds, 64 KiB on IKE-only binds; at least 64 KiB) */
   slabBytes?: number;
   /** messages per netSendUdp at most (default 256, capped by the addon) */
   maxMessages?: number;
@@ -157,14 +157,15 @@ export class UdpGsoBind implements PacketBind {
     this.local = local;
     this.boundAddr = ipv4ToU32(local.address) ?? 0;
     const maxBatch = addon.netMaxBatch;
-    this.rxSlots = Math.max(1, Math.min(opts.rxSlots ?? 16, maxBatch));
+    // an IKE-only bind sees a few messages a second: small buffers
+    this.rxSlots = Math.max(1, Math.min(opts.rxSlots ?? (encap ? 16 : 4), maxBatch));
     this.rxSlotBytes = Math.max(2048, Math.min(opts.rxSlotBytes ?? 65536, 65536));
     this.rxBuf = new Uint8Array(this.rxSlots * this.rxSlotBytes);
     this.rxMeta = new Uint32Array(5 * this.rxSlots);
     this.maxPerEvent = Math.max(1, opts.maxPerEvent ?? 64);
     this.maxMessages = Math.max(1, Math.min(opts.maxMessages ?? 256, maxBatch));
     this.maxSegments = addon.netUdpMaxSegments ?? 64;
-    this.slab = new Uint8Array(Math.max(opts.slabBytes ?? 1 << 20, MIN_SLAB));
+    this.slab = new Uint8Array(Math.max(opts.slabBytes ?? (encap ? 1 << 20 : MIN_SLAB), MIN_SLAB));
     this.desc = new Uint32Array(5 * this.maxMessages);
     this.errs = new Int32Array(this.maxMessages);
     this.msgSegs = new Uint32Array(this.maxMessages);

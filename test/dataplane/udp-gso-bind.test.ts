@@ -185,9 +185,9 @@ t.test('UDP GSO/GRO binds in test namespaces', { skip }, async (t) => {
   });
 
   t.test('GSO send: one message of 41 datagrams to a plain receiver; mixed sizes split', async (t) => {
-    const rx = await lab.spawnNode('b', PEER, ['dgram-recv', '4500', String(41 + 12 + 130)], { name: 'b-dgram', env: env() });
+    const rx = await lab.spawnNode('b', PEER, ['dgram-recv', '4500', String(41 + 12 + 1 + 130 + 3)], { name: 'b-dgram', env: env() });
     await waitReady(rx);
-    const { r, code, out } = await runChild<{ ok: boolean[]; pendingBefore: number; first: Stats; second: Stats; third: Stats; ikeRes: string; sendAfterClose: boolean }>(
+    const { r, code, out } = await runChild<{ ok: boolean[]; pendingBefore: number; first: Stats; second: Stats; third: Stats; fourth: Stats; late: unknown[]; ikeRes: string; sendAfterClose: boolean }>(
       lab, 'a', ['gso-send', '10.79.0.2', '4500']);
     t.equal(code, 0, 'sender exited cleanly', { output: out.slice(-2000) });
     await rx.wait();
@@ -205,8 +205,11 @@ t.test('UDP GSO/GRO binds in test namespaces', { skip }, async (t) => {
       [107, 1200], [108, 1200], [109, 100], [110, 100], [111, 50], [112, 100],
     ], 'every datagram to this port, in order (106 went to another port)');
     t.match(r.third, { gsoMessages: 8, gsoSegments: 41 + 13 + 130, sendBatches: 3 }, '130 equal datagrams: two messages (at most 128 segments)');
-    t.same(got.slice(54).map((g) => g.i), Array.from({ length: 130 }, (_, i) => 200 + i), 'and all arrived in order');
-    t.equal(got.length, 41 + 12 + 1 + 130, 'nothing else arrived');
+    t.same(got.slice(54, 54 + 130).map((g) => g.i), Array.from({ length: 130 }, (_, i) => 200 + i), 'and all arrived in order');
+    t.match(r.fourth, { gsoMessages: 9, gsoSegments: 41 + 13 + 130 + 3, sendErrors: 0 }, 'a GSO message of datagrams over the MTU counts as sent');
+    t.same(r.late, [], 'and is not reported refused');
+    t.same(got.slice(54 + 130).map((g) => [g.i, g.len]), [[400, 2000], [401, 2000], [402, 2000]], 'its datagrams went one by one (IP fragments) and arrived whole');
+    t.equal(got.length, 41 + 12 + 1 + 130 + 3, 'nothing else arrived');
     t.equal(r.sendAfterClose, false, 'sendEsp after close is refused');
   });
 
