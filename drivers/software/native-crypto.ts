@@ -23,6 +23,11 @@ export interface NativeCrypto {
   gcmCreate(key: Uint8Array, salt: Uint8Array): NativeHandle;
   gcmEsp(h: NativeHandle, buf: Uint8Array, espOffset: number, bodyLength: number, seqHi: number, flags: number): number;
   gcmFree(h: NativeHandle): void;
+  /** Opens a UDP GRO train of ESP packets in place (esp_batch.c gcmOpenTrain). */
+  gcmOpenTrain?(h: NativeHandle, buf: Uint8Array, off: number, segSize: number, count: number, lastLen: number,
+    spi: number, blockSize: number, flags: number, out: Int32Array): number;
+  /** Tunnel-mode ESP over a TCP super-packet, cut into mss segments (aead.c gcmSealTcp). */
+  gcmSealTcp?(h: NativeHandle, frame: Uint8Array, mss: number, out: Uint8Array, p: Uint32Array): number;
   hmacCreate(hash: 'md5' | 'sha1' | 'sha256' | 'sha384' | 'sha512', key: Uint8Array): NativeHandle;
   hmacIcv(h: NativeHandle, buf: Uint8Array, start: number, end: number, seqHi: number, esn: number,
     icv: Uint8Array, icvOffset: number, icvLength: number, verify: number): number;

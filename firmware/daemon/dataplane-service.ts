@@ -301,6 +301,11 @@ export class DataplaneService implements DaemonService {
           const src = Uint8Array.from(remote.address.split('.').map(Number));
           this.pipeline.inboundUdpEsp(data, src, dst);
         });
+        // GRO trains of ESP: the SA opens them in one engine call (Pipeline.inboundUdpEspTrain)
+        b.onEspTrain((buf, off, segSize, count, lastLen, remote) => {
+          const src = Uint8Array.from(remote.address.split('.').map(Number));
+          return this.pipeline.inboundUdpEspTrain(buf, off, segSize, count, lastLen, src, dst);
+        });
         return b;
       }, (e: unknown) => {
         this.ctx.log('dataplane', `UDP 4500 on ${addr}: ${(e as Error).message}`);

@@ -3,7 +3,7 @@
 // plane subscribe to the kinds they handle on the same bind. Reference counted: the
 // socket closes when its last user releases it. The default opener takes the GSO/GRO bind
 // of the native addon when available, else node:dgram (udp-gso-bind.ts).
-import { openBestUdpBind } from './udp-gso-bind.js';
+import { openBestUdpBind, type EspTrainHandler } from './udp-gso-bind.js';
 import type { Endpoint, PacketBind, PacketHandler, PacketKind, SendResult } from './packet-io.js';
 
 export interface SharedBind {
@@ -12,11 +12,19 @@ export interface SharedBind {
   /** Receives the given kinds; returns an unsubscribe function. */
   subscribe(kinds: readonly PacketKind[], handler: PacketHandler): () => void;
   send(kind: PacketKind, data: Uint8Array, remote: Endpoint): SendResult;
+  /**
+   * Whole GRO trains of ESP (udp-gso-bind.ts onEspTrain), one handler per bind: the last one
+   * set wins; undefined (or this user's release) goes back to per-datagram 'esp' delivery.
+   * False when the bind cannot deliver trains.
+   */
+  onEspTrain(fn: EspTrainHandler | undefined): boolean;
   /** Gives this user's reference back. */
   release(): Promise<void>;
 }
 
-interface Entry { bind: PacketBind; users: number; handlers: Map<PacketKind, Set<PacketHandler>> }
+interface Entry { bind: PacketBind; users: number; handlers: Map<PacketKind, Set<PacketHandler>>; train?: EspTrainHandler }
+
+type TrainBind = PacketBind & { onEspTrain?: (fn: EspTrainHandler | undefined) => void };
 
 export type BindOpener = (address: string, port: number, encap: boolean) => Promise<PacketBind>;
 
@@ -44,6 +52,7 @@ export class BindRegistry {
     entry.users++;
     let released = false;
     const mine: Array<[PacketKind, PacketHandler]> = [];
+    let myTrain: EspTrainHandler | undefined;
     return {
       bind: entry.bind,
       local: entry.bind.local,
@@ -57,10 +66,19 @@ export class BindRegistry {
         return () => { for (const k of kinds) entry.handlers.get(k)?.delete(handler); };
       },
       send: (kind, data, remote) => entry.bind.send(kind, data, remote),
+      onEspTrain: (fn) => {
+        const b = entry.bind as TrainBind;
+        if (typeof b.onEspTrain !== 'function') return false;
+        entry.train = fn;
+        myTrain = fn;
+        b.onEspTrain(fn);
+        return true;
+      },
       release: async () => {
         if (released) return;
         released = true;
         for (const [k, h] of mine) entry.handlers.get(k)?.delete(h);
+        if (myTrain && entry.train === myTrain) { entry.train = undefined; (entry.bind as TrainBind).onEspTrain?.(undefined); }
         if (--entry.users === 0) {
           this.entries.delete(key);
           await entry.bind.close();

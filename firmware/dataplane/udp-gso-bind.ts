@@ -114,6 +114,7 @@ export class UdpGsoBind implements PacketBind {
   readonly local: Endpoint;
   private handle: NetHandle | undefined;
   private handler: PacketHandler | undefined;
+  private trainHandler: EspTrainHandler | undefined;
   private polling = false;
   private readonly s: UdpGsoBindStats = {
     ...emptyBindStats(), groMessages: 0, groSegments: 0, gsoMessages: 0, gsoSegments: 0, sendBatches: 0, rxBatches: 0, rxTruncated: 0,
@@ -191,6 +192,15 @@ export class UdpGsoBind implements PacketBind {
   }
 
   /**
+   * GRO trains whose first segment is ESP go to `fn` whole (undefined: back to one
+   * datagram at a time through onPacket). `fn` returns how many leading segments it took;
+   * the others are delivered one by one, and a later ESP segment may start a train again.
+   */
+  onEspTrain(fn: EspTrainHandler | undefined): void {
+    this.trainHandler = fn;
+  }
+
+  /**
    * Called for each datagram of a message the kernel refused at flush time, with the tag
    * given to sendEsp(): sendEsp() already returned true for it, so the owner counts it here.
    */
@@ -248,9 +258,46 @@ export class UdpGsoBind implements PacketBind {
     const base = i * slot;
     if (seg === 0) { this.segment(this.rxBuf.subarray(base, base + len), remote, local); return; }
     this.s.groMessages++;
+    if (this.trainHandler && this.encap) { this.deliverTrain(base, len, seg, remote, local); return; }
     for (let o = 0; o < len && this.handle; o += seg) {
       this.s.groSegments++;
       this.segment(this.rxBuf.subarray(base + o, base + Math.min(o + seg, len)), remote, local);
+    }
+  }
+
+  /** A GRO message with a train handler: ESP runs go whole, the rest one datagram at a time. */
+  private deliverTrain(base: number, len: number, seg: number, remote: Endpoint, local: Endpoint): void {
+    const b = this.rxBuf;
+    let o = 0;
+    // after a refusal (0: no SA, an SA that cannot batch) the rest goes one by one
+    let fn = this.trainHandler;
+    while (o < len && this.handle) {
+      const left = Math.ceil((len - o) / seg);
+      const lastLen = len - o - (left - 1) * seg;
+      const at = base + o;
+      // classifyUdpEncap's 'esp': 8 bytes at least and no zero marker
+      if (fn && (left > 1 ? seg : lastLen) >= 8 && (b[at]! | b[at + 1]! | b[at + 2]! | b[at + 3]!) !== 0) {
+        let k: number;
+        try {
+          k = fn(b, at, seg, left, lastLen, remote, local);
+        } catch {
+          this.s.handlerErrors++;
+          k = left; // an owner's bug: the train is lost, not delivered twice
+        }
+        if (k <= 0) fn = undefined;
+        else {
+          k = Math.min(k, left);
+          const bytes = k === left ? len - o : k * seg;
+          this.s.groSegments += k;
+          this.s.rxPackets += k;
+          this.s.rxBytes += bytes;
+          o += bytes;
+          continue;
+        }
+      }
+      this.s.groSegments++;
+      this.segment(b.subarray(at, base + Math.min(o + seg, len)), remote, local);
+      o += seg;
     }
   }
 
@@ -409,6 +456,12 @@ export class UdpGsoBind implements PacketBind {
 }
 
 const KEEPALIVE = Uint8Array.of(NAT_KEEPALIVE_BYTE);
+
+/**
+ * A GRO train of UDP 4500 payloads in buf: segment i at off + i*segSize, count segments,
+ * the last lastLen bytes. Returns how many leading segments it handled (0: none).
+ */
+export type EspTrainHandler = (buf: Uint8Array, off: number, segSize: number, count: number, lastLen: number, remote: Endpoint, local: Endpoint) => number;
 
 /**
  * Opens a GSO/GRO UDP bind (IPv4 only). encap=true is the port 4500 socket, encap=false

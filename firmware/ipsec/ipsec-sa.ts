@@ -113,6 +113,15 @@ export class IpsecSaConfigError extends Error {
 }
 
 const TWO32 = 4294967296;
+/** Segments per openTrain and Int32 results per segment (esp_batch.c). */
+const TRAIN_MAX = 1024;
+const TRAIN_STRIDE = 6;
+const TRAIN_ICV = 1;
+const TRAIN_TRUNCATED = 2;
+const TRAIN_BAD_LENGTH = 3;
+const TRAIN_ENGINE = 4;
+const TRAIN_BAD_PADDING = 5;
+const TRAIN_TRAILER_SHORT = 6;
 const MAX_IP = 65535;
 const DEFAULT_COMP_MIN = 90;
 /** Shared by all SAs: the packet path is synchronous between staging and copying out. */
@@ -520,6 +529,83 @@ export class IpsecSa {
     const st = this.stageIn(payload, { protocol, src, dst });
     if (typeof st === 'string') return this.inDrop(st);
     return this.completeInSync(st);
+  }
+
+  // Inbound UDP GRO trains: the engine opens every segment in one call (openEspTrain), then
+  // trainResult(i) gives each segment, in order, the result unprotectPayload would have
+  // given: same checks in the same order (replay check, ICV, replay accept, trailer, inner
+  // header), same counters. Only for ESP-only tunnel SAs in UDP, AES-GCM/GMAC without ESN.
+  private trainOut: Int32Array | undefined;
+  private trainBuf: Uint8Array | undefined;
+
+  /**
+   * Opens a train of UDP 4500 payloads (ESP from the SPI on) in place: segment i is
+   * buf[off + i*segSize ..], the last one lastLen bytes. Returns how many leading segments
+   * were opened (0 when this SA cannot batch: the caller takes unprotectPayload); the
+   * caller then reads trainResult(0..n-1) in that order, before the next openTrain.
+   * The opener stops at a segment with another SPI or under 8 bytes. Never throws.
+   */
+  openTrain(buf: Uint8Array, off: number, segSize: number, count: number, lastLen: number): number {
+    const open = this.espCtx?.openEspTrain;
+    const esp = this.cfg.esp?.params;
+    if (!open || !esp || this.destroyed || this.mode !== 'tunnel' || !this.cfg.udpEncap || this.cfg.ah || this.cpi !== undefined) return 0;
+    if ((esp.cipher !== 'aes-gcm-16' && esp.cipher !== 'aes-gmac') || esp.esn || esp.ivLength !== 8 || esp.icvLength !== 16) return 0;
+    if (count < 1) return 0;
+    if (count > TRAIN_MAX) { count = TRAIN_MAX; lastLen = segSize; }
+    const out = (this.trainOut ??= new Int32Array(TRAIN_MAX * TRAIN_STRIDE));
+    let n: number;
+    try {
+      n = open(buf, off, segSize, count, lastLen, this.espSpi!, out);
+    } catch {
+      return 0; // arguments the addon refused: nothing was opened
+    }
+    this.trainBuf = n > 0 ? buf : undefined;
+    return n;
+  }
+
+  /** Segment i of the last openTrain: what unprotectPayload gives for it. Never throws. */
+  trainResult(i: number): UnprotectResult {
+    if (this.destroyed) return this.inDrop('sa-destroyed');
+    const o = this.trainOut!;
+    const buf = this.trainBuf!;
+    const k = i * TRAIN_STRIDE;
+    const st = o[k]!;
+    // afterAh: lengths, then the replay check, all before crypto
+    if (st === TRAIN_TRUNCATED) return this.inDrop('truncated');
+    if (st === TRAIN_BAD_LENGTH) return this.inDrop('bad-length');
+    const seq = o[k + 1]! >>> 0;
+    const win = this.espReplay!;
+    const hi = win.check(seq);
+    if (hi < 0) return this.inDrop('replay');
+    // the per-packet path would have run the crypto op here
+    const okOp = st !== TRAIN_ICV && st !== TRAIN_ENGINE;
+    this.espCtx?.trainOpsDone?.(okOp ? 1 : 0, okOp ? 0 : 1);
+    if (st === TRAIN_ICV) return this.inDrop('icv-failure');
+    if (st === TRAIN_ENGINE) return this.inDrop('engine-error');
+    if (!win.accept(hi, seq)) return this.inDrop('replay');
+    if (st === TRAIN_TRAILER_SHORT) return this.inDrop('truncated');
+    if (st === TRAIN_BAD_PADDING) return this.inDrop('bad-padding');
+    const nh = o[k + 4]!;
+    if (nh === IPPROTO_NONE) return this.inDrop('dummy-packet');
+    if (nh !== IPPROTO_IPIP && nh !== IPPROTO_IPV6) return this.inDrop('bad-next-header'); // IPComp included: no CPI here
+    const start = o[k + 2]!;
+    const total = o[k + 5]!;
+    let out: Uint8Array;
+    if (total >= 0) {
+      out = buf.subarray(start, start + total); // IPv4 header checked by the addon
+    } else {
+      const inner = buf.subarray(start, start + o[k + 3]!);
+      const ih = parseIpHeader(inner);
+      if (!ih || ih.version !== (nh === IPPROTO_IPIP ? 4 : 6)) return this.inDrop('bad-inner-packet');
+      out = inner.subarray(0, ih.totalLength);
+    }
+    // no ECN to propagate: a UDP payload comes without the outer TOS (stageIn uses 0)
+    const c = this.counters;
+    c.decapsPkts++;
+    if (this.cfg.esp!.params.cipher !== 'aes-gmac') c.decryptPkts++;
+    c.verifyPkts++;
+    c.bytesIn += out.length;
+    return { code: 'ok', packet: out };
   }
 
   /** Batch path for async engines. Never rejects. */

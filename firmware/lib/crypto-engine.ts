@@ -132,6 +132,18 @@ export interface TransformContext {
    * all of them. Never rejects: a device failure sets 'engine-error' on the ops it lost.
    */
   runBatch(ops: readonly CryptoOp[]): Promise<void>;
+  /**
+   * Optional, inbound ESP without ESN, AES-GCM/GMAC (software engine with the native addon):
+   * opens a UDP GRO train in place in one call. Segment i is buf[off + i*segSize ..], the
+   * last one lastLen bytes. Stops at the first segment shorter than 8 bytes or with another
+   * SPI and returns how many it opened (0: none, take the per-packet path). Per segment,
+   * out[6i..6i+6) = [status, seqLo, innerOffset, innerLength, nextHeader, IPv4 total length
+   * or -1]; status 0 ok, 1 icv-failure, 2 truncated, 3 bad-length (2 and 3: crypto not run),
+   * 4 engine-error, 5 bad-padding, 6 trailer too short (see drivers/native/src/esp_batch.c).
+   * Counts no ops: the caller reports those the per-packet path would have run (trainOpsDone).
+   */
+  readonly openEspTrain?: (buf: Uint8Array, off: number, segSize: number, count: number, lastLen: number, spi: number, out: Int32Array) => number;
+  readonly trainOpsDone?: (ok: number, failed: number) => void;
   /** Forget the keys (zeroes software copies, frees the device session). */
   destroy(): void;
 }

@@ -58,6 +58,7 @@ void export_fn(napi_env env, napi_value exports, const char *name, napi_callback
 static napi_value init(napi_env env, napi_value exports) {
   register_aead(env, exports);
   register_netio(env, exports);
+  register_esp_batch(env, exports);
   return exports;
 }
 

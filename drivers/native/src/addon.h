@@ -22,4 +22,5 @@ void export_fn(napi_env env, napi_value exports, const char *name, napi_callback
 
 void register_aead(napi_env env, napi_value exports);
 void register_netio(napi_env env, napi_value exports);
+void register_esp_batch(napi_env env, napi_value exports);
 #endif

@@ -13,21 +13,11 @@
  * Status codes returned: 0 ok, 1 icv-failure, 2 bad-length, 3 engine-error.
  * Keys never leave these structs; they are cleansed when the SA is destroyed.
  */
-#include "addon.h"
-#include <openssl/evp.h>
+#include "aead.h"
 #include <openssl/hmac.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
-
-enum { ST_OK = 0, ST_ICV = 1, ST_LENGTH = 2, ST_ENGINE = 3 };
-enum { F_SEAL = 1, F_ESN = 2, F_GMAC = 4 };
-
-typedef struct {
-  EVP_CIPHER_CTX *enc;
-  EVP_CIPHER_CTX *dec;
-  uint8_t nonce[12];
-} gcm_sa;
 
 typedef struct {
   HMAC_CTX *ctx;
@@ -60,7 +50,7 @@ static void hmac_finalize(napi_env env, void *data, void *hint) {
   free(h);
 }
 
-static void *get_external(napi_env env, napi_value v) {
+void *get_external(napi_env env, napi_value v) {
   void *p = NULL;
   if (napi_get_value_external(env, v, &p) != napi_ok || !p) throw_error(env, "expected a context handle");
   return p;
@@ -107,7 +97,7 @@ static void put_u32be(uint8_t *p, uint32_t v) {
 
 /* One ESP packet in place. AAD is SPI||Seq (or SPI||SeqHi||Seq with ESN); GMAC also
  * authenticates IV||payload without encrypting it (RFC 4106 section 5, RFC 4543 3.3). */
-static int gcm_esp(gcm_sa *g, uint8_t *buf, size_t buflen, size_t esp, size_t body, uint32_t seq_hi, int flags) {
+int gcm_esp(gcm_sa *g, uint8_t *buf, size_t buflen, size_t esp, size_t body, uint32_t seq_hi, int flags) {
   const size_t iv_off = esp + 8, pay_off = esp + 16, end = esp + body;
   if (body < 16 + 2 || end + 16 > buflen || end < esp) return ST_LENGTH;
   const int seal = flags & F_SEAL, gmac = flags & F_GMAC;
