@@ -13,7 +13,8 @@ import { udpGsoAddon } from '../../firmware/dataplane/udp-gso-bind.js';
 
 const skip = !isRoot() ? 'needs root: network namespaces'
   : !hasCommand('ip') || !hasCommand('ping') ? 'needs iproute2 and ping'
-    : !nativeCrypto()?.gcmOpenTrain || !udpGsoAddon() ? 'native addon unavailable: no GRO trains to open' : undefined;
+    : !nativeCrypto()?.gcmOpenTrain || !udpGsoAddon() ? 'native addon unavailable: no GRO trains to open'
+      : process.env.RAMPART_ESP_TRAIN === '0' ? 'RAMPART_ESP_TRAIN=0: trains off' : undefined;
 
 const BAD = /^% (Invalid|Incomplete|Ambiguous|Unknown|Unrecognized)/m;
 const BYTES = 20 * 1024 * 1024;

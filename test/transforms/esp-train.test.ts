@@ -9,6 +9,9 @@ import { nativeCrypto, type NativeHandle } from '../../drivers/software/native-c
 import { IpsecSa, type UnprotectResult } from '../../firmware/ipsec/ipsec-sa.js';
 import { espParams, parseTransformSet } from '../../firmware/ipsec/transform.js';
 import type { EspCryptoParams, TransformContext } from '../../firmware/lib/crypto-engine.js';
+import { Pipeline, type PipelineIo } from '../../firmware/dataplane/pipeline.js';
+import { Sad } from '../../firmware/ipsec/sad.js';
+import { parseIp } from '../../firmware/ipsec/selector.js';
 import { ipv4Udp, ipv6Udp, prng, toHex, V4_LOCAL, V4_REMOTE } from './helpers.js';
 
 const rnd = prng(4500);
@@ -289,4 +292,77 @@ t.test('gcmOpenTrain: bad arguments throw or open nothing, never crash', { skip 
   }
   n.gcmFree(h);
   tt.equal(open(h, buf, 0, seg, 4, seg, SPI, 4, 0, out), 0, 'a freed context opens nothing');
+});
+
+/** A pipeline with its own SAD holding `sa` (inbound, to V4_LOCAL), delivering into `got`. */
+function pipelineWith(sa: IpsecSa, got: string[], kilobytes?: number): { pipe: Pipeline; sad: Sad<IpsecSa> } {
+  const sad = new Sad<IpsecSa>({ now: () => 1000 });
+  sad.addInbound({
+    direction: 'inbound', proto: 50, spi: SPI, local: parseIp('10.0.0.1'), peer: parseIp('10.0.0.2'), mode: 'tunnel',
+    lifetime: kilobytes !== undefined ? { kilobytes } : undefined, transform: sa,
+  });
+  // inbound only: the outbound members of PipelineIo are never called here
+  const io = { sendOuter: () => true, deliverInner: (p: Uint8Array) => { got.push(toHex(p)); return true; } } as unknown as PipelineIo;
+  return { pipe: new Pipeline({ sad, io, now: () => 1000 }), sad };
+}
+
+t.test('Pipeline.inboundUdpEspTrain: counted as inboundUdpEsp per segment, SA expiring mid-train, SPI change, no SA', { skip }, async (tt) => {
+  for (const kilobytes of [undefined, 20]) {
+    const s = setup(['esp-gcm', '256'], 31);
+    const refGot: string[] = [];
+    const batGot: string[] = [];
+    const ref = pipelineWith(s.ref, refGot, kilobytes);
+    const bat = pipelineWith(s.bat, batGot, kilobytes);
+    const segs: Uint8Array[] = [];
+    for (let i = 0; i < 40; i++) segs.push(craft(s, { seq: i + 1, inner: ipv4Udp(rnd(1000)), spi: i === 30 ? SPI + 7 : SPI }));
+    const seg = segs[0]!.length;
+    const buf = trainBuffer(segs, seg, 3);
+    for (const p of segs) ref.pipe.inboundUdpEsp(Uint8Array.from(p), V4_REMOTE, V4_LOCAL);
+    // what the bind does: the train handler first, one segment by the per-packet path when it stops
+    let i = 0;
+    let trains = 0;
+    while (i < segs.length) {
+      const n = bat.pipe.inboundUdpEspTrain(buf, 3 + i * seg, seg, segs.length - i, seg, V4_REMOTE, V4_LOCAL);
+      if (n > 0) { trains++; i += n; continue; }
+      bat.pipe.inboundUdpEsp(buf.subarray(3 + i * seg, 3 + (i + 1) * seg), V4_REMOTE, V4_LOCAL);
+      i++;
+    }
+    const what = kilobytes === undefined ? 'no lifetime' : `hard limit ${kilobytes} KB reached mid-train`;
+    tt.same(batGot, refGot, `${what}: the same inner packets delivered`);
+    const { inTrains, inTrainSegments, ...rest } = bat.pipe.counters;
+    const { inTrains: r1, inTrainSegments: r2, ...refRest } = ref.pipe.counters;
+    tt.same(rest, refRest, `${what}: pipeline counters (${JSON.stringify(refRest)})`);
+    tt.equal(r1 + r2, 0, 'the per-packet path opens no trains');
+    tt.ok(inTrains >= 1 && inTrainSegments > 0 && trains === inTrains, `${what}: ${inTrains} trains, ${inTrainSegments} segments`);
+    tt.same(s.bat.counters, s.ref.counters, `${what}: IpsecSa counters`);
+    const saRef = ref.sad.all()[0];
+    const saBat = bat.sad.all()[0];
+    tt.same(saBat?.counters, saRef?.counters, `${what}: SAD counters`);
+    if (kilobytes !== undefined) tt.ok(ref.pipe.counters.inNoSa > 0 && !saRef, 'the SA expired inside the train');
+  }
+  // no SA for the first SPI: nothing taken, the bind delivers one by one
+  const s = setup(['esp-gcm', '128'], 32);
+  const { pipe } = pipelineWith(s.bat, []);
+  const p = craft(s, { seq: 1, inner: ipv4Udp(rnd(100)), spi: SPI + 1 });
+  tt.equal(pipe.inboundUdpEspTrain(trainBuffer([p, p], p.length, 0), 0, p.length, 2, p.length, V4_REMOTE, V4_LOCAL), 0, 'unknown SPI: 0');
+  tt.equal(pipe.counters.inPackets, 0, 'and nothing counted');
+  tt.equal(pipe.inboundUdpEspTrain(new Uint8Array(10), 0, 8, 2, 8, V4_REMOTE, V4_LOCAL), 0, 'a train past the buffer: 0');
+});
+
+t.test('without native contexts (RAMPART_NATIVE=0, node:crypto engine): no trains, the per-packet path', async (tt) => {
+  const set = parseTransformSet(['esp-gcm', '256']);
+  const params = espParams(set, prng(40)(36), undefined, false);
+  const engine = createSoftwareEngine({ native: false });
+  const sa = new IpsecSa({ mode: 'tunnel', local: V4_LOCAL, remote: V4_REMOTE, esp: { spi: SPI, params }, udpEncap: {} }, engine);
+  const sealer = createSoftwareEngine({ native: false }).createContext(params);
+  const s = { sealer } as Setup;
+  const p = craft(s, { seq: 1, inner: ipv4Udp(rnd(200)) });
+  const buf = trainBuffer([p, p], p.length, 0);
+  tt.equal(sa.openTrain(buf, 0, p.length, 2, p.length), 0, 'IpsecSa.openTrain opens nothing');
+  const got: string[] = [];
+  const { pipe } = pipelineWith(sa, got);
+  tt.equal(pipe.inboundUdpEspTrain(buf, 0, p.length, 2, p.length, V4_REMOTE, V4_LOCAL), 0, 'the pipeline leaves the train to the bind');
+  tt.equal(pipe.counters.inPackets, 0, 'nothing counted');
+  pipe.inboundUdpEsp(buf.subarray(0, p.length), V4_REMOTE, V4_LOCAL);
+  tt.equal(got.length, 1, 'the per-packet path opens it');
 });
