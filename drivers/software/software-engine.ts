@@ -121,6 +121,7 @@ function mac(integ: Extract<Integrity, { kind: 'node' }>, buf: Uint8Array, start
 class SoftwareContext implements TransformContext {
   readonly engineName: string;
   readonly runSync: (op: CryptoOp) => CryptoStatus;
+  readonly sealTcpSegments?: (frame: Uint8Array, mss: number, out: Uint8Array, p: Uint32Array) => number;
   readonly openEspTrain?: (buf: Uint8Array, off: number, segSize: number, count: number, lastLen: number, spi: number, out: Int32Array) => number;
   readonly trainOpsDone?: (ok: number, failed: number) => void;
   private readonly esp: EspCryptoParams | undefined;
@@ -172,6 +173,10 @@ class SoftwareContext implements TransformContext {
       case 'aes-gmac':
         this.gcmNative = native?.gcmCreate(params.cipherKey, params.salt);
         if (this.gcmNative) {
+          const seal = native!.gcmSealTcp;
+          if (seal) {
+            this.sealTcpSegments = (frame, mss, out, p) => (this.gcmNative ? seal(this.gcmNative, frame, mss, out, p) : 0);
+          }
           // GRO trains of ESP in UDP: no ESN (its high bits follow the replay window inside the
           // train, which lives in IpsecSa); RAMPART_ESP_TRAIN=0 keeps the per-packet path
           const open = native!.gcmOpenTrain;

@@ -33,10 +33,11 @@ import type {
   TrafficSelector as KernelSelector,
 } from '../kernel/kernel-ipsec.js';
 import { openXfrmBackend } from '../kernel/xfrm-backend.js';
-import { runCommand, UserspaceBackend, type CommandRunner, type InterfacePolicy } from '../kernel/userspace-backend.js';
+import { runCommand, UserspaceBackend, type CommandRunner, type InterfacePolicy, type UdpEspSender } from '../kernel/userspace-backend.js';
 import type { CryptoEngine } from '../lib/crypto-engine.js';
 import type { DaemonService, ServiceContext } from './daemon.js';
 import type { SharedBind } from '../dataplane/bind-registry.js';
+import type { Endpoint, PacketBind } from '../dataplane/packet-io.js';
 
 /** A child SA pair (or one direction) IKE asks to install. Keys never logged. */
 export interface ChildSaInstall {
@@ -219,6 +220,8 @@ export class DataplaneService implements DaemonService {
       io: this.testIo ?? {
         sendOuter: (p, sa) => this.backend?.sendOuter(p, sa) ?? false,
         deliverInner: (p) => this.backend?.deliverInner(p) ?? false,
+        canSendEspTrain: (sa) => this.backend?.canSendEspTrain(sa) ?? false,
+        sendEspTrain: (sa, buf, count, stride, last, tos) => this.backend?.sendEspTrain(sa, buf, count, stride, last, tos) ?? false,
       },
     });
     // A box whose ports are not wired to Linux interfaces (sim board without --port, e.g.
@@ -297,15 +300,20 @@ export class DataplaneService implements DaemonService {
       if (this.udpBinds.has(addr)) continue;
       const dst = Uint8Array.from(addr.split('.').map(Number));
       const p = binds.udp(addr, 4500, true).then((b) => {
+        // a bind passes the same Endpoint object while the peer stays the same: the
+        // address bytes are parsed once per peer change, not per packet
+        let lastRemote: Endpoint | undefined;
+        let src = new Uint8Array(4);
         b.subscribe(['esp'], (_kind, data, remote) => {
-          const src = Uint8Array.from(remote.address.split('.').map(Number));
+          if (remote !== lastRemote) { lastRemote = remote; src = Uint8Array.from(remote.address.split('.').map(Number)); }
           this.pipeline.inboundUdpEsp(data, src, dst);
         });
         // GRO trains of ESP: the SA opens them in one engine call (Pipeline.inboundUdpEspTrain)
         b.onEspTrain((buf, off, segSize, count, lastLen, remote) => {
-          const src = Uint8Array.from(remote.address.split('.').map(Number));
+          if (remote !== lastRemote) { lastRemote = remote; src = Uint8Array.from(remote.address.split('.').map(Number)); }
           return this.pipeline.inboundUdpEspTrain(buf, off, segSize, count, lastLen, src, dst);
         });
+        this.attachUdpSender(addr, dst, b);
         return b;
       }, (e: unknown) => {
         this.ctx.log('dataplane', `UDP 4500 on ${addr}: ${(e as Error).message}`);
@@ -317,8 +325,21 @@ export class DataplaneService implements DaemonService {
     for (const [addr, p] of this.udpBinds) {
       if (want.has(addr)) continue;
       this.udpBinds.delete(addr);
+      this.backend?.attachUdpEncap(ipv4Number(Uint8Array.from(addr.split('.').map(Number))), undefined);
       void p.then((b) => b?.release());
     }
+  }
+
+  /**
+   * A bind that can queue ESP itself (dataplane/udp-gso-bind.ts: UDP GSO) carries this
+   * address's ESP in UDP; otherwise the backend's raw socket sends it with the headers
+   * IpsecSa built. Refusals at the bind's flush land on the SA like immediate ones.
+   */
+  private attachUdpSender(addr: string, bytes: Uint8Array, b: SharedBind): void {
+    const bind = b.bind as PacketBind & Partial<UdpEspSender> & { onSendError?: (fn: (tag: unknown, errno: number) => void) => void };
+    if (!this.backend || typeof bind.sendEsp !== 'function' || !this.udpBinds.has(addr)) return;
+    bind.onSendError?.((tag) => { if (tag) this.pipeline.sendFailedLate(tag as SecurityAssociation<IpsecSa>); });
+    this.backend.attachUdpEncap(ipv4Number(bytes), bind as UdpEspSender);
   }
 
   // ------------------------------------------------------------------ IKE API
@@ -741,6 +762,10 @@ function ivBytesOf(transform: string): number {
   return 0;
 }
 
+function ipv4Number(b: Uint8Array): number {
+  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+}
+
 function ipBytes(a: IpAddr): Uint8Array {
   const n = a.family === 4 ? 4 : 16;
   const out = new Uint8Array(n);
@@ -760,5 +785,8 @@ function ioCounters(b: UserspaceBackend): Record<string, number> {
     tunTxGsoSegments: st.tun.txGsoSegments ?? 0,
     // with GRO a TUN write happens after deliverInner returned: its failures count here
     tunTxErrors: st.tun.txErrors ?? 0,
+    tunRxSuperPackets: st.tun.rxSuperPackets ?? 0,
+    udpEspSent: st.udpEspSent, udpGsoTrains: st.udpGsoMessages, udpGsoSegments: st.udpGsoSegments,
+    udpGroTrains: st.udpGroMessages, udpGroSegments: st.udpGroSegments,
   };
 }

@@ -30,6 +30,13 @@ export interface PipelineIo {
   sendOuter(packet: Uint8Array, sa?: SecurityAssociation<IpsecSa>): boolean;
   /** Hands a decapsulated inner IP packet to the kernel (TUN write). */
   deliverInner(packet: Uint8Array): boolean;
+  /**
+   * Optional: sends `count` ESP packets of `sa` (UDP-encapsulated) lying back to back in
+   * buf, each `stride` bytes long but the last (`lastLength`): ESP from the SPI on, the
+   * I/O adds UDP and IP. `canSendEspTrain(sa)` is asked first; buf is reused after return.
+   */
+  canSendEspTrain?(sa: SecurityAssociation<IpsecSa>): boolean;
+  sendEspTrain?(sa: SecurityAssociation<IpsecSa>, buf: Uint8Array, count: number, stride: number, lastLength: number, tos?: number): boolean;
 }
 
 /** One interface with a crypto map set, in the order interfaces are searched. */
@@ -58,6 +65,9 @@ export interface PipelineCounters {
   outBadPacket: number;
   outProtectErrors: number;
   outSendErrors: number;
+  /** TCP super-packets sealed whole (outboundTcpSuperPacket) and their segments (also in outPackets) */
+  outSuperPackets: number;
+  outSuperSegments: number;
   /** outer packets received */
   inPackets: number;
   inBadPacket: number;
@@ -78,7 +88,7 @@ export interface PipelineCounters {
 
 export function newPipelineCounters(): PipelineCounters {
   return {
-    outPackets: 0, outProtected: 0, outNoSa: 0, outBypass: 0, outPolicyDrop: 0, outBadPacket: 0, outProtectErrors: 0, outSendErrors: 0,
+    outPackets: 0, outProtected: 0, outSuperPackets: 0, outSuperSegments: 0, outNoSa: 0, outBypass: 0, outPolicyDrop: 0, outBadPacket: 0, outProtectErrors: 0, outSendErrors: 0,
     inPackets: 0, inBadPacket: 0, inNoSa: 0, inUnprotectErrors: 0, inPolicyFail: 0, inDelivered: 0, inDeliverErrors: 0, inInformational: 0,
     acquires: 0, inTrains: 0, inTrainSegments: 0,
   };
@@ -91,6 +101,10 @@ export interface PipelineOptions {
   /** Minimum time between two acquires for the same policy key (ms). Default 1000. */
   acquireIntervalMs?: number;
 }
+
+/** ESP packets of one sealed super-packet: 64 KB of TCP in MSS-sized segments, with room for small MSS. */
+const trainScratch = new Uint8Array(256 * 1024);
+const trainParams = new Uint32Array(12);
 
 const INFORMATIONAL = new Set(['dummy-packet', 'nat-keepalive', 'non-esp-marker']);
 
@@ -150,6 +164,50 @@ export class Pipeline {
       return;
     }
     c.outBypass++;
+  }
+
+  /**
+   * One IPv4 TCP super-packet (a TSO frame read from an offload TUN, IP header first)
+   * leaving through the tunnel whole: one SPD and SAD lookup for all its segments (they
+   * share the 5-tuple), sealed by one engine call and sent as one ESP train. Returns false
+   * with nothing done or counted when it cannot go this way (no train I/O, no SA yet, not
+   * a GCM tunnel SA...); the caller then cuts it and calls outbound() per segment.
+   */
+  outboundTcpSuperPacket(frame: Uint8Array, mss: number): boolean {
+    const io = this.io;
+    if (!io.sendEspTrain || !io.canSendEspTrain) return false;
+    const k = packetKeyFromIp(frame, this.key);
+    if (!k) return false;
+    for (const itf of this.interfaces) {
+      const d = itf.spd.outbound(k);
+      if (d.action === 'bypass') continue;
+      if (d.action === 'drop') return false;
+      const sa = this.sad.outbound(d.policyKey)?.sas[0];
+      if (!sa || !io.canSendEspTrain(sa)) return false;
+      const p = trainParams;
+      const n = sa.transform.sealTcpSuperPacket(frame, mss, trainScratch, p);
+      if (n === 0) return false;
+      const c = this.counters;
+      c.outSuperPackets++;
+      if (n < 0) {
+        c.outPackets++;
+        c.outProtectErrors++;
+        this.sad.recordError(sa, 'engine-error');
+        return true;
+      }
+      c.outPackets += n;
+      c.outSuperSegments += n;
+      if (!this.sad.recordEncapsMany(sa, n, p[11]!)) { c.outProtectErrors += n; return true; }
+      // tunnel mode copies the inner TOS (DSCP/ECN) to the outer header, as protect() does
+      if (!io.sendEspTrain(sa, trainScratch, n, p[8] === 1 ? p[10]! : p[9]!, p[10]!, frame[1]!)) {
+        c.outSendErrors += n;
+        this.sad.recordError(sa, 'send');
+        return true;
+      }
+      c.outProtected += n;
+      return true;
+    }
+    return false;
   }
 
   private protectWith(sa: SecurityAssociation<IpsecSa>, inner: Uint8Array): void {

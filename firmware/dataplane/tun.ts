@@ -52,6 +52,7 @@
 import { openSync, closeSync, writeSync, constants as fsConstants } from 'node:fs';
 import {
   IFF_VNET_HDR, TUNSETOFFLOAD, TUNSETVNETHDRSZ, TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, VIRTIO_NET_HDR_BYTES, segmentFrame,
+  VIRTIO_NET_HDR_GSO_ECN, VIRTIO_NET_HDR_GSO_TCPV4,
 } from './tun-offload.js';
 import { TunGro, type TunGroStats } from './tun-gro.js';
 import { Worker } from 'node:worker_threads';
@@ -133,6 +134,8 @@ export interface TunStats {
   /** with offload: packets produced by segmentation, and frames refused (short/unsupported) */
   rxSegments: number;
   rxBadFrames: number;
+  /** TCPv4 super-packets the super-packet handler took whole (not cut here) */
+  rxSuperPackets: number;
   /** with GRO: frames written holding several segments, and those segments (in txPackets too) */
   txGsoFrames: number;
   txGsoSegments: number;
@@ -214,6 +217,7 @@ export class TunDevice {
   private readonly maxBatch: number;
   private readonly ipPath: string;
   private handler: TunPacketHandler | undefined;
+  private superHandler: ((packet: Uint8Array, mss: number) => boolean) | undefined;
   private batchEndHandler: (() => void) | undefined;
   private closed = false;
   private netns: string | undefined;
@@ -227,7 +231,7 @@ export class TunDevice {
   /** offload: a zero virtio_net_hdr, then room for one packet */
   private readonly txScratch: Uint8Array;
   private readonly s: TunStats = {
-    rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, txErrors: 0, rxRingFullWaits: 0, rxWakeups: 0, rxSegments: 0, rxBadFrames: 0,
+    rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, txErrors: 0, rxRingFullWaits: 0, rxWakeups: 0, rxSegments: 0, rxBadFrames: 0, rxSuperPackets: 0,
     txGsoFrames: 0, txGsoSegments: 0, txGsoFallbacks: 0,
   };
 
@@ -313,6 +317,15 @@ export class TunDevice {
    * Starts the reader workers and delivers every packet read to `handler`; `onBatchEnd`
    * (optional) runs after each batch, e.g. to flush batched sends. Call once.
    */
+  /**
+   * With offload: TCPv4 super-packets are offered whole to `handler` (IP packet, MSS)
+   * before being cut into segments; it returns true when it took the frame (e.g. sealed it
+   * in one call), false to have it cut and delivered per segment as usual.
+   */
+  onTcpSuperPacket(handler: ((packet: Uint8Array, mss: number) => boolean) | undefined): void {
+    this.superHandler = handler;
+  }
+
   onPacket(handler: TunPacketHandler, onBatchEnd?: () => void): void {
     if (this.handler) throw new Error('onPacket already set');
     if (this.closed) throw new Error('TUN closed');
@@ -350,6 +363,8 @@ export class TunDevice {
       try {
         const view = q.ring.subarray(off, off + len);
         if (!this.offload || this.rawFrames) handler(view, q.index);
+        else if (this.superHandler && (view[1]! & ~VIRTIO_NET_HDR_GSO_ECN) === VIRTIO_NET_HDR_GSO_TCPV4 && len > VIRTIO_NET_HDR_BYTES
+          && this.superHandler(view.subarray(VIRTIO_NET_HDR_BYTES), view[4]! | (view[5]! << 8))) this.s.rxSuperPackets++;
         else if (segmentFrame(view, (seg) => { this.s.rxSegments++; handler(seg, q.index); }, this.scratch) !== 'ok') this.s.rxBadFrames++;
       } catch {
         // the packet path must not throw; a handler bug drops this packet only

@@ -349,11 +349,15 @@ export class UdpGsoBind implements PacketBind {
    * are copied, so the caller may reuse its buffer at once. Equal-size packets to one peer
    * in one synchronous run leave as one GSO message. Returns false (counted in sendErrors)
    * only when it cannot be queued; refusals by the kernel go to onSendError with `tag`.
+   * `tos`: the outer TOS byte (tunnel mode copies the inner DSCP/ECN out); packets with
+   * different TOS never share a GSO message. Absent: the socket's default.
    */
-  sendEsp(payload: Uint8Array, dstAddr: number, dstPort: number, tag?: unknown): boolean {
+  sendEsp(payload: Uint8Array, dstAddr: number, dstPort: number, tag?: unknown, tos?: number): boolean {
     const n = payload.length;
     if (!this.handle || n === 0 || n > UDP_MAX_PAYLOAD || !(dstPort > 0 && dstPort < 65536)) { this.s.sendErrors++; return false; }
-    const at = this.reserve(n, dstAddr >>> 0, dstPort, tag);
+    // netSendUdp's port word: port, TOS in bits 16-23, bit 24 = TOS given
+    const portWord = tos === undefined ? dstPort : dstPort | ((tos & 0xff) << 16) | 0x1000000;
+    const at = this.reserve(n, dstAddr >>> 0, portWord, tag);
     this.slab.set(payload, at);
     return true;
   }
@@ -468,6 +472,10 @@ export type EspTrainHandler = (buf: Uint8Array, off: number, segSize: number, co
  * the port 500 socket. Throws UdpBindError when the OS refuses the socket or the bind, or
  * when the addon is unavailable (code 'ENOTSUP').
  */
+/** Default socket buffers of a port-4500 (encap) bind; forced past rmem_max as root. */
+export const ENCAP_RCVBUF_BYTES = 8 * 1024 * 1024;
+export const ENCAP_SNDBUF_BYTES = 4 * 1024 * 1024;
+
 export async function openUdpGsoBind(opts: UdpGsoBindOptions): Promise<UdpGsoBind> {
   const port = opts.port ?? (opts.encap ? IKE_NATT_PORT : IKE_PORT);
   const local = { address: opts.address, port };
@@ -476,7 +484,11 @@ export async function openUdpGsoBind(opts: UdpGsoBindOptions): Promise<UdpGsoBin
   if (ipv4ToU32(opts.address) === undefined) throw new UdpBindError(local, 'EAFNOSUPPORT', 'the GSO bind is IPv4 only');
   let h: NetHandle;
   try {
-    h = addon.netOpenUdp(opts.address, port, opts.recvBufferBytes ?? 0, opts.sendBufferBytes ?? 0, opts.gro ?? true);
+    // a port-4500 bind carries the ESP data path: GRO trains are up to 64 KB each, and the
+    // kernel's default buffer (~200 KB) overflows within a few trains under TCP load
+    const rcv = opts.recvBufferBytes ?? (opts.encap ? ENCAP_RCVBUF_BYTES : 0);
+    const snd = opts.sendBufferBytes ?? (opts.encap ? ENCAP_SNDBUF_BYTES : 0);
+    h = addon.netOpenUdp(opts.address, port, rcv, snd, opts.gro ?? true);
   } catch (e) {
     throw new UdpBindError(local, (e as NodeJS.ErrnoException).code, (e as Error).message);
   }

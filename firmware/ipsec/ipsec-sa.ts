@@ -192,6 +192,8 @@ export class IpsecSa {
   readonly counters: SaCounters = newSaCounters();
   readonly espReplay: ReplayWindow | undefined;
   readonly ahReplay: ReplayWindow | undefined;
+  /** UDP-encapsulated IPv4 SAs: outer addresses (host order) and ports, for I/O that sends ESP in UDP itself. */
+  readonly udpEndpoints: { readonly local: number; readonly remote: number; readonly localPort: number; readonly remotePort: number } | undefined;
   private readonly cfg: IpsecSaConfig;
   private readonly local: Uint8Array | undefined;
   private readonly remote: Uint8Array | undefined;
@@ -238,6 +240,9 @@ export class IpsecSa {
     this.compMin = config.ipcomp?.minBytes ?? DEFAULT_COMP_MIN;
     this.udpLocalPort = config.udpEncap?.localPort ?? NAT_T_PORT;
     this.udpRemotePort = config.udpEncap?.remotePort ?? NAT_T_PORT;
+    this.udpEndpoints = config.udpEncap && this.local?.length === 4 && this.remote?.length === 4
+      ? { local: readU32(this.local, 0), remote: readU32(this.remote, 0), localPort: this.udpLocalPort, remotePort: this.udpRemotePort }
+      : undefined;
     const win = config.replayWindow ?? REPLAY_WINDOW_DEFAULT;
     if (config.esp) this.espReplay = new ReplayWindow(win, config.esp.params.esn);
     if (config.ah) this.ahReplay = new ReplayWindow(win, config.ah.params.esn);
@@ -367,6 +372,52 @@ export class IpsecSa {
       return this.finishOut(s);
     });
   }
+
+  /**
+   * Tunnel-mode ESP over a whole IPv4 TCP super-packet (TSO frame from an offload TUN):
+   * the engine cuts it into `mss` segments and seals each straight into `out`, back to
+   * back (TransformContext.sealTcpSegments, p's layout there). Sequence numbers, IVs and
+   * counters advance exactly as `protect` per segment would.
+   * Returns the ESP packets written; 0 when this SA or frame cannot go this way (nothing
+   * consumed: protect each segment instead); -1 when the engine failed (counted, dropped).
+   */
+  sealTcpSuperPacket(frame: Uint8Array, mss: number, out: Uint8Array, p: Uint32Array): number {
+    const seal = this.espCtx?.sealTcpSegments;
+    const esp = this.cfg.esp?.params;
+    if (!seal || !esp || this.destroyed || this.mode !== 'tunnel' || this.cfg.ah || this.cpi !== undefined || this.local?.length !== 4) return 0;
+    if ((esp.cipher !== 'aes-gcm-16' && esp.cipher !== 'aes-gmac') || esp.icvLength !== 16 || esp.ivLength !== 8) return 0;
+    if (frame.length < 40 || frame[0]! >> 4 !== 4 || mss < 1) return 0;
+    const ihl = (frame[0]! & 0x0f) * 4;
+    const thl = ihl + 12 < frame.length ? (frame[ihl + 12]! >> 4) * 4 : 0;
+    const payload = ((frame[2]! << 8) | frame[3]!) - ihl - thl;
+    if (payload < 0) return 0;
+    const n = payload === 0 ? 1 : Math.ceil(payload / mss);
+    // no wrap inside one call; the rare frame at a wrap takes the per-packet path
+    if (this.espSeqLo + n > 0xffffffff || this.ivLo + n > 0xffffffff) return 0;
+    p[0] = this.espSpi!;
+    p[1] = this.espSeqLo + 1;
+    p[2] = this.espSeqHi;
+    p[3] = (esp.esn ? 2 : 0) | (esp.cipher === 'aes-gmac' ? 4 : 0);
+    p[4] = this.ivHi;
+    p[5] = this.ivLo + 1;
+    const r = seal(frame, mss, out, p);
+    if (r === 0) return 0;
+    // sealed or not, those sequence numbers and IVs are used up (a GCM IV never repeats)
+    this.espSeqLo += n;
+    this.ivLo += n;
+    const c = this.counters;
+    if (r < 0) {
+      c.sendErrors += n;
+      c.protectDrops['engine-error'] += n;
+      return -1;
+    }
+    c.encapsPkts += r;
+    if (esp.cipher !== 'aes-gmac') c.encryptPkts += r;
+    c.digestPkts += r;
+    c.bytesOut += p[11]!;
+    return r;
+  }
+
 
   private outDrop(code: ProtectDropCode): ProtectResult {
     this.counters.sendErrors++;

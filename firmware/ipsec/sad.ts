@@ -685,6 +685,18 @@ export class Sad<T = unknown> {
     return true;
   }
 
+  /** Counts `packets` packets of `bytes` in all sent at once; same contract as recordEncaps. */
+  recordEncapsMany(sa: SecurityAssociation<T>, packets: number, bytes: number): boolean {
+    if (!this.account(sa, sa.counters.encapsBytes, bytes)) {
+      sa.counters.sendErrors += packets;
+      sa.counters.errors.expired += packets;
+      return false;
+    }
+    sa.counters.encapsPkts += packets;
+    sa.counters.encapsBytes += bytes;
+    return true;
+  }
+
   /** Counts one packet decapsulated by an inbound SA; same contract as recordEncaps. */
   recordDecaps(sa: SecurityAssociation<T>, bytes: number): boolean {
     if (!this.account(sa, sa.counters.decapsBytes, bytes)) {

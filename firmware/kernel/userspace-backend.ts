@@ -5,6 +5,10 @@
 //   raw IP sockets, protocols 50/51   -> inbound ESP / AH to the pipeline
 //   one IPPROTO_RAW socket            <- outer packets built by IpsecSa (header included,
 //                                        so AH's immutable fields are sent as computed)
+//   UDP 4500 binds (shared with IKE)   <- ESP in UDP (RFC 3948): the service attaches the
+//                                        binds that can send it (attachUdpEncap); with
+//                                        dataplane/udp-gso-bind.ts equal-size packets to
+//                                        one peer leave as one UDP GSO send
 // The raw sockets are batched when the native addon is there (dataplane/batch-socket.ts):
 // outer packets queue and leave with one sendmmsg at the end of the synchronous run that
 // produced them (a TUN batch), and readable sockets are drained with recvmmsg. Without
@@ -37,6 +41,15 @@ import type { SecurityAssociation } from '../ipsec/sad.js';
 import type { IpsecSa } from '../ipsec/ipsec-sa.js';
 
 export const RULE_BASE = 10000;
+
+/** What the backend needs of a UDP 4500 bind to send ESP in UDP (dataplane/udp-gso-bind.ts). */
+export interface UdpEspSender {
+  readonly local: { readonly port: number };
+  /** Queues one ESP packet (from the SPI on) to dstAddr (host-order IPv4) : dstPort. */
+  sendEsp(payload: Uint8Array, dstAddr: number, dstPort: number, tag?: unknown, tos?: number): boolean;
+  /** GSO trains sent / their segments, GRO trains received / their segments. */
+  readonly stats?: { readonly gsoMessages?: number; readonly gsoSegments?: number; readonly groMessages?: number; readonly groSegments?: number };
+}
 export const DEFAULT_TABLE = 220;
 
 export interface CommandRunner {
@@ -86,6 +99,10 @@ function selectorArgs(ace: AclEntry, mirror: boolean): string[] | undefined {
     }
   }
   return args;
+}
+
+function readU32(p: Uint8Array, off: number): number {
+  return ((p[off]! << 24) | (p[off + 1]! << 16) | (p[off + 2]! << 8) | p[off + 3]!) >>> 0;
 }
 
 /** The full rule list for the given interfaces (pure; tested without root). */
@@ -173,6 +190,12 @@ export interface UserspaceBackendStats {
   rxBatches: number;
   /** received packets larger than a receive slot (dropped; also in rawRxDropped) */
   rawRxTruncated: number;
+  /** ESP in UDP through the attached binds: packets queued, GSO/GRO trains and segments */
+  udpEspSent: number;
+  udpGsoMessages: number;
+  udpGsoSegments: number;
+  udpGroMessages: number;
+  udpGroSegments: number;
 }
 
 export class UserspaceBackend {
@@ -192,6 +215,9 @@ export class UserspaceBackend {
   private installed: string[] = [];
   private sent = 0;
   private lastDst = -1;
+  /** ESP-in-UDP senders by local IPv4 address (host order). */
+  private readonly udpSenders = new Map<number, UdpEspSender>();
+  private udpSent = 0;
   private lastDstText = '';
   private sendErrors = 0;
   private rawRxDropped = 0;
@@ -223,6 +249,8 @@ export class UserspaceBackend {
     }
     const pipeline = this.opts.pipeline;
     if (!this.openBatchSockets(pipeline)) this.openRawSockets(pipeline);
+    // TCP super-packets to a peer reached through a GSO-capable UDP bind are sealed whole
+    tun.onTcpSuperPacket((packet, mss) => pipeline.outboundTcpSuperPacket(packet, mss));
     tun.onPacket((packet) => pipeline.outbound(packet));
   }
 
@@ -292,8 +320,52 @@ export class UserspaceBackend {
     }
   }
 
+  /**
+   * ESP in UDP from this local address leaves through `sender` (the port-4500 bind)
+   * instead of the raw socket, so the kernel can send equal-size packets as one UDP GSO
+   * train. undefined detaches.
+   */
+  attachUdpEncap(localAddr: number, sender: UdpEspSender | undefined): void {
+    if (sender) this.udpSenders.set(localAddr >>> 0, sender);
+    else this.udpSenders.delete(localAddr >>> 0);
+  }
+
+  /** The pipeline may hand `sa`'s ESP as a train (sendEspTrain): it is UDP-encapsulated from an attached bind. */
+  canSendEspTrain(sa: SecurityAssociation<IpsecSa>): boolean {
+    const e = sa.transform.udpEndpoints;
+    if (!e || this.closed) return false;
+    const sender = this.udpSenders.get(e.local);
+    return sender !== undefined && sender.local.port === e.localPort;
+  }
+
+  /** ESP packets back to back in buf (all `stride` long but the last): queued on the SA's bind. */
+  sendEspTrain(sa: SecurityAssociation<IpsecSa>, buf: Uint8Array, count: number, stride: number, lastLength: number, tos?: number): boolean {
+    const e = sa.transform.udpEndpoints;
+    const sender = e && this.udpSenders.get(e.local);
+    if (!e || !sender || this.closed) { this.sendErrors += count; return false; }
+    let ok = true;
+    for (let i = 0, off = 0; i < count; i++, off += stride) {
+      if (sender.sendEsp(buf.subarray(off, off + (i + 1 < count ? stride : lastLength)), e.remote, e.remotePort, sa, tos)) this.udpSent++;
+      else { this.sendErrors++; ok = false; }
+    }
+    return ok;
+  }
+
   /** Sends a complete outer IPv4 packet. */
   sendOuter(packet: Uint8Array, sa?: SecurityAssociation<IpsecSa>): boolean {
+    if (packet[9] === 17 && this.udpSenders.size > 0 && packet.length >= 28) {
+      const sender = this.udpSenders.get(readU32(packet, 12));
+      const ihl = (packet[0]! & 0x0f) * 4;
+      // the bind owns the source port: only packets built for it may take this way
+      if (sender && packet.length >= ihl + 8 && ((packet[ihl]! << 8) | packet[ihl + 1]!) === sender.local.port) {
+        if (this.closed) { this.sendErrors++; return false; }
+        // the outer TOS IpsecSa computed (inner DSCP/ECN) goes along as IP_TOS
+        const ok = sender.sendEsp(packet.subarray(ihl + 8), readU32(packet, 16), (packet[ihl + 2]! << 8) | packet[ihl + 3]!, sa, packet[1]!);
+        if (ok) this.udpSent++;
+        else this.sendErrors++;
+        return ok;
+      }
+    }
     // copied into the sender's slab: the caller's packet may be reused after this returns
     if (this.batchTx) {
       if (this.closed) { this.sendErrors++; return false; }
@@ -340,7 +412,8 @@ export class UserspaceBackend {
   describeIo(): string {
     const t = this.tun;
     const tun = t ? `TUN ${this.tunName}${t.offload ? ' with TSO/GRO offloads' : ''}` : `TUN ${this.tunName} (closed)`;
-    return `${tun}; outer packets: ${this.ioMethod}`;
+    const udp = this.udpSenders.size > 0 ? `; ESP in UDP: port-4500 bind${this.udpSenders.size > 1 ? 's' : ''} with UDP GSO/GRO` : '';
+    return `${tun}; outer packets: ${this.ioMethod}${udp}`;
   }
 
   get stats(): UserspaceBackendStats {
@@ -356,12 +429,22 @@ export class UserspaceBackend {
       rxBatches += st.batches;
     }
     const tx = this.batchTx?.stats;
+    const udp = { udpGsoMessages: 0, udpGsoSegments: 0, udpGroMessages: 0, udpGroSegments: 0 };
+    for (const sender of this.udpSenders.values()) {
+      const st = sender.stats;
+      udp.udpGsoMessages += st?.gsoMessages ?? 0;
+      udp.udpGsoSegments += st?.gsoSegments ?? 0;
+      udp.udpGroMessages += st?.groMessages ?? 0;
+      udp.udpGroSegments += st?.groSegments ?? 0;
+    }
     return {
+      ...udp,
+      udpEspSent: this.udpSent,
       tun: this.tun?.stats ?? {},
       rawEspRx: rx.esp,
       rawAhRx: rx.ah,
       rawRxDropped: dropped,
-      sent: this.sent + (tx?.sent ?? 0),
+      sent: this.sent + this.udpSent + (tx?.sent ?? 0),
       sendErrors: this.sendErrors + (tx?.sendErrors ?? 0),
       rules: this.installed.length,
       ruleErrors: this.ruleErrors,

@@ -133,6 +133,17 @@ export interface TransformContext {
    */
   runBatch(ops: readonly CryptoOp[]): Promise<void>;
   /**
+   * Optional, tunnel-mode ESP only: cuts one IPv4 TCP super-packet (TSO frame, IP header
+   * first, TCP checksum not yet valid) into `mss`-payload segments and writes each as a
+   * sealed ESP packet, back to back, into `out` - one call instead of one per segment.
+   *   p in:  [0] SPI [1] Seq of the first packet [2] SeqHi [3] flags (2 ESN, 4 GMAC)
+   *          [4] IV high [5] IV low of the first packet (+1 per packet, no wrap inside)
+   *   p out: [8] packets [9] length of each but the last [10] last length [11] inner bytes
+   * Returns the packets written; 0 when this frame cannot go this way (nothing written,
+   * nothing consumed); < 0 when the engine failed part way.
+   */
+  readonly sealTcpSegments?: (frame: Uint8Array, mss: number, out: Uint8Array, p: Uint32Array) => number;
+  /**
    * Optional, inbound ESP without ESN, AES-GCM/GMAC (software engine with the native addon):
    * opens a UDP GRO train in place in one call. Segment i is buf[off + i*segSize ..], the
    * last one lastLen bytes. Stops at the first segment shorter than 8 bytes or with another

@@ -1,7 +1,10 @@
-// ESP in UDP 4500 received as UDP GRO trains and opened one train per engine call
-// (Pipeline.inboundUdpEspTrain, native gcmOpenTrain) between two Rampart daemons (root only):
-// IKEv2 with `nat force-encap` on both sides, a bounded TCP stream (20 MB) from hostA to
-// hostB whose SHA-256 must match on arrival, and gwB's counters must show the train path.
+// The ESP-in-UDP train paths between two Rampart daemons (root only), IKEv2 with `nat
+// force-encap` on both sides, a bounded TCP stream (20 MB) from hostA to hostB whose
+// SHA-256 must match on arrival:
+//   - gwA seals each TCP super-packet read from its TUN in one engine call
+//     (Pipeline.outboundTcpSuperPacket, native gcmSealTcp) and sends it as UDP GSO;
+//   - gwB opens each UDP GRO train in one call (Pipeline.inboundUdpEspTrain, gcmOpenTrain).
+// Both gateways' counters must show their path was taken.
 import { createHash } from 'node:crypto';
 import t from 'tap';
 import { hasCommand, isRoot } from '../lib/netns.js';
@@ -79,6 +82,7 @@ t.test('GRO trains of ESP in UDP opened in one call: a 20 MB TCP stream arrives 
   tt.ok(up, 'the tunnel came up (traffic started IKE)');
   tt.match(await gwB.exec('show crypto ipsec sa'), /UDP-Encaps/, 'gwB: SAs UDP-encapsulated');
   const before = await gwB.exec('show crypto engine configuration');
+  const beforeA = await gwA.exec('show crypto engine configuration');
 
   const server = lab.spawn('hostB', [process.execPath, '-e', SERVER, a.hostB], { name: 'train-server' });
   for (let i = 0; i < 100 && !server.output.includes('listening'); i++) await new Promise((r) => setTimeout(r, 50));
@@ -98,4 +102,14 @@ t.test('GRO trains of ESP in UDP opened in one call: a 20 MB TCP stream arrives 
   tt.ok(segs > trains, `trains carried several segments (${segs} segments)`);
   tt.ok(segs <= pkts, `train segments are counted as inbound packets too (${segs} of ${pkts})`);
   tt.equal(counter(after, 'inUnprotectErrors'), counter(before, 'inUnprotectErrors'), 'no unprotect errors');
+
+  const afterA = await gwA.exec('show crypto engine configuration');
+  tt.comment(afterA.split('\n').filter((l) => /outSuper|outPackets|outProtected|udpGso|tunRxSuper/.test(l)).join('\n'));
+  const delta = (name: string): number => counter(afterA, name) - Math.max(0, counter(beforeA, name));
+  tt.ok(delta('outSuperPackets') > 0, `gwA sealed TCP super-packets whole (${delta('outSuperPackets')})`);
+  tt.ok(delta('outSuperSegments') > delta('outSuperPackets'), `several segments each (${delta('outSuperSegments')} segments)`);
+  tt.equal(delta('tunRxSuperPackets'), delta('outSuperPackets'), 'every super-packet the TUN handed over whole was sealed whole');
+  tt.ok(delta('udpGsoTrains') > 0 && delta('udpGsoSegments') >= delta('outSuperSegments'), `and left as UDP GSO trains (${delta('udpGsoTrains')} trains)`);
+  tt.equal(delta('outProtectErrors'), 0, 'no protect errors');
+  tt.equal(delta('outSendErrors'), 0, 'no send errors');
 });

@@ -213,6 +213,24 @@ t.test('UDP GSO/GRO binds in test namespaces', { skip }, async (t) => {
     t.equal(r.sendAfterClose, false, 'sendEsp after close is refused');
   });
 
+  t.test('outer TOS: each message carries its TOS (IP_TOS), different TOS never share a message', async (t) => {
+    lab.execSync('b', ['nft', 'add table ip tos; add chain ip tos in { type filter hook input priority 0; }; '
+      + 'add rule ip tos in udp dport 4502 ip dscp ef counter; add rule ip tos in udp dport 4502 ip dscp cs1 counter; '
+      + 'add rule ip tos in udp dport 4502 ip dscp cs0 counter'].join(' ').split(' '));
+    const rx = await lab.spawnNode('b', PEER, ['dgram-recv', '4502', '18'], { name: 'b-tos', env: env() });
+    await waitReady(rx);
+    const { r, code, out } = await runChild<{ gsoMessages: number; gsoSegments: number; sendErrors: number }>(lab, 'a', ['tos-send', '10.79.0.2', '4502']);
+    t.equal(code, 0, 'sender exited cleanly', { output: out.slice(-2000) });
+    await rx.wait();
+    t.equal(report<{ got: unknown[] }>(rx).got.length, 18, 'all 18 datagrams arrived');
+    t.match(r, { gsoMessages: 3, gsoSegments: 18, sendErrors: 0 }, 'three GSO messages: one per TOS');
+    const rules = lab.execSync('b', ['nft', 'list', 'chain', 'ip', 'tos', 'in']).stdout;
+    // UDP payload bytes per DSCP (a GSO message may be counted as one packet, so bytes
+    // minus one IP+UDP header per counted packet)
+    const counts = [...rules.matchAll(/dscp (\w+) counter packets (\d+) bytes (\d+)/g)].map((m) => `${m[1]}=${Number(m[3]) - 28 * Number(m[2])}`);
+    t.same(counts, ['ef=10000', 'cs1=5000', 'cs0=3000'], 'on the wire: 10 x 1000 bytes EF, 5 CS1, 3 default');
+  });
+
   t.test('GRO receive: a train from the other namespace arrives as one message', async (t) => {
     const go = join(lab.dir, 'gro-go');
     const rx = await lab.spawnNode('b', PEER, ['gro-recv', '4500', '45'], { name: 'b-gro', env: { ...env(), GO_FILE: go } });

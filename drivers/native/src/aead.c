@@ -245,10 +245,126 @@ static napi_value hmac_free_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* One's-complement sum of buf[0..len) in 16-bit big-endian words, added to sum. */
+static uint64_t ones_sum(const uint8_t *b, size_t len, uint64_t sum) {
+  size_t i = 0;
+  for (; i + 1 < len; i += 2) sum += (uint32_t)(b[i] << 8 | b[i + 1]);
+  if (i < len) sum += (uint32_t)(b[i] << 8);
+  return sum;
+}
+
+static uint16_t fold_sum(uint64_t sum) {
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return (uint16_t)~sum;
+}
+
+/*
+ * gcmSealTcp(handle, frame, mss, out, p: Uint32Array(12)) -> ESP packets written, or 0
+ *
+ * Tunnel-mode ESP (AES-GCM/GMAC) over one IPv4 TCP super-packet read from an offload
+ * TUN: the frame is cut into mss-payload segments exactly as tun-offload.ts segmentFrame
+ * does (IPv4 total length, id + i and header checksum; TCP sequence number, FIN/PSH only
+ * on the last, CWR only on the first, full TCP checksum), and each segment is written
+ * straight into its ESP packet in `out` (SPI, Seq, IV, segment, padding 1,2,3..., pad
+ * length, next header 4, ICV) and sealed in place. Packets are back to back: all but the
+ * last are p[9] bytes long (the UDP GSO segment size), the last p[10].
+ *   p in:  [0] SPI [1] Seq of the first packet [2] SeqHi (ESN) [3] flags (ESN 2, GMAC 4)
+ *          [4] IV high [5] IV low of the first packet (+1 per packet; the caller makes sure
+ *          neither Seq nor IV low wraps inside the frame)
+ *   p out: [8] packets [9] stride [10] last length [11] inner bytes in all
+ * Returns 0 without touching `out` when the frame is not an IPv4 TCP packet this can cut
+ * (bad lengths, options it cannot handle, out too small); the caller then takes the
+ * per-packet path.
+ */
+static napi_value gcm_seal_tcp(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  const int argc = get_args(env, info, argv, 5, 5, "gcmSealTcp(handle, frame, mss, out, params)");
+  if (argc < 0) return NULL;
+  gcm_sa *g = get_external(env, argv[0]);
+  if (!g) return NULL;
+  uint8_t *frame, *out;
+  size_t flen, olen, plen;
+  uint32_t *p;
+  int32_t mss;
+  if (!get_bytes(env, argv[1], &frame, &flen) || !get_i32(env, argv[2], &mss) || !get_bytes(env, argv[3], &out, &olen)
+      || !get_typed(env, argv[4], napi_uint32_array, (void **)&p, &plen, "a Uint32Array")) return NULL;
+  if (plen < 12) return throw_error(env, "params needs 12 elements");
+  if (!g->enc) return make_i32(env, 0);
+  if (flen < 40 || (frame[0] >> 4) != 4 || frame[9] != 6 || mss < 1 || mss > 65535) return make_i32(env, 0);
+  const size_t ihl = (size_t)(frame[0] & 15) * 4;
+  const size_t tot = (size_t)(frame[2] << 8 | frame[3]);
+  if (ihl < 20 || tot > flen || ihl + 20 > tot) return make_i32(env, 0);
+  const size_t thl = (size_t)(frame[ihl + 12] >> 4) * 4;
+  const size_t hdr = ihl + thl;
+  if (thl < 20 || hdr > tot) return make_i32(env, 0);
+  const size_t payload = tot - hdr;
+  const size_t n = payload == 0 ? 1 : (payload + (size_t)mss - 1) / (size_t)mss;
+  /* ESP: SPI 4, Seq 4, IV 8, inner, padding to 4 with the 2 trailer bytes, ICV 16 */
+  const size_t full_inner = hdr + (payload < (size_t)mss ? payload : (size_t)mss);
+  const size_t full_pad = (4 - (full_inner + 2) % 4) % 4;
+  const size_t stride = 16 + full_inner + full_pad + 2 + 16;
+  const size_t last_payload = payload - (n - 1) * (size_t)mss;
+  const size_t last_inner = hdr + last_payload;
+  const size_t last_pad = (4 - (last_inner + 2) % 4) % 4;
+  const size_t last_len = 16 + last_inner + last_pad + 2 + 16;
+  if ((n - 1) * stride + last_len > olen) return make_i32(env, 0);
+  const uint32_t spi = p[0], seq0 = p[1], seq_hi = p[2], iv_hi = p[4], iv_lo0 = p[5];
+  const int flags = F_SEAL | (int)(p[3] & (F_ESN | F_GMAC));
+  const uint32_t tcp_seq0 = (uint32_t)frame[ihl + 4] << 24 | (uint32_t)frame[ihl + 5] << 16 | (uint32_t)frame[ihl + 6] << 8 | frame[ihl + 7];
+  const uint16_t id0 = (uint16_t)(frame[4] << 8 | frame[5]);
+  const uint8_t tcp_flags0 = frame[ihl + 13];
+  size_t inner_total = 0;
+  for (size_t i = 0; i < n; i++) {
+    const size_t off = i * (size_t)mss;
+    const size_t len = i + 1 < n ? (size_t)mss : last_payload;
+    const size_t inner_len = hdr + len;
+    const size_t pad = i + 1 < n ? full_pad : last_pad;
+    uint8_t *esp = out + i * stride;
+    uint8_t *ip = esp + 16;
+    put_u32be(esp, spi);
+    put_u32be(esp + 4, seq0 + (uint32_t)i);
+    put_u32be(esp + 8, iv_hi);
+    put_u32be(esp + 12, iv_lo0 + (uint32_t)i);
+    memcpy(ip, frame, hdr);
+    memcpy(ip + hdr, frame + hdr + off, len);
+    ip[2] = (uint8_t)(inner_len >> 8); ip[3] = (uint8_t)inner_len;
+    const uint16_t id = (uint16_t)(id0 + i);
+    ip[4] = (uint8_t)(id >> 8); ip[5] = (uint8_t)id;
+    ip[10] = ip[11] = 0;
+    const uint16_t ipc = fold_sum(ones_sum(ip, ihl, 0));
+    ip[10] = (uint8_t)(ipc >> 8); ip[11] = (uint8_t)ipc;
+    uint8_t *tcp = ip + ihl;
+    put_u32be(tcp + 4, tcp_seq0 + (uint32_t)off);
+    uint8_t f = tcp_flags0;
+    if (i + 1 < n) f &= (uint8_t)~(0x01 | 0x08); /* FIN, PSH only on the last */
+    if (i > 0) f &= (uint8_t)~0x80; /* CWR only on the first */
+    tcp[13] = f;
+    tcp[16] = tcp[17] = 0;
+    const size_t l4len = thl + len;
+    uint64_t sum = ones_sum(ip + 12, 8, 0) + 6 + l4len;
+    const uint16_t tc = fold_sum(ones_sum(tcp, l4len, sum));
+    tcp[16] = (uint8_t)(tc >> 8); tcp[17] = (uint8_t)tc;
+    uint8_t *t = ip + inner_len;
+    for (size_t k = 0; k < pad; k++) t[k] = (uint8_t)(k + 1);
+    t[pad] = (uint8_t)pad;
+    t[pad + 1] = 4; /* IPv4 inside */
+    const size_t body = 16 + inner_len + pad + 2;
+    const int st = gcm_esp(g, esp, body + 16, 0, body, seq_hi, flags);
+    if (st != ST_OK) return make_i32(env, -st);
+    inner_total += inner_len;
+  }
+  p[8] = (uint32_t)n;
+  p[9] = (uint32_t)stride;
+  p[10] = (uint32_t)last_len;
+  p[11] = (uint32_t)inner_total;
+  return make_i32(env, (int32_t)n);
+}
+
 void register_aead(napi_env env, napi_value exports) {
   export_fn(env, exports, "gcmCreate", gcm_create);
   export_fn(env, exports, "gcmEsp", gcm_esp_js);
   export_fn(env, exports, "gcmFree", gcm_free_js);
+  export_fn(env, exports, "gcmSealTcp", gcm_seal_tcp);
   export_fn(env, exports, "hmacCreate", hmac_create);
   export_fn(env, exports, "hmacIcv", hmac_icv_js);
   export_fn(env, exports, "hmacFree", hmac_free_js);

@@ -23,7 +23,8 @@
  *        buffer sizes are forced past net.core.[rw]mem_max when the process may (root)
  *   netSendUdp(h, buf, desc: Uint32Array [off,len,dstAddr,dstPort,segSize]*, count, errs?)
  *        -> messages sent; segSize > 0 and len > segSize: one UDP_SEGMENT (GSO) message that
- *        the kernel cuts into len/segSize datagrams, the last one may be shorter
+ *        the kernel cuts into len/segSize datagrams, the last one may be shorter; dstPort's
+ *        bits 16-23 are the outer TOS (IP_TOS cmsg) when bit 24 is set
  *   netRecvUdp(h, buf, slotBytes, meta: Uint32Array [len,segSize,srcAddr,srcPort,dstAddr]*, maxCount)
  *        -> messages (0 when none) or -errno; segSize from the UDP_GRO cmsg (0: one datagram)
  * Addresses in desc/meta are IPv4 as host-order u32.
@@ -437,7 +438,7 @@ static napi_value net_send_udp(napi_env env, napi_callback_info info) {
   struct mmsghdr msgs[CHUNK];
   struct iovec iov[CHUNK];
   struct sockaddr_in to[CHUNK];
-  union { char buf[CMSG_SPACE(sizeof(uint16_t))]; struct cmsghdr align; } ctl[CHUNK];
+  union { char buf[CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } ctl[CHUNK];
   int idx[CHUNK];
   uint16_t segs[CHUNK];
   int sent = 0;
@@ -445,7 +446,13 @@ static napi_value net_send_udp(napi_env env, napi_callback_info info) {
     int m = 0;
     for (; i < count && m < CHUNK; i++) {
       const uint32_t *d = desc + 5 * i;
-      uint64_t off = d[0], len = d[1], addr = d[2], port = d[3], seg = d[4];
+      /* word 3: port, and the outer TOS in bits 16-23 when bit 24 is set (ESP in UDP
+       * carries the inner packet's DSCP/ECN out, RFC 4301 5.1.2.1) */
+      uint64_t off = d[0], len = d[1], addr = d[2], port = d[3] & 0xffffffu, seg = d[4];
+      const int has_tos = (d[3] >> 24) & 1;
+      const int tos = has_tos ? (int)((d[3] >> 16) & 0xff) : 0;
+      port &= 0xffff;
+      if ((d[3] >> 25) || (!has_tos && (d[3] >> 16))) port = 0; /* unknown bits, or a port past 65535: refuse */
       if (errs) errs[i] = 0;
       if (len == 0 || len > UDP_MAX_PAYLOAD || off > buflen || len > buflen - off || port == 0 || port > 65535
           || seg > len || (seg > 0 && (len + seg - 1) / seg > GSO_MAX_SEGMENTS)) {
@@ -464,17 +471,27 @@ static napi_value net_send_udp(napi_env env, napi_callback_info info) {
       msgs[m].msg_hdr.msg_iov = &iov[m];
       msgs[m].msg_hdr.msg_iovlen = 1;
       segs[m] = 0;
-      if (seg > 0 && len > seg) {
-        /* one sendmsg, the kernel (or the NIC) cuts it into seg-sized datagrams */
+      const int gso = seg > 0 && len > seg;
+      if (gso || has_tos) {
         memset(&ctl[m], 0, sizeof ctl[m]);
         msgs[m].msg_hdr.msg_control = ctl[m].buf;
-        msgs[m].msg_hdr.msg_controllen = sizeof ctl[m].buf;
+        msgs[m].msg_hdr.msg_controllen = (gso ? CMSG_SPACE(sizeof(uint16_t)) : 0) + (has_tos ? CMSG_SPACE(sizeof(int)) : 0);
         struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[m].msg_hdr);
-        c->cmsg_level = SOL_UDP;
-        c->cmsg_type = UDP_SEGMENT;
-        c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-        segs[m] = (uint16_t)seg;
-        memcpy(CMSG_DATA(c), &segs[m], sizeof segs[m]);
+        if (gso) {
+          /* one sendmsg, the kernel (or the NIC) cuts it into seg-sized datagrams */
+          c->cmsg_level = SOL_UDP;
+          c->cmsg_type = UDP_SEGMENT;
+          c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+          segs[m] = (uint16_t)seg;
+          memcpy(CMSG_DATA(c), &segs[m], sizeof segs[m]);
+          c = CMSG_NXTHDR(&msgs[m].msg_hdr, c);
+        }
+        if (has_tos && c) {
+          c->cmsg_level = IPPROTO_IP;
+          c->cmsg_type = IP_TOS;
+          c->cmsg_len = CMSG_LEN(sizeof(int));
+          memcpy(CMSG_DATA(c), &tos, sizeof tos);
+        }
       }
       idx[m] = (int)i;
       m++;
