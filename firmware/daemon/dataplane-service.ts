@@ -219,8 +219,9 @@ export class DataplaneService implements DaemonService {
       now: () => this.now(),
       io: this.testIo ?? {
         sendOuter: (p, sa) => this.backend?.sendOuter(p, sa) ?? false,
-        deliverInner: (p) => this.backend?.deliverInner(p) ?? false,
+        deliverInner: (p, ok) => this.backend?.deliverInner(p, ok) ?? false,
         canSendEspTrain: (sa) => this.backend?.canSendEspTrain(sa) ?? false,
+        espTrainBuffer: (sa, min) => this.backend?.espTrainBuffer(sa, min),
         sendEspTrain: (sa, buf, count, stride, last, tos) => this.backend?.sendEspTrain(sa, buf, count, stride, last, tos) ?? false,
       },
     });

@@ -28,14 +28,19 @@ export interface PipelineIo {
    * Pipeline.sendFailedLate(sa), `sa` being the tag passed here.
    */
   sendOuter(packet: Uint8Array, sa?: SecurityAssociation<IpsecSa>): boolean;
-  /** Hands a decapsulated inner IP packet to the kernel (TUN write). */
-  deliverInner(packet: Uint8Array): boolean;
+  /**
+   * Hands a decapsulated inner IP packet to the kernel (TUN write). `checksumsOk`: its
+   * IPv4 and TCP checksums were already verified (a merging writer need not redo it).
+   */
+  deliverInner(packet: Uint8Array, checksumsOk?: boolean): boolean;
   /**
    * Optional: sends `count` ESP packets of `sa` (UDP-encapsulated) lying back to back in
    * buf, each `stride` bytes long but the last (`lastLength`): ESP from the SPI on, the
    * I/O adds UDP and IP. `canSendEspTrain(sa)` is asked first; buf is reused after return.
    */
   canSendEspTrain?(sa: SecurityAssociation<IpsecSa>): boolean;
+  /** Optional: a buffer of at least minBytes to seal the train into (the I/O's own queue, saving a copy). */
+  espTrainBuffer?(sa: SecurityAssociation<IpsecSa>, minBytes: number): Uint8Array | undefined;
   sendEspTrain?(sa: SecurityAssociation<IpsecSa>, buf: Uint8Array, count: number, stride: number, lastLength: number, tos?: number): boolean;
 }
 
@@ -102,9 +107,14 @@ export interface PipelineOptions {
   acquireIntervalMs?: number;
 }
 
+function word(p: Uint8Array, off: number): number {
+  return ((p[off]! << 24) | (p[off + 1]! << 16) | (p[off + 2]! << 8) | p[off + 3]!) >>> 0;
+}
+
 /** ESP packets of one sealed super-packet: 64 KB of TCP in MSS-sized segments, with room for small MSS. */
 const trainScratch = new Uint8Array(256 * 1024);
 const trainParams = new Uint32Array(12);
+const TRAIN_LEND_BYTES = 96 * 1024;
 
 const INFORMATIONAL = new Set(['dummy-packet', 'nat-keepalive', 'non-esp-marker']);
 
@@ -119,6 +129,9 @@ export class Pipeline {
   private readonly acquireListeners = new Set<(a: PipelineAcquire) => void>();
   private readonly key: PacketKey = { family: 4, src: new Uint32Array(1), dst: new Uint32Array(1), proto: 0, srcPort: 0, dstPort: 0 };
   private readonly dstWords4 = new Uint32Array(1);
+  /** sameFlowAsLastInScope: the SA and [src, dst, ports, -, protocol] of the last packet found in scope */
+  private scopeSa: SecurityAssociation<IpsecSa> | undefined;
+  private readonly scopeFlow = new Float64Array(5);
 
   constructor(opts: PipelineOptions) {
     this.sad = opts.sad;
@@ -185,7 +198,11 @@ export class Pipeline {
       const sa = this.sad.outbound(d.policyKey)?.sas[0];
       if (!sa || !io.canSendEspTrain(sa)) return false;
       const p = trainParams;
-      const n = sa.transform.sealTcpSuperPacket(frame, mss, trainScratch, p);
+      // a 64 KB frame in 1400-byte segments needs ~68 KB; small MSS more (the seal declines
+      // when it does not fit, and the scratch buffer is tried next)
+      let out = io.espTrainBuffer?.(sa, TRAIN_LEND_BYTES) ?? trainScratch;
+      let n = sa.transform.sealTcpSuperPacket(frame, mss, out, p);
+      if (n === 0 && out !== trainScratch) n = sa.transform.sealTcpSuperPacket(frame, mss, (out = trainScratch), p);
       if (n === 0) return false;
       const c = this.counters;
       c.outSuperPackets++;
@@ -199,7 +216,7 @@ export class Pipeline {
       c.outSuperSegments += n;
       if (!this.sad.recordEncapsMany(sa, n, p[11]!)) { c.outProtectErrors += n; return true; }
       // tunnel mode copies the inner TOS (DSCP/ECN) to the outer header, as protect() does
-      if (!io.sendEspTrain(sa, trainScratch, n, p[8] === 1 ? p[10]! : p[9]!, p[10]!, frame[1]!)) {
+      if (!io.sendEspTrain(sa, out, n, p[8] === 1 ? p[10]! : p[9]!, p[10]!, frame[1]!)) {
         c.outSendErrors += n;
         this.sad.recordError(sa, 'send');
         return true;
@@ -317,12 +334,32 @@ export class Pipeline {
       // a segment can expire the SA (hard byte limit): the per-packet lookup of the next
       // ones would then miss it
       if (!sa.usable && this.sad.lookupInbound(spi, IPPROTO_ESP, dw) !== sa) { c.inNoSa++; continue; }
-      this.finishInbound(sa, t.trainResult(i));
+      this.finishInbound(sa, t.trainResult(i), t.trainChecksumsOk);
     }
     return n;
   }
 
-  private finishInbound(sa: SecurityAssociation<IpsecSa>, r: ReturnType<IpsecSa['unprotect']>): void {
+  /**
+   * The scope check's result for the flow of the last packet found in scope: an
+   * unfragmented IPv4 TCP/UDP packet without options is judged on exactly its addresses,
+   * protocol and ports, so the next packet with the same ones on the same SA passes too
+   * (a TCP stream is checked once per change of flow, not per segment).
+   */
+  private sameFlowAsLastInScope(sa: SecurityAssociation<IpsecSa>, p: Uint8Array): boolean {
+    return sa === this.scopeSa && p.length >= 24 && p[0] === 0x45 && ((p[6]! & 0x3f) | p[7]!) === 0 && p[9] === this.scopeFlow[4]
+      && (p[9] === 6 || p[9] === 17) && this.scopeFlow[0] === word(p, 12) && this.scopeFlow[1] === word(p, 16) && this.scopeFlow[2] === word(p, 20);
+  }
+
+  private rememberInScope(sa: SecurityAssociation<IpsecSa>, p: Uint8Array): void {
+    if (p.length < 24 || p[0] !== 0x45 || ((p[6]! & 0x3f) | p[7]!) !== 0 || (p[9] !== 6 && p[9] !== 17)) { this.scopeSa = undefined; return; }
+    this.scopeSa = sa;
+    this.scopeFlow[0] = word(p, 12);
+    this.scopeFlow[1] = word(p, 16);
+    this.scopeFlow[2] = word(p, 20);
+    this.scopeFlow[4] = p[9]!;
+  }
+
+  private finishInbound(sa: SecurityAssociation<IpsecSa>, r: ReturnType<IpsecSa['unprotect']>, checksumsOk = false): void {
     const c = this.counters;
     if (r.code !== 'ok') {
       if (INFORMATIONAL.has(r.code)) { c.inInformational++; return; }
@@ -331,7 +368,7 @@ export class Pipeline {
       return;
     }
     const inner = r.packet;
-    if (sa.scope) {
+    if (sa.scope && !this.sameFlowAsLastInScope(sa, inner)) {
       const k = packetKeyFromIp(inner, this.key);
       if (!k || !inboundMatchesScope(k, sa.scope)) {
         c.inPolicyFail++;
@@ -339,9 +376,10 @@ export class Pipeline {
         sa.transform.counters.recvErrors++;
         return;
       }
+      this.rememberInScope(sa, inner);
     }
     if (!this.sad.recordDecaps(sa, inner.length)) { c.inUnprotectErrors++; return; }
-    if (this.io.deliverInner(inner)) c.inDelivered++;
+    if (this.io.deliverInner(inner, checksumsOk)) c.inDelivered++;
     else c.inDeliverErrors++;
   }
 }

@@ -417,11 +417,11 @@ export class TunDevice {
    * accepted, and a failed write shows in txErrors only. Other packets arriving while
    * nothing is buffered are written at once. `packet` may be reused by the caller at once.
    */
-  write(packet: Uint8Array, queue = 0): boolean {
+  write(packet: Uint8Array, queue = 0, checksumsOk = false): boolean {
     if (this.closed) return false;
     const gro = this.gro;
     if (gro) {
-      const ok = gro.add(packet, queue);
+      const ok = gro.add(packet, queue, checksumsOk);
       if (!this.flushScheduled && gro.pending > 0) {
         this.flushScheduled = true;
         queueMicrotask(this.flushTask);

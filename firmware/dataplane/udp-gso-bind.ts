@@ -362,6 +362,50 @@ export class UdpGsoBind implements PacketBind {
     return true;
   }
 
+  /**
+   * Lends the slab space the next queued bytes will take (at least minBytes), so a caller
+   * can seal an ESP train straight into it and queue it with sendEspTrain() without a
+   * copy. Flushes first when the slab or the message table could not take a whole train.
+   * The view is valid until anything else is queued or flushed. undefined when closed.
+   */
+  trainBuffer(minBytes: number): Uint8Array | undefined {
+    if (!this.handle || minBytes > this.slab.length) return undefined;
+    // a train of equal segments needs at most a message per maxSegments, +1 for the tail
+    const messages = Math.ceil(minBytes / UDP_MAX_PAYLOAD) + Math.ceil(minBytes / 64 / this.maxSegments) + 2;
+    if (this.used + minBytes > this.slab.length || this.count + messages > this.maxMessages) this.flush();
+    return this.slab.subarray(this.used);
+  }
+
+  /**
+   * Queues `count` ESP packets lying back to back in buf (each `stride` bytes but the last,
+   * `lastLength`) for dstAddr:dstPort, all with `tag` and `tos` (see sendEsp). When buf is
+   * the view trainBuffer() just lent, the bytes are already in place (no copy).
+   */
+  sendEspTrain(buf: Uint8Array, count: number, stride: number, lastLength: number, dstAddr: number, dstPort: number, tag?: unknown, tos?: number): boolean {
+    if (!this.handle || count < 1 || stride < 1 || lastLength < 1 || stride > UDP_MAX_PAYLOAD || lastLength > UDP_MAX_PAYLOAD
+      || !(dstPort > 0 && dstPort < 65536) || (count - 1) * stride + lastLength > buf.length) { this.s.sendErrors += Math.max(1, count); return false; }
+    const portWord = tos === undefined ? dstPort : dstPort | ((tos & 0xff) << 16) | 0x1000000;
+    const addr = dstAddr >>> 0;
+    const total = (count - 1) * stride + lastLength;
+    const inPlace = buf.buffer === this.slab.buffer && buf.byteOffset === this.slab.byteOffset + this.used
+      && this.used + total <= this.slab.length;
+    if (inPlace) {
+      const messages = Math.ceil(count / Math.max(1, Math.min(this.maxSegments, Math.floor(UDP_MAX_PAYLOAD / stride)))) + 1;
+      if (this.count + messages > this.maxMessages) {
+        // cannot happen after trainBuffer(); never lose the bytes: copy them out first
+        return this.sendEspTrain(buf.slice(0, total), count, stride, lastLength, dstAddr, dstPort, tag, tos);
+      }
+      for (let i = 0; i < count; i++) this.reserve(i + 1 < count ? stride : lastLength, addr, portWord, tag);
+      return true;
+    }
+    for (let i = 0, off = 0; i < count; i++, off += stride) {
+      const n = i + 1 < count ? stride : lastLength;
+      const at = this.reserve(n, addr, portWord, tag);
+      this.slab.set(buf.subarray(off, off + n), at);
+    }
+    return true;
+  }
+
   private addrOf(text: string): number | undefined {
     if (text === this.lastAddrText) return this.lastAddr;
     const v = ipv4ToU32(text);

@@ -211,6 +211,11 @@ export class IpsecSa {
   private ivHi = 0;
   private ivLo = 0;
   private ipId: number;
+  /**
+   * After trainResult(): the segment just returned is a TCP segment whose IPv4 and TCP
+   * checksums the addon verified (the TUN writer's GRO may skip verifying them).
+   */
+  trainChecksumsOk = false;
   private destroyed = false;
 
   constructor(config: IpsecSaConfig, engine: CryptoEngine) {
@@ -640,7 +645,9 @@ export class IpsecSa {
     if (nh === IPPROTO_NONE) return this.inDrop('dummy-packet');
     if (nh !== IPPROTO_IPIP && nh !== IPPROTO_IPV6) return this.inDrop('bad-next-header'); // IPComp included: no CPI here
     const start = o[k + 2]!;
-    const total = o[k + 5]!;
+    const totalWord = o[k + 5]!;
+    const total = totalWord >= 0 ? totalWord & 0xffff : -1;
+    this.trainChecksumsOk = totalWord >= 0 && (totalWord & 0x10000) !== 0;
     let out: Uint8Array;
     if (total >= 0) {
       out = buf.subarray(start, start + total); // IPv4 header checked by the addon

@@ -47,6 +47,9 @@ export interface UdpEspSender {
   readonly local: { readonly port: number };
   /** Queues one ESP packet (from the SPI on) to dstAddr (host-order IPv4) : dstPort. */
   sendEsp(payload: Uint8Array, dstAddr: number, dstPort: number, tag?: unknown, tos?: number): boolean;
+  /** Optional zero-copy train path (udp-gso-bind.ts): lend the queue's space, then queue what was written there. */
+  trainBuffer?(minBytes: number): Uint8Array | undefined;
+  sendEspTrain?(buf: Uint8Array, count: number, stride: number, lastLength: number, dstAddr: number, dstPort: number, tag?: unknown, tos?: number): boolean;
   /** GSO trains sent / their segments, GRO trains received / their segments. */
   readonly stats?: { readonly gsoMessages?: number; readonly gsoSegments?: number; readonly groMessages?: number; readonly groSegments?: number };
 }
@@ -338,11 +341,23 @@ export class UserspaceBackend {
     return sender !== undefined && sender.local.port === e.localPort;
   }
 
+  /** Where the pipeline may seal `sa`'s next ESP train: the bind's own queue space (no copy), if it lends it. */
+  espTrainBuffer(sa: SecurityAssociation<IpsecSa>, minBytes: number): Uint8Array | undefined {
+    const e = sa.transform.udpEndpoints;
+    return e && !this.closed ? this.udpSenders.get(e.local)?.trainBuffer?.(minBytes) : undefined;
+  }
+
   /** ESP packets back to back in buf (all `stride` long but the last): queued on the SA's bind. */
   sendEspTrain(sa: SecurityAssociation<IpsecSa>, buf: Uint8Array, count: number, stride: number, lastLength: number, tos?: number): boolean {
     const e = sa.transform.udpEndpoints;
     const sender = e && this.udpSenders.get(e.local);
     if (!e || !sender || this.closed) { this.sendErrors += count; return false; }
+    if (sender.sendEspTrain) {
+      const ok = sender.sendEspTrain(buf, count, stride, lastLength, e.remote, e.remotePort, sa, tos);
+      if (ok) this.udpSent += count;
+      else this.sendErrors += count;
+      return ok;
+    }
     let ok = true;
     for (let i = 0, off = 0; i < count; i++, off += stride) {
       if (sender.sendEsp(buf.subarray(off, off + (i + 1 < count ? stride : lastLength)), e.remote, e.remotePort, sa, tos)) this.udpSent++;
@@ -386,8 +401,8 @@ export class UserspaceBackend {
     }
   }
 
-  deliverInner(packet: Uint8Array): boolean {
-    return this.tun?.write(packet) ?? false;
+  deliverInner(packet: Uint8Array, checksumsOk?: boolean): boolean {
+    return this.tun?.write(packet, 0, checksumsOk) ?? false;
   }
 
   /** Replaces the installed policy-routing rules by these. */

@@ -231,6 +231,25 @@ t.test('UDP GSO/GRO binds in test namespaces', { skip }, async (t) => {
     t.same(counts, ['ef=10000', 'cs1=5000', 'cs0=3000'], 'on the wire: 10 x 1000 bytes EF, 5 CS1, 3 default');
   });
 
+  t.test('sendEspTrain: sealed in the lent queue space (no copy) or copied; bad trains refused', async (t) => {
+    const rx = await lab.spawnNode('b', PEER, ['dgram-recv', '4503', '36'], { name: 'b-train', env: env() });
+    await waitReady(rx);
+    const { r, code, out } = await runChild<{ inPlace: boolean; copied: boolean; bad: boolean[]; afterClose: boolean; lentAfterClose: boolean; gsoMessages: number; gsoSegments: number; sendErrors: number }>(
+      lab, 'a', ['train-send', '10.79.0.2', '4503']);
+    t.equal(code, 0, 'sender exited cleanly', { output: out.slice(-2000) });
+    await rx.wait();
+    const got = report<{ got: Array<{ len: number; i: number }> }>(rx).got;
+    t.ok(r.inPlace && r.copied, 'both trains queued');
+    t.same(r.bad, [false, false, false, false], 'count 0, a train past its buffer, port 0, an oversized segment: refused');
+    t.equal(r.afterClose, false, 'refused after close');
+    t.ok(r.lentAfterClose, 'nothing lent after close');
+    t.match(r, { gsoMessages: 2, gsoSegments: 36 }, 'two GSO messages: 31 and 5 datagrams');
+    t.same(got.map((g) => [g.i, g.len]), [
+      ...Array.from({ length: 31 }, (_, i) => [i, i < 30 ? 1000 : 500]),
+      ...Array.from({ length: 5 }, (_, i) => [100 + i, 800]),
+    ], 'every datagram arrived whole and in order');
+  });
+
   t.test('GRO receive: a train from the other namespace arrives as one message', async (t) => {
     const go = join(lab.dir, 'gro-go');
     const rx = await lab.spawnNode('b', PEER, ['gro-recv', '4500', '45'], { name: 'b-gro', env: { ...env(), GO_FILE: go } });

@@ -245,19 +245,6 @@ static napi_value hmac_free_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* One's-complement sum of buf[0..len) in 16-bit big-endian words, added to sum. */
-static uint64_t ones_sum(const uint8_t *b, size_t len, uint64_t sum) {
-  size_t i = 0;
-  for (; i + 1 < len; i += 2) sum += (uint32_t)(b[i] << 8 | b[i + 1]);
-  if (i < len) sum += (uint32_t)(b[i] << 8);
-  return sum;
-}
-
-static uint16_t fold_sum(uint64_t sum) {
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return (uint16_t)~sum;
-}
-
 /*
  * gcmSealTcp(handle, frame, mss, out, p: Uint32Array(12)) -> ESP packets written, or 0
  *

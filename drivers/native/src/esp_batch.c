@@ -68,7 +68,15 @@ static void open_segment(gcm_sa *g, uint8_t *buf, size_t buflen, size_t s, size_
   if (nh == 4 && inner_len >= 20 && (buf[pay] >> 4) == 4) {
     const size_t ihl = (size_t)(buf[pay] & 15) * 4;
     const size_t total = (size_t)buf[pay + 2] << 8 | buf[pay + 3];
-    if (ihl >= 20 && total >= ihl && total <= inner_len) o[5] = (int32_t)total;
+    if (ihl >= 20 && total >= ihl && total <= inner_len) {
+      o[5] = (int32_t)total;
+      /* an unfragmented TCP segment whose IPv4 and TCP checksums verify: bit 16 tells the
+       * TUN writer's GRO (tun-gro.ts) it need not verify them again in JS */
+      const uint8_t *ip = buf + pay;
+      if (ip[9] == 6 && ((ip[6] & 0x3f) | ip[7]) == 0 && total >= ihl + 20
+          && fold_sum(ones_sum(ip, ihl, 0)) == 0
+          && fold_sum(ones_sum(ip + ihl, total - ihl, ones_sum(ip + 12, 8, 0) + 6 + (total - ihl))) == 0) o[5] |= 1 << 16;
+    }
   }
 }
 
@@ -78,7 +86,8 @@ static void open_segment(gcm_sa *g, uint8_t *buf, size_t buflen, size_t s, size_
  * segment, from the first: stop (and return i) at one shorter than 8 bytes or whose SPI is
  * not `spi` - those take the per-packet path; else open it and write
  * out[6i..6i+6) = [status, seqLo, innerOffset (in buf), innerLength (before TFC trim),
- * nextHeader, IPv4 total length or -1]. flags: 4 = GMAC; ESN (2) or seal (1) throw.
+ * nextHeader, IPv4 total length or -1, | 0x10000 when it is a TCP segment whose IPv4 and
+ * TCP checksums verify]. flags: 4 = GMAC; ESN (2) or seal (1) throw.
  * Bad arguments throw (a TypeError-like Error), never touch memory outside buf and out.
  */
 static napi_value gcm_open_train(napi_env env, napi_callback_info info) {
