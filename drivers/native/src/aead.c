@@ -125,6 +125,12 @@ int gcm_esp(gcm_sa *g, uint8_t *buf, size_t buflen, size_t esp, size_t body, uin
   }
   /* Open: decrypt into a scratch area and copy back only when the tag verifies, so an
    * icv-failure leaves the packet as it arrived (crypto-engine.ts promises that). */
+  if (flags & F_INPLACE) {
+    if (pay_len && EVP_CipherUpdate(c, buf + pay_off, &outl, buf + pay_off, (int)pay_len) != 1) return ST_ENGINE;
+    if (EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, buf + end) != 1) return ST_ENGINE;
+    uint8_t none[16];
+    return EVP_CipherFinal_ex(c, none, &outl) == 1 ? ST_OK : ST_ICV;
+  }
   if (pay_len > sizeof open_scratch) return ST_LENGTH;
   if (pay_len && EVP_CipherUpdate(c, open_scratch, &outl, buf + pay_off, (int)pay_len) != 1) return ST_ENGINE;
   if (EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, buf + end) != 1) return ST_ENGINE;
@@ -146,7 +152,8 @@ static napi_value gcm_esp_js(napi_env env, napi_callback_info info) {
   if (!get_bytes(env, argv[1], &buf, &len) || !get_i32(env, argv[2], &esp) || !get_i32(env, argv[3], &body)
       || !get_i32(env, argv[4], &seq_hi) || !get_i32(env, argv[5], &flags)) return NULL;
   if (esp < 0 || body < 0) return make_i32(env, ST_LENGTH);
-  return make_i32(env, gcm_esp(g, buf, len, (size_t)esp, (size_t)body, (uint32_t)seq_hi, flags));
+  /* the JS API always leaves a packet that fails its ICV as it came: no F_INPLACE here */
+  return make_i32(env, gcm_esp(g, buf, len, (size_t)esp, (size_t)body, (uint32_t)seq_hi, flags & (F_SEAL | F_ESN | F_GMAC)));
 }
 
 /* gcmFree(handle): forget the keys now (the finalizer frees the struct later). */

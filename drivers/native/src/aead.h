@@ -7,7 +7,9 @@
 
 /* Status codes of gcm_esp (also the JS-visible codes of gcmEsp). */
 enum { ST_OK = 0, ST_ICV = 1, ST_LENGTH = 2, ST_ENGINE = 3 };
-enum { F_SEAL = 1, F_ESN = 2, F_GMAC = 4 };
+/* F_INPLACE (internal, trains only): open decrypts in place; after an icv-failure the
+ * bytes are garbage, which a train's caller drops anyway (saves a copy per packet). */
+enum { F_SEAL = 1, F_ESN = 2, F_GMAC = 4, F_INPLACE = 8 };
 
 typedef struct {
   EVP_CIPHER_CTX *enc;

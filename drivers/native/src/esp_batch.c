@@ -46,7 +46,7 @@ static void open_segment(gcm_sa *g, uint8_t *buf, size_t buflen, size_t s, size_
   if (len < ESP_HDR_IV + 2 + ESP_ICV) { o[0] = TR_TRUNCATED; return; }
   const size_t body = len - ESP_ICV;
   if ((body - ESP_HDR_IV) % block != 0) { o[0] = TR_BAD_LENGTH; return; }
-  const int st = gcm_esp(g, buf, buflen, s, body, 0, flags);
+  const int st = gcm_esp(g, buf, buflen, s, body, 0, flags | F_INPLACE);
   if (st == ST_ICV) { o[0] = TR_ICV; return; }
   if (st != ST_OK) { o[0] = TR_ENGINE; return; }
   const size_t pay = s + ESP_HDR_IV, end = s + body;
