@@ -108,6 +108,16 @@ export function classifyUdpEncap(payload: Uint8Array): UdpEncapClass {
   return 'esp'; // SPI (4, non-zero) + sequence number (4) present
 }
 
+/**
+ * What a UDP bind received: on a port-4500 style bind (encap) the RFC 3948 class, on a
+ * port-500 bind IKE when it can hold an IKE header (28 octets); undefined: drop it.
+ */
+export function classifyBindPayload(encap: boolean, payload: Uint8Array): PacketKind | undefined {
+  if (!encap) return payload.length >= 28 ? 'ike' : undefined;
+  const c = classifyUdpEncap(payload);
+  return c === 'invalid' ? undefined : c;
+}
+
 /** Builds the UDP 4500 payload for a kind (adds the marker to IKE). */
 export function encodeUdpEncap(kind: PacketKind, data: Uint8Array): Uint8Array | undefined {
   switch (kind) {

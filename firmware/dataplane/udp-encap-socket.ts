@@ -9,7 +9,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import {
   type BindStats, type BindTransport, type Endpoint, type PacketBind, type PacketHandler, type PacketKind, type SendResult,
-  IKE_NATT_PORT, IKE_PORT, NON_ESP_MARKER_BYTES, TRANSPORT_KINDS, classifyUdpEncap, emptyBindStats, encodeUdpEncap,
+  IKE_NATT_PORT, IKE_PORT, NON_ESP_MARKER_BYTES, TRANSPORT_KINDS, classifyBindPayload, emptyBindStats, encodeUdpEncap,
 } from './packet-io.js';
 
 export const UDP_MAX_PAYLOAD = 65507;
@@ -57,18 +57,9 @@ class UdpBind implements PacketBind {
   private receive(msg: Buffer, remote: Endpoint): void {
     this.s.rxPackets++;
     this.s.rxBytes += msg.length;
-    let kind: PacketKind;
-    let data: Uint8Array = msg;
-    if (this.encap) {
-      const c = classifyUdpEncap(msg);
-      if (c === 'invalid') { this.s.rxDropped++; return; }
-      kind = c;
-      if (c === 'ike') data = msg.subarray(NON_ESP_MARKER_BYTES);
-    } else {
-      // port 500 carries IKE only; an IKE header is 28 octets
-      if (msg.length < 28) { this.s.rxDropped++; return; }
-      kind = 'ike';
-    }
+    const kind = classifyBindPayload(this.encap, msg);
+    if (!kind) { this.s.rxDropped++; return; }
+    const data: Uint8Array = kind === 'ike' && this.encap ? msg.subarray(NON_ESP_MARKER_BYTES) : msg;
     const h = this.handler;
     if (!h) { this.s.rxDropped++; return; }
     try {

@@ -9,12 +9,13 @@
 //
 // Unavailable when the addon is not built, when RAMPART_NATIVE=0 (every native path off)
 // or RAMPART_UDP_GSO=0 (just this one): openBestUdpBind() then opens the node:dgram bind.
+import { formatIpv4, parseIpv4 } from '../lib/ip.js';
 import { isIPv6 } from 'node:net';
 import { loadNativeFeature, type NativeFeature } from '../lib/native-addon.js';
 import type { NetHandle } from './batch-socket.js';
 import {
   type BindStats, type BindTransport, type Endpoint, type PacketBind, type PacketHandler, type PacketKind, type SendResult,
-  IKE_NATT_PORT, IKE_PORT, NAT_KEEPALIVE_BYTE, NON_ESP_MARKER_BYTES, TRANSPORT_KINDS, classifyUdpEncap, emptyBindStats,
+  IKE_NATT_PORT, IKE_PORT, NAT_KEEPALIVE_BYTE, NON_ESP_MARKER_BYTES, TRANSPORT_KINDS, classifyBindPayload, emptyBindStats,
 } from './packet-io.js';
 import { UDP_MAX_PAYLOAD, UdpBindError, openUdpBind, type UdpBindOptions } from './udp-encap-socket.js';
 
@@ -53,23 +54,9 @@ export function resetUdpGsoForTests(): void {
   loaded = undefined;
 }
 
-/** Dotted IPv4 text to a host-order u32; undefined when not dotted IPv4. */
-export function ipv4ToU32(address: string): number | undefined {
-  const p = address.split('.');
-  if (p.length !== 4) return undefined;
-  let v = 0;
-  for (const s of p) {
-    if (!/^\d{1,3}$/.test(s)) return undefined;
-    const n = Number(s);
-    if (n > 255) return undefined;
-    v = v * 256 + n;
-  }
-  return v;
-}
-
-export function u32ToIpv4(v: number): string {
-  return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
-}
+/** Dotted IPv4 text to a host-order u32 / back (firmware/lib/ip.ts, named for this API). */
+export const ipv4ToU32: (address: string) => number | undefined = parseIpv4;
+export const u32ToIpv4: (v: number) => string = formatIpv4;
 
 export interface UdpGsoBindOptions extends UdpBindOptions {
   /** UDP_GRO on the socket (default true) */
@@ -304,17 +291,9 @@ export class UdpGsoBind implements PacketBind {
   private segment(msg: Uint8Array, remote: Endpoint, local: Endpoint): void {
     this.s.rxPackets++;
     this.s.rxBytes += msg.length;
-    let kind: PacketKind;
-    let data = msg;
-    if (this.encap) {
-      const c = classifyUdpEncap(msg);
-      if (c === 'invalid') { this.s.rxDropped++; return; }
-      kind = c;
-      if (c === 'ike') data = msg.subarray(NON_ESP_MARKER_BYTES);
-    } else {
-      if (msg.length < 28) { this.s.rxDropped++; return; } // port 500: IKE only, 28-octet header
-      kind = 'ike';
-    }
+    const kind = classifyBindPayload(this.encap, msg);
+    if (!kind) { this.s.rxDropped++; return; }
+    const data = kind === 'ike' && this.encap ? msg.subarray(NON_ESP_MARKER_BYTES) : msg;
     const h = this.handler;
     if (!h) { this.s.rxDropped++; return; }
     try {

@@ -197,6 +197,56 @@ static napi_value net_open(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * sendmmsg of m prepared messages. sendmmsg stops at the first failing message: its errno
+ * goes to errs[idx[k]] and the rest go on after it (EINTR retries bounded). With segs (UDP
+ * GSO), a message refused with EMSGSIZE goes out one segment at a time instead.
+ * Returns the messages sent.
+ */
+static int send_segments_one_by_one(int fd, const uint8_t *p, size_t len, size_t seg, struct sockaddr_in *to);
+
+static int send_chunk(int fd, struct mmsghdr *msgs, struct iovec *iov, struct sockaddr_in *to, const int *idx,
+                      const uint16_t *segs, int m, int32_t *errs) {
+  int done = 0, sent = 0;
+  int bounded = 4 * CHUNK;
+  while (done < m && bounded-- > 0) {
+    int r = sendmmsg(fd, msgs + done, (unsigned)(m - done), MSG_DONTWAIT);
+    if (r > 0) { done += r; sent += r; continue; }
+    int e = r < 0 ? errno : EIO;
+    if (e == EINTR) continue;
+    if (e == EMSGSIZE && segs && segs[done] > 0)
+      e = send_segments_one_by_one(fd, iov[done].iov_base, iov[done].iov_len, segs[done], &to[done]);
+    if (e == 0) sent++;
+    if (errs) errs[idx[done]] = e;
+    done++;
+  }
+  for (; done < m; done++) if (errs) errs[idx[done]] = EINTR;
+  return sent;
+}
+
+/* The arguments both send calls share: (h, buf, desc, count, errs?) with `words`
+ * descriptor words per message. Returns 0 after throwing. */
+typedef struct {
+  uint8_t *buf;
+  size_t buflen;
+  uint32_t *desc;
+  int32_t *errs;
+  int64_t count;
+} send_args;
+
+static int get_send_args(napi_env env, napi_value *argv, int argc, size_t words, send_args *a) {
+  size_t desclen, errslen = 0;
+  a->errs = NULL;
+  if (!get_bytes(env, argv[1], &a->buf, &a->buflen) || !get_typed(env, argv[2], napi_uint32_array, (void **)&a->desc, &desclen, "a Uint32Array")) return 0;
+  if (!get_int_in(env, argv[3], 0, MAX_BATCH, "count", &a->count)) return 0;
+  if ((size_t)a->count * words > desclen) { throw_error(env, "count exceeds the descriptors given"); return 0; }
+  if (argc >= 5 && !is_nullish(env, argv[4])) {
+    if (!get_typed(env, argv[4], napi_int32_array, (void **)&a->errs, &errslen, "an Int32Array")) return 0;
+    if (errslen < (size_t)a->count) { throw_error(env, "errs is shorter than count"); return 0; }
+  }
+  return 1;
+}
+
+/*
  * netSend(h, buf, desc, count, errs?): desc holds [offset, length] per packet in buf.
  * A packet the kernel refuses (no route, prohibit rule, EMSGSIZE, a full socket buffer)
  * is skipped with its errno and the rest of the batch still goes.
@@ -207,18 +257,13 @@ static napi_value net_send(napi_env env, napi_callback_info info) {
   if (argc < 0) return NULL;
   netsock *s = get_sock(env, argv[0]);
   if (!s) return NULL;
-  uint8_t *buf;
-  size_t buflen, desclen, errslen = 0;
-  uint32_t *desc;
-  int32_t *errs = NULL;
-  int64_t count;
-  if (!get_bytes(env, argv[1], &buf, &buflen) || !get_typed(env, argv[2], napi_uint32_array, (void **)&desc, &desclen, "a Uint32Array")) return NULL;
-  if (!get_int_in(env, argv[3], 0, MAX_BATCH, "count", &count)) return NULL;
-  if ((size_t)count * 2 > desclen) return throw_error(env, "count exceeds the descriptors given");
-  if (argc >= 5 && !is_nullish(env, argv[4])) {
-    if (!get_typed(env, argv[4], napi_int32_array, (void **)&errs, &errslen, "an Int32Array")) return NULL;
-    if (errslen < (size_t)count) return throw_error(env, "errs is shorter than count");
-  }
+  send_args a;
+  if (!get_send_args(env, argv, argc, 2, &a)) return NULL;
+  uint8_t *buf = a.buf;
+  const size_t buflen = a.buflen;
+  const uint32_t *desc = a.desc;
+  int32_t *errs = a.errs;
+  const int64_t count = a.count;
   if (s->fd < 0) return make_i32(env, -EBADF);
 
   struct mmsghdr msgs[CHUNK];
@@ -250,18 +295,7 @@ static napi_value net_send(napi_env env, napi_callback_info info) {
       idx[m] = (int)i;
       m++;
     }
-    int done = 0;
-    int bounded = 4 * CHUNK; /* EINTR retries are bounded too */
-    while (done < m && bounded-- > 0) {
-      int r = sendmmsg(s->fd, msgs + done, (unsigned)(m - done), MSG_DONTWAIT);
-      if (r > 0) { done += r; sent += r; continue; }
-      int e = r < 0 ? errno : EIO;
-      if (e == EINTR) continue;
-      /* sendmmsg stops at the first failing message: record it and go on after it */
-      if (errs) errs[idx[done]] = e;
-      done++;
-    }
-    for (; done < m; done++) if (errs) errs[idx[done]] = EINTR;
+    sent += send_chunk(s->fd, msgs, iov, to, idx, NULL, m, errs);
   }
   return make_i32(env, sent);
 }
@@ -421,18 +455,13 @@ static napi_value net_send_udp(napi_env env, napi_callback_info info) {
   if (argc < 0) return NULL;
   netsock *s = get_udp_sock(env, argv[0]);
   if (!s) return NULL;
-  uint8_t *buf;
-  size_t buflen, desclen, errslen = 0;
-  uint32_t *desc;
-  int32_t *errs = NULL;
-  int64_t count;
-  if (!get_bytes(env, argv[1], &buf, &buflen) || !get_typed(env, argv[2], napi_uint32_array, (void **)&desc, &desclen, "a Uint32Array")) return NULL;
-  if (!get_int_in(env, argv[3], 0, MAX_BATCH, "count", &count)) return NULL;
-  if ((size_t)count * 5 > desclen) return throw_error(env, "count exceeds the descriptors given");
-  if (argc >= 5 && !is_nullish(env, argv[4])) {
-    if (!get_typed(env, argv[4], napi_int32_array, (void **)&errs, &errslen, "an Int32Array")) return NULL;
-    if (errslen < (size_t)count) return throw_error(env, "errs is shorter than count");
-  }
+  send_args a;
+  if (!get_send_args(env, argv, argc, 5, &a)) return NULL;
+  uint8_t *buf = a.buf;
+  const size_t buflen = a.buflen;
+  const uint32_t *desc = a.desc;
+  int32_t *errs = a.errs;
+  const int64_t count = a.count;
   if (s->fd < 0) return make_i32(env, -EBADF);
 
   struct mmsghdr msgs[CHUNK];
@@ -496,20 +525,7 @@ static napi_value net_send_udp(napi_env env, napi_callback_info info) {
       idx[m] = (int)i;
       m++;
     }
-    int done = 0;
-    int bounded = 4 * CHUNK;
-    while (done < m && bounded-- > 0) {
-      int r = sendmmsg(s->fd, msgs + done, (unsigned)(m - done), MSG_DONTWAIT);
-      if (r > 0) { done += r; sent += r; continue; }
-      int e = r < 0 ? errno : EIO;
-      if (e == EINTR) continue;
-      if (e == EMSGSIZE && segs[done] > 0)
-        e = send_segments_one_by_one(s->fd, iov[done].iov_base, iov[done].iov_len, segs[done], &to[done]);
-      if (e == 0) sent++;
-      if (errs) errs[idx[done]] = e;
-      done++;
-    }
-    for (; done < m; done++) if (errs) errs[idx[done]] = EINTR;
+    sent += send_chunk(s->fd, msgs, iov, to, idx, segs, m, errs);
   }
   return make_i32(env, sent);
 }
