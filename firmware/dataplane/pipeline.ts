@@ -196,7 +196,9 @@ export class Pipeline {
       if (d.action === 'bypass') continue;
       if (d.action === 'drop') return false;
       const sa = this.sad.outbound(d.policyKey)?.sas[0];
-      if (!sa || !io.canSendEspTrain(sa)) return false;
+      // a frame whose outer DF must be clear (copied from an inner packet without DF) goes
+      // per segment, so sendOuter sends it as IpsecSa built it
+      if (!sa || !sa.transform.outerDontFragment(frame) || !io.canSendEspTrain(sa)) return false;
       const p = trainParams;
       // a 64 KB frame in 1400-byte segments needs ~68 KB; small MSS more (the seal declines
       // when it does not fit, and the scratch buffer is tried next)

@@ -378,6 +378,11 @@ export class IpsecSa {
     });
   }
 
+  /** The outer header's DF bit for this inner packet in tunnel mode (df-bit set / clear / copy). */
+  outerDontFragment(inner: Uint8Array): boolean {
+    return this.cfg.dfBit === 'set' ? true : this.cfg.dfBit === 'clear' ? false : inner[0]! >> 4 === 4 && (inner[6]! & 0x40) !== 0;
+  }
+
   /**
    * Tunnel-mode ESP over a whole IPv4 TCP super-packet (TSO frame from an offload TUN):
    * the engine cuts it into `mss` segments and seals each straight into `out`, back to
@@ -490,7 +495,7 @@ export class IpsecSa {
     const firstProto = ah ? IPPROTO_AH : udpLen ? IPPROTO_UDP : esp ? IPPROTO_ESP : IPPROTO_COMP;
     if (tunnel) {
       const tos = ipTos(inner);
-      const df = this.cfg.dfBit === 'set' ? true : this.cfg.dfBit === 'clear' ? false : h.version === 4 && (inner[6]! & 0x40) !== 0;
+      const df = this.outerDontFragment(inner);
       this.ipId = (this.ipId + 1) & 0xffff;
       writeIpHeader(buf, 0, { src: this.local!, dst: this.remote!, protocol: firstProto, payloadLength: total - ipHl, tos, ttl: this.cfg.ttl ?? 64, dontFragment: df, id: this.ipId });
     } else {

@@ -368,7 +368,10 @@ export class UserspaceBackend {
 
   /** Sends a complete outer IPv4 packet. */
   sendOuter(packet: Uint8Array, sa?: SecurityAssociation<IpsecSa>): boolean {
-    if (packet[9] === 17 && this.udpSenders.size > 0 && packet.length >= 28) {
+    // the UDP socket runs path MTU discovery (DF on datagrams that fit): an outer header
+    // IpsecSa built without DF (df-bit copied from an inner packet without it) goes out as
+    // built, through the raw socket
+    if (packet[9] === 17 && (packet[6]! & 0x40) !== 0 && this.udpSenders.size > 0 && packet.length >= 28) {
       const sender = this.udpSenders.get(readU32(packet, 12));
       const ihl = (packet[0]! & 0x0f) * 4;
       // the bind owns the source port: only packets built for it may take this way

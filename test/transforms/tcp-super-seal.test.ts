@@ -218,3 +218,23 @@ t.test('the train opener flags TCP segments whose checksums verify (the TUN writ
     t.equal(rx.trainChecksumsOk, false, `${what}: not flagged`);
   }
 });
+
+t.test('outer DF bit: copied from the inner packet by default, forced by df-bit set / clear', async (t) => {
+  const { createSoftwareEngine: engine } = await import('../../drivers/software/software-engine.js');
+  const { IpsecSa: Sa } = await import('../../firmware/ipsec/ipsec-sa.js');
+  const { espParams, parseTransformSet } = await import('../../firmware/ipsec/transform.js');
+  const params = espParams(parseTransformSet(['esp-gcm 256']), rnd(36), undefined, false);
+  const make = (dfBit?: 'copy' | 'set' | 'clear'): IpsecSa => new Sa({
+    mode: 'tunnel', esp: { spi: 0x99, params }, local: Uint8Array.of(10, 0, 0, 1), remote: Uint8Array.of(10, 0, 0, 2), udpEncap: { localPort: 4500, remotePort: 4500 },
+    ...(dfBit ? { dfBit } : {}),
+  }, engine());
+  const withDf = superPacket(100);
+  const noDf = Uint8Array.from(withDf); noDf[6] = 0;
+  t.same([make().outerDontFragment(withDf), make().outerDontFragment(noDf)], [true, false], 'copy (default)');
+  t.same([make('set').outerDontFragment(noDf), make('clear').outerDontFragment(withDf)], [true, false], 'set forces DF on, clear forces it off');
+  // and protect() writes that bit into the outer header it builds
+  const built = make().protect(noDf);
+  t.ok(built.code === 'ok' && (built.packet[6]! & 0x40) === 0, 'protect copies a clear DF to the outer header');
+  const builtDf = make().protect(withDf);
+  t.ok(builtDf.code === 'ok' && (builtDf.packet[6]! & 0x40) !== 0, 'and a set one');
+});

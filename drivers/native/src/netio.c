@@ -19,7 +19,8 @@
  *
  * UDP (ESP in UDP 4500 and IKE; the same handle type, so poll/close/info work on it):
  *   netOpenUdp(address, port, rcvbufBytes, sndbufBytes, gro) -> handle
- *        bound IPv4 UDP socket, IP_PKTINFO on, UDP_GRO on when gro; throws Error with .code;
+ *        bound IPv4 UDP socket, IP_PKTINFO on, IP_PMTUDISC_WANT, UDP_GRO on when gro;
+ *        throws Error with .code;
  *        buffer sizes are forced past net.core.[rw]mem_max when the process may (root)
  *   netSendUdp(h, buf, desc: Uint32Array [off,len,dstAddr,dstPort,segSize]*, count, errs?)
  *        -> messages sent; segSize > 0 and len > segSize: one UDP_SEGMENT (GSO) message that
@@ -394,6 +395,11 @@ static napi_value net_open_udp(napi_env env, napi_callback_info info) {
   if (fd < 0) return throw_errno(env, "UDP socket", errno);
   int v = 1;
   if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &v, sizeof v) != 0) { int e = errno; close(fd); return throw_errno(env, "IP_PKTINFO", e); }
+  /* path MTU discovery whatever net.ipv4.ip_no_pmtu_disc says: a datagram that fits the
+   * path MTU leaves with DF (the kernel leaves DF off GSO trains); the data plane sends ESP
+   * through here only when the SA's outer header would carry DF */
+  int pmtu = IP_PMTUDISC_WANT;
+  if (setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu) != 0) { int e = errno; close(fd); return throw_errno(env, "IP_MTU_DISCOVER", e); }
   if (gro && setsockopt(fd, SOL_UDP, UDP_GRO, &v, sizeof v) != 0) { int e = errno; close(fd); return throw_errno(env, "UDP_GRO", e); }
   /* GRO trains are up to 64 KiB each: past net.core.rmem_max when allowed (CAP_NET_ADMIN) */
   if (rcvbuf > 0) {
