@@ -7,7 +7,7 @@
 // Same OpenSSL (the one inside node), so results are identical; tests cross-check both.
 // When the addon is missing (a box without a compiler) or RAMPART_NATIVE=0, the engine
 // stays on node:crypto: slower, never different.
-import { loadNativeFeature, type NativeFeature } from '../../firmware/lib/native-addon.js';
+import { cachedNativeFeature } from '../../firmware/lib/native-addon.js';
 
 /** Opaque per-SA context handle held by the addon. */
 export type NativeHandle = { readonly __native: unique symbol };
@@ -34,16 +34,9 @@ export interface NativeCrypto {
   hmacFree(h: NativeHandle): void;
 }
 
-let loaded: NativeFeature<NativeCrypto> | undefined;
+const feature = cachedNativeFeature<NativeCrypto>('native OpenSSL contexts per SA', ['gcmCreate', 'gcmEsp', 'hmacCreate', 'hmacIcv']);
 
 /** The addon's crypto functions, or undefined (see nativeCryptoStatus() for why). */
-export function nativeCrypto(): NativeCrypto | undefined {
-  loaded ??= loadNativeFeature<NativeCrypto>('native OpenSSL contexts per SA', ['gcmCreate', 'gcmEsp', 'hmacCreate', 'hmacIcv']);
-  return loaded.addon;
-}
-
+export const nativeCrypto = feature.get;
 /** One line for `show crypto engine configuration`. */
-export function nativeCryptoStatus(): string {
-  nativeCrypto();
-  return loaded!.reason;
-}
+export const nativeCryptoStatus = feature.status;

@@ -33,11 +33,13 @@ import type {
   TrafficSelector as KernelSelector,
 } from '../kernel/kernel-ipsec.js';
 import { openXfrmBackend } from '../kernel/xfrm-backend.js';
-import { runCommand, UserspaceBackend, type CommandRunner, type InterfacePolicy, type UdpEspSender } from '../kernel/userspace-backend.js';
+import { runCommand, UserspaceBackend, type CommandRunner, type InterfacePolicy } from '../kernel/userspace-backend.js';
 import type { CryptoEngine } from '../lib/crypto-engine.js';
 import type { DaemonService, ServiceContext } from './daemon.js';
 import type { SharedBind } from '../dataplane/bind-registry.js';
-import type { Endpoint, PacketBind } from '../dataplane/packet-io.js';
+import type { Endpoint } from '../dataplane/packet-io.js';
+import { UdpGsoBind } from '../dataplane/udp-gso-bind.js';
+import { parseIpv4 } from '../lib/ip.js';
 
 /** A child SA pair (or one direction) IKE asks to install. Keys never logged. */
 export interface ChildSaInstall {
@@ -220,7 +222,6 @@ export class DataplaneService implements DaemonService {
       io: this.testIo ?? {
         sendOuter: (p, sa) => this.backend?.sendOuter(p, sa) ?? false,
         deliverInner: (p, ok) => this.backend?.deliverInner(p, ok) ?? false,
-        canSendEspTrain: (sa) => this.backend?.canSendEspTrain(sa) ?? false,
         espTrainBuffer: (sa, min) => this.backend?.espTrainBuffer(sa, min),
         sendEspTrain: (sa, buf, count, stride, last, tos) => this.backend?.sendEspTrain(sa, buf, count, stride, last, tos) ?? false,
       },
@@ -305,16 +306,14 @@ export class DataplaneService implements DaemonService {
         // address bytes are parsed once per peer change, not per packet
         let lastRemote: Endpoint | undefined;
         let src = new Uint8Array(4);
-        b.subscribe(['esp'], (_kind, data, remote) => {
+        const srcOf = (remote: Endpoint): Uint8Array => {
           if (remote !== lastRemote) { lastRemote = remote; src = Uint8Array.from(remote.address.split('.').map(Number)); }
-          this.pipeline.inboundUdpEsp(data, src, dst);
-        });
+          return src;
+        };
+        b.subscribe(['esp'], (_kind, data, remote) => this.pipeline.inboundUdpEsp(data, srcOf(remote), dst));
         // GRO trains of ESP: the SA opens them in one engine call (Pipeline.inboundUdpEspTrain)
-        b.onEspTrain((buf, off, segSize, count, lastLen, remote) => {
-          if (remote !== lastRemote) { lastRemote = remote; src = Uint8Array.from(remote.address.split('.').map(Number)); }
-          return this.pipeline.inboundUdpEspTrain(buf, off, segSize, count, lastLen, src, dst);
-        });
-        this.attachUdpSender(addr, dst, b);
+        b.onEspTrain((buf, off, segSize, count, lastLen, remote) => this.pipeline.inboundUdpEspTrain(buf, off, segSize, count, lastLen, srcOf(remote), dst));
+        this.attachUdpSender(addr, b);
         return b;
       }, (e: unknown) => {
         this.ctx.log('dataplane', `UDP 4500 on ${addr}: ${(e as Error).message}`);
@@ -326,7 +325,7 @@ export class DataplaneService implements DaemonService {
     for (const [addr, p] of this.udpBinds) {
       if (want.has(addr)) continue;
       this.udpBinds.delete(addr);
-      this.backend?.attachUdpEncap(ipv4Number(Uint8Array.from(addr.split('.').map(Number))), undefined);
+      this.backend?.attachUdpEncap(parseIpv4(addr) ?? 0, undefined);
       void p.then((b) => b?.release());
     }
   }
@@ -336,11 +335,11 @@ export class DataplaneService implements DaemonService {
    * address's ESP in UDP; otherwise the backend's raw socket sends it with the headers
    * IpsecSa built. Refusals at the bind's flush land on the SA like immediate ones.
    */
-  private attachUdpSender(addr: string, bytes: Uint8Array, b: SharedBind): void {
-    const bind = b.bind as PacketBind & Partial<UdpEspSender> & { onSendError?: (fn: (tag: unknown, errno: number) => void) => void };
-    if (!this.backend || typeof bind.sendEsp !== 'function' || !this.udpBinds.has(addr)) return;
-    bind.onSendError?.((tag) => { if (tag) this.pipeline.sendFailedLate(tag as SecurityAssociation<IpsecSa>); });
-    this.backend.attachUdpEncap(ipv4Number(bytes), bind as UdpEspSender);
+  private attachUdpSender(addr: string, b: SharedBind): void {
+    const bind = b.bind;
+    if (!this.backend || !(bind instanceof UdpGsoBind) || !this.udpBinds.has(addr)) return;
+    bind.onSendError((tag) => { if (tag) this.pipeline.sendFailedLate(tag as SecurityAssociation<IpsecSa>); });
+    this.backend.attachUdpEncap(parseIpv4(addr) ?? 0, bind);
   }
 
   // ------------------------------------------------------------------ IKE API
@@ -761,10 +760,6 @@ function ivBytesOf(transform: string): number {
   if (/esp-aes/.test(transform)) return 16;
   if (/esp-(gcm|gmac|3des|des)/.test(transform)) return 8;
   return 0;
-}
-
-function ipv4Number(b: Uint8Array): number {
-  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
 }
 
 function ipBytes(a: IpAddr): Uint8Array {

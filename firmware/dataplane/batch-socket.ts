@@ -6,7 +6,7 @@
 // Unavailable when the addon is not built, when RAMPART_NATIVE=0 (every native path off)
 // or RAMPART_BATCH_IO=0 (just this one): batchSocketStatus() says why and callers keep
 // using raw-socket.
-import { loadNativeFeature, type NativeFeature } from '../lib/native-addon.js';
+import { cachedNativeFeature } from '../lib/native-addon.js';
 
 /** Opaque socket handle of the addon. */
 export type NetHandle = { readonly __netHandle: unique symbol };
@@ -25,24 +25,14 @@ export interface NetioAddon {
   readonly netMaxBatch: number;
 }
 
-let loaded: NativeFeature<NetioAddon> | undefined;
+const feature = cachedNativeFeature<NetioAddon>('sendmmsg/recvmmsg', ['netOpen', 'netSend', 'netRecv', 'netPollStart'], 'RAMPART_BATCH_IO');
 
 /** The addon's batch socket functions, or undefined (batchSocketStatus() says why). */
-export function batchSocketAddon(): NetioAddon | undefined {
-  loaded ??= loadNativeFeature<NetioAddon>('sendmmsg/recvmmsg', ['netOpen', 'netSend', 'netRecv', 'netPollStart'], 'RAMPART_BATCH_IO');
-  return loaded.addon;
-}
-
+export const batchSocketAddon = feature.get;
 /** One line for show commands and logs. */
-export function batchSocketStatus(): string {
-  batchSocketAddon();
-  return loaded!.reason;
-}
-
+export const batchSocketStatus = feature.status;
 /** Tests only: forget the cached load so a changed environment is read again. */
-export function resetBatchSocketForTests(): void {
-  loaded = undefined;
-}
+export const resetBatchSocketForTests = feature.reset;
 
 export class BatchSocketError extends Error {
   constructor(message: string, readonly code: string | undefined) {

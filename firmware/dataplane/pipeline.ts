@@ -14,6 +14,7 @@ import type { IpsecSa } from '../ipsec/ipsec-sa.js';
 import type { Sad, SecurityAssociation } from '../ipsec/sad.js';
 import { inboundMatchesScope, type ProtectDecision, type Spd } from '../ipsec/spd.js';
 import { IPPROTO_AH, IPPROTO_ESP, IPPROTO_UDP, packetKeyFromIp, type PacketKey } from '../ipsec/selector.js';
+import { readU32 } from '../proto/esp.js';
 
 /** Data the service attaches to each SPD entry (crypto map entry). */
 export interface MapEntryData {
@@ -34,12 +35,12 @@ export interface PipelineIo {
    */
   deliverInner(packet: Uint8Array, checksumsOk?: boolean): boolean;
   /**
-   * Optional: sends `count` ESP packets of `sa` (UDP-encapsulated) lying back to back in
-   * buf, each `stride` bytes long but the last (`lastLength`): ESP from the SPI on, the
-   * I/O adds UDP and IP. `canSendEspTrain(sa)` is asked first; buf is reused after return.
+   * Optional train path for `sa` (UDP-encapsulated): espTrainBuffer lends at least
+   * minBytes of the I/O's own send queue (undefined: no train path for this SA), the
+   * pipeline seals ESP packets into it back to back, each `stride` bytes long but the last
+   * (`lastLength`), ESP from the SPI on, and sendEspTrain queues them; the I/O adds UDP
+   * and IP, with `tos` as the outer TOS.
    */
-  canSendEspTrain?(sa: SecurityAssociation<IpsecSa>): boolean;
-  /** Optional: a buffer of at least minBytes to seal the train into (the I/O's own queue, saving a copy). */
   espTrainBuffer?(sa: SecurityAssociation<IpsecSa>, minBytes: number): Uint8Array | undefined;
   sendEspTrain?(sa: SecurityAssociation<IpsecSa>, buf: Uint8Array, count: number, stride: number, lastLength: number, tos?: number): boolean;
 }
@@ -107,12 +108,11 @@ export interface PipelineOptions {
   acquireIntervalMs?: number;
 }
 
-function word(p: Uint8Array, off: number): number {
-  return ((p[off]! << 24) | (p[off + 1]! << 16) | (p[off + 2]! << 8) | p[off + 3]!) >>> 0;
+/** An unfragmented IPv4 TCP or UDP packet without IP options (its flow is bytes 12-23). */
+function plainIpv4Flow(p: Uint8Array): boolean {
+  return p.length >= 24 && p[0] === 0x45 && ((p[6]! & 0x3f) | p[7]!) === 0 && (p[9] === 6 || p[9] === 17);
 }
 
-/** ESP packets of one sealed super-packet: 64 KB of TCP in MSS-sized segments, with room for small MSS. */
-const trainScratch = new Uint8Array(256 * 1024);
 const trainParams = new Uint32Array(12);
 const TRAIN_LEND_BYTES = 96 * 1024;
 
@@ -129,9 +129,9 @@ export class Pipeline {
   private readonly acquireListeners = new Set<(a: PipelineAcquire) => void>();
   private readonly key: PacketKey = { family: 4, src: new Uint32Array(1), dst: new Uint32Array(1), proto: 0, srcPort: 0, dstPort: 0 };
   private readonly dstWords4 = new Uint32Array(1);
-  /** sameFlowAsLastInScope: the SA and [src, dst, ports, -, protocol] of the last packet found in scope */
+  /** sameFlowAsLastInScope: the SA and [src, dst, ports, protocol] of the last packet found in scope */
   private scopeSa: SecurityAssociation<IpsecSa> | undefined;
-  private readonly scopeFlow = new Float64Array(5);
+  private readonly scopeFlow = new Float64Array(4);
 
   constructor(opts: PipelineOptions) {
     this.sad = opts.sad;
@@ -188,7 +188,7 @@ export class Pipeline {
    */
   outboundTcpSuperPacket(frame: Uint8Array, mss: number): boolean {
     const io = this.io;
-    if (!io.sendEspTrain || !io.canSendEspTrain) return false;
+    if (!io.sendEspTrain || !io.espTrainBuffer) return false;
     const k = packetKeyFromIp(frame, this.key);
     if (!k) return false;
     for (const itf of this.interfaces) {
@@ -198,13 +198,13 @@ export class Pipeline {
       const sa = this.sad.outbound(d.policyKey)?.sas[0];
       // a frame whose outer DF must be clear (copied from an inner packet without DF) goes
       // per segment, so sendOuter sends it as IpsecSa built it
-      if (!sa || !sa.transform.outerDontFragment(frame) || !io.canSendEspTrain(sa)) return false;
+      if (!sa || !sa.transform.outerDontFragment(frame)) return false;
+      // a 64 KB frame in 1400-byte segments needs ~68 KB; one with a tiny MSS may not fit,
+      // and the seal declines it (nothing consumed): it goes per segment
+      const out = io.espTrainBuffer(sa, TRAIN_LEND_BYTES);
+      if (!out) return false;
       const p = trainParams;
-      // a 64 KB frame in 1400-byte segments needs ~68 KB; small MSS more (the seal declines
-      // when it does not fit, and the scratch buffer is tried next)
-      let out = io.espTrainBuffer?.(sa, TRAIN_LEND_BYTES) ?? trainScratch;
-      let n = sa.transform.sealTcpSuperPacket(frame, mss, out, p);
-      if (n === 0 && out !== trainScratch) n = sa.transform.sealTcpSuperPacket(frame, mss, (out = trainScratch), p);
+      const n = sa.transform.sealTcpSuperPacket(frame, mss, out, p);
       if (n === 0) return false;
       const c = this.counters;
       c.outSuperPackets++;
@@ -348,17 +348,17 @@ export class Pipeline {
    * (a TCP stream is checked once per change of flow, not per segment).
    */
   private sameFlowAsLastInScope(sa: SecurityAssociation<IpsecSa>, p: Uint8Array): boolean {
-    return sa === this.scopeSa && p.length >= 24 && p[0] === 0x45 && ((p[6]! & 0x3f) | p[7]!) === 0 && p[9] === this.scopeFlow[4]
-      && (p[9] === 6 || p[9] === 17) && this.scopeFlow[0] === word(p, 12) && this.scopeFlow[1] === word(p, 16) && this.scopeFlow[2] === word(p, 20);
+    return sa === this.scopeSa && plainIpv4Flow(p) && p[9] === this.scopeFlow[3]
+      && this.scopeFlow[0] === readU32(p, 12) && this.scopeFlow[1] === readU32(p, 16) && this.scopeFlow[2] === readU32(p, 20);
   }
 
   private rememberInScope(sa: SecurityAssociation<IpsecSa>, p: Uint8Array): void {
-    if (p.length < 24 || p[0] !== 0x45 || ((p[6]! & 0x3f) | p[7]!) !== 0 || (p[9] !== 6 && p[9] !== 17)) { this.scopeSa = undefined; return; }
+    if (!plainIpv4Flow(p)) { this.scopeSa = undefined; return; }
     this.scopeSa = sa;
-    this.scopeFlow[0] = word(p, 12);
-    this.scopeFlow[1] = word(p, 16);
-    this.scopeFlow[2] = word(p, 20);
-    this.scopeFlow[4] = p[9]!;
+    this.scopeFlow[0] = readU32(p, 12);
+    this.scopeFlow[1] = readU32(p, 16);
+    this.scopeFlow[2] = readU32(p, 20);
+    this.scopeFlow[3] = p[9]!;
   }
 
   private finishInbound(sa: SecurityAssociation<IpsecSa>, r: ReturnType<IpsecSa['unprotect']>, checksumsOk = false): void {

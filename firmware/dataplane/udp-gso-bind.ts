@@ -11,7 +11,7 @@
 // or RAMPART_UDP_GSO=0 (just this one): openBestUdpBind() then opens the node:dgram bind.
 import { formatIpv4, parseIpv4 } from '../lib/ip.js';
 import { isIPv6 } from 'node:net';
-import { loadNativeFeature, type NativeFeature } from '../lib/native-addon.js';
+import { cachedNativeFeature } from '../lib/native-addon.js';
 import type { NetHandle } from './batch-socket.js';
 import {
   type BindStats, type BindTransport, type Endpoint, type PacketBind, type PacketHandler, type PacketKind, type SendResult,
@@ -35,24 +35,14 @@ export interface UdpNetioAddon {
   readonly netUdpMaxSegments?: number;
 }
 
-let loaded: NativeFeature<UdpNetioAddon> | undefined;
+const feature = cachedNativeFeature<UdpNetioAddon>('UDP GSO/GRO', ['netOpenUdp', 'netSendUdp', 'netRecvUdp', 'netPollStart'], 'RAMPART_UDP_GSO');
 
 /** The addon's UDP functions, or undefined (udpGsoStatus() says why). */
-export function udpGsoAddon(): UdpNetioAddon | undefined {
-  loaded ??= loadNativeFeature<UdpNetioAddon>('UDP GSO/GRO', ['netOpenUdp', 'netSendUdp', 'netRecvUdp', 'netPollStart'], 'RAMPART_UDP_GSO');
-  return loaded.addon;
-}
-
+export const udpGsoAddon = feature.get;
 /** One line for show commands and logs. */
-export function udpGsoStatus(): string {
-  udpGsoAddon();
-  return loaded!.reason;
-}
-
+export const udpGsoStatus = feature.status;
 /** Tests only: forget the cached load so a changed environment is read again. */
-export function resetUdpGsoForTests(): void {
-  loaded = undefined;
-}
+export const resetUdpGsoForTests = feature.reset;
 
 /** Dotted IPv4 text to a host-order u32 / back (firmware/lib/ip.ts, named for this API). */
 export const ipv4ToU32: (address: string) => number | undefined = parseIpv4;
@@ -334,9 +324,7 @@ export class UdpGsoBind implements PacketBind {
   sendEsp(payload: Uint8Array, dstAddr: number, dstPort: number, tag?: unknown, tos?: number): boolean {
     const n = payload.length;
     if (!this.handle || n === 0 || n > UDP_MAX_PAYLOAD || !(dstPort > 0 && dstPort < 65536)) { this.s.sendErrors++; return false; }
-    // netSendUdp's port word: port, TOS in bits 16-23, bit 24 = TOS given
-    const portWord = tos === undefined ? dstPort : dstPort | ((tos & 0xff) << 16) | 0x1000000;
-    const at = this.reserve(n, dstAddr >>> 0, portWord, tag);
+    const at = this.reserve(n, dstAddr >>> 0, portWord(dstPort, tos), tag);
     this.slab.set(payload, at);
     return true;
   }
@@ -363,7 +351,7 @@ export class UdpGsoBind implements PacketBind {
   sendEspTrain(buf: Uint8Array, count: number, stride: number, lastLength: number, dstAddr: number, dstPort: number, tag?: unknown, tos?: number): boolean {
     if (!this.handle || count < 1 || stride < 1 || lastLength < 1 || stride > UDP_MAX_PAYLOAD || lastLength > UDP_MAX_PAYLOAD
       || !(dstPort > 0 && dstPort < 65536) || (count - 1) * stride + lastLength > buf.length) { this.s.sendErrors += Math.max(1, count); return false; }
-    const portWord = tos === undefined ? dstPort : dstPort | ((tos & 0xff) << 16) | 0x1000000;
+    const word = portWord(dstPort, tos);
     const addr = dstAddr >>> 0;
     const total = (count - 1) * stride + lastLength;
     const inPlace = buf.buffer === this.slab.buffer && buf.byteOffset === this.slab.byteOffset + this.used
@@ -374,12 +362,12 @@ export class UdpGsoBind implements PacketBind {
         // cannot happen after trainBuffer(); never lose the bytes: copy them out first
         return this.sendEspTrain(buf.slice(0, total), count, stride, lastLength, dstAddr, dstPort, tag, tos);
       }
-      for (let i = 0; i < count; i++) this.reserve(i + 1 < count ? stride : lastLength, addr, portWord, tag);
+      for (let i = 0; i < count; i++) this.reserve(i + 1 < count ? stride : lastLength, addr, word, tag);
       return true;
     }
     for (let i = 0, off = 0; i < count; i++, off += stride) {
       const n = i + 1 < count ? stride : lastLength;
-      const at = this.reserve(n, addr, portWord, tag);
+      const at = this.reserve(n, addr, word, tag);
       this.slab.set(buf.subarray(off, off + n), at);
     }
     return true;
@@ -495,6 +483,11 @@ export type EspTrainHandler = (buf: Uint8Array, off: number, segSize: number, co
  * the port 500 socket. Throws UdpBindError when the OS refuses the socket or the bind, or
  * when the addon is unavailable (code 'ENOTSUP').
  */
+/** netSendUdp's port word: the port, the outer TOS in bits 16-23 and bit 24 when one is given. */
+function portWord(port: number, tos: number | undefined): number {
+  return tos === undefined ? port : port | ((tos & 0xff) << 16) | 0x1000000;
+}
+
 /** Default socket buffers of a port-4500 (encap) bind; forced past rmem_max as root. */
 export const ENCAP_RCVBUF_BYTES = 8 * 1024 * 1024;
 export const ENCAP_SNDBUF_BYTES = 4 * 1024 * 1024;

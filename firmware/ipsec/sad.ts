@@ -675,14 +675,7 @@ export class Sad<T = unknown> {
    * hard volume limit (the SA then expires): the caller drops the packet.
    */
   recordEncaps(sa: SecurityAssociation<T>, bytes: number): boolean {
-    if (!this.account(sa, sa.counters.encapsBytes, bytes)) {
-      sa.counters.sendErrors++;
-      sa.counters.errors.expired++;
-      return false;
-    }
-    sa.counters.encapsPkts++;
-    sa.counters.encapsBytes += bytes;
-    return true;
+    return this.recordEncapsMany(sa, 1, bytes);
   }
 
   /** Counts `packets` packets of `bytes` in all sent at once; same contract as recordEncaps. */

@@ -37,6 +37,7 @@ import type { Pipeline } from '../dataplane/pipeline.js';
 import type { AclEntry } from '../ipsec/acl-classifier.js';
 import { portOpToRange } from '../ipsec/spd.js';
 import { addrSetBounds, type AddrMask } from '../ipsec/selector.js';
+import { readU32 } from '../proto/esp.js';
 import type { SecurityAssociation } from '../ipsec/sad.js';
 import type { IpsecSa } from '../ipsec/ipsec-sa.js';
 
@@ -47,9 +48,9 @@ export interface UdpEspSender {
   readonly local: { readonly port: number };
   /** Queues one ESP packet (from the SPI on) to dstAddr (host-order IPv4) : dstPort. */
   sendEsp(payload: Uint8Array, dstAddr: number, dstPort: number, tag?: unknown, tos?: number): boolean;
-  /** Optional zero-copy train path (udp-gso-bind.ts): lend the queue's space, then queue what was written there. */
-  trainBuffer?(minBytes: number): Uint8Array | undefined;
-  sendEspTrain?(buf: Uint8Array, count: number, stride: number, lastLength: number, dstAddr: number, dstPort: number, tag?: unknown, tos?: number): boolean;
+  /** Zero-copy train path: lend the queue's space, then queue what was written there. */
+  trainBuffer(minBytes: number): Uint8Array | undefined;
+  sendEspTrain(buf: Uint8Array, count: number, stride: number, lastLength: number, dstAddr: number, dstPort: number, tag?: unknown, tos?: number): boolean;
   /** GSO trains sent / their segments, GRO trains received / their segments. */
   readonly stats?: { readonly gsoMessages?: number; readonly gsoSegments?: number; readonly groMessages?: number; readonly groSegments?: number };
 }
@@ -102,10 +103,6 @@ function selectorArgs(ace: AclEntry, mirror: boolean): string[] | undefined {
     }
   }
   return args;
-}
-
-function readU32(p: Uint8Array, off: number): number {
-  return ((p[off]! << 24) | (p[off + 1]! << 16) | (p[off + 2]! << 8) | p[off + 3]!) >>> 0;
 }
 
 /** The full rule list for the given interfaces (pure; tested without root). */
@@ -333,36 +330,25 @@ export class UserspaceBackend {
     else this.udpSenders.delete(localAddr >>> 0);
   }
 
-  /** The pipeline may hand `sa`'s ESP as a train (sendEspTrain): it is UDP-encapsulated from an attached bind. */
-  canSendEspTrain(sa: SecurityAssociation<IpsecSa>): boolean {
+  /** The attached bind that carries `sa`'s ESP in UDP (its local address and port), if any. */
+  private udpSenderFor(sa: SecurityAssociation<IpsecSa>): UdpEspSender | undefined {
     const e = sa.transform.udpEndpoints;
-    if (!e || this.closed) return false;
-    const sender = this.udpSenders.get(e.local);
-    return sender !== undefined && sender.local.port === e.localPort;
+    const sender = e && !this.closed ? this.udpSenders.get(e.local) : undefined;
+    return sender && sender.local.port === e!.localPort ? sender : undefined;
   }
 
-  /** Where the pipeline may seal `sa`'s next ESP train: the bind's own queue space (no copy), if it lends it. */
+  /** Where the pipeline may seal `sa`'s next ESP train: the bind's own queue space (no copy); undefined: no train path. */
   espTrainBuffer(sa: SecurityAssociation<IpsecSa>, minBytes: number): Uint8Array | undefined {
-    const e = sa.transform.udpEndpoints;
-    return e && !this.closed ? this.udpSenders.get(e.local)?.trainBuffer?.(minBytes) : undefined;
+    return this.udpSenderFor(sa)?.trainBuffer(minBytes);
   }
 
   /** ESP packets back to back in buf (all `stride` long but the last): queued on the SA's bind. */
   sendEspTrain(sa: SecurityAssociation<IpsecSa>, buf: Uint8Array, count: number, stride: number, lastLength: number, tos?: number): boolean {
-    const e = sa.transform.udpEndpoints;
-    const sender = e && this.udpSenders.get(e.local);
-    if (!e || !sender || this.closed) { this.sendErrors += count; return false; }
-    if (sender.sendEspTrain) {
-      const ok = sender.sendEspTrain(buf, count, stride, lastLength, e.remote, e.remotePort, sa, tos);
-      if (ok) this.udpSent += count;
-      else this.sendErrors += count;
-      return ok;
-    }
-    let ok = true;
-    for (let i = 0, off = 0; i < count; i++, off += stride) {
-      if (sender.sendEsp(buf.subarray(off, off + (i + 1 < count ? stride : lastLength)), e.remote, e.remotePort, sa, tos)) this.udpSent++;
-      else { this.sendErrors++; ok = false; }
-    }
+    const sender = this.udpSenderFor(sa);
+    const e = sa.transform.udpEndpoints!;
+    const ok = sender?.sendEspTrain(buf, count, stride, lastLength, e.remote, e.remotePort, sa, tos) ?? false;
+    if (ok) this.udpSent += count;
+    else this.sendErrors += count;
     return ok;
   }
 

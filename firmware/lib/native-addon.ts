@@ -14,6 +14,18 @@ export interface NativeFeature<T> {
 }
 
 /**
+ * A feature loaded on first use and cached: `get()` its functions (undefined when not
+ * available), `status()` the reason line, `reset()` (tests) to read the environment again.
+ */
+export function cachedNativeFeature<T>(what: string, functions: readonly string[], offVariable?: string): {
+  get(): T | undefined; status(): string; reset(): void;
+} {
+  let loaded: NativeFeature<T> | undefined;
+  const load = (): NativeFeature<T> => (loaded ??= loadNativeFeature<T>(what, functions, offVariable));
+  return { get: () => load().addon, status: () => load().reason, reset: () => { loaded = undefined; } };
+}
+
+/**
  * Loads the addon and checks that `functions` are there. `offVariable` is the feature's
  * own switch (set to "0" to turn it off); `what` describes the feature when it is on.
  */

@@ -225,7 +225,7 @@ static int send_chunk(int fd, struct mmsghdr *msgs, struct iovec *iov, struct so
 }
 
 /* The arguments both send calls share: (h, buf, desc, count, errs?) with `words`
- * descriptor words per message. Returns 0 after throwing. */
+ * descriptor words per message. Returns the socket, or NULL after throwing. */
 typedef struct {
   uint8_t *buf;
   size_t buflen;
@@ -234,17 +234,24 @@ typedef struct {
   int64_t count;
 } send_args;
 
-static int get_send_args(napi_env env, napi_value *argv, int argc, size_t words, send_args *a) {
+static netsock *get_udp_sock(napi_env env, napi_value v);
+
+static netsock *get_send_args(napi_env env, napi_callback_info info, int udp, size_t words, const char *usage, send_args *a) {
+  napi_value argv[5];
+  const int argc = get_args(env, info, argv, 5, 4, usage);
+  if (argc < 0) return NULL;
+  netsock *s = udp ? get_udp_sock(env, argv[0]) : get_sock(env, argv[0]);
+  if (!s) return NULL;
   size_t desclen, errslen = 0;
   a->errs = NULL;
-  if (!get_bytes(env, argv[1], &a->buf, &a->buflen) || !get_typed(env, argv[2], napi_uint32_array, (void **)&a->desc, &desclen, "a Uint32Array")) return 0;
-  if (!get_int_in(env, argv[3], 0, MAX_BATCH, "count", &a->count)) return 0;
-  if ((size_t)a->count * words > desclen) { throw_error(env, "count exceeds the descriptors given"); return 0; }
+  if (!get_bytes(env, argv[1], &a->buf, &a->buflen) || !get_typed(env, argv[2], napi_uint32_array, (void **)&a->desc, &desclen, "a Uint32Array")) return NULL;
+  if (!get_int_in(env, argv[3], 0, MAX_BATCH, "count", &a->count)) return NULL;
+  if ((size_t)a->count * words > desclen) { throw_error(env, "count exceeds the descriptors given"); return NULL; }
   if (argc >= 5 && !is_nullish(env, argv[4])) {
-    if (!get_typed(env, argv[4], napi_int32_array, (void **)&a->errs, &errslen, "an Int32Array")) return 0;
-    if (errslen < (size_t)a->count) { throw_error(env, "errs is shorter than count"); return 0; }
+    if (!get_typed(env, argv[4], napi_int32_array, (void **)&a->errs, &errslen, "an Int32Array")) return NULL;
+    if (errslen < (size_t)a->count) { throw_error(env, "errs is shorter than count"); return NULL; }
   }
-  return 1;
+  return s;
 }
 
 /*
@@ -253,13 +260,9 @@ static int get_send_args(napi_env env, napi_value *argv, int argc, size_t words,
  * is skipped with its errno and the rest of the batch still goes.
  */
 static napi_value net_send(napi_env env, napi_callback_info info) {
-  napi_value argv[5];
-  const int argc = get_args(env, info, argv, 5, 4, "netSend(handle, buf, desc, count, errs?)");
-  if (argc < 0) return NULL;
-  netsock *s = get_sock(env, argv[0]);
-  if (!s) return NULL;
   send_args a;
-  if (!get_send_args(env, argv, argc, 2, &a)) return NULL;
+  netsock *s = get_send_args(env, info, 0, 2, "netSend(handle, buf, desc, count, errs?)", &a);
+  if (!s) return NULL;
   uint8_t *buf = a.buf;
   const size_t buflen = a.buflen;
   const uint32_t *desc = a.desc;
@@ -301,23 +304,44 @@ static napi_value net_send(napi_env env, napi_callback_info info) {
   return make_i32(env, sent);
 }
 
+/* The arguments both receive calls share: (h, buf, slotBytes, out, maxCount) with `words`
+ * Uint32 result words per packet in out (`what` names it). Returns the socket, or NULL
+ * after throwing. */
+typedef struct {
+  uint8_t *buf;
+  uint32_t *out;
+  int64_t slot, max;
+} recv_args;
+
+static netsock *get_recv_args(napi_env env, napi_callback_info info, int udp, size_t words, const char *usage, const char *what, recv_args *a) {
+  napi_value argv[5];
+  const int argc = get_args(env, info, argv, 5, 5, usage);
+  if (argc < 0) return NULL;
+  netsock *s = udp ? get_udp_sock(env, argv[0]) : get_sock(env, argv[0]);
+  if (!s) return NULL;
+  size_t buflen, outlen;
+  if (!get_bytes(env, argv[1], &a->buf, &buflen)) return NULL;
+  if (!get_int_in(env, argv[2], 1, MAX_SLOT_BYTES, "slotBytes", &a->slot)) return NULL;
+  if (!get_typed(env, argv[3], napi_uint32_array, (void **)&a->out, &outlen, "a Uint32Array")) return NULL;
+  if (!get_int_in(env, argv[4], 0, MAX_BATCH, "maxCount", &a->max)) return NULL;
+  if ((size_t)a->max * words > outlen) {
+    char msg[64];
+    snprintf(msg, sizeof msg, "maxCount exceeds %s", what);
+    throw_error(env, msg);
+    return NULL;
+  }
+  if ((uint64_t)a->max * (uint64_t)a->slot > buflen) { throw_error(env, "maxCount * slotBytes exceeds the buffer"); return NULL; }
+  return s;
+}
+
 /* netRecv(h, buf, slotBytes, lens, maxCount): drains up to maxCount packets, never blocks. */
 static napi_value net_recv(napi_env env, napi_callback_info info) {
-  napi_value argv[5];
-  const int argc = get_args(env, info, argv, 5, 5, "netRecv(handle, buf, slotBytes, lens, maxCount)");
-  if (argc < 0) return NULL;
-  netsock *s = get_sock(env, argv[0]);
+  recv_args a;
+  netsock *s = get_recv_args(env, info, 0, 1, "netRecv(handle, buf, slotBytes, lens, maxCount)", "lens", &a);
   if (!s) return NULL;
-  uint8_t *buf;
-  size_t buflen, lenslen;
-  uint32_t *lens;
-  int64_t slot, max;
-  if (!get_bytes(env, argv[1], &buf, &buflen)) return NULL;
-  if (!get_int_in(env, argv[2], 1, MAX_SLOT_BYTES, "slotBytes", &slot)) return NULL;
-  if (!get_typed(env, argv[3], napi_uint32_array, (void **)&lens, &lenslen, "a Uint32Array")) return NULL;
-  if (!get_int_in(env, argv[4], 0, MAX_BATCH, "maxCount", &max)) return NULL;
-  if ((size_t)max > lenslen) return throw_error(env, "maxCount exceeds lens");
-  if ((uint64_t)max * (uint64_t)slot > buflen) return throw_error(env, "maxCount * slotBytes exceeds the buffer");
+  uint8_t *buf = a.buf;
+  uint32_t *lens = a.out;
+  const int64_t slot = a.slot, max = a.max;
   if (s->fd < 0) return make_i32(env, -EBADF);
 
   struct mmsghdr msgs[CHUNK];
@@ -456,13 +480,9 @@ static int send_segments_one_by_one(int fd, const uint8_t *p, size_t len, size_t
  * descriptors) and the rest of the batch still goes.
  */
 static napi_value net_send_udp(napi_env env, napi_callback_info info) {
-  napi_value argv[5];
-  const int argc = get_args(env, info, argv, 5, 4, "netSendUdp(handle, buf, desc, count, errs?)");
-  if (argc < 0) return NULL;
-  netsock *s = get_udp_sock(env, argv[0]);
-  if (!s) return NULL;
   send_args a;
-  if (!get_send_args(env, argv, argc, 5, &a)) return NULL;
+  netsock *s = get_send_args(env, info, 1, 5, "netSendUdp(handle, buf, desc, count, errs?)", &a);
+  if (!s) return NULL;
   uint8_t *buf = a.buf;
   const size_t buflen = a.buflen;
   const uint32_t *desc = a.desc;
@@ -541,21 +561,12 @@ static napi_value net_send_udp(napi_env env, napi_callback_info info) {
 
 /* netRecvUdp(h, buf, slotBytes, meta, maxCount): drains up to maxCount messages, never blocks. */
 static napi_value net_recv_udp(napi_env env, napi_callback_info info) {
-  napi_value argv[5];
-  const int argc = get_args(env, info, argv, 5, 5, "netRecvUdp(handle, buf, slotBytes, meta, maxCount)");
-  if (argc < 0) return NULL;
-  netsock *s = get_udp_sock(env, argv[0]);
+  recv_args a;
+  netsock *s = get_recv_args(env, info, 1, 5, "netRecvUdp(handle, buf, slotBytes, meta, maxCount)", "meta", &a);
   if (!s) return NULL;
-  uint8_t *buf;
-  size_t buflen, metalen;
-  uint32_t *meta;
-  int64_t slot, max;
-  if (!get_bytes(env, argv[1], &buf, &buflen)) return NULL;
-  if (!get_int_in(env, argv[2], 1, MAX_SLOT_BYTES, "slotBytes", &slot)) return NULL;
-  if (!get_typed(env, argv[3], napi_uint32_array, (void **)&meta, &metalen, "a Uint32Array")) return NULL;
-  if (!get_int_in(env, argv[4], 0, MAX_BATCH, "maxCount", &max)) return NULL;
-  if ((size_t)max * 5 > metalen) return throw_error(env, "maxCount exceeds meta");
-  if ((uint64_t)max * (uint64_t)slot > buflen) return throw_error(env, "maxCount * slotBytes exceeds the buffer");
+  uint8_t *buf = a.buf;
+  uint32_t *meta = a.out;
+  const int64_t slot = a.slot, max = a.max;
   if (s->fd < 0) return make_i32(env, -EBADF);
 
   struct mmsghdr msgs[CHUNK];
