@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { loadBoard } from '../board/index.js';
 import { Daemon } from './daemon/daemon.js';
 import { Console, type Terminal } from './mgmt/console.js';
-import { FIRMWARE_VERSION } from './lib/version.js';
+import { buildInfo } from './lib/build-info.js';
 
 /** Exit code a daemon uses to ask its supervisor for a restart (`reload`). */
 export const RELOAD_EXIT_CODE = 100;
@@ -92,7 +92,10 @@ async function runConsole(f: Flags, reconnect: boolean, onQuit: () => void): Pro
 
 /** Daemon as a supervised child (restarted on reload) plus a console on this terminal. */
 async function runSim(f: Flags): Promise<void> {
-  const self = process.argv[1] && existsSync(process.argv[1]) ? [process.argv[1]] : [];
+  // Run from a script, node needs the script path; in the single executable argv[1] is the
+  // executable itself and the child takes its subcommand directly.
+  const script = process.argv[1];
+  const self = script && script !== process.execPath && existsSync(script) ? [script] : [];
   const childArgs = [...self, 'daemon', '--board', 'sim', '--state', stateDir(f), '--socket', socketPath(f)];
   for (const p of f.opts.get('port') ?? []) childArgs.push('--port', p);
   let child: ReturnType<typeof spawn> | undefined;
@@ -121,6 +124,12 @@ async function runSim(f: Flags): Promise<void> {
   });
 }
 
+/** `rampart version`: what this build is (the same facts `show version` names). */
+export function versionText(): string {
+  const b = buildInfo();
+  return `rampart ${b.version}\ncommit ${b.commit}\nbuilt ${b.date}\nboard ${b.board}\n`;
+}
+
 export async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
   const f = parseFlags(rest);
@@ -129,7 +138,7 @@ export async function main(argv: string[]): Promise<void> {
     case 'console': return runConsole(f, one(f, 'reconnect') === 'true', () => process.exit(0));
     case 'sim': case undefined: return runSim(f);
     case 'version': case '--version':
-      process.stdout.write(`rampart ${FIRMWARE_VERSION}\n`);
+      process.stdout.write(versionText());
       return;
     default:
       process.stderr.write(`rampart: unknown command "${cmd}" (daemon, console, sim, version)\n`);
