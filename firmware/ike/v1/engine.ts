@@ -20,12 +20,13 @@ import { startQuickMode, quickMode } from './quick-mode.js';
 import { informational, dpdTick, sendInformational } from './informational.js';
 import { vids } from './nat-t.js';
 import { sendPlain } from './protection.js';
+import { MessageIdMemory } from './message-id-memory.js';
 
 export type { Endpoint, Datagram, IsakmpStateName, QuickModeRequest, InitiateOptions, IpsecKeys, IpsecSaInfo, Phase1Info, IkeV1Event, IkeV1EngineOptions, EngineCounters } from './types.js';
 export { IKE_PORT, NAT_T_PORT } from '../../proto/ikev1/index.js';
 
 export class IkeV1Engine {
-  readonly counters: EngineCounters = { rxPackets: 0, rxMalformed: 0, rxDropped: 0, rxRetransmits: 0, txPackets: 0, txRetransmits: 0, halfOpenRejected: 0 };
+  readonly counters: EngineCounters = { rxPackets: 0, rxMalformed: 0, rxDropped: 0, rxRetransmits: 0, txPackets: 0, txRetransmits: 0, halfOpenRejected: 0, rxReplays: 0 };
   /** @internal */ readonly o: IkeV1EngineOptions;
   /** @internal */ readonly rnd: (n: number) => Uint8Array;
   /** @internal */ readonly sas = new Map<string, Phase1>();
@@ -306,6 +307,13 @@ export class IkeV1Engine {
         if (x.lastReply) this.emit(x.lastReply, true);
         return;
       }
+      // A message ID this SA already used, for an exchange that is over (or forgotten): a
+      // replay, whatever its age. It is dropped before any work and never moves the SA.
+      if (x ? x.done : sa.msgIds.has(h.messageId)) {
+        this.counters.rxReplays++;
+        emitDebug(this.dbg(sa, sa.connId), `replayed message ID ${h.messageId} from ${d.remote.address}:${d.remote.port} dropped`, true);
+        return;
+      }
     }
     // NAT-T float: the peer moved to 4500 (or its NAT mapping changed). Applied only once
     // the message authenticates (see authenticated()), so a forged packet cannot move the SA.
@@ -327,11 +335,16 @@ export class IkeV1Engine {
     }
   }
 
-  /** @internal A message of `sa` passed its integrity check: liveness, and the NAT-T endpoint update. */
-  authenticated(sa: Phase1): void {
+  /**
+   * @internal A message of `sa` passed its integrity check: liveness, and the NAT-T endpoint
+   * update (RFC 3947 / 3948), applied only for a fresh message: the first of a new exchange
+   * (message ID never used on this SA) or the next one of a live exchange. Retransmissions and
+   * replays return before this (receiveInner), so they never move the SA.
+   */
+  authenticated(sa: Phase1, fresh = true): void {
     sa.lastHeardAt = this.o.now();
     const p = this.pendingEndpoint;
-    if (p && p.sa === sa) {
+    if (p && p.sa === sa && fresh) {
       sa.local = p.local;
       sa.remote = p.remote;
     }
@@ -357,6 +370,7 @@ export class IkeV1Engine {
       peerRfc3947: false, peerNatTDraft: false, peerDpd: false, natLocal: false, natRemote: false,
       exchanges: new Map(), pending: [], createdAt: now, expiresAt: Number.POSITIVE_INFINITY, lastHeardAt: now,
       lastSentTrafficAt: 0, dpdSeq: readU32(this.rnd(4)) & 0x7fffffff, initialContactWanted: false,
+      msgIds: new MessageIdMemory(this.o.messageIdMemory),
     };
   }
 
@@ -449,12 +463,29 @@ export class IkeV1Engine {
     };
   }
 
-  /** @internal */
+  /** @internal A message ID for an exchange we start; remembered like the peer's. */
   newMsgId(sa: Phase1): number {
     for (;;) {
       const id = readU32(this.rnd(4));
-      if (id !== 0 && !sa.exchanges.has(id)) return id;
+      if (id !== 0 && !sa.exchanges.has(id) && !sa.msgIds.has(id)) {
+        this.rememberMsgId(sa, id);
+        return id;
+      }
     }
+  }
+
+  /**
+   * @internal Remembers a message ID of an authenticated exchange for the life of the SA. When
+   * the SA's memory is full it is expired now (replaced by a new phase 1) rather than forget old
+   * IDs: false, and the caller drops the message.
+   */
+  rememberMsgId(sa: Phase1, id: number): boolean {
+    if (sa.msgIds.add(id)) return true;
+    if (sa.expiresAt > this.o.now()) {
+      emitDebug(this.dbg(sa, sa.connId), `message ID memory full (${sa.msgIds.size} IDs): ISAKMP SA expires now`, true);
+      sa.expiresAt = this.o.now();
+    }
+    return false;
   }
 
   /** @internal */

@@ -24,6 +24,7 @@ export function informational(core: Core, sa: Phase1, data: Uint8Array, msgId: n
   if (p[0]?.type !== PayloadType.HASH || p.length < 2) return core.drop();
   const expect = hash1(sa.hash!, sa.keys.a, msgId, dec.plain.subarray(p[1]!.start, p[p.length - 1]!.end));
   if (!bytesEqual(expect, (p[0] as unknown as { data: Uint8Array }).data)) return core.drop();
+  if (!core.rememberMsgId(sa, msgId)) return core.drop();
   core.authenticated(sa);
   handleNotifies(core, sa, p);
   for (const q of p) {

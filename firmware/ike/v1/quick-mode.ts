@@ -52,6 +52,7 @@ export function quickMode(core: Core, sa: Phase1, data: Uint8Array, msgId: numbe
       emitDebug(ctx, 'Quick Mode HASH(1) does not verify', true);
       return core.drop();
     }
+    if (!core.rememberMsgId(sa, msgId)) return core.drop();
     x.iv = dec.nextIv;
     x.lastRx = data.slice();
     core.authenticated(sa);
@@ -78,7 +79,7 @@ export function quickMode(core: Core, sa: Phase1, data: Uint8Array, msgId: numbe
   const h3 = hash3(sa.hash!, sa.keys!.a, msgId, x.ni!, x.nr!);
   if (!bytesEqual(h3, (p[0] as unknown as { data: Uint8Array }).data)) return core.drop();
   x.lastRx = data.slice();
-  core.authenticated(sa);
+  core.authenticated(sa, !x.done);
   x.retx = undefined;
   // HASH(3) ends the exchange: a duplicate of it must not trigger our HASH(2) message again.
   x.lastReply = undefined;

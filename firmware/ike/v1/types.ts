@@ -8,6 +8,7 @@ import type { IsakmpProfileConfig, PeerConfigInput } from './peer-config.js';
 import type { IpsecProposalParams, IsakmpPolicy, Phase1Params, TransformSet } from './policy.js';
 import type { QuickModeResponderDecision, QuickModeResponderQuery } from './quick-mode-policy.js';
 import type { Selector } from './selectors.js';
+import type { MessageIdMemory } from './message-id-memory.js';
 
 export interface Endpoint {
   address: string;
@@ -120,6 +121,8 @@ export interface IkeV1EngineOptions {
   forceEncap?: boolean;
   /** first conn-id to hand out */
   firstConnId?: number;
+  /** message IDs remembered per ISAKMP SA for replay detection (default 16384) */
+  messageIdMemory?: number;
 }
 
 export interface EngineCounters {
@@ -130,6 +133,8 @@ export interface EngineCounters {
   txPackets: number;
   txRetransmits: number;
   halfOpenRejected: number;
+  /** messages dropped because their message ID was already used on the ISAKMP SA */
+  rxReplays: number;
 }
 
 export interface Retx {
@@ -204,6 +209,8 @@ export interface Phase1 {
   dpdSeq: number;
   dpdOutstanding?: { seq: number; sentAt: number; tries: number };
   initialContactWanted: boolean;
+  /** every phase-2 message ID used on this SA, for replay detection */
+  msgIds: MessageIdMemory;
 }
 
 export interface IpsecRecord {

@@ -30,6 +30,8 @@ export interface SaContext {
   responderIkeProposals(localAddress: string, remoteAddress: string): IkeProposalConfig[];
   /** Other live IKE SAs with the same peer address (INITIAL_CONTACT, RFC 7296 2.4). */
   otherSasWithPeer(sa: IkeSa): IkeSa[];
+  /** Count a message dropped as a replay (old request ID, response to nothing outstanding). */
+  replayDropped(): void;
   /** Release a half-open slot (responder SA reached IKE_AUTH or died). */
   halfOpenDone(sa: IkeSa): void;
 }

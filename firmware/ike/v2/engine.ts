@@ -49,6 +49,8 @@ export interface Ikev2Counters {
   cookiesSent: number;
   halfOpen: number;
   sent: number;
+  /** requests with an old message ID and responses to no outstanding request (replays) */
+  replays: number;
 }
 
 export class Ikev2Engine {
@@ -66,7 +68,7 @@ export class Ikev2Engine {
   private childIdSeq = 1;
   private cookieSecret: Uint8Array;
   private cookieVersion = 1;
-  readonly counters: Ikev2Counters = { received: 0, dropped: 0, decodeErrors: 0, cookiesSent: 0, halfOpen: 0, sent: 0 };
+  readonly counters: Ikev2Counters = { received: 0, dropped: 0, decodeErrors: 0, cookiesSent: 0, halfOpen: 0, sent: 0, replays: 0 };
   private readonly ctx: SaContext;
 
   constructor(opts: Ikev2EngineOptions) {
@@ -106,6 +108,10 @@ export class Ikev2Engine {
       connectionsFor: (l, r) => this.connectionsFor(l, r),
       responderIkeProposals: (l, r) => this.responderIkeProposals(l, r),
       otherSasWithPeer: (sa) => [...this.sas].filter((o) => o !== sa && o.state !== 'destroyed' && o.remote.address === sa.remote.address),
+      replayDropped: () => {
+        this.counters.replays++;
+        this.counters.dropped++;
+      },
       halfOpenDone: (sa) => {
         sa.halfOpen = false;
         this.halfOpen.delete(sa);

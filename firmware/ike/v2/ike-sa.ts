@@ -212,11 +212,12 @@ export class IkeSa {
     }
     if (header.messageId !== this.expectedRequestId) {
       this.log('debug', `dropping request #${header.messageId}, expected #${this.expectedRequestId}`);
+      if (header.messageId < this.expectedRequestId) this.ctx.replayDropped();
       return;
     }
     const payloads = this.unprotect(raw, header, outer);
     if (!payloads) return;
-    this.noteInbound(from);
+    this.noteInbound(from, true);
     if (header.exchangeType === ExchangeType.IKE_SA_INIT) this.initRequest = raw;
     const task = this.ctx_createResponder(header.exchangeType, payloads);
     if (!task) {
@@ -243,11 +244,12 @@ export class IkeSa {
     const out = this.outstanding;
     if (!out || header.messageId !== out.messageId || header.exchangeType !== out.task.exchange) {
       this.log('debug', `dropping unexpected response #${header.messageId}`);
+      if (header.messageId < this.nextRequestId) this.ctx.replayDropped();
       return;
     }
     const payloads = this.unprotect(raw, header, outer);
     if (!payloads) return;
-    this.noteInbound(from);
+    this.noteInbound(from, false);
     if (header.exchangeType === ExchangeType.IKE_SA_INIT) this.initResponse = raw;
     const status = out.task.processI(payloads, header);
     if (this.state === 'destroyed') {
@@ -267,11 +269,16 @@ export class IkeSa {
 
   private receivedOn?: Endpoint;
 
-  private noteInbound(from: Endpoint): void {
+  /**
+   * An authenticated message arrived. Behind a NAT: follow the peer's mapping and answer from
+   * the port it used (4500 after the float), RFC 7296 2.23, but only for a fresh request: one
+   * whose message ID is the next expected, so newer than any seen (handleRequest answers
+   * retransmissions from its cache and drops older IDs before this). Responses never move the
+   * endpoints: a copy of one, sent from elsewhere, must not redirect the SA.
+   */
+  private noteInbound(from: Endpoint, freshRequest: boolean): void {
     this.lastInboundMs = this.ctx.now();
-    // Behind a NAT: follow the peer's mapping and answer from the port it used (4500 after
-    // the float), RFC 7296 2.23. Only protected (authenticated) messages move the endpoints.
-    if ((this.natRemote || this.natLocal) && this.keys && this.initResponse) {
+    if (freshRequest && (this.natRemote || this.natLocal) && this.keys && this.initResponse) {
       this.remote = { ...from };
       if (this.receivedOn) this.local = { ...this.receivedOn };
     }
