@@ -137,3 +137,13 @@ export function simplePair(overA: Partial<Ikev2Connection> = {}, overB: Partial<
   const b = config([connection('to-a', B_ADDR, A_ADDR, overB)], cfgOver.pskB, cfgOver.b);
   return new Pair(a, b, seed);
 }
+
+/** A NAT in front of A: A's source becomes `publicOf()` with ports 500/4500 -> 40500/44500. */
+export function natInFrontOfA(p: Pair, privateAddress: string, publicOf: () => string): void {
+  const portMap = new Map<number, number>([[500, 40500], [4500, 44500]]);
+  const back = new Map<number, number>([...portMap].map(([k, v]) => [v, k]));
+  p.rewrite = (w) => {
+    if (w.from === 'a') return { ...w, d: { ...w.d, localAddress: publicOf(), localPort: portMap.get(w.d.localPort) ?? w.d.localPort } };
+    return { ...w, d: { ...w.d, remoteAddress: privateAddress, remotePort: back.get(w.d.remotePort) ?? w.d.remotePort } };
+  };
+}

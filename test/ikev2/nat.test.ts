@@ -1,5 +1,5 @@
 import t from 'tap';
-import { config, connection, Pair, B_ADDR } from './harness.js';
+import { config, connection, natInFrontOfA, Pair, B_ADDR } from './harness.js';
 
 t.test('NAT between the peers: detected by NAT_DETECTION_*, IKE floats to 4500, ESP in UDP', async (t) => {
   const PRIV = '10.0.0.1';
@@ -7,12 +7,7 @@ t.test('NAT between the peers: detected by NAT_DETECTION_*, IKE floats to 4500, 
   const a = config([connection('to-b', PRIV, B_ADDR, { localSelectors: [{ cidr: '10.1.0.0/16' }], remoteSelectors: [{ cidr: '10.2.0.0/16' }] })]);
   const b = config([connection('any', B_ADDR, '0.0.0.0/0', { localSelectors: [{ cidr: '10.2.0.0/16' }], remoteSelectors: [{ cidr: '10.1.0.0/16' }] })]);
   const p = new Pair(a, b, 17);
-  const portMap = new Map<number, number>([[500, 40500], [4500, 44500]]);
-  const back = new Map<number, number>([...portMap].map(([k, v]) => [v, k]));
-  p.rewrite = (w) => {
-    if (w.from === 'a') return { ...w, d: { ...w.d, localAddress: PUB, localPort: portMap.get(w.d.localPort) ?? w.d.localPort } };
-    return { ...w, d: { ...w.d, remoteAddress: PRIV, remotePort: back.get(w.d.remotePort) ?? w.d.remotePort } };
-  };
+  natInFrontOfA(p, PRIV, () => PUB);
   p.a.engine.initiate('to-b');
   p.pump();
   const ua = p.ofType(p.a, 'ike-up')[0]?.sa;

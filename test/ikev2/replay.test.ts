@@ -2,7 +2,7 @@
 // authenticated request (message ID newer than any seen) moves an IKE SA to the address it came
 // from; a replayed request or response, or any response, from another address changes nothing.
 import t from 'tap';
-import { config, connection, Pair, B_ADDR, type Wire } from './harness.js';
+import { config, connection, natInFrontOfA, Pair, B_ADDR, type Wire } from './harness.js';
 import { ExchangeType } from '../../firmware/proto/ikev2/index.js';
 
 const PRIV = '10.0.0.1';
@@ -15,12 +15,7 @@ function natPair(): { p: Pair; setPublic: (addr: string) => void } {
   const b = config([connection('any', B_ADDR, '0.0.0.0/0', { localSelectors: [{ cidr: '10.2.0.0/16' }], remoteSelectors: [{ cidr: '10.1.0.0/16' }] })]);
   const p = new Pair(a, b, 23);
   let pub = PUB;
-  const portMap = new Map<number, number>([[500, 40500], [4500, 44500]]);
-  const back = new Map<number, number>([...portMap].map(([k, v]) => [v, k]));
-  p.rewrite = (w) => {
-    if (w.from === 'a') return { ...w, d: { ...w.d, localAddress: pub, localPort: portMap.get(w.d.localPort) ?? w.d.localPort } };
-    return { ...w, d: { ...w.d, remoteAddress: PRIV, remotePort: back.get(w.d.remotePort) ?? w.d.remotePort } };
-  };
+  natInFrontOfA(p, PRIV, () => pub);
   p.a.engine.initiate('to-b');
   p.pump();
   return { p, setPublic: (addr) => { pub = addr; } };
