@@ -13,6 +13,8 @@ export interface BoardProfile {
   consoleDevice?: string;
   /** Folder holding flash (nvram: startup-config, and later the A/B image slots). */
   stateDir: string;
+  /** Serial number (`show version` Processor board ID, `show inventory`). */
+  serial?: string;
   /** Crypto engines in preference order; `software` is always available. */
   engines: string[];
 }

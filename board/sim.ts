@@ -3,6 +3,7 @@
 // Linux interface of the daemon's network namespace with `--port NAME=ifname`.
 import { join } from 'node:path';
 import type { BoardProfile } from './profile.js';
+import { derivedSerial } from './serial.js';
 
 export const SIM_PORTS = [
   'Ethernet0/0', 'Ethernet1/0', 'Ethernet2/0', 'Ethernet3/0', 'Ethernet3/3',
@@ -19,6 +20,7 @@ export function simBoard(opts: { stateDir?: string; portMap?: Record<string, str
     ports: [...SIM_PORTS],
     portMap: opts.portMap ?? {},
     stateDir: opts.stateDir ?? join(opts.cwd ?? process.cwd(), 'state', 'sim'),
+    serial: derivedSerial('RSM', opts.stateDir ?? join(opts.cwd ?? process.cwd(), 'state', 'sim')),
     engines: ['software'],
   };
 }

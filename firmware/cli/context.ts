@@ -29,6 +29,8 @@ export interface BoardInfo {
   ports: string[];
   /** Processor / memory text for `show version`. */
   description: string;
+  /** Board serial number (`Processor board ID`, `show inventory`). */
+  serial?: string;
 }
 
 /**
@@ -44,6 +46,8 @@ export interface SystemServices {
   readonly version: string;
   /** Epoch ms when the daemon booted. */
   readonly bootTime: number;
+  /** Why the box last started: `reload` (the command, at atMs) or `power-on` (anything else). */
+  readonly lastReload?: { reason: 'reload' | 'power-on'; atMs?: number };
   now(): number;
   readStartup(): Promise<string | undefined>;
   writeStartup(text: string): Promise<void>;

@@ -12,6 +12,8 @@ export interface SystemConfig {
   timestampsDebug: boolean;
   timestampsLog: boolean;
   domainLookup: boolean;
+  /** `ip domain name X` (also typed `ip domain-name X`): FQDN identity = hostname.domain. */
+  domainName?: string;
 }
 
 declare module './model.js' {
@@ -34,6 +36,7 @@ defineSection({
     const enable: string[] = [];
     if (s.enableSecret) enable.push(`enable secret 9 ${s.enableSecret}`);
     if (s.enablePassword) enable.push(`enable password ${s.enablePassword.type === 7 ? '7 ' : ''}${s.enablePassword.value}`);
-    return [[`version ${FIRMWARE_VERSION.split('.').slice(0, 2).join('.')}`, ...services], [`hostname ${s.hostname}`], enable, s.domainLookup ? [] : ['no ip domain lookup']];
+    return [[`version ${FIRMWARE_VERSION.split('.').slice(0, 2).join('.')}`, ...services], [`hostname ${s.hostname}`], enable,
+      [...(s.domainLookup ? [] : ['no ip domain lookup']), ...(s.domainName !== undefined ? [`ip domain name ${s.domainName}`] : [])]];
   },
 });

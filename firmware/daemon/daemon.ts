@@ -13,9 +13,9 @@ import type { RuntimeView, SystemServices } from '../cli/context.js';
 import { CliSession } from '../cli/session.js';
 import { createConfig, type Config } from '../config/model.js';
 import { setBoardPorts } from '../config/interface.js';
-import { FIRMWARE_VERSION } from '../lib/version.js';
+import { buildInfo } from '../lib/build-info.js';
 import { JsonLines, type Event, type Request, type Response } from '../mgmt/rpc-protocol.js';
-import { Flash, STARTUP_CONFIG } from './flash.js';
+import { Flash, RELOAD_MARKER, STARTUP_CONFIG } from './flash.js';
 import { defaultServices } from './services.js';
 import { BindRegistry } from '../dataplane/bind-registry.js';
 
@@ -84,11 +84,16 @@ export class Daemon {
     this.flash = new Flash(opts.board.stateDir);
     this.config = this.newConfig();
     this.services = opts.services ?? defaultServices(opts.board);
+    const lastReload = this.takeReloadMarker();
     const daemon = this;
     this.system = {
-      board: { name: opts.board.name, model: opts.board.model, description: opts.board.description, ports: opts.board.ports },
-      version: FIRMWARE_VERSION,
+      board: {
+        name: opts.board.name, model: opts.board.model, description: opts.board.description, ports: opts.board.ports,
+        ...(opts.board.serial !== undefined ? { serial: opts.board.serial } : {}),
+      },
+      version: buildInfo().version,
       bootTime: this.bootTime,
+      lastReload,
       now: () => this.now(),
       readStartup: async () => this.flash.read(STARTUP_CONFIG),
       writeStartup: async (text) => this.flash.writeAtomic(STARTUP_CONFIG, text),
@@ -97,6 +102,16 @@ export class Daemon {
       configChanged: () => this.configChanged(),
       get runtime() { return daemon.runtime; },
     };
+  }
+
+  /** Reads (and removes) the marker `reload` leaves in flash: a boot without it was a power-on. */
+  private takeReloadMarker(): { reason: 'reload' | 'power-on'; atMs?: number } {
+    let text: string | undefined;
+    try { text = this.flash.read(RELOAD_MARKER); } catch { text = undefined; }
+    if (text === undefined) return { reason: 'power-on' };
+    try { this.flash.remove(RELOAD_MARKER); } catch { /* read-only flash: shown again next boot */ }
+    const atMs = Number(/^reload (\d+)/.exec(text)?.[1]);
+    return Number.isFinite(atMs) ? { reason: 'reload', atMs } : { reason: 'reload' };
   }
 
   /** An empty configuration for this board: its ports exist before any line is applied. */
@@ -253,6 +268,7 @@ export class Daemon {
   }
 
   reload(): void {
+    try { this.flash.writeAtomic(RELOAD_MARKER, `reload ${this.now()}\n`); } catch (e) { this.log(`reload marker: ${(e as Error).message}`); }
     for (const s of this.sockets) s.write(`${JSON.stringify({ event: 'reload' } satisfies Event)}\n`);
     setTimeout(() => {
       void this.stop().then(() => this.opts.onReload?.());

@@ -22,7 +22,7 @@ import { aclEntryFromConfig, type AclEntry } from '../ipsec/acl-classifier.js';
 import { IpsecSa, type IpsecSaConfig } from '../ipsec/ipsec-sa.js';
 import { Sad, type SaProto, type SecurityAssociation, type SaSpec, type SadEvent } from '../ipsec/sad.js';
 import {
-  formatIp, IPPROTO_AH, IPPROTO_ESP, IPPROTO_IPCOMP, parseIp, selectorKey, formatIpValue,
+  addrSetBounds, addrSetToPrefix, formatIp, IPPROTO_AH, IPPROTO_ESP, IPPROTO_IPCOMP, parseIp, selectorKey, formatIpValue,
   type AddrSet, type IpAddr, type TrafficSelector,
 } from '../ipsec/selector.js';
 import { aceToSelector, compileSpd, type Spd, type SpdMapEntryInput } from '../ipsec/spd.js';
@@ -64,6 +64,8 @@ export interface ChildSaInstall {
   childId?: number;
   /** ipsec-manual SAs (shown without lifetimes, reinstalled by clear crypto sa). */
   manual?: boolean;
+  /** PFS (DH) group the keys were made with, for `show crypto ipsec sa` (undefined: none). */
+  pfsGroup?: number;
 }
 
 /** Keys of one direction: ESP cipher key (key || salt for GCM) and auth key, AH key, CPI. */
@@ -100,16 +102,48 @@ function maskLen(mask: string): number {
   return mask.split('.').reduce((n, o) => n + (Number(o).toString(2).match(/1/g)?.length ?? 0), 0);
 }
 
-function addrIdent(s: AddrSet): { addr: string; mask: string } {
-  if (s.kind === 'mask') {
+/**
+ * A selector side as IOS's `addr/mask` ident. IKEv2 traffic selectors arrive as address
+ * ranges: a range that is one prefix shows as that prefix (10.1.0.0-10.1.0.255 is
+ * 10.1.0.0/255.255.255.0); any other range shows its first address as a host.
+ */
+export function addrIdent(s: AddrSet): { addr: string; mask: string } {
+  const m0 = s.kind === 'mask' ? s : addrSetToPrefix(s);
+  if (m0) {
     const all = (1n << 32n) - 1n;
-    const m = Number(all & ~s.wildcard);
-    return { addr: formatIpValue(s.family, s.addr), mask: `${m >>> 24}.${(m >>> 16) & 255}.${(m >>> 8) & 255}.${m & 255}` };
+    const m = Number(all & ~m0.wildcard);
+    return { addr: formatIpValue(m0.family, m0.addr), mask: `${m >>> 24}.${(m >>> 16) & 255}.${(m >>> 8) & 255}.${m & 255}` };
   }
-  return { addr: formatIpValue(s.family, s.lo), mask: '255.255.255.255' };
+  return { addr: formatIpValue(s.family, addrSetBounds(s)[0]), mask: '255.255.255.255' };
 }
 
 interface ManualState { sig: string; ids: number[]; error?: string }
+
+interface SaShowExtras { pfsGroup: number | undefined; peerPort: number }
+
+/**
+ * The largest inner packet that fits `pathMtu` once encapsulated (IOS's `plaintext mtu`):
+ * outer IPv4 header in tunnel mode, UDP header when encapsulated, ESP header, IV, padding
+ * to the cipher block with the 2-byte trailer, ICV; AH adds its header and ICV.
+ */
+export function plaintextMtu(transformWords: readonly string[], mode: 'tunnel' | 'transport', udpEncap: boolean, pathMtu: number): number {
+  let ts: ParsedTransformSet;
+  try { ts = parseTransformSet(transformWords); } catch { return pathMtu; }
+  let room = pathMtu - (mode === 'tunnel' ? 20 : 0) - (udpEncap ? 8 : 0);
+  if (ts.ah) room -= 12 + ts.ah.icvLength;
+  if (!ts.espCipher) return Math.max(0, room);
+  const c = ts.espCipher;
+  const icv = c.combined ? c.icvLength : (ts.espIntegrity?.icvLength ?? 0);
+  room -= 8 + c.ivLength + icv;
+  const block = Math.max(4, c.blockSize);
+  return Math.max(0, Math.floor(room / block) * block - 2);
+}
+
+/** Rampart's `sibling_flags` word (docs/show-output.md): what an operator asks of an SA. */
+export function siblingFlags(sa: { usable: boolean; mode: string; direction: string }, udpEncap: boolean, esn: boolean): number {
+  return ((sa.usable ? 0x80000000 : 0) | (sa.mode === 'tunnel' ? 0x40 : 0) | (udpEncap ? 0x8 : 0)
+    | (esn ? 0x4 : 0) | (sa.direction === 'inbound' ? 0x2 : 0)) >>> 0;
+}
 
 function addrPrefix(set: AddrSet): string {
   const id = addrIdent(set);
@@ -192,6 +226,8 @@ export class DataplaneService implements DaemonService {
   private readonly expireListeners = new Set<(e: DataplaneExpire) => void>();
   private nextConnId = 2001;
   private readonly connIds = new WeakMap<object, number>();
+  /** What `show crypto ipsec sa` prints about an SA that the SAD does not keep. */
+  private readonly showExtras = new WeakMap<object, SaShowExtras>();
 
   /**
    * Tests: `userspace: false` opens no TUN/socket, `detect: false` skips the kernel probe,
@@ -398,6 +434,9 @@ export class DataplaneService implements DaemonService {
       throw e;
     }
     const { bundle } = this.sad.setOutbound(spec.policyKey, [outSpec]);
+    const extras: SaShowExtras = { pfsGroup: spec.pfsGroup, peerPort: spec.udpEncap?.remotePort ?? 500 };
+    this.showExtras.set(inbound, extras);
+    this.showExtras.set(bundle.sas[0]!, extras);
     if (this.kernel) this.installInKernel(spec, inbound.id, bundle.sas[0]!.id);
     return { inboundId: inbound.id, outboundId: bundle.sas[0]!.id };
   }
@@ -657,6 +696,7 @@ export class DataplaneService implements DaemonService {
       transform: sa.transformName ?? '', mode: info.mode, connId: this.connId(sa), mapName: sa.mapName ?? '',
       remainingKb: rem.kilobytes, remainingSec: rem.seconds, replayWindow: info.replayWindow,
       ivBytes: ivBytesOf(sa.transformName ?? ''), status: sa.usable ? 'ACTIVE' : sa.state.toUpperCase(), udpEncap: info.udpEncap, manual: sa.manual,
+      siblingFlags: siblingFlags(sa, info.udpEncap, info.esn),
     };
     const out: IpsecSaShowSa[] = [];
     if (info.espSpi !== undefined) out.push({ ...base, protocol: 'esp', spi: info.espSpi });
@@ -677,10 +717,21 @@ export class DataplaneService implements DaemonService {
         if (!f) {
           const lid = addrIdent(sa.scope.src);
           const rid = addrIdent(sa.scope.dst);
+          const extras = this.showExtras.get(sa);
+          const pathMtu = 1500;
+          const ipMtu = this.lastConfig?.interfaces?.items[iface]?.ipMtu ?? pathMtu;
           f = {
             mapSeq: sa.mapSeq ?? 0, localIdent: { ...lid, proto: sa.scope.proto, port: sa.scope.srcPorts.lo === sa.scope.srcPorts.hi ? sa.scope.srcPorts.lo : 0 },
             remoteIdent: { ...rid, proto: sa.scope.proto, port: sa.scope.dstPorts.lo === sa.scope.dstPorts.hi ? sa.scope.dstPorts.lo : 0 },
-            peer: formatIp(sa.peer), local: formatIp(sa.local),
+            peer: formatIp(sa.peer), peerPort: extras?.peerPort ?? 500, local: formatIp(sa.local),
+            pfsGroup: extras?.pfsGroup,
+            plaintextMtu: plaintextMtu((sa.transformName ?? '').split(' '), sa.mode, sa.transform.info().udpEncap, Math.min(pathMtu, ipMtu)),
+            pathMtu, ipMtu,
+            errors: {
+              noSaSend: 0, invalidSaRecv: 0, encapsFailedSend: 0, decapsFailedRecv: 0, invalidProtRecv: 0, verifyFailed: 0,
+              invalidIdentityRecv: 0, invalidLenRecv: 0, replayRolloverSend: 0, replayRolloverRecv: 0, replayFailedRecv: 0,
+              internalErrSend: 0, internalErrRecv: 0,
+            },
             encaps: 0, encrypt: 0, digest: 0, decaps: 0, decrypt: 0, verify: 0, compressed: 0, decompressed: 0,
             notCompressed: 0, notDecompressed: 0, decompressFailed: 0, sendErrors: 0, recvErrors: 0,
             replayFailures: 0, authFailures: 0,
@@ -693,6 +744,11 @@ export class DataplaneService implements DaemonService {
           f.encaps += c.encapsPkts; f.encrypt += c.encryptPkts; f.digest += c.digestPkts;
           f.compressed += c.compressedPkts; f.notCompressed += c.notCompressedPkts;
           f.sendErrors += c.sendErrors + (sa.counters.errors.send ?? 0) + (sa.counters.errors.expired ?? 0);
+          const p = c.protectDrops;
+          f.errors.encapsFailedSend += p['bad-inner-packet'] + p['too-big'] + p['sa-destroyed'] + (sa.counters.errors.send ?? 0);
+          f.errors.noSaSend += sa.counters.errors.expired ?? 0;
+          f.errors.replayRolloverSend += p['seq-overflow'];
+          f.errors.internalErrSend += p['engine-error'] + p['engine-async'];
           f.outbound.push(...this.showSa(sa));
           f.currentOutboundSpi = sa.transform.espSpi ?? sa.transform.ahSpi ?? 0;
         } else {
@@ -701,6 +757,14 @@ export class DataplaneService implements DaemonService {
           f.recvErrors += c.recvErrors;
           f.replayFailures += c.unprotectDrops.replay;
           f.authFailures += c.unprotectDrops['icv-failure'];
+          const u = c.unprotectDrops;
+          f.errors.invalidSaRecv += u['bad-spi'] + u['sa-destroyed'];
+          f.errors.decapsFailedRecv += u['bad-padding'] + u['bad-next-header'] + u['bad-inner-packet'] + u['decompress-failed'] + u.fragment + u['bad-outer-packet'];
+          f.errors.invalidProtRecv += u['unexpected-protocol'];
+          f.errors.verifyFailed += u['icv-failure'];
+          f.errors.invalidLenRecv += u.truncated + u['bad-length'];
+          f.errors.replayFailedRecv += u.replay;
+          f.errors.internalErrRecv += u['engine-error'] + u['engine-async'] + u['needs-ip-header'];
           f.inbound.push(...this.showSa(sa));
         }
       }

@@ -47,3 +47,6 @@ export class Flash {
 }
 
 export const STARTUP_CONFIG = 'nvram/startup-config';
+
+/** Written by `reload` just before the daemon stops: the next boot says "returned to ROM by reload". */
+export const RELOAD_MARKER = 'nvram/reload-reason';

@@ -143,6 +143,7 @@ export function peerConfigFrom(cfg: Config): PeerConfigInput {
     profiles: Object.values(cfg.isakmpProfiles ?? {}).sort((a, b) => a.name.localeCompare(b.name)).map(profileConfig),
     interfaces,
     hostname: cfg.system?.hostname ?? 'Router',
+    ...(cfg.system?.domainName !== undefined ? { domainName: cfg.system.domainName } : {}),
   };
 }
 
@@ -548,6 +549,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
         inbound: keys('inbound'), outbound: keys('outbound'),
         lifetime: { seconds: primary.lifetimeSec, kilobytes: primary.lifetimeKb },
         ...(primary.udpEncap ? { udpEncap: { localPort: primary.local.port, remotePort: primary.remote.port } } : {}),
+        ...(primary.pfsGroup !== undefined ? { pfsGroup: primary.pfsGroup } : {}),
         childId: id,
       });
       this.stats.installs++;
@@ -687,6 +689,8 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
         status: p.established ? 'Active' : p.state, connId: p.connId,
         ...(Number.isFinite(p.expiresAt) ? { lifetimeLeftSec: Math.max(0, Math.round((p.expiresAt - now) / 1000)) } : {}),
         ...(p.params ? { capabilities: `${p.params.encryption} ${p.params.hash} group ${p.params.group}` } : {}),
+        // D: DPD (`crypto isakmp keepalive`), N: NAT-T (IKE floated to 4500)
+        capabilityCodes: `${cfg.isakmpGlobals?.keepalive ? 'D' : ''}${p.remote.port === 4500 || p.local.port === 4500 ? 'N' : ''}`,
       });
     }
     const flows = new Map<string, { s: CryptoSessionInfo; text: string; n: number; enc: number; dec: number }>();

@@ -31,7 +31,7 @@ export interface Ikev2DataplaneApi {
     inbound: { espSpi?: number; espCipherKey?: Uint8Array; espAuthKey?: Uint8Array };
     outbound: { espSpi?: number; espCipherKey?: Uint8Array; espAuthKey?: Uint8Array };
     esn?: boolean; replayWindow?: number; lifetime?: { seconds?: number; kilobytes?: number };
-    udpEncap?: { localPort: number; remotePort: number }; childId?: number;
+    udpEncap?: { localPort: number; remotePort: number }; childId?: number; pfsGroup?: number;
   }): { inboundId: number; outboundId: number };
   deleteSa(id: number, reason?: string): boolean;
   /** Per-SA packet counters (for DPD: inbound ESP proves the peer alive; on-demand DPD). */
@@ -298,6 +298,7 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
       lifetime: { seconds: child.lifetimeSec + 5, ...(child.lifetimeKb ? { kilobytes: child.lifetimeKb } : {}) },
     };
     if (child.udpEncap) spec.udpEncap = { localPort: child.localPort, remotePort: child.remotePort };
+    if (child.dhGroup > 0) spec.pfsGroup = child.dhGroup;
     try {
       const ids = this.dp.installChildSa(spec);
       const now = this.clock();
@@ -476,6 +477,8 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
         status: s.state === 'established' ? 'Active' : s.state === 'connecting' ? 'IN-NEG' : 'DELETE', connId: s.ikeSaId,
         ...(left !== undefined ? { lifetimeLeftSec: left } : {}),
         capabilities: `${encr.toLowerCase()}${bits ? ` ${bits}` : ''} ${hashName(s.integrity ?? s.prf).toLowerCase()} group ${s.dhGroup ?? 0}`,
+        // N: NAT-T (a NAT seen, or forced, on either side)
+        capabilityCodes: s.natLocal || s.natRemote ? 'N' : '',
       });
       for (const id of s.childIds) {
         const rec = this.installed.get(id);

@@ -14,6 +14,9 @@ export interface CryptoSessionFlow {
   encryptedPackets?: number;
   decryptedPackets?: number;
   droppedPackets?: number;
+  /** remaining lifetime of the newest inbound / outbound SA (kilobytes, seconds) */
+  inboundLife?: { kb?: number; sec?: number };
+  outboundLife?: { kb?: number; sec?: number };
 }
 
 export interface CryptoSessionIkeSa {
@@ -27,8 +30,10 @@ export interface CryptoSessionIkeSa {
   connId: number;
   /** seconds of lifetime left, if known */
   lifetimeLeftSec?: number;
-  /** e.g. "aes256 sha group 2" for detail output */
+  /** e.g. "aes256 sha group 2" (JSON output) */
   capabilities?: string;
+  /** IOS capability codes of `show crypto session detail` (D, N, F, ...), '' = none */
+  capabilityCodes?: string;
 }
 
 export interface CryptoSessionInfo {

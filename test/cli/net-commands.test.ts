@@ -129,35 +129,44 @@ t.test('link state and counters from the runtime', async (t) => {
   t.match(text, / {5}12 packets input, 3456 bytes, 0 no buffer/);
   t.match(text, / {5}7 packets output, 890 bytes, 0 underruns/);
   const table = text.slice(text.indexOf('#show ip route'));
-  t.match(table, /S {7}10\.20\.0\.0\/16 is directly connected, Tunnel0/, 'static via an up tunnel is installed');
+  t.match(table, /S {8}10\.20\.0\.0\/16 is directly connected, Tunnel0/, 'static via an up tunnel is installed');
   t.notMatch(table, /10\.30\.0\.0/, 'next hop behind a down link is not');
   t.notMatch(table, /10\.1\.1\.0/, 'no connected route for a down link');
 });
 
-t.test('routing table layout (IOS 12.4 classful groups)', async (t) => {
+t.test('routing table layout (IOS 15 classful groups, L routes)', async (t) => {
   const text = formatRoutingTable([
     { code: 'C', prefix: '172.18.143.0', length: 24, distance: 0, interface: 'GigabitEthernet0/1' },
     { code: 'S', prefix: '192.168.1.1', length: 32, distance: 1, nextHop: '0.0.0.0', interface: 'Virtual-Access2' },
     { code: 'C', prefix: '10.2.1.0', length: 24, distance: 0, interface: 'GigabitEthernet0/2' },
+    { code: 'L', prefix: '10.2.1.1', length: 32, distance: 0, interface: 'GigabitEthernet0/2' },
+    { code: 'C', prefix: '192.168.9.0', length: 24, distance: 0, interface: 'GigabitEthernet0/3' },
+    { code: 'L', prefix: '192.168.9.1', length: 32, distance: 0, interface: 'GigabitEthernet0/3' },
     { code: 'S', prefix: '10.9.0.0', length: 16, distance: 1, nextHop: '10.2.1.7' },
     { code: 'S', prefix: '10.9.0.0', length: 16, distance: 1, nextHop: '10.2.1.8' },
     { code: 'S', prefix: '0.0.0.0', length: 0, distance: 1, nextHop: '172.18.143.1' },
   ], undefined);
-  const body = text.split('\n').slice(8);
-  t.same(body, [
+  const lines = text.split('\n');
+  t.equal(lines[0], 'Codes: L - local, C - connected, S - static, R - RIP, M - mobile, B - BGP', 'IOS 15 legend starts with L');
+  t.equal(lines[7], '       + - replicated route, % - next hop override', 'and ends with the IOS 15 codes');
+  t.same(lines.slice(9), [
     'Gateway of last resort is 172.18.143.1 to network 0.0.0.0',
     '',
-    '     10.0.0.0/8 is variably subnetted, 2 subnets, 2 masks',
-    'C       10.2.1.0/24 is directly connected, GigabitEthernet0/2',
-    'S       10.9.0.0/16 [1/0] via 10.2.1.7',
-    '                    [1/0] via 10.2.1.8',
-    '     172.18.0.0/24 is subnetted, 1 subnets',
-    'C       172.18.143.0 is directly connected, GigabitEthernet0/1',
-    '     192.168.1.0/32 is subnetted, 1 subnets',
-    'S       192.168.1.1 [1/0] via 0.0.0.0, Virtual-Access2',
-    'S*   0.0.0.0/0 [1/0] via 172.18.143.1',
+    '      10.0.0.0/8 is variably subnetted, 3 subnets, 3 masks',
+    'C        10.2.1.0/24 is directly connected, GigabitEthernet0/2',
+    'L        10.2.1.1/32 is directly connected, GigabitEthernet0/2',
+    'S        10.9.0.0/16 [1/0] via 10.2.1.7',
+    '                     [1/0] via 10.2.1.8',
+    '      172.18.0.0/24 is subnetted, 1 subnets',
+    'C        172.18.143.0 is directly connected, GigabitEthernet0/1',
+    '      192.168.1.0/32 is subnetted, 1 subnets',
+    'S        192.168.1.1 [1/0] via 0.0.0.0, Virtual-Access2',
+    '      192.168.9.0/24 is variably subnetted, 2 subnets, 2 masks',
+    'C        192.168.9.0/24 is directly connected, GigabitEthernet0/3',
+    'L        192.168.9.1/32 is directly connected, GigabitEthernet0/3',
+    'S*    0.0.0.0/0 [1/0] via 172.18.143.1',
   ]);
-  t.match(formatRoutingTable([{ code: 'S', prefix: '0.0.0.0', length: 0, distance: 1, interface: 'Tunnel0' }], 'blue'), /^Routing Table: blue\n[\s\S]*Gateway of last resort is 0\.0\.0\.0 to network 0\.0\.0\.0\n\nS\* {3}0\.0\.0\.0\/0 is directly connected, Tunnel0$/);
+  t.match(formatRoutingTable([{ code: 'S', prefix: '0.0.0.0', length: 0, distance: 1, interface: 'Tunnel0' }], 'blue'), /^Routing Table: blue\n[\s\S]*Gateway of last resort is 0\.0\.0\.0 to network 0\.0\.0\.0\n\nS\* {4}0\.0\.0\.0\/0 is directly connected, Tunnel0$/);
 });
 
 t.test('static routes: next hops resolve through other statics, never through the default', async (t) => {
@@ -167,7 +176,7 @@ t.test('static routes: next hops resolve through other statics, never through th
     'ip route 10.50.0.0 255.255.0.0 198.51.100.1', 'ip route 10.60.0.0 255.255.0.0 198.51.100.1 permanent', 'end', 'show ip route',
   ]);
   const table = text.slice(text.indexOf('#show ip route'));
-  t.match(table, /S {7}10\.40\.0\.0 \[1\/0\] via 10\.30\.0\.1/);
+  t.match(table, /S {8}10\.40\.0\.0 \[1\/0\] via 10\.30\.0\.1/);
   t.notMatch(table, /10\.50\.0\.0/);
-  t.match(table, /S {7}10\.60\.0\.0 \[1\/0\] via 198\.51\.100\.1/);
+  t.match(table, /S {8}10\.60\.0\.0 \[1\/0\] via 198\.51\.100\.1/);
 });

@@ -63,7 +63,7 @@ t.test('a terminal on the other end of a serial line', { skip: haveSocat ? false
   await readUntil(/Router#$/);
   type('sh ver | i Version\r');
   const out = await readUntil(/Router#$/);
-  t.match(out, /Rampart IPsec VPN Firmware \(sim\), Version/);
+  t.match(out, /Rampart Software \(RAMPART-SIM\), Version/);
   t.match(out, /\r\n/, 'serial lines get CR LF');
   type('conf t\rhostname Serial1\rend\r');
   await readUntil(/Serial1#$/);

@@ -106,7 +106,7 @@ t.test('manual SAs between two Rampart daemons', { skip, timeout: 180_000 }, asy
   await gwB.exec('clear crypto sa'); // both sides restart their sequence numbers
   // transcript: the whole show output in a known state (fresh SAs), conn ids normalised
   const golden = join(import.meta.dirname, 'transcripts', 'show-crypto-ipsec-sa.out');
-  const text = `gwA# show crypto ipsec sa\n${afterClear.replace(/conn id: \d+, flow_id: \d+/g, 'conn id: N, flow_id: N')}`;
+  const text = `gwA# show crypto ipsec sa\n${afterClear.replace(/conn id: \d+, flow_id: SW:\d+/g, 'conn id: N, flow_id: SW:N')}`;
   if (process.env.UPDATE_GOLDEN || !existsSync(golden)) writeFileSync(golden, text);
   t.equal(text, readFileSync(golden, 'utf8'), 'show crypto ipsec sa transcript');
   t.ok(await ping(lab, 'hostA', ADDR.hostB, { count: 2 }), 'traffic after clear');

@@ -49,8 +49,8 @@ t.test('show crypto session', async (t) => {
   t.match(text, /Interface: FastEthernet0\/0\n/);
   t.match(text, /Session status: UP-ACTIVE/);
   t.match(text, /Peer: 172\.16\.0\.2 port 500/);
-  t.match(text, /IKE SA: local 172\.16\.0\.1\/500 remote 172\.16\.0\.2\/500 Active/);
-  t.match(text, /IPsec FLOW: permit ip 10\.1\.0\.0\/255\.255\.255\.0 10\.2\.0\.0\/255\.255\.255\.0/);
+  t.match(text, /IKEv1 SA: local 172\.16\.0\.1\/500 remote 172\.16\.0\.2\/500 Active/);
+  t.match(text, /IPSEC FLOW: permit ip 10\.1\.0\.0\/255\.255\.255\.0 10\.2\.0\.0\/255\.255\.255\.0/);
   t.match(text, /Active SAs: 2, origin: crypto map/);
 });
 

@@ -34,7 +34,7 @@ t.test('NAT between two Rampart boxes, then DPD against a killed peer', { skip, 
   t.ok(await tcpEcho(lab, 'hostB', 'hostA', '10.2.0.2', 5560), 'TCP hostA -> hostB through the NAT');
   const sessA = await gwA.exec('show crypto session');
   t.match(sessA, /Peer: 172\.17\.0\.2 port 4500/, 'gwA floated to 4500');
-  t.match(sessA, /IKE SA: local 172\.16\.0\.1\/4500 remote 172\.17\.0\.2\/4500 Active/);
+  t.match(sessA, /IKEv1 SA: local 172\.16\.0\.1\/4500 remote 172\.17\.0\.2\/4500 Active/);
   t.match(await gwB.exec('show crypto isakmp sa detail'), /ACTIVE aes\s+sha\s+psk\s+14\s+\d\d:\d\d:\d\d N/, 'gwB: NAT-traversal capability');
   const ipsecA = await gwA.exec('show crypto ipsec sa');
   t.match(ipsecA, /#pkts encaps: [1-9]/);

@@ -61,7 +61,7 @@ t.test('two Rampart boxes with the guide AES static crypto map example', { skip,
   t.match(await gwA.exec('show crypto isakmp sa'), /10\.0\.110\.1\s+10\.0\.110\.2\s+QM_IDLE\s+\d+ ACTIVE/, 'gwA: initiator row');
   t.match(await gwB.exec('show crypto isakmp sa'), /10\.0\.110\.1\s+10\.0\.110\.2\s+QM_IDLE\s+\d+ ACTIVE/, 'gwB: responder row');
   const sessB = await gwB.exec('show crypto session');
-  t.match(sessB, /Session status: UP-ACTIVE[\s\S]*Peer: 10\.0\.110\.2 port 500[\s\S]*IPsec FLOW: permit ip 10\.2\.0\.0\/255\.255\.255\.0 10\.1\.0\.0\/255\.255\.255\.0/);
+  t.match(sessB, /Session status: UP-ACTIVE[\s\S]*Peer: 10\.0\.110\.2 port 500[\s\S]*IPSEC FLOW: permit ip 10\.2\.0\.0\/255\.255\.255\.0 10\.1\.0\.0\/255\.255\.255\.0/);
   const ipsecA = await gwA.exec('show crypto ipsec sa');
   t.match(ipsecA, /in use settings =\{Tunnel/i, 'tunnel mode negotiated for subnets (transform set says transport)');
 

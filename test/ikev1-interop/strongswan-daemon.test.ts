@@ -95,7 +95,7 @@ for (const s of suites.filter((x) => !ONLY || x.tag === ONLY)) {
       t.match(sess, /Interface: FastEthernet0\/0/);
       t.match(sess, /Session status: UP-ACTIVE/);
       t.match(sess, /Peer: 172\.16\.0\.2 port 4500/);
-      t.match(sess, /IPsec FLOW: permit ip 10\.1\.0\.0\/255\.255\.255\.0 10\.2\.0\.0\/255\.255\.255\.0/);
+      t.match(sess, /IPSEC FLOW: permit ip 10\.1\.0\.0\/255\.255\.255\.0 10\.2\.0\.0\/255\.255\.255\.0/);
       t.match(sess, /Active SAs: 2, origin: crypto map/);
       const detail = await gw.exec('show crypto session detail');
       t.match(detail, /Outbound: #pkts enc'ed [1-9]/, 'show crypto session detail: encrypted packets counted');

@@ -137,3 +137,17 @@ t.test('responder without a key for the peer', async (t) => {
   const d = only(p.b.engine.diagnoses(), 'AUTHENTICATION_FAILED');
   t.equal(d?.reason, 'no-key');
 });
+
+t.test('initiator without a key for the peer fails locally: no IKE_AUTH goes out', async (t) => {
+  const p = simplePair({}, {}, { a: { psk: () => undefined } });
+  up(p);
+  const d = only(p.a.engine.diagnoses(), 'AUTHENTICATION_FAILED');
+  t.equal(d?.role, 'initiator', 'the initiator diagnoses itself');
+  t.equal(d?.reason, 'no-key');
+  t.match(d?.keySource, /No pre-shared key with 192\.0\.2\.2!/);
+  t.match(p.a.logs.join('\n'), /No pre-shared key with 192\.0\.2\.2!/, 'IOS-like message in the log');
+  t.equal(p.sent.filter((w) => w.from === 'a').length, 1, 'only IKE_SA_INIT was sent (no AUTH over an empty key)');
+  t.equal(p.b.engine.diagnoses().length, 0, 'the responder has nothing to blame the peer for');
+  t.equal(p.a.engine.listIkeSas().length, 0, 'initiator SA removed');
+  t.equal(p.ofType(p.a, 'ike-up').length, 0);
+});

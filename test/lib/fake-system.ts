@@ -9,7 +9,7 @@ export interface FakeSystem extends SystemServices {
 
 export function fakeSystem(nowMs = Date.UTC(2026, 10, 26, 21, 40, 12, 123)): FakeSystem {
   const sys: FakeSystem = {
-    board: { name: 'sim', model: 'Rampart SIM', description: 'Linux x86_64', ports: ['FastEthernet0/0', 'FastEthernet0/1', 'GigabitEthernet0/1', 'Serial2/0'] },
+    board: { name: 'sim', model: 'Rampart SIM', description: 'Linux x86_64', ports: ['FastEthernet0/0', 'FastEthernet0/1', 'GigabitEthernet0/1', 'Serial2/0'], serial: 'RSM0FAKE1' },
     version: '0.1.0',
     bootTime: nowMs - 3_723_000,
     now: () => nowMs,

@@ -1,11 +1,13 @@
-// `show crypto ipsec sa [peer A | map NAME | address | detail]`, `show crypto engine
-// brief|configuration`, `clear crypto sa [peer A | map NAME | entry DST PROTO SPI]`.
-// Runtime state comes from RuntimeView members the data-plane service installs
-// (firmware/daemon/dataplane-service.ts); without them the tables are empty.
-// Layout follows IOS 12.4 (`show crypto ipsec sa`), spaces instead of tabs.
+// `show crypto ipsec sa [peer A | map NAME | interface IF] [detail]`, `show crypto ipsec sa
+// address`, `show crypto engine brief|configuration`, `clear crypto sa [peer A | map NAME |
+// entry DST PROTO SPI]`. Runtime state comes from RuntimeView members the data-plane service
+// installs (firmware/daemon/dataplane-service.ts); without them the tables are empty.
+// Layout: IOS 15 (plaintext mtu, flow_id SW:N, sibling_flags, replay window size, PFS / DH
+// group lines; detail's per-cause error block), spaces instead of tabs (docs/show-output.md).
 
 import { CliError } from '../context.js';
 import { defineCommand } from '../registry.js';
+import { ifnameOf } from './interface.js';
 
 export interface IpsecSaShowSa {
   protocol: 'esp' | 'ah' | 'pcp';
@@ -23,6 +25,19 @@ export interface IpsecSaShowSa {
   status: string;
   udpEncap: boolean;
   manual: boolean;
+  /** Rampart's SA flag word for `sibling_flags` (see docs/show-output.md). */
+  siblingFlags: number;
+}
+
+/** Per-cause error counters of a flow (`show crypto ipsec sa detail`). */
+export interface IpsecSaShowFlowErrors {
+  noSaSend: number; invalidSaRecv: number;
+  encapsFailedSend: number; decapsFailedRecv: number;
+  invalidProtRecv: number; verifyFailed: number;
+  invalidIdentityRecv: number; invalidLenRecv: number;
+  replayRolloverSend: number; replayRolloverRecv: number;
+  replayFailedRecv: number;
+  internalErrSend: number; internalErrRecv: number;
 }
 
 export interface IpsecSaShowFlow {
@@ -30,13 +45,24 @@ export interface IpsecSaShowFlow {
   localIdent: { addr: string; mask: string; proto: number; port: number };
   remoteIdent: { addr: string; mask: string; proto: number; port: number };
   peer: string;
+  /** The peer's port of this flow's SAs: 4500 when ESP runs in UDP, else 500. */
+  peerPort: number;
   local: string;
+  /** Inner VRF of the protected traffic (undefined: global). */
+  protectedVrf?: string;
+  /** PFS group the SAs' keys were made with (undefined: no PFS). */
+  pfsGroup: number | undefined;
+  /** Largest inner packet that fits the path MTU with this flow's encapsulation. */
+  plaintextMtu: number;
+  pathMtu: number;
+  ipMtu: number;
   encaps: number; encrypt: number; digest: number;
   decaps: number; decrypt: number; verify: number;
   compressed: number; decompressed: number; notCompressed: number; notDecompressed: number; decompressFailed: number;
   sendErrors: number; recvErrors: number;
   /** detail: receive errors by cause */
   replayFailures: number; authFailures: number;
+  errors: IpsecSaShowFlowErrors;
   inbound: IpsecSaShowSa[];
   outbound: IpsecSaShowSa[];
   currentOutboundSpi: number;
@@ -78,42 +104,58 @@ declare module '../context.js' {
 
 const hexSpi = (spi: number): string => `0x${spi.toString(16).toUpperCase()}(${spi})`;
 
+/** The lines of one SA as IOS 15 prints them under `inbound esp sas:` (and in `address`). */
+function saLines(s: IpsecSaShowSa): string[] {
+  const out = [`      spi: ${hexSpi(s.spi)}`];
+  out.push(`        transform: ${s.transform} ,`);
+  out.push(`        in use settings ={${s.mode === 'tunnel' ? 'Tunnel' : 'Transport'}${s.udpEncap ? ' UDP-Encaps' : ''}, }`);
+  out.push(`        conn id: ${s.connId}, flow_id: SW:${s.connId - 2000}, sibling_flags ${s.siblingFlags.toString(16).toUpperCase().padStart(8, '0')}, crypto map: ${s.mapName}`);
+  if (s.manual) out.push('        no sa timing');
+  else out.push(`        sa timing: remaining key lifetime (k/sec): (${s.remainingKb ?? 'unlimited'}/${s.remainingSec ?? 'unlimited'})`);
+  if (s.protocol === 'esp') out.push(`        IV size: ${s.ivBytes} bytes`);
+  out.push(`        replay detection support: ${s.replayWindow > 0 ? 'Y' : 'N'}  replay window size: ${s.replayWindow}`);
+  out.push(`        Status: ${s.status}(${s.status})`);
+  return out;
+}
+
 function saBlock(title: string, sas: readonly IpsecSaShowSa[], out: string[]): void {
   out.push(`     ${title}:`);
-  for (const s of sas) {
-    out.push(`      spi: ${hexSpi(s.spi)}`);
-    out.push(`        transform: ${s.transform} ,`);
-    out.push(`        in use settings ={${s.mode === 'tunnel' ? 'Tunnel' : 'Transport'}, ${s.udpEncap ? 'UDP-Encaps, ' : ''}}`);
-    out.push(`        conn id: ${s.connId}, flow_id: ${s.connId - 2000}, crypto map: ${s.mapName}`);
-    if (s.manual) out.push('        no sa timing');
-    else out.push(`        sa timing: remaining key lifetime (k/sec): (${s.remainingKb ?? 'unlimited'}/${s.remainingSec ?? 'unlimited'})`);
-    if (s.protocol === 'esp') out.push(`        IV size: ${s.ivBytes} bytes`);
-    out.push(`        replay detection support: ${s.replayWindow > 0 ? 'Y' : 'N'}`);
-    out.push(`        Status: ${s.status}`);
-  }
+  for (const s of sas) out.push(...saLines(s));
   out.push('');
 }
 
-function formatFlow(f: IpsecSaShowFlow, itf: IpsecSaShowInterface, detail: boolean, out: string[]): void {
+export function formatIpsecFlow(f: IpsecSaShowFlow, itf: IpsecSaShowInterface, detail: boolean, out: string[]): void {
   const id = (x: IpsecSaShowFlow['localIdent']): string => `(${x.addr}/${x.mask}/${x.proto}/${x.port})`;
-  out.push('   protected vrf: (none)');
+  out.push(`   protected vrf: ${f.protectedVrf ?? '(none)'}`);
   out.push(`   local  ident (addr/mask/prot/port): ${id(f.localIdent)}`);
   out.push(`   remote ident (addr/mask/prot/port): ${id(f.remoteIdent)}`);
-  out.push(`   current_peer ${f.peer} port 500`);
+  out.push(`   current_peer ${f.peer} port ${f.peerPort}`);
   out.push('     PERMIT, flags={origin_is_acl,}');
   out.push(`    #pkts encaps: ${f.encaps}, #pkts encrypt: ${f.encrypt}, #pkts digest: ${f.digest}`);
   out.push(`    #pkts decaps: ${f.decaps}, #pkts decrypt: ${f.decrypt}, #pkts verify: ${f.verify}`);
   out.push(`    #pkts compressed: ${f.compressed}, #pkts decompressed: ${f.decompressed}`);
   out.push(`    #pkts not compressed: ${f.notCompressed}, #pkts compr. failed: 0`);
   out.push(`    #pkts not decompressed: ${f.notDecompressed}, #pkts decompress failed: ${f.decompressFailed}`);
-  out.push(`    #send errors ${f.sendErrors}, #recv errors ${f.recvErrors}`);
   if (detail) {
-    out.push(`    #pkts replay failed: ${f.replayFailures}, #pkts auth failed: ${f.authFailures}`);
+    const e = f.errors;
+    out.push(`    #pkts no sa (send) ${e.noSaSend}, #pkts invalid sa (rcv) ${e.invalidSaRecv}`);
+    out.push(`    #pkts encaps failed (send) ${e.encapsFailedSend}, #pkts decaps failed (rcv) ${e.decapsFailedRecv}`);
+    out.push(`    #pkts invalid prot (recv) ${e.invalidProtRecv}, #pkts verify failed: ${e.verifyFailed}`);
+    out.push(`    #pkts invalid identity (recv) ${e.invalidIdentityRecv}, #pkts invalid len (rcv) ${e.invalidLenRecv}`);
+    out.push(`    #pkts replay rollover (send): ${e.replayRolloverSend}, #pkts replay rollover (rcv) ${e.replayRolloverRecv}`);
+    // IOS 15 prints this line with two '#' (and parsers expect it so)
+    out.push(`    ##pkts replay failed (rcv): ${e.replayFailedRecv}`);
+    out.push('    #pkts tagged (send): 0, #pkts untagged (rcv): 0');
+    out.push('    #pkts not tagged (send): 0, #pkts not untagged (rcv): 0');
+    out.push(`    #pkts internal err (send): ${e.internalErrSend}, #pkts internal err (recv) ${e.internalErrRecv}`);
+  } else {
+    out.push(`    #send errors ${f.sendErrors}, #recv errors ${f.recvErrors}`);
   }
   out.push('');
   out.push(`     local crypto endpt.: ${f.local}, remote crypto endpt.: ${f.peer}`);
-  out.push(`     path mtu 1500, ip mtu 1500, ip mtu idb ${itf.name}`);
+  out.push(`     plaintext mtu ${f.plaintextMtu}, path mtu ${f.pathMtu}, ip mtu ${f.ipMtu}, ip mtu idb ${itf.name}`);
   out.push(`     current outbound spi: ${hexSpi(f.currentOutboundSpi)}`);
+  out.push(`     PFS (Y/N): ${f.pfsGroup !== undefined ? 'Y' : 'N'}, DH group: ${f.pfsGroup !== undefined ? `group${f.pfsGroup}` : 'none'}`);
   out.push('');
   saBlock('inbound esp sas', f.inbound.filter((s) => s.protocol === 'esp'), out);
   saBlock('inbound ah sas', f.inbound.filter((s) => s.protocol === 'ah'), out);
@@ -123,13 +165,50 @@ function formatFlow(f: IpsecSaShowFlow, itf: IpsecSaShowInterface, detail: boole
   saBlock('outbound pcp sas', f.outbound.filter((s) => s.protocol === 'pcp'), out);
 }
 
+/** `show crypto ipsec sa [detail]` text for the interfaces given (already filtered). */
+export function formatIpsecSa(itfs: readonly IpsecSaShowInterface[], detail: boolean): string {
+  const out: string[] = [];
+  for (const i of itfs) {
+    out.push('');
+    out.push(`interface: ${i.name}`);
+    out.push(`    Crypto map tag: ${i.mapName}, local addr ${i.localAddr}`);
+    out.push('');
+    for (const f of i.flows) formatIpsecFlow(f, i, detail, out);
+  }
+  return out.join('\n');
+}
+
+/** `show crypto ipsec sa address`: per destination address and protocol, the SAs. */
+function formatByAddress(itfs: readonly IpsecSaShowInterface[]): { text: string; rows: { dst: string; proto: string; sa: IpsecSaShowSa; dir: string }[] } {
+  const rows: { dst: string; proto: string; sa: IpsecSaShowSa; dir: string }[] = [];
+  for (const i of itfs) {
+    for (const f of i.flows) {
+      for (const s of f.inbound) rows.push({ dst: f.local, proto: s.protocol, sa: s, dir: 'inbound' });
+      for (const s of f.outbound) rows.push({ dst: f.peer, proto: s.protocol, sa: s, dir: 'outbound' });
+    }
+  }
+  rows.sort((x, y) => (x.dst < y.dst ? -1 : x.dst > y.dst ? 1 : x.proto < y.proto ? -1 : x.proto > y.proto ? 1 : x.sa.spi - y.sa.spi));
+  const out: string[] = [];
+  let lastDst = '', lastProto = '';
+  for (const r of rows) {
+    if (r.dst !== lastDst) { out.push(`dest address: ${r.dst}`); lastDst = r.dst; lastProto = ''; }
+    if (r.proto !== lastProto) { out.push(`   protocol: ${r.proto.toUpperCase()}`); lastProto = r.proto; }
+    out.push(...saLines(r.sa), '');
+  }
+  return { text: out.join('\n'), rows };
+}
+
 defineCommand({
   modes: ['user', 'exec'],
-  syntax: 'show crypto ipsec sa [peer A.B.C.D$peer|map WORD$map|address|detail]',
+  syntax: [
+    'show crypto ipsec sa [peer A.B.C.D$peer|map WORD$map|interface IFNAME] [detail]',
+    'show crypto ipsec sa address',
+  ],
   help: {
     sa: 'IPSEC SA table',
     peer: 'Show SAs for a peer',
     map: 'Show SAs for a crypto map',
+    interface: 'Show SAs for an interface',
     address: 'Show SAs sorted by destination address',
     detail: 'Detailed error counters',
   },
@@ -138,44 +217,19 @@ defineCommand({
     let itfs = ctx.system.runtime.ipsecSas?.() ?? [];
     const peer = a.get('peer');
     const map = a.get('map');
+    const ifname = a.get('IFNAME');
     if (map !== undefined) itfs = itfs.filter((i) => i.mapName === map);
+    if (ifname !== undefined) itfs = itfs.filter((i) => i.name.toLowerCase() === ifnameOf(ifname).toLowerCase());
     if (peer !== undefined) itfs = itfs.map((i) => ({ ...i, flows: i.flows.filter((f) => f.peer === peer) })).filter((i) => i.flows.length > 0);
     if (a.has('address')) {
-      // IOS: per destination address, protocol, the SAs (no interface grouping)
-      const rows: { dst: string; proto: string; sa: IpsecSaShowSa; dir: string }[] = [];
-      for (const i of itfs) {
-        for (const f of i.flows) {
-          for (const s of f.inbound) rows.push({ dst: f.local, proto: s.protocol, sa: s, dir: 'inbound' });
-          for (const s of f.outbound) rows.push({ dst: f.peer, proto: s.protocol, sa: s, dir: 'outbound' });
-        }
-      }
-      rows.sort((x, y) => (x.dst < y.dst ? -1 : x.dst > y.dst ? 1 : x.proto < y.proto ? -1 : x.proto > y.proto ? 1 : x.sa.spi - y.sa.spi));
+      const { text, rows } = formatByAddress(itfs);
       ctx.data(rows.map((r) => ({ destination: r.dst, protocol: r.proto, direction: r.dir, spi: r.sa.spi, transform: r.sa.transform })));
-      const out: string[] = [];
-      let last = '';
-      for (const r of rows) {
-        const head = `dest address: ${r.dst}`;
-        if (head !== last) { out.push(head); last = head; }
-        out.push(`   protocol ${r.proto.toUpperCase()}`);
-        out.push(`      spi: ${hexSpi(r.sa.spi)}`);
-        out.push(`        transform: ${r.sa.transform} ,`);
-        out.push(`        in use settings ={${r.sa.mode === 'tunnel' ? 'Tunnel' : 'Transport'}, }`);
-        out.push(`        conn id: ${r.sa.connId}, crypto map: ${r.sa.mapName}`);
-        out.push('');
-      }
-      if (out.length > 0) ctx.print(out.join('\n'));
+      if (text) ctx.print(text);
       return;
     }
     ctx.data(itfs);
-    const out: string[] = [];
-    for (const i of itfs) {
-      out.push('');
-      out.push(`interface: ${i.name}`);
-      out.push(`    Crypto map tag: ${i.mapName}, local addr ${i.localAddr}`);
-      out.push('');
-      for (const f of i.flows) formatFlow(f, i, a.has('detail'), out);
-    }
-    if (out.length > 0) ctx.print(out.join('\n'));
+    const text = formatIpsecSa(itfs, a.has('detail'));
+    if (text) ctx.print(text);
   },
 });
 

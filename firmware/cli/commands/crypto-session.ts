@@ -1,13 +1,19 @@
 // `show crypto session [detail]` and `clear crypto session [remote A]`, over every IKE
 // service's sessions (runtime.ikeSessionSources: IKEv1 and IKEv2 push themselves there).
-// Text layout as the guide's example:
+// Layout: IOS 15 (docs/show-output.md):
 //   Crypto session current status
+//
 //   Interface: FastEthernet0/0
+//   Profile: PROF1
 //   Session status: UP-ACTIVE
-//   Peer: 172.16.0.2 port 500
-//     IKE SA: local 172.16.0.1/500 remote 172.16.0.2/500 Active
-//     IPsec FLOW: permit ip 10.1.0.0/255.255.255.0 10.2.0.0/255.255.255.0
+//   Peer: 172.16.0.2 port 500 fvrf: (none) ivrf: (none)          (VRFs in detail only)
+//         Phase1_id: 172.16.0.2                                   (detail)
+//         Desc: (none)                                            (detail)
+//     IKEv2 SA: local 172.16.0.1/500 remote 172.16.0.2/500 Active
+//             Capabilities:N connid:1 lifetime:23:59:10           (detail)
+//     IPSEC FLOW: permit ip 10.1.0.0/255.255.255.0 10.2.0.0/255.255.255.0
 //           Active SAs: 2, origin: crypto map
+//           Inbound:  #pkts dec'ed 4 drop 0 life (KB/Sec) KB Vector/3587   (detail)
 import { defineCommand } from '../registry.js';
 import { sessionStatus, type CryptoSessionInfo } from '../../lib/session-info.js';
 
@@ -18,36 +24,48 @@ function hms(sec: number): string {
   return `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}`;
 }
 
+const CODES = [
+  'Code: C - IKE Configuration mode, D - Dead Peer Detection',
+  'K - Keepalives, N - NAT-traversal, T - cTCP encapsulation',
+  'X - IKE Extended Authentication, F - IKE Fragmentation',
+  'R - IKE Auto Reconnect, U - IKE Dynamic Route Update',
+];
+
 export function renderCryptoSession(list: readonly CryptoSessionInfo[], detail: boolean): string {
   const out = ['Crypto session current status', ''];
-  if (detail) {
-    out.splice(0, 0, 'Code: C - IKE Configuration mode, D - Dead Peer Detection',
-      'K - Keepalives, N - NAT-traversal, T - cTCP encapsulation',
-      'X - IKE Extended Authentication, F - IKE Fragmentation', '');
-  }
+  if (detail) out.push(...CODES, '');
   for (const s of list) {
     out.push(`Interface: ${s.interface || 'unknown'}`);
-    if (detail && s.profile) out.push(`Profile: ${s.profile}`);
+    if (s.profile) out.push(`Profile: ${s.profile}`);
     out.push(`Session status: ${sessionStatus(s)}`);
-    out.push(`Peer: ${s.peer} port ${s.peerPort}${detail && s.fvrf ? ` fvrf: ${s.fvrf}` : ''}${detail && s.ivrf ? ` ivrf: ${s.ivrf}` : ''}`);
+    out.push(`Peer: ${s.peer} port ${s.peerPort}${detail ? ` fvrf: ${s.fvrf ?? '(none)'} ivrf: ${s.ivrf ?? '(none)'}` : ''}`);
+    if (detail) {
+      out.push(`      Phase1_id: ${s.peerId ?? s.peer}`);
+      out.push('      Desc: (none)');
+    }
     for (const i of s.ikeSas) {
-      out.push(`  ${i.version === 'IKEv2' ? 'IKEv2 SA' : 'IKE SA'}: local ${i.local}/${i.localPort} remote ${i.remote}/${i.remotePort} ${i.status}`);
+      out.push(`  ${i.version} SA: local ${i.local}/${i.localPort} remote ${i.remote}/${i.remotePort} ${i.status}`);
       if (detail) {
-        out.push(`      Capabilities:${i.capabilities ? '' : '(none)'} connid:${i.connId} lifetime:${i.lifetimeLeftSec !== undefined ? hms(i.lifetimeLeftSec) : '-'}`);
-        if (i.capabilities) out.push(`      Negotiated: ${i.capabilities}`);
+        out.push(`          Capabilities:${i.capabilityCodes || '(none)'} connid:${i.connId} lifetime:${i.lifetimeLeftSec !== undefined ? hms(i.lifetimeLeftSec) : '00:00:00'}`);
       }
     }
     for (const f of s.flows) {
-      out.push(`  IPsec FLOW: ${f.text}`);
+      out.push(`  IPSEC FLOW: ${f.text}`);
       out.push(`        Active SAs: ${f.activeSas}, origin: ${f.origin}`);
       if (detail) {
-        out.push(`        Inbound:  #pkts dec'ed ${f.decryptedPackets ?? 0} drop ${f.droppedPackets ?? 0}`);
-        out.push(`        Outbound: #pkts enc'ed ${f.encryptedPackets ?? 0} drop 0`);
+        out.push(`        Inbound:  #pkts dec'ed ${f.decryptedPackets ?? 0} drop ${f.droppedPackets ?? 0} life (KB/Sec) ${lifeText(f.inboundLife)}`);
+        out.push(`        Outbound: #pkts enc'ed ${f.encryptedPackets ?? 0} drop 0 life (KB/Sec) ${lifeText(f.outboundLife)}`);
       }
     }
     out.push('');
   }
   return out.join('\n');
+}
+
+/** IOS prints `KB Vector` in place of a kilobyte count the data plane does not enforce. */
+function lifeText(life: { kb?: number; sec?: number } | undefined): string {
+  if (!life) return '0/0';
+  return `${life.kb ?? 'KB Vector'}/${life.sec ?? 0}`;
 }
 
 defineCommand({

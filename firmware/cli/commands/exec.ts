@@ -3,6 +3,7 @@
 // configuration mode has (`exit`, `end`, `do`).
 
 import { renderConfigLines } from '../../config/model.js';
+import { buildInfo, type BuildInfo } from '../../lib/build-info.js';
 import { verifyType9 } from '../../lib/password.js';
 import { decodeType7 } from '../../lib/password.js';
 import { CliError, type CommandContext } from '../context.js';
@@ -108,7 +109,9 @@ defineCommand({
     const now = ctx.system.now();
     ctx.data({ time: new Date(now).toISOString() });
     ctx.print(formatClock(now));
-    if (a.has('detail')) ctx.print('Time source is the host clock');
+    // The sim board and the appliance both take time from the Linux kernel clock
+    // (set from the RTC at boot): IOS calls that the hardware calendar.
+    if (a.has('detail')) ctx.print('Time source is hardware calendar');
   },
 });
 
@@ -125,37 +128,76 @@ export function formatUptime(ms: number): string {
   return parts.length > 0 ? parts.join(', ') : '0 minutes';
 }
 
+/** The image name `show version` prints: the running board's (`RAMPART-SIM`, `RAMPART-VM`). */
+function imageName(board: string): string {
+  return `RAMPART-${board.toUpperCase()}`;
+}
+
+/** IOS's `Compiled Mon 07-Dec-26 16:00 by ...` line. */
+function compiledLine(info: BuildInfo): string {
+  const d = new Date(info.date);
+  if (Number.isNaN(d.getTime())) return `Compiled from source (development build, commit ${info.commit})`;
+  const p2 = (n: number): string => String(n).padStart(2, '0');
+  return `Compiled ${DAYS[d.getUTCDay()]} ${p2(d.getUTCDate())}-${MONTHS[d.getUTCMonth()]}-${p2(d.getUTCFullYear() % 100)} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())} from commit ${info.commit}`;
+}
+
+/** IOS's plural type names in `show version`'s interface counts. */
+const TYPE_TEXT: Record<string, string> = {
+  GigabitEthernet: 'Gigabit Ethernet', TenGigabitEthernet: 'Ten Gigabit Ethernet', FastEthernet: 'FastEthernet',
+  Ethernet: 'Ethernet', Serial: 'Serial',
+};
+
+/** `show version`: IOS 15's fields under Rampart's own name (docs/show-output.md). */
+export function showVersionText(ctx: CommandContext): string {
+  const { board, bootTime } = ctx.system;
+  const info = buildInfo();
+  const uptimeMs = ctx.system.now() - bootTime;
+  const host = ctx.config.system.hostname;
+  const counts = new Map<string, number>();
+  for (const p of board.ports) {
+    const type = /^[A-Za-z-]+/.exec(p)![0];
+    counts.set(type, (counts.get(type) ?? 0) + 1);
+  }
+  const last = ctx.system.lastReload ?? { reason: 'power-on' as const };
+  const memKb = Math.round((ctx.system.runtime.hostMemoryTotal?.() ?? 0) / 1024);
+  const image = imageName(board.name);
+  return [
+    `Rampart Software (${image}), Version ${info.version}, RELEASE SOFTWARE (${info.commit})`,
+    'Technical Support: see README.md',
+    'Copyright (c) 2026 by the Rampart engineers',
+    compiledLine(info),
+    '',
+    `ROM: ${board.name} board bootloader`,
+    '',
+    `${host} uptime is ${formatUptime(uptimeMs)}`,
+    last.reason === 'reload' && last.atMs !== undefined ? `System returned to ROM by reload at ${formatClock(last.atMs).replace(/\.\d{3} /, ' ')}` : `System returned to ROM by ${last.reason}`,
+    `System restarted at ${formatClock(bootTime).replace(/\.\d{3} /, ' ')}`,
+    `System image file is "flash:rampart-${info.version}.img"`,
+    `Last reload type: ${last.reason === 'reload' ? 'Normal Reload' : 'Power-on'}`,
+    `Last reload reason: ${last.reason === 'reload' ? 'Reload Command' : 'power-on'}`,
+    '',
+    `${board.model} (${board.description}) processor with ${memKb}K/0K bytes of memory.`,
+    `Processor board ID ${board.serial ?? 'unknown'}`,
+    ...[...counts].map(([type, n]) => `${n} ${TYPE_TEXT[type] ?? type} interface${n === 1 ? '' : 's'}`),
+    '',
+    'Configuration register is 0x2102',
+  ].join('\n');
+}
+
 defineCommand({
   modes: EXEC,
   syntax: 'show version',
   help: { version: 'System hardware and software status' },
   pipe: true,
   handler(ctx) {
-    const { board, version, bootTime } = ctx.system;
-    const uptimeMs = ctx.system.now() - bootTime;
-    const host = ctx.config.system.hostname;
-    ctx.data({ version, board: board.name, model: board.model, hostname: host, uptimeSec: Math.floor(uptimeMs / 1000), ports: board.ports });
-    const counts = new Map<string, number>();
-    for (const p of board.ports) {
-      const type = /^[A-Za-z-]+/.exec(p)![0];
-      counts.set(type, (counts.get(type) ?? 0) + 1);
-    }
-    ctx.print([
-      `Rampart IPsec VPN Firmware (${board.name}), Version ${version}`,
-      'Technical Support: see README.md',
-      'Copyright (c) 2026 by the Rampart engineers',
-      '',
-      `ROM: ${board.name} board bootloader`,
-      '',
-      `${host} uptime is ${formatUptime(uptimeMs)}`,
-      'System returned to ROM by power-on',
-      `System image file is "flash:rampart-${version}.img"`,
-      '',
-      `${board.model} (${board.description}) processor`,
-      ...[...counts].map(([type, n]) => `${n} ${type} interface${n === 1 ? '' : 's'}`),
-      '',
-      'Configuration register is 0x2102',
-    ].join('\n'));
+    const { board, bootTime } = ctx.system;
+    const info = buildInfo();
+    ctx.data({
+      version: info.version, commit: info.commit, buildDate: info.date, image: imageName(board.name),
+      board: board.name, model: board.model, serial: board.serial ?? null, hostname: ctx.config.system.hostname,
+      uptimeSec: Math.floor((ctx.system.now() - bootTime) / 1000), lastReload: ctx.system.lastReload?.reason ?? 'power-on', ports: board.ports,
+    });
+    ctx.print(showVersionText(ctx));
   },
 });
 

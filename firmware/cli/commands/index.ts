@@ -14,4 +14,5 @@ import './crypto-ikev2.js';
 import './crypto-ikev2-sa.js';
 import './crypto-isakmp-sa.js';
 import './crypto-session.js';
+import './show-system.js';
 import './unsupported.js';

@@ -252,7 +252,8 @@ function interfacesOf(ctx: CommandContext): InterfaceConfig[] {
 // ------------------------------------------------------------------ routing table
 
 export interface RouteEntry {
-  code: 'C' | 'S';
+  /** L: the interface's own address (IOS 15 local route), C: connected subnet, S: static */
+  code: 'L' | 'C' | 'S';
   prefix: string;
   length: number;
   distance: number;
@@ -271,9 +272,11 @@ export function routingTable(ctx: CommandContext, vrf: string | undefined): Rout
     for (const a of [i.ipAddress, ...(i.secondary ?? [])]) {
       const length = maskLength(a.mask)!;
       out.push({ code: 'C', prefix: networkOf(a.address, a.mask), length, distance: 0, interface: i.name });
+      // IOS 15 lists the address itself as a local /32 (none for a /32 address: C says it all)
+      if (length < 32) out.push({ code: 'L', prefix: a.address, length: 32, distance: 0, interface: i.name });
     }
   }
-  const connected = [...out];
+  const connected = out.filter((e) => e.code === 'C');
   const statics = ctx.config.routing.routes.filter((r) => r.vrf === vrf).sort(compareRoutes);
   const ifUp = (name: string): boolean => {
     const i = ctx.config.interfaces.items[name];
@@ -308,14 +311,16 @@ export function routingTable(ctx: CommandContext, vrf: string | undefined): Rout
   return all.filter((e) => !all.some((o) => o.prefix === e.prefix && o.length === e.length && o.distance < e.distance));
 }
 
+/** IOS 15's legend (12.4 had no L, H, l, + or %). */
 const CODES = [
-  'Codes: C - connected, S - static, R - RIP, M - mobile, B - BGP',
-  '       D - EIGRP, EX - EIGRP external, O - OSPF, IA - OSPF inter area',
+  'Codes: L - local, C - connected, S - static, R - RIP, M - mobile, B - BGP',
+  '       D - EIGRP, EX - EIGRP external, O - OSPF, IA - OSPF inter area ',
   '       N1 - OSPF NSSA external type 1, N2 - OSPF NSSA external type 2',
   '       E1 - OSPF external type 1, E2 - OSPF external type 2',
   '       i - IS-IS, su - IS-IS summary, L1 - IS-IS level-1, L2 - IS-IS level-2',
   '       ia - IS-IS inter area, * - candidate default, U - per-user static route',
-  '       o - ODR, P - periodic downloaded static route',
+  '       o - ODR, P - periodic downloaded static route, H - NHRP, l - LISP',
+  '       + - replicated route, % - next hop override',
 ];
 
 function classfulLength(prefix: string): number {
@@ -324,11 +329,11 @@ function classfulLength(prefix: string): number {
 }
 
 function routeTail(e: RouteEntry): string {
-  if (e.code === 'C' || (e.nextHop === undefined && e.interface !== undefined)) return `is directly connected, ${e.interface}`;
+  if (e.code === 'C' || e.code === 'L' || (e.nextHop === undefined && e.interface !== undefined)) return `is directly connected, ${e.interface}`;
   return `[${e.distance}/0] via ${e.nextHop}${e.interface ? `, ${e.interface}` : ''}`;
 }
 
-/** `show ip route` body in IOS 12.4's classful layout. */
+/** `show ip route` body in IOS 15's classful layout (code column 9 wide under a subnetted major net, 6 at the top). */
 export function formatRoutingTable(entries: RouteEntry[], vrf: string | undefined): string {
   const lines: string[] = [];
   if (vrf) lines.push(`Routing Table: ${vrf}`);
@@ -348,6 +353,13 @@ export function formatRoutingTable(entries: RouteEntry[], vrf: string | undefine
     list.push(e);
     groups.set(major, list);
   }
+  // A major network that has subnets lists its own classful route among them (IOS 15:
+  // `192.0.2.0/24 is variably subnetted` over C 192.0.2.0/24 and L 192.0.2.2/32).
+  for (let i = top.length - 1; i >= 0; i--) {
+    const e = top[i]!;
+    const list = e.length === classfulLength(e.prefix) ? groups.get(e.prefix) : undefined;
+    if (list) { list.push(e); top.splice(i, 1); }
+  }
   type Block = { key: number; lines: string[] };
   const blocks: Block[] = [];
   const emit = (pad: number, e: RouteEntry, shown: string, out: string[], prev?: RouteEntry): void => {
@@ -364,11 +376,11 @@ export function formatRoutingTable(entries: RouteEntry[], vrf: string | undefine
     const lengths = new Set(list.map((e) => e.length));
     const subnets = new Set(list.map((e) => `${e.prefix}/${e.length}`)).size;
     const out: string[] = [];
-    if (lengths.size === 1) out.push(`     ${major}/${list[0]!.length} is subnetted, ${subnets} subnets`);
-    else out.push(`     ${major}/${cl} is variably subnetted, ${subnets} subnets, ${lengths.size} masks`);
+    if (lengths.size === 1) out.push(`      ${major}/${list[0]!.length} is subnetted, ${subnets} subnets`);
+    else out.push(`      ${major}/${cl} is variably subnetted, ${subnets} subnets, ${lengths.size} masks`);
     let prev: RouteEntry | undefined;
     for (const e of list) {
-      emit(8, e, lengths.size === 1 ? e.prefix : `${e.prefix}/${e.length}`, out, prev);
+      emit(9, e, lengths.size === 1 ? e.prefix : `${e.prefix}/${e.length}`, out, prev);
       prev = e;
     }
     blocks.push({ key: parseIpv4(major)!, lines: out });
@@ -377,7 +389,7 @@ export function formatRoutingTable(entries: RouteEntry[], vrf: string | undefine
   let prev: RouteEntry | undefined;
   for (const e of top) {
     const out: string[] = [];
-    emit(5, e, `${e.prefix}/${e.length}`, out, prev);
+    emit(6, e, `${e.prefix}/${e.length}`, out, prev);
     prev = e;
     blocks.push({ key: parseIpv4(e.prefix)!, lines: out });
   }
@@ -385,7 +397,7 @@ export function formatRoutingTable(entries: RouteEntry[], vrf: string | undefine
   for (const b of blocks) lines.push(...b.lines);
   prev = undefined;
   for (const e of defaults.sort(byAddr)) {
-    emit(5, e, '0.0.0.0/0', lines, prev);
+    emit(6, e, '0.0.0.0/0', lines, prev);
     prev = e;
   }
   return lines.join('\n');
@@ -519,23 +531,28 @@ defineCommand({
   },
 });
 
-// ------------------------------------------------------------------ show ip vrf
+// ------------------------------------------------------------------ show ip vrf / show vrf
 
-defineCommand({
-  modes: ['user', 'exec'],
-  syntax: 'show ip vrf [WORD$name]',
-  help: { vrf: 'VPN Routing/Forwarding instance information', name: 'VPN Routing/Forwarding instance name' },
-  pipe: true,
-  handler(ctx, a) {
-    const want = a.get('name');
-    const vrfs = Object.values(ctx.config.vrf.vrfs)
-      .filter((v) => want === undefined || v.name === want)
-      .sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
-    const rows = vrfs.map((v) => ({
+interface VrfRow { name: string; rd: string | null; interfaces: string[] }
+
+function vrfRows(ctx: CommandContext, want: string | undefined): VrfRow[] {
+  return Object.values(ctx.config.vrf.vrfs)
+    .filter((v) => want === undefined || v.name === want)
+    .sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0))
+    .map((v) => ({
       name: v.name,
       rd: v.rd ?? null,
       interfaces: Object.values(ctx.config.interfaces.items).filter((i) => i.vrf === v.name).map((i) => i.name).sort(compareInterfaceNames),
     }));
+}
+
+defineCommand({
+  modes: ['user', 'exec'],
+  syntax: 'show ip vrf [brief] [WORD$name]',
+  help: { vrf: 'VPN Routing/Forwarding instance information', brief: 'Brief VPN Routing/Forwarding instance information', name: 'VPN Routing/Forwarding instance name' },
+  pipe: true,
+  handler(ctx, a) {
+    const rows = vrfRows(ctx, a.get('name'));
     ctx.data(rows);
     if (rows.length === 0) return;
     const out = ['  Name                             Default RD            Interfaces'];
@@ -543,6 +560,44 @@ defineCommand({
       const ifs = r.interfaces.map(shortInterfaceName);
       out.push(`  ${r.name.padEnd(32)} ${(r.rd ?? '<not set>').padEnd(21)} ${ifs[0] ?? ''}`.trimEnd());
       for (const more of ifs.slice(1)) out.push(`${' '.repeat(57)}${more}`);
+    }
+    ctx.print(out.join('\n'));
+  },
+});
+
+defineCommand({
+  modes: ['user', 'exec'],
+  syntax: 'show ip vrf interfaces [WORD$name]',
+  help: { interfaces: 'Show VPN Routing/Forwarding interfaces', name: 'VPN Routing/Forwarding instance name' },
+  pipe: true,
+  handler(ctx, a) {
+    const want = a.get('name');
+    const rows = interfacesOf(ctx)
+      .filter((i) => i.vrf !== undefined && (want === undefined || i.vrf === want))
+      .map((i) => ({ interface: i.name, ipAddress: i.ipAddress?.address ?? 'unassigned', vrf: i.vrf!, protocol: interfaceState(ctx, i).protocol }));
+    ctx.data(rows);
+    if (rows.length === 0) return;
+    const line = (c: string[]): string => `${c[0]!.padEnd(22)} ${c[1]!.padEnd(15)} ${c[2]!.padEnd(32)} ${c[3]}`;
+    ctx.print([line(['Interface', 'IP-Address', 'VRF', 'Protocol']),
+      ...rows.map((r) => line([shortInterfaceName(r.interface), r.ipAddress, r.vrf, r.protocol]))].join('\n'));
+  },
+});
+
+// IOS 15's multiprotocol form: one Protocols column (Rampart's VRFs are IPv4 only).
+defineCommand({
+  modes: ['user', 'exec'],
+  syntax: 'show vrf [brief] [WORD$name]',
+  help: { vrf: 'VPN Routing/Forwarding instance information', brief: 'Brief VPN Routing/Forwarding instance information', name: 'VPN Routing/Forwarding instance name' },
+  pipe: true,
+  handler(ctx, a) {
+    const rows = vrfRows(ctx, a.get('name'));
+    ctx.data(rows.map((r) => ({ ...r, protocols: ['ipv4'] })));
+    if (rows.length === 0) return;
+    const out = ['  Name                             Default RD            Protocols   Interfaces'];
+    for (const r of rows) {
+      const ifs = r.interfaces.map(shortInterfaceName);
+      out.push(`  ${r.name.padEnd(32)} ${(r.rd ?? '<not set>').padEnd(21)} ${'ipv4'.padEnd(11)} ${ifs[0] ?? ''}`.trimEnd());
+      for (const more of ifs.slice(1)) out.push(`${' '.repeat(69)}${more}`);
     }
     ctx.print(out.join('\n'));
   },

@@ -119,6 +119,21 @@ defineCommand({
 
 defineCommand({
   modes: ['config'],
+  syntax: ['ip domain name WORD$dom', 'ip domain-name WORD$dom', 'no ip domain name [WORD$dom]', 'no ip domain-name [WORD$dom]'],
+  help: { 'domain-name': 'Define the default domain name', name: 'Define the default domain name', dom: 'Default domain name' },
+  handler(ctx, a) {
+    if (a.no) { delete ctx.config.system.domainName; return; }
+    const name = a.req('dom');
+    // dot-separated RFC 1123 labels, as IOS accepts them
+    if (name.length > 253 || !/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/.test(name)) {
+      throw new CliError('% Invalid domain name');
+    }
+    ctx.config.system.domainName = name.replace(/\.$/, '');
+  },
+});
+
+defineCommand({
+  modes: ['config'],
   syntax: 'version LINE$version',
   help: { version: 'Version' },
   // Saved configs carry the version of the software that wrote them; IOS ignores it on load.

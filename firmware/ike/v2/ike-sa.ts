@@ -13,7 +13,7 @@ import { identityToString } from './identity.js';
 import type { ChildKeys, IkeKeys } from './keys.js';
 import { decryptMessage, encryptMessage, findSkOffset, type DirectionKeys } from './protect.js';
 import { summarizePayloads } from './summary.js';
-import type { Task } from './task.js';
+import { TaskAbortError, type Task } from './task.js';
 
 export type IkeSaState = 'connecting' | 'established' | 'rekeyed' | 'deleting' | 'destroyed';
 
@@ -145,7 +145,15 @@ export class IkeSa {
   }
 
   private sendRequest(task: Task, messageId: number): void {
-    const payloads = task.buildI();
+    let payloads: AnyPayload[];
+    try {
+      payloads = task.buildI();
+    } catch (e) {
+      if (!(e instanceof TaskAbortError)) throw e;
+      this.log('warn', e.message);
+      this.destroy(e.reason);
+      return;
+    }
     const header: IkeHeader = {
       spiI: this.spiI, spiR: this.spiR, exchangeType: task.exchange,
       initiator: this.initiator, response: false, messageId,

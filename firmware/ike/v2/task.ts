@@ -3,6 +3,18 @@
 // response (buildR). Tasks hold state for one exchange; the IKE SA runs one at a time as
 // initiator (window size 1).
 import type { AnyPayload, IkeHeader } from '../../proto/ikev2/index.js';
+import type { Ikev2DownReason } from './events.js';
+
+/**
+ * Thrown by buildI when the request cannot be built from local state (no pre-shared key for
+ * the peer): nothing is sent and the IKE SA goes down with `reason`; the task has recorded
+ * the diagnosis already.
+ */
+export class TaskAbortError extends Error {
+  constructor(message: string, readonly reason: Ikev2DownReason) {
+    super(message);
+  }
+}
 
 /** Result of processI: finished, send the rebuilt request again (COOKIE / INVALID_KE), or failed. */
 export type TaskStatus = 'done' | 'again' | 'failed';

@@ -15,7 +15,7 @@ import { defaultIdentity, identityFromPayload, identityToPayload, identityToStri
 import { pskAuth } from '../keys.js';
 import { responseMatchesOffer } from '../proposal-select.js';
 import { isSubset } from '../selectors.js';
-import type { Task, TaskStatus } from '../task.js';
+import { TaskAbortError, type Task, type TaskStatus } from '../task.js';
 
 const AUTH_PSK = 2; // SHARED_KEY_MESSAGE_INTEGRITY_CODE
 
@@ -58,6 +58,17 @@ export class IkeAuthTask implements Task {
     const conn = sa.connection!;
     sa.localId = conn.localId ?? defaultIdentity(sa.local.address);
     this.psk = lookupPsk(sa, conn, conn.remoteId);
+    if (!this.psk) {
+      // As IOS (and the IKEv1 code): fail here instead of sending AUTH over an empty key,
+      // which the peer would answer with AUTHENTICATION_FAILED and be blamed for.
+      sa.ctx.diagnose({
+        atMs: sa.ctx.now(), ikeSaId: sa.id, connection: conn.name, localAddress: sa.local.address, remoteAddress: sa.remote.address,
+        exchange: 'IKE_AUTH', role: 'initiator', kind: 'AUTHENTICATION_FAILED',
+        peerIdentity: conn.remoteId ? identityToString(conn.remoteId) : `ipv4:${sa.remote.address}`,
+        keySource: `none (No pre-shared key with ${sa.remote.address}!)`, reason: 'no-key',
+      });
+      throw new TaskAbortError(`No pre-shared key with ${sa.remote.address}!`, 'auth-failed');
+    }
     const idi = identityToPayload(sa.localId);
     const auth = pskAuth(sa.suite!.prfFn, this.psk?.local ?? new Uint8Array(0), sa.initRequest!, sa.nr, sa.keys!.skPi, idBody(idi));
     if (this.spiIn === 0) this.spiIn = sa.ctx.allocateChildSpi();
