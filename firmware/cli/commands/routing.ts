@@ -546,6 +546,18 @@ function vrfRows(ctx: CommandContext, want: string | undefined): VrfRow[] {
     }));
 }
 
+/** `show ip vrf` (without) and `show vrf` (with the Protocols column): more interfaces go under the first. */
+function vrfTable(rows: VrfRow[], protocols: boolean): string {
+  const out = [`  Name                             Default RD            ${protocols ? 'Protocols   ' : ''}Interfaces`];
+  for (const r of rows) {
+    const ifs = r.interfaces.map(shortInterfaceName);
+    const head = `  ${r.name.padEnd(32)} ${(r.rd ?? '<not set>').padEnd(21)} ${protocols ? `${'ipv4'.padEnd(11)} ` : ''}`;
+    out.push(`${head}${ifs[0] ?? ''}`.trimEnd());
+    for (const more of ifs.slice(1)) out.push(`${' '.repeat(head.length)}${more}`);
+  }
+  return out.join('\n');
+}
+
 defineCommand({
   modes: ['user', 'exec'],
   syntax: 'show ip vrf [brief] [WORD$name]',
@@ -554,14 +566,7 @@ defineCommand({
   handler(ctx, a) {
     const rows = vrfRows(ctx, a.get('name'));
     ctx.data(rows);
-    if (rows.length === 0) return;
-    const out = ['  Name                             Default RD            Interfaces'];
-    for (const r of rows) {
-      const ifs = r.interfaces.map(shortInterfaceName);
-      out.push(`  ${r.name.padEnd(32)} ${(r.rd ?? '<not set>').padEnd(21)} ${ifs[0] ?? ''}`.trimEnd());
-      for (const more of ifs.slice(1)) out.push(`${' '.repeat(57)}${more}`);
-    }
-    ctx.print(out.join('\n'));
+    if (rows.length > 0) ctx.print(vrfTable(rows, false));
   },
 });
 
@@ -592,13 +597,6 @@ defineCommand({
   handler(ctx, a) {
     const rows = vrfRows(ctx, a.get('name'));
     ctx.data(rows.map((r) => ({ ...r, protocols: ['ipv4'] })));
-    if (rows.length === 0) return;
-    const out = ['  Name                             Default RD            Protocols   Interfaces'];
-    for (const r of rows) {
-      const ifs = r.interfaces.map(shortInterfaceName);
-      out.push(`  ${r.name.padEnd(32)} ${(r.rd ?? '<not set>').padEnd(21)} ${'ipv4'.padEnd(11)} ${ifs[0] ?? ''}`.trimEnd());
-      for (const more of ifs.slice(1)) out.push(`${' '.repeat(69)}${more}`);
-    }
-    ctx.print(out.join('\n'));
+    if (rows.length > 0) ctx.print(vrfTable(rows, true));
   },
 });
