@@ -5,6 +5,7 @@ import './crypto-common.js';
 import './crypto-ipsec.js';
 import './acl.js';
 import './crypto-isakmp.js';
+import './crypto-call-admission.js';
 import './crypto-map.js';
 import './interface.js';
 import './routing.js';

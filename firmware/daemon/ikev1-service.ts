@@ -221,7 +221,6 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       quickModeResponder: (q) => this.respond(q),
       debug: (ev) => this.onDebug(ev),
       natTraversal: true,
-      halfOpenLimit: 256,
       // 1 s, 2 s, 4 s, then give up at ~15 s: the next `set peer` is tried (failover)
       retransmit: { initialMs: 1000, factor: 2, maxTries: 3 },
     });
@@ -238,6 +237,14 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       removeDebugListener: (id) => this.debugListeners.delete(id),
       debugEnabled: (id) => this.debugListeners.has(id),
       counters: () => ({ ...this.engine.counters, ...this.stats, halfOpen: this.engine.halfOpenCount() }),
+      admission: () => {
+        const negotiating = this.engine.halfOpenCount();
+        return {
+          ...this.engine.admission, maxIkeSas: this.engine.o.saLimit ?? 0, maxInNegotiation: this.engine.inNegotiationLimit(),
+          active: this.engine.saCount() - negotiating, negotiating,
+        };
+      },
+      clearAdmission: () => this.engine.clearAdmissionCounters(),
       initiateEntry: (m, s) => this.initiateEntry(m, s),
     };
     // `clear crypto sa`: send DELETE for the IKE-made SAs it removes, then let the data plane clear.
@@ -261,6 +268,11 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     const o = this.engine.o as { -readonly [K in keyof typeof this.engine.o]: (typeof this.engine.o)[K] };
     o.policies = policiesFrom(config);
     o.peerConfig = peerConfigFrom(config);
+    const cac = config.callAdmission;
+    if (cac?.ikeInNegotiationLimit !== undefined) o.halfOpenLimit = cac.ikeInNegotiationLimit;
+    else delete o.halfOpenLimit;
+    if (cac?.ikeSaLimit !== undefined) o.saLimit = cac.ikeSaLimit;
+    else delete o.saLimit;
     const ka = config.isakmpGlobals?.keepalive;
     if (ka) o.dpd = { intervalSec: ka.intervalSec, retrySec: ka.retrySec, mode: ka.mode, maxRetries: 5 };
     else delete o.dpd;
@@ -312,8 +324,8 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   private onDatagram(data: Uint8Array, remote: PacketEndpoint, local: PacketEndpoint): void {
     if (data.length < 28) { this.engine.receive({ data: data.slice(), local: { ...local }, remote: { ...remote } }); this.pump(); return; }
     if ((data[17]! & 0xf0) !== IKEV1_VERSION_BYTE) { this.stats.ignoredV2++; return; }
+    // Liveness for DPD comes from the engine (authenticated messages only), not from any datagram.
     this.engine.receive({ data: data.slice(), local: { address: local.address, port: local.port }, remote: { address: remote.address, port: remote.port } });
-    this.engine.notePeerTraffic(remote.address);
     this.pump();
   }
 

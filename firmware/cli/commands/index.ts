@@ -13,6 +13,7 @@ import './routing.js';
 import './crypto-ikev2.js';
 import './crypto-ikev2-sa.js';
 import './crypto-isakmp-sa.js';
+import './crypto-call-admission.js';
 import './crypto-session.js';
 import './show-system.js';
 import './unsupported.js';

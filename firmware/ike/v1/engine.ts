@@ -21,6 +21,7 @@ import { informational, dpdTick, sendInformational } from './informational.js';
 import { vids } from './nat-t.js';
 import { sendPlain } from './protection.js';
 import { MessageIdMemory } from './message-id-memory.js';
+import { DEFAULT_IN_NEGOTIATION_LIMIT, DEFAULT_PER_SOURCE_LIMIT, DEFAULT_PRESSURE_TIMEOUT_MS, HalfOpenTable, newAdmissionCounters, type AdmissionCounters } from './admission.js';
 
 export type { Endpoint, Datagram, IsakmpStateName, QuickModeRequest, InitiateOptions, IpsecKeys, IpsecSaInfo, Phase1Info, IkeV1Event, IkeV1EngineOptions, EngineCounters } from './types.js';
 export { IKE_PORT, NAT_T_PORT } from '../../proto/ikev1/index.js';
@@ -30,6 +31,10 @@ export class IkeV1Engine {
   /** @internal */ readonly o: IkeV1EngineOptions;
   /** @internal */ readonly rnd: (n: number) => Uint8Array;
   /** @internal */ readonly sas = new Map<string, Phase1>();
+  /** @internal phase-1 negotiations not yet established, oldest first */
+  readonly halfOpen = new HalfOpenTable();
+  /** `show crypto call admission statistics` */
+  readonly admission: AdmissionCounters = newAdmissionCounters();
   /** @internal */ readonly ipsec = new Map<number, IpsecRecord>();
   /** @internal */ outbox: Datagram[] = [];
   /** @internal */ events: IkeV1Event[] = [];
@@ -58,9 +63,78 @@ export class IkeV1Engine {
 
   /** Half-open (not yet established) phase-1 negotiations. */
   halfOpenCount(): number {
-    let n = 0;
-    for (const sa of this.sas.values()) if (!sa.established) n++;
-    return n;
+    return this.halfOpen.size;
+  }
+
+  /** ISAKMP SAs up or negotiating (for `show crypto call admission statistics`). */
+  saCount(): number {
+    return this.sas.size;
+  }
+
+  /**
+   * Call admission for a new phase 1 (incoming: a first message from `source`). Makes room by
+   * evicting the oldest negotiation the peer never answered (that source's own first when it is
+   * at its per-source cap); false when the new negotiation must be refused.
+   */
+  admit(direction: 'incoming' | 'outgoing', source?: string): boolean {
+    const ad = this.admission;
+    const refuse = (why: 'rejectedSaLimit' | 'rejectedInNegotiationLimit'): boolean => {
+      ad[why]++;
+      if (direction === 'incoming') ad.incomingRejected++;
+      else ad.outgoingRejected++;
+      return false;
+    };
+    if (direction === 'incoming') ad.incomingRequests++;
+    else ad.outgoingRequests++;
+    if (this.o.saLimit !== undefined && this.sas.size >= this.o.saLimit) return refuse('rejectedSaLimit');
+    if (source !== undefined && this.halfOpen.fromSource(source) >= (this.o.perSourceHalfOpenLimit ?? DEFAULT_PER_SOURCE_LIMIT)) {
+      const own = this.halfOpen.oldestUnproven(source);
+      if (!own) return refuse('rejectedInNegotiationLimit');
+      this.forget(own);
+      ad.evictedPerSource++;
+    }
+    if (this.halfOpen.size >= this.inNegotiationLimit()) {
+      const oldest = this.halfOpen.oldestUnproven();
+      if (!oldest) return refuse('rejectedInNegotiationLimit');
+      this.forget(oldest);
+      ad.evicted++;
+    }
+    if (direction === 'incoming') ad.incomingAccepted++;
+    else ad.outgoingAccepted++;
+    return true;
+  }
+
+  /** `clear crypto call admission statistics` */
+  clearAdmissionCounters(): void {
+    Object.assign(this.admission, newAdmissionCounters());
+  }
+
+  /** The in-negotiation limit in force. */
+  inNegotiationLimit(): number {
+    return this.o.halfOpenLimit ?? DEFAULT_IN_NEGOTIATION_LIMIT;
+  }
+
+  /**
+   * @internal Counts a new negotiation as half-open. A responder negotiation admitted under
+   * pressure (half the in-negotiation limit used) lives only pressureTimeoutMs unless its peer answers.
+   */
+  trackHalfOpen(sa: Phase1): void {
+    this.halfOpen.add(sa);
+    if (sa.role === 'responder' && this.halfOpen.size * 2 > this.inNegotiationLimit()) {
+      sa.unansweredDeadline = sa.createdAt + (this.o.pressureTimeoutMs ?? DEFAULT_PRESSURE_TIMEOUT_MS);
+    }
+  }
+
+  /** @internal When a half-open negotiation times out. */
+  halfOpenDeadline(sa: Phase1): number {
+    const full = sa.createdAt + (this.o.halfOpenTimeoutMs ?? 90000);
+    return sa.unansweredDeadline !== undefined && !sa.proven ? Math.min(full, sa.unansweredDeadline) : full;
+  }
+
+  /** @internal Drops a phase 1 without a word to the peer or an event (eviction). */
+  forget(sa: Phase1): void {
+    if (this.sas.get(this.key(sa)) === sa) this.sas.delete(this.key(sa));
+    this.halfOpen.delete(sa);
   }
 
   /** For `show crypto isakmp sa`. */
@@ -117,7 +191,12 @@ export class IkeV1Engine {
       return sa.connId;
     }
     sa.psk = psk.key;
+    if (!this.admit('outgoing')) {
+      this.fail1(sa, 'call admission: IKE SA limit reached');
+      return sa.connId;
+    }
     this.sas.set(this.key(sa), sa);
+    this.trackHalfOpen(sa);
     sa.offeredPolicies = policies;
     const saPayload = buildPhase1Sa(policies);
     sa.saiB = encodePayloadBody(saPayload);
@@ -190,7 +269,7 @@ export class IkeV1Engine {
     const halfOpenMs = this.o.halfOpenTimeoutMs ?? 90000;
     for (const sa of this.sas.values()) {
       consider(sa.retx?.nextAt);
-      if (!sa.established) consider(sa.createdAt + halfOpenMs);
+      if (!sa.established) consider(this.halfOpenDeadline(sa));
       else consider(sa.expiresAt);
       for (const x of sa.exchanges.values()) {
         consider(x.retx?.nextAt);
@@ -219,7 +298,8 @@ export class IkeV1Engine {
           }
         }
       }
-      if (!sa.established && now >= sa.createdAt + halfOpenMs) {
+      if (!sa.established && now >= this.halfOpenDeadline(sa)) {
+        if (now < sa.createdAt + halfOpenMs) this.admission.expiredUnderPressure++;
         this.fail1(sa, 'negotiation timed out');
         continue;
       }
@@ -266,6 +346,8 @@ export class IkeV1Engine {
     const data = d.data.subarray(0, h.length);
     const zeroR = bytesEqual(h.responderCookie, ZERO_COOKIE);
     let sa = this.sas.get(this.cookieKey(h.initiatorCookie, h.responderCookie));
+    // A responder negotiation whose peer echoes our cookie is not a spoofed source (admission).
+    if (sa && !zeroR && sa.role === 'responder') sa.proven = true;
     if (!sa && !zeroR) {
       // Second message of a phase 1 we initiated: our entry is still keyed with a zero responder cookie.
       const pending = this.sas.get(this.cookieKey(h.initiatorCookie, ZERO_COOKIE));
@@ -378,6 +460,7 @@ export class IkeV1Engine {
   established(sa: Phase1): void {
     const now = this.o.now();
     sa.established = true;
+    this.halfOpen.delete(sa);
     sa.state = 'QM_IDLE';
     sa.retx = undefined;
     sa.expiresAt = now + sa.params!.lifetimeSec * 1000;
@@ -398,7 +481,7 @@ export class IkeV1Engine {
 
   /** @internal */
   fail1(sa: Phase1, reason: string, notifyType?: number): void {
-    this.sas.delete(this.key(sa));
+    this.forget(sa);
     this.events.push({ type: 'phase1-failed', connId: sa.connId, remote: sa.remote, reason, ...(notifyType !== undefined ? { notifyType } : {}) });
     for (const _ of sa.pending) this.events.push({ type: 'ipsec-failed', connId: sa.connId, remote: sa.remote, reason: `phase 1 failed: ${reason}` });
     sa.pending = [];
@@ -407,6 +490,7 @@ export class IkeV1Engine {
   /** @internal */
   removePhase1(sa: Phase1, reason: 'deleted-by-peer' | 'expired' | 'dpd' | 'cleared' | 'initial-contact'): void {
     if (!this.sas.delete(this.key(sa))) return;
+    this.halfOpen.delete(sa);
     sa.state = 'MM_NO_STATE(DELETED)';
     this.events.push({ type: 'phase1-down', connId: sa.connId, remote: sa.remote, reason });
   }

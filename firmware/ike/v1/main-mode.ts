@@ -15,8 +15,7 @@ import { decodePlain, plainNotifyFailure, sendNotifyPlain, sendPlain, sendEncryp
 import type { IkeV1Engine as Core } from './engine.js';
 
 export function respondPhase1Start(core: Core, d: Datagram, data: Uint8Array, exchangeType: number): void {
-  const limit = core.o.halfOpenLimit ?? 256;
-  if (core.halfOpenCount() >= limit) {
+  if (!core.admit('incoming', d.remote.address)) {
     core.counters.halfOpenRejected++;
     return;
   }
@@ -43,6 +42,7 @@ export function respondPhase1Start(core: Core, d: Datagram, data: Uint8Array, ex
   sa.lastRx = data.slice();
   if (mode === 'main') {
     core.sas.set(core.key(sa), sa);
+    core.trackHalfOpen(sa);
     sa.state = 'MM_SA_SETUP';
     sendPlain(core, sa, ExchangeType.IDENTITY_PROTECTION, [choice.sa, ...vids(core)], false);
     return;
@@ -75,6 +75,7 @@ export function respondPhase1Start(core: Core, d: Datagram, data: Uint8Array, ex
   sa.idR = selfIdentity(core.o.peerConfig, sa.profile, d.local.address);
   const hr = hashR(sa.hash!, sa.keys!.skeyid, sa.gxi, sa.gxr, sa.ckyI, sa.ckyR, sa.saiB, encodePayloadBody(sa.idR));
   core.sas.set(core.key(sa), sa);
+  core.trackHalfOpen(sa);
   sa.state = 'AG_INIT_EXCH';
   sendPlain(core, sa, ExchangeType.AGGRESSIVE, [
     choice.sa,
@@ -169,7 +170,7 @@ export function mainResponder(core: Core, sa: Phase1, d: Datagram, data: Uint8Ar
     }, core.dbg(sa, 0));
     if (!psk) {
       core.events.push({ type: 'phase1-failed', connId: sa.connId, remote: sa.remote, reason: 'no pre-shared key for peer' });
-      core.sas.delete(core.key(sa));
+      core.forget(sa);
       return;
     }
     sa.psk = psk.key;

@@ -106,9 +106,15 @@ export interface IkeV1EngineOptions {
   quickModeResponder: (q: QuickModeResponderQuery) => QuickModeResponderDecision;
   debug?: IsakmpDebugSink;
   retransmit?: { initialMs?: number; factor?: number; maxTries?: number };
-  /** max responder phase-1 negotiations in progress */
+  /** phase-1 negotiations in progress, both roles (`crypto call admission limit ike in-negotiation-sa`, default 256) */
   halfOpenLimit?: number;
   halfOpenTimeoutMs?: number;
+  /** `crypto call admission limit ike sa N`: ISAKMP SAs (up or negotiating); absent: no limit */
+  saLimit?: number;
+  /** half-open responder negotiations per source address (default 8) */
+  perSourceHalfOpenLimit?: number;
+  /** lifetime of a negotiation the peer never answered, while half the limit is used (default 5 s) */
+  pressureTimeoutMs?: number;
   /**
    * `crypto isakmp keepalive SECONDS [RETRY] [periodic|on-demand]`. periodic: R-U-THERE when
    * nothing was heard from the peer for SECONDS; on-demand (IOS default): only when we also
@@ -209,6 +215,10 @@ export interface Phase1 {
   dpdSeq: number;
   dpdOutstanding?: { seq: number; sentAt: number; tries: number };
   initialContactWanted: boolean;
+  /** responder: the peer sent a second message with our responder cookie (not a spoofed source) */
+  proven?: boolean;
+  /** responder admitted under pressure: dropped at this time unless proven (call admission) */
+  unansweredDeadline?: number;
   /** every phase-2 message ID used on this SA, for replay detection */
   msgIds: MessageIdMemory;
 }
