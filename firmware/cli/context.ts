@@ -63,6 +63,8 @@ export interface SessionControl {
   readonly line: string;
   privilege: number;
   terminalLength: number;
+  /** `terminal monitor`: this vty session receives log and debug lines. */
+  monitor: boolean;
   readonly history: readonly string[];
   /** Ends the session (exec-mode `exit`/`logout`). */
   close(): void;

@@ -33,6 +33,7 @@ export class CliSession implements SessionControl {
   readonly line: string;
   privilege: number;
   terminalLength = 24;
+  monitor = false;
   closed = false;
   private stack: ModeFrame[];
   private readonly historyList: string[] = [];

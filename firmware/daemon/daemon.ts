@@ -18,6 +18,9 @@ import { JsonLines, type Event, type Request, type Response } from '../mgmt/rpc-
 import { Flash, RELOAD_MARKER, STARTUP_CONFIG } from './flash.js';
 import { defaultServices } from './services.js';
 import { BindRegistry } from '../dataplane/bind-registry.js';
+import { EventBus, type EventContext, type ScopedLogger, type Severity, type Subsystem } from '../lib/event-bus.js';
+import { LoggingService } from '../mgmt/logging-service.js';
+import '../cli/logging-view.js';
 
 export interface DaemonOptions {
   board: BoardProfile;
@@ -43,8 +46,16 @@ export interface ServiceContext {
   config(): Config;
   /** Show commands read runtime state here: a service adds its members (see RuntimeView). */
   runtime: RuntimeView;
-  /** Diagnostics to the daemon's log (never secrets). */
-  log(subsystem: string, text: string): void;
+  /**
+   * Diagnostics (never secrets). Errors and warnings (level <= 4; default errors) are
+   * system messages `%SUBSYSTEM-L-ERROR: text` on the logging destinations (the console
+   * sees "cannot bind" without any environment variable); other levels only trace.
+   */
+  log(subsystem: string, text: string, level?: Severity): void;
+  /** The box's event bus: system messages and debug lines with their context. */
+  bus: EventBus;
+  /** A logger bound to a subsystem and context (one per SA, per flow, per service). */
+  logger(subsystem: Subsystem, context?: EventContext): ScopedLogger;
   /** Shared UDP sockets (IKE and ESP-in-UDP share port 4500). */
   binds: BindRegistry;
   /** Another service by name (started earlier), to use its API: e.g. IKE uses 'dataplane'. */
@@ -74,6 +85,9 @@ export class Daemon {
   private readonly services: DaemonService[];
   private readonly started: DaemonService[] = [];
   readonly binds = new BindRegistry();
+  readonly bus: EventBus;
+  readonly logging: LoggingService;
+  private readonly sys: ScopedLogger;
   private readonly now: () => number;
   readonly bootTime: number;
   readonly system: SystemServices;
@@ -81,6 +95,11 @@ export class Daemon {
   constructor(private readonly opts: DaemonOptions) {
     this.now = opts.now ?? Date.now;
     this.bootTime = this.now();
+    this.bus = new EventBus(() => this.now());
+    this.sys = this.bus.logger('SYS');
+    const trace = process.env.RAMPART_DEBUG ? (line: string) => { process.stderr.write(`rampart: ${line}\n`); } : undefined;
+    this.logging = new LoggingService(this.bus, { bootMs: this.bootTime, ...(trace ? { trace } : {}) });
+    this.runtime.logging = this.logging.view();
     this.flash = new Flash(opts.board.stateDir);
     this.config = this.newConfig();
     this.services = opts.services ?? defaultServices(opts.board);
@@ -133,7 +152,9 @@ export class Daemon {
       system: this.system,
       config: () => this.config,
       runtime: this.runtime,
-      log: (subsystem, text) => this.log(`${subsystem}: ${text}`),
+      log: (subsystem, text, level = 3) => this.serviceLog(subsystem, text, level),
+      bus: this.bus,
+      logger: (subsystem, context) => this.bus.logger(subsystem, context),
       binds: this.binds,
       service: <T extends DaemonService>(name: string) => this.started.find((s) => s.name === name) as T | undefined,
     };
@@ -143,6 +164,7 @@ export class Daemon {
         this.started.push(svc);
       } catch (err) {
         this.bootLog.push(`% ${svc.name} did not start: ${(err as Error).message}`);
+        this.sys.message('SYS', 3, 'SERVICE_START', `${svc.name} did not start: ${(err as Error).message}`);
       }
     }
     this.configChanged();
@@ -182,7 +204,15 @@ export class Daemon {
   }
 
   private log(text: string): void {
-    if (process.env.RAMPART_DEBUG) process.stderr.write(`rampart: ${text}\n`);
+    this.sys.trace(text, 6);
+  }
+
+  /** ServiceContext.log: a system message for errors and warnings, a trace otherwise. */
+  private serviceLog(subsystem: string, text: string, level: Severity): void {
+    const tag: Subsystem = subsystem.startsWith('ike') ? 'IKE' : subsystem === 'dataplane' ? 'KNL' : 'SYS';
+    const logger = this.bus.logger(tag);
+    if (level <= 4) logger.message(subsystem.toUpperCase(), level, level <= 3 ? 'ERROR' : 'WARNING', text);
+    else logger.trace(`${subsystem}: ${text}`, level);
   }
 
   private async listen(): Promise<void> {
@@ -206,6 +236,7 @@ export class Daemon {
     sock.setNoDelay?.(true);
     let session: CliSession | undefined;
     let pendingAnswer: ((text: string) => void) | undefined;
+    let detachTerminal: (() => void) | undefined;
     let queue = Promise.resolve();
     const send = (msg: Response | Event) => {
       if (!sock.destroyed) sock.write(`${JSON.stringify(msg)}\n`);
@@ -227,6 +258,8 @@ export class Daemon {
             },
           });
           const banner = this.bootLog.length > 0 ? `${this.bootLog.join('\n')}\n` : undefined;
+          const s = session;
+          detachTerminal = this.logging.attachTerminal({ line: s.line, monitor: () => s.monitor, write: (text) => s.writeAsync(text) });
           send({ id: req.id, result: { ...state(), banner } });
           return;
         }
@@ -263,6 +296,8 @@ export class Daemon {
     sock.on('error', () => sock.destroy());
     sock.on('close', () => {
       this.sockets.delete(sock);
+      detachTerminal?.();
+      session?.close();
       pendingAnswer?.('');
     });
   }

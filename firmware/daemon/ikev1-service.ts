@@ -13,18 +13,19 @@
 //   - SAs are installed/deleted through the data plane API; soft expiry rekeys; `clear
 //     crypto sa` / `clear crypto session` / `clear crypto isakmp` send DELETE;
 //   - ESP-in-UDP on the shared 4500 bind is the data plane's (it subscribes to kind 'esp');
-//   - `debug crypto isakmp`: IOS-format lines to the console sessions that enabled it.
+//   - `debug crypto isakmp`: IOS-format lines on the event bus, with the SA's context.
 // PSKs never reach a log or debug line (the engine redacts; we never print config keys).
 import { effectiveIsakmpPolicies, type IsakmpProfile, type Keyring, type PresharedKey } from '../config/crypto-isakmp.js';
 import { resolveCryptoMapSet, type ResolvedMapEntry } from '../config/crypto-map.js';
 import type { TransformSet as CfgTransformSet } from '../config/crypto-ipsec.js';
 import { transformWords } from '../config/crypto-ipsec.js';
 import type { Config } from '../config/model.js';
+import { effectiveIpv4 } from '../config/interface.js';
 import type { SharedBind } from '../dataplane/bind-registry.js';
 import type { PipelineAcquire } from '../dataplane/pipeline.js';
 import type { Endpoint as PacketEndpoint, PacketKind } from '../dataplane/packet-io.js';
 import { IkeV1Engine, type IkeV1Event, type IpsecSaInfo, type QuickModeRequest } from '../ike/v1/engine.js';
-import { formatIsakmpDebug } from '../ike/v1/debug-format.js';
+import { formatConnPrefix } from '../ike/v1/debug-format.js';
 import type { IsakmpDebugEvent } from '../ike/v1/debug.js';
 import type { IsakmpProfileConfig, KeyringConfig, PeerConfigInput, ProfileIdentity, PskEntry } from '../ike/v1/peer-config.js';
 import type { IsakmpPolicy as V1Policy, TransformSet as V1TransformSet } from '../ike/v1/policy.js';
@@ -134,9 +135,10 @@ function profileConfig(p: IsakmpProfile): IsakmpProfileConfig {
 
 /** The engine's peer configuration from the IOS model. */
 export function peerConfigFrom(cfg: Config): PeerConfigInput {
-  const interfaces = Object.entries(cfg.interfaces?.items ?? {}).map(([name, i]) => ({
-    name, ...(i.ipAddress ? { address: i.ipAddress.address } : {}), ...(i.vrf ? { vrf: i.vrf } : {}),
-  }));
+  const interfaces = Object.entries(cfg.interfaces?.items ?? {}).map(([name, i]) => {
+    const ip = effectiveIpv4(cfg, name);
+    return { name, ...(ip ? { address: ip.address } : {}), ...(i.vrf ? { vrf: i.vrf } : {}) };
+  });
   return {
     globalKeys: (cfg.isakmpKeys?.keys ?? []).flatMap((k) => { const e = pskEntry(k); return e ? [e] : []; }),
     keyrings: Object.values(cfg.keyrings ?? {}).sort((a, b) => a.name.localeCompare(b.name)).map(keyringConfig),
@@ -207,7 +209,6 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   private timer: NodeJS.Timeout | undefined;
   private trafficPoll: NodeJS.Timeout | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
-  private readonly debugListeners = new Map<string, (line: string) => void>();
   private readonly unsub: (() => void)[] = [];
   private stopped = false;
   readonly stats = { acquires: 0, initiations: 0, installs: 0, installErrors: 0, rekeys: 0, ignoredV2: 0 };
@@ -233,9 +234,6 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     rt.ikev1 = {
       isakmpSas: () => this.isakmpSas(),
       clearIsakmp: (id) => this.clearIsakmp(id),
-      addDebugListener: (id, w) => { this.debugListeners.set(id, w); },
-      removeDebugListener: (id) => this.debugListeners.delete(id),
-      debugEnabled: (id) => this.debugListeners.has(id),
       counters: () => ({ ...this.engine.counters, ...this.stats, halfOpen: this.engine.halfOpenCount() }),
       admission: () => {
         const negotiating = this.engine.halfOpenCount();
@@ -291,11 +289,12 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   private localAddresses(cfg: Config): string[] {
     const out = new Set<string>();
     for (const [name, itf] of Object.entries(cfg.interfaces?.items ?? {})) {
-      if (!itf.cryptoMap || !itf.ipAddress) continue;
-      void name;
-      out.add(itf.ipAddress.address);
+      // an `ip unnumbered` interface speaks IKE from the address it borrows
+      const ip = effectiveIpv4(cfg, name);
+      if (!itf.cryptoMap || !ip) continue;
+      out.add(ip.address);
       for (const r of resolveCryptoMapSet(cfg, itf.cryptoMap).slice(0, 1)) {
-        const li = r.localAddressInterface ? cfg.interfaces.items[r.localAddressInterface]?.ipAddress?.address : undefined;
+        const li = r.localAddressInterface ? effectiveIpv4(cfg, r.localAddressInterface)?.address : undefined;
         if (li) out.add(li);
       }
     }
@@ -369,8 +368,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   }
 
   private localFor(cfg: Config, iface: string, r: ResolvedMapEntry): string | undefined {
-    const name = r.localAddressInterface ?? iface;
-    return cfg.interfaces?.items[name]?.ipAddress?.address;
+    return effectiveIpv4(cfg, r.localAddressInterface ?? iface)?.address;
   }
 
   private onAcquire(a: PipelineAcquire): void {
@@ -693,7 +691,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       return s;
     };
     const cfg = this.ctx.config();
-    const ifaceOf = (local: string): string => Object.entries(cfg.interfaces?.items ?? {}).find(([, i]) => i.ipAddress?.address === local && i.cryptoMap)?.[0] ?? '';
+    const ifaceOf = (local: string): string => Object.entries(cfg.interfaces?.items ?? {}).find(([n, i]) => i.cryptoMap && effectiveIpv4(cfg, n)?.address === local)?.[0] ?? '';
     for (const p of this.engine.listPhase1()) {
       const s = get(p.remote.address, p.remote.port, ifaceOf(p.local.address));
       s.ikeSas.push({
@@ -724,12 +722,22 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
 
   // ------------------------------------------------------------------ debug
 
+  /** The engine's structured events onto the bus: cookies or SPIs become context fields. */
   private onDebug(ev: IsakmpDebugEvent): void {
-    if (this.debugListeners.size === 0) return;
-    const line = formatIsakmpDebug(ev);
-    for (const [id, w] of this.debugListeners) {
-      try { w(`${line}\n`); } catch { this.debugListeners.delete(id); }
-    }
+    const bus = this.ctx.bus;
+    if (!bus.debugOn('isakmp', ev.error ?? false)) return;
+    const spi = ev.spi;
+    bus.emit({
+      kind: 'debug', debug: 'isakmp', error: ev.error ?? false, subsystem: 'IKE', level: 7,
+      text: `ISAKMP:${formatConnPrefix(ev.connId)}:${ev.text}`,
+      context: {
+        ...(ev.peer !== undefined ? { peer: ev.peer } : {}),
+        ...(ev.connId > 0 ? { connIds: [ev.connId] } : {}),
+        ...(spi !== undefined ? (/^\d+$/.test(spi) ? { spis: [Number(spi)] } : { ikeSaId: spi }) : {}),
+        ...(ev.fvrf !== undefined ? { fvrf: ev.fvrf } : {}),
+        ...(ev.ivrf !== undefined ? { ivrf: ev.ivrf } : {}),
+      },
+    });
   }
 
   get counters(): Record<string, number> {

@@ -19,6 +19,7 @@ import type { TrafficSelector as TsPayloadSelector } from '../proto/ikev2/index.
 import { rangeAddr, type PacketKey, type TrafficSelector } from '../ipsec/selector.js';
 import type { ProtectDecision } from '../ipsec/spd.js';
 import type { DaemonService, ServiceContext } from './daemon.js';
+import type { EventContext, ScopedLogger } from '../lib/event-bus.js';
 import { lookupPsk, mapIkev2Config, wordsForNegotiated, type ConnectionMeta, type MappedIkev2Config } from './ikev2-config.js';
 
 /** What this service uses of the data plane service (firmware/daemon/dataplane-service.ts). */
@@ -113,8 +114,9 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
   private readonly peerChoice = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: (() => void)[] = [];
-  private debug = false;
+  /** `show crypto ikev2 debug`: the last IKEv2 debug lines the bus carried. */
   private readonly debugBuf: string[] = [];
+  private logger!: ScopedLogger;
   /** Events for tests and the bench (bounded). */
   readonly events: Ikev2Event[] = [];
 
@@ -124,6 +126,12 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
 
   async start(ctx: ServiceContext): Promise<void> {
     this.ctx = ctx;
+    this.logger = ctx.logger('IKE');
+    this.unsubscribe.push(ctx.bus.subscribe((ev) => {
+      if (ev.kind !== 'debug' || ev.debug !== 'ikev2') return;
+      this.debugBuf.push(ev.text);
+      if (this.debugBuf.length > DEBUG_LINES_KEPT) this.debugBuf.splice(0, this.debugBuf.length - DEBUG_LINES_KEPT);
+    }));
     const dp = ctx.service('dataplane') as unknown as Partial<Ikev2DataplaneApi> | undefined;
     if (dp && typeof dp.installChildSa === 'function' && typeof dp.onAcquire === 'function') {
       this.dp = dp as Ikev2DataplaneApi;
@@ -133,7 +141,7 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
       clock: this.clock,
       send: (d) => this.send(d),
       onEvent: (e) => this.onEvent(e),
-      log: (level, msg) => this.log(level, msg),
+      log: (level, msg, context) => this.log(level, msg, context),
     });
     if (this.dp) {
       try {
@@ -393,15 +401,19 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
 
   // ---------------------------------------------------------------- logs
 
-  private log(level: string, msg: string): void {
-    if (level !== 'debug') this.ctx?.log('ikev2', msg);
-    this.debugLine(`${level}: ${msg}`);
+  /**
+   * Engine logs: errors are system messages (console); info and warnings trace (daemon
+   * stderr with RAMPART_DEBUG); every level is a `debug crypto ikev2` line (warnings and
+   * errors also for `debug crypto ikev2 error`), with the SA's context.
+   */
+  private log(level: string, msg: string, context: EventContext = {}): void {
+    if (level === 'error') this.ctx?.log('ikev2', msg, 3);
+    else if (level !== 'debug') this.logger?.trace(`ikev2: ${msg}`, level === 'warn' ? 4 : 6);
+    this.debugLine(`${level}: ${msg}`, context, level === 'warn' || level === 'error');
   }
 
-  private debugLine(text: string): void {
-    if (!this.debug) return;
-    this.debugBuf.push(text);
-    if (this.debugBuf.length > DEBUG_LINES_KEPT) this.debugBuf.splice(0, this.debugBuf.length - DEBUG_LINES_KEPT);
+  private debugLine(text: string, context: EventContext = {}, error = false): void {
+    this.logger?.debug('ikev2', text, { error, context });
   }
 
   // ---------------------------------------------------------------- show / clear
@@ -509,8 +521,9 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
       sas: () => this.saView(),
       diagnoses: (peer) => this.diagnosesView(peer),
       clearSas: (peer) => this.clearSas(peer),
-      setDebug: (on) => { this.debug = on; if (!on) this.debugBuf.length = 0; },
-      debugOn: () => this.debug,
+      // the flag itself is the box's debug registry (`debug crypto ikev2`); off empties the ring
+      setDebug: (on) => { if (!on) this.debugBuf.length = 0; },
+      debugOn: () => ctx.bus.debugOn('ikev2'),
       debugLines: () => [...this.debugBuf],
       counters: () => ({ ...this.engine.counters }),
       configProblems: () => [...this.mapped.problems],

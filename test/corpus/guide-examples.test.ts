@@ -3,9 +3,8 @@
 //   - no line is rejected except the ones listed below, each with the exact error it gets;
 //   - every interface, ACL and routing line that was accepted appears in running-config
 //     (in the block it belongs to, in IOS's canonical spelling).
-// The conditional-debug section shows exec commands (`debug crypto ...`, `show crypto
-// debug-condition`, `clear crypto sa`) at an exec prompt; pasted into configuration mode
-// they get IOS's invalid-input error, checked for every line that starts with EXEC_ONLY.
+// Exec commands pasted into configuration mode get IOS's invalid-input error, checked for
+// every line that starts with EXEC_ONLY.
 
 import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -17,10 +16,8 @@ import { caretWord, errorOf, GUIDE_PORTS, paste, type LineResult } from './guide
 const DIR = join(dirname(fileURLToPath(import.meta.url)), 'guide');
 
 /** Exec commands the guide shows at an exec prompt (line prefixes, after trimming). */
-export const EXEC_ONLY: string[] = [
-  'debug crypto',                              // conditional debug (exec)
-  'show crypto debug-condition',               // conditional debug (exec)
-];
+// (none left: the conditional-debug transcripts are typed at an exec prompt and accepted now)
+export const EXEC_ONLY: string[] = [];
 
 /** Why a line of the guide is rejected. */
 const PLACEHOLDER = 'the guide\'s `.` placeholder for omitted lines';

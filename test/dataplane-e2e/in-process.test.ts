@@ -8,6 +8,7 @@ import { runTranscript } from '../../firmware/cli/transcript.js';
 import { createConfig, type Config } from '../../firmware/config/model.js';
 import { DataplaneService } from '../../firmware/daemon/dataplane-service.js';
 import type { ServiceContext } from '../../firmware/daemon/daemon.js';
+import { busMembers } from '../../firmware/lib/event-bus.js';
 import { BindRegistry } from '../../firmware/dataplane/bind-registry.js';
 import type { PipelineAcquire } from '../../firmware/dataplane/pipeline.js';
 import { simBoard } from '../../board/sim.js';
@@ -30,7 +31,7 @@ async function box(peer: () => Box | undefined): Promise<Box> {
     },
   });
   const ctx: ServiceContext = {
-    board: simBoard({ portMap: {} }), system: sys, config: () => cfg, runtime: sys.runtime, log: () => {},
+    board: simBoard({ portMap: {} }), system: sys, config: () => cfg, runtime: sys.runtime, log: () => {}, ...busMembers(),
     binds: new BindRegistry(async () => { throw new Error('no sockets in this test'); }),
     service: () => undefined,
   };
@@ -183,7 +184,7 @@ t.test('a box without wired ports runs no packet I/O (safe in the host namespace
   const calls: string[][] = [];
   const svc = new DataplaneService({ run: (argv) => { calls.push([...argv]); return { code: 0, stderr: '' }; } });
   await svc.start({
-    board: simBoard({ portMap: {} }), system: sys, config: () => cfg, runtime: sys.runtime, log: () => {},
+    board: simBoard({ portMap: {} }), system: sys, config: () => cfg, runtime: sys.runtime, log: () => {}, ...busMembers(),
     binds: new BindRegistry(async () => { throw new Error('no sockets'); }), service: () => undefined,
   });
   await runTranscript(['configure terminal', ...manualConfig('A'), 'end'], { config: cfg, system: sys, privileged: true });

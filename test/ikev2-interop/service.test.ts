@@ -13,6 +13,7 @@ import { BindRegistry } from '../../firmware/dataplane/bind-registry.js';
 import type { PacketBind, PacketHandler } from '../../firmware/dataplane/packet-io.js';
 import { emptyBindStats } from '../../firmware/dataplane/packet-io.js';
 import type { DaemonService, ServiceContext } from '../../firmware/daemon/daemon.js';
+import { busMembers } from '../../firmware/lib/event-bus.js';
 import { mapIkev2Config, lookupPsk, childProposalFromSet, wordsForNegotiated } from '../../firmware/daemon/ikev2-config.js';
 import { Ikev2Service, type Ikev2DataplaneApi } from '../../firmware/daemon/ikev2-service.js';
 import type { BoardProfile } from '../../board/profile.js';
@@ -115,7 +116,7 @@ async function box(net: FakeNet, clock: () => number, me: string, peer: string, 
   const sys = fakeSystem();
   const ctx: ServiceContext = {
     board: { name: 'sim', model: 'sim', description: '', ports: ['FastEthernet0/0'], portMap: {}, stateDir: '/nonexistent', engines: ['software'] } as BoardProfile,
-    system: sys, config: () => cfg, runtime: sys.runtime, log: () => {}, binds: new BindRegistry(net.opener),
+    system: sys, config: () => cfg, runtime: sys.runtime, log: () => {}, ...busMembers(), binds: new BindRegistry(net.opener),
     service: <T extends DaemonService>(name: string) => (name === 'dataplane' ? dp as unknown as T : undefined),
   };
   await svc.start(ctx);

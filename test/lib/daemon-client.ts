@@ -34,5 +34,15 @@ export class ScriptedConsole {
     return this.buf;
   }
 
+  /** Output received since the last run() (asynchronous log and debug lines). */
+  pending(): string { return this.buf; }
+
+  /** Waits (bounded) until output received since the last run() matches `re`; returns it. */
+  async waitForOutput(re: RegExp, timeoutMs = 5000): Promise<string> {
+    const end = Date.now() + timeoutMs;
+    while (!re.test(this.buf) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    return this.buf;
+  }
+
   close(): void { this.client.close(); }
 }

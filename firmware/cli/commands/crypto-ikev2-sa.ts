@@ -1,7 +1,7 @@
 // IKEv2 runtime commands: `show crypto ikev2 sa [detail]`, `clear crypto ikev2 sa [remote A]`,
 // `show crypto ikev2 diagnose [peer A]` (why the last negotiations failed: the attribute that
-// differed, the selectors, the identity and keyring tried), `debug crypto ikev2` /
-// `undebug crypto ikev2`, `show crypto ikev2 debug` (the debug lines kept since).
+// differed, the selectors, the identity and keyring tried), `show crypto ikev2 debug`
+// (the debug lines kept since `debug crypto ikev2`, which is in debug.ts).
 // State comes from `runtime.ikev2`, installed by firmware/daemon/ikev2-service.ts; without
 // it the tables are empty. Layout follows IOS 15 `show crypto ikev2 sa`.
 import { defineCommand } from '../registry.js';
@@ -150,31 +150,6 @@ defineCommand({
       out.push(...d.lines.slice(1), '');
     }
     ctx.print(`${out.join('\n')}`);
-  },
-});
-
-function setDebug(rt: Ikev2RuntimeView | undefined, on: boolean): string {
-  rt?.setDebug(on);
-  return on ? 'IKEv2 default debugging is on\n' : 'IKEv2 default debugging is off\n';
-}
-
-defineCommand({
-  modes: ['exec'],
-  syntax: ['debug crypto ikev2', 'no debug crypto ikev2'],
-  help: { debug: 'Debugging functions', crypto: 'Cryptographic subsystem', ikev2: 'IKEv2 debugging' },
-  pipe: false,
-  handler(ctx, a) {
-    ctx.print(setDebug(ctx.system.runtime.ikev2, !a.no));
-  },
-});
-
-defineCommand({
-  modes: ['exec'],
-  syntax: 'undebug crypto ikev2',
-  help: { undebug: 'Disable debugging functions', crypto: 'Cryptographic subsystem', ikev2: 'IKEv2 debugging' },
-  pipe: false,
-  handler(ctx) {
-    ctx.print(setDebug(ctx.system.runtime.ikev2, false));
   },
 });
 

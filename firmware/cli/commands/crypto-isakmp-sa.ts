@@ -1,8 +1,7 @@
-// IKEv1 runtime commands: `show crypto isakmp sa [detail]`, `clear crypto isakmp [CONN-ID]`,
-// `debug crypto isakmp` / `undebug crypto isakmp` / `no debug crypto isakmp`,
-// `show debugging`. State comes from `runtime.ikev1` (firmware/daemon/ikev1-service.ts);
+// IKEv1 runtime commands: `show crypto isakmp sa [detail]`, `clear crypto isakmp [CONN-ID]`
+// (`debug crypto isakmp` is in debug.ts). State comes from `runtime.ikev1` (firmware/daemon/ikev1-service.ts);
 // without it the tables are empty. Layout follows IOS 12.4 `show crypto isakmp sa`.
-import { CliError, type CommandContext } from '../context.js';
+import { CliError } from '../context.js';
 import { defineCommand } from '../registry.js';
 import type { IkeSessionSource } from '../../lib/session-info.js';
 
@@ -31,10 +30,10 @@ export interface IkeV1RuntimeView {
   isakmpSas(): IsakmpSaShow[];
   /** `clear crypto isakmp [ID]`; returns how many were cleared. */
   clearIsakmp(connId?: number): number;
-  /** `debug crypto isakmp` for one console: returns an unsubscribe. */
-  addDebugListener(id: string, write: (line: string) => void): void;
-  removeDebugListener(id: string): boolean;
-  debugEnabled(id: string): boolean;
+  /** Before the event bus, per-console debug listeners (no longer called: debug is box-wide). */
+  addDebugListener?(id: string, write: (line: string) => void): void;
+  removeDebugListener?(id: string): boolean;
+  debugEnabled?(id: string): boolean;
   counters(): Record<string, number>;
   /** test hook: start phase 1 + quick mode for a crypto map entry's first permit */
   initiateEntry?(mapName: string, seq: number): string;
@@ -47,19 +46,6 @@ declare module '../context.js' {
   }
 }
 
-
-const sessionIds = new WeakMap<object, string>();
-let nextSessionId = 1;
-function sessionId(ctx: CommandContext): string {
-  let id = sessionIds.get(ctx.session);
-  if (!id) { id = `s${nextSessionId++}`; sessionIds.set(ctx.session, id); }
-  return id;
-}
-
-/** The console's own writer, for asynchronous debug lines (throws once the session ends). */
-function asyncWriter(ctx: CommandContext): ((text: string) => void) | undefined {
-  return (text) => ctx.session.writeAsync(text);
-}
 
 function pad(s: string, n: number): string {
   return s.length >= n ? `${s} ` : s.padEnd(n);
@@ -130,37 +116,5 @@ defineCommand({
     if (!rt) return;
     const n = rt.clearIsakmp(id !== undefined ? Number(id) : undefined);
     if (id !== undefined && n === 0) throw new CliError(`% No ISAKMP SA with conn-id ${id}`);
-  },
-});
-
-defineCommand({
-  modes: ['exec'],
-  syntax: ['debug crypto isakmp', 'no debug crypto isakmp', 'undebug crypto isakmp'],
-  help: { debug: 'Debugging functions', undebug: 'Disable debugging functions', crypto: 'Cryptographic subsystem', isakmp: 'ISAKMP Key Management' },
-  pipe: false,
-  handler(ctx, a) {
-    const rt = ctx.system.runtime.ikev1;
-    const off = a.no || a.has('undebug');
-    const id = sessionId(ctx);
-    if (off) {
-      rt?.removeDebugListener(id);
-      ctx.print('Crypto ISAKMP debugging is off\n');
-      return;
-    }
-    const w = asyncWriter(ctx);
-    if (rt && w) rt.addDebugListener(id, w);
-    ctx.print('Crypto ISAKMP debugging is on\n');
-  },
-});
-
-defineCommand({
-  modes: ['exec'],
-  syntax: 'show debugging',
-  help: { debugging: 'State of each debugging option' },
-  pipe: true,
-  handler(ctx) {
-    const on = ctx.system.runtime.ikev1?.debugEnabled(sessionId(ctx)) ?? false;
-    ctx.data({ cryptoIsakmp: on });
-    ctx.print(on ? 'Cryptographic Subsystem:\n  Crypto ISAKMP debugging is on\n' : '');
   },
 });

@@ -16,4 +16,6 @@ import './crypto-isakmp-sa.js';
 import './crypto-call-admission.js';
 import './crypto-session.js';
 import './show-system.js';
+import './debug.js';
+import './logging.js';
 import './unsupported.js';

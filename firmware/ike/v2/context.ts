@@ -4,6 +4,7 @@ import type { IkeProposalConfig, Ikev2Config, Ikev2Connection } from './config-t
 import type { Ikev2Diagnosis } from './diagnosis.js';
 import type { Datagram, Ikev2Event } from './events.js';
 import type { IkeSa } from './ike-sa.js';
+import type { EventContext } from '../../lib/event-bus.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -14,8 +15,8 @@ export interface SaContext {
   send(d: Datagram): void;
   emit(e: Ikev2Event): void;
   diagnose(d: Ikev2Diagnosis): void;
-  /** Log lines are tagged "IKE" by the engine; never pass secrets. */
-  log(level: LogLevel, msg: string): void;
+  /** Log lines are tagged "IKE" by the engine; never pass secrets. `context`: the SA's. */
+  log(level: LogLevel, msg: string, context?: EventContext): void;
   allocateIkeSpi(): bigint;
   allocateChildSpi(): number;
   nextChildId(): number;

@@ -22,6 +22,7 @@ import { ChildCreateTask } from './tasks/child-create.js';
 import { IkeInitTask } from './tasks/ike-init.js';
 import { IkeRekeyTask } from './tasks/ike-rekey.js';
 import { ChildDeleteTask, DpdTask, IkeDeleteTask, InformationalResponder } from './tasks/informational.js';
+import type { EventContext } from '../../lib/event-bus.js';
 
 export interface Ikev2EngineOptions {
   config: Ikev2Config;
@@ -30,7 +31,7 @@ export interface Ikev2EngineOptions {
   send: (d: Datagram) => void;
   onEvent?: (e: Ikev2Event) => void;
   /** Tagged log lines ("IKE"); never contain keys. */
-  log?: (level: LogLevel, msg: string) => void;
+  log?: (level: LogLevel, msg: string, context?: EventContext) => void;
   /** Random bytes (nonces, SPIs, jitter); injectable for tests. */
   random?: (n: number) => Uint8Array;
 }
@@ -58,7 +59,7 @@ export class Ikev2Engine {
   private readonly clock: () => number;
   private readonly sendFn: (d: Datagram) => void;
   private readonly onEvent: (e: Ikev2Event) => void;
-  private readonly logFn: (level: LogLevel, msg: string) => void;
+  private readonly logFn: (level: LogLevel, msg: string, context?: EventContext) => void;
   private readonly random: (n: number) => Uint8Array;
   private readonly bySpi = new Map<bigint, IkeSa>();
   private readonly sas = new Set<IkeSa>();
@@ -90,7 +91,7 @@ export class Ikev2Engine {
       },
       emit: (e) => this.onEvent(e),
       diagnose: (d) => this.recordDiagnosis(d),
-      log: (level, msg) => this.logFn(level, `IKE ${msg}`),
+      log: (level, msg, context) => this.logFn(level, `IKE ${msg}`, context),
       allocateIkeSpi: () => this.allocateIkeSpi(),
       allocateChildSpi: () => this.allocateChildSpi(),
       nextChildId: () => this.childIdSeq++,
@@ -459,7 +460,7 @@ export class Ikev2Engine {
     this.diag.unshift(d);
     const max = this.config.maxDiagnoses ?? 32;
     if (this.diag.length > max) this.diag.length = max;
-    this.logFn('warn', `IKE negotiation failed: ${d.kind} (${d.role}) ${d.exchange} peer ${d.remoteAddress}`);
+    this.logFn('warn', `IKE negotiation failed: ${d.kind} (${d.role}) ${d.exchange} peer ${d.remoteAddress}`, { peer: d.remoteAddress });
     this.onEvent({ type: 'negotiation-failed', ikeSaId: d.ikeSaId, connection: d.connection ?? '', diagnosis: d });
   }
 }

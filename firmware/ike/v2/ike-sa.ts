@@ -14,6 +14,7 @@ import type { ChildKeys, IkeKeys } from './keys.js';
 import { decryptMessage, encryptMessage, findSkOffset, type DirectionKeys } from './protect.js';
 import { summarizePayloads } from './summary.js';
 import { TaskAbortError, type Task } from './task.js';
+import type { EventContext } from '../../lib/event-bus.js';
 
 export type IkeSaState = 'connecting' | 'established' | 'rekeyed' | 'deleting' | 'destroyed';
 
@@ -121,7 +122,20 @@ export class IkeSa {
   }
 
   log(level: 'debug' | 'info' | 'warn' | 'error', msg: string): void {
-    this.ctx.log(level, `<${this.connectionName}|${this.id}> ${msg}`);
+    this.ctx.log(level, `<${this.connectionName}|${this.id}> ${msg}`, this.logContext());
+  }
+
+  /** What conditional debug matches this SA's lines on: peer, identity, SPIs, conn-id. */
+  logContext(): EventContext {
+    const spis: number[] = [];
+    for (const c of this.children.values()) spis.push(c.spiIn, c.spiOut);
+    return {
+      peer: this.remote.address,
+      ...(this.remoteId ? { peerId: identityToString(this.remoteId) } : {}),
+      ikeSaId: `${this.spiI.toString(16).padStart(16, '0')}:${this.spiR.toString(16).padStart(16, '0')}`,
+      connIds: [this.id],
+      ...(spis.length > 0 ? { spis } : {}),
+    };
   }
 
   // ---- initiator side -------------------------------------------------------------------
