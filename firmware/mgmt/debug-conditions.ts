@@ -8,7 +8,7 @@
 // Conditions act only on debug lines, which exist only while a global `debug crypto` is on.
 import type { DebugClass, DebugEvent, EventContext } from '../lib/event-bus.js';
 import { parseIpv4 } from '../lib/ip.js';
-import type { Condition, UnmatchedClass } from '../cli/logging-view.js';
+import type { Condition, ConditionType, UnmatchedClass } from '../cli/logging-view.js';
 
 /** Which class's unmatched flag a debug class uses (IKEv2 lines are IKE lines). */
 const UNMATCHED_OF: Record<DebugClass, UnmatchedClass> = { isakmp: 'isakmp', ikev2: 'isakmp', ipsec: 'ipsec', engine: 'engine' };
@@ -81,57 +81,12 @@ export class DebugConditions {
   match(ctx: EventContext): 'match' | 'nomatch' | 'unmatched' {
     let checked = false;
     for (const c of this.list.values()) {
-      switch (c.type) {
-        case 'peer-ipv4':
-          if (ctx.peer === undefined) break;
-          checked = true;
-          if (ctx.peer === c.value) return 'match';
-          break;
-        case 'peer-subnet':
-          if (ctx.peer === undefined) break;
-          checked = true;
-          break;
-        case 'peer-hostname':
-          if (ctx.peerId === undefined) break;
-          checked = true;
-          if (ctx.peerId.toLowerCase() === c.value.toLowerCase()) return 'match';
-          break;
-        case 'peer-username':
-          if (ctx.username === undefined) break;
-          checked = true;
-          if (ctx.username === c.value) return 'match';
-          break;
-        case 'peer-group':
-          if (ctx.group === undefined) break;
-          checked = true;
-          if (ctx.group === c.value) return 'match';
-          break;
-        case 'spi':
-          if (!ctx.spis?.length) break;
-          checked = true;
-          if (ctx.spis.includes(Number(c.value))) return 'match';
-          break;
-        case 'connid':
-          if (!ctx.connIds?.length) break;
-          checked = true;
-          if (ctx.connIds.includes(Number(c.value))) return 'match';
-          break;
-        case 'flowid':
-          if (!ctx.flowIds?.length) break;
-          checked = true;
-          if (ctx.flowIds.includes(Number(c.value))) return 'match';
-          break;
-        case 'fvrf':
-          if (ctx.fvrf === undefined) break;
-          checked = true;
-          if (ctx.fvrf === c.value) return 'match';
-          break;
-        case 'ivrf':
-          if (ctx.ivrf === undefined) break;
-          checked = true;
-          if (ctx.ivrf === c.value) return 'match';
-          break;
-      }
+      const have = FIELDS[c.type](ctx);
+      if (have === undefined || have.length === 0) continue;
+      checked = true;
+      if (c.type === 'peer-subnet') continue; // checked below, from the parsed subnets
+      const want = c.type === 'peer-hostname' ? c.value.toLowerCase() : NUMERIC.has(c.type) ? Number(c.value) : c.value;
+      if (have.some((v) => (typeof v === 'string' && c.type === 'peer-hostname' ? v.toLowerCase() : v) === want)) return 'match';
     }
     if (ctx.peer !== undefined && this.subnets.length > 0) {
       const a = parseIpv4(ctx.peer);
@@ -140,3 +95,20 @@ export class DebugConditions {
     return checked ? 'nomatch' : 'unmatched';
   }
 }
+
+const one = (v: string | undefined): readonly string[] | undefined => (v === undefined ? undefined : [v]);
+
+/** The context values a condition type is checked against. */
+const FIELDS: Record<ConditionType, (ctx: EventContext) => readonly (string | number)[] | undefined> = {
+  'peer-ipv4': (c) => one(c.peer),
+  'peer-subnet': (c) => one(c.peer),
+  'peer-hostname': (c) => one(c.peerId),
+  'peer-username': (c) => one(c.username),
+  'peer-group': (c) => one(c.group),
+  spi: (c) => c.spis,
+  connid: (c) => c.connIds,
+  flowid: (c) => c.flowIds,
+  fvrf: (c) => one(c.fvrf),
+  ivrf: (c) => one(c.ivrf),
+};
+const NUMERIC = new Set<ConditionType>(['spi', 'connid', 'flowid']);
