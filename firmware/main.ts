@@ -1,5 +1,5 @@
 // `rampart`: one executable, every role a subcommand (busybox style).
-//   rampart daemon  [--board sim] [--state DIR] [--socket PATH] [--port NAME=ifname ...]
+//   rampart daemon  [--board sim] [--state DIR] [--socket PATH] [--port NAME=ifname ...] [--ssh-port N] [--ssh-address A]
 //   rampart console [--socket PATH] [--state DIR] [--device /dev/ttyS0 [--baud 9600]]
 //   rampart sim     [--state DIR] [--port NAME=ifname ...]   daemon + console on this terminal
 import { spawn } from 'node:child_process';
@@ -52,7 +52,11 @@ function socketPath(f: Flags): string {
 
 async function runDaemon(f: Flags): Promise<void> {
   const board = loadBoard(one(f, 'board') ?? 'sim', { stateDir: stateDir(f), portMap: portMap(f) });
-  const daemon = new Daemon({ board, socketPath: socketPath(f), onReload: () => process.exit(RELOAD_EXIT_CODE) });
+  const sshPort = one(f, 'ssh-port');
+  const daemon = new Daemon({
+    board, socketPath: socketPath(f), onReload: () => process.exit(RELOAD_EXIT_CODE),
+    sshPort: sshPort !== undefined ? Number(sshPort) : undefined, sshHost: one(f, 'ssh-address'),
+  });
   await daemon.start();
   const stop = () => { void daemon.stop().then(() => process.exit(0)); };
   process.on('SIGTERM', stop);
@@ -65,6 +69,7 @@ function stdioTerminal(): Terminal {
   if (stdin.isTTY) stdin.setRawMode(true);
   stdin.setEncoding('utf8');
   return {
+    interactive: stdin.isTTY === true,
     write: (t) => { process.stdout.write(t); },
     onData: (cb) => { stdin.on('data', (d: string) => cb(d)); },
     onEnd: (cb) => { stdin.on('end', cb); },

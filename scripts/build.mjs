@@ -36,7 +36,7 @@ export async function buildFirmware(outfile = join(root, 'dist', 'rampart.mjs'),
     entryPoints: [join(root, 'firmware', 'entry.ts')],
     bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile,
     external: NATIVE_EXTERNALS, sourcemap: 'linked', logLevel: 'warning', define: buildDefines(id),
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url); const __dirname = import.meta.dirname; const __filename = import.meta.filename;" },
   });
   return outfile;
 }

@@ -39,6 +39,8 @@ export function ensureNative() {
 export const debianTestPackages = [
   'strongswan-charon', 'strongswan-swanctl', 'libcharon-extra-plugins', 'libstrongswan-extra-plugins', 'libstrongswan-standard-plugins',
   'iproute2', 'iputils-ping', 'socat', 'iperf3', 'python3-scapy', 'nftables', 'tshark', 'tcpdump', 'openssh-client', 'kmod',
+  // SSH tests drive the box with the real OpenSSH client; the bench compares with sshd.
+  'sshpass', 'openssh-server',
 ];
 
 export function ensureDebian(pkgs = debianTestPackages) {
@@ -52,4 +54,6 @@ export function ensureDebian(pkgs = debianTestPackages) {
   if (r.status !== 0) console.error('rampart: apt-get install failed; tests that need these packages will say so');
   // charon must not run as a system service: tests start their own per namespace.
   spawnSync('sh', ['-c', 'systemctl disable --now strongswan-starter strongswan 2>/dev/null; pkill -x charon 2>/dev/null; true']);
+  // Nor sshd: the SSH bench starts its own inside a namespace.
+  spawnSync('sh', ['-c', 'systemctl disable --now ssh ssh.socket 2>/dev/null; true']);
 }

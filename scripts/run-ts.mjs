@@ -6,7 +6,9 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { root } from './ensure.mjs';
 
-export const NATIVE_EXTERNALS = ['serialport', '@serialport/*', 'netlink', 'ioctl', 'raw-socket', 'rampart-native', 'esbuild', 'typescript', 'tap'];
+export const NATIVE_EXTERNALS = ['serialport', '@serialport/*', 'netlink', 'ioctl', 'raw-socket', 'rampart-native', 'esbuild', 'typescript', 'tap',
+  // ssh2's optional native helpers: loaded when present, else ssh2 uses its JS code.
+  'cpu-features', '*.node'];
 
 export async function importTs(entry) {
   const dir = mkdtempSync(join(root, 'node_modules', '.rampart-run-'));
@@ -15,7 +17,7 @@ export async function importTs(entry) {
     await build({
       entryPoints: [resolve(entry)], bundle: true, platform: 'node', format: 'esm', target: 'node20',
       outfile: out, external: NATIVE_EXTERNALS, sourcemap: 'inline', logLevel: 'error',
-      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url); const __dirname = import.meta.dirname; const __filename = import.meta.filename;" },
     });
     return await import(pathToFileURL(out).href);
   } finally {

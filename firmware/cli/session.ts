@@ -25,12 +25,24 @@ export interface SessionOptions {
   line?: string;
   /** Start privileged (boot-time config load, tests). */
   privileged?: boolean;
+  /** Privilege level to start at (an authenticated user's level); overrides `privileged`. */
+  privilege?: number;
+  /** The authenticated user and where the session comes from (`show users`). */
+  user?: string;
+  location?: string;
 }
+
+let nextSessionId = 1;
 
 export const MAX_HISTORY = 20;
 
 export class CliSession implements SessionControl {
+  readonly id = nextSessionId++;
   readonly line: string;
+  readonly user: string | undefined;
+  readonly location: string | undefined;
+  /** Epoch ms of the last line typed (idle time for `show users`, exec-timeout). */
+  lastInput: number;
   privilege: number;
   terminalLength = 24;
   monitor = false;
@@ -44,7 +56,10 @@ export class CliSession implements SessionControl {
   constructor(opts: SessionOptions) {
     this.opts = opts;
     this.line = opts.line ?? 'console';
-    this.privilege = opts.privileged ? 15 : 1;
+    this.privilege = opts.privilege ?? (opts.privileged ? 15 : 1);
+    this.user = opts.user;
+    this.location = opts.location;
+    this.lastInput = opts.system.now();
     this.stack = [{ mode: this.execMode(), data: {} }];
   }
 
@@ -80,6 +95,7 @@ export class CliSession implements SessionControl {
 
   /** Runs one typed line. Returns true when it ran without an error message. */
   async execute(rawLine: string): Promise<boolean> {
+    this.lastInput = this.opts.system.now();
     const line = rawLine.replace(/[\r\n]+$/, '');
     if (line.trim() === '' || line.trimStart().startsWith('!')) return true;
     this.historyList.push(line);

@@ -1,6 +1,6 @@
 // Terminal lines: `line con 0`, `line aux 0`, `line vty 0 4`. The management issue builds
 // login and AAA on these; today they hold what IOS configs carry under them.
-import { defineSection } from './model.js';
+import { defineSection, type Config } from './model.js';
 
 export interface LineConfig {
   /** `con 0`, `aux 0`, `vty 0 4` */
@@ -12,6 +12,14 @@ export interface LineConfig {
   transportInput?: string[];
   loggingSynchronous: boolean;
   privilegeLevel?: number;
+  /** `login authentication LIST` (aaa new-model): the method list for this line. */
+  loginAuthentication?: string;
+  /** `authorization exec LIST` */
+  authorizationExec?: string;
+  /** `access-class ACL in`: who may open a session on this line. */
+  accessClassIn?: string;
+  /** `session-limit N` */
+  sessionLimit?: number;
 }
 
 declare module './model.js' {
@@ -38,13 +46,48 @@ defineSection({
     const out: string[] = [];
     for (const l of lines) {
       out.push(`line ${l.name}`);
+      if (l.sessionLimit !== undefined) out.push(` session-limit ${l.sessionLimit}`);
+      if (l.accessClassIn) out.push(` access-class ${l.accessClassIn} in`);
       if (l.execTimeout) out.push(` exec-timeout ${l.execTimeout.minutes} ${l.execTimeout.seconds}`);
       if (l.privilegeLevel !== undefined) out.push(` privilege level ${l.privilegeLevel}`);
       if (l.password) out.push(` password ${l.password.type === 7 ? '7 ' : ''}${l.password.value}`);
+      if (l.authorizationExec) out.push(` authorization exec ${l.authorizationExec}`);
       if (l.loggingSynchronous) out.push(' logging synchronous');
+      if (l.loginAuthentication) out.push(` login authentication ${l.loginAuthentication}`);
       if (l.login) out.push(l.login === 'local' ? ' login local' : ' login');
       if (l.transportInput) out.push(` transport input ${l.transportInput.join(' ')}`);
     }
     return [out];
   },
 });
+
+/** The line block that covers line `kind n` (`vty 0 4` covers vty 3), if configured. */
+export function lineConfigFor(cfg: Config, kind: 'con' | 'aux' | 'vty', n: number): LineConfig | undefined {
+  for (const l of Object.values(cfg.lines)) {
+    const [k, first, last] = l.name.split(' ');
+    if (k !== kind) continue;
+    const lo = Number(first), hi = last === undefined ? lo : Number(last);
+    if (n >= lo && n <= hi) return l;
+  }
+  return undefined;
+}
+
+/** Every vty number that some `line vty` block configures, ascending. */
+export function configuredVtys(cfg: Config): number[] {
+  const out = new Set<number>();
+  for (const l of Object.values(cfg.lines)) {
+    const [k, first, last] = l.name.split(' ');
+    if (k !== 'vty') continue;
+    for (let n = Number(first); n <= Number(last ?? first); n++) out.add(n);
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
+/** IOS's default exec-timeout: 10 minutes. */
+export const DEFAULT_EXEC_TIMEOUT_MS = 10 * 60_000;
+
+/** Idle time after which a session on this line is closed (0: never). */
+export function execTimeoutMs(l: LineConfig | undefined): number {
+  if (!l?.execTimeout) return DEFAULT_EXEC_TIMEOUT_MS;
+  return (l.execTimeout.minutes * 60 + l.execTimeout.seconds) * 1000;
+}

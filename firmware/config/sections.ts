@@ -1,6 +1,8 @@
 // Every feature's config section, imported for its registration. Add one line per feature.
 import './system.js';
 import './line.js';
+import './users.js';
+import './ssh.js';
 import './crypto-common.js';
 import './crypto-ipsec.js';
 import './acl.js';

@@ -14,8 +14,13 @@ import { CliSession } from '../cli/session.js';
 import { createConfig, type Config } from '../config/model.js';
 import { setBoardPorts } from '../config/interface.js';
 import { buildInfo } from '../lib/build-info.js';
-import { JsonLines, type Event, type Request, type Response } from '../mgmt/rpc-protocol.js';
+import { JsonLines, type Event, type Request, type Response, type SessionOrigin } from '../mgmt/rpc-protocol.js';
 import { Flash, RELOAD_MARKER, STARTUP_CONFIG } from './flash.js';
+import type { Duplex } from 'node:stream';
+import { execTimeoutMs, lineConfigFor } from '../config/line.js';
+import type { ManagementServices, SessionInfo } from '../cli/mgmt-view.js';
+import { HostKeys } from '../mgmt/host-keys.js';
+import { SshServer } from '../mgmt/ssh-server.js';
 import { defaultServices } from './services.js';
 import { BindRegistry } from '../dataplane/bind-registry.js';
 import { EventBus, type EventContext, type ScopedLogger, type Severity, type Subsystem } from '../lib/event-bus.js';
@@ -30,6 +35,9 @@ export interface DaemonOptions {
   /** Called when the box is asked to reload (the supervisor restarts the daemon). */
   onReload?: () => void;
   now?: () => number;
+  /** SSH server port (22 on a box; tests pick their own). Listens only once host keys exist. */
+  sshPort?: number;
+  sshHost?: string;
 }
 
 /** Something that makes the runtime follow the configuration. */
@@ -80,7 +88,10 @@ export class Daemon {
   readonly bootLog: string[] = [];
   readonly runtime: RuntimeView = {};
   private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
+  private readonly sockets = new Set<Duplex>();
+  /** Every open CLI session, whatever feeds it (`show users`, exec-timeout). */
+  private readonly sessions = new Map<CliSession, { origin?: SessionOrigin; busy: number; end: () => void }>();
+  private idleTimer: NodeJS.Timeout | undefined;
   private readonly appliers: Applier[] = [];
   private readonly services: DaemonService[];
   private readonly started: DaemonService[] = [];
@@ -91,6 +102,8 @@ export class Daemon {
   private readonly now: () => number;
   readonly bootTime: number;
   readonly system: SystemServices;
+  readonly hostKeys: HostKeys;
+  readonly ssh: SshServer;
 
   constructor(private readonly opts: DaemonOptions) {
     this.now = opts.now ?? Date.now;
@@ -104,6 +117,28 @@ export class Daemon {
     this.config = this.newConfig();
     this.services = opts.services ?? defaultServices(opts.board);
     const lastReload = this.takeReloadMarker();
+    this.hostKeys = new HostKeys(this.flash);
+    this.ssh = new SshServer({
+      config: () => this.config,
+      hostKeys: () => this.hostKeys.privateKeys(),
+      serve: (stream, origin) => this.serve(stream, origin),
+      log: (text) => this.log(text),
+      now: () => this.now(),
+    }, { port: opts.sshPort ?? 22, host: opts.sshHost });
+    const mgmt: ManagementServices = {
+      hostKeys: () => this.hostKeys.list(),
+      generateHostKey: async (type, bits) => {
+        const info = await this.hostKeys.generate(type, bits, this.now());
+        await this.refreshSsh();
+        return info;
+      },
+      zeroizeHostKeys: (type) => {
+        this.hostKeys.zeroize(type);
+        void this.refreshSsh();
+      },
+      sshStatus: () => ({ enabled: this.ssh.enabled, port: this.ssh.port }),
+      sessions: () => this.sessionList(),
+    };
     const daemon = this;
     this.system = {
       board: {
@@ -120,6 +155,7 @@ export class Daemon {
       reload: () => this.reload(),
       configChanged: () => this.configChanged(),
       get runtime() { return daemon.runtime; },
+      mgmt,
     };
   }
 
@@ -169,6 +205,16 @@ export class Daemon {
     }
     this.configChanged();
     await this.listen();
+    await this.refreshSsh();
+  }
+
+  /** The SSH server follows the host keys; a port it cannot bind is reported, not fatal. */
+  private async refreshSsh(): Promise<void> {
+    try {
+      await this.ssh.refresh();
+    } catch (err) {
+      this.bootLog.push(`% SSH server could not start: ${(err as Error).message}`);
+    }
   }
 
   async boot(): Promise<void> {
@@ -228,12 +274,50 @@ export class Daemon {
       this.server!.listen(tmp, () => resolve());
     });
     renameSync(tmp, path);
+    this.idleTimer = setInterval(() => this.closeIdleSessions(), 1000);
+    this.idleTimer.unref();
   }
 
-  /** One console connection = one CLI session. */
-  private serve(sock: Socket): void {
+  /** exec-timeout: sessions idle longer than their line allows are closed. */
+  private closeIdleSessions(): void {
+    const now = this.now();
+    for (const [s, entry] of this.sessions) {
+      if (entry.busy > 0 || s.closed) continue;
+      const limit = execTimeoutMs(sessionLineConfig(this.config, s.line));
+      if (limit > 0 && now - s.lastInput >= limit) {
+        this.sessions.delete(s);
+        entry.end();
+      }
+    }
+  }
+
+  /** Open sessions for `show users` / `show ssh`. */
+  sessionList(): SessionInfo[] {
+    const now = this.now();
+    return [...this.sessions].filter(([s]) => !s.closed).map(([s, e]) => {
+      const [kind, num] = lineParts(s.line);
+      return {
+        id: s.id,
+        line: `${kind} ${num}`,
+        lineNumber: kind === 'con' ? 0 : kind === 'aux' ? 1 : 2 + num,
+        user: s.user,
+        location: s.location,
+        transport: e.origin?.transport ?? 'console',
+        idleMs: now - s.lastInput,
+        mode: s.mode,
+        privilege: s.privilege,
+        ssh: e.origin?.ssh ? { ...e.origin.ssh, state: 'Session started' } : undefined,
+      };
+    });
+  }
+
+  /**
+   * One connection = one CLI session: a console process on the unix socket, or (with an
+   * origin) an SSH shell or exec request through an in-process stream pair.
+   */
+  serve(sock: Duplex, origin?: SessionOrigin): void {
     this.sockets.add(sock);
-    sock.setNoDelay?.(true);
+    (sock as Socket).setNoDelay?.(true);
     let session: CliSession | undefined;
     let pendingAnswer: ((text: string) => void) | undefined;
     let detachTerminal: (() => void) | undefined;
@@ -245,10 +329,14 @@ export class Daemon {
     const handle = async (req: Request): Promise<void> => {
       try {
         if (req.method === 'open') {
+          if (session) this.sessions.delete(session);
           session = new CliSession({
             config: () => this.config,
             system: this.system,
-            line: req.params.line,
+            line: origin?.line ?? req.params.line,
+            privilege: origin?.privilege,
+            user: origin?.user,
+            location: origin?.location,
             io: {
               write: (text) => send({ event: 'output', text }),
               ask: (prompt, echo) => new Promise((resolve) => {
@@ -257,7 +345,15 @@ export class Daemon {
               }),
             },
           });
-          const banner = this.bootLog.length > 0 ? `${this.bootLog.join('\n')}\n` : undefined;
+          this.sessions.set(session, {
+            origin,
+            busy: 0,
+            end: () => {
+              send({ event: 'closed', text: '\n' });
+              sock.end();
+            },
+          });
+          const banner = !origin && this.bootLog.length > 0 ? `${this.bootLog.join('\n')}\n` : undefined;
           const s = session;
           detachTerminal = this.logging.attachTerminal({ line: s.line, monitor: () => s.monitor, write: (text) => s.writeAsync(text) });
           send({ id: req.id, result: { ...state(), banner } });
@@ -290,7 +386,9 @@ export class Daemon {
         r?.(String(req.params?.text ?? ''));
         return;
       }
-      queue = queue.then(() => handle(req));
+      const entry = session ? this.sessions.get(session) : undefined;
+      if (entry) entry.busy++;
+      queue = queue.then(() => handle(req)).finally(() => { if (entry) entry.busy--; });
     });
     sock.on('data', (d) => parser.push(d));
     sock.on('error', () => sock.destroy());
@@ -298,6 +396,7 @@ export class Daemon {
       this.sockets.delete(sock);
       detachTerminal?.();
       session?.close();
+      if (session) this.sessions.delete(session);
       pendingAnswer?.('');
     });
   }
@@ -311,6 +410,8 @@ export class Daemon {
   }
 
   async stop(): Promise<void> {
+    if (this.idleTimer) clearInterval(this.idleTimer);
+    await this.ssh.stop();
     for (const svc of this.started.splice(0).reverse()) await svc.stop().catch(() => {});
     await this.binds.closeAll();
     for (const s of this.sockets) s.destroy();
@@ -318,4 +419,16 @@ export class Daemon {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     this.server = undefined;
   }
+}
+
+/** `console` / `con 0` / `vty 3` as kind and number. */
+function lineParts(line: string): ['con' | 'aux' | 'vty', number] {
+  const m = /^(con|console|aux|vty)\s*(\d*)/.exec(line);
+  const kind = !m || m[1] === 'console' ? 'con' : (m[1] as 'con' | 'aux' | 'vty');
+  return [kind, Number(m?.[2] || 0)];
+}
+
+function sessionLineConfig(cfg: Config, line: string) {
+  const [kind, n] = lineParts(line);
+  return lineConfigFor(cfg, kind, n);
 }

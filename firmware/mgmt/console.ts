@@ -3,13 +3,16 @@
 // command runs) and talks to the daemon, which parses and runs every line. The terminal
 // is any byte stream: this process's stdin/stdout, a pty, or a serial device.
 
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { JsonLines, type Event, type Request, type SessionState } from './rpc-protocol.js';
 import { LineEditor, type EditorAction } from './line-editor.js';
 
 export interface Terminal {
   /** True when the line needs CR LF (serial devices); a tty's own output processing adds CR otherwise. */
   crlf?: boolean;
+  /** False for a pipe or file (`rampart console < commands.txt`): no `--More--` paging. */
+  interactive?: boolean;
   write(text: string): void;
   onData(cb: (data: string) => void): void;
   onEnd(cb: () => void): void;
@@ -19,7 +22,7 @@ type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 
 /** A JSON-lines RPC connection to the daemon. */
 export class RpcClient {
-  private sock: Socket | undefined;
+  private sock: Duplex | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   onEvent: (ev: Event) => void = () => {};
@@ -32,6 +35,11 @@ export class RpcClient {
       sock.once('error', reject);
     });
     sock.setNoDelay?.(true);
+    this.attach(sock);
+  }
+
+  /** Uses an already connected stream (the SSH server's in-process pair). */
+  attach(sock: Duplex): void {
     this.sock = sock;
     const parser = new JsonLines((m) => {
       const msg = m as { id?: number; result?: unknown; error?: string; event?: string };
@@ -75,6 +83,10 @@ type Mode = 'idle' | 'edit' | 'busy' | 'ask' | 'more' | 'closed';
 
 export interface ConsoleOptions {
   socketPath: string;
+  /** An in-process connection to the daemon's session host instead of the socket (SSH). */
+  connect?: () => Duplex;
+  /** End (onQuit) when the session logs out or times out, instead of `Press RETURN` (SSH). */
+  exitOnLogout?: boolean;
   terminal: Terminal;
   line?: string;
   /** Called when the user powers the simulator off (Ctrl-\) or the terminal ends. */
@@ -86,7 +98,8 @@ export interface ConsoleOptions {
 export class Console {
   private client = new RpcClient();
   private readonly editor: LineEditor;
-  private mode: Mode = 'idle';
+  // Busy until the session is open: keys typed (or piped) before the first prompt wait.
+  private mode: Mode = 'busy';
   private state: SessionState = { prompt: '', pageLength: 0, closed: false };
   private typeahead: string[] = [];
   private askEcho = true;
@@ -108,7 +121,11 @@ export class Console {
       }
       this.drain();
     });
-    opts.terminal.onEnd(() => this.quit());
+    // Input that ends (a pipe, a file) still runs every line typed before the end.
+    opts.terminal.onEnd(() => {
+      this.inputEnded = true;
+      this.drain();
+    });
   }
 
   private out(text: string): void {
@@ -123,7 +140,8 @@ export class Console {
     this.client = new RpcClient();
     this.client.onEvent = (ev) => this.event(ev);
     this.client.onClose = () => { void this.lost(); };
-    await this.client.connect(this.opts.socketPath);
+    if (this.opts.connect) this.client.attach(this.opts.connect());
+    else await this.client.connect(this.opts.socketPath);
     const r = await this.client.call<SessionState & { banner?: string }>('open', { line: this.opts.line ?? 'console' });
     if (r.banner) this.out(r.banner);
     this.state = r;
@@ -163,6 +181,14 @@ export class Console {
         this.drain();
         break;
       case 'log': this.out(`\n${ev.text}\n`); break;
+      case 'closed':
+        // The daemon ended the session (exec-timeout): what the user typed meanwhile is dropped.
+        this.flushMore();
+        this.out(ev.text);
+        this.typeahead = [];
+        this.state = { ...this.state, closed: true };
+        void this.sessionEnded();
+        break;
       case 'reload':
         // The old session is gone: ignore its last answers and wait for the new daemon.
         this.mode = 'closed';
@@ -183,7 +209,7 @@ export class Console {
       if (last) this.moreQueue.push(last);
       return;
     }
-    const page = this.state.pageLength;
+    const page = this.opts.terminal.interactive === false ? 0 : this.state.pageLength;
     for (let i = 0; i < lines.length; i++) {
       if (page > 0 && this.linesShown >= page - 1) {
         this.moreQueue.push(...lines.slice(i).map((l) => `${l}\n`));
@@ -261,6 +287,7 @@ export class Console {
     this.mode = 'closed';
     this.client.close();
     if (this.quitting) return;
+    if (this.opts.exitOnLogout) return this.quit();
     const host = this.state.prompt.replace(/[>#(].*$/, '');
     this.out(`\n\n\n${host} con0 is now available\n\n\n\n\n\nPress RETURN to get started.\n`);
     this.mode = 'idle';
@@ -268,6 +295,15 @@ export class Console {
   }
 
   private drain(): void {
+    this.drainKeys();
+    // Piped input that has run out: quit once the last line has finished.
+    if (this.inputEnded && this.typeahead.length === 0 && this.mode !== 'busy') {
+      if (this.mode === 'edit') this.out('\n');
+      this.quit();
+    }
+  }
+
+  private drainKeys(): void {
     while (this.typeahead.length > 0) {
       const ch = this.typeahead[0]!;
       switch (this.mode) {
@@ -321,6 +357,7 @@ export class Console {
   }
 
   private lastWasCr = false;
+  private inputEnded = false;
 
   private action(a: EditorAction): void {
     switch (a.kind) {

@@ -26,6 +26,8 @@ export type Event =
   | { event: 'output'; text: string }
   | { event: 'ask'; prompt: string; echo: boolean }
   | { event: 'log'; text: string }
+  /** The daemon ended the session (exec-timeout); `text` is what to print. */
+  | { event: 'closed'; text: string }
   | { event: 'reload' };
 
 export type ServerMessage = Response | Event;
@@ -50,4 +52,20 @@ export class JsonLines {
       this.onMessage(msg);
     }
   }
+}
+
+/**
+ * Who a session belongs to when the box itself opened it for an authenticated network
+ * user (SSH shell or exec). Passed beside the stream, never read from the wire, so a
+ * local client cannot claim a user or a privilege level.
+ */
+export interface SessionOrigin {
+  /** `vty 3` */
+  line: string;
+  transport: 'ssh' | 'exec';
+  user?: string;
+  privilege: number;
+  location?: string;
+  /** Negotiated SSH algorithms for `show ssh`. */
+  ssh?: { version: string; cipher: string; hmac: string };
 }

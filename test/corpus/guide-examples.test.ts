@@ -51,12 +51,10 @@ const EXPECTED_ERRORS: Record<string, Expected[]> = {
     { line: 52, text: "ip http server", error: "% Not supported on Rampart: HTTP server (ip http)", why: UNSUPPORTED },
   ],
   '12-svti-7206.txt': [
-    { line: 6, text: "no aaa new-model", error: "% Not supported on Rampart yet: AAA (aaa)", why: UNSUPPORTED },
     { line: 9, text: "controller ISA 6/1", error: "% Not supported on Rampart: hardware controllers (controller)", why: UNSUPPORTED },
     { line: 22, text: "  ip ospf mtu-ignore", error: "% Not supported on Rampart: OSPF (ip ospf)", why: UNSUPPORTED },
   ],
   '13-svti-1750.txt': [
-    { line: 6, text: "no aaa new-model", error: "% Not supported on Rampart yet: AAA (aaa)", why: UNSUPPORTED },
     { line: 20, text: " ip ospf mtu-ignore", error: "% Not supported on Rampart: OSPF (ip ospf)", why: UNSUPPORTED },
   ],
   '14-vrf-aware-svti.txt': [
@@ -114,11 +112,6 @@ const EXPECTED_ERRORS: Record<string, Expected[]> = {
     { line: 25, text: "  pool group1pool", error: "% Not supported on Rampart: Easy VPN server (crypto isakmp client configuration)", why: UNSUPPORTED },
     { line: 26, text: "  save-password", error: "% Not supported on Rampart: Easy VPN server (crypto isakmp client configuration)", why: UNSUPPORTED },
     { line: 2, text: "hostname cisco 7206", error: "% Invalid input detected at '^' marker.", at: "7206", why: IOS_ERROR },
-    { line: 4, text: "aaa new-model", error: "% Not supported on Rampart yet: AAA (aaa)", why: UNSUPPORTED },
-    { line: 5, text: "aaa authentication login local_list local", error: "% Not supported on Rampart yet: AAA (aaa)", why: UNSUPPORTED },
-    { line: 6, text: "aaa authorization network local_list local", error: "% Not supported on Rampart yet: AAA (aaa)", why: UNSUPPORTED },
-    { line: 7, text: "aaa session-id common", error: "% Not supported on Rampart yet: AAA (aaa)", why: UNSUPPORTED },
-    { line: 12, text: "username cisco password 0 cisco123", error: "% Not supported on Rampart yet: local user accounts (username)", why: UNSUPPORTED },
     { line: 14, text: "controller ISA 1/1", error: "% Not supported on Rampart: hardware controllers (controller)", why: UNSUPPORTED },
     { line: 30, text: "  client authentication list local_list", error: "% Not supported on Rampart: Easy VPN server (client configuration and ISAKMP authorization)", why: UNSUPPORTED },
     { line: 31, text: "  isakmp authorization list local_list", error: "% Not supported on Rampart: Easy VPN server (client configuration and ISAKMP authorization)", why: UNSUPPORTED },
@@ -127,8 +120,6 @@ const EXPECTED_ERRORS: Record<string, Expected[]> = {
   ],
   '18-dvti-ezvpn-client.txt': [
     { line: 2, text: "hostname cisco 1841", error: "% Invalid input detected at '^' marker.", at: "1841", why: IOS_ERROR },
-    { line: 4, text: "no aaa new-model", error: "% Not supported on Rampart yet: AAA (aaa)", why: UNSUPPORTED },
-    { line: 8, text: "username cisco password 0 cisco123", error: "% Not supported on Rampart yet: local user accounts (username)", why: UNSUPPORTED },
     { line: 10, text: "crypto ipsec client ezvpn CLIENT", error: "% Not supported on Rampart: Easy VPN client (crypto ipsec client ezvpn)", why: UNSUPPORTED },
     { line: 11, text: "connect manual", error: "% Not supported on Rampart: Easy VPN client (crypto ipsec client ezvpn)", why: UNSUPPORTED },
     { line: 12, text: "group group1 key cisco123", error: "% Not supported on Rampart: Easy VPN client (crypto ipsec client ezvpn)", why: UNSUPPORTED },

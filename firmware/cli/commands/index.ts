@@ -3,6 +3,8 @@ import '../../config/sections.js';
 import './exec.js';
 import './system.js';
 import './line.js';
+import './users.js';
+import './ssh.js';
 import './crypto-ipsec.js';
 import './crypto-ipsec-sa.js';
 import './acl.js';

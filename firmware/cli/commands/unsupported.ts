@@ -71,8 +71,6 @@ export const UNSUPPORTED: Unsupported[] = [
   { modes: ['config'], words: 'route-map', feature: 'route maps (route-map)', no: true },
   { modes: ['config'], words: 'snmp-server', feature: 'SNMP (snmp-server)', no: true },
   { modes: ['config'], words: 'crypto ipsec client ezvpn', feature: EZVPN_CLIENT, enters: EZVPN, no: true },
-  { modes: ['config'], words: 'aaa', feature: 'AAA (aaa)', later: true, no: true },
-  { modes: ['config'], words: 'username', feature: 'local user accounts (username)', later: true, no: true },
   // Interface configuration
   { modes: IF, words: 'ip nat', rest: '<inside|outside|enable>', feature: 'NAT (ip nat)', no: true },
   { modes: IF, words: 'ip inspect', rest: 'WORD <in|out>', feature: 'inspection firewall (ip inspect)', no: true },

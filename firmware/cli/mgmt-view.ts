@@ -1,0 +1,63 @@
+// What management commands (`crypto key generate`, `show users`, `show ssh`, files) ask
+// of the box: a read/act interface the daemon implements and tests fake. It hangs off
+// SystemServices as `mgmt`; a runtime without it answers that the feature is not there.
+
+export interface HostKeyInfo {
+  type: 'rsa' | 'ed25519';
+  bits: number;
+  /** The public key as an OpenSSH line (`ssh-rsa AAAA...`). */
+  publicKey: string;
+  /** `SHA256:...` as OpenSSH prints it. */
+  fingerprintSha256: string;
+  /** Uppercase hex MD5 of the key blob (IOS's key-hash). */
+  md5: string;
+  /** Epoch ms the key was generated. */
+  created: number;
+}
+
+/** One CLI session, whatever feeds it (console, SSH shell, SSH exec, a pipe). */
+export interface SessionInfo {
+  id: number;
+  /** `con 0`, `vty 3` */
+  line: string;
+  /** IOS absolute line number (con 0 = 0, aux 0 = 1, vty N = 2 + N). */
+  lineNumber: number;
+  user?: string;
+  /** Peer address for network sessions. */
+  location?: string;
+  transport: 'console' | 'ssh' | 'exec';
+  idleMs: number;
+  mode: string;
+  privilege: number;
+  /** For SSH sessions: negotiated algorithms and the protocol state. */
+  ssh?: { version: string; cipher: string; hmac: string; state: string };
+}
+
+export interface SshStatus {
+  /** Listening (host keys exist). */
+  enabled: boolean;
+  port: number;
+}
+
+export interface ManagementServices {
+  hostKeys(): HostKeyInfo[];
+  /** Generates (replacing) a host key and stores it on flash; the SSH server uses it at once. */
+  generateHostKey(type: 'rsa' | 'ed25519', bits: number): Promise<HostKeyInfo>;
+  /** Removes host keys of a type (all types when omitted); SSH stops without keys. */
+  zeroizeHostKeys(type?: 'rsa' | 'ed25519'): void;
+  sshStatus(): SshStatus;
+  sessions(): SessionInfo[];
+}
+
+declare module './context.js' {
+  interface SystemServices {
+    /** Management services; absent in runtimes (tests) that have none. */
+    readonly mgmt?: ManagementServices;
+  }
+  interface SessionControl {
+    /** Session id, as listed by `show users` (the current one is marked). */
+    readonly id: number;
+    /** The authenticated user, if the line asked for one. */
+    readonly user?: string;
+  }
+}
