@@ -129,3 +129,35 @@ export function formatDiagnosis(d: Ikev2Diagnosis): string[] {
   }
   return out;
 }
+
+// Diagnoses are kept for peers that have not authenticated: what they may store is bounded in
+// count (engine: maxDiagnoses in all, MAX_DIAGNOSES_PER_PEER per address) and in size (here).
+export const MAX_DIAGNOSES_PER_PEER = 4;
+export const MAX_DIAGNOSIS_LINES = 16;
+export const MAX_DIAGNOSIS_LINE_CHARS = 200;
+
+function boundLines(list: readonly string[]): string[] {
+  const cut = list.slice(0, MAX_DIAGNOSIS_LINES).map((l) => (l.length > MAX_DIAGNOSIS_LINE_CHARS ? `${l.slice(0, MAX_DIAGNOSIS_LINE_CHARS)}...` : l));
+  if (list.length > MAX_DIAGNOSIS_LINES) cut.push(`... ${list.length - MAX_DIAGNOSIS_LINES} more`);
+  return cut;
+}
+
+/** The diagnosis with every peer-supplied list and string cut to the size limits. */
+export function boundDiagnosis(d: Ikev2Diagnosis): Ikev2Diagnosis {
+  switch (d.kind) {
+    case 'NO_PROPOSAL_CHOSEN':
+      return {
+        ...d, offered: boundLines(d.offered),
+        comparisons: d.comparisons.slice(0, MAX_DIAGNOSIS_LINES).map((c) => ({
+          ...c, offered: boundLines(c.offered),
+          firstDifference: { ...c.firstDifference, offered: boundLines(c.firstDifference.offered) },
+        })),
+      };
+    case 'TS_UNACCEPTABLE':
+      return { ...d, requestedTsi: boundLines(d.requestedTsi), requestedTsr: boundLines(d.requestedTsr) };
+    case 'AUTHENTICATION_FAILED':
+      return { ...d, peerIdentity: boundLines([d.peerIdentity])[0]! };
+    default:
+      return d;
+  }
+}

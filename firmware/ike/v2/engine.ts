@@ -12,7 +12,7 @@ import { hashDigest } from '../crypto/index.js';
 import { notify } from './child-sa.js';
 import type { IkeProposalConfig, Ikev2Config, Ikev2Connection } from './config-types.js';
 import type { Endpoint, LogLevel, SaContext } from './context.js';
-import type { Ikev2Diagnosis } from './diagnosis.js';
+import { boundDiagnosis, MAX_DIAGNOSES_PER_PEER, type Ikev2Diagnosis } from './diagnosis.js';
 import type { ChildSaInfo, Datagram, Ikev2Event, IkeSaInfo } from './events.js';
 import { IkeSa } from './ike-sa.js';
 import { addressMatches, parseIp } from './selectors.js';
@@ -456,7 +456,15 @@ export class Ikev2Engine {
     return out;
   }
 
-  private recordDiagnosis(d: Ikev2Diagnosis): void {
+  private recordDiagnosis(full: Ikev2Diagnosis): void {
+    const d = boundDiagnosis(full);
+    // One address keeps at most a few records, so a flood from one source cannot push out the rest.
+    const same = this.diag.reduce((n, x) => n + (x.remoteAddress === d.remoteAddress ? 1 : 0), 0);
+    if (same >= MAX_DIAGNOSES_PER_PEER) {
+      let oldest = this.diag.length - 1;
+      while (this.diag[oldest]!.remoteAddress !== d.remoteAddress) oldest--;
+      this.diag.splice(oldest, 1);
+    }
     this.diag.unshift(d);
     const max = this.config.maxDiagnoses ?? 32;
     if (this.diag.length > max) this.diag.length = max;

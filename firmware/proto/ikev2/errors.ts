@@ -42,3 +42,10 @@ export class InvalidSyntaxError extends Ikev2DecodeError {
     super(`invalid syntax: ${what}`, offset);
   }
 }
+
+/** More substructures than the decoder accepts (payloads, proposals, attributes, SPIs). */
+export class LimitExceededError extends Ikev2DecodeError {
+  constructor(readonly what: string, offset: number, readonly limit: number) {
+    super(`more than ${limit} ${what}`, offset);
+  }
+}

@@ -10,13 +10,23 @@
 //   offset 0 next payload (u8) | 1 bit7 critical | 2 length (u16, includes this header)
 import { PayloadType, TsType } from './constants.js';
 import {
-  BadLengthError, InvalidSyntaxError, TruncatedError, UnsupportedCriticalPayloadError,
+  BadLengthError, InvalidSyntaxError, LimitExceededError, TruncatedError, UnsupportedCriticalPayloadError,
 } from './errors.js';
 import type {
   AnyPayload, Payload, Proposal, TrafficSelector, Transform, TransformAttribute,
 } from './payload-types.js';
 
 const KNOWN_RAW = new Set<number>([PayloadType.CERT, PayloadType.CERTREQ, PayloadType.CP, PayloadType.EAP]);
+
+// Decoder limits (implementation limits, not RFC ones): far above what a real peer sends, low
+// enough that a hostile datagram is rejected after a bounded amount of work, before the rest
+// of it is looked at (a 64 KB chain of 16,000 empty payloads stops at the 65th).
+export const MAX_PAYLOADS = 64;
+export const MAX_PROPOSALS = 64;
+/** transforms in all proposals of one SA payload */
+export const MAX_TRANSFORMS = 256;
+export const MAX_ATTRIBUTES = 16;
+export const MAX_DELETE_SPIS = 1024;
 
 // ---------------------------------------------------------------------------------------
 // Small byte helpers
@@ -125,7 +135,9 @@ function decodeProposals(b: Uint8Array, start: number, end: number): Proposal[] 
   let off = start;
   let last = off >= end;
   if (last) throw new InvalidSyntaxError('SA payload without proposals', start);
+  let transforms = 0;
   while (!last) {
+    if (proposals.length >= MAX_PROPOSALS) throw new LimitExceededError('proposals', off, MAX_PROPOSALS);
     need('proposal header', b, off, 8, end);
     const more = b[off]!;
     if (more !== 0 && more !== 2) throw new InvalidSyntaxError(`proposal Last Substruc ${more}`, off);
@@ -142,6 +154,8 @@ function decodeProposals(b: Uint8Array, start: number, end: number): Proposal[] 
       transforms: [],
     };
     let toff = off + 8 + spiSize;
+    transforms += numT;
+    if (transforms > MAX_TRANSFORMS) throw new LimitExceededError('transforms in an SA payload', off, MAX_TRANSFORMS);
     for (let i = 0; i < numT; i++) {
       need('transform header', b, toff, 8, pend);
       const tmore = b[toff]!;
@@ -153,7 +167,9 @@ function decodeProposals(b: Uint8Array, start: number, end: number): Proposal[] 
       const t: Transform = { type: b[toff + 4]!, id: u16(b, toff + 6) };
       let aoff = toff + 8;
       const tend = toff + tlen;
+      let attributes = 0;
       while (aoff < tend) {
+        if (attributes++ >= MAX_ATTRIBUTES) throw new LimitExceededError('transform attributes', aoff, MAX_ATTRIBUTES);
         need('transform attribute', b, aoff, 4, tend);
         const af = (b[aoff]! & 0x80) !== 0;
         const atype = u16(b, aoff) & 0x7fff;
@@ -348,6 +364,9 @@ function decodeBody(type: number, critical: boolean, b: Uint8Array, start: numbe
       const spiSize = b[start + 1]!;
       const n = u16(b, start + 2);
       if (len !== 4 + spiSize * n) throw new BadLengthError('Delete payload', start, len);
+      // SPI size 0 is for the IKE SA itself, with no SPIs (3.11): else zero bytes would make n objects.
+      if (spiSize === 0 && n !== 0) throw new InvalidSyntaxError('Delete payload with SPI size 0 and SPIs', start);
+      if (n > MAX_DELETE_SPIS) throw new LimitExceededError('SPIs in a Delete payload', start, MAX_DELETE_SPIS);
       const spis: Uint8Array[] = [];
       for (let i = 0; i < n; i++) spis.push(b.slice(start + 4 + i * spiSize, start + 4 + (i + 1) * spiSize));
       return { type, ...crit, protocolId: b[start]!, spiSize, spis };
@@ -398,6 +417,7 @@ export function decodePayloadChain(bytes: Uint8Array, firstType: number, start =
   let type = firstType;
   let off = start;
   while (type !== PayloadType.NONE) {
+    if (out.length >= MAX_PAYLOADS) throw new LimitExceededError('payloads', off, MAX_PAYLOADS);
     need('generic payload header', bytes, off, 4, end);
     const next = bytes[off]!;
     const critical = (bytes[off + 1]! & 0x80) !== 0;
