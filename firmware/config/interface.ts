@@ -54,6 +54,8 @@ export interface InterfaceConfig {
   tunnel?: TunnelConfig;
   /** `ip mtu N` (bytes). */
   ipMtu?: number;
+  /** `ip tcp adjust-mss N`: MSS of TCP SYNs crossing the interface clamped to N. */
+  tcpAdjustMss?: number;
   /** `bandwidth N` (kbit/s). */
   bandwidthKbps?: number;
   /** `load-interval N` (seconds). */
@@ -161,6 +163,7 @@ export function renderInterface(i: InterfaceConfig): string[] {
   if (i.accessGroupIn) l.push(` ip access-group ${i.accessGroupIn} in`);
   if (i.accessGroupOut) l.push(` ip access-group ${i.accessGroupOut} out`);
   if (i.ipMtu !== undefined) l.push(` ip mtu ${i.ipMtu}`);
+  if (i.tcpAdjustMss !== undefined) l.push(` ip tcp adjust-mss ${i.tcpAdjustMss}`);
   if (i.virtualReassembly) l.push(' ip virtual-reassembly');
   if (i.noRouteCache) l.push(' no ip route-cache');
   if (i.routeCacheFlow) l.push(' ip route-cache flow');

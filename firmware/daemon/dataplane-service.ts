@@ -40,6 +40,7 @@ import type { SharedBind } from '../dataplane/bind-registry.js';
 import type { Endpoint } from '../dataplane/packet-io.js';
 import { UdpGsoBind } from '../dataplane/udp-gso-bind.js';
 import { parseIpv4 } from '../lib/ip.js';
+import { tunnelMapTag, VtiRuntime } from './vti-runtime.js';
 
 /** A child SA pair (or one direction) IKE asks to install. Keys never logged. */
 export interface ChildSaInstall {
@@ -66,6 +67,8 @@ export interface ChildSaInstall {
   manual?: boolean;
   /** PFS (DH) group the keys were made with, for `show crypto ipsec sa` (undefined: none). */
   pfsGroup?: number;
+  /** A tunnel interface's SA pair (`Tunnel0`): decrypted packets arrive on that interface. */
+  iface?: string;
 }
 
 /** Keys of one direction: ESP cipher key (key || salt for GCM) and auth key, AH key, CPI. */
@@ -228,6 +231,13 @@ export class DataplaneService implements DaemonService {
   private readonly connIds = new WeakMap<object, number>();
   /** What `show crypto ipsec sa` prints about an SA that the SAD does not keep. */
   private readonly showExtras = new WeakMap<object, SaShowExtras>();
+  /** Tunnel interfaces (static VTIs): devices and line protocol. */
+  readonly tunnels = new VtiRuntime({
+    sad: () => this.sad,
+    devices: () => this.backend?.tunnels,
+    log: (t) => this.ctx?.log('dataplane', t),
+    lineProtocolMessage: (name, up) => this.ctx?.logger('NET').message('LINEPROTO', 5, 'UPDOWN', `Line protocol on Interface ${name}, changed state to ${up ? 'up' : 'down'}`),
+  });
 
   /**
    * Tests: `userspace: false` opens no TUN/socket, `detect: false` skips the kernel probe,
@@ -257,7 +267,7 @@ export class DataplaneService implements DaemonService {
       now: () => this.now(),
       io: this.testIo ?? {
         sendOuter: (p, sa) => this.backend?.sendOuter(p, sa) ?? false,
-        deliverInner: (p, ok) => this.backend?.deliverInner(p, ok) ?? false,
+        deliverInner: (p, ok, sa) => this.backend?.deliverInner(p, ok, sa) ?? false,
         espTrainBuffer: (sa, min) => this.backend?.espTrainBuffer(sa, min),
         sendEspTrain: (sa, buf, count, stride, last, tos) => this.backend?.sendEspTrain(sa, buf, count, stride, last, tos) ?? false,
       },
@@ -290,7 +300,10 @@ export class DataplaneService implements DaemonService {
       if (process.getuid?.() !== 0) {
         this.backendError = 'needs root (TUN device, raw sockets): packets are not forwarded';
       } else {
-        const b = new UserspaceBackend({ pipeline: this.pipeline, run: this.run, log: (t) => ctx.log('dataplane', t) });
+        const b = new UserspaceBackend({
+          pipeline: this.pipeline, run: this.run, log: (t) => ctx.log('dataplane', t),
+          onTunnelUp: (name) => { const dev = this.tunnels.get(name)?.device; if (dev) this.reinstallRoutesVia(dev); },
+        });
         try {
           b.start();
           this.backend = b;
@@ -320,6 +333,7 @@ export class DataplaneService implements DaemonService {
       this.programInterfaces(config);
       this.programRoutes(config);
     }
+    this.tunnels.apply(config);
     this.compileSpds(config);
     this.installManual(config);
     if (this.backend) {
@@ -334,6 +348,7 @@ export class DataplaneService implements DaemonService {
     if (!binds) return;
     const want = new Set<string>();
     for (const s of this.spds.values()) if (s.local) want.add(s.local);
+    for (const v of this.tunnels.list) if (v.local && !v.shutdown && v.problem === undefined) want.add(v.local);
     for (const addr of want) {
       if (this.udpBinds.has(addr)) continue;
       const dst = Uint8Array.from(addr.split('.').map(Number));
@@ -422,7 +437,7 @@ export class DataplaneService implements DaemonService {
     const common = {
       local, peer, mode: spec.mode, scope: spec.scope, policyKey: spec.policyKey, mapName: spec.mapName, mapSeq: spec.mapSeq,
       transformName: ts.words.join(' '), childId: spec.childId,
-      lifetime: spec.lifetime, manual: spec.manual ?? false,
+      lifetime: spec.lifetime, manual: spec.manual ?? false, iface: spec.iface,
     };
     const inSpec = this.saSpec(inSa, 'inbound', common);
     const outSpec = this.saSpec(outSa, 'outbound', common);
@@ -438,6 +453,7 @@ export class DataplaneService implements DaemonService {
     this.showExtras.set(inbound, extras);
     this.showExtras.set(bundle.sas[0]!, extras);
     if (this.kernel) this.installInKernel(spec, inbound.id, bundle.sas[0]!.id);
+    if (spec.iface !== undefined) this.tunnels.refreshSoon();
     return { inboundId: inbound.id, outboundId: bundle.sas[0]!.id };
   }
 
@@ -482,6 +498,7 @@ export class DataplaneService implements DaemonService {
   }
 
   private onSadEvent(e: SadEvent<IpsecSa>): void {
+    if (e.sa.iface !== undefined && e.type !== 'soft') this.tunnels.refreshSoon();
     if (e.type === 'deleted' || e.type === 'hard') {
       e.sa.transform.destroy();
       const ks = this.kernelSas.get(e.sa.id);
@@ -528,7 +545,8 @@ export class DataplaneService implements DaemonService {
       const argv = [dest];
       if (r.nextHop) argv.push('via', r.nextHop);
       if (r.interface) {
-        const dev = this.linuxIf(r.interface);
+        // a route through a tunnel is in the table only while its line protocol is up
+        const dev = this.linuxIf(r.interface) ?? this.backend?.tunnels?.deviceIfUp(r.interface);
         if (!dev) continue;
         argv.push('dev', dev);
       }
@@ -536,12 +554,19 @@ export class DataplaneService implements DaemonService {
       want.set(argv.join(' '), argv);
     }
     for (const key of [...this.routes]) {
-      if (!want.has(key)) { this.sh(['ip', 'route', 'del', ...key.split(' ')]); this.routes.delete(key); }
+      // (quietly: a route through a tunnel that went down is already gone from the kernel)
+      if (!want.has(key)) { this.run(['ip', 'route', 'del', ...key.split(' ')]); this.routes.delete(key); }
     }
     for (const [key, argv] of want) {
       if (this.routes.has(key)) continue;
       if (this.sh(['ip', 'route', 'replace', ...argv])) this.routes.add(key);
     }
+  }
+
+  /** A tunnel device came up: the kernel dropped the routes through it while it was down. */
+  private reinstallRoutesVia(device: string): void {
+    for (const key of [...this.routes]) if (key.endsWith(` dev ${device}`) || key.includes(` dev ${device} `)) this.routes.delete(key);
+    if (this.lastConfig) this.programRoutes(this.lastConfig);
   }
 
   private sh(argv: string[]): boolean {
@@ -708,7 +733,9 @@ export class DataplaneService implements DaemonService {
   ipsecSaView(): IpsecSaShowInterface[] {
     const out: IpsecSaShowInterface[] = [];
     const all = this.sad ? this.sad.all() : [];
-    for (const [iface, s] of this.spds) {
+    const views: [string, { mapName: string; local: string | undefined }][] = [...this.spds];
+    for (const v of this.tunnels.list) views.push([v.name, { mapName: tunnelMapTag(v.name), local: v.local }]);
+    for (const [iface, s] of views) {
       const flows = new Map<string, IpsecSaShowFlow>();
       for (const sa of all) {
         if (sa.mapName !== s.mapName || !sa.scope) continue;
@@ -799,6 +826,9 @@ export class DataplaneService implements DaemonService {
     // crypto ACL match counts (the SPD classifier's) for `show access-lists`
     rt.aclMatches = (list) => this.aclMatches(list);
     rt.clearAclCounters = () => { for (const s of this.spds.values()) s.spd.resetCounters(); };
+    // tunnel interfaces: line protocol and counters (other interfaces: whoever answered before)
+    const prev = rt.interfaceStatus;
+    rt.interfaceStatus = (name) => this.tunnels.status(name) ?? prev?.(name);
   }
 
   /** Matches per ACL rule sequence number, summed over the SPDs using the list. */

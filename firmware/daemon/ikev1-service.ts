@@ -41,6 +41,7 @@ import {
 import type { DaemonService, ServiceContext } from './daemon.js';
 import type { DataplaneService, DataplaneExpire, SaKeys } from './dataplane-service.js';
 import type { ClearCryptoSaFilter } from '../cli/commands/crypto-ipsec-sa.js';
+import { activeStaticVtis, tunnelMapTag, tunnelRetryDelayMs, type StaticVti } from '../config/vti.js';
 import type { IsakmpSaShow } from '../cli/commands/crypto-isakmp-sa.js';
 
 export const IKEV1_VERSION_BYTE = 0x10;
@@ -64,6 +65,8 @@ interface ChildRecord {
   /** bytes seen at the last traffic poll (on-demand DPD) */
   lastInBytes: number;
   lastOutBytes: number;
+  /** a static VTI's SA pair: the tunnel interface */
+  vti?: string;
 }
 
 interface FlowPlan {
@@ -77,7 +80,14 @@ interface FlowPlan {
   entry?: SpdEntry<{ iface: string }>;
   peer: string;
   startedAt: number;
+  /** a static VTI's flow (any/any): the tunnel interface */
+  vti?: string;
 }
+
+/** IKEv1's `IP any any` proxy identity (a static VTI's only one). */
+const ANY_SEL: Selector = { addr: '0.0.0.0', prefixLen: 0, protocol: 0, port: 0 };
+const isAnySel = (s: Selector): boolean => s.prefixLen === 0 && s.protocol === 0 && s.port === 0;
+
 
 const HMAC_WORDS: Record<string, IpsecHmacName> = {
   'esp-md5-hmac': 'md5', 'esp-sha-hmac': 'sha', 'esp-sha256-hmac': 'sha256', 'esp-sha384-hmac': 'sha384', 'esp-sha512-hmac': 'sha512',
@@ -208,6 +218,9 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   private nextChildId = 1;
   private timer: NodeJS.Timeout | undefined;
   private trafficPoll: NodeJS.Timeout | undefined;
+  private tunnelPoll: NodeJS.Timeout | undefined;
+  /** static VTI -> since when it has had no SA pair */
+  private readonly tunnelDownSince = new Map<string, number>();
   private timerAt = Number.POSITIVE_INFINITY;
   private readonly unsub: (() => void)[] = [];
   private stopped = false;
@@ -257,6 +270,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.trafficPoll) clearInterval(this.trafficPoll);
+    if (this.tunnelPoll) clearInterval(this.tunnelPoll);
     for (const u of this.unsub) u();
     for (const b of this.binds.values()) await b.release();
     this.binds.clear();
@@ -281,7 +295,16 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       clearInterval(this.trafficPoll);
       this.trafficPoll = undefined;
     }
+    if (!this.tunnelPoll && this.ikev1Vtis(config).length > 0) {
+      this.tunnelPoll = setInterval(() => this.keepTunnelsUp(), 1000);
+      this.tunnelPoll.unref();
+    }
     return this.openBinds(config);
+  }
+
+  /** Static VTIs negotiated with IKEv1 (their IPsec profile names no IKEv2 profile). */
+  private ikev1Vtis(cfg: Config): StaticVti[] {
+    return activeStaticVtis(cfg).filter((v) => v.policy?.ikev2Profile === undefined);
   }
 
   // ------------------------------------------------------------------ sockets
@@ -298,6 +321,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
         if (li) out.add(li);
       }
     }
+    for (const v of this.ikev1Vtis(cfg)) out.add(v.local!);
     return [...out];
   }
 
@@ -410,6 +434,85 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     this.pump();
   }
 
+  /**
+   * Static VTIs come up by themselves and after the peer restarts: every second, a tunnel
+   * without an SA pair starts main mode + quick mode (any/any) once it has been down for
+   * tunnelRetryDelayMs.
+   */
+  private keepTunnelsUp(): void {
+    if (this.stopped) return;
+    const cfg = this.ctx.config();
+    const now = this.ctx.system.now();
+    const vtis = this.ikev1Vtis(cfg);
+    const names = new Set(vtis.map((v) => v.name));
+    for (const k of [...this.tunnelDownSince.keys()]) if (!names.has(k)) this.tunnelDownSince.delete(k);
+    for (const v of vtis) {
+      if ([...this.children.values()].some((c) => c.vti === v.name)) { this.tunnelDownSince.delete(v.name); continue; }
+      const since = this.tunnelDownSince.get(v.name);
+      if (since === undefined) { this.tunnelDownSince.set(v.name, now); continue; }
+      if (now - since < tunnelRetryDelayMs(v.local!, v.peer!)) continue;
+      const pending = this.pendingByPolicy.get(v.policyKey);
+      if (pending && now - pending.startedAt < 30_000) continue;
+      this.startVtiPlan(cfg, v);
+    }
+  }
+
+  private vtiRequest(v: StaticVti): QuickModeRequest | undefined {
+    const pol = v.policy!;
+    const sets = setsForFlow(pol, ANY_SEL, ANY_SEL);
+    if (sets.length === 0) return undefined;
+    return {
+      localSel: ANY_SEL, remoteSel: ANY_SEL, transformSets: sets, ...(pol.pfsGroup !== undefined ? { pfsGroup: pol.pfsGroup } : {}),
+      lifetimeSec: pol.lifetimeSec, lifetimeKb: pol.lifetimeKb === 'disable' ? 4608000 : pol.lifetimeKb,
+    };
+  }
+
+  private vtiPlan(v: StaticVti, req: QuickModeRequest): FlowPlan {
+    return {
+      mapName: tunnelMapTag(v.name), seq: 0, policyName: v.name, policyKey: v.policyKey, scope: selsToTraffic(ANY_SEL, ANY_SEL), iface: v.name,
+      request: req, peer: v.peer!, startedAt: this.ctx.system.now(), vti: v.name,
+    };
+  }
+
+  private startVtiPlan(cfg: Config, v: StaticVti): void {
+    const req = this.vtiRequest(v);
+    if (!req) { this.ctx.log('ikev1', `${v.name}: IPsec profile ${v.profileName} has no transform set IKEv1 can offer`); return; }
+    const plan = this.vtiPlan(v, req);
+    this.pendingByPolicy.set(plan.policyKey, plan);
+    this.plans.set(`${plan.peer}|${selKey(ANY_SEL)}|${selKey(ANY_SEL)}`, plan);
+    this.stats.initiations++;
+    const profile = v.policy?.isakmpProfile;
+    this.engine.initiate({
+      local: { address: v.local!, port: 500 }, remote: { address: v.peer!, port: 500 },
+      ...(profile ? { profile } : {}), ...(this.aggressiveFor(cfg, profile) ? { aggressive: true } : {}),
+      quickMode: req,
+    });
+    this.pump();
+  }
+
+  /**
+   * Responder for a static VTI: the peer and local address are the tunnel's; only `IP any
+   * any` is accepted (IOS: SVTIs support only the any/any proxy), with the profile's sets.
+   */
+  private respondVti(cfg: Config, q: QuickModeResponderQuery): QuickModeResponderDecision | undefined {
+    const v = this.ikev1Vtis(cfg).find((x) => x.peer === q.peerAddress && x.local === q.localAddress);
+    if (!v) return undefined;
+    if (!isAnySel(q.localSel) || !isAnySel(q.remoteSel)) {
+      const reason = `proxy identities not supported: static VTI ${v.name} accepts only IP any any`;
+      this.ctx.log('ikev1', `${q.peerAddress}: ${reason} (proposed ${flowText(q.remoteSel, q.localSel)})`, 6);
+      return { accept: false, reason, notifyType: 18 /* INVALID-ID-INFORMATION */ };
+    }
+    const req = this.vtiRequest(v);
+    if (!req) return { accept: false, reason: `${v.name}: no transform set IKEv1 can offer`, notifyType: 14 /* NO-PROPOSAL-CHOSEN */ };
+    const e1: CryptoMapEntryV1 = {
+      mapName: tunnelMapTag(v.name), seq: 0, peers: [], permits: [{ local: ANY_SEL, remote: ANY_SEL }], transformSets: req.transformSets,
+      ...(req.pfsGroup !== undefined ? { pfsGroup: req.pfsGroup } : {}), lifetimeSec: req.lifetimeSec, lifetimeKb: req.lifetimeKb,
+    };
+    const dec = selectQuickModeResponse([e1], q);
+    if (dec.accept) this.plans.set(`${q.peerAddress}|${selKey(q.localSel)}|${selKey(q.remoteSel)}`, this.vtiPlan(v, req));
+    return dec;
+  }
+
   /** `initiate mode aggressive` in the entry's ISAKMP profile (IOS). */
   private aggressiveFor(cfg: Config, profile: string | undefined): boolean {
     if (!profile) return false;
@@ -451,6 +554,8 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     let peer;
     try { peer = parseIp(q.peerAddress); } catch { return reject('bad peer address'); }
     const request = selsToTraffic(q.localSel, q.remoteSel);
+    const vti = this.respondVti(cfg, q);
+    if (vti) return vti;
     for (const [iface, itf] of Object.entries(cfg.interfaces?.items ?? {})) {
       if (!itf.cryptoMap) continue;
       const spd = this.dataplane?.spdFor(iface);
@@ -500,6 +605,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
         // failover: the next `set peer` for every flow waiting on this peer
         const cfg = this.ctx.config();
         for (const [key, plan] of [...this.pendingByPolicy]) {
+          if (plan.peer === ev.remote.address && plan.vti !== undefined) { this.pendingByPolicy.delete(key); continue; }
           if (plan.peer !== ev.remote.address || !plan.entry) continue;
           this.pendingByPolicy.delete(key);
           if (ev.type !== 'phase1-failed') continue;
@@ -560,7 +666,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
         lifetime: { seconds: primary.lifetimeSec, kilobytes: primary.lifetimeKb },
         ...(primary.udpEncap ? { udpEncap: { localPort: primary.local.port, remotePort: primary.remote.port } } : {}),
         ...(primary.pfsGroup !== undefined ? { pfsGroup: primary.pfsGroup } : {}),
-        childId: id,
+        childId: id, ...(plan.vti !== undefined ? { iface: plan.vti } : {}),
       });
       this.stats.installs++;
       const old = [...this.children.values()].filter((c) => c.policyKey === plan.policyKey);
@@ -568,6 +674,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
         id, mapName: plan.mapName, seq: plan.seq, policyName: plan.policyName, policyKey: plan.policyKey, scope: plan.scope, iface: plan.iface,
         info: primary, ...(useEsp && useAh ? { ahInboundSpi: useAh.inbound.spi } : {}),
         inboundId: ids.inboundId, outboundId: ids.outboundId, request: plan.request, rekeyed: false, createdAt: this.ctx.system.now(), lastInBytes: 0, lastOutBytes: 0,
+        ...(plan.vti !== undefined ? { vti: plan.vti } : {}),
       });
       if (useEsp && useAh) this.ahAlias.set(useAh.inbound.spi, primary.inbound.spi);
       this.pendingByPolicy.delete(plan.policyKey);
@@ -619,7 +726,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     const req = r ? (v1Request(r, c.request.localSel, c.request.remoteSel) ?? c.request) : c.request;
     this.plans.set(`${c.info.remote.address}|${selKey(req.localSel)}|${selKey(req.remoteSel)}`, {
       mapName: c.mapName, seq: c.seq, policyName: c.policyName, policyKey: c.policyKey, scope: c.scope, iface: c.iface, request: req,
-      peer: c.info.remote.address, startedAt: this.ctx.system.now(),
+      peer: c.info.remote.address, startedAt: this.ctx.system.now(), ...(c.vti !== undefined ? { vti: c.vti } : {}),
     });
     this.engine.initiate({ local: { address: local ?? c.info.local.address, port: 500 }, remote: { address: c.info.remote.address, port: 500 }, quickMode: req });
     this.pump();

@@ -14,8 +14,9 @@ import type {
   Ikev2IntegName, PskResult, SelectorConfig,
 } from '../ike/v2/config-types.js';
 import { aclEntryFromConfig } from '../ipsec/acl-classifier.js';
-import { addrSetBounds, formatIpValue, parseIp, selectorKey, type TrafficSelector } from '../ipsec/selector.js';
+import { addrSetBounds, ANY_PORTS, anyAddr, formatIpValue, parseIp, selectorKey, type TrafficSelector } from '../ipsec/selector.js';
 import { aceToSelector } from '../ipsec/spd.js';
+import { activeStaticVtis, tunnelMapTag, type StaticVti } from '../config/vti.js';
 
 /** What the service needs to know about an engine connection besides the engine's view. */
 export interface ConnectionMeta {
@@ -43,6 +44,8 @@ export interface ConnectionMeta {
   lifetimeSec: number;
   lifetimeKb?: number;
   mode: 'tunnel' | 'transport';
+  /** A tunnel interface's connection (static VTI): its name; the SA pair belongs to it. */
+  vti?: string;
 }
 
 export interface MappedIkev2Config {
@@ -204,6 +207,57 @@ function aceText(s: TrafficSelector): string {
   return `permit ${proto} ${side(s.src)} ${side(s.dst)}`;
 }
 
+/** Identities, DPD and NAT settings of an IKEv2 profile, onto a connection. */
+function applyProfile(conn: Ikev2Connection, profile: Ikev2Profile): void {
+  const lid = localIdentity(profile);
+  if (lid) conn.localId = lid;
+  if (profile.matchIdentityRemote.length > 0) {
+    const matches = profile.matchIdentityRemote;
+    conn.matchRemoteId = (id) => matches.some((m) => remoteIdentityMatches(m, id));
+    // Initiator check of the responder's IDr: the profile's matches, as IOS does.
+    const first = matches[0]!;
+    if (first.kind === 'address' && first.mask === undefined && first.prefix === undefined) conn.remoteId = { type: 'ipv4', value: first.address };
+  }
+  if (profile.dpd) conn.dpd = { ...profile.dpd };
+  if (profile.natForceEncap) conn.forceEncap = true;
+}
+
+const ANY_V4: SelectorConfig = { startAddress: '0.0.0.0', endAddress: '255.255.255.255' };
+const ANY_SCOPE: TrafficSelector = { family: 4, src: anyAddr(4), dst: anyAddr(4), proto: 0, srcPorts: ANY_PORTS, dstPorts: ANY_PORTS };
+
+/** The engine connection of a static VTI whose IPsec profile names an IKEv2 profile: one SA pair, any/any. */
+export function mapStaticVti(cfg: Config, v: StaticVti, problems: string[]): { conn: Ikev2Connection; meta: ConnectionMeta } | undefined {
+  const pol = v.policy;
+  if (!pol?.ikev2Profile || !v.local || !v.peer) return undefined;
+  const where = `interface ${v.name}`;
+  const profile = cfg.ikev2Profiles?.[pol.ikev2Profile];
+  if (!profile) { problems.push(`${where}: ikev2 profile ${pol.ikev2Profile} does not exist`); return undefined; }
+  if (!profile.keyringLocal) problems.push(`${where}: ikev2 profile ${profile.name} has no keyring local (authentication will fail)`);
+  const childProposals: ChildProposalConfig[] = [];
+  for (const set of pol.transformSets) {
+    const p = childProposalFromSet(set);
+    if (p) childProposals.push(p);
+    else problems.push(`${where}: transform set ${set.name} cannot be negotiated with IKEv2`);
+  }
+  if (childProposals.length === 0) { problems.push(`${where}: no usable transform set`); return undefined; }
+  const name = `vti:${v.name}`;
+  const conn: Ikev2Connection = {
+    name, localAddress: v.local, remoteAddress: v.peer, ikeProposals: initiatorIkeProposals(cfg, v.local), childProposals,
+    localSelectors: [ANY_V4], remoteSelectors: [ANY_V4], exactSelectors: true,
+    mode: 'tunnel', ikeLifetimeSec: profile.lifetimeSec, childLifetimeSec: pol.lifetimeSec,
+  };
+  if (pol.lifetimeKb !== 'disable') conn.childLifetimeKb = pol.lifetimeKb;
+  if (pol.pfsGroup !== undefined) conn.pfsGroup = Number(pol.pfsGroup);
+  applyProfile(conn, profile);
+  const meta: ConnectionMeta = {
+    name, baseName: name, peerIndex: 0, peerCount: 1, iface: v.name, mapName: tunnelMapTag(v.name), seq: 0, aceIndex: 0, aclName: '',
+    policyKey: v.policyKey, scope: ANY_SCOPE, aceText: aceText(ANY_SCOPE), profile: profile.name, peer: v.peer, localAddress: v.local,
+    replayWindow: pol.replayDisabled ? 0 : pol.replayWindow, lifetimeSec: pol.lifetimeSec, mode: 'tunnel', vti: v.name,
+  };
+  if (pol.lifetimeKb !== 'disable') meta.lifetimeKb = pol.lifetimeKb;
+  return { conn, meta };
+}
+
 /** The whole mapping, recomputed on every configuration change (cheap: a few entries). */
 export function mapIkev2Config(cfg: Config, opts: { cookieThreshold?: number } = {}): MappedIkev2Config {
   const connections: Ikev2Connection[] = [];
@@ -260,17 +314,7 @@ export function mapIkev2Config(cfg: Config, opts: { cookieThreshold?: number } =
           };
           if (r.lifetimeKb !== 'disable') conn.childLifetimeKb = r.lifetimeKb;
           if (r.pfsGroup !== undefined) conn.pfsGroup = Number(r.pfsGroup);
-          const lid = localIdentity(profile);
-          if (lid) conn.localId = lid;
-          if (profile.matchIdentityRemote.length > 0) {
-            const matches = profile.matchIdentityRemote;
-            conn.matchRemoteId = (id) => matches.some((m) => remoteIdentityMatches(m, id));
-            // Initiator check of the responder's IDr: the profile's matches, as IOS does.
-            const first = matches[0]!;
-            if (first.kind === 'address' && first.mask === undefined && first.prefix === undefined) conn.remoteId = { type: 'ipv4', value: first.address };
-          }
-          if (profile.dpd) conn.dpd = { ...profile.dpd };
-          if (profile.natForceEncap) conn.forceEncap = true;
+          applyProfile(conn, profile);
           connections.push(conn);
           const m: ConnectionMeta = {
             name, baseName, peerIndex, peerCount: peers.length, iface, mapName: r.mapName, seq: r.seq, aceIndex: i, aclName: r.matchAddress!, policyKey: `${r.mapName}/${r.seq}|${selectorKey(scope)}`,
@@ -282,6 +326,13 @@ export function mapIkev2Config(cfg: Config, opts: { cookieThreshold?: number } =
         });
       }
     }
+  }
+  for (const v of activeStaticVtis(cfg)) {
+    const m = mapStaticVti(cfg, v, problems);
+    if (!m) continue;
+    connections.push(m.conn);
+    meta.set(m.conn.name, m.meta);
+    listen.add(v.local!);
   }
   const config: Omit<Ikev2Config, 'psk'> = {
     connections, policies: responderPolicies(cfg), retransmit: { initialTimeoutMs: 1000, maxRetries: 5 },

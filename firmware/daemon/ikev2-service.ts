@@ -20,6 +20,7 @@ import { rangeAddr, type PacketKey, type TrafficSelector } from '../ipsec/select
 import type { ProtectDecision } from '../ipsec/spd.js';
 import type { DaemonService, ServiceContext } from './daemon.js';
 import type { EventContext, ScopedLogger } from '../lib/event-bus.js';
+import { tunnelRetryDelayMs } from '../config/vti.js';
 import { lookupPsk, mapIkev2Config, wordsForNegotiated, type ConnectionMeta, type MappedIkev2Config } from './ikev2-config.js';
 
 /** What this service uses of the data plane service (firmware/daemon/dataplane-service.ts). */
@@ -33,6 +34,8 @@ export interface Ikev2DataplaneApi {
     outbound: { espSpi?: number; espCipherKey?: Uint8Array; espAuthKey?: Uint8Array };
     esn?: boolean; replayWindow?: number; lifetime?: { seconds?: number; kilobytes?: number };
     udpEncap?: { localPort: number; remotePort: number }; childId?: number; pfsGroup?: number;
+    /** a tunnel interface's SA pair */
+    iface?: string;
   }): { inboundId: number; outboundId: number };
   deleteSa(id: number, reason?: string): boolean;
   /** Per-SA packet counters (for DPD: inbound ESP proves the peer alive; on-demand DPD). */
@@ -69,6 +72,7 @@ interface Installed {
 }
 
 const IKEV2_VERSION_BYTE = 0x20;
+
 const DEBUG_LINES_KEPT = 500;
 
 const ENCR_IOS: Record<string, [string, number]> = {
@@ -114,6 +118,9 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
   private readonly peerChoice = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: (() => void)[] = [];
+  /** static VTI connection -> since when (engine clock) it has had no Child SA */
+  private readonly tunnelDownSince = new Map<string, number>();
+  private lastTunnelCheck = 0;
   /** `show crypto ikev2 debug`: the last IKEv2 debug lines the bus carried. */
   private readonly debugBuf: string[] = [];
   private logger!: ScopedLogger;
@@ -156,7 +163,7 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
     }
     this.installRuntime(ctx);
     const tick = this.opts.tickMs ?? 100;
-    this.timer = setInterval(() => { this.engine.tick(); this.watchTraffic(); }, tick);
+    this.timer = setInterval(() => { this.engine.tick(); this.watchTraffic(); this.keepTunnelsUp(); }, tick);
     this.timer.unref();
   }
 
@@ -269,6 +276,26 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
     }
   }
 
+  /**
+   * Static VTIs come up by themselves and after the peer restarts: every second, a tunnel
+   * without a Child SA is initiated once it has been down for tunnelRetryDelayMs.
+   */
+  private keepTunnelsUp(): void {
+    const now = this.clock();
+    if (now - this.lastTunnelCheck < 1000) return;
+    this.lastTunnelCheck = now;
+    const withChild = new Set<string>();
+    for (const rec of this.installed.values()) if (rec.meta.vti !== undefined) withChild.add(rec.meta.name);
+    for (const [name, m] of this.mapped.meta) {
+      if (m.vti === undefined) continue;
+      if (withChild.has(name)) { this.tunnelDownSince.delete(name); continue; }
+      const since = this.tunnelDownSince.get(name);
+      if (since === undefined) { this.tunnelDownSince.set(name, now); continue; }
+      if (now - since >= tunnelRetryDelayMs(m.localAddress, m.peer)) this.initiateConnection(name, m);
+    }
+    for (const name of [...this.tunnelDownSince.keys()]) if (!this.mapped.meta.get(name)?.vti) this.tunnelDownSince.delete(name);
+  }
+
   private clearPending(connection: string): void {
     const m = this.mapped.meta.get(connection);
     this.pending.delete(m?.baseName ?? connection);
@@ -307,6 +334,7 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
     };
     if (child.udpEncap) spec.udpEncap = { localPort: child.localPort, remotePort: child.remotePort };
     if (child.dhGroup > 0) spec.pfsGroup = child.dhGroup;
+    if (meta.vti !== undefined) spec.iface = meta.vti;
     try {
       const ids = this.dp.installChildSa(spec);
       const now = this.clock();

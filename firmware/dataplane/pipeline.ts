@@ -2,6 +2,8 @@
 //
 //   outbound: inner IP packet (read from the TUN) -> SPD of each crypto-map interface ->
 //             protect decision -> SAD outbound bundle -> IpsecSa.protect -> io.sendOuter
+//   tunnel interfaces (VTIs): routing already chose the interface, so a packet read from
+//             its device goes straight to that interface's bundle (outboundVia), no SPD
 //   inbound:  outer IP packet (raw ESP/AH socket) or UDP-4500 payload -> SAD lookup by
 //             (dst, SPI, proto) -> IpsecSa.unprotect -> scope check -> io.deliverInner
 //
@@ -32,8 +34,9 @@ export interface PipelineIo {
   /**
    * Hands a decapsulated inner IP packet to the kernel (TUN write). `checksumsOk`: its
    * IPv4 and TCP checksums were already verified (a merging writer need not redo it).
+   * `sa`: the SA it came through (a tunnel interface's SA delivers on that interface).
    */
-  deliverInner(packet: Uint8Array, checksumsOk?: boolean): boolean;
+  deliverInner(packet: Uint8Array, checksumsOk?: boolean, sa?: SecurityAssociation<IpsecSa>): boolean;
   /**
    * Optional train path for `sa` (UDP-encapsulated): espTrainBuffer lends at least
    * minBytes of the I/O's own send queue (undefined: no train path for this SA), the
@@ -195,38 +198,57 @@ export class Pipeline {
       const d = itf.spd.outbound(k);
       if (d.action === 'bypass') continue;
       if (d.action === 'drop') return false;
-      const sa = this.sad.outbound(d.policyKey)?.sas[0];
-      // a frame whose outer DF must be clear (copied from an inner packet without DF) goes
-      // per segment, so sendOuter sends it as IpsecSa built it
-      if (!sa || !sa.transform.outerDontFragment(frame)) return false;
-      // a 64 KB frame in 1400-byte segments needs ~68 KB; one with a tiny MSS may not fit,
-      // and the seal declines it (nothing consumed): it goes per segment
-      const out = io.espTrainBuffer(sa, TRAIN_LEND_BYTES);
-      if (!out) return false;
-      const p = trainParams;
-      const n = sa.transform.sealTcpSuperPacket(frame, mss, out, p);
-      if (n === 0) return false;
-      const c = this.counters;
-      c.outSuperPackets++;
-      if (n < 0) {
-        c.outPackets++;
-        c.outProtectErrors++;
-        this.sad.recordError(sa, 'engine-error');
-        return true;
-      }
-      c.outPackets += n;
-      c.outSuperSegments += n;
-      if (!this.sad.recordEncapsMany(sa, n, p[11]!)) { c.outProtectErrors += n; return true; }
-      // tunnel mode copies the inner TOS (DSCP/ECN) to the outer header, as protect() does
-      if (!io.sendEspTrain(sa, out, n, p[8] === 1 ? p[10]! : p[9]!, p[10]!, frame[1]!)) {
-        c.outSendErrors += n;
-        this.sad.recordError(sa, 'send');
-        return true;
-      }
-      c.outProtected += n;
-      return true;
+      return this.sealSuperPacket(this.sad.outbound(d.policyKey)?.sas[0], frame, mss);
     }
     return false;
+  }
+
+  /** outboundTcpSuperPacket for a tunnel interface: its bundle, no SPD lookup. */
+  outboundSuperVia(policyKey: string, frame: Uint8Array, mss: number): boolean {
+    if (!this.io.sendEspTrain || !this.io.espTrainBuffer) return false;
+    return this.sealSuperPacket(this.sad.outbound(policyKey)?.sas[0], frame, mss);
+  }
+
+  /** One inner packet routed into a tunnel interface: protected with that interface's SA. Never throws. */
+  outboundVia(policyKey: string, inner: Uint8Array): void {
+    const c = this.counters;
+    c.outPackets++;
+    const sa = this.sad.outbound(policyKey)?.sas[0];
+    if (!sa) { c.outNoSa++; return; }
+    this.protectWith(sa, inner);
+  }
+
+  private sealSuperPacket(sa: SecurityAssociation<IpsecSa> | undefined, frame: Uint8Array, mss: number): boolean {
+    const io = this.io;
+    // a frame whose outer DF must be clear (copied from an inner packet without DF) goes
+    // per segment, so sendOuter sends it as IpsecSa built it
+    if (!sa || !sa.transform.outerDontFragment(frame)) return false;
+    // a 64 KB frame in 1400-byte segments needs ~68 KB; one with a tiny MSS may not fit,
+    // and the seal declines it (nothing consumed): it goes per segment
+    const out = io.espTrainBuffer!(sa, TRAIN_LEND_BYTES);
+    if (!out) return false;
+    const p = trainParams;
+    const n = sa.transform.sealTcpSuperPacket(frame, mss, out, p);
+    if (n === 0) return false;
+    const c = this.counters;
+    c.outSuperPackets++;
+    if (n < 0) {
+      c.outPackets++;
+      c.outProtectErrors++;
+      this.sad.recordError(sa, 'engine-error');
+      return true;
+    }
+    c.outPackets += n;
+    c.outSuperSegments += n;
+    if (!this.sad.recordEncapsMany(sa, n, p[11]!)) { c.outProtectErrors += n; return true; }
+    // tunnel mode copies the inner TOS (DSCP/ECN) to the outer header, as protect() does
+    if (!io.sendEspTrain!(sa, out, n, p[8] === 1 ? p[10]! : p[9]!, p[10]!, frame[1]!)) {
+      c.outSendErrors += n;
+      this.sad.recordError(sa, 'send');
+      return true;
+    }
+    c.outProtected += n;
+    return true;
   }
 
   private protectWith(sa: SecurityAssociation<IpsecSa>, inner: Uint8Array): void {
@@ -381,7 +403,7 @@ export class Pipeline {
       this.rememberInScope(sa, inner);
     }
     if (!this.sad.recordDecaps(sa, inner.length)) { c.inUnprotectErrors++; return; }
-    if (this.io.deliverInner(inner, checksumsOk)) c.inDelivered++;
+    if (this.io.deliverInner(inner, checksumsOk, sa)) c.inDelivered++;
     else c.inDeliverErrors++;
   }
 }

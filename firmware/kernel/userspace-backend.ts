@@ -40,6 +40,7 @@ import { addrSetBounds, type AddrMask } from '../ipsec/selector.js';
 import { readU32 } from '../proto/esp.js';
 import type { SecurityAssociation } from '../ipsec/sad.js';
 import type { IpsecSa } from '../ipsec/ipsec-sa.js';
+import { TunnelDevices } from './vti-devices.js';
 
 export const RULE_BASE = 10000;
 
@@ -171,6 +172,8 @@ export interface UserspaceBackendOptions {
   log?: (text: string) => void;
   /** Outer packets per sendmmsg at most (batched I/O only); default 256 (RAMPART_BATCH_TX). */
   sendBatch?: number;
+  /** A tunnel interface's device went up (routes through it must be reinstalled). */
+  onTunnelUp?: (name: string) => void;
 }
 
 export interface UserspaceBackendStats {
@@ -203,6 +206,8 @@ export class UserspaceBackend {
   readonly tunName: string;
   readonly table: number;
   private tun: TunDevice | undefined;
+  /** Tunnel interfaces (VTIs): one TUN device each (vti-devices.ts). */
+  tunnels: TunnelDevices | undefined;
   private readonly rxSockets: { close(): void }[] = [];
   private rawRx = { esp: 0, ah: 0 };
   private sendSock: ReturnType<RawModule['createSocket']> | undefined;
@@ -234,8 +239,13 @@ export class UserspaceBackend {
 
   /** Opens the TUN and sockets (needs root) and prepares routing. Throws with a clear message otherwise. */
   start(): void {
-    const tun = TunDevice.open({ name: this.tunName, offload: this.opts.offload ?? process.env.RAMPART_TUN_OFFLOAD !== '0' });
+    const offload = this.opts.offload ?? process.env.RAMPART_TUN_OFFLOAD !== '0';
+    const tun = TunDevice.open({ name: this.tunName, offload });
     this.tun = tun;
+    this.tunnels = new TunnelDevices({
+      pipeline: this.opts.pipeline, run: this.run, log: this.log, offload,
+      ...(this.opts.onTunnelUp ? { onLinkUp: this.opts.onTunnelUp } : {}),
+    });
     for (const argv of [
       // a longer queue than the TUN default (500) absorbs bursts while the pipeline is busy
       ['ip', 'link', 'set', this.tunName, 'mtu', String(this.mtu), 'txqueuelen', '4000', 'up'],
@@ -390,7 +400,12 @@ export class UserspaceBackend {
     }
   }
 
-  deliverInner(packet: Uint8Array, checksumsOk?: boolean): boolean {
+  deliverInner(packet: Uint8Array, checksumsOk?: boolean, sa?: SecurityAssociation<IpsecSa>): boolean {
+    // a tunnel interface's SA delivers on that interface's device
+    if (sa?.iface !== undefined && this.tunnels) {
+      const r = this.tunnels.write(sa.iface, packet, checksumsOk);
+      if (r !== undefined) return r;
+    }
     return this.tun?.write(packet, 0, checksumsOk) ?? false;
   }
 
@@ -472,6 +487,7 @@ export class UserspaceBackend {
     if (this.closed) return;
     this.closed = true;
     this.removeRules();
+    await this.tunnels?.close();
     this.run(['ip', 'route', 'flush', 'table', String(this.table)]);
     for (const s of this.rxSockets) { try { s.close(); } catch { /* closed */ } }
     for (const r of this.batchRx) r.rx.close();

@@ -29,6 +29,7 @@ export function generate(rng: () => number): string[] {
     if (rng() < 0.2) lines.push(` crypto map ${pick(['vpnmap', 'branch'])}`);
     if (rng() < 0.1) lines.push(` ipv6 address 2001:DB8:${int(0, 65535).toString(16).toUpperCase()}::1/64`);
     if (rng() < 0.2) lines.push(` ip mtu ${int(576, 1500)}`);
+    if (rng() < 0.1) lines.push(` ip tcp adjust-mss ${int(500, 1460)}`);
     if (rng() < 0.2) lines.push(` bandwidth ${int(64, 100000)}`);
     if (rng() < 0.2) lines.push(` load-interval ${30 * int(1, 20)}`);
     if (rng() < 0.2) lines.push(` ip access-group ${pick(['100', 'inbound'])} ${pick(['in', 'out'])}`);

@@ -391,6 +391,17 @@ function isEthernet(name: string): boolean {
 
 defineCommand({
   modes: IF_MODES,
+  syntax: ['ip tcp adjust-mss (500-1460)$mss', 'no ip tcp adjust-mss [(500-1460)$mss]'],
+  help: { tcp: 'TCP header compression and/or MSS clamping', 'adjust-mss': 'Adjust the mss of transit packets', mss: 'Maximum segment size in bytes' },
+  handler(ctx, a) {
+    const i = current(ctx);
+    if (a.no) delete i.tcpAdjustMss;
+    else i.tcpAdjustMss = a.num('mss')!;
+  },
+});
+
+defineCommand({
+  modes: IF_MODES,
   syntax: ['ip mtu (68-9216)$bytes', 'no ip mtu [(68-9216)$bytes]'],
   help: { mtu: 'Set IP Maximum Transmission Unit', bytes: 'MTU (bytes)' },
   handler(ctx, a) {

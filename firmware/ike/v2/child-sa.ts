@@ -12,7 +12,11 @@ import type { ChildSa, IkeSa } from './ike-sa.js';
 import { rekeyMarginMs } from './ike-sa.js';
 import { deriveChildKeys } from './keys.js';
 import { selectProposal } from './proposal-select.js';
-import { formatSelector, narrow, selectorFromConfig } from './selectors.js';
+import { formatSelector, narrow, sameSelector, selectorFromConfig } from './selectors.js';
+
+function sameSelectors(a: readonly TrafficSelector[], b: readonly TrafficSelector[]): boolean {
+  return a.length === b.length && a.every((x, i) => sameSelector(x, b[i]!));
+}
 
 export const DEFAULT_CHILD_LIFETIME_SEC = 3600;
 
@@ -91,14 +95,16 @@ export function negotiateChildR(sa: IkeSa, candidates: readonly Ikev2Connection[
     const localSel = conn.localSelectors.map(selectorFromConfig);
     const tsi = narrow(tsiP.selectors, remoteSel);
     const tsr = narrow(tsrP.selectors, localSel);
-    if (tsi.length === 0 || tsr.length === 0) {
+    const exactMiss = conn.exactSelectors === true && tsi.length > 0 && tsr.length > 0 && (!sameSelectors(tsi, remoteSel) || !sameSelectors(tsr, localSel));
+    if (tsi.length === 0 || tsr.length === 0 || exactMiss) {
       firstFailure ??= {
         ok: false, notify: NotifyError.TS_UNACCEPTABLE,
         diagnosis: {
           ...base, kind: 'TS_UNACCEPTABLE', role: 'responder', connection: conn.name,
           requestedTsi: tsiP.selectors.map(formatSelector), requestedTsr: tsrP.selectors.map(formatSelector),
           localRemoteSelectors: remoteSel.map(formatSelector), localLocalSelectors: localSel.map(formatSelector),
-          failedSide: tsi.length === 0 ? 'TSi' : 'TSr',
+          failedSide: tsi.length === 0 || (exactMiss && !sameSelectors(tsi, remoteSel)) ? 'TSi' : 'TSr',
+          ...(exactMiss ? { exactRequired: `proxy identities not supported: ${conn.name} (static VTI) accepts only ${remoteSel.map(formatSelector).join(', ')} <=> ${localSel.map(formatSelector).join(', ')}` } : {}),
         },
       };
       continue;

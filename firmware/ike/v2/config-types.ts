@@ -102,6 +102,11 @@ export interface Ikev2Connection {
   matchRemoteId?: (id: Ikev2Identity) => boolean;
   localSelectors: SelectorConfig[];
   remoteSelectors: SelectorConfig[];
+  /**
+   * Responder: accept only a request covering exactly our selectors, never a narrower one
+   * (a static VTI's SA is `IP any any`, routing decides what it carries).
+   */
+  exactSelectors?: boolean;
   mode?: 'tunnel' | 'transport';
   ikeLifetimeSec?: number;
   childLifetimeSec?: number;

@@ -43,6 +43,8 @@ export interface TsUnacceptableDiagnosis extends DiagBase {
   localLocalSelectors: string[];
   /** Which of TSi/TSr had no overlap. */
   failedSide: 'TSi' | 'TSr';
+  /** Set when the selectors overlapped but the connection takes only its own exactly (static VTI). */
+  exactRequired?: string;
 }
 
 /** Either side: the peer's AUTH did not verify, or there was no key / no matching profile. */
@@ -105,7 +107,7 @@ export function formatDiagnosis(d: Ikev2Diagnosis): string[] {
       out.push(`  KE group received ${d.receivedGroup}, selected ${d.selectedGroup}`);
       break;
     case 'TS_UNACCEPTABLE':
-      out.push(`  no overlap in ${d.failedSide}`);
+      out.push(d.exactRequired ? `  ${d.exactRequired}` : `  no overlap in ${d.failedSide}`);
       out.push(`  requested TSi: ${d.requestedTsi.join(', ')}`);
       out.push(`  requested TSr: ${d.requestedTsr.join(', ')}`);
       out.push(`  local selectors for the peer side: ${d.localRemoteSelectors.join(', ')}`);

@@ -1,0 +1,118 @@
+// Static virtual tunnel interfaces as the runtime needs them: every `interface TunnelN` with
+// `tunnel mode ipsec ipv4`, its endpoints resolved to addresses (`tunnel source` may name an
+// interface), its IPsec profile resolved, and why it cannot come up when it cannot. The data
+// plane, IKEv1 and IKEv2 all read this one view, so they agree on which tunnels exist.
+
+import { interfaceTypeOf, SHORT_TYPE } from './interface-names.js';
+import { maskLength } from './routing.js';
+import { resolveIpsecProfile, type ResolvedIpsecPolicy } from './crypto-ipsec.js';
+import type { Config } from './model.js';
+import type { InterfaceConfig } from './interface.js';
+
+export interface StaticVti {
+  /** `Tunnel0`. */
+  name: string;
+  /** The Linux device carrying it on the userspace backend (`Tu0`). */
+  device: string;
+  /** The SAD outbound key of its one SA pair. */
+  policyKey: string;
+  shutdown: boolean;
+  /** `tunnel source` as an address. */
+  local?: string;
+  /** `tunnel destination`. */
+  peer?: string;
+  profileName?: string;
+  policy?: ResolvedIpsecPolicy;
+  /** Addresses of the tunnel interface as `A.B.C.D/len` (`ip unnumbered`: the borrowed one as /32). */
+  addresses: string[];
+  ipMtu?: number;
+  tcpAdjustMss?: number;
+  vrf?: string;
+  /** Why it cannot carry traffic (missing piece), undefined when complete. */
+  problem?: string;
+  /** Changes when anything it is built from changes. */
+  signature: string;
+}
+
+/** Linux device name of a tunnel interface: IOS's short form (`Tunnel0` -> `Tu0`, `Virtual-Access12` -> `Vi12`). */
+export function tunnelDeviceName(name: string): string {
+  const type = interfaceTypeOf(name);
+  return type ? SHORT_TYPE[type] + name.slice(type.length) : name;
+}
+
+/** The SAD policy key of a tunnel interface's SA pair. */
+export function vtiPolicyKey(name: string): string {
+  return `vti:${name}`;
+}
+
+/** `Tunnel0-head-0`: IOS's crypto map tag of a tunnel interface's SAs (show crypto ipsec sa). */
+export function tunnelMapTag(name: string): string {
+  return `${name}-head-0`;
+}
+
+/**
+ * How long a static VTI without SA waits before its IKE initiates: the side with the lower
+ * address first, the other later, so both rarely start at once (a collision still works: the
+ * newest SA pair carries the traffic).
+ */
+export function tunnelRetryDelayMs(local: string, peer: string): number {
+  const v = (x: string): number => x.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+  return v(local) < v(peer) ? 2000 : 6000;
+}
+
+/** `tunnel source` (interface or address) as an address. */
+export function tunnelSourceAddress(cfg: Config, source: string | undefined): string | undefined {
+  if (source === undefined) return undefined;
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(source)) return source;
+  const i = cfg.interfaces?.items[source];
+  return i?.ipAddress?.address ?? (i?.unnumbered ? cfg.interfaces.items[i.unnumbered]?.ipAddress?.address : undefined);
+}
+
+function tunnelAddresses(cfg: Config, i: InterfaceConfig): string[] {
+  if (i.ipAddress) {
+    return [i.ipAddress, ...(i.secondary ?? [])].map((a) => `${a.address}/${maskLength(a.mask) ?? 32}`);
+  }
+  const borrowed = i.unnumbered ? cfg.interfaces.items[i.unnumbered]?.ipAddress?.address : undefined;
+  return borrowed ? [`${borrowed}/32`] : [];
+}
+
+export function isStaticVti(i: InterfaceConfig): boolean {
+  return interfaceTypeOf(i.name) === 'Tunnel' && i.tunnel?.mode === 'ipsec ipv4';
+}
+
+export function staticVti(cfg: Config, i: InterfaceConfig): StaticVti {
+  const t = i.tunnel ?? {};
+  const local = tunnelSourceAddress(cfg, t.source);
+  const policy = t.protection ? resolveIpsecProfile(cfg, t.protection.profile) : undefined;
+  const v: StaticVti = {
+    name: i.name, device: tunnelDeviceName(i.name), policyKey: vtiPolicyKey(i.name), shutdown: i.shutdown,
+    addresses: tunnelAddresses(cfg, i), signature: '',
+  };
+  if (local !== undefined) v.local = local;
+  if (t.destination !== undefined) v.peer = t.destination;
+  if (t.protection) v.profileName = t.protection.profile;
+  if (policy) v.policy = policy;
+  if (i.ipMtu !== undefined) v.ipMtu = i.ipMtu;
+  if (i.tcpAdjustMss !== undefined) v.tcpAdjustMss = i.tcpAdjustMss;
+  if (i.vrf !== undefined) v.vrf = i.vrf;
+  if (t.source === undefined) v.problem = 'no tunnel source';
+  else if (local === undefined) v.problem = `tunnel source ${t.source} has no IP address`;
+  else if (t.destination === undefined) v.problem = 'no tunnel destination';
+  else if (!t.protection) v.problem = 'no tunnel protection';
+  else if (!policy) v.problem = `IPsec profile ${t.protection.profile} does not exist`;
+  else if (policy.transformSets.length === 0) v.problem = `IPsec profile ${t.protection.profile} has no transform set`;
+  v.signature = JSON.stringify([v.local, v.peer, v.profileName, policy?.revision, policy?.ikev2Profile, policy?.isakmpProfile, v.problem]);
+  return v;
+}
+
+/** Every static VTI of the configuration, in name order. */
+export function staticVtis(cfg: Config): StaticVti[] {
+  return Object.values(cfg.interfaces?.items ?? {}).filter(isStaticVti)
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((i) => staticVti(cfg, i));
+}
+
+/** Static VTIs that can negotiate: complete and not shut down. */
+export function activeStaticVtis(cfg: Config): StaticVti[] {
+  return staticVtis(cfg).filter((v) => !v.shutdown && v.problem === undefined);
+}

@@ -1,0 +1,125 @@
+// Units of issue 15: the static VTI view of the configuration (config/vti.ts), `ip tcp
+// adjust-mss` (CLI + running-config + the clamp itself, dataplane/tcp-mss.ts), and the IKEv2
+// mapping of a VTI (one any/any connection that takes only its own selectors).
+import t from 'tap';
+import { staticVtis, tunnelDeviceName, vtiPolicyKey } from '../../firmware/config/vti.js';
+import { clampTcpMss } from '../../firmware/dataplane/tcp-mss.js';
+import { mapIkev2Config } from '../../firmware/daemon/ikev2-config.js';
+import { configure, errorLines, running } from '../config/crypto-helpers.js';
+
+const BASE = [
+  'interface FastEthernet0/0', ' ip address 172.16.0.1 255.255.255.0', 'exit',
+  'crypto ikev2 proposal PROP1', ' encryption aes-cbc-256', ' integrity sha256', ' group 14', 'exit',
+  'crypto ikev2 policy POL1', ' proposal PROP1', 'exit',
+  'crypto ikev2 keyring KR1', ' peer P', '  address 172.16.0.2', '  pre-shared-key k', ' exit', 'exit',
+  'crypto ikev2 profile IKEV2P', ' match identity remote address 172.16.0.2 255.255.255.255', ' authentication local pre-share',
+  ' authentication remote pre-share', ' keyring local KR1', 'exit',
+  'crypto ipsec transform-set T1 esp-aes 256 esp-sha-hmac', 'exit',
+  'crypto ipsec profile P1', ' set transform-set T1', ' set ikev2-profile IKEV2P', 'exit',
+];
+
+t.test('the static VTI view: endpoints resolved, problems named', async (t) => {
+  const { cfg, text } = await configure([
+    ...BASE,
+    'interface Tunnel0', ' ip address 10.0.51.1 255.255.255.0', ' tunnel source FastEthernet0/0', ' tunnel destination 172.16.0.2',
+    ' tunnel mode ipsec ipv4', ' tunnel protection ipsec profile P1', ' ip mtu 1400', ' ip tcp adjust-mss 1360', 'exit',
+    'interface Tunnel1', ' tunnel source 172.16.0.1', ' tunnel mode ipsec ipv4', 'exit',
+    'interface Tunnel2', ' ip unnumbered FastEthernet0/0', ' tunnel source Loopback9', ' tunnel destination 1.2.3.4', ' tunnel mode ipsec ipv4', 'exit',
+    'interface Tunnel3', ' tunnel source 172.16.0.1', ' tunnel destination 1.2.3.4', ' tunnel mode ipsec ipv4', ' tunnel protection ipsec profile NOPE', 'exit',
+    'interface Tunnel4', ' tunnel source 172.16.0.1', ' tunnel destination 1.2.3.4', 'exit',
+  ]);
+  t.same(errorLines(text), []);
+  const v = staticVtis(cfg);
+  t.same(v.map((x) => x.name), ['Tunnel0', 'Tunnel1', 'Tunnel2', 'Tunnel3'], 'GRE tunnels are not VTIs');
+  const t0 = v[0]!;
+  t.equal(t0.local, '172.16.0.1', 'tunnel source FastEthernet0/0 resolved to its address');
+  t.equal(t0.peer, '172.16.0.2');
+  t.equal(t0.device, 'Tu0');
+  t.equal(t0.policyKey, vtiPolicyKey('Tunnel0'));
+  t.same(t0.addresses, ['10.0.51.1/24']);
+  t.equal(t0.ipMtu, 1400);
+  t.equal(t0.tcpAdjustMss, 1360);
+  t.equal(t0.problem, undefined, 'complete');
+  t.equal(v[1]!.problem, 'no tunnel destination');
+  t.equal(v[2]!.problem, 'tunnel source Loopback9 has no IP address');
+  t.same(v[2]!.addresses, ['172.16.0.1/32'], 'ip unnumbered FastEthernet0/0: its address as /32');
+  t.equal(v[3]!.problem, 'IPsec profile NOPE does not exist');
+  t.equal(tunnelDeviceName('Virtual-Access12'), 'Vi12');
+  t.match(running(cfg).join('\n'), /interface Tunnel0\n ip address 10\.0\.51\.1 255\.255\.255\.0\n ip mtu 1400\n ip tcp adjust-mss 1360\n/, 'running-config');
+  const { cfg: c2 } = await configure(['interface Tunnel0', ' no ip tcp adjust-mss', 'exit'], cfg);
+  t.notMatch(running(c2).join('\n'), /adjust-mss/, 'no ip tcp adjust-mss removes it');
+});
+
+t.test('IKEv2 mapping: one any/any connection per VTI, exact selectors only, SAs tagged with the tunnel', async (t) => {
+  const { cfg } = await configure([
+    ...BASE,
+    'interface Tunnel0', ' tunnel source FastEthernet0/0', ' tunnel destination 172.16.0.2',
+    ' tunnel mode ipsec ipv4', ' tunnel protection ipsec profile P1', 'exit',
+    'interface Tunnel1', ' tunnel source FastEthernet0/0', ' tunnel destination 172.16.0.9', ' shutdown',
+    ' tunnel mode ipsec ipv4', ' tunnel protection ipsec profile P1', 'exit',
+  ]);
+  const m = mapIkev2Config(cfg);
+  const conns = m.config.connections.filter((c) => c.name.startsWith('vti:'));
+  t.same(conns.map((c) => c.name), ['vti:Tunnel0'], 'a shut tunnel negotiates nothing');
+  const c = conns[0]!;
+  t.equal(c.localAddress, '172.16.0.1');
+  t.equal(c.remoteAddress, '172.16.0.2');
+  t.equal(c.exactSelectors, true);
+  t.same(c.localSelectors, [{ startAddress: '0.0.0.0', endAddress: '255.255.255.255' }]);
+  t.same(c.remoteSelectors, c.localSelectors);
+  const meta = m.meta.get('vti:Tunnel0')!;
+  t.equal(meta.vti, 'Tunnel0');
+  t.equal(meta.policyKey, 'vti:Tunnel0');
+  t.equal(meta.mapName, 'Tunnel0-head-0');
+  t.equal(meta.aceText, 'permit ip 0.0.0.0/0.0.0.0 0.0.0.0/0.0.0.0');
+  t.same(m.listenAddresses, ['172.16.0.1']);
+});
+
+/** IPv4 + TCP SYN with options (MSS first, optionally after `pad` NOPs), valid checksums. */
+function syn(mss: number, pad = 0, flags = 0x02): Uint8Array {
+  const opts = [...Array(pad).fill(1), 2, 4, mss >> 8, mss & 0xff];
+  while (opts.length % 4) opts.push(0);
+  const tcpLen = 20 + opts.length;
+  const p = new Uint8Array(20 + tcpLen);
+  p.set([0x45, 0, 0, p.length, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, 1, 0, 2, 10, 2, 0, 2]);
+  const tcp = 20;
+  p.set([0x30, 0x39, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, (tcpLen / 4) << 4, flags, 0xff, 0xff, 0, 0, 0, 0], tcp);
+  p.set(opts, tcp + 20);
+  p.set(tcpChecksum(p), tcp + 16);
+  return p;
+}
+
+function tcpChecksum(p: Uint8Array): [number, number] {
+  const tcp = 20;
+  const len = p.length - tcp;
+  let sum = 0;
+  for (let i = 12; i < 20; i += 2) sum += (p[i]! << 8) | p[i + 1]!;
+  sum += 6 + len;
+  for (let i = tcp; i < p.length; i += 2) {
+    if (i === tcp + 16) continue;
+    sum += (p[i]! << 8) | (p[i + 1] ?? 0);
+  }
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  const c = ~sum & 0xffff;
+  return [c >> 8, c & 0xff];
+}
+
+t.test('ip tcp adjust-mss: SYN MSS clamped in place, checksum still right', async (t) => {
+  for (const pad of [0, 1, 2, 3]) {
+    const p = syn(1460, pad);
+    t.ok(clampTcpMss(p, 1360), `clamped (MSS after ${pad} NOPs)`);
+    const at = 40 + pad + 2;
+    t.equal((p[at]! << 8) | p[at + 1]!, 1360, 'new MSS');
+    t.same([p[36], p[37]], tcpChecksum(p), 'TCP checksum valid after the incremental update');
+  }
+  const small = syn(1200);
+  const copy = Uint8Array.from(small);
+  t.notOk(clampTcpMss(small, 1360), 'a smaller MSS is left alone');
+  t.same(small, copy);
+  const ack = syn(1460, 0, 0x10);
+  t.notOk(clampTcpMss(ack, 1360), 'only SYNs');
+  t.notOk(clampTcpMss(new Uint8Array(30), 1360), 'short packet');
+  const bad = syn(1460);
+  bad[40 + 1] = 40; // option length past the header
+  t.notOk(clampTcpMss(bad, 1360), 'malformed options are not touched');
+});
