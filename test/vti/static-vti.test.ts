@@ -6,6 +6,7 @@
 //   - `clear crypto sa`: line protocol goes down, then back up by itself, traffic passes;
 //   - a peer restarting (daemon killed and started again) gets the tunnel back by itself.
 import t from 'tap';
+import { rmSync } from 'node:fs';
 import { hasCommand, isRoot } from '../lib/netns.js';
 import { ping } from '../lib/site-to-site.js';
 import { waitUntil } from '../ikev2-interop/harness.js';
@@ -77,6 +78,7 @@ for (const ike of versions) {
     await gwB.exec('write memory');
     gwB.con.close();
     await gwB.proc.stop();
+    rmSync(gwB.socket, { force: true }); // the new daemon's socket, not the stale one, is waited for
     const gwB2 = await startGateway(lab, 'gwB', await rampartBundle());
     t.teardown(() => gwB2.con.close());
     const again = await waitUntil(async () => (await lineProtocol(gwB2)) === 'up', 60_000, 1000);
