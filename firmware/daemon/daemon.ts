@@ -82,6 +82,15 @@ export interface DaemonService {
   stop(): Promise<void>;
 }
 
+/** An applier or service that could not apply a configuration revision. */
+export interface ApplyFailure { service: string; revision: number; message: string }
+
+/** `revision`: of the running configuration; `applied`: the last one the runtime applied. */
+export interface AppliedState { revision: number; applied: number; failures: ApplyFailure[] }
+
+/** An apply still running after this long is reported (and no longer holds up the next). */
+export const APPLY_WATCHDOG_MS = 30_000;
+
 export class Daemon {
   config: Config;
   readonly flash: Flash;
@@ -233,6 +242,9 @@ export class Daemon {
   }
 
   private applyPending = false;
+  /** Applies run one burst after the other, each awaited (see applyAll). */
+  private applying: Promise<void> = Promise.resolve();
+  private applied: AppliedState = { revision: 0, applied: -1, failures: [] };
 
   /** Runs appliers and services once per burst of changes (a paste is applied once). */
   private configChanged(): void {
@@ -240,13 +252,55 @@ export class Daemon {
     this.applyPending = true;
     setImmediate(() => {
       this.applyPending = false;
-      const targets: Applier[] = [...this.appliers, ...this.started];
-      for (const a of targets) {
-        Promise.resolve()
-          .then(() => a.apply(this.config))
-          .catch((err: unknown) => this.log(`${a.name} failed to apply the configuration: ${(err as Error).message}`));
-      }
+      this.applying = this.applying.then(() => this.applyAll());
     });
+  }
+
+  /**
+   * One apply of the configuration as it is now: every applier and service at once, all
+   * awaited; a failure (or an apply still running after APPLY_WATCHDOG_MS) is reported on
+   * the logging destinations as %SYS-3-CONFIG_APPLY and kept for `applied`. Then the
+   * revision counts as applied.
+   */
+  private async applyAll(): Promise<void> {
+    const config = this.config;
+    const revision = config.revision;
+    const failures: ApplyFailure[] = [];
+    const targets: Applier[] = [...this.appliers, ...this.started];
+    await Promise.all(targets.map(async (a) => {
+      let timer: NodeJS.Timeout | undefined;
+      const watchdog = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`still applying after ${APPLY_WATCHDOG_MS / 1000} s`)), APPLY_WATCHDOG_MS);
+        timer.unref();
+      });
+      try {
+        await Promise.race([Promise.resolve().then(() => a.apply(config)), watchdog]);
+      } catch (err) {
+        const message = (err as Error).message;
+        failures.push({ service: a.name, revision, message });
+        this.sys.message('SYS', 3, 'CONFIG_APPLY', `${a.name} could not apply configuration revision ${revision}: ${message}`);
+      } finally {
+        clearTimeout(timer);
+      }
+    }));
+    this.applied = { revision, applied: revision, failures };
+  }
+
+  /**
+   * The configuration revision the runtime has applied (tests wait for it instead of
+   * sleeping): resolves once every change made before the call is applied, or after
+   * `timeoutMs` with `applied` still behind `revision`.
+   */
+  async waitApplied(timeoutMs = 10_000): Promise<AppliedState> {
+    const want = this.config;
+    const end = Date.now() + timeoutMs;
+    const done = () => !this.applyPending && this.applied.applied >= want.revision && this.config === want;
+    while (!done() && Date.now() < end) {
+      const left = end - Date.now();
+      await Promise.race([this.applying, new Promise((r) => setTimeout(r, Math.min(left, 50)))]);
+      if (this.applyPending) await new Promise((r) => setImmediate(r));
+    }
+    return { ...this.applied, revision: this.config.revision };
   }
 
   private log(text: string): void {
@@ -357,6 +411,10 @@ export class Daemon {
           const s = session;
           detachTerminal = this.logging.attachTerminal({ line: s.line, monitor: () => s.monitor, write: (text) => s.writeAsync(text) });
           send({ id: req.id, result: { ...state(), banner } });
+          return;
+        }
+        if (req.method === 'applied') {
+          send({ id: req.id, result: await this.waitApplied(req.params?.timeoutMs) });
           return;
         }
         if (!session) throw new Error('session not open');

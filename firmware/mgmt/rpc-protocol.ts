@@ -7,7 +7,16 @@ export type Request =
   | { id: number; method: 'exec'; params: { text: string } }
   | { id: number; method: 'help'; params: { text: string } }
   | { id: number; method: 'complete'; params: { text: string } }
-  | { id: number; method: 'answer'; params: { text: string } };
+  | { id: number; method: 'answer'; params: { text: string } }
+  /** Waits until the runtime applied every configuration change made so far (bounded). */
+  | { id: number; method: 'applied'; params: { timeoutMs?: number } };
+
+/** The answer to `applied` (daemon.ts AppliedState). */
+export interface AppliedReply {
+  revision: number;
+  applied: number;
+  failures: Array<{ service: string; revision: number; message: string }>;
+}
 
 export interface SessionState {
   prompt: string;
@@ -20,6 +29,7 @@ export type Response =
   | { id: number; result: SessionState & { banner?: string } }
   | { id: number; result: { text: string } }
   | { id: number; result: { line: string | null } }
+  | { id: number; result: AppliedReply }
   | { id: number; error: string };
 
 export type Event =

@@ -1,7 +1,7 @@
 // A scripted console: opens a CLI session on a running daemon over its unix socket and
 // runs lines, collecting the output (answers to questions are given up front).
 import { RpcClient } from '../../firmware/mgmt/console.js';
-import type { SessionState } from '../../firmware/mgmt/rpc-protocol.js';
+import type { AppliedReply, SessionState } from '../../firmware/mgmt/rpc-protocol.js';
 
 export class ScriptedConsole {
   private client = new RpcClient();
@@ -32,6 +32,14 @@ export class ScriptedConsole {
     this.answers = answers;
     this.state = await this.client.call<SessionState>('exec', { text: line });
     return this.buf;
+  }
+
+  /**
+   * Waits until the daemon applied every configuration change made so far (instead of
+   * sleeping); returns the revision, the applied revision and the last apply's failures.
+   */
+  async waitApplied(timeoutMs = 10_000): Promise<AppliedReply> {
+    return this.client.call<AppliedReply>('applied', { timeoutMs });
   }
 
   /** Output received since the last run() (asynchronous log and debug lines). */

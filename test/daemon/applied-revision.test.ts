@@ -1,0 +1,79 @@
+// The daemon reports the configuration revision its runtime has applied: a change is
+// applied (awaited, in order) and `waitApplied()` returns once the service has it, with
+// its revision, instead of a test sleeping; a service that fails to apply is reported on
+// the console as an IOS system message and in the applied state.
+import t from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { simBoard } from '../../board/sim.js';
+import { Daemon, type DaemonService } from '../../firmware/daemon/daemon.js';
+import type { Config } from '../../firmware/config/model.js';
+import { ScriptedConsole } from '../lib/daemon-client.js';
+
+/** A service that takes a while to apply and records what it applied. */
+class SlowRecorder implements DaemonService {
+  readonly name = 'recorder';
+  readonly seen: Array<{ revision: number; hostname: string }> = [];
+  async start(): Promise<void> {}
+  async apply(config: Config): Promise<void> {
+    const snapshot = { revision: config.revision, hostname: config.system.hostname };
+    await new Promise((r) => setTimeout(r, 60));
+    this.seen.push(snapshot);
+  }
+  async stop(): Promise<void> {}
+}
+
+/** A service that cannot apply one hostname. */
+class Picky implements DaemonService {
+  readonly name = 'picky';
+  async start(): Promise<void> {}
+  apply(config: Config): void {
+    if (config.system.hostname === 'Broken') throw new Error('hostname Broken is not supported by this service');
+  }
+  async stop(): Promise<void> {}
+}
+
+async function newBox(t: { teardown(fn: () => unknown): void }, services: DaemonService[]) {
+  const dir = mkdtempSync(join(tmpdir(), 'rampart-applied-'));
+  const sock = join(dir, 'run', 'rampart.sock');
+  const d = new Daemon({ board: simBoard({ stateDir: dir }), socketPath: sock, services });
+  await d.start();
+  t.teardown(async () => { await d.stop(); rmSync(dir, { recursive: true, force: true }); });
+  const con = await ScriptedConsole.open(sock);
+  t.teardown(() => con.close());
+  await con.run('enable');
+  return { d, con };
+}
+
+t.test('a config change is applied and awaited with its revision', async (t) => {
+  const rec = new SlowRecorder();
+  const { d, con } = await newBox(t, [rec]);
+  const boot = await con.waitApplied();
+  t.equal(boot.applied, boot.revision, 'the boot configuration is applied');
+  await con.run('configure terminal');
+  await con.run('hostname First');
+  await con.run('hostname Second');
+  await con.run('end');
+  const st = await con.waitApplied();
+  t.equal(st.revision, d.config.revision, 'the running revision');
+  t.ok(st.revision > boot.revision, 'moved on with the changes');
+  t.equal(st.applied, st.revision, 'and it is applied');
+  t.same(st.failures, []);
+  const last = rec.seen.at(-1)!;
+  t.same(last, { revision: st.revision, hostname: 'Second' }, 'the service has the last change when waitApplied returns');
+  t.ok(rec.seen.every((s, i) => i === 0 || s.revision >= rec.seen[i - 1]!.revision), 'applies run in order');
+});
+
+t.test('a service failure is reported to the console', async (t) => {
+  const { con } = await newBox(t, [new Picky()]);
+  await con.run('configure terminal');
+  await con.run('hostname Broken');
+  const st = await con.waitApplied();
+  t.equal(st.applied, st.revision, 'the revision still counts as applied');
+  t.same(st.failures.map((f) => [f.service, f.revision]), [['picky', st.revision]]);
+  const out = await con.waitForOutput(/CONFIG_APPLY/);
+  t.match(out, new RegExp(`^\\*\\w{3} [ \\d]\\d [\\d:.]+: %SYS-3-CONFIG_APPLY: picky could not apply configuration revision ${st.revision}: hostname Broken is not supported by this service$`, 'm'));
+  await con.run('hostname Fine');
+  t.same((await con.waitApplied()).failures, [], 'the next revision applies cleanly');
+});
