@@ -13,6 +13,9 @@ import { buildInfo } from './lib/build-info.js';
 /** Exit code a daemon uses to ask its supervisor for a restart (`reload`). */
 export const RELOAD_EXIT_CODE = 100;
 
+/** Shown at boot: how to switch the simulated box off (see Console's escape). */
+export const POWER_OFF_HINT = '(sim board: to power the box off type Ctrl-A, then x)';
+
 interface Flags { positional: string[]; opts: Map<string, string[]> }
 
 function parseFlags(argv: string[]): Flags {
@@ -91,7 +94,8 @@ async function serialTerminal(path: string, baudRate: number): Promise<Terminal>
 async function runConsole(f: Flags, reconnect: boolean, onQuit: () => void): Promise<void> {
   const device = one(f, 'device');
   const terminal = device ? await serialTerminal(device, Number(one(f, 'baud') ?? 9600)) : stdioTerminal();
-  const con = new Console({ socketPath: socketPath(f), terminal, reconnect, onQuit });
+  // The escape quits a console on this terminal; a console served on a serial line stays up.
+  const con = new Console({ socketPath: socketPath(f), terminal, reconnect, onQuit, escape: !device });
   await con.start();
 }
 
@@ -106,7 +110,13 @@ async function runSim(f: Flags): Promise<void> {
   let child: ReturnType<typeof spawn> | undefined;
   let quitting = false;
   const startDaemon = () => new Promise<void>((resolve, reject) => {
-    child = spawn(process.execPath, childArgs, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    // The daemon never gets the terminal itself: Node restores, at exit, the terminal mode
+    // it saw at startup on every stdio fd that is a tty, so a daemon holding the console as
+    // stderr would put it back in cooked mode on each `reload` (double echo, `?` waiting for
+    // Return, Ctrl-C killing the simulator). Its messages are relayed instead.
+    child = spawn(process.execPath, childArgs, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (t: string) => { process.stderr.write(process.stdin.isTTY ? t.replace(/\r?\n/g, '\r\n') : t); });
     child.once('message', () => resolve());
     child.once('exit', (code) => {
       if (quitting) return;
@@ -119,7 +129,7 @@ async function runSim(f: Flags): Promise<void> {
     });
   });
   await startDaemon();
-  if (process.stdin.isTTY) process.stdout.write('(sim board: Ctrl-\\ powers the box off)\r\n');
+  if (process.stdin.isTTY) process.stdout.write(`${POWER_OFF_HINT}\r\n`);
   await runConsole(f, true, () => {
     quitting = true;
     child?.kill('SIGTERM');

@@ -4,7 +4,7 @@
 // free word). Also answers `?` help and Tab completion from the same walk.
 
 import { parseIpv4, parseIpv4Prefix, parseIpv6, parseIpv6Prefix } from '../lib/ip.js';
-import { canonicalInterfaceName, resolveInterfaceType } from '../config/interface-names.js';
+import { INTERFACE_TYPES, canonicalInterfaceName, resolveInterfaceType } from '../config/interface-names.js';
 import type { GrammarNode, VarType } from './grammar.js';
 
 export interface Word { text: string; start: number }
@@ -246,7 +246,13 @@ export function matchLine<C>(line: string, candidates: Candidate<C>[]): MatchRes
   return { kind: 'invalid', at: words[st.maxAlive]!.start };
 }
 
-export interface HelpItem { token: string; help: string | undefined; node?: GrammarNode }
+export interface HelpItem {
+  token: string;
+  help: string | undefined;
+  node?: GrammarNode;
+  /** An interface type offered for a partial interface name (`int Fa?`): the unit follows without a space. */
+  ifType?: boolean;
+}
 
 export type HelpResult =
   | { kind: 'items'; items: HelpItem[]; cr: boolean }
@@ -282,22 +288,48 @@ export function helpAt<C>(line: string, candidates: Candidate<C>[], helpFor: (c:
   let list = [...items.values()];
   if (partial !== undefined) {
     const p = partial.text.toLowerCase();
+    const wantsIfname = list.some((i) => i.node?.kind === 'var' && i.node.type === 'IFNAME');
     list = list.filter((i) => i.node?.kind === 'kw' && i.token.startsWith(p));
+    // `interface Fa?`: the interface types the word could start (IOS lists them too).
+    if (wantsIfname && /^[a-z-]+$/.test(p)) {
+      for (const type of INTERFACE_TYPES) if (type.toLowerCase().startsWith(p)) list.push({ token: type, help: undefined, ifType: true });
+    }
     if (list.length === 0) return { kind: 'unrecognized' };
-    return { kind: 'items', items: list.sort((a, b) => a.token.localeCompare(b.token)), cr: false };
+    return { kind: 'items', items: list.sort((a, b) => compareTokens(a.token, b.token)), cr: false };
   }
   if (list.length === 0 && !cr) return { kind: 'unrecognized' };
   list.sort((a, b) => {
     const ka = a.node?.kind === 'kw' ? 0 : 1, kb = b.node?.kind === 'kw' ? 0 : 1;
-    return ka !== kb ? ka - kb : a.token.localeCompare(b.token);
+    return ka !== kb ? ka - kb : compareTokens(a.token, b.token);
   });
   return { kind: 'items', items: list, cr };
 }
 
-/** Tab: the keywords that complete the last word of `line`. */
-export function completionsAt<C>(line: string, candidates: Candidate<C>[]): string[] {
+/** Help order: numbers by value (`group ?` lists 1, 2, 5, 14, ...), words alphabetically. */
+function compareTokens(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
+}
+
+export interface Completion {
+  word: string;
+  /** What follows the completed word: a space, or nothing for an interface type (`FastEthernet0/0`). */
+  then: ' ' | '';
+}
+
+/** Tab: the words that complete the last word of `line` (keywords, interface types). */
+export function completionChoices<C>(line: string, candidates: Candidate<C>[]): Completion[] {
   if (line.length === 0 || /\s$/.test(line)) return [];
   const h = helpAt(line, candidates, () => undefined);
   if (h.kind !== 'items') return [];
-  return [...new Set(h.items.filter((i) => i.node?.kind === 'kw').map((i) => i.token))];
+  const out = new Map<string, Completion>();
+  for (const i of h.items) {
+    if (i.node?.kind === 'kw') out.set(i.token, { word: i.token, then: ' ' });
+    else if (i.ifType) out.set(i.token, { word: i.token, then: '' });
+  }
+  return [...out.values()];
+}
+
+/** Tab: the keywords and interface types that complete the last word of `line`. */
+export function completionsAt<C>(line: string, candidates: Candidate<C>[]): string[] {
+  return completionChoices(line, candidates).map((c) => c.word);
 }

@@ -6,7 +6,7 @@
 import type { Config } from '../config/model.js';
 import { CliError, InvalidInputError, type CommandContext, type SessionControl, type SystemServices } from './context.js';
 import { applyFilters, parseFilters, type Filter } from './filters.js';
-import { completionsAt, helpAt, matchLine, splitWords, type Args, type MatchResult } from './matcher.js';
+import { completionChoices, helpAt, matchLine, splitWords, type Args, type MatchResult } from './matcher.js';
 import { getMode, isConfigMode } from './modes.js';
 import { candidatesFor, helpFor, type CommandDef } from './registry.js';
 
@@ -345,10 +345,10 @@ export class CliSession implements SessionControl {
     }
     const candidates = candidatesFor(mode);
     if (isConfigMode(mode)) candidates.push(...candidatesFor('*config'));
-    const options = completionsAt(base, candidates);
+    const options = completionChoices(base, candidates);
     if (options.length !== 1) return undefined;
     const last = words[words.length - 1]!;
-    return `${line.slice(0, last.start)}${options[0]} `;
+    return `${line.slice(0, last.start)}${options[0]!.word}${options[0]!.then}`;
   }
 }
 

@@ -89,8 +89,10 @@ export interface ConsoleOptions {
   exitOnLogout?: boolean;
   terminal: Terminal;
   line?: string;
-  /** Called when the user powers the simulator off (Ctrl-\) or the terminal ends. */
+  /** Called when the user powers the simulator off (the escape, Ctrl-A x) or the terminal ends. */
   onQuit?: () => void;
+  /** Whether Ctrl-A then x, each typed on its own, quits (the simulator's power switch). */
+  escape?: boolean;
   /** Reconnect after a reload (the supervisor restarts the daemon). */
   reconnect?: boolean;
 }
@@ -113,6 +115,7 @@ export class Console {
   constructor(private readonly opts: ConsoleOptions) {
     this.editor = new LineEditor((t) => this.out(t));
     opts.terminal.onData((d) => {
+      if (this.escapeKey(d)) return;
       for (const ch of d) {
         // A terminal that sends CR LF for Return: the LF is part of the same key, in every mode.
         const skip = ch === '\n' && this.lastWasCr;
@@ -310,7 +313,6 @@ export class Console {
         case 'busy': case 'closed': return;
         case 'idle':
           this.typeahead.shift();
-          if (ch === '\x1c') return this.quit();
           if (ch === '\r' || ch === '\n') {
             this.mode = 'busy';
             this.client.onClose = () => { void this.lost(); };
@@ -362,14 +364,16 @@ export class Console {
   private action(a: EditorAction): void {
     switch (a.kind) {
       case 'submit': return this.run(a.line);
-      case 'ctrl-z': return this.run('end', true);
+      case 'ctrl-z':
+        // IOS runs the line typed before ^Z, then leaves configuration mode.
+        if (!this.inConfig()) return a.line.trim() ? this.run(a.line) : this.prompt();
+        return a.line.trim() ? this.run(a.line, 'end') : this.run('end');
       case 'ctrl-c': {
         // IOS: Ctrl-C leaves configuration mode like Ctrl-Z; in exec it just drops the line.
-        if (/\(.*\)#$/.test(this.state.prompt)) return this.run('end', true);
+        if (this.inConfig()) return this.run('end');
         this.prompt();
         return;
       }
-      case 'quit': return this.quit();
       case 'help': {
         this.mode = 'busy';
         const line = a.line;
@@ -396,17 +400,41 @@ export class Console {
     }
   }
 
-  private run(line: string, silent = false): void {
-    void silent;
+  private inConfig(): boolean {
+    return /\(.*\)#$/.test(this.state.prompt);
+  }
+
+  /** Runs `line`, then `then` (Ctrl-Z's `end`) when the first left the session in configuration mode. */
+  private run(line: string, then?: string): void {
     this.mode = 'busy';
     this.linesShown = 0;
     this.moreDiscard = false;
     const client = this.client;
-    client.call<SessionState>('exec', { text: line }).then((st) => {
+    client.call<SessionState>('exec', { text: line }).then(async (st) => {
+      if (then !== undefined && !st.closed && /\(.*\)#$/.test(st.prompt)) st = await client.call<SessionState>('exec', { text: then });
       if (client !== this.client || this.mode === 'closed') return;
       this.done = st;
       this.finishIfDone();
     }, () => {});
+  }
+
+  private escapeArmedAt = 0;
+
+  /**
+   * The power-off escape: Ctrl-A, then x within two seconds, each arriving on its own as
+   * typed keys do. Pasted data arrives in chunks of many bytes and never matches, so no
+   * paste (line noise, a binary file) can switch the box off. Ctrl-A still moves to the
+   * start of the line.
+   */
+  private escapeKey(d: string): boolean {
+    if (!this.opts.escape) return false;
+    const armed = this.escapeArmedAt > 0 && Date.now() - this.escapeArmedAt < 2000;
+    this.escapeArmedAt = d === '\x01' ? Date.now() : 0;
+    if (armed && (d === 'x' || d === 'X')) {
+      this.quit();
+      return true;
+    }
+    return false;
   }
 
   quit(): void {

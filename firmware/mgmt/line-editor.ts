@@ -1,15 +1,14 @@
 // IOS-style line editing on a dumb terminal (serial console or pty): insert anywhere,
 // backspace, Ctrl-A/E/B/F/D/K/U/W/X, arrows, history (Ctrl-P/N, up/down), Tab, `?`,
-// Ctrl-Z and Ctrl-C. Redraws with backspaces and spaces only, as a VT100 or a
+// Ctrl-Z and Ctrl-C (other control characters, line noise included, are ignored). Redraws with backspaces and spaces only, as a VT100 or a
 // serial terminal without escape-sequence support both render correctly.
 
 export type EditorAction =
   | { kind: 'submit'; line: string }
   | { kind: 'help'; line: string }
   | { kind: 'complete'; line: string }
-  | { kind: 'ctrl-z' }
-  | { kind: 'ctrl-c' }
-  | { kind: 'quit' };
+  | { kind: 'ctrl-z'; line: string }
+  | { kind: 'ctrl-c' };
 
 const MAX_HISTORY = 20;
 
@@ -83,11 +82,14 @@ export class LineEditor {
       case 0x10: this.historyStep(-1); return undefined; // Ctrl-P
       case 0x0e: this.historyStep(1); return undefined; // Ctrl-N
       case 0x09: return { kind: 'complete', line: this.buffer };
-      case 0x1a: { // Ctrl-Z
+      case 0x1a: { // Ctrl-Z: IOS runs the line typed so far, then leaves configuration mode
+        const line = this.buffer;
         this.write('^Z\n');
+        if (line.trim() !== '' && this.history[this.history.length - 1] !== line) this.history.push(line);
+        if (this.history.length > MAX_HISTORY) this.history.shift();
         this.buffer = '';
         this.cursor = 0;
-        return { kind: 'ctrl-z' };
+        return { kind: 'ctrl-z', line };
       }
       case 0x03: { // Ctrl-C
         this.write('^C\n');
@@ -95,7 +97,6 @@ export class LineEditor {
         this.cursor = 0;
         return { kind: 'ctrl-c' };
       }
-      case 0x1c: return { kind: 'quit' }; // Ctrl-\ powers the simulator off
       default:
         break;
     }

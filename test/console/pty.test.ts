@@ -106,7 +106,9 @@ t.test('a user at the console of a new box', async (t) => {
   await box.expect(/R1>$/, 30000);
   t.pass('after reload the saved hostname is back and the unsaved one is gone');
 
-  box.type('\x1c');
+  box.type('\x01');
+  await new Promise((r) => setTimeout(r, 300));
+  box.type('x');
   await new Promise<void>((resolve) => box.child.on('exit', () => resolve()));
-  t.pass('Ctrl-\\ powers the sim off');
+  t.pass('Ctrl-A, then x, powers the sim off');
 });
