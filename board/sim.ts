@@ -1,26 +1,57 @@
-// The `sim` board: runs on any Linux host. Its ports carry every physical interface name the
-// seed guide's examples use, so each example can be tried as written; a port is wired to a
-// Linux interface of the daemon's network namespace with `--port NAME=ifname`.
+// The `sim` board: runs on any Linux host. Its ports come from a profile (sim-profiles.ts);
+// a port is wired to a Linux interface of the daemon's network namespace with
+// `--port NAME=ifname`. A port that is not wired, or whose Linux interface is missing, is
+// shown down, and the console says why at boot.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BoardProfile } from './profile.js';
+import { canonicalInterfaceName } from '../firmware/config/interface-names.js';
+import type { BoardProfile, PortRole } from './profile.js';
+import { loadSimProfile } from './sim-profiles.js';
 import { derivedSerial } from './serial.js';
 
-export const SIM_PORTS = [
-  'Ethernet0/0', 'Ethernet1/0', 'Ethernet2/0', 'Ethernet3/0', 'Ethernet3/3',
-  'FastEthernet0/0', 'FastEthernet0/1',
-  'GigabitEthernet0/0', 'GigabitEthernet0/1', 'GigabitEthernet0/2',
-  'Serial0/0', 'Serial2/0', 'Serial2/1', 'Serial12/0',
-];
+export interface SimBoardOptions {
+  stateDir?: string;
+  portMap?: Record<string, string>;
+  cwd?: string;
+  /** `branch`, `guide` (the default: every port name of the guide) or a JSON file. */
+  profile?: string;
+  /** Whether a Linux interface exists in this namespace (tests replace it). */
+  linkExists?: (ifname: string) => boolean;
+}
 
-export function simBoard(opts: { stateDir?: string; portMap?: Record<string, string>; cwd?: string } = {}): BoardProfile {
+const linuxInterfaceExists = (ifname: string): boolean => existsSync(join('/sys/class/net', ifname));
+
+export function simBoard(opts: SimBoardOptions = {}): BoardProfile {
+  const profile = loadSimProfile(opts.profile ?? 'guide');
+  const ports = profile.ports.map((p) => p.name);
+  const roles: Record<string, PortRole> = {};
+  for (const p of profile.ports) if (p.role) roles[p.name] = p.role;
+  const portMap: Record<string, string> = {};
+  const notes: string[] = [];
+  const exists = opts.linkExists ?? linuxInterfaceExists;
+  for (const [given, ifname] of Object.entries(opts.portMap ?? {})) {
+    const name = canonicalInterfaceName(given);
+    if (!name || !ports.includes(name)) {
+      throw new Error(`--port ${given}=${ifname}: this board has no port ${given} (ports: ${ports.join(', ')})`);
+    }
+    portMap[name] = ifname;
+    if (!exists(ifname)) notes.push(`% ${name}: Linux interface ${ifname} does not exist in this network namespace; the port stays down`);
+  }
+  for (const name of ports) {
+    const role = roles[name] ? ` (${roles[name]})` : '';
+    if (portMap[name] !== undefined && exists(portMap[name]!)) notes.push(`${name}${role}: wired to Linux interface ${portMap[name]}`);
+    else if (roles[name]) notes.push(`${name}${role}: not connected (wire it with --port ${name}=IFNAME)`);
+  }
   return {
     name: 'sim',
-    model: 'Rampart SIM',
+    model: profile.model,
     description: `Linux ${process.arch}`,
-    ports: [...SIM_PORTS],
-    portMap: opts.portMap ?? {},
+    ports,
+    roles,
+    portMap,
     stateDir: opts.stateDir ?? join(opts.cwd ?? process.cwd(), 'state', 'sim'),
     serial: derivedSerial('RSM', opts.stateDir ?? join(opts.cwd ?? process.cwd(), 'state', 'sim')),
     engines: ['software'],
+    notes,
   };
 }

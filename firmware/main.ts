@@ -1,7 +1,7 @@
 // `rampart`: one executable, every role a subcommand (busybox style).
-//   rampart daemon  [--board sim] [--state DIR] [--socket PATH] [--port NAME=ifname ...] [--ssh-port N] [--ssh-address A]
+//   rampart daemon  [--board sim] [--profile guide|branch|FILE.json] [--state DIR] [--socket PATH] [--port NAME=ifname ...] [--ssh-port N] [--ssh-address A]
 //   rampart console [--socket PATH] [--state DIR] [--device /dev/ttyS0 [--baud 9600]]
-//   rampart sim     [--state DIR] [--port NAME=ifname ...]   daemon + console on this terminal
+//   rampart sim     [--profile branch|guide|FILE.json] [--state DIR] [--port NAME=ifname ...]   daemon + console on this terminal
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -54,7 +54,7 @@ function socketPath(f: Flags): string {
 }
 
 async function runDaemon(f: Flags): Promise<void> {
-  const board = loadBoard(one(f, 'board') ?? 'sim', { stateDir: stateDir(f), portMap: portMap(f) });
+  const board = loadBoard(one(f, 'board') ?? 'sim', { stateDir: stateDir(f), portMap: portMap(f), profile: one(f, 'profile') });
   const sshPort = one(f, 'ssh-port');
   const daemon = new Daemon({
     board, socketPath: socketPath(f), onReload: () => process.exit(RELOAD_EXIT_CODE),
@@ -105,7 +105,8 @@ async function runSim(f: Flags): Promise<void> {
   // executable itself and the child takes its subcommand directly.
   const script = process.argv[1];
   const self = script && script !== process.execPath && existsSync(script) ? [script] : [];
-  const childArgs = [...self, 'daemon', '--board', 'sim', '--state', stateDir(f), '--socket', socketPath(f)];
+  // The box a person boots is a branch box (one WAN, two LAN ports) unless told otherwise.
+  const childArgs = [...self, 'daemon', '--board', 'sim', '--profile', one(f, 'profile') ?? 'branch', '--state', stateDir(f), '--socket', socketPath(f)];
   for (const p of f.opts.get('port') ?? []) childArgs.push('--port', p);
   let child: ReturnType<typeof spawn> | undefined;
   let quitting = false;

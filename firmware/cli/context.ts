@@ -31,6 +31,8 @@ export interface BoardInfo {
   description: string;
   /** Board serial number (`Processor board ID`, `show inventory`). */
   serial?: string;
+  /** WAN/LAN role of the ports that have one (branch profiles). */
+  roles?: Readonly<Record<string, 'WAN' | 'LAN'>>;
 }
 
 /**

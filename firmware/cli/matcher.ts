@@ -110,6 +110,8 @@ interface WalkState<C> {
   collectNext: boolean;
   budget: number;
   varCache: Map<number, number>;
+  /** Positions where a word matched a keyword exactly: there it abbreviates no other keyword. */
+  exactOnly: ReadonlySet<number>;
 }
 
 type Cont = (pos: number, path: Step | undefined) => void;
@@ -146,7 +148,7 @@ function walk<C>(st: WalkState<C>, node: GrammarNode, pos: number, path: Step | 
         st.exactKw.add(pos);
         return k(pos + 1, { node, pos, consumed: 1, value: node.word, score: SCORE_EXACT_KW, partial: false, repeated, prev: path });
       }
-      if (node.word.startsWith(w)) {
+      if (node.word.startsWith(w) && !st.exactOnly.has(pos)) {
         let set = st.partialKw.get(pos);
         if (!set) st.partialKw.set(pos, (set = new Set()));
         set.add(node.word);
@@ -205,8 +207,31 @@ function buildArgs(steps: Step[]): Args {
   return new Args(values, keywords);
 }
 
-function newState<C>(line: string, words: Word[], collectNext: boolean): WalkState<C> {
-  return { words, line, complete: [], maxAlive: 0, partialKw: new Map(), exactKw: new Set(), next: new Map(), crOk: false, collectNext, budget: 200_000, varCache: new Map() };
+function newState<C>(line: string, words: Word[], collectNext: boolean, exactOnly: ReadonlySet<number> = new Set()): WalkState<C> {
+  return { words, line, complete: [], maxAlive: 0, partialKw: new Map(), exactKw: new Set(), next: new Map(), crOk: false, collectNext, budget: 200_000, varCache: new Map(), exactOnly };
+}
+
+/**
+ * Positions where a typed word is a whole keyword and also the start of a longer one
+ * (`crypto key` / `keyring`, `ip domain` / `domain-lookup`, `group1` / `group14`). As in
+ * IOS, the whole keyword wins there: the longer one is not considered at all, so a
+ * command that only parses through the longer keyword is not run by mistake.
+ */
+function exactKeywordPositions(st: WalkState<unknown>): Set<number> {
+  const out = new Set<number>();
+  for (const p of st.exactKw) if (st.partialKw.has(p)) out.add(p);
+  return out;
+}
+
+/** Walks every candidate; a second time without the longer keywords when a whole one was typed. */
+function walkAll<C>(line: string, words: Word[], candidates: Candidate<C>[]): WalkState<C> {
+  const first = newState<C>(line, words, false);
+  runAll(first, candidates);
+  const exact = exactKeywordPositions(first as WalkState<unknown>);
+  if (exact.size === 0) return first;
+  const st = newState<C>(line, words, false, exact);
+  runAll(st, candidates);
+  return st;
 }
 
 function runAll<C>(st: WalkState<C>, candidates: Candidate<C>[]): void {
@@ -228,8 +253,7 @@ function ambiguousAt(st: WalkState<unknown>, pos: number): boolean {
 export function matchLine<C>(line: string, candidates: Candidate<C>[]): MatchResult<C> {
   const words = splitWords(line);
   if (words.length === 0) return { kind: 'empty' };
-  const st = newState<C>(line, words, false);
-  runAll(st, candidates);
+  const st = walkAll(line, words, candidates);
   if (st.complete.length > 0) {
     const scored = st.complete.map((c) => ({ c, steps: pathToArray(c.path) }));
     scored.sort((a, b) => compareScores(b.steps, a.steps));
@@ -267,7 +291,9 @@ export function helpAt<C>(line: string, candidates: Candidate<C>[], helpFor: (c:
   const endsWithSpace = line.length === 0 || /\s$/.test(line);
   const words = splitWords(line);
   const partial = endsWithSpace ? undefined : words.pop();
-  const st = newState<C>(line, words, true);
+  const probe = newState<C>(line, words, false);
+  runAll(probe, candidates);
+  const st = newState<C>(line, words, true, exactKeywordPositions(probe as WalkState<unknown>));
   // Collect per command so each token gets its own command's help text.
   const items = new Map<string, HelpItem>();
   let cr = false;

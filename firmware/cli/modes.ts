@@ -24,6 +24,11 @@ export function getMode(name: string): ModeDef {
   return m;
 }
 
+/** Every mode defined so far (commands files define theirs when imported). */
+export function allModes(): string[] {
+  return [...modes.keys()];
+}
+
 export function isConfigMode(name: string): boolean {
   for (let m: ModeDef | undefined = getMode(name); m; m = m.parent ? modes.get(m.parent) : undefined) {
     if (m.name === 'config') return true;

@@ -28,6 +28,7 @@ export const KEYWORD_HELP: Record<string, string> = {
   no: 'Negate a command or set its defaults',
   default: 'Set a command to its defaults',
   show: 'Show running system information',
+  clear: 'Reset functions',
   crypto: 'Encryption module',
   ip: 'Global IP configuration subcommands',
   ipv6: 'IPv6 configuration',

@@ -68,8 +68,6 @@ export interface PresharedKey {
 export interface LocalAddressBinding {
   /** Canonical interface name. */
   interface?: string;
-  /** The interface name as typed (the guide's show output prints it so: `serial2/0`). */
-  interfaceAsTyped?: string;
   address?: string;
   vrf?: string;
 }

@@ -152,6 +152,7 @@ export class Daemon {
     this.system = {
       board: {
         name: opts.board.name, model: opts.board.model, description: opts.board.description, ports: opts.board.ports,
+        roles: opts.board.roles ?? {},
         ...(opts.board.serial !== undefined ? { serial: opts.board.serial } : {}),
       },
       version: buildInfo().version,
@@ -238,6 +239,7 @@ export class Daemon {
     }
     if (errors.length > 0) this.bootLog.push(`% ${errors.length} line(s) of startup-config failed; the rest was applied.`);
     if (stored === undefined) this.bootLog.push('No startup-config found: booted with the default configuration.');
+    this.bootLog.push(...(this.opts.board.notes ?? []));
     this.log(`config loaded in ${ms.toFixed(1)} ms`);
   }
 

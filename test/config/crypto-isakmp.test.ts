@@ -45,9 +45,9 @@ t.test('keyrings and profiles', async (t) => {
   t.same(cfg.keyrings.k1!.keys, [{ key: 's2', keyType: 0, address: { address: '10.0.0.3', mask: '255.255.255.255' } }]);
   t.equal(cfg.keyrings.k1!.vrf, 'blue');
   t.same(cfg.isakmpProfiles.p1!.keyrings, ['k1']);
-  t.same(cfg.isakmpProfiles.p1!.localAddress, { interface: 'Serial2/0', interfaceAsTyped: 'serial2/0' });
+  t.same(cfg.isakmpProfiles.p1!.localAddress, { interface: 'Serial2/0' });
   t.equal(await exec(cfg, ['show crypto isakmp profile']),
-    'Router#show crypto isakmp profile\nISAKMP PROFILE p1\n  Identities matched are:\n    ip-address 10.0.0.0 255.0.0.0\n  Certificate maps matched are:\n  keyring(s): k1\n  trustpoint(s): <all>\n  Interface binding: serial2/0 (10.20.0.1:global)\nRouter#');
+    'Router#show crypto isakmp profile\nISAKMP PROFILE p1\n  Identities matched are:\n    ip-address 10.0.0.0 255.0.0.0\n  Certificate maps matched are:\n  keyring(s): k1\n  trustpoint(s): <all>\n  Interface binding: Serial2/0 (10.20.0.1:global)\nRouter#');
   const again = await configure(['crypto keyring k1'], cfg);
   t.match(again.text, /Keyring k1 already exists in vrf blue/);
 });

@@ -14,6 +14,7 @@ import { CliError, type CommandContext } from '../context.js';
 import type { Args } from '../matcher.js';
 import { defineMode } from '../modes.js';
 import { defineCommand } from '../registry.js';
+import { presharedKeyText } from '../limits.js';
 
 defineMode({ name: 'ikev2-proposal', prompt: '(config-ikev2-proposal)', parent: 'config' });
 defineMode({ name: 'ikev2-policy', prompt: '(config-ikev2-policy)', parent: 'config' });
@@ -339,7 +340,8 @@ peerCommand(['pre-shared-key [local|remote] [0|6] WORD$secret', 'no pre-shared-k
     const slot = a.has('local') ? 'localKey' : a.has('remote') ? 'remoteKey' : 'presharedKey';
     if (a.no) delete p[slot];
     else {
-      const k: Ikev2Key = { key: a.req('secret'), keyType: a.has('6') ? 6 : 0 };
+      const keyType = a.has('6') ? 6 : 0;
+      const k: Ikev2Key = { key: presharedKeyText(a.req('secret'), keyType), keyType };
       p[slot] = k;
     }
   });

@@ -18,6 +18,7 @@ import { CliError, type CommandContext } from '../context.js';
 import type { Args } from '../matcher.js';
 import { defineMode } from '../modes.js';
 import { defineCommand } from '../registry.js';
+import { presharedKeyText } from '../limits.js';
 
 defineMode({ name: 'isakmp-policy', prompt: '(config-isakmp)', parent: 'config' });
 defineMode({ name: 'keyring', prompt: '(conf-keyring)', parent: 'config' });
@@ -220,7 +221,8 @@ defineCommand({
     if (a.no) {
       keys.keys = keys.keys.filter((k) => !sameTarget(k, id));
     } else {
-      const k: PresharedKey = { key: a.req('secret'), keyType: a.has('6') ? 6 : 0, ...id };
+      const keyType = a.has('6') ? 6 : 0;
+      const k: PresharedKey = { key: presharedKeyText(a.req('secret'), keyType), keyType, ...id };
       if (a.has('no-xauth')) k.noXauth = true;
       upsertKey(keys.keys, k);
     }
@@ -354,7 +356,10 @@ defineCommand({
     const ring = currentKeyring(ctx);
     const id = keyIdentity(a);
     if (a.no) ring.keys = ring.keys.filter((k) => !sameTarget(k, id));
-    else upsertKey(ring.keys, { key: a.req('secret'), keyType: a.has('6') ? 6 : 0, ...id });
+    else {
+      const keyType = a.has('6') ? 6 : 0;
+      upsertKey(ring.keys, { key: presharedKeyText(a.req('secret'), keyType), keyType, ...id });
+    }
     ring.revision = nextRevision(ctx.config);
   },
 });
@@ -364,7 +369,7 @@ function localAddressFromArgs(a: Args): LocalAddressBinding {
   if (ifname !== undefined) {
     const canon = canonicalInterfaceName(ifname.replace(/\s+/, ''));
     if (!canon) throw new CliError(`% Invalid interface ${ifname}`);
-    return { interface: canon, interfaceAsTyped: ifname };
+    return { interface: canon };
   }
   const b: LocalAddressBinding = { address: a.req('addr') };
   const vrf = a.get('vrf');
@@ -540,7 +545,7 @@ export function formatIsakmpProfileShow(cfg: Config, p: IsakmpProfile): string[]
   if (b) {
     if (b.interface !== undefined) {
       const addr = interfaceAddress(cfg, b.interface) ?? 'unassigned';
-      out.push(`  Interface binding: ${b.interfaceAsTyped ?? b.interface} (${addr}:global)`);
+      out.push(`  Interface binding: ${b.interface} (${addr}:global)`);
     } else {
       out.push(`  Interface binding: ${b.address} (${b.address}:${b.vrf ?? 'global'})`);
     }
@@ -588,5 +593,7 @@ defineCommand({
   modes: ['isakmp-client-group'],
   syntax: ['key', 'pool', 'save-password', 'dns', 'wins', 'domain', 'acl', 'include-local-lan', 'max-users', 'netmask', 'banner', 'split-dns', 'firewall', 'backup-gateway', 'pfs']
     .map((w) => `[no] ${w} [LINE]`),
+  help: Object.fromEntries(['key', 'pool', 'save-password', 'dns', 'wins', 'domain', 'acl', 'include-local-lan', 'max-users', 'netmask', 'banner', 'split-dns', 'firewall', 'backup-gateway', 'pfs']
+    .map((w) => [w, 'Easy VPN server group setting (not supported)'])),
   handler() { throw new CliError(EZVPN_SERVER); },
 });

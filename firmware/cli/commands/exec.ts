@@ -65,7 +65,16 @@ defineCommand({
   modes: PRIV,
   syntax: 'configure [terminal]',
   help: { configure: 'Enter configuration mode', terminal: 'Configure from the terminal' },
-  handler(ctx) {
+  async handler(ctx, a) {
+    if (!a.has('terminal')) {
+      // IOS asks where from; Return takes the default in brackets.
+      const from = (await ctx.ask('Configuring from terminal, memory, or network [terminal]? ')).trim().toLowerCase();
+      if (from !== '' && !'terminal'.startsWith(from)) {
+        if ('memory'.startsWith(from) || 'network'.startsWith(from)) throw new CliError(`% Not supported on Rampart yet: configure ${'memory'.startsWith(from) ? 'memory' : 'network'} (use configure terminal)`);
+        ctx.print('?Must be "terminal", "memory" or "network"');
+        return;
+      }
+    }
     ctx.print('Enter configuration commands, one per line.  End with CNTL/Z.');
     ctx.enter('config');
   },

@@ -64,7 +64,7 @@ function selectVtys(cfg: Config, first: number, last: number): string[] {
 defineCommand({
   modes: ['config'],
   syntax: ['line <console|aux> 0', `line vty (0-${MAX_VTY})$first [(0-${MAX_VTY})$last]`],
-  help: { line: 'Configure a terminal line', console: 'Primary terminal line', aux: 'Auxiliary line', vty: 'Virtual terminal', first: 'First Line number', last: 'Last Line number' },
+  help: { line: 'Configure a terminal line', console: 'Primary terminal line', aux: 'Auxiliary line', '0': 'First Line number', vty: 'Virtual terminal', first: 'First Line number', last: 'Last Line number' },
   handler(ctx, a) {
     if (a.has('vty')) {
       const first = a.num('first')!, last = a.num('last') ?? first;
@@ -121,7 +121,7 @@ defineCommand({
 defineCommand({
   modes: LINE,
   syntax: ['password [0] WORD$pw', 'password 7 WORD$enc', 'no password [LINE]'],
-  help: { password: 'Set a password', pw: 'The UNENCRYPTED (cleartext) line password', enc: 'The HIDDEN line password string' },
+  help: { password: 'Set a password', '0': 'Specifies an UNENCRYPTED password will follow', '7': 'Specifies a HIDDEN password will follow', pw: 'The UNENCRYPTED (cleartext) line password', enc: 'The HIDDEN line password string' },
   handler(ctx, a) {
     setOnLines(ctx, a.no, 'password', () => (a.get('enc') !== undefined ? { type: 7, value: a.req('enc') }
       : ctx.config.system.servicePasswordEncryption ? { type: 7, value: encodeType7(a.req('pw')) } : { type: 0, value: a.req('pw') }));

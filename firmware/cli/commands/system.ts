@@ -136,6 +136,11 @@ defineCommand({
   modes: ['config'],
   syntax: 'version LINE$version',
   help: { version: 'Version' },
-  // Saved configs carry the version of the software that wrote them; IOS ignores it on load.
-  handler() { /* accepted and ignored, as IOS does */ },
+  // Saved configs carry the version of the software that wrote them; IOS ignores it on
+  // load. Another version (an IOS config pasted in) is ignored too, but said so.
+  handler(ctx, a) {
+    const mine = ctx.system.version.split('.').slice(0, 2).join('.');
+    const given = a.req('version').trim();
+    if (given !== mine) ctx.print(`% version ${given} ignored: this box runs Rampart ${ctx.system.version} (running-config says version ${mine})`);
+  },
 });

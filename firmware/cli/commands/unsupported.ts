@@ -94,7 +94,8 @@ export const UNSUPPORTED: Unsupported[] = [
 
 for (const u of UNSUPPORTED) {
   const help: Record<string, string> = {};
-  for (const w of u.words.split(' ')) help[w] = 'Not supported on Rampart';
+  // Every keyword of the command gets a help text, those of `rest` too (`ip nat ?`).
+  for (const w of `${u.words} ${u.rest ?? ''}`.split(/[\s<>|[\]]+/)) if (/^[a-z][a-z-]*$/.test(w)) help[w] = 'Not supported on Rampart';
   const syntax = [`${u.words} ${u.rest ?? '[LINE]'}`];
   if (u.no) syntax.push(`no ${u.words} ${u.rest ?? '[LINE]'}`);
   defineCommand({
