@@ -30,6 +30,8 @@ export interface TunnelConfig {
   destination?: string;
   mode?: TunnelMode;
   protection?: { profile: string; shared: boolean };
+  /** `no tunnel protection ipsec initiate`: a Virtual-Access clone only answers (IOS prints it). */
+  noInitiate?: boolean;
 }
 
 export interface InterfaceConfig {
@@ -180,6 +182,7 @@ export function renderInterface(i: InterfaceConfig): string[] {
     if (t.destination) l.push(` tunnel destination ${t.destination}`);
     if (t.mode && t.mode !== 'gre ip') l.push(` tunnel mode ${formatTunnelMode(t.mode)}`);
     if (t.protection) l.push(` tunnel protection ipsec profile ${t.protection.profile}${t.protection.shared ? ' shared' : ''}`);
+    if (t.noInitiate) l.push(' no tunnel protection ipsec initiate');
   }
   if (i.cryptoMap) l.push(` crypto map ${i.cryptoMap}`);
   if (i.ipv6CryptoMap) l.push(` ipv6 crypto map ${i.ipv6CryptoMap}`);

@@ -112,6 +112,46 @@ export function staticVtis(cfg: Config): StaticVti[] {
     .map((i) => staticVti(cfg, i));
 }
 
+/** A `Virtual-Template N type tunnel` usable for dynamic VTIs: tunnel mode ipsec ipv4 and a profile that exists. */
+export interface VirtualTemplate {
+  name: string;
+  config: InterfaceConfig;
+  profileName: string;
+  policy: ResolvedIpsecPolicy;
+  /** Address the Virtual-Access interfaces borrow (`ip unnumbered X`) and IKE answers on. */
+  local?: string;
+  addresses: string[];
+}
+
+/** The template `virtual-template N` of a profile names, or why it cannot be used. */
+export function virtualTemplate(cfg: Config, n: number): VirtualTemplate | string {
+  const name = `Virtual-Template${n}`;
+  const i = cfg.interfaces?.items[name];
+  if (!i) return `${name} does not exist`;
+  if (i.templateType !== 'tunnel' || i.tunnel?.mode !== 'ipsec ipv4') return `${name} is not an IPsec tunnel template (type tunnel, tunnel mode ipsec ipv4)`;
+  const prot = i.tunnel.protection;
+  if (!prot) return `${name} has no tunnel protection`;
+  const policy = resolveIpsecProfile(cfg, prot.profile);
+  if (!policy) return `IPsec profile ${prot.profile} of ${name} does not exist`;
+  if (policy.transformSets.length === 0) return `IPsec profile ${prot.profile} of ${name} has no transform set`;
+  const out: VirtualTemplate = { name, config: i, profileName: prot.profile, policy, addresses: tunnelAddresses(cfg, i) };
+  const local = i.unnumbered ? tunnelSourceAddress(cfg, i.unnumbered) : i.ipAddress?.address;
+  if (local !== undefined) out.local = local;
+  return out;
+}
+
+/**
+ * The configuration of a Virtual-Access interface cloned from a template for one peer, as
+ * `show running-config interface Virtual-AccessN` prints it (guide: DVTI Easy VPN server).
+ */
+export function cloneVirtualAccess(template: InterfaceConfig, name: string, local: string, peer: string): InterfaceConfig {
+  const c: InterfaceConfig = JSON.parse(JSON.stringify(template)) as InterfaceConfig;
+  c.name = name;
+  delete c.templateType;
+  c.tunnel = { ...c.tunnel, source: local, destination: peer, noInitiate: true };
+  return c;
+}
+
 /** Static VTIs that can negotiate: complete and not shut down. */
 export function activeStaticVtis(cfg: Config): StaticVti[] {
   return staticVtis(cfg).filter((v) => !v.shutdown && v.problem === undefined);

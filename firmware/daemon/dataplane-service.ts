@@ -41,6 +41,7 @@ import type { Endpoint } from '../dataplane/packet-io.js';
 import { UdpGsoBind } from '../dataplane/udp-gso-bind.js';
 import { parseIpv4 } from '../lib/ip.js';
 import { tunnelMapTag, VtiRuntime } from './vti-runtime.js';
+import { virtualTemplate } from '../config/vti.js';
 
 /** A child SA pair (or one direction) IKE asks to install. Keys never logged. */
 export interface ChildSaInstall {
@@ -349,6 +350,12 @@ export class DataplaneService implements DaemonService {
     const want = new Set<string>();
     for (const s of this.spds.values()) if (s.local) want.add(s.local);
     for (const v of this.tunnels.list) if (v.local && !v.shutdown && v.problem === undefined) want.add(v.local);
+    // dynamic VTIs: sessions arrive on the address a template borrows, before any Virtual-Access exists
+    for (const name of Object.keys(this.lastConfig?.interfaces?.items ?? {})) {
+      const m = /^Virtual-Template(\d+)$/.exec(name);
+      const t = m ? virtualTemplate(this.lastConfig!, Number(m[1])) : undefined;
+      if (t && typeof t !== 'string' && t.local) want.add(t.local);
+    }
     for (const addr of want) {
       if (this.udpBinds.has(addr)) continue;
       const dst = Uint8Array.from(addr.split('.').map(Number));
@@ -469,6 +476,23 @@ export class DataplaneService implements DaemonService {
       for (const sa of sas) await k.addSa(sa);
       for (const p of policies) await k.addPolicy(p);
     })().catch((e: unknown) => this.ctx.log('dataplane', `XFRM install ${spec.mapName} ${spec.mapSeq}: ${(e as Error).message}`));
+  }
+
+  /**
+   * Dynamic VTI: a Virtual-Access interface cloned from `Virtual-Template<n>` for one peer,
+   * whose SA pair the caller then installs with the returned policy key and interface.
+   * `routes` are the peer's proxies (reverse route injection). A string says why not.
+   */
+  createVirtualAccess(n: number, local: string, peer: string, routes: readonly string[]): { name: string; policyKey: string; mapName: string } | string {
+    const t = virtualTemplate(this.lastConfig ?? this.ctx.config(), n);
+    if (typeof t === 'string') return t;
+    const va = this.tunnels.createVirtualAccess(t, local, peer, routes, this.now());
+    return { name: va.name, policyKey: va.policyKey, mapName: tunnelMapTag(va.name) };
+  }
+
+  /** The session of a Virtual-Access interface ended: it and its routes go. */
+  releaseVirtualAccess(name: string): void {
+    this.tunnels.removeVirtualAccess(name);
   }
 
   /** Deletes an SA by SAD id (an outbound SA takes its bundle with it). */
@@ -829,6 +853,10 @@ export class DataplaneService implements DaemonService {
     // tunnel interfaces: line protocol and counters (other interfaces: whoever answered before)
     const prev = rt.interfaceStatus;
     rt.interfaceStatus = (name) => this.tunnels.status(name) ?? prev?.(name);
+    rt.virtualAccess = () => this.tunnels.virtualAccesses.map((va) => ({
+      name: va.name, template: va.template, config: va.config, peer: va.peer ?? '', local: va.local ?? '',
+      createdAtMs: va.createdAtMs, routes: [...va.routes],
+    }));
   }
 
   /** Matches per ACL rule sequence number, summed over the SPDs using the list. */

@@ -16,7 +16,7 @@ import type {
 import { aclEntryFromConfig } from '../ipsec/acl-classifier.js';
 import { addrSetBounds, ANY_PORTS, anyAddr, formatIpValue, parseIp, selectorKey, type TrafficSelector } from '../ipsec/selector.js';
 import { aceToSelector } from '../ipsec/spd.js';
-import { activeStaticVtis, tunnelMapTag, type StaticVti } from '../config/vti.js';
+import { activeStaticVtis, tunnelMapTag, virtualTemplate, type StaticVti } from '../config/vti.js';
 
 /** What the service needs to know about an engine connection besides the engine's view. */
 export interface ConnectionMeta {
@@ -46,6 +46,8 @@ export interface ConnectionMeta {
   mode: 'tunnel' | 'transport';
   /** A tunnel interface's connection (static VTI): its name; the SA pair belongs to it. */
   vti?: string;
+  /** A dynamic VTI's connection: each session gets a Virtual-Access cloned from Virtual-Template<n>. */
+  vtemplate?: number;
 }
 
 export interface MappedIkev2Config {
@@ -258,6 +260,37 @@ export function mapStaticVti(cfg: Config, v: StaticVti, problems: string[]): { c
   return { conn, meta };
 }
 
+/**
+ * The responder connection of an IKEv2 profile with `virtual-template N` (dynamic VTI): any
+ * peer its identity matches; the peer's selectors are accepted as proposed (any/any or its
+ * proxies, which become routes into the session's Virtual-Access interface). IKE answers on
+ * the address the template borrows (`ip unnumbered`).
+ */
+export function mapVirtualTemplate(cfg: Config, profile: Ikev2Profile, problems: string[]): { conn: Ikev2Connection; meta: ConnectionMeta } | undefined {
+  const n = profile.virtualTemplate!;
+  const where = `ikev2 profile ${profile.name}`;
+  const t = virtualTemplate(cfg, n);
+  if (typeof t === 'string') { problems.push(`${where}: ${t}`); return undefined; }
+  const childProposals = t.policy.transformSets.map(childProposalFromSet).filter((p): p is ChildProposalConfig => p !== undefined);
+  if (childProposals.length === 0) { problems.push(`${where}: ${t.name}: no transform set IKEv2 can offer`); return undefined; }
+  const name = `vt:${profile.name}`;
+  const conn: Ikev2Connection = {
+    name, remoteAddress: '0.0.0.0/0', ikeProposals: t.local ? initiatorIkeProposals(cfg, t.local) : [], childProposals,
+    localSelectors: [ANY_V4], remoteSelectors: [ANY_V4], mode: 'tunnel', ikeLifetimeSec: profile.lifetimeSec, childLifetimeSec: t.policy.lifetimeSec,
+  };
+  if (t.local) conn.localAddress = t.local;
+  if (t.policy.lifetimeKb !== 'disable') conn.childLifetimeKb = t.policy.lifetimeKb;
+  if (t.policy.pfsGroup !== undefined) conn.pfsGroup = Number(t.policy.pfsGroup);
+  applyProfile(conn, profile);
+  const meta: ConnectionMeta = {
+    name, baseName: name, peerIndex: 0, peerCount: 1, iface: t.name, mapName: tunnelMapTag(t.name), seq: 0, aceIndex: 0, aclName: '',
+    policyKey: name, scope: ANY_SCOPE, aceText: aceText(ANY_SCOPE), profile: profile.name, peer: '0.0.0.0', localAddress: t.local ?? '',
+    replayWindow: t.policy.replayDisabled ? 0 : t.policy.replayWindow, lifetimeSec: t.policy.lifetimeSec, mode: 'tunnel', vtemplate: n,
+  };
+  if (t.policy.lifetimeKb !== 'disable') meta.lifetimeKb = t.policy.lifetimeKb;
+  return { conn, meta };
+}
+
 /** The whole mapping, recomputed on every configuration change (cheap: a few entries). */
 export function mapIkev2Config(cfg: Config, opts: { cookieThreshold?: number } = {}): MappedIkev2Config {
   const connections: Ikev2Connection[] = [];
@@ -333,6 +366,14 @@ export function mapIkev2Config(cfg: Config, opts: { cookieThreshold?: number } =
     connections.push(m.conn);
     meta.set(m.conn.name, m.meta);
     listen.add(v.local!);
+  }
+  for (const profile of Object.values(cfg.ikev2Profiles ?? {}).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (profile.virtualTemplate === undefined) continue;
+    const m = mapVirtualTemplate(cfg, profile, problems);
+    if (!m) continue;
+    connections.push(m.conn);
+    meta.set(m.conn.name, m.meta);
+    if (m.conn.localAddress) listen.add(m.conn.localAddress);
   }
   const config: Omit<Ikev2Config, 'psk'> = {
     connections, policies: responderPolicies(cfg), retransmit: { initialTimeoutMs: 1000, maxRetries: 5 },

@@ -37,6 +37,9 @@ export interface Ikev2DataplaneApi {
     /** a tunnel interface's SA pair */
     iface?: string;
   }): { inboundId: number; outboundId: number };
+  /** Dynamic VTI: a Virtual-Access interface for one session (a string says why not). */
+  createVirtualAccess?(template: number, local: string, peer: string, routes: readonly string[]): { name: string; policyKey: string; mapName: string } | string;
+  releaseVirtualAccess?(name: string): void;
   deleteSa(id: number, reason?: string): boolean;
   /** Per-SA packet counters (for DPD: inbound ESP proves the peer alive; on-demand DPD). */
   readonly sad?: { get(id: number): { readonly counters: { readonly encapsPkts: number; readonly decapsPkts: number } } | undefined };
@@ -91,6 +94,16 @@ function spiHex(v: bigint): string {
   return v.toString(16).toUpperCase().padStart(16, '0');
 }
 
+/** `A.B.C.D/len` when [start, end] is one prefix. */
+function selectorCidr(start: string, end: string): string | undefined {
+  const v = (x: string): number => x.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(start)) return undefined;
+  const lo = v(start), hi = v(end);
+  const span = hi - lo + 1;
+  if (span <= 0 || (span & (span - 1)) !== 0 && span !== 2 ** 32 || lo % span !== 0) return undefined;
+  return `${start}/${32 - Math.log2(span)}`;
+}
+
 function scopeFromPayload(local: TsPayloadSelector, remote: TsPayloadSelector): TrafficSelector {
   return {
     family: local.startAddress.length === 16 ? 6 : 4,
@@ -118,6 +131,8 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
   private readonly peerChoice = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: (() => void)[] = [];
+  /** dynamic VTI: IKE SA -> its Virtual-Access interface */
+  private readonly vaByIke = new Map<number, { name: string; policyKey: string; mapName: string }>();
   /** static VTI connection -> since when (engine clock) it has had no Child SA */
   private readonly tunnelDownSince = new Map<string, number>();
   private lastTunnelCheck = 0;
@@ -335,6 +350,13 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
     if (child.udpEncap) spec.udpEncap = { localPort: child.localPort, remotePort: child.remotePort };
     if (child.dhGroup > 0) spec.pfsGroup = child.dhGroup;
     if (meta.vti !== undefined) spec.iface = meta.vti;
+    if (meta.vtemplate !== undefined) {
+      const va = this.virtualAccessFor(child, meta.vtemplate);
+      if (!va) return;
+      spec.policyKey = va.policyKey;
+      spec.mapName = va.mapName;
+      spec.iface = va.name;
+    }
     try {
       const ids = this.dp.installChildSa(spec);
       const now = this.clock();
@@ -343,6 +365,22 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
     } catch (err) {
       this.log('error', `IKE child ${child.childId}: data plane refused the SAs: ${(err as Error).message}`);
     }
+  }
+
+  /** The session's Virtual-Access interface, cloned at its first Child SA (routes: the peer's proxies). */
+  private virtualAccessFor(child: ChildSaInfo, template: number): { name: string; policyKey: string; mapName: string } | undefined {
+    const have = this.vaByIke.get(child.ikeSaId);
+    if (have) return have;
+    if (!this.dp?.createVirtualAccess) { this.log('error', 'IKE dynamic VTI: the data plane has no Virtual-Access interfaces'); return undefined; }
+    const routes = child.tsRemote.flatMap((ts) => {
+      const cidr = selectorCidr(formatTsIp(ts.startAddress), formatTsIp(ts.endAddress));
+      return cidr && !cidr.endsWith('/0') ? [cidr] : [];
+    });
+    const r = this.dp.createVirtualAccess(template, child.localAddress, child.remoteAddress, routes);
+    if (typeof r === 'string') { this.log('error', `IKE child ${child.childId}: no Virtual-Access interface: ${r}`); return undefined; }
+    this.vaByIke.set(child.ikeSaId, r);
+    this.debugLine(`IKEv2: ${r.name} cloned from Virtual-Template${template} for ${child.remoteAddress}${routes.length ? ` (routes ${routes.join(', ')})` : ''}`);
+    return r;
   }
 
   /**
@@ -405,13 +443,20 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
       case 'ike-up':
         this.debugLine(`IKEv2: IKE SA ${e.sa.ikeSaId} with ${e.sa.remoteAddress}:${e.sa.remotePort} up (${e.sa.encryption} ${e.sa.prf} group ${e.sa.dhGroup})`);
         break;
-      case 'ike-down':
+      case 'ike-down': {
         this.clearPending(e.connection);
+        const va = this.vaByIke.get(e.ikeSaId);
+        if (va) { this.vaByIke.delete(e.ikeSaId); this.dp?.releaseVirtualAccess?.(va.name); }
         this.debugLine(`IKEv2: IKE SA ${e.ikeSaId} down (${e.reason})`);
         break;
-      case 'ike-rekeyed':
+      }
+      case 'ike-rekeyed': {
         this.debugLine(`IKEv2: IKE SA ${e.oldIkeSaId} rekeyed into ${e.newIkeSaId}`);
+        // the children (and a dynamic VTI's interface) move to the new IKE SA
+        const va = this.vaByIke.get(e.oldIkeSaId);
+        if (va) { this.vaByIke.delete(e.oldIkeSaId); this.vaByIke.set(e.newIkeSaId, va); }
         break;
+      }
       case 'negotiation-failed': {
         this.clearPending(e.connection);
         const m = this.mapped.meta.get(e.connection);
@@ -505,7 +550,7 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
       const key = `${s.remoteAddress}|${s.remotePort}`;
       let sess = bySa.get(key);
       if (!sess) {
-        sess = { interface: meta?.iface ?? '', peer: s.remoteAddress, peerPort: s.remotePort, ikeSas: [], flows: [] };
+        sess = { interface: this.vaByIke.get(s.ikeSaId)?.name ?? meta?.iface ?? '', peer: s.remoteAddress, peerPort: s.remotePort, ikeSas: [], flows: [] };
         if (meta) sess.profile = meta.profile;
         if (s.remoteId) sess.peerId = s.remoteId;
         bySa.set(key, sess);

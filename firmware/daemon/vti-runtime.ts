@@ -6,7 +6,8 @@
 
 import type { InterfaceRuntimeStatus } from '../cli/commands/routing.js';
 import type { Config } from '../config/model.js';
-import { staticVtis, type StaticVti } from '../config/vti.js';
+import { cloneVirtualAccess, staticVtis, tunnelDeviceName, vtiPolicyKey, type StaticVti, type VirtualTemplate } from '../config/vti.js';
+import type { InterfaceConfig } from '../config/interface.js';
 export { tunnelMapTag } from '../config/vti.js';
 import type { IpsecSa } from '../ipsec/ipsec-sa.js';
 import type { Sad } from '../ipsec/sad.js';
@@ -17,8 +18,20 @@ export interface LineProtocolEvent {
   up: boolean;
 }
 
+/** A Virtual-Access interface cloned from a template for one peer (dynamic VTI). */
+export interface VirtualAccess extends StaticVti {
+  number: number;
+  template: string;
+  /** Its configuration as `show running-config interface` prints it. */
+  config: InterfaceConfig;
+  /** The peer's proxies, routed into it while it is up (reverse route injection). */
+  routes: string[];
+  createdAtMs: number;
+}
+
 export class VtiRuntime {
   private vtis = new Map<string, StaticVti>();
+  private readonly vas = new Map<string, VirtualAccess>();
   private readonly line = new Map<string, boolean>();
   private readonly listeners = new Set<(e: LineProtocolEvent) => void>();
   private scheduled = false;
@@ -33,22 +46,60 @@ export class VtiRuntime {
 
   apply(cfg: Config): void {
     this.vtis = new Map(staticVtis(cfg).map((v) => [v.name, v]));
-    for (const name of [...this.line.keys()]) if (!this.vtis.has(name)) this.line.delete(name);
+    this.syncDevices();
+  }
+
+  private syncDevices(): void {
+    for (const name of [...this.line.keys()]) if (!this.vtis.has(name) && !this.vas.has(name)) this.line.delete(name);
     const devices = this.host.devices();
     if (devices) {
-      void devices.sync([...this.vtis.values()].map((v) => ({
+      void devices.sync(this.list.map((v) => ({
         name: v.name, device: v.device, policyKey: v.policyKey, addresses: v.addresses, enabled: !v.shutdown,
         ...(v.ipMtu !== undefined ? { mtu: v.ipMtu } : {}), ...(v.tcpAdjustMss !== undefined ? { tcpAdjustMss: v.tcpAdjustMss } : {}),
+        ...('routes' in v ? { routes: (v as VirtualAccess).routes } : {}),
       }))).then(() => this.refresh());
     } else this.refreshSoon();
   }
 
+  /** Static VTIs, then Virtual-Access interfaces. */
   get list(): StaticVti[] {
-    return [...this.vtis.values()];
+    return [...this.vtis.values(), ...this.vas.values()];
   }
 
   get(name: string): StaticVti | undefined {
-    return this.vtis.get(name);
+    return this.vtis.get(name) ?? this.vas.get(name);
+  }
+
+  get virtualAccesses(): VirtualAccess[] {
+    return [...this.vas.values()];
+  }
+
+  /**
+   * Clones `Virtual-AccessN` (lowest free N) from a template for one peer: its device, its SA
+   * pair key, and routes to the peer's proxies while it is up. The caller installs the SAs
+   * with the returned policy key and interface name.
+   */
+  createVirtualAccess(t: VirtualTemplate, local: string, peer: string, routes: readonly string[], nowMs: number): VirtualAccess {
+    let n = 1;
+    while (this.vas.has(`Virtual-Access${n}`)) n++;
+    const name = `Virtual-Access${n}`;
+    const config = cloneVirtualAccess(t.config, name, local, peer);
+    const va: VirtualAccess = {
+      name, number: n, template: t.name, config, device: tunnelDeviceName(name), policyKey: vtiPolicyKey(name), shutdown: false,
+      local, peer, profileName: t.profileName, policy: t.policy, addresses: t.addresses, routes: [...routes], createdAtMs: nowMs, signature: '',
+    };
+    if (t.config.ipMtu !== undefined) va.ipMtu = t.config.ipMtu;
+    if (t.config.tcpAdjustMss !== undefined) va.tcpAdjustMss = t.config.tcpAdjustMss;
+    if (t.config.vrf !== undefined) va.vrf = t.config.vrf;
+    this.vas.set(name, va);
+    this.syncDevices();
+    return va;
+  }
+
+  /** The session is gone: the interface and its routes go with it. */
+  removeVirtualAccess(name: string): void {
+    if (!this.vas.delete(name)) return;
+    this.syncDevices();
   }
 
   onLineProtocol(fn: (e: LineProtocolEvent) => void): () => void {
@@ -74,7 +125,7 @@ export class VtiRuntime {
 
   refresh(): void {
     const devices = this.host.devices();
-    for (const v of this.vtis.values()) {
+    for (const v of this.list) {
       const up = this.saUp(v);
       const was = this.line.get(v.name);
       this.line.set(v.name, up);
@@ -87,7 +138,7 @@ export class VtiRuntime {
 
   /** `show interfaces TunnelN` / `show ip interface brief`: real state and counters. */
   status(name: string): InterfaceRuntimeStatus | undefined {
-    const v = this.vtis.get(name);
+    const v = this.get(name);
     if (!v) return undefined;
     const link = !v.shutdown && v.problem === undefined;
     const out: InterfaceRuntimeStatus = { link, protocol: link && this.lineUp(name) };

@@ -27,6 +27,8 @@ export interface TunnelDeviceSpec {
   tcpAdjustMss?: number;
   /** administratively up (no `shutdown`) */
   enabled: boolean;
+  /** `A.B.C.D/len` routed into the device while it is up (a Virtual-Access's peer proxies) */
+  routes?: readonly string[];
 }
 
 interface TunnelDevice {
@@ -146,7 +148,9 @@ export class TunnelDevices {
     if (d.linkUp === up) return;
     d.linkUp = up;
     this.sh(['ip', 'link', 'set', d.spec.device, up ? 'up' : 'down']);
-    if (up) this.o.onLinkUp?.(d.spec.name);
+    if (!up) return;
+    for (const r of d.spec.routes ?? []) this.sh(['ip', 'route', 'replace', r, 'dev', d.spec.device]);
+    this.o.onLinkUp?.(d.spec.name);
   }
 
   has(name: string): boolean {

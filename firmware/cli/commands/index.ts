@@ -12,6 +12,7 @@ import './crypto-isakmp.js';
 import './crypto-map.js';
 import './interface.js';
 import './routing.js';
+import './vtemplate.js';
 import './crypto-ikev2.js';
 import './crypto-ikev2-sa.js';
 import './crypto-isakmp-sa.js';

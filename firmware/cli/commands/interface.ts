@@ -13,6 +13,7 @@ import { CliError, InvalidInputError, type CommandContext } from '../context.js'
 import type { Args } from '../matcher.js';
 import { defineMode } from '../modes.js';
 import { defineCommand } from '../registry.js';
+import { virtualAccessConfig } from './vtemplate.js';
 
 export const IF_MODE = 'config-if';
 export const SUBIF_MODE = 'config-subif';
@@ -541,7 +542,8 @@ defineCommand({
   handler(ctx, a) {
     const name = ifnameOf(a.req('IFNAME'));
     setBoardPorts(ctx.config, ctx.system.board.ports);
-    const i = ctx.config.interfaces.items[name];
+    // a Virtual-Access interface is the runtime's clone of its template, not configuration
+    const i = ctx.config.interfaces.items[name] ?? virtualAccessConfig(ctx, name);
     if (!i) throw new InvalidInputError(3);
     const body = ['!', ...renderInterface(i), 'end'].join('\n') + '\n';
     ctx.data(i);

@@ -14,6 +14,7 @@ import { CliError, type CommandContext } from '../context.js';
 import { defineMode } from '../modes.js';
 import { defineCommand } from '../registry.js';
 import { ifnameOf, requireKnownInterface } from './interface.js';
+import { virtualAccessConfig, virtualAccessInterfaces } from './vtemplate.js';
 
 /** Counters are 64-bit on the wire and in the kernel: number or bigint. */
 type Count = number | bigint;
@@ -246,7 +247,8 @@ export function interfaceState(ctx: CommandContext, i: InterfaceConfig): Interfa
 
 function interfacesOf(ctx: CommandContext): InterfaceConfig[] {
   setBoardPorts(ctx.config, ctx.system.board.ports);
-  return sortedInterfaces(ctx.config);
+  // Virtual-Access interfaces (dynamic VTI sessions) are listed after the configured ones
+  return [...sortedInterfaces(ctx.config), ...virtualAccessInterfaces(ctx).map((v) => v.config)];
 }
 
 // ------------------------------------------------------------------ routing table
@@ -460,6 +462,7 @@ const HARDWARE: Record<string, { hw: string; bw: number; dly: number; mtu: numbe
   Loopback: { hw: 'Loopback', bw: 8000000, dly: 5000, mtu: 1514, enc: 'LOOPBACK' },
   Tunnel: { hw: 'Tunnel', bw: 100, dly: 50000, mtu: 1514, enc: 'TUNNEL' },
   'Virtual-Template': { hw: 'Virtual Template interface', bw: 100000, dly: 100000, mtu: 1500, enc: 'TUNNEL' },
+  'Virtual-Access': { hw: 'Virtual Access interface', bw: 100, dly: 50000, mtu: 1514, enc: 'TUNNEL' },
 };
 
 function macDotted(mac: string | undefined): string {
@@ -482,9 +485,10 @@ export function formatShowInterface(ctx: CommandContext, i: InterfaceConfig): st
   l.push(`  MTU ${hw.mtu} bytes, BW ${bw} Kbit/sec, DLY ${hw.dly} usec,`);
   l.push('     reliability 255/255, txload 1/255, rxload 1/255');
   l.push(`  Encapsulation ${i.dot1q ? `802.1Q Virtual LAN, Vlan ID  ${i.dot1q.vlan}.` : hw.enc}, loopback not set`);
-  l.push(type === 'Tunnel' || type === 'Loopback' || type === 'Virtual-Template' ? '  Keepalive not set' : '  Keepalive set (10 sec)');
+  const tunnelLike = type === 'Tunnel' || type === 'Virtual-Template' || type === 'Virtual-Access';
+  l.push(tunnelLike || type === 'Loopback' ? '  Keepalive not set' : '  Keepalive set (10 sec)');
   if (eth && !i.dot1q) l.push(`  ${i.duplex === 'full' ? 'Full' : i.duplex === 'half' ? 'Half' : 'Auto'}-duplex, ${i.speed && i.speed !== 'auto' ? `${i.speed}Mb/s` : 'Auto-speed'}`);
-  if (type === 'Tunnel' || type === 'Virtual-Template') {
+  if (tunnelLike) {
     const t = i.tunnel ?? {};
     const mode = t.mode ?? 'gre ip';
     l.push(`  Tunnel source ${t.source ?? '0.0.0.0'}${t.destination ? `, destination ${t.destination}` : ''}`);
@@ -522,7 +526,7 @@ defineCommand({
     let list = interfacesOf(ctx);
     if (value !== undefined) {
       const name = ifnameOf(value);
-      const i = ctx.config.interfaces.items[name];
+      const i = ctx.config.interfaces.items[name] ?? virtualAccessConfig(ctx, name);
       if (!i) throw new CliError(`% Interface ${name} does not exist`);
       list = [i];
     }
