@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { Ikev2Engine, type ChildProposalConfig, type IkeProposalConfig, type Ikev2Event } from '../../firmware/ike/v2/index.js';
 import { ikeProposalsFromConfig } from '../../firmware/ike/v2/algorithms.js';
 import { encodeMessage, ExchangeType, PayloadType, type AnyPayload } from '../../firmware/proto/ikev2/index.js';
+import { xorshift32 } from '../lib/prng.js';
 
 export interface LoadToolConfig {
   mode: 'setup' | 'flood' | 'fuzz';
@@ -37,15 +38,7 @@ const cfg = JSON.parse(process.argv[2]!) as LoadToolConfig;
 const print = (o: unknown): void => { process.stdout.write(`${JSON.stringify(o)}\n`); };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-// ---- a small deterministic PRNG (xorshift32) so fuzz runs repeat ----
-let seed = (cfg.seed ?? 12345) >>> 0 || 1;
-function rnd(): number {
-  seed ^= seed << 13; seed >>>= 0;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5; seed >>>= 0;
-  return seed / 0x100000000;
-}
-const ri = (n: number): number => Math.floor(rnd() * n);
+const { ri } = xorshift32(cfg.seed ?? 12345);
 
 function makeEngine(onEvent: (e: Ikev2Event) => void): { engine: Ikev2Engine; sockets: Map<number, Socket>; close(): void } {
   const sockets = new Map<number, Socket>();

@@ -14,6 +14,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { connect } from 'node:net';
 import { IkeV1Engine, type Datagram as V1Datagram, type IkeV1Event } from '../../firmware/ike/v1/engine.js';
 import { Ikev2Engine, type Ikev2Event } from '../../firmware/ike/v2/index.js';
+import { xorshift32 } from './prng.js';
 
 export interface FuzzToolConfig {
   target: string;
@@ -35,14 +36,7 @@ const cfg = JSON.parse(process.argv[2] ?? '{}') as FuzzToolConfig;
 const print = (o: unknown): void => { process.stdout.write(`${JSON.stringify(o)}\n`); };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-let seed = cfg.seed >>> 0 || 1;
-function rnd(): number {
-  seed ^= seed << 13; seed >>>= 0;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5; seed >>>= 0;
-  return seed / 0x100000000;
-}
-const ri = (n: number): number => Math.floor(rnd() * n);
+const { ri } = xorshift32(cfg.seed);
 const rbytes = (n: number): Uint8Array => { const b = new Uint8Array(n); for (let i = 0; i < n; i++) b[i] = ri(256); return b; };
 
 interface Captured { data: Uint8Array; port: number; version: 1 | 2 }
