@@ -66,6 +66,11 @@ export interface CryptoPolicyEntry {
   ikev2Profile?: string;
   /** `reverse-route [static]`. */
   reverseRoute?: 'dynamic' | 'static';
+  /**
+   * `reverse-route remote-peer [A.B.C.D] [static]`: without an address, a host route to the
+   * peer as well; with one, that address is the next hop of the routes.
+   */
+  reverseRouteRemotePeer?: { address?: string };
 }
 
 export type CryptoMapEntryKind = 'ipsec-isakmp' | 'ipsec-manual';
@@ -184,8 +189,15 @@ function policyTailLines(e: CryptoPolicyEntry): string[] {
   if (e.isakmpProfile !== undefined) lines.push(` set isakmp-profile ${e.isakmpProfile}`);
   if (e.ikev2Profile !== undefined) lines.push(` set ikev2-profile ${e.ikev2Profile}`);
   if (e.matchAddress !== undefined) lines.push(` match address ${e.matchAddress}`);
-  if (e.reverseRoute !== undefined) lines.push(e.reverseRoute === 'static' ? ' reverse-route static' : ' reverse-route');
+  if (e.reverseRoute !== undefined) lines.push(reverseRouteLine(e));
   return lines;
+}
+
+function reverseRouteLine(e: CryptoPolicyEntry): string {
+  let l = ' reverse-route';
+  if (e.reverseRouteRemotePeer) l += e.reverseRouteRemotePeer.address !== undefined ? ` remote-peer ${e.reverseRouteRemotePeer.address}` : ' remote-peer';
+  if (e.reverseRoute === 'static') l += ' static';
+  return l;
 }
 
 function sessionKeyLines(e: CryptoMapEntry): string[] {
@@ -255,6 +267,7 @@ export interface ResolvedMapEntry extends ResolvedIpsecPolicy {
   peers: string[];
   perHost: boolean;
   reverseRoute?: 'dynamic' | 'static';
+  reverseRouteRemotePeer?: { address?: string };
   /** ipsec-manual only. Secret. */
   sessionKeys?: CryptoMapEntry['sessionKeys'];
   /** `crypto map NAME local-address IF`. */
@@ -277,6 +290,7 @@ export function resolveCryptoMapSet(cfg: Config, name: string): ResolvedMapEntry
     };
     if (e.matchAddress !== undefined) r.matchAddress = e.matchAddress;
     if (e.reverseRoute !== undefined) r.reverseRoute = e.reverseRoute;
+    if (e.reverseRouteRemotePeer !== undefined) r.reverseRouteRemotePeer = { ...e.reverseRouteRemotePeer };
     if (set.localAddress !== undefined) r.localAddressInterface = set.localAddress;
     if (r.isakmpProfile === undefined && set.isakmpProfile !== undefined) r.isakmpProfile = set.isakmpProfile;
     return r;

@@ -18,7 +18,7 @@ import { resolveCryptoMapSet, type ManualDirectionKeys, type ResolvedMapEntry } 
 import { transformWords } from '../config/crypto-ipsec.js';
 import type { Config } from '../config/model.js';
 import { Pipeline, type MapEntryData, type PipelineAcquire, type PipelineIo } from '../dataplane/pipeline.js';
-import { aclEntryFromConfig, type AclEntry } from '../ipsec/acl-classifier.js';
+import { aclEntryFromConfig, formatAclEntry, type AclEntry } from '../ipsec/acl-classifier.js';
 import { IpsecSa, type IpsecSaConfig } from '../ipsec/ipsec-sa.js';
 import { Sad, type SaProto, type SecurityAssociation, type SaSpec, type SadEvent } from '../ipsec/sad.js';
 import {
@@ -42,6 +42,11 @@ import { UdpGsoBind } from '../dataplane/udp-gso-bind.js';
 import { parseIpv4 } from '../lib/ip.js';
 import { tunnelMapTag, VtiRuntime } from './vti-runtime.js';
 import { virtualTemplate } from '../config/vti.js';
+import { TemporaryEntries, type TemporaryEntry, type TemporaryEntrySpec } from './temporary-entries.js';
+import { wantedRriRoutes, type RriRoute } from './reverse-route.js';
+
+/** Linux route protocol number marking RRI routes (found and flushed by it). */
+export const RRI_ROUTE_PROTO = '186';
 
 /** A child SA pair (or one direction) IKE asks to install. Keys never logged. */
 export interface ChildSaInstall {
@@ -221,6 +226,15 @@ export class DataplaneService implements DaemonService {
   private now: () => number = Date.now;
   private readonly run: CommandRunner;
   private spds = new Map<string, { spd: Spd<MapEntryData>; mapName: string; local: string | undefined }>();
+  /** Configured SPD inputs per interface (temporary entries are added at compile time). */
+  private baseInputs = new Map<string, { inputs: SpdMapEntryInput<MapEntryData>[]; mapName: string; local: string | undefined }>();
+  /** Temporary crypto map entries made by dynamic map negotiations. */
+  readonly temporary = new TemporaryEntries();
+  private tempCheckQueued = false;
+  /** RRI routes wanted now (show ip route) and installed in Linux (key -> argv). */
+  private rriRoutes: RriRoute[] = [];
+  private readonly rriInstalled = new Map<string, string[]>();
+  private rriFlushed = false;
   private manual = new Map<string, ManualState>();
   private ifState = new Map<string, string>();
   private routes = new Set<string>();
@@ -325,6 +339,8 @@ export class DataplaneService implements DaemonService {
     this.backend = undefined;
     if (this.kernel) { await this.kernel.flushPolicies().catch(() => {}); await this.kernel.flushSas().catch(() => {}); await this.kernel.close(); }
     this.kernel = undefined;
+    for (const argv of this.rriInstalled.values()) this.run(['ip', 'route', 'del', ...argv]);
+    this.rriInstalled.clear();
     this.sad?.close();
   }
 
@@ -337,6 +353,7 @@ export class DataplaneService implements DaemonService {
     this.tunnels.apply(config);
     this.compileSpds(config);
     this.installManual(config);
+    this.queueTemporaryCheck(); // RRI: `reverse-route static` routes and changed entries
     if (this.backend) {
       this.backend.installPolicies(this.policies());
       this.syncUdpBinds();
@@ -461,6 +478,7 @@ export class DataplaneService implements DaemonService {
     this.showExtras.set(bundle.sas[0]!, extras);
     if (this.kernel) this.installInKernel(spec, inbound.id, bundle.sas[0]!.id);
     if (spec.iface !== undefined) this.tunnels.refreshSoon();
+    this.queueTemporaryCheck(); // RRI routes follow the new SAs
     return { inboundId: inbound.id, outboundId: bundle.sas[0]!.id };
   }
 
@@ -510,6 +528,112 @@ export class DataplaneService implements DaemonService {
     return this.spds.get(iface)?.spd;
   }
 
+  /**
+   * The temporary crypto map entry for a flow a dynamic map entry accepted (made if new; the
+   * SPD is recompiled so the flow is steered to its SAs). IKE installs the SAs under the
+   * returned entry's policyKey and scope. Undefined: the flow has no access-list form.
+   * The entry goes away by itself once the SAD holds no SA under its policy key.
+   */
+  addTemporaryEntry(spec: TemporaryEntrySpec): TemporaryEntry | undefined {
+    const r = this.temporary.add(spec, this.now());
+    if (!r) return undefined;
+    if (r.created) {
+      this.rebuildSpds();
+      this.backend?.installPolicies(this.policies());
+      // removed again if IKE never installs SAs under it
+      this.queueTemporaryCheck(5000);
+    }
+    return r.entry;
+  }
+
+  private queueTemporaryCheck(delayMs = 0): void {
+    if (delayMs > 0) {
+      const h = setTimeout(() => this.checkTemporaryEntries(), delayMs);
+      h.unref();
+      return;
+    }
+    if (this.tempCheckQueued) return;
+    this.tempCheckQueued = true;
+    queueMicrotask(() => { this.tempCheckQueued = false; this.checkTemporaryEntries(); });
+  }
+
+  /** Drops temporary entries without SAs, then brings the RRI routes up to date. */
+  private checkTemporaryEntries(): void {
+    if (!this.sad) return;
+    const live = new Set<string>();
+    for (const sa of this.sad.all()) if (sa.policyKey !== undefined) live.add(sa.policyKey);
+    let removed = false;
+    const now = this.now();
+    for (const e of this.temporary.list()) {
+      if (live.has(e.policyKey) || now - e.createdAtMs < 4000) continue;
+      this.temporary.remove(e);
+      removed = true;
+    }
+    if (removed) {
+      this.rebuildSpds();
+      this.backend?.installPolicies(this.policies());
+    }
+    this.syncRri();
+  }
+
+  /** RRI routes wanted now (for `show ip route`). */
+  reverseRoutes(): readonly RriRoute[] {
+    return this.rriRoutes;
+  }
+
+  /** Recomputes the RRI routes and installs / removes them in Linux (wired boards). */
+  private syncRri(): void {
+    const cfg = this.lastConfig;
+    if (!cfg || !this.sad) return;
+    const sas = this.sad.all().filter((sa) => sa.direction === 'outbound')
+      .map((sa) => ({ policyKey: sa.policyKey, mapName: sa.mapName, mapSeq: sa.mapSeq, scope: sa.scope, peer: formatIp(sa.peer) }));
+    this.rriRoutes = wantedRriRoutes(cfg, sas, (k) => this.temporary.byPolicyKey(k));
+    if (!this.backend && !this.kernel) return;
+    if (!this.rriFlushed) {
+      // leftovers of a previous daemon in this namespace
+      this.run(['ip', 'route', 'flush', 'proto', RRI_ROUTE_PROTO]);
+      this.rriFlushed = true;
+    }
+    const want = new Map<string, string[]>();
+    for (const r of this.rriRoutes) {
+      const argv = this.rriArgv(cfg, r);
+      if (argv) want.set(argv.join(' '), argv);
+    }
+    for (const [key, argv] of [...this.rriInstalled]) {
+      if (want.has(key)) continue;
+      this.run(['ip', 'route', 'del', ...argv]);
+      this.rriInstalled.delete(key);
+    }
+    for (const [key, argv] of want) {
+      if (this.rriInstalled.has(key)) continue;
+      if (this.sh(['ip', 'route', 'replace', ...argv])) this.rriInstalled.set(key, argv);
+    }
+  }
+
+  /**
+   * `ip route` arguments of an RRI route: via the next hop when it is on a connected
+   * network, else via the gateway the configuration routes it through; the peer host
+   * route (remote-peer) via that gateway.
+   */
+  private rriArgv(cfg: Config, r: RriRoute): string[] | undefined {
+    const target = r.nextHop || r.prefix;
+    const inNet = (addr: string, net: string, mask: string): boolean => {
+      const a = parseIpv4(addr); const n = parseIpv4(net); const m = parseIpv4(mask);
+      return a !== undefined && n !== undefined && m !== undefined && ((a & m) >>> 0) === ((n & m) >>> 0);
+    };
+    for (const [port, itf] of Object.entries(cfg.interfaces?.items ?? {})) {
+      const a = itf.ipAddress;
+      const dev = this.linuxIf(port);
+      if (!a || !dev || !inNet(target, a.address, a.mask)) continue;
+      if (!r.nextHop) return undefined; // a connected peer needs no host route
+      return [`${r.prefix}/${r.length}`, 'via', r.nextHop, 'dev', dev, 'proto', RRI_ROUTE_PROTO, 'metric', String(r.distance)];
+    }
+    const via = (cfg.routing?.routes ?? []).filter((s) => s.vrf === undefined && s.nextHop && inNet(target, s.prefix, s.mask))
+      .sort((x, y) => maskLen(y.mask) - maskLen(x.mask))[0]?.nextHop;
+    if (!via) return r.nextHop ? [`${r.prefix}/${r.length}`, 'via', r.nextHop, 'proto', RRI_ROUTE_PROTO, 'metric', String(r.distance)] : undefined;
+    return [`${r.prefix}/${r.length}`, 'via', via, 'proto', RRI_ROUTE_PROTO, 'metric', String(r.distance)];
+  }
+
   private saSpec(sa: IpsecSa, direction: 'inbound' | 'outbound', common: Omit<SaSpec<IpsecSa>, 'direction' | 'proto' | 'spi' | 'transform'>): SaSpec<IpsecSa> {
     const keys: { proto: SaProto; spi: number }[] = [];
     if (sa.ahSpi !== undefined) keys.push({ proto: IPPROTO_AH, spi: sa.ahSpi });
@@ -523,6 +647,7 @@ export class DataplaneService implements DaemonService {
 
   private onSadEvent(e: SadEvent<IpsecSa>): void {
     if (e.sa.iface !== undefined && e.type !== 'soft') this.tunnels.refreshSoon();
+    if (e.type === 'deleted' || e.type === 'hard') this.queueTemporaryCheck();
     if (e.type === 'deleted' || e.type === 'hard') {
       e.sa.transform.destroy();
       const ks = this.kernelSas.get(e.sa.id);
@@ -606,8 +731,7 @@ export class DataplaneService implements DaemonService {
   }
 
   private compileSpds(cfg: Config): void {
-    const next = new Map<string, { spd: Spd<MapEntryData>; mapName: string; local: string | undefined }>();
-    const list: { name: string; spd: Spd<MapEntryData> }[] = [];
+    const base = new Map<string, { inputs: SpdMapEntryInput<MapEntryData>[]; mapName: string; local: string | undefined }>();
     const names = Object.keys(cfg.interfaces?.items ?? {}).sort();
     for (const name of names) {
       const itf = cfg.interfaces.items[name]!;
@@ -630,8 +754,20 @@ export class DataplaneService implements DaemonService {
       // an incomplete static entry (no peer or ACL) is ignored, as IOS disables it
       const usable = inputs.filter((i, k) => resolved[k]!.kind === 'dynamic' || (i.acl !== undefined && (i.peers?.length ?? 0) > 0));
       const local = this.interfaceAddress(cfg, resolved[0]?.localAddressInterface ?? name);
-      const spd = compileSpd(usable);
-      next.set(name, { spd, mapName: itf.cryptoMap, local });
+      base.set(name, { inputs: usable, mapName: itf.cryptoMap, local });
+    }
+    this.baseInputs = base;
+    this.rebuildSpds();
+  }
+
+  /** Compiles every interface's SPD from its configured entries and its temporary entries. */
+  private rebuildSpds(): void {
+    const next = new Map<string, { spd: Spd<MapEntryData>; mapName: string; local: string | undefined }>();
+    const list: { name: string; spd: Spd<MapEntryData> }[] = [];
+    for (const [name, b] of this.baseInputs) {
+      const temps = this.temporary.spdInputs<MapEntryData>(name, { iface: name }).filter((t) => t.mapName === b.mapName);
+      const spd = compileSpd([...b.inputs, ...temps]);
+      next.set(name, { spd, mapName: b.mapName, local: b.local });
       list.push({ name, spd });
     }
     this.spds = next;
@@ -847,6 +983,8 @@ export class DataplaneService implements DaemonService {
     rt.ipsecSas = () => this.ipsecSaView();
     rt.cryptoEngine = () => this.engineView();
     rt.clearCryptoSa = (f) => this.clearSas(f);
+    rt.reverseRoutes = () => this.rriRoutes;
+    rt.cryptoMapTemporaryEntries = () => this.temporary.list().map((e) => ({ ...e, aclLine: formatAclEntry(e.ace) }));
     // crypto ACL match counts (the SPD classifier's) for `show access-lists`
     rt.aclMatches = (list) => this.aclMatches(list);
     rt.clearAclCounters = () => { for (const s of this.spds.values()) s.spd.resetCounters(); };

@@ -39,6 +39,7 @@ import {
   type AddrSet, type TrafficSelector,
 } from '../ipsec/selector.js';
 import type { DaemonService, ServiceContext } from './daemon.js';
+import { reverseRouteSpecOf } from './reverse-route.js';
 import type { DataplaneService, DataplaneExpire, SaKeys } from './dataplane-service.js';
 import type { ClearCryptoSaFilter } from '../cli/commands/crypto-ipsec-sa.js';
 import { activeStaticVtis, tunnelMapTag, tunnelRetryDelayMs, type StaticVti } from '../config/vti.js';
@@ -82,6 +83,8 @@ interface FlowPlan {
   startedAt: number;
   /** a static VTI's flow (any/any): the tunnel interface */
   vti?: string;
+  /** Accepted by this dynamic map entry: the SAs go under a temporary entry. */
+  dynamic?: ResolvedMapEntry;
 }
 
 /** IKEv1's `IP any any` proxy identity (a static VTI's only one). */
@@ -183,6 +186,7 @@ export function selsToTraffic(local: Selector, remote: Selector): TrafficSelecto
 }
 
 const selKey = (s: Selector): string => `${s.addr}/${s.prefixLen}:${s.protocol}:${s.port}`;
+const formatSel = (s: Selector): string => `${s.addr}/${s.prefixLen}${s.protocol ? ` proto ${s.protocol}` : ''}${s.port ? ` port ${s.port}` : ''}`;
 
 /**
  * The sets IKE offers/accepts for a flow. IOS uses `mode transport` only when the protected
@@ -548,46 +552,76 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
 
   // ------------------------------------------------------------------ responder
 
+  /**
+   * Quick mode responder: the interface's entries in search order (static entries, then
+   * each dynamic map entry by its own sequence number; the guide's "Dynamic Crypto Maps
+   * Overview"), the first that takes everything wins: the peer, the proxies inside a permit
+   * of its ACL (never narrowed: a wider offer is refused with INVALID-ID-INFORMATION), the
+   * ISAKMP profile the phase-1 SA matched, transform sets, PFS and lifetimes. A dynamic entry
+   * takes what it leaves unset from the offer; the SAs then live under a temporary entry.
+   */
   private respond(q: QuickModeResponderQuery): QuickModeResponderDecision {
     const cfg = this.ctx.config();
-    const reject = (reason: string): QuickModeResponderDecision => ({ accept: false, reason, notifyType: 18 /* INVALID-ID-INFORMATION */ });
+    let notifyType = 18; /* INVALID-ID-INFORMATION */
+    const reject = (reason: string): QuickModeResponderDecision => ({ accept: false, reason, notifyType });
     let peer;
     try { peer = parseIp(q.peerAddress); } catch { return reject('bad peer address'); }
     const request = selsToTraffic(q.localSel, q.remoteSel);
     const vti = this.respondVti(cfg, q);
     if (vti) return vti;
+    const refusals: string[] = [];
     for (const [iface, itf] of Object.entries(cfg.interfaces?.items ?? {})) {
       if (!itf.cryptoMap) continue;
       const spd = this.dataplane?.spdFor(iface);
       if (!spd) continue;
-      const m = spd.matchProposal(request, peer);
-      if (!m) continue;
-      const r = this.findResolved(cfg, m.entry.mapName, m.entry.seq, m.entry.subSeq);
-      if (!r || r.ikev2Profile) continue;
-      if (this.localFor(cfg, iface, r) !== q.localAddress) continue;
-      const sets = setsForFlow(r, q.localSel, q.remoteSel);
-      const e1: CryptoMapEntryV1 = {
-        mapName: r.mapName, seq: r.seq, peers: [], permits: [{ local: q.localSel, remote: q.remoteSel }], transformSets: sets,
-        ...(r.pfsGroup !== undefined ? { pfsGroup: r.pfsGroup } : {}),
-        lifetimeSec: r.lifetimeSec, lifetimeKb: r.lifetimeKb === 'disable' ? 4608000 : r.lifetimeKb,
-      };
-      const dec = selectQuickModeResponse([e1], q);
-      if (dec.accept) {
+      for (const v of spd.proposalVerdicts(request, peer)) {
+        const e = v.entry;
+        const where = e.kind === 'dynamic' ? `${e.mapName} ${e.seq} dynamic ${e.subSeq ?? ''}` : `${e.mapName} ${e.seq}`;
+        if (!v.match) { refusals.push(`${where}: ${v.refused ?? 'refused'}`); continue; }
+        const r = this.findResolved(cfg, e.mapName, e.seq, e.subSeq);
+        if (!r) continue;
+        const label = r.dynamicMapName !== undefined ? `crypto map ${r.mapName} ${r.seq} (dynamic map ${r.dynamicMapName} ${r.subSeq})` : `crypto map ${r.mapName} ${r.seq}`;
+        if (r.ikev2Profile) { refusals.push(`${label}: IKEv2 entry`); continue; }
+        if (this.localFor(cfg, iface, r) !== q.localAddress) { refusals.push(`${label}: other local address`); continue; }
+        if (r.isakmpProfile !== undefined && r.isakmpProfile !== q.profile) {
+          refusals.push(`${label}: needs ISAKMP profile ${r.isakmpProfile}, peer matched ${q.profile ?? 'none'}`);
+          continue;
+        }
+        const sets = setsForFlow(r, q.localSel, q.remoteSel);
+        const e1: CryptoMapEntryV1 = {
+          mapName: r.mapName, seq: r.seq, peers: [], permits: [{ local: q.localSel, remote: q.remoteSel }], transformSets: sets,
+          ...(r.pfsGroup !== undefined ? { pfsGroup: r.pfsGroup } : {}),
+          lifetimeSec: r.lifetimeSec, lifetimeKb: r.lifetimeKb === 'disable' ? 4608000 : r.lifetimeKb,
+        };
+        const dec = selectQuickModeResponse([e1], q);
+        if (!dec.accept) {
+          refusals.push(`${label}: ${dec.reason}`);
+          notifyType = dec.notifyType;
+          continue;
+        }
         const scope = request;
-        const policyKey = `${m.entry.policyName}|${selectorKey(scope)}`;
+        const policyKey = `${e.policyName}|${selectorKey(scope)}`;
         const req: QuickModeRequest = {
           localSel: q.localSel, remoteSel: q.remoteSel, transformSets: sets, ...(r.pfsGroup !== undefined ? { pfsGroup: r.pfsGroup } : {}),
           lifetimeSec: e1.lifetimeSec, lifetimeKb: e1.lifetimeKb,
         };
         this.plans.set(`${q.peerAddress}|${selKey(q.localSel)}|${selKey(q.remoteSel)}`, {
-          mapName: r.mapName, seq: r.seq, policyName: m.entry.policyName, policyKey, scope, iface, request: req,
-          entry: m.entry as SpdEntry<{ iface: string }>, peer: q.peerAddress, startedAt: this.ctx.system.now(),
+          mapName: r.mapName, seq: r.seq, policyName: e.policyName, policyKey, scope, iface, request: req,
+          entry: e as SpdEntry<{ iface: string }>, peer: q.peerAddress, startedAt: this.ctx.system.now(),
+          ...(r.kind === 'dynamic' ? { dynamic: r } : {}),
         });
-        this.peerSel.heardFrom(m.entry, policyKey, peer);
+        this.peerSel.heardFrom(e, policyKey, peer);
+        this.debugLine(q.connId ?? 0, q.peerAddress, `IPsec policy for peer ${q.peerAddress} proxies ${formatSel(q.localSel)} <-> ${formatSel(q.remoteSel)}: ${label} accepted${r.kind === 'dynamic' ? ' (template, temporary entry)' : ''}`);
+        return dec;
       }
-      return dec;
     }
-    return reject('proxy identities not supported');
+    const reason = refusals.length > 0 ? `no crypto map entry accepts the offer: ${refusals.join('; ')}` : 'no crypto map entry for this peer';
+    return reject(reason);
+  }
+
+  /** One `debug crypto isakmp` line of the service's own (policy selection). */
+  private debugLine(connId: number, peer: string, text: string): void {
+    this.onDebug({ subsystem: 'ISAKMP', timeMs: this.ctx.system.now(), connId, peer, text });
   }
 
   // ------------------------------------------------------------------ events
@@ -658,6 +692,20 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       ...(useAh ? { ahSpi: useAh[dir].spi, ahKey: useAh[dir].authKey } : {}),
     });
     const id = this.nextChildId++;
+    if (plan.dynamic) {
+      const d = plan.dynamic;
+      const temp = this.dataplane.addTemporaryEntry({
+        iface: plan.iface, mapName: d.mapName, seq: d.seq, dynamicMapName: d.dynamicMapName ?? '', dynamicSeq: d.subSeq ?? 0,
+        peer: primary.remote.address, scope: plan.scope, transformSets: [set.name], ike: 'IKEv1',
+        ...(d.pfsGroup !== undefined ? { pfsGroup: d.pfsGroup } : {}),
+        ...(d.reverseRoute !== undefined ? { reverseRoute: reverseRouteSpecOf(d)! } : {}),
+      });
+      if (!temp) { this.ctx.log('ikev1', `IPsec SA with ${primary.remote.address}: flow has no access-list form, not installed`); return; }
+      plan.policyKey = temp.policyKey;
+      plan.policyName = temp.policyKey.split('|')[0]!;
+      plan.scope = temp.spdScope;
+      plan.seq = d.seq;
+    }
     try {
       const ids = this.dataplane.installChildSa({
         mapName: plan.mapName, mapSeq: plan.seq, policyKey: plan.policyKey, scope: plan.scope,

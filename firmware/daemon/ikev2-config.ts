@@ -17,6 +17,8 @@ import { aclEntryFromConfig } from '../ipsec/acl-classifier.js';
 import { addrSetBounds, ANY_PORTS, anyAddr, formatIpValue, parseIp, selectorKey, type TrafficSelector } from '../ipsec/selector.js';
 import { aceToSelector } from '../ipsec/spd.js';
 import { activeStaticVtis, tunnelMapTag, virtualTemplate, type StaticVti } from '../config/vti.js';
+import { reverseRouteSpecOf } from './reverse-route.js';
+import type { ReverseRouteSpec } from './temporary-entries.js';
 
 /** What the service needs to know about an engine connection besides the engine's view. */
 export interface ConnectionMeta {
@@ -48,6 +50,8 @@ export interface ConnectionMeta {
   vti?: string;
   /** A dynamic VTI's connection: each session gets a Virtual-Access cloned from Virtual-Template<n>. */
   vtemplate?: number;
+  /** A dynamic map template entry: its Child SAs go under a temporary crypto map entry. */
+  dynamic?: { dynamicMapName: string; dynamicSeq: number; transformSets: string[]; pfsGroup?: string; reverseRoute?: ReverseRouteSpec };
 }
 
 export interface MappedIkev2Config {
@@ -59,6 +63,12 @@ export interface MappedIkev2Config {
   /** Entries skipped and why (for logs and `show crypto ikev2 diagnose`). */
   problems: string[];
 }
+
+/** Any IPv4 flow: the selectors of a dynamic entry without an access list. */
+const ANY_IPV4_FLOW: TrafficSelector = {
+  family: 4, src: { kind: 'mask', family: 4, addr: 0n, wildcard: 0xffffffffn }, dst: { kind: 'mask', family: 4, addr: 0n, wildcard: 0xffffffffn },
+  proto: 0, srcPorts: { lo: 0, hi: 65535 }, dstPorts: { lo: 0, hi: 65535 },
+};
 
 const maskBits = (mask: string): number => mask.split('.').reduce((n, o) => n + ((Number(o) >>> 0).toString(2).match(/1/g)?.length ?? 0), 0);
 
@@ -169,6 +179,8 @@ export function remoteIdentityMatches(m: Ikev2RemoteIdentityMatch, id: Ikev2Iden
         const [base, len] = m.prefix.split('/');
         return ipv4InMask(id.value, base!, Number(len));
       }
+      // `match identity remote address 0.0.0.0` (no mask) is IOS's wildcard for any address
+      if (m.mask === undefined && m.address === '0.0.0.0') return true;
       return ipv4InMask(id.value, m.address, m.mask !== undefined ? maskBits(m.mask) : 32);
     }
     case 'fqdn': case 'email':
@@ -193,7 +205,7 @@ function interfaceAddress(cfg: Config, name: string | undefined): string | undef
 }
 
 /** IOS `show crypto session detail` flow text: `permit ip 10.1.0.0/255.255.255.0 10.2.0.0/255.255.255.0`. */
-function aceText(s: TrafficSelector): string {
+export function aceText(s: TrafficSelector): string {
   const side = (set: TrafficSelector['src']): string => {
     const [lo, hi] = addrSetBounds(set);
     const a = formatIpValue(s.family, lo);
@@ -304,8 +316,9 @@ export function mapIkev2Config(cfg: Config, opts: { cookieThreshold?: number } =
     const resolved = resolveCryptoMapSet(cfg, itf.cryptoMap);
     const local = interfaceAddress(cfg, resolved[0]?.localAddressInterface ?? iface);
     for (const r of resolved) {
-      if (r.kind !== 'isakmp' || r.ikev2Profile === undefined) continue;
-      const where = `crypto map ${r.mapName} ${r.seq}`;
+      if (r.kind === 'manual' || r.ikev2Profile === undefined) continue;
+      const dynamic = r.kind === 'dynamic';
+      const where = dynamic ? `crypto dynamic-map ${r.dynamicMapName} ${r.subSeq} (crypto map ${r.mapName} ${r.seq})` : `crypto map ${r.mapName} ${r.seq}`;
       const profile = cfg.ikev2Profiles?.[r.ikev2Profile];
       if (!profile) { problems.push(`${where}: ikev2 profile ${r.ikev2Profile} does not exist`); continue; }
       if (!local) { problems.push(`${where}: interface ${iface} has no IP address`); continue; }
@@ -313,9 +326,11 @@ export function mapIkev2Config(cfg: Config, opts: { cookieThreshold?: number } =
       else if (!cfg.ikev2Keyrings?.[profile.keyringLocal]) problems.push(`${where}: keyring ${profile.keyringLocal} of ikev2 profile ${profile.name} does not exist`);
       listen.add(local);
       const peers = r.peers.filter((p) => { try { parseIp(p); return true; } catch { problems.push(`${where}: peer ${p} is not an address (hostnames are not resolved)`); return false; } });
+      // a dynamic template answers any peer unless it names some
+      if (dynamic && peers.length === 0) peers.push('0.0.0.0/0');
       if (peers.length === 0) { problems.push(`${where}: no peer`); continue; }
       const acl = r.matchAddress !== undefined ? cfg.acl?.lists[r.matchAddress] : undefined;
-      if (!acl) { problems.push(`${where}: access list ${r.matchAddress ?? '(none)'} missing`); continue; }
+      if (!acl && !(dynamic && r.matchAddress === undefined)) { problems.push(`${where}: access list ${r.matchAddress ?? '(none)'} missing`); continue; }
       const childProposals: ChildProposalConfig[] = [];
       for (const set of r.transformSets) {
         const p = childProposalFromSet(set);
@@ -325,18 +340,19 @@ export function mapIkev2Config(cfg: Config, opts: { cookieThreshold?: number } =
       if (childProposals.length === 0) { problems.push(`${where}: no usable transform set`); continue; }
       const mode = r.transformSets[0]?.mode === 'transport' ? 'transport' : 'tunnel';
       const ikeProposals = initiatorIkeProposals(cfg, local);
-      const rules = aclRules(acl);
+      // a dynamic entry without `match address` takes any flow the peer proposes
+      const rules = acl ? aclRules(acl) : [undefined];
       for (let i = 0; i < rules.length; i++) {
-        const rule = rules[i]!;
-        if (rule.action !== 'permit') continue;
+        const rule = rules[i];
+        if (rule && rule.action !== 'permit') continue;
         let scope: TrafficSelector;
         try {
-          scope = aceToSelector(aclEntryFromConfig(aclEntrySelector(rule)));
+          scope = rule ? aceToSelector(aclEntryFromConfig(aclEntrySelector(rule))) : ANY_IPV4_FLOW;
         } catch (e) {
           problems.push(`${where}: ACL ${r.matchAddress} entry ${i + 1}: ${(e as Error).message}`);
           continue;
         }
-        const baseName = `${r.mapName}/${r.seq}/${i}`;
+        const baseName = dynamic ? `${r.mapName}/${r.seq}/${r.subSeq}/d${i}` : `${r.mapName}/${r.seq}/${i}`;
         // one connection per `set peer` (the responder accepts any; the initiator starts with the first)
         peers.forEach((peer, peerIndex) => {
           const name = peerIndex === 0 ? baseName : `${baseName}@${peerIndex}`;
@@ -348,13 +364,21 @@ export function mapIkev2Config(cfg: Config, opts: { cookieThreshold?: number } =
           if (r.lifetimeKb !== 'disable') conn.childLifetimeKb = r.lifetimeKb;
           if (r.pfsGroup !== undefined) conn.pfsGroup = Number(r.pfsGroup);
           applyProfile(conn, profile);
+          if (dynamic) { conn.strictSelectors = true; conn.responderOnly = true; }
           connections.push(conn);
           const m: ConnectionMeta = {
-            name, baseName, peerIndex, peerCount: peers.length, iface, mapName: r.mapName, seq: r.seq, aceIndex: i, aclName: r.matchAddress!, policyKey: `${r.mapName}/${r.seq}|${selectorKey(scope)}`,
+            name, baseName, peerIndex, peerCount: peers.length, iface, mapName: r.mapName, seq: r.seq, aceIndex: i, aclName: r.matchAddress ?? '', policyKey: `${r.mapName}/${r.seq}|${selectorKey(scope)}`,
             scope, aceText: aceText(scope), profile: profile.name, peer, localAddress: local,
             replayWindow: r.replayDisabled ? 0 : r.replayWindow, lifetimeSec: r.lifetimeSec, mode,
           };
           if (r.lifetimeKb !== 'disable') m.lifetimeKb = r.lifetimeKb;
+          if (dynamic) {
+            const rr = reverseRouteSpecOf(r);
+            m.dynamic = {
+              dynamicMapName: r.dynamicMapName ?? '', dynamicSeq: r.subSeq ?? 0, transformSets: r.transformSets.map((t) => t.name),
+              ...(r.pfsGroup !== undefined ? { pfsGroup: String(r.pfsGroup) } : {}), ...(rr ? { reverseRoute: rr } : {}),
+            };
+          }
           meta.set(name, m);
         });
       }

@@ -21,7 +21,8 @@ import type { ProtectDecision } from '../ipsec/spd.js';
 import type { DaemonService, ServiceContext } from './daemon.js';
 import type { EventContext, ScopedLogger } from '../lib/event-bus.js';
 import { tunnelRetryDelayMs } from '../config/vti.js';
-import { lookupPsk, mapIkev2Config, wordsForNegotiated, type ConnectionMeta, type MappedIkev2Config } from './ikev2-config.js';
+import type { TemporaryEntrySpec } from './temporary-entries.js';
+import { aceText as scopeText, lookupPsk, mapIkev2Config, wordsForNegotiated, type ConnectionMeta, type MappedIkev2Config } from './ikev2-config.js';
 
 /** What this service uses of the data plane service (firmware/daemon/dataplane-service.ts). */
 export interface Ikev2DataplaneApi {
@@ -41,6 +42,8 @@ export interface Ikev2DataplaneApi {
   createVirtualAccess?(template: number, local: string, peer: string, routes: readonly string[]): { name: string; policyKey: string; mapName: string } | string;
   releaseVirtualAccess?(name: string): void;
   deleteSa(id: number, reason?: string): boolean;
+  /** A temporary crypto map entry for a flow a dynamic map entry accepted (dataplane-service.ts). */
+  addTemporaryEntry?(spec: TemporaryEntrySpec): { policyKey: string; spdScope: TrafficSelector } | undefined;
   /** Per-SA packet counters (for DPD: inbound ESP proves the peer alive; on-demand DPD). */
   readonly sad?: { get(id: number): { readonly counters: { readonly encapsPkts: number; readonly decapsPkts: number } } | undefined };
   /** ESP-in-UDP received on 4500 goes here (from the SPI on; outer addresses as 4 bytes). */
@@ -65,6 +68,8 @@ type ClearCryptoSaFilter =
 interface Installed {
   child: ChildSaInfo;
   meta: ConnectionMeta;
+  /** `show crypto session` flow text (the negotiated flow of a dynamic map entry). */
+  flowText: string;
   inboundId: number;
   outboundId: number;
   /** Last seen data plane counters and when they last moved (engine clock). */
@@ -338,9 +343,29 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
       if (k.integ.length > 0) out.espAuthKey = k.integ;
       return out;
     };
+    let policyKey = meta.policyKey;
+    let scope = child.tsLocal[0] && child.tsRemote[0] ? scopeFromPayload(child.tsLocal[0], child.tsRemote[0]) : meta.scope;
+    let flowText = meta.aceText;
+    if (meta.dynamic) {
+      const d = meta.dynamic;
+      const temp = this.dp.addTemporaryEntry?.({
+        iface: meta.iface, mapName: meta.mapName, seq: meta.seq, dynamicMapName: d.dynamicMapName, dynamicSeq: d.dynamicSeq,
+        peer: child.remoteAddress, scope, transformSets: d.transformSets, ike: 'IKEv2',
+        ...(d.pfsGroup !== undefined ? { pfsGroup: d.pfsGroup } : {}), ...(d.reverseRoute ? { reverseRoute: d.reverseRoute } : {}),
+      });
+      if (!temp) {
+        this.log('error', `IKE child ${child.childId}: negotiated selectors have no access-list form; deleting it`);
+        this.engine.deleteChild(child.childId);
+        return;
+      }
+      policyKey = temp.policyKey;
+      scope = temp.spdScope;
+      flowText = scopeText(scope);
+      this.debugLine(`IKEv2: child ${child.childId} from ${child.remoteAddress} accepted by dynamic map ${d.dynamicMapName} ${d.dynamicSeq} (crypto map ${meta.mapName} ${meta.seq}): temporary entry`);
+    }
     const spec: Parameters<Ikev2DataplaneApi['installChildSa']>[0] = {
-      mapName: meta.mapName, mapSeq: meta.seq, policyKey: meta.policyKey,
-      scope: child.tsLocal[0] && child.tsRemote[0] ? scopeFromPayload(child.tsLocal[0], child.tsRemote[0]) : meta.scope,
+      mapName: meta.mapName, mapSeq: meta.seq, policyKey,
+      scope,
       local: child.localAddress, peer: child.remoteAddress, transformWords: words, mode: child.mode,
       inbound: keys(child.keysIn, child.spiIn), outbound: keys(child.keysOut, child.spiOut),
       esn: child.esn, replayWindow: meta.replayWindow, childId: child.childId,
@@ -360,7 +385,7 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
     try {
       const ids = this.dp.installChildSa(spec);
       const now = this.clock();
-      this.installed.set(child.childId, { child, meta, ...ids, decaps: 0, encaps: 0, lastInboundMs: now, lastOutboundMs: 0 });
+      this.installed.set(child.childId, { child, meta, flowText, ...ids, decaps: 0, encaps: 0, lastInboundMs: now, lastOutboundMs: 0 });
       this.debugLine(`IKEv2: installed child ${child.childId} ${words.join(' ')} in ${child.spiIn.toString(16)} out ${child.spiOut.toString(16)}${child.udpEncap ? ' (UDP-encapsulated)' : ''}`);
     } catch (err) {
       this.log('error', `IKE child ${child.childId}: data plane refused the SAs: ${(err as Error).message}`);
@@ -570,7 +595,7 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
         const m = rec?.meta ?? meta;
         if (!m) continue;
         const origin = 'crypto map' as const;
-        const text = m.aceText;
+        const text = rec?.flowText ?? m.aceText;
         const sad = this.dp?.sad;
         const enc = rec ? sad?.get(rec.outboundId)?.counters.encapsPkts ?? 0 : 0;
         const dec = rec ? sad?.get(rec.inboundId)?.counters.decapsPkts ?? 0 : 0;

@@ -48,6 +48,13 @@ export interface SpdMapEntryInput<M = unknown> {
   perHost?: boolean;
   /** Anything the caller wants back with a decision (lifetimes, PFS group, ...). */
   data?: M;
+  /**
+   * A temporary entry made from a dynamic map entry by a successful negotiation (IOS:
+   * "dynamic (created from dynamic map D/N)"): kind 'dynamic' (never initiates), its ACL the
+   * negotiated flow. It is searched before the dynamic entries referenced at the same `seq`,
+   * and never answers a responder's question (the template does).
+   */
+  temporaryId?: number;
 }
 
 export interface SpdEntry<M = unknown> extends SpdMapEntryInput<M> {
@@ -96,6 +103,14 @@ export interface ProposalMatch<M = unknown> {
   readonly aceIndex: number;
   /** The selector to install (local -> remote): the request, or its narrowed form. */
   readonly selector: TrafficSelector;
+}
+
+/** One entry's answer to a responder's request (see Spd.proposalVerdicts). */
+export interface ProposalVerdict<M = unknown> {
+  readonly entry: SpdEntry<M>;
+  readonly match?: ProposalMatch<M>;
+  /** Why the entry does not take the request (for debug output). */
+  readonly refused?: string;
 }
 
 const BYPASS: BypassDecision = Object.freeze({ action: 'bypass' });
@@ -167,7 +182,10 @@ export class Spd<M = unknown> {
   constructor(inputs: readonly SpdMapEntryInput<M>[], opts: SpdOptions = {}) {
     this.count = opts.countMatches ?? true;
     // one crypto map set per interface: order by seq, then by dynamic seq (stable sort)
-    const sorted = [...inputs].sort((a, b) => (a.seq - b.seq) || ((a.subSeq ?? 0) - (b.subSeq ?? 0)));
+    // temporary entries first within their seq, so the template behind them never shadows them
+    const tempRank = (x: SpdMapEntryInput<M>): number => (x.temporaryId !== undefined ? 0 : 1);
+    const sorted = [...inputs].sort((a, b) => (a.seq - b.seq) || (tempRank(a) - tempRank(b))
+      || ((a.temporaryId ?? a.subSeq ?? 0) - (b.temporaryId ?? b.subSeq ?? 0)));
     const flat: AclEntry[] = [];
     const flatEntry: number[] = [];
     const flatKind: number[] = [];
@@ -175,7 +193,8 @@ export class Spd<M = unknown> {
     const entries: SpdEntry<M>[] = [];
     const entryEnd: number[] = [];
     sorted.forEach((inp, index) => {
-      const policyName = inp.subSeq === undefined ? `${inp.mapName}/${inp.seq}` : `${inp.mapName}/${inp.seq}/${inp.subSeq}`;
+      const policyName = inp.temporaryId !== undefined ? `${inp.mapName}/${inp.seq}/t${inp.temporaryId}`
+        : inp.subSeq === undefined ? `${inp.mapName}/${inp.seq}` : `${inp.mapName}/${inp.seq}/${inp.subSeq}`;
       let effective: readonly AclEntry[] = inp.acl ?? [];
       if (inp.kind === 'manual') {
         const firstPermit = effective.findIndex((a) => a.action === 'permit');
@@ -294,26 +313,43 @@ export class Spd<M = unknown> {
   }
 
   private scanProposal(request: TrafficSelector, peer: IpAddr | undefined, narrow: boolean): ProposalMatch<M> | undefined {
+    for (const r of this.proposalVerdicts(request, peer, narrow)) if (r.match) return r.match;
+    return undefined;
+  }
+
+  /**
+   * Every entry that could answer a responder (static and dynamic, search order; manual and
+   * temporary entries never do) with its verdict on the requested flow: the match, or why
+   * it refused. The IKE responders walk this list checking their own parameters
+   * (transform sets, PFS, profile) and take the first entry that accepts everything.
+   * Without `narrow` a request wider than every permit is refused, never narrowed.
+   */
+  proposalVerdicts(request: TrafficSelector, peer: IpAddr | undefined, narrow = false): ProposalVerdict<M>[] {
+    const out: ProposalVerdict<M>[] = [];
     for (const e of this.entries) {
-      if (e.kind === 'manual' || !this.peerAllowed(e, peer)) continue;
+      if (e.kind === 'manual' || e.temporaryId !== undefined) continue;
+      if (!this.peerAllowed(e, peer)) { out.push({ entry: e, refused: 'peer not listed in the entry' }); continue; }
       if (e.acl === undefined) {
         // dynamic without match address: accepts any flow the peer proposes; static: incomplete
-        if (e.kind === 'dynamic') return { entry: e, aceIndex: -1, selector: request };
+        if (e.kind === 'dynamic') out.push({ entry: e, match: { entry: e, aceIndex: -1, selector: request } });
         continue;
       }
       let partial: ProposalMatch<M> | undefined;
-      for (let i = 0; i < e.effectiveAcl.length; i++) {
+      let verdict: ProposalVerdict<M> | undefined;
+      for (let i = 0; i < e.effectiveAcl.length && !verdict; i++) {
         const ace = e.effectiveAcl[i]!;
         const sel = aceToSelector(ace);
         const overlap = selectorIntersect(sel, request);
         if (!overlap) continue;
-        if (ace.action === 'deny') break;
-        if (selectorContains(sel, request)) return { entry: e, aceIndex: i, selector: request };
-        if (narrow && !partial) partial = { entry: e, aceIndex: i, selector: overlap };
+        if (ace.action === 'deny') { verdict = partial ? { entry: e, match: partial } : { entry: e, refused: `proxies hit deny entry ${i + 1} of access list ${e.aclName ?? '?'}` }; break; }
+        if (selectorContains(sel, request)) verdict = { entry: e, match: { entry: e, aceIndex: i, selector: request } };
+        else if (narrow && !partial) partial = { entry: e, aceIndex: i, selector: overlap };
       }
-      if (partial) return partial;
+      if (!verdict && partial) verdict = { entry: e, match: partial };
+      out.push(verdict ?? { entry: e, refused: e.acl.length === 0 ? `access list ${e.aclName ?? '?'} missing or empty`
+        : `proxies not inside a permit of access list ${e.aclName ?? '?'}` });
     }
-    return undefined;
+    return out;
   }
 
   /** ACE match counters summed per ACL name: name -> counts by ACE index (original ACL order). */

@@ -6,6 +6,8 @@ import type { AppliedReply, SessionState } from '../../firmware/mgmt/rpc-protoco
 export class ScriptedConsole {
   private client = new RpcClient();
   private buf = '';
+  /** Everything the session printed so far, debug lines between commands included. */
+  transcript = '';
   private answers: string[] = [];
   state!: SessionState;
   banner = '';
@@ -13,7 +15,7 @@ export class ScriptedConsole {
   static async open(socketPath: string, line = 'console'): Promise<ScriptedConsole> {
     const c = new ScriptedConsole();
     c.client.onEvent = (ev) => {
-      if (ev.event === 'output') c.buf += ev.text;
+      if (ev.event === 'output') { c.buf += ev.text; c.transcript += ev.text; }
       if (ev.event === 'ask') {
         c.buf += ev.prompt;
         c.client.notify('answer', { text: c.answers.shift() ?? '' });

@@ -24,7 +24,26 @@ declare module '../context.js' {
   interface RuntimeView {
     /** The peer a crypto map entry currently uses (`Current peer:`), if the runtime knows. */
     cryptoMapCurrentPeer?(map: string, seq: number): string | undefined;
+    /** Temporary entries made by dynamic map negotiations (live, from the data plane). */
+    cryptoMapTemporaryEntries?(): readonly TemporaryMapEntryView[];
   }
+}
+
+/** A temporary crypto map entry as `show crypto map` prints it. */
+export interface TemporaryMapEntryView {
+  mapName: string;
+  /** 65536, 65537, ... */
+  showSeq: number;
+  /** Sequence number of the entry that references the dynamic map. */
+  seq: number;
+  peer: string;
+  /** The negotiated flow, `permit ip 10.0.0.0 0.0.0.255 host 10.9.1.1`. */
+  aclLine: string;
+  dynamicMapName: string;
+  dynamicSeq: number;
+  transformSets: readonly string[];
+  reverseRoute?: object;
+  ike: string;
 }
 
 const EXEC = ['exec'];
@@ -334,12 +353,22 @@ defineCommand({
 
 defineCommand({
   modes: MAP_MODES,
-  syntax: ['reverse-route [static]', 'no reverse-route [static]'],
-  help: { 'reverse-route': 'Reverse Route Injection.', static: 'Create routes for all ACL entries, even without SAs' },
+  syntax: ['reverse-route [static]', 'reverse-route remote-peer [A.B.C.D$nh] [static]', 'no reverse-route [LINE]'],
+  help: {
+    'reverse-route': 'Reverse Route Injection.', static: 'Create routes for all ACL entries, even without SAs (static maps)',
+    'remote-peer': 'Create routes via the remote peer (with an address: via that next hop)', nh: 'Next hop for the routes',
+  },
   handler(ctx, a) {
     const { entry } = policyEntry(ctx);
+    delete entry.reverseRouteRemotePeer;
     if (a.no) delete entry.reverseRoute;
-    else entry.reverseRoute = a.has('static') ? 'static' : 'dynamic';
+    else {
+      entry.reverseRoute = a.has('static') ? 'static' : 'dynamic';
+      if (a.has('remote-peer')) {
+        const nh = a.get('nh');
+        entry.reverseRouteRemotePeer = nh !== undefined ? { address: nh } : {};
+      }
+    }
     touched(ctx, entry);
   },
 });
@@ -447,6 +476,7 @@ export function formatCryptoMapShow(ctx: CommandContext, set: CryptoMapSet): str
   const out: string[] = [];
   const ifs = mapInterfaces(cfg, set.name);
   const v6 = set.ipv6 ? 'IPv6 ' : '';
+  const temps = (ctx.system.runtime.cryptoMapTemporaryEntries?.() ?? []).filter((t) => t.mapName === set.name);
   for (const e of set.entries) {
     if (e.dynamicMap !== undefined) {
       out.push(`Crypto Map ${v6}"${set.name}" ${e.seq} ipsec-isakmp`);
@@ -461,8 +491,25 @@ export function formatCryptoMapShow(ctx: CommandContext, set: CryptoMapSet): str
     out.push(`${IND}Interfaces using crypto map ${set.name}:`);
     for (const i of ifs) out.push(`${IND}        ${i}`);
     out.push('');
+    if (e.dynamicMap !== undefined) {
+      for (const t of temps.filter((x) => x.seq === e.seq)) out.push(...temporaryEntryLines(cfg, t, ifs), '');
+    }
   }
   if (set.localAddress !== undefined) out.push(`Crypto Map ${set.name}: local-address ${set.localAddress}`, '');
+  return out;
+}
+
+/** An entry created from a dynamic map (IOS: numbered from 65536, "dynamic (created from ...)"). */
+function temporaryEntryLines(cfg: Config, t: TemporaryMapEntryView, ifs: readonly string[]): string[] {
+  const tmpl = cfg.dynamicMaps[t.dynamicMapName]?.entries.find((d) => d.seq === t.dynamicSeq);
+  const out = [`Crypto Map "${t.mapName}" ${t.showSeq} ipsec-isakmp`, `${IND}Peer = ${t.peer}`];
+  out.push(`${IND}Extended IP access list `, `${IND}    access-list  ${t.aclLine}`, `${IND}    dynamic (created from dynamic map ${t.dynamicMapName}/${t.dynamicSeq})`);
+  out.push(`${IND}Current peer: ${t.peer}`);
+  if (tmpl) out.push(...lifetimePfsLines(cfg, tmpl, IND));
+  out.push(...transformSetsBlock(cfg, t.transformSets, IND));
+  if (t.reverseRoute) out.push(`${IND}Reverse Route Injection Enabled`);
+  out.push(`${IND}Interfaces using crypto map ${t.mapName}:`);
+  for (const i of ifs) out.push(`${IND}        ${i}`);
   return out;
 }
 
@@ -484,7 +531,8 @@ defineCommand({
       const ifname = canonicalInterfaceName(ifArg.replace(/\s+/, ''));
       sets = sets.filter((s) => ifname !== undefined && mapInterfaces(ctx.config, s.name).includes(ifname));
     }
-    ctx.data(sets.map((s) => cryptoMapData(ctx.config, s)));
+    const temps = ctx.system.runtime.cryptoMapTemporaryEntries?.() ?? [];
+    ctx.data(sets.map((s) => ({ ...(cryptoMapData(ctx.config, s) as object), temporaryEntries: temps.filter((x) => x.mapName === s.name) })));
     const lines = sets.flatMap((s) => formatCryptoMapShow(ctx, s));
     if (lines.length > 0) ctx.print(lines.join('\n'));
   },

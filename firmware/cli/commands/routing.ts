@@ -38,6 +38,8 @@ declare module '../context.js' {
   interface RuntimeView {
     /** Live state of an interface; absent or undefined: derived from the configuration. */
     interfaceStatus?(name: string): InterfaceRuntimeStatus | undefined;
+    /** Routes injected by `reverse-route` for live SAs (global table). */
+    reverseRoutes?(): readonly { prefix: string; length: number; nextHop: string; iface: string; distance: number }[];
   }
 }
 
@@ -306,6 +308,14 @@ export function routingTable(ctx: CommandContext, vrf: string | undefined): Rout
       if (r.nextHop) e.nextHop = r.nextHop;
       if (r.interface) e.interface = r.interface;
       installed.push(e);
+    }
+  }
+  // reverse route injection: static routes for the remote proxies of live SAs
+  if (vrf === undefined) {
+    for (const r of ctx.system.runtime.reverseRoutes?.() ?? []) {
+      if (!r.nextHop) continue;
+      if (installed.some((e) => e.prefix === r.prefix && e.length === r.length && e.nextHop === r.nextHop)) continue;
+      installed.push({ code: 'S', prefix: r.prefix, length: r.length, distance: r.distance, nextHop: r.nextHop });
     }
   }
   // Best distance wins per prefix; equal ones are all kept (equal-cost paths).

@@ -31,6 +31,9 @@ export interface QuickModeResponderQuery {
   /** the initiator's side (its IDci) */
   remoteSel: Selector;
   offers: ParsedAlternative[];
+  /** The phase-1 SA's conn-id (debug lines) and the ISAKMP profile it matched, if any. */
+  connId?: number;
+  profile?: string;
 }
 
 export type QuickModeResponderDecision =

@@ -109,7 +109,9 @@ export function quickModeRespond(core: Core, sa: Phase1, x: Phase2, p: DecodedPa
     localSel = cr;
   }
   const offers = parseQuickModeOffer(saP);
-  const decision = core.o.quickModeResponder({ peerAddress: sa.remote.address, localAddress: sa.local.address, localSel, remoteSel, offers });
+  const decision = core.o.quickModeResponder({
+    peerAddress: sa.remote.address, localAddress: sa.local.address, localSel, remoteSel, offers, connId: sa.connId, ...(sa.profile ? { profile: sa.profile.name } : {}),
+  });
   if (!decision.accept) {
     emitDebug(ctx, `IPSec policy invalidated proposal with error ${decision.notifyType}: ${decision.reason} local=${formatSelector(localSel)} remote=${formatSelector(remoteSel)}`, true);
     return qmReject(core, sa, x, decision.notifyType, decision.reason);

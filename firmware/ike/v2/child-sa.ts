@@ -12,7 +12,7 @@ import type { ChildSa, IkeSa } from './ike-sa.js';
 import { rekeyMarginMs } from './ike-sa.js';
 import { deriveChildKeys } from './keys.js';
 import { selectProposal } from './proposal-select.js';
-import { formatSelector, narrow, sameSelector, selectorFromConfig } from './selectors.js';
+import { formatSelector, isSubset, narrow, sameSelector, selectorFromConfig } from './selectors.js';
 
 function sameSelectors(a: readonly TrafficSelector[], b: readonly TrafficSelector[]): boolean {
   return a.length === b.length && a.every((x, i) => sameSelector(x, b[i]!));
@@ -93,8 +93,10 @@ export function negotiateChildR(sa: IkeSa, candidates: readonly Ikev2Connection[
     }
     const remoteSel = conn.remoteSelectors.map(selectorFromConfig);
     const localSel = conn.localSelectors.map(selectorFromConfig);
-    const tsi = narrow(tsiP.selectors, remoteSel);
-    const tsr = narrow(tsrP.selectors, localSel);
+    const inside = (req: readonly TrafficSelector[], ours: readonly TrafficSelector[]): TrafficSelector[] =>
+      (req.length > 0 && req.every((r) => ours.some((o) => isSubset(r, o))) ? [...req] : []);
+    const tsi = conn.strictSelectors ? inside(tsiP.selectors, remoteSel) : narrow(tsiP.selectors, remoteSel);
+    const tsr = conn.strictSelectors ? inside(tsrP.selectors, localSel) : narrow(tsrP.selectors, localSel);
     const exactMiss = conn.exactSelectors === true && tsi.length > 0 && tsr.length > 0 && (!sameSelectors(tsi, remoteSel) || !sameSelectors(tsr, localSel));
     if (tsi.length === 0 || tsr.length === 0 || exactMiss) {
       firstFailure ??= {
@@ -105,6 +107,7 @@ export function negotiateChildR(sa: IkeSa, candidates: readonly Ikev2Connection[
           localRemoteSelectors: remoteSel.map(formatSelector), localLocalSelectors: localSel.map(formatSelector),
           failedSide: tsi.length === 0 || (exactMiss && !sameSelectors(tsi, remoteSel)) ? 'TSi' : 'TSr',
           ...(exactMiss ? { exactRequired: `proxy identities not supported: ${conn.name} (static VTI) accepts only ${remoteSel.map(formatSelector).join(', ')} <=> ${localSel.map(formatSelector).join(', ')}` } : {}),
+          ...(conn.strictSelectors ? { strict: true } : {}),
         },
       };
       continue;

@@ -107,6 +107,14 @@ export interface Ikev2Connection {
    * (a static VTI's SA is `IP any any`, routing decides what it carries).
    */
   exactSelectors?: boolean;
+  /**
+   * Responder only (dynamic map templates): every requested selector must lie inside one of
+   * ours and is taken as requested; a wider one is refused with TS_UNACCEPTABLE instead of
+   * being narrowed (RFC 7296 2.9 narrowing stays for the other connections).
+   */
+  strictSelectors?: boolean;
+  /** Never initiated (dynamic map templates). */
+  responderOnly?: boolean;
   mode?: 'tunnel' | 'transport';
   ikeLifetimeSec?: number;
   childLifetimeSec?: number;

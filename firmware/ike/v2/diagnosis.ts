@@ -41,10 +41,12 @@ export interface TsUnacceptableDiagnosis extends DiagBase {
   /** Our selectors for the peer's side (compared with TSi) and our side (compared with TSr). */
   localRemoteSelectors: string[];
   localLocalSelectors: string[];
-  /** Which of TSi/TSr had no overlap. */
+  /** Which of TSi/TSr had no overlap (or, strict, was not inside ours). */
   failedSide: 'TSi' | 'TSr';
   /** Set when the selectors overlapped but the connection takes only its own exactly (static VTI). */
   exactRequired?: string;
+  /** The connection takes selectors only inside its own (a dynamic map template): no narrowing. */
+  strict?: boolean;
 }
 
 /** Either side: the peer's AUTH did not verify, or there was no key / no matching profile. */
@@ -107,7 +109,7 @@ export function formatDiagnosis(d: Ikev2Diagnosis): string[] {
       out.push(`  KE group received ${d.receivedGroup}, selected ${d.selectedGroup}`);
       break;
     case 'TS_UNACCEPTABLE':
-      out.push(d.exactRequired ? `  ${d.exactRequired}` : `  no overlap in ${d.failedSide}`);
+      out.push(d.exactRequired ? `  ${d.exactRequired}` : d.strict ? `  ${d.failedSide} wider than the dynamic map template allows (not narrowed)` : `  no overlap in ${d.failedSide}`);
       out.push(`  requested TSi: ${d.requestedTsi.join(', ')}`);
       out.push(`  requested TSr: ${d.requestedTsr.join(', ')}`);
       out.push(`  local selectors for the peer side: ${d.localRemoteSelectors.join(', ')}`);

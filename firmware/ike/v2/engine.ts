@@ -132,6 +132,7 @@ export class Ikev2Engine {
   initiate(connectionName: string, opts: InitiateOptions = {}): number {
     const conn = this.config.connections.find((c) => c.name === connectionName);
     if (!conn) throw new Error(`unknown IKEv2 connection ${connectionName}`);
+    if (conn.responderOnly) throw new Error(`connection ${connectionName} only responds (dynamic map template)`);
     const localAddress = conn.localAddress ?? opts.localAddress;
     if (!localAddress) throw new Error(`connection ${connectionName} has no local address`);
     const sa = this.newSa({
