@@ -22,7 +22,7 @@ import { aclEntryFromConfig, formatAclEntry, type AclEntry } from '../ipsec/acl-
 import { IpsecSa, type IpsecSaConfig } from '../ipsec/ipsec-sa.js';
 import { Sad, type SaProto, type SecurityAssociation, type SaSpec, type SadEvent } from '../ipsec/sad.js';
 import {
-  addrSetBounds, addrSetToPrefix, formatIp, IPPROTO_AH, IPPROTO_ESP, IPPROTO_IPCOMP, parseIp, selectorKey, formatIpValue,
+  addrSetBounds, addrSetToPrefix, formatIp, IPPROTO_AH, IPPROTO_ESP, IPPROTO_IPCOMP, parseIp, selectorContains, selectorKey, formatIpValue,
   type AddrSet, type IpAddr, type TrafficSelector,
 } from '../ipsec/selector.js';
 import { aceToSelector, compileSpd, type Spd, type SpdMapEntryInput } from '../ipsec/spd.js';
@@ -780,7 +780,15 @@ export class DataplaneService implements DaemonService {
       const device = this.linuxIf(name);
       if (!device) continue;
       const aces: AclEntry[] = [];
-      for (const e of s.spd.entries) aces.push(...e.effectiveAcl);
+      const configured = s.spd.entries.filter((e) => e.temporaryId === undefined).flatMap((e) => e.effectiveAcl)
+        .filter((a) => a.action === 'permit').map(aceToSelector);
+      for (const e of s.spd.entries) {
+        // a temporary entry's flow lies inside its template's permit, whose rules already
+        // steer it: only a template without `match address` needs rules of its own (and
+        // the rules, one `ip` call each, are not rewritten for every road warrior)
+        if (e.temporaryId !== undefined && e.effectiveAcl.every((a) => configured.some((c) => selectorContains(c, aceToSelector(a))))) continue;
+        aces.push(...e.effectiveAcl);
+      }
       out.push({ device, aces });
     }
     return out;

@@ -22,6 +22,8 @@ export interface LoadToolConfig {
   localSels?: Selector[];
   remoteSel: Selector;
   durationMs: number;
+  /** stop starting new setups after this many (the run then ends early) */
+  maxSetups?: number;
 }
 
 interface Slot {
@@ -71,8 +73,16 @@ async function main(): Promise<void> {
       else slot.s500.send(d.data, d.remote.port, d.remote.address);
     }
   };
+  let started = 0;
+  let allDone: (() => void) | undefined;
+  const finished = new Promise<void>((r) => { allDone = r; });
   const start = (slot: Slot): void => {
     if (Date.now() >= end) return;
+    if (cfg.maxSetups !== undefined && started >= cfg.maxSetups) {
+      if (done + failed >= cfg.maxSetups) allDone?.();
+      return;
+    }
+    started++;
     slot.engine.initiate({
       local: { address: slot.local, port: 500 }, remote: { address: cfg.remote, port: 500 },
       quickMode: { localSel: slot.sel, remoteSel: cfg.remoteSel, transformSets: [cfg.set], lifetimeSec: 3600, lifetimeKb: 4608000 },
@@ -103,7 +113,7 @@ async function main(): Promise<void> {
   }
   const timer = setInterval(() => { for (const s of slots) { s.engine.tick(); flush(s); } }, 50);
   for (const s of slots) { start(s); flush(s); }
-  await new Promise((r) => setTimeout(r, cfg.durationMs));
+  await Promise.race([finished, new Promise((r) => setTimeout(r, cfg.durationMs).unref())]);
   const ms = Date.now() - t0;
   clearInterval(timer);
   // let the final DELETEs go out
