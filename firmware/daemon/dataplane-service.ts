@@ -453,6 +453,9 @@ export class DataplaneService implements DaemonService {
       if (ts.ah && k.ahSpi !== undefined && k.ahKey) cfg.ah = { spi: k.ahSpi, params: ahParams(ts, k.ahKey, spec.esn ?? false) };
       if (ts.compression) cfg.ipcomp = k.cpi !== undefined ? { cpi: k.cpi } : {};
       if (spec.udpEncap) cfg.udpEncap = { localPort: spec.udpEncap.localPort, remotePort: spec.udpEncap.remotePort };
+      // `crypto ipsec df-bit clear|set|copy`: the outer header's DF (crypto maps and tunnels alike)
+      const dfBit = (this.lastConfig ?? this.ctx?.config())?.ipsecSa?.dfBit;
+      if (dfBit) cfg.dfBit = dfBit;
       void dir;
       return new IpsecSa(cfg, this.engine);
     };

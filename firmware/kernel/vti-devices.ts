@@ -34,8 +34,9 @@ export interface TunnelDeviceSpec {
 interface TunnelDevice {
   spec: TunnelDeviceSpec;
   tun: TunDevice;
-  /** what was last programmed (addresses, MTU) */
+  /** addresses and MTU last programmed */
   programmed: string;
+  mtu: string;
   /** link state last set */
   linkUp: boolean | undefined;
   lineUp: boolean;
@@ -103,7 +104,7 @@ export class TunnelDevices {
           this.o.log(`${s.name}: ${(e as Error).message}`);
           continue;
         }
-        const dev: TunnelDevice = { spec: s, tun, programmed: '', linkUp: undefined, lineUp: false, outPackets: 0, outBytes: 0 };
+        const dev: TunnelDevice = { spec: s, tun, programmed: '', mtu: '', linkUp: undefined, lineUp: false, outPackets: 0, outBytes: 0 };
         d = dev;
         this.devices.set(s.name, dev);
         const pipeline = this.o.pipeline;
@@ -124,12 +125,19 @@ export class TunnelDevices {
         this.sh(['sysctl', '-q', '-w', `net.ipv4.conf.${s.device}.rp_filter=0`]);
       }
       d.spec = s;
-      const sig = JSON.stringify([s.addresses, s.mtu ?? DEFAULT_TUNNEL_MTU]);
-      if (d.programmed !== sig) {
-        d.programmed = sig;
-        this.sh(['ip', 'link', 'set', s.device, 'mtu', String(s.mtu ?? DEFAULT_TUNNEL_MTU), 'txqueuelen', '4000']);
+      const mtu = String(s.mtu ?? DEFAULT_TUNNEL_MTU);
+      if (d.mtu !== mtu) {
+        d.mtu = mtu;
+        this.sh(['ip', 'link', 'set', s.device, 'mtu', mtu, 'txqueuelen', '4000']);
+      }
+      const addrs = JSON.stringify(s.addresses);
+      if (d.programmed !== addrs) {
+        // removing a device's last address takes the routes through it along: put them back
+        const hadRoutes = d.programmed !== '' && d.linkUp === true;
+        d.programmed = addrs;
         this.sh(['ip', '-4', 'addr', 'flush', 'dev', s.device]);
         for (const a of s.addresses) this.sh(['ip', 'addr', 'add', a, 'dev', s.device]);
+        if (hadRoutes) this.routesUp(d);
       }
       this.applyLink(d);
     }
@@ -148,7 +156,10 @@ export class TunnelDevices {
     if (d.linkUp === up) return;
     d.linkUp = up;
     this.sh(['ip', 'link', 'set', d.spec.device, up ? 'up' : 'down']);
-    if (!up) return;
+    if (up) this.routesUp(d);
+  }
+
+  private routesUp(d: TunnelDevice): void {
     for (const r of d.spec.routes ?? []) this.sh(['ip', 'route', 'replace', r, 'dev', d.spec.device]);
     this.o.onLinkUp?.(d.spec.name);
   }

@@ -248,3 +248,20 @@ t.test('a send refused after a batched flush lands on the SA that sent it', asyn
   const show = await a.cli(['show crypto ipsec sa']);
   t.match(show, /#send errors 1, #recv errors 0/, 'show crypto ipsec sa has it on the SA');
 });
+
+t.test('crypto ipsec df-bit set|clear|copy decides the outer DF bit (issue 15)', async (t) => {
+  const [a, b] = await pair(t);
+  const withDf = (p: Uint8Array): Uint8Array => { p[6] = 0x40; return p; };
+  const outerDf = (): boolean => (a.wire[a.wire.length - 1]![6]! & 0x40) !== 0;
+  a.svc.pipeline.outbound(icmp('10.1.0.2', '10.2.0.2'));
+  t.notOk(outerDf(), 'copy (default): inner without DF -> outer without DF');
+  a.svc.pipeline.outbound(withDf(icmp('10.1.0.2', '10.2.0.2')));
+  t.ok(outerDf(), 'copy: inner with DF -> outer with DF');
+  await a.cli(['configure terminal', 'crypto ipsec df-bit set', 'end']);
+  a.svc.pipeline.outbound(icmp('10.1.0.2', '10.2.0.2'));
+  t.ok(outerDf(), 'set: outer DF even when the inner packet has none');
+  await a.cli(['configure terminal', 'crypto ipsec df-bit clear', 'end']);
+  a.svc.pipeline.outbound(withDf(icmp('10.1.0.2', '10.2.0.2')));
+  t.notOk(outerDf(), 'clear: no outer DF even when the inner packet has it');
+  t.ok(b.delivered.length >= 2, 'B decrypts them');
+});

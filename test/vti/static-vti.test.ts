@@ -11,7 +11,7 @@ import { hasCommand, isRoot } from '../lib/netns.js';
 import { ping } from '../lib/site-to-site.js';
 import { waitUntil } from '../ikev2-interop/harness.js';
 import { ADDR, startGateway, rampartBundle, startPair, type Gateway } from '../dataplane-e2e/rampart-pair.js';
-import { interfaceCounters, tunnelState, VTI_ADDR, vtiPairConfig } from './vti-pair.js';
+import { interfaceCounters, tunnelState, VTI_ADDR, vtiCryptoLines, vtiPairConfig } from './vti-pair.js';
 
 const skip = !isRoot() ? 'needs root: network namespaces, TUN, raw sockets'
   : !hasCommand('iperf3') ? 'needs iperf3 (Debian iperf3)' : undefined;
@@ -65,6 +65,15 @@ for (const ike of versions) {
     const sess = await gwA.exec('show crypto session');
     t.match(sess, /Interface: Tunnel0/, 'show crypto session by interface');
 
+    // ip mtu on the tunnel: a DF packet too big for it gets ICMP "fragmentation needed" back
+    await gwA.configure(['interface Tunnel0', ' ip mtu 1300', 'exit']);
+    await new Promise((r) => setTimeout(r, 500));
+    // 1350 + 28 bytes: below the 1400 hostA may have learnt before, above the tunnel's 1300
+    const big = await lab.exec('hostA', ['ping', '-n', '-c', '2', '-i', '0.5', '-W', '2', '-M', 'do', '-s', '1350', ADDR.hostB], { timeoutMs: 10_000 });
+    t.match(big.stdout + big.stderr, /mtu ?= ?1300/i, 'hostA told the path MTU is 1300 (ICMP frag needed from gwA)');
+    t.ok(await ping(lab, 'hostA', ADDR.hostB, { count: 1, size: 1200 }), 'a packet that fits passes');
+    await gwA.configure(['interface Tunnel0', ' no ip mtu', 'exit']);
+
     // clear: the line protocol goes down, then comes back by itself
     await gwA.exec('clear crypto sa');
     const downNow = await lineProtocol(gwA);
@@ -87,3 +96,25 @@ for (const ike of versions) {
     t.ok(await ping(lab, 'hostA', ADDR.hostB, { count: 2 }), 'hostA -> hostB after the restart');
   });
 }
+
+t.test('IKEv1: a crypto map peer proposing its LANs to a static VTI is refused', { skip, timeout: 120_000 }, async (t) => {
+  const pair = await startPair('vtibad');
+  t.teardown(() => pair.close());
+  const { lab, gwA, gwB } = pair;
+  t.notMatch(await gwA.configure(vtiPairConfig('A', { ike: 1 })), bad, 'gwA: static VTI (IKEv1)');
+  // gwB: the same ISAKMP policy and key, but a crypto map whose ACL is the LANs
+  t.notMatch(await gwB.configure([
+    'hostname gwB', ...vtiCryptoLines('B', { ike: 1 }),
+    'access-list 101 permit ip 10.2.0.0 0.0.0.255 10.1.0.0 0.0.0.255',
+    'crypto map CM 10 ipsec-isakmp', ` set peer ${ADDR.gwAWan}`, ' set transform-set T1', ' match address 101', 'exit',
+    'interface FastEthernet0/1', ` ip address ${ADDR.gwBLan} 255.255.255.0`, 'exit',
+    'interface FastEthernet0/0', ` ip address ${ADDR.gwBWan} 255.255.255.0`, ' crypto map CM', 'exit',
+  ]), bad, 'gwB: crypto map (IKEv1)');
+  await gwA.exec('debug crypto isakmp');
+  for (let i = 0; i < 3; i++) await ping(lab, 'hostB', ADDR.hostA, { count: 1, timeoutSec: 1 });
+  await new Promise((r) => setTimeout(r, 2000));
+  const sa = await gwB.exec('show crypto ipsec sa');
+  t.notMatch(sa, /spi: 0x/, 'no IPsec SA for the LAN proxies');
+  const log = await gwA.exec('show logging');
+  t.match(log + gwA.proc.output, /proxy identities not supported: static VTI Tunnel0 accepts only IP any any/, 'gwA says why (debug crypto isakmp)');
+});
