@@ -35,12 +35,13 @@ export function ensureNative() {
   if (r.status !== 0) console.error('rampart: the native addon did not build; the data plane falls back to node:crypto and raw-socket');
 }
 
-/** Debian packages the root-only tests use (strongSwan peer, scapy, iperf3, socat, tshark). */
+/** Debian packages the root-only tests use (strongSwan peer, scapy, iperf3, socat, tshark, TextFSM). */
 export const debianTestPackages = [
   'strongswan-charon', 'strongswan-swanctl', 'libcharon-extra-plugins', 'libstrongswan-extra-plugins', 'libstrongswan-standard-plugins',
   'iproute2', 'iputils-ping', 'socat', 'iperf3', 'python3-scapy', 'nftables', 'tshark', 'tcpdump', 'openssh-client', 'kmod',
   // SSH tests drive the box with the real OpenSSH client; the bench compares with sshd.
   'sshpass', 'openssh-server',
+  'python3-textfsm', // test/show/ntc-templates.test.ts: the ntc-templates parsers
 ];
 
 export function ensureDebian(pkgs = debianTestPackages) {

@@ -33,6 +33,7 @@ export function linuxLinkStatus(ifname: string): InterfaceRuntimeStatus {
     counters: {
       inPackets: n('rx_packets'), inBytes: n('rx_bytes'), outPackets: n('tx_packets'), outBytes: n('tx_bytes'),
       inErrors: n('rx_errors'), outErrors: n('tx_errors'), inDrops: n('rx_dropped'), outDrops: n('tx_dropped'),
+      inMulticast: n('multicast'),
     },
   };
 }

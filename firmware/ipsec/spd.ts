@@ -297,8 +297,9 @@ export class Spd<M = unknown> {
    * IKEv1 responder (quick mode proxy identities) and static checks: the first entry, in
    * sequence order, naming `peer` (dynamic entries accept any peer unless they name some)
    * whose ACL has a permit ACE containing the whole requested flow `request` (written local
-   * -> remote, i.e. the peer's proposal mirrored). A deny ACE overlapping the request before
-   * that permit disqualifies the entry. Manual entries never match (nothing to negotiate).
+   * -> remote, i.e. the peer's proposal mirrored). A deny ACE before that permit disqualifies
+   * the entry when it covers the whole request (one that only overlaps it is a carve-out for
+   * packets). Manual entries never match (nothing to negotiate).
    */
   matchProposal(request: TrafficSelector, peer?: IpAddr): ProposalMatch<M> | undefined {
     return this.scanProposal(request, peer, false);
@@ -341,7 +342,15 @@ export class Spd<M = unknown> {
         const sel = aceToSelector(ace);
         const overlap = selectorIntersect(sel, request);
         if (!overlap) continue;
-        if (ace.action === 'deny') { verdict = partial ? { entry: e, match: partial } : { entry: e, refused: `proxies hit deny entry ${i + 1} of access list ${e.aclName ?? '?'}` }; break; }
+        // A deny that covers the whole request refuses it. One that only carves a part out
+        // (deny a host pair, then permit the /24; the guide's denies before `permit ... any`)
+        // does not: the peer asks for the permit's flow, and the deny keeps working on packets
+        // (first match: that traffic is neither sent into the SA nor expected from it).
+        if (ace.action === 'deny') {
+          if (!selectorContains(sel, request)) continue;
+          verdict = partial ? { entry: e, match: partial } : { entry: e, refused: `proxies hit deny entry ${i + 1} of access list ${e.aclName ?? '?'}` };
+          break;
+        }
         if (selectorContains(sel, request)) verdict = { entry: e, match: { entry: e, aceIndex: i, selector: request } };
         else if (narrow && !partial) partial = { entry: e, aceIndex: i, selector: overlap };
       }

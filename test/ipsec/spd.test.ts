@@ -177,14 +177,15 @@ t.test('mirror image and non-mirror image crypto ACLs (Figure 3, Cases 1-4)', as
   t.ok(narrowed && selectorEquals(narrowed.selector, makeSelector(hostAddr('10.1.1.10'), hostAddr('10.2.2.20'))), 'IKEv2 narrowing to host A <-> host B');
 });
 
-t.test('proposals: peer must be named by static entries; denies disqualify; dynamic entries accept unknown peers', async (t) => {
+t.test('proposals: peer must be named by static entries; a deny refuses what it covers; dynamic entries accept unknown peers', async (t) => {
   const spd = compileSpd([
     { mapName: 'm', seq: 10, kind: 'isakmp', peers: [parseIp('192.0.2.1')], acl: acl('deny ip host 10.0.0.9 any', 'permit ip 10.0.0.0 0.0.0.255 10.9.0.0 0.0.255.255') },
     { mapName: 'm', seq: 100, kind: 'dynamic', subSeq: 5, acl: acl('permit ip 10.0.0.0 0.0.0.255 10.8.0.0 0.0.255.255') },
     { mapName: 'm', seq: 1, kind: 'manual', peers: [parseIp('192.0.2.1')], acl: acl('permit ip any any') },
   ]);
   const req = makeSelector(prefixAddr('10.0.0.0', 25), prefixAddr('10.9.1.0', 24));
-  t.equal(spd.matchProposal(req, parseIp('192.0.2.1'))?.entry.seq, undefined, 'deny of host 10.0.0.9 overlaps the request: refused');
+  t.equal(spd.matchProposal(req, parseIp('192.0.2.1'))?.entry.seq, 10, 'deny of host 10.0.0.9 only carves out of the request: the permit decides');
+  t.equal(spd.matchProposal(makeSelector(hostAddr('10.0.0.9'), hostAddr('10.9.1.1')), parseIp('192.0.2.1')), undefined, 'a request inside the deny: refused');
   const req2 = makeSelector(prefixAddr('10.0.0.128', 25), prefixAddr('10.9.1.0', 24));
   t.equal(spd.matchProposal(req2, parseIp('192.0.2.1'))?.entry.seq, 10, 'manual entries are never negotiated');
   t.equal(spd.matchProposal(req2, parseIp('192.0.2.77')), undefined, 'static entry does not name this peer');
@@ -327,4 +328,16 @@ t.test('SPD agrees with a naive entry-by-entry search on random maps (1,000s of 
   }
   t.equal(mismatches, 0, `${n} packets agree`);
   t.ok(protects > n / 5 && protects < n, `mix of protect (${protects}) and bypass`);
+});
+
+t.test('deny host pair before a /24 permit (mirror images): each side accepts the other\'s /24 proposal; the pair stays in clear', async (t) => {
+  const A = parseIp('192.0.2.1'), B = parseIp('192.0.2.2');
+  const a = compileSpd([{ mapName: 'm', seq: 10, kind: 'isakmp', peers: [B], acl: acl('deny ip host 10.1.0.5 host 10.2.0.5', 'permit ip 10.1.0.0 0.0.0.255 10.2.0.0 0.0.0.255') }]);
+  const b = compileSpd([{ mapName: 'm', seq: 10, kind: 'isakmp', peers: [A], acl: acl('deny ip host 10.2.0.5 host 10.1.0.5', 'permit ip 10.2.0.0 0.0.0.255 10.1.0.0 0.0.0.255') }]);
+  const out = a.outbound(key('10.1.0.7', '10.2.0.9'));
+  t.equal(out.action, 'protect', 'A protects other hosts of the /24');
+  if (out.action !== 'protect') return;
+  const m = b.matchProposal(mirrorSelector(out.scope), A);
+  t.ok(m && selectorEquals(m.selector, makeSelector(prefixAddr('10.2.0.0', 24), prefixAddr('10.1.0.0', 24))), 'B (responder) accepts the /24 proposal despite the deny line');
+  t.equal(a.outbound(key('10.1.0.5', '10.2.0.5')).action, 'bypass', 'the denied host pair still goes in clear');
 });

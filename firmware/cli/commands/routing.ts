@@ -29,6 +29,8 @@ export interface InterfaceRuntimeStatus {
   counters?: {
     inPackets: Count; inBytes: Count; outPackets: Count; outBytes: Count;
     inErrors?: Count; outErrors?: Count; inDrops?: Count; outDrops?: Count;
+    /** multicast and broadcast frames received (Linux counts them together) */
+    inMulticast?: Count;
   };
   /** Rates over the load interval. */
   inBitsPerSec?: number; inPacketsPerSec?: number; outBitsPerSec?: number; outPacketsPerSec?: number;
@@ -251,6 +253,16 @@ function interfacesOf(ctx: CommandContext): InterfaceConfig[] {
   setBoardPorts(ctx.config, ctx.system.board.ports);
   // Virtual-Access interfaces (dynamic VTI sessions) are listed after the configured ones
   return [...sortedInterfaces(ctx.config), ...virtualAccessInterfaces(ctx).map((v) => v.config)];
+}
+
+/** All interfaces, or the one named by an optional IFNAME argument (which must exist). */
+function selectedInterfaces(ctx: CommandContext, value: string | undefined): InterfaceConfig[] {
+  const all = interfacesOf(ctx);
+  if (value === undefined) return all;
+  const name = ifnameOf(value);
+  const i = ctx.config.interfaces.items[name] ?? virtualAccessConfig(ctx, name);
+  if (!i) throw new CliError(`% Interface ${name} does not exist`);
+  return [i];
 }
 
 // ------------------------------------------------------------------ routing table
@@ -498,6 +510,7 @@ export function formatShowInterface(ctx: CommandContext, i: InterfaceConfig): st
   const tunnelLike = type === 'Tunnel' || type === 'Virtual-Template' || type === 'Virtual-Access';
   l.push(tunnelLike || type === 'Loopback' ? '  Keepalive not set' : '  Keepalive set (10 sec)');
   if (eth && !i.dot1q) l.push(`  ${i.duplex === 'full' ? 'Full' : i.duplex === 'half' ? 'Half' : 'Auto'}-duplex, ${i.speed && i.speed !== 'auto' ? `${i.speed}Mb/s` : 'Auto-speed'}`);
+  if (eth) l.push('  ARP type: ARPA, ARP Timeout 04:00:00');
   if (tunnelLike) {
     const t = i.tunnel ?? {};
     const mode = t.mode ?? 'gre ip';
@@ -517,11 +530,15 @@ export function formatShowInterface(ctx: CommandContext, i: InterfaceConfig): st
   l.push('  Output queue: 0/40 (size/max)');
   l.push(`  ${rateLabel} input rate ${rt?.inBitsPerSec ?? 0} bits/sec, ${rt?.inPacketsPerSec ?? 0} packets/sec`);
   l.push(`  ${rateLabel} output rate ${rt?.outBitsPerSec ?? 0} bits/sec, ${rt?.outPacketsPerSec ?? 0} packets/sec`);
+  // IOS 15's counter block: broadcasts on their own line, the Ethernet error lines after
   l.push(`     ${n(c?.inPackets)} packets input, ${n(c?.inBytes)} bytes, 0 no buffer`);
-  l.push('     Received 0 broadcasts, 0 runts, 0 giants, 0 throttles');
+  l.push(`     Received ${n(c?.inMulticast)} broadcasts (${n(c?.inMulticast)} IP multicasts)`);
+  l.push('     0 runts, 0 giants, 0 throttles');
   l.push(`     ${n(c?.inErrors)} input errors, 0 CRC, 0 frame, 0 overrun, 0 ignored`);
+  l.push('     0 watchdog');
   l.push(`     ${n(c?.outPackets)} packets output, ${n(c?.outBytes)} bytes, 0 underruns`);
   l.push(`     ${n(c?.outErrors)} output errors, 0 collisions, 0 interface resets`);
+  l.push('     0 unknown protocol drops');
   l.push('     0 output buffer failures, 0 output buffers swapped out');
   return l.join('\n');
 }
@@ -532,16 +549,87 @@ defineCommand({
   help: { interfaces: 'Interface status and configuration', IFNAME: 'Interface name' },
   pipe: true,
   handler(ctx, a) {
-    const value = a.get('IFNAME');
-    let list = interfacesOf(ctx);
-    if (value !== undefined) {
-      const name = ifnameOf(value);
-      const i = ctx.config.interfaces.items[name] ?? virtualAccessConfig(ctx, name);
-      if (!i) throw new CliError(`% Interface ${name} does not exist`);
-      list = [i];
-    }
+    const list = selectedInterfaces(ctx, a.get('IFNAME'));
     ctx.data(list.map((i) => ({ ...i, state: interfaceState(ctx, i), runtime: ctx.system.runtime.interfaceStatus?.(i.name) ?? null })));
     ctx.print(list.map((i) => formatShowInterface(ctx, i)).join('\n'));
+  },
+});
+
+// ------------------------------------------------------------------ show interfaces description
+
+defineCommand({
+  modes: ['user', 'exec'],
+  syntax: 'show interfaces [IFNAME] description',
+  help: { interfaces: 'Interface status and configuration', IFNAME: 'Interface name', description: 'Show interface description' },
+  pipe: true,
+  handler(ctx, a) {
+    const list = selectedInterfaces(ctx, a.get('IFNAME'));
+    const rows = list.map((i) => {
+      const st = interfaceState(ctx, i);
+      return { interface: i.name, status: st.status === 'administratively down' ? 'admin down' : st.status, protocol: st.protocol, description: i.description ?? '' };
+    });
+    ctx.data(rows);
+    const line = (c: string[]): string => `${c[0]!.padEnd(30)} ${c[1]!.padEnd(14)} ${c[2]!.padEnd(8)} ${c[3]}`.trimEnd();
+    ctx.print([line(['Interface', 'Status', 'Protocol', 'Description']),
+      ...rows.map((r) => line([shortInterfaceName(r.interface), r.status, r.protocol, r.description]))].join('\n'));
+  },
+});
+
+// ------------------------------------------------------------------ show ip interface [IF]
+
+/** `show ip interface` for one interface: what the box does with IP on it (IOS 15 lines). */
+export function formatShowIpInterface(ctx: CommandContext, i: InterfaceConfig): string {
+  const st = interfaceState(ctx, i);
+  const l = [`${i.name} is ${st.status}, line protocol is ${st.protocol}`];
+  const addr = i.ipAddress ?? (i.unnumbered ? ctx.config.interfaces.items[i.unnumbered]?.ipAddress : undefined);
+  if (!addr) {
+    l.push('  Internet protocol processing disabled');
+    return l.join('\n');
+  }
+  if (i.unnumbered) l.push(`  Interface is unnumbered. Using address of ${i.unnumbered} (${addr.address})`);
+  else {
+    l.push(`  Internet address is ${addr.address}/${maskLength(addr.mask)}`);
+    for (const s2 of i.secondary ?? []) l.push(`  Secondary address ${s2.address}/${maskLength(s2.mask)}`);
+  }
+  l.push('  Broadcast address is 255.255.255.255');
+  l.push('  Address determined by non-volatile memory');
+  l.push(`  MTU is ${i.ipMtu ?? 1500} bytes`);
+  l.push('  Helper address is not set');
+  l.push('  Directed broadcast forwarding is disabled');
+  l.push(`  Outgoing access list is ${i.accessGroupOut ?? 'not set'}`);
+  l.push(`  Inbound  access list is ${i.accessGroupIn ?? 'not set'}`);
+  l.push('  Proxy ARP is disabled');
+  l.push('  Local Proxy ARP is disabled');
+  if (i.vrf) l.push(`  VPN Routing/Forwarding "${i.vrf}"`);
+  l.push('  Security level is default');
+  l.push('  Split horizon is enabled');
+  l.push('  ICMP redirects are always sent');
+  l.push('  ICMP unreachables are always sent');
+  l.push('  ICMP mask replies are never sent');
+  l.push(`  IP fast switching is ${i.noRouteCache ? 'disabled' : 'enabled'}`);
+  l.push(`  IP CEF switching is ${i.noRouteCacheCef || ctx.config.routing.cef === false ? 'disabled' : 'enabled'}`);
+  l.push('  Router Discovery is disabled');
+  l.push('  IP output packet accounting is disabled');
+  l.push('  IP access violation accounting is disabled');
+  l.push('  TCP/IP header compression is disabled');
+  l.push('  RTP/IP header compression is disabled');
+  l.push('  Policy routing is disabled');
+  l.push('  Network address translation is disabled');
+  l.push('  BGP Policy Mapping is disabled');
+  l.push(`  Input features: ${i.cryptoMap ? 'IPSec input classification' : 'none'}`);
+  l.push(`  Output features: ${i.cryptoMap ? 'IPSec output classification, IPSec: to crypto engine' : 'none'}`);
+  return l.join('\n');
+}
+
+defineCommand({
+  modes: ['user', 'exec'],
+  syntax: 'show ip interface [IFNAME]',
+  help: { interface: 'IP interface status and configuration', IFNAME: 'Interface name' },
+  pipe: true,
+  handler(ctx, a) {
+    const list = selectedInterfaces(ctx, a.get('IFNAME'));
+    ctx.data(list.map((i) => ({ interface: i.name, state: interfaceState(ctx, i), address: i.ipAddress ?? null, vrf: i.vrf ?? null, mtu: i.ipMtu ?? 1500, inboundAcl: i.accessGroupIn ?? null, outboundAcl: i.accessGroupOut ?? null })));
+    ctx.print(list.map((i) => formatShowIpInterface(ctx, i)).join('\n'));
   },
 });
 

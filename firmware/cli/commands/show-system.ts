@@ -48,13 +48,13 @@ export interface ArpEntry {
 declare module '../context.js' {
   interface RuntimeView {
     /** `show processes cpu`: the box's CPU load and its processes (daemon first). */
-    hostProcesses?(): HostProcesses;
+    hostProcesses?(): Promise<HostProcesses>;
     /** `show processes memory`: the box's memory and its processes' resident sizes. */
-    hostMemory?(): HostMemory;
+    hostMemory?(): Promise<HostMemory>;
     /** The box's memory in bytes (`show version`). */
     hostMemoryTotal?(): number;
     /** `show arp`: the neighbour table of the box's namespace plus its own addresses. */
-    arpTable?(): ArpEntry[];
+    arpTable?(): Promise<ArpEntry[]>;
     /** `show hosts`: name servers the box resolves with (the host's resolv.conf). */
     nameServers?(): string[];
   }
@@ -93,8 +93,8 @@ defineCommand({
   syntax: 'show processes [cpu [sorted]]',
   help: { processes: 'Active process statistics', cpu: 'Show CPU use per process', sorted: 'Sort by CPU use' },
   pipe: true,
-  handler(ctx, a) {
-    const h = ctx.system.runtime.hostProcesses?.() ?? noHost('show processes cpu');
+  async handler(ctx, a) {
+    const h = await (ctx.system.runtime.hostProcesses?.() ?? noHost('show processes cpu'));
     let rows = [...h.processes];
     if (a.has('sorted')) rows.sort((x, y) => y.fiveSec - x.fiveSec || y.oneMin - x.oneMin || y.fiveMin - x.fiveMin || x.pid - y.pid);
     ctx.data({ cpu: h.cpu, processes: rows });
@@ -113,8 +113,8 @@ defineCommand({
   syntax: 'show processes memory [sorted]',
   help: { memory: 'Show memory use per process', sorted: 'Sort by memory held' },
   pipe: true,
-  handler(ctx, a) {
-    const m = ctx.system.runtime.hostMemory?.() ?? noHost('show processes memory');
+  async handler(ctx, a) {
+    const m = await (ctx.system.runtime.hostMemory?.() ?? noHost('show processes memory'));
     let rows = [...m.processes];
     if (a.has('sorted')) rows.sort((x, y) => y.holding - x.holding || x.pid - y.pid);
     ctx.data({ total: m.total, used: m.used, free: m.free, processes: rows });
@@ -142,11 +142,10 @@ defineCommand({
     const sys = ctx.config.system;
     const servers = ctx.system.runtime.nameServers?.() ?? [];
     ctx.data({ domain: sys.domainName ?? null, lookup: sys.domainLookup, nameServers: servers, hosts: [] });
-    const out = [
-      `Default domain is ${sys.domainName ?? 'not set'}`,
-      `Name/address lookup uses ${sys.domainLookup ? 'domain service' : 'static mappings'}`,
-      `Name servers are ${servers.length > 0 ? servers.join(', ') : '255.255.255.255'}`,
-    ];
+    const out = [`Default domain is ${sys.domainName ?? 'not set'}`];
+    // the summary form has no lookup line (as the IOS output ntc-templates was written from)
+    if (!a.has('summary')) out.push(`Name/address lookup uses ${sys.domainLookup ? 'domain service' : 'static mappings'}`);
+    out.push(`Name servers are ${servers.length > 0 ? servers.join(', ') : '255.255.255.255'}`);
     if (a.has('summary')) {
       out.push('', 'Local cache entries: 0', 'Dynamic cache entries: 0');
     } else {
@@ -166,8 +165,8 @@ defineCommand({
   syntax: ['show arp', 'show ip arp [A.B.C.D$addr|IFNAME]'],
   help: { arp: 'ARP table', addr: 'IP address or hostname of ARP entry', IFNAME: 'Interface name' },
   pipe: true,
-  handler(ctx, a) {
-    let rows = ctx.system.runtime.arpTable?.() ?? noHost('show arp');
+  async handler(ctx, a) {
+    let rows = await (ctx.system.runtime.arpTable?.() ?? noHost('show arp'));
     const addr = a.get('addr');
     const ifv = a.get('IFNAME');
     if (addr !== undefined) rows = rows.filter((r) => r.address === addr);
