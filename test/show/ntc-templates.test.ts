@@ -15,6 +15,7 @@ import { hasCommand, isRoot, type Lab } from '../lib/netns.js';
 import { projectRoot } from '../lib/netns.js';
 import { rampartPairLab, gatewayConfig, type RampartGw } from '../ikev1-interop/lab.js';
 import { ikev2PairConfig } from '../dataplane-e2e/ikev2-pair.js';
+import type { SiteToSite } from '../lib/site-to-site.js';
 
 // RAMPART_NTC_TEMPLATES points elsewhere (a git worktree has no shared/ beside it)
 const VENDOR = join(process.env.RAMPART_NTC_TEMPLATES ?? join(projectRoot(), '..', 'shared', 'vendor', 'ntc-templates'), 'templates');
@@ -251,6 +252,14 @@ async function runCases(t: Test, gw: RampartGw, cases: Case[]): Promise<{ pass: 
   return { pass, total: cases.length - wrong };
 }
 
+/** Traffic through the tunnel (A -> B), then the cases every box answers, built with gwA's facts. */
+async function tunnelUp(t: Test, lab: Lab, gwA: RampartGw, a: SiteToSite['addr'], why: string): Promise<Case[]> {
+  t.ok(await pingUntilUp(lab, 'hostA', a.hostB, 40_000), `hostA pings hostB through the tunnel (${why})`);
+  await lab.exec('hostA', ['ping', '-n', '-q', '-c', '5', '-i', '0.2', a.hostB], { timeoutMs: 20_000 });
+  const serial = (await gwA.exec('show version | json')).match(/"serial": "([^"]+)"/)?.[1] ?? '?';
+  return commonCases(lab, gwA, { host: 'gwA', wan: a.gwAWan, lan: a.gwALan, peer: a.gwBWan, lanNet: '10.1.0.0', remoteNet: '10.2.0.0', serial: () => serial });
+}
+
 const EXTRA = (side: 'A' | 'B'): string[] => [
   'ip domain name example.com',
   'ip vrf blue', ' rd 65000:1', 'exit',
@@ -273,11 +282,9 @@ t.test('IKEv1 tunnel with PFS: live show output through the ntc-templates parser
   const withDeny = (lines: string[], deny: string): string[] => lines.flatMap((l) => (l.startsWith('access-list 101 permit') ? [deny, l] : [l]));
   t.notMatch(await gwA.configure([...withDeny(side('A'), 'access-list 101 deny ip host 10.1.0.5 host 10.2.0.5'), ...EXTRA('A')]), BAD, 'gwA configured');
   t.notMatch(await gwB.configure([...withDeny(side('B'), 'access-list 101 deny ip host 10.2.0.5 host 10.1.0.5'), ...EXTRA('B')]), BAD, 'gwB configured');
-  t.ok(await pingUntilUp(lab, 'hostA', a.hostB, 40_000), 'hostA pings hostB through the tunnel (gwB accepted the /24 despite its deny line)');
-  await lab.exec('hostA', ['ping', '-n', '-q', '-c', '5', '-i', '0.2', a.hostB], { timeoutMs: 20_000 });
-  const serial = (await gwA.exec('show version | json')).match(/"serial": "([^"]+)"/)?.[1] ?? '?';
+  const common = await tunnelUp(t, lab, gwA, a, 'gwB accepted the /24 despite its deny line');
   const cases: Case[] = [
-    ...commonCases(lab, gwA, { host: 'gwA', wan: a.gwAWan, lan: a.gwALan, peer: a.gwBWan, lanNet: '10.1.0.0', remoteNet: '10.2.0.0', serial: () => serial }),
+    ...common,
     {
       command: 'show crypto ipsec sa detail', check: (rows) => {
         const inb = rows.find((r) => r.SA_ORIENTATION === 'inbound' && r.SA_TYPE === 'esp');
@@ -319,11 +326,9 @@ t.test('IKEv2 tunnel, ESP in UDP 4500: live show output through the ntc-template
   const a = topo.addr;
   t.notMatch(await gwA.configure([...ikev2PairConfig('A', { forceEncap: true }), ...EXTRA('A')]), BAD, 'gwA configured');
   t.notMatch(await gwB.configure([...ikev2PairConfig('B'), ...EXTRA('B')]), BAD, 'gwB configured');
-  t.ok(await pingUntilUp(lab, 'hostA', a.hostB, 40_000), 'hostA pings hostB through the tunnel');
-  await lab.exec('hostA', ['ping', '-n', '-q', '-c', '5', '-i', '0.2', a.hostB], { timeoutMs: 20_000 });
-  const serial = (await gwA.exec('show version | json')).match(/"serial": "([^"]+)"/)?.[1] ?? '?';
+  const common = await tunnelUp(t, lab, gwA, a, 'initiated by traffic');
   const cases: Case[] = [
-    ...commonCases(lab, gwA, { host: 'gwA', wan: a.gwAWan, lan: a.gwALan, peer: a.gwBWan, lanNet: '10.1.0.0', remoteNet: '10.2.0.0', serial: () => serial }),
+    ...common,
     {
       command: 'show crypto ipsec sa detail', check: (rows) => {
         const inb = rows.find((r) => r.SA_ORIENTATION === 'inbound' && r.SA_TYPE === 'esp');

@@ -543,17 +543,21 @@ export function formatShowInterface(ctx: CommandContext, i: InterfaceConfig): st
   return l.join('\n');
 }
 
-defineCommand({
-  modes: ['user', 'exec'],
-  syntax: 'show interfaces [IFNAME]',
-  help: { interfaces: 'Interface status and configuration', IFNAME: 'Interface name' },
-  pipe: true,
-  handler(ctx, a) {
-    const list = selectedInterfaces(ctx, a.get('IFNAME'));
-    ctx.data(list.map((i) => ({ ...i, state: interfaceState(ctx, i), runtime: ctx.system.runtime.interfaceStatus?.(i.name) ?? null })));
-    ctx.print(list.map((i) => formatShowInterface(ctx, i)).join('\n'));
-  },
-});
+/** A show command over all interfaces or the one named: one block of text per interface. */
+function definePerInterfaceShow(syntax: string, help: Record<string, string>, data: (ctx: CommandContext, i: InterfaceConfig) => unknown,
+  format: (ctx: CommandContext, i: InterfaceConfig) => string): void {
+  defineCommand({
+    modes: ['user', 'exec'], syntax, help, pipe: true,
+    handler(ctx, a) {
+      const list = selectedInterfaces(ctx, a.get('IFNAME'));
+      ctx.data(list.map((i) => data(ctx, i)));
+      ctx.print(list.map((i) => format(ctx, i)).join('\n'));
+    },
+  });
+}
+
+definePerInterfaceShow('show interfaces [IFNAME]', { interfaces: 'Interface status and configuration', IFNAME: 'Interface name' },
+  (ctx, i) => ({ ...i, state: interfaceState(ctx, i), runtime: ctx.system.runtime.interfaceStatus?.(i.name) ?? null }), formatShowInterface);
 
 // ------------------------------------------------------------------ show interfaces description
 
@@ -621,17 +625,11 @@ export function formatShowIpInterface(ctx: CommandContext, i: InterfaceConfig): 
   return l.join('\n');
 }
 
-defineCommand({
-  modes: ['user', 'exec'],
-  syntax: 'show ip interface [IFNAME]',
-  help: { interface: 'IP interface status and configuration', IFNAME: 'Interface name' },
-  pipe: true,
-  handler(ctx, a) {
-    const list = selectedInterfaces(ctx, a.get('IFNAME'));
-    ctx.data(list.map((i) => ({ interface: i.name, state: interfaceState(ctx, i), address: i.ipAddress ?? null, vrf: i.vrf ?? null, mtu: i.ipMtu ?? 1500, inboundAcl: i.accessGroupIn ?? null, outboundAcl: i.accessGroupOut ?? null })));
-    ctx.print(list.map((i) => formatShowIpInterface(ctx, i)).join('\n'));
-  },
-});
+definePerInterfaceShow('show ip interface [IFNAME]', { interface: 'IP interface status and configuration', IFNAME: 'Interface name' },
+  (ctx, i) => ({
+    interface: i.name, state: interfaceState(ctx, i), address: i.ipAddress ?? null, vrf: i.vrf ?? null, mtu: i.ipMtu ?? 1500,
+    inboundAcl: i.accessGroupIn ?? null, outboundAcl: i.accessGroupOut ?? null,
+  }), formatShowIpInterface);
 
 // ------------------------------------------------------------------ show ip vrf / show vrf
 
