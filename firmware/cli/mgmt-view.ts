@@ -47,6 +47,8 @@ export interface ManagementServices {
   zeroizeHostKeys(type?: 'rsa' | 'ed25519'): void;
   sshStatus(): SshStatus;
   sessions(): SessionInfo[];
+  /** Sessions opened per line since boot (`con 0`, `vty 3`), for `show line`. */
+  lineUses(): Record<string, number>;
 }
 
 declare module './context.js' {
@@ -59,5 +61,7 @@ declare module './context.js' {
     readonly id: number;
     /** The authenticated user, if the line asked for one. */
     readonly user?: string;
+    /** `terminal width` (characters per line; the box does not wrap). */
+    terminalWidth?: number;
   }
 }

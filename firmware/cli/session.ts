@@ -185,6 +185,18 @@ export class CliSession implements SessionControl {
     const words = splitWords(line);
     const candidates = candidatesFor(mode, words[0]?.text);
     if (isConfigMode(mode)) candidates.push(...candidatesFor('*config', words[0]?.text));
+    if (mode === 'user' || mode === 'exec') {
+      // Privilege levels: `privilege exec level N CMD` moves a command up or down; level 0
+      // keeps only the five commands IOS leaves there.
+      const level = commandLevel(this.config.users?.execLevels ?? {}, words.map((w) => w.text));
+      if ((level !== undefined && level > this.privilege) || (this.privilege === 0 && !LEVEL_0.some((c) => c.startsWith(words[0]?.text.toLowerCase() ?? '\0')))) {
+        return { result: { kind: 'invalid', at: 0 } };
+      }
+      if (mode === 'user' && level !== undefined) {
+        const seen = new Set(candidates.map((c) => c.root));
+        candidates.push(...candidatesFor('exec', words[0]?.text).filter((c) => !seen.has(c.root)));
+      }
+    }
     return { result: matchLine(line, candidates) };
   }
 
@@ -350,6 +362,24 @@ export class CliSession implements SessionControl {
     const last = words[words.length - 1]!;
     return `${line.slice(0, last.start)}${options[0]!.word}${options[0]!.then}`;
   }
+}
+
+/** The commands a privilege-0 session keeps (IOS). */
+const LEVEL_0 = ['disable', 'enable', 'exit', 'help', 'logout'];
+
+/**
+ * The level `privilege exec level N KEY` gives the typed words: the longest KEY whose
+ * words the typed ones abbreviate (`sh run` is `show running-config`); undefined if none.
+ */
+export function commandLevel(levels: Record<string, number>, typed: string[]): number | undefined {
+  let best: { len: number; level: number } | undefined;
+  for (const [key, level] of Object.entries(levels)) {
+    const kw = key.split(' ');
+    if (kw.length > typed.length) continue;
+    if (!kw.every((k, i) => k.startsWith(typed[i]!.toLowerCase()))) continue;
+    if (!best || kw.length > best.len) best = { len: kw.length, level };
+  }
+  return best?.level;
 }
 
 /** How far into `line` a failed parse got (for choosing which error to report). */

@@ -3,6 +3,7 @@ import './system.js';
 import './line.js';
 import './users.js';
 import './ssh.js';
+import './banner.js';
 import './crypto-common.js';
 import './crypto-ipsec.js';
 import './acl.js';

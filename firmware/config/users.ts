@@ -31,6 +31,11 @@ export interface UsersConfig {
   aaa: AaaConfig;
   /** `privilege exec level N COMMAND`: command words (lower case) -> level. */
   execLevels: Record<string, number>;
+  /** `login block-for S attempts N within W`: quiet mode after N failures within W seconds. */
+  loginBlock?: { blockSec: number; attempts: number; withinSec: number };
+  /** `login on-failure log` / `login on-success log`: %SEC_LOGIN messages. */
+  loginOnFailureLog: boolean;
+  loginOnSuccessLog: boolean;
 }
 
 declare module './model.js' {
@@ -56,9 +61,11 @@ defineSection({
     accounts: {},
     aaa: { newModel: false, authenticationLogin: {}, authorizationExec: {}, authorizationNetwork: {}, sessionIdCommon: false },
     execLevels: {},
+    loginOnFailureLog: false,
+    loginOnSuccessLog: false,
   }),
   render: (cfg) => {
-    const { aaa, accounts, execLevels } = cfg.users;
+    const { aaa, accounts, execLevels, loginBlock } = cfg.users;
     // IOS prints `no aaa new-model` when off; left out so configs without AAA keep their shape.
     const aaaBlock = aaa.newModel ? ['aaa new-model'] : [];
     const lists = aaa.newModel
@@ -71,7 +78,12 @@ defineSection({
     const session = aaa.newModel && aaa.sessionIdCommon ? ['aaa session-id common'] : [];
     const users = Object.values(accounts).sort((a, b) => a.name.localeCompare(b.name)).map(renderAccount);
     const levels = Object.entries(execLevels).sort(([a], [b]) => a.localeCompare(b)).map(([c, l]) => `privilege exec level ${l} ${c}`);
-    return [aaaBlock, lists, session, users, levels];
+    const login = [
+      ...(loginBlock ? [`login block-for ${loginBlock.blockSec} attempts ${loginBlock.attempts} within ${loginBlock.withinSec}`] : []),
+      ...(cfg.users.loginOnFailureLog ? ['login on-failure log'] : []),
+      ...(cfg.users.loginOnSuccessLog ? ['login on-success log'] : []),
+    ];
+    return [aaaBlock, lists, session, users, login, levels];
   },
 });
 

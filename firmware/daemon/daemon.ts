@@ -21,6 +21,8 @@ import { execTimeoutMs, lineConfigFor } from '../config/line.js';
 import type { ManagementServices, SessionInfo } from '../cli/mgmt-view.js';
 import { HostKeys } from '../mgmt/host-keys.js';
 import { SshServer } from '../mgmt/ssh-server.js';
+import { lineLogin } from '../mgmt/login.js';
+import { LoginGuard } from '../mgmt/login-guard.js';
 import { defaultServices } from './services.js';
 import { BindRegistry } from '../dataplane/bind-registry.js';
 import { EventBus, type EventContext, type ScopedLogger, type Severity, type Subsystem } from '../lib/event-bus.js';
@@ -101,6 +103,7 @@ export class Daemon {
   /** Every open CLI session, whatever feeds it (`show users`, exec-timeout). */
   private readonly sessions = new Map<CliSession, { origin?: SessionOrigin; busy: number; end: () => void }>();
   private idleTimer: NodeJS.Timeout | undefined;
+  private readonly lineUses = new Map<string, number>();
   private readonly appliers: Applier[] = [];
   private readonly services: DaemonService[];
   private readonly started: DaemonService[] = [];
@@ -112,6 +115,7 @@ export class Daemon {
   readonly bootTime: number;
   readonly system: SystemServices;
   readonly hostKeys: HostKeys;
+  readonly loginGuard: LoginGuard;
   readonly ssh: SshServer;
 
   constructor(private readonly opts: DaemonOptions) {
@@ -127,12 +131,14 @@ export class Daemon {
     this.services = opts.services ?? defaultServices(opts.board);
     const lastReload = this.takeReloadMarker();
     this.hostKeys = new HostKeys(this.flash);
+    this.loginGuard = new LoginGuard(() => this.now(), this.bus.logger('MGMT'));
     this.ssh = new SshServer({
       config: () => this.config,
       hostKeys: () => this.hostKeys.privateKeys(),
       serve: (stream, origin) => this.serve(stream, origin),
       log: (text) => this.log(text),
       now: () => this.now(),
+      guard: this.loginGuard,
     }, { port: opts.sshPort ?? 22, host: opts.sshHost });
     const mgmt: ManagementServices = {
       hostKeys: () => this.hostKeys.list(),
@@ -147,6 +153,7 @@ export class Daemon {
       },
       sshStatus: () => ({ enabled: this.ssh.enabled, port: this.ssh.port }),
       sessions: () => this.sessionList(),
+      lineUses: () => Object.fromEntries(this.lineUses),
     };
     const daemon = this;
     this.system = {
@@ -386,21 +393,38 @@ export class Daemon {
       try {
         if (req.method === 'open') {
           if (session) this.sessions.delete(session);
+          const io = {
+            write: (text: string) => send({ event: 'output', text }),
+            ask: (prompt: string, echo: boolean) => new Promise<string>((resolve) => {
+              pendingAnswer = resolve;
+              send({ event: 'ask', prompt, echo });
+            }),
+          };
+          const banners = this.config.banners;
+          let login: { user?: string; privilege: number } | undefined = origin;
+          if (!origin) {
+            // A local terminal (the console): boot messages, the motd, then the line's login.
+            if (this.bootLog.length > 0) io.write(`${this.bootLog.join('\n')}\n`);
+            if (banners.motd) io.write(`${banners.motd.replace(/^\n/, '')}\n`);
+            const r = await lineLogin(this.config, lineConfigFor(this.config, 'con', 0), 'con', io);
+            if (!r.ok) {
+              send({ id: req.id, error: r.reason });
+              sock.end();
+              return;
+            }
+            login = r;
+          }
           session = new CliSession({
             config: () => this.config,
             system: this.system,
             line: origin?.line ?? req.params.line,
-            privilege: origin?.privilege,
-            user: origin?.user,
+            privilege: login?.privilege,
+            user: login?.user,
             location: origin?.location,
-            io: {
-              write: (text) => send({ event: 'output', text }),
-              ask: (prompt, echo) => new Promise((resolve) => {
-                pendingAnswer = resolve;
-                send({ event: 'ask', prompt, echo });
-              }),
-            },
+            io,
           });
+          const [kind, num] = lineParts(session.line);
+          this.lineUses.set(`${kind} ${num}`, (this.lineUses.get(`${kind} ${num}`) ?? 0) + 1);
           this.sessions.set(session, {
             origin,
             busy: 0,
@@ -409,7 +433,9 @@ export class Daemon {
               sock.end();
             },
           });
-          const banner = !origin && this.bootLog.length > 0 ? `${this.bootLog.join('\n')}\n` : undefined;
+          // SSH sessions see the motd here (the login banner went before authentication).
+          const shown = [origin ? banners.motd : undefined, banners.exec].filter((x): x is string => x !== undefined);
+          const banner = shown.length > 0 ? shown.map((x) => `${x.replace(/^\n/, '')}\n`).join('') : undefined;
           const s = session;
           detachTerminal = this.logging.attachTerminal({ line: s.line, monitor: () => s.monitor, write: (text) => s.writeAsync(text) });
           send({ id: req.id, result: { ...state(), banner } });

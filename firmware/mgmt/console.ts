@@ -145,7 +145,15 @@ export class Console {
     this.client.onClose = () => { void this.lost(); };
     if (this.opts.connect) this.client.attach(this.opts.connect());
     else await this.client.connect(this.opts.socketPath);
-    const r = await this.client.call<SessionState & { banner?: string }>('open', { line: this.opts.line ?? 'console' });
+    let r: SessionState & { banner?: string };
+    try {
+      r = await this.client.call<SessionState & { banner?: string }>('open', { line: this.opts.line ?? 'console' });
+    } catch {
+      // The line's login failed three times: back to `Press RETURN`, as IOS does.
+      this.client.onClose = () => {};
+      void this.sessionEnded();
+      return;
+    }
     if (r.banner) this.out(r.banner);
     this.state = r;
     this.prompt();

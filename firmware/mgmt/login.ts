@@ -95,3 +95,33 @@ export function checkLogin(cfg: Config, line: LineConfig | undefined, kind: 'con
   }
   return { ok: false, reason: 'Authentication failed' };
 }
+
+/** The prompts of a terminal login (the session's ask/write before the session exists). */
+export interface LoginIo {
+  write(text: string): void;
+  ask(prompt: string, echo: boolean): Promise<string>;
+}
+
+/**
+ * The login dialogue of a terminal line (the console): `Username:`/`Password:` as the
+ * line's login rules want, three tries. A line without login starts at its privilege level.
+ */
+export async function lineLogin(cfg: Config, line: LineConfig | undefined, kind: 'con' | 'vty', io: LoginIo): Promise<LoginCheck> {
+  const need = loginNeed(cfg, line, kind);
+  if (need === 'none') return { ok: true, privilege: loginPrivilege(cfg, line, undefined) };
+  if (need === 'refuse') {
+    io.write('\nPassword required, but none set\n');
+    return { ok: false, reason: 'Password required, but none set' };
+  }
+  if (cfg.banners.login) io.write(`${cfg.banners.login.replace(/^\n/, '')}\n`);
+  io.write('\nUser Access Verification\n\n');
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const user = need === 'username-password' ? (await io.ask('Username: ', true)).trim() : undefined;
+    const password = await io.ask('Password: ', false);
+    const r = checkLogin(cfg, line, kind, user, password);
+    if (r.ok) return r;
+    io.write(need === 'username-password' ? '% Login invalid\n\n' : '');
+  }
+  if (need === 'password') io.write('% Bad passwords\n');
+  return { ok: false, reason: 'Login failed' };
+}

@@ -17,6 +17,7 @@ import { Console, RpcClient, type Terminal } from './console.js';
 import { duplexPair } from './duplex-pair.js';
 import { keyHash } from './host-keys.js';
 import { checkLogin, loginNeed, loginPrivilege } from './login.js';
+import type { LoginGuard } from './login-guard.js';
 import type { Event, SessionOrigin, SessionState } from './rpc-protocol.js';
 
 export interface SshServerDeps {
@@ -28,6 +29,8 @@ export interface SshServerDeps {
   /** Events for the log (never a password). */
   log(text: string): void;
   now(): number;
+  /** `login block-for` and the %SEC_LOGIN messages, shared with the console's login. */
+  guard: LoginGuard;
 }
 
 /** Connections that have not authenticated yet, per source address and in all. */
@@ -49,6 +52,7 @@ export class SshServer {
   private net: NetServer | undefined;
   private ssh: ssh2.Server | undefined;
   private keysInUse = '';
+  private bannerInUse: string | undefined;
   private readonly conns = new Set<Conn>();
   private readonly vtysInUse = new Set<number>();
   /** Connections refused or dropped before authentication (`show ip ssh`-style counters). */
@@ -69,13 +73,7 @@ export class SshServer {
       await this.stop();
       return;
     }
-    if (keys.join('\n') !== this.keysInUse) {
-      this.keysInUse = keys.join('\n');
-      const server = new ssh2.Server({ hostKeys: keys, ident: `Rampart_${FIRMWARE_VERSION}` });
-      server.on('connection', (client: Connection, info: ClientInfo) => this.onClient(client, info));
-      server.on('error', (err: Error) => this.deps.log(`ssh: ${err.message}`));
-      this.ssh = server;
-    }
+    this.rebuild(keys);
     if (this.net) return;
     const net = createServer((sock) => this.accept(sock));
     await new Promise<void>((resolve, reject) => {
@@ -84,6 +82,19 @@ export class SshServer {
     });
     net.on('error', (err) => this.deps.log(`ssh: ${err.message}`));
     this.net = net;
+  }
+
+  /** A new ssh2 server object when the keys or the login banner (fixed per object) changed. */
+  private rebuild(keys: string[]): void {
+    const banner = this.deps.config().banners.login;
+    if (keys.join('\n') !== this.keysInUse || banner !== this.bannerInUse) {
+      this.keysInUse = keys.join('\n');
+      this.bannerInUse = banner;
+      const server = new ssh2.Server({ hostKeys: keys, ident: `Rampart_${FIRMWARE_VERSION}`, ...(banner ? { banner: `${banner.replace(/^\n/, '').replace(/\r?\n/g, '\r\n')}\r\n` } : {}) });
+      server.on('connection', (client: Connection, info: ClientInfo) => this.onClient(client, info));
+      server.on('error', (err: Error) => this.deps.log(`ssh: ${err.message}`));
+      this.ssh = server;
+    }
   }
 
   async stop(): Promise<void> {
@@ -96,22 +107,33 @@ export class SshServer {
     if (net) await new Promise<void>((resolve) => net.close(() => resolve()));
   }
 
-  /** The vty a new session would get (the lowest configured one that is free). */
+  /**
+   * The vty a new session would get: the lowest free one, unless its `session-limit` is
+   * reached (counted over the vtys in use that carry a limit: `line vty 0 15` may have
+   * split into several blocks that all got the same setting).
+   */
   private freeVty(cfg: Config): number | undefined {
-    return configuredVtys(cfg).find((n) => !this.vtysInUse.has(n));
+    const limited = [...this.vtysInUse].filter((v) => lineConfigFor(cfg, 'vty', v)?.sessionLimit !== undefined).length;
+    return configuredVtys(cfg).find((n) => {
+      if (this.vtysInUse.has(n)) return false;
+      const limit = lineConfigFor(cfg, 'vty', n)?.sessionLimit;
+      return limit === undefined || limited < limit;
+    });
   }
 
   private accept(sock: Socket): void {
     sock.on('error', () => sock.destroy());
     const ip = (sock.remoteAddress ?? '').replace(/^::ffff:/, '');
     const cfg = this.deps.config();
+    if (this.ssh) this.rebuild(this.deps.hostKeys());
     const vty = this.freeVty(cfg);
+    const quiet = this.deps.guard.quietLeftMs() > 0;
     const line = lineConfigFor(cfg, 'vty', vty ?? 0);
     const transports = line?.transportInput;
     const sshAllowed = !transports || transports.includes('ssh') || transports.includes('all');
-    if (!this.ssh || vty === undefined || !sshAllowed || !accessClassPermits(cfg, line?.accessClassIn, ip)) {
+    if (!this.ssh || quiet || vty === undefined || !sshAllowed || !accessClassPermits(cfg, line?.accessClassIn, ip)) {
       this.counters.refused++;
-      this.deps.log(`ssh: connection from ${ip} refused (${vty === undefined ? 'no free vty' : !sshAllowed ? 'transport input' : 'access-class'})`);
+      this.deps.log(`ssh: connection from ${ip} refused (${quiet ? 'login quiet mode' : vty === undefined ? 'no free vty' : !sshAllowed ? 'transport input' : 'access-class'})`);
       sock.destroy();
       return;
     }
@@ -176,17 +198,23 @@ export class SshServer {
     const cfg = this.deps.config();
     const line = lineConfigFor(cfg, 'vty', this.freeVty(cfg) ?? 0);
     const methods: Array<'password' | 'publickey' | 'keyboard-interactive'> = ['publickey', 'password', 'keyboard-interactive'];
+    const who = { user: ctx.username, source: conn.ip, port: this.port };
     const accept = (user: string, privilege: number): void => {
+      if (this.deps.guard.quietLeftMs() > 0) {
+        ctx.reject([]);
+        client.end();
+        return;
+      }
       conn.user = user;
       conn.privilege = privilege;
-      this.deps.log(`ssh: ${user} logged in from ${conn.ip}`);
+      this.deps.guard.success(cfg, who);
       ctx.accept();
     };
     const fail = (): void => {
       conn.failures++;
       this.counters.authFailures++;
-      this.deps.log(`ssh: authentication failed for ${ctx.username} from ${conn.ip}`);
-      if (conn.failures >= Math.max(1, cfg.ssh.authRetries)) {
+      this.deps.guard.failure(cfg, who);
+      if (conn.failures >= Math.max(1, cfg.ssh.authRetries) || this.deps.guard.quietLeftMs() > 0) {
         ctx.reject([]);
         client.end();
         return;

@@ -28,6 +28,33 @@ export class ScriptedConsole {
     return c;
   }
 
+  /** Everything shown while opening (banners, login prompts) with `openWithAnswers`. */
+  transcript = '';
+
+  /** Opens a session on a line that asks for a login, answering its questions in order. */
+  static async openWithAnswers(socketPath: string, answers: string[], line = 'console'): Promise<ScriptedConsole> {
+    const c = new ScriptedConsole();
+    c.answers = [...answers];
+    c.client.onEvent = (ev) => {
+      if (ev.event === 'output') c.buf += ev.text;
+      if (ev.event === 'ask') {
+        c.buf += ev.prompt;
+        c.client.notify('answer', { text: c.answers.shift() ?? '' });
+      }
+    };
+    await c.client.connect(socketPath);
+    try {
+      const r = await c.client.call<SessionState & { banner?: string }>('open', { line });
+      c.state = r;
+      c.banner = r.banner ?? '';
+    } catch (err) {
+      c.close();
+      throw err;
+    }
+    c.transcript = c.buf;
+    return c;
+  }
+
   /** Runs one line; returns its output. */
   async run(line: string, ...answers: string[]): Promise<string> {
     this.buf = '';

@@ -29,6 +29,8 @@ export interface SshOptions {
   from?: string;
   /** Extra ssh options. */
   args?: string[];
+  /** ssh's LogLevel (ERROR by default; INFO shows the server's banner). */
+  logLevel?: string;
   input?: string;
   timeoutMs?: number;
 }
@@ -104,7 +106,7 @@ export class SshBox {
   }
 
   private sshArgv(o: SshOptions): string[] {
-    const argv = ['ssh', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
+    const argv = ['ssh', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', `LogLevel=${o.logLevel ?? 'ERROR'}`,
       '-o', 'ConnectTimeout=10', '-o', 'NumberOfPasswordPrompts=1'];
     if (o.identity) argv.push('-i', o.identity, '-o', 'PasswordAuthentication=no', '-o', 'KbdInteractiveAuthentication=no', '-o', 'IdentitiesOnly=yes');
     else argv.push('-o', 'PubkeyAuthentication=no', '-o', 'PreferredAuthentications=password');

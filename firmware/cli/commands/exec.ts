@@ -4,7 +4,7 @@
 
 import { renderConfigLines } from '../../config/model.js';
 import { buildInfo, type BuildInfo } from '../../lib/build-info.js';
-import { verifyType9 } from '../../lib/password.js';
+import { verifySecret } from '../../lib/password.js';
 import { decodeType7 } from '../../lib/password.js';
 import { CliError, type CommandContext } from '../context.js';
 import { defineCommand } from '../registry.js';
@@ -33,7 +33,7 @@ defineCommand({
       for (let tries = 0; tries < 3; tries++) {
         const answer = await ctx.ask('Password: ', { echo: false });
         const ok = sys.enableSecret
-          ? verifyType9(answer, sys.enableSecret)
+          ? verifySecret(answer, sys.enableSecret)
           : (sys.enablePassword!.type === 7 ? decodeType7(sys.enablePassword!.value) : sys.enablePassword!.value) === answer;
         if (ok) {
           ctx.session.privilege = 15;
@@ -216,11 +216,19 @@ defineCommand({
   help: { 'running-config': 'Current operating configuration' },
   pipe: true,
   handler(ctx) {
-    const text = runningConfigText(ctx);
-    ctx.data(ctx.config);
+    // Below level 15 (a `privilege exec level` grant) no line that carries a secret is shown.
+    const low = ctx.session.privilege < 15;
+    const text = low ? withoutSecrets(runningConfigText(ctx)) : runningConfigText(ctx);
+    if (!low) ctx.data(ctx.config);
     ctx.print(`${configHeader(text)}\n${text.trimEnd()}`);
   },
 });
+
+const SECRET_LINE = /\b(secret|password|key|pre-shared-key|key-string|key-hash|authentication-key)\b/;
+
+function withoutSecrets(text: string): string {
+  return text.split('\n').filter((l) => !SECRET_LINE.test(l)).join('\n');
+}
 
 defineCommand({
   modes: PRIV,

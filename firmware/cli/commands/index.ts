@@ -5,6 +5,7 @@ import './system.js';
 import './line.js';
 import './users.js';
 import './ssh.js';
+import './banner.js';
 import './crypto-ipsec.js';
 import './crypto-ipsec-sa.js';
 import './acl.js';

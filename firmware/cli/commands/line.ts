@@ -1,7 +1,7 @@
 // `line con 0`, `line aux 0`, `line vty FIRST [LAST]` and what goes under them: login,
 // password, exec-timeout, transport input, access-class, session-limit, privilege level,
 // logging synchronous, login authentication, authorization exec.
-import { newLine, type LineConfig } from '../../config/line.js';
+import { configuredVtys, lineConfigFor, newLine, type LineConfig } from '../../config/line.js';
 import type { Config } from '../../config/model.js';
 import { encodeType7 } from '../../lib/password.js';
 import type { CommandContext } from '../context.js';
@@ -168,4 +168,37 @@ defineCommand({
   syntax: ['session-limit (0-4294967295)$n', 'no session-limit'],
   help: { 'session-limit': 'Set maximum number of sessions', n: 'Maximum number of sessions' },
   handler(ctx, a) { setOnLines(ctx, a.no, 'sessionLimit', () => a.num('n')!); },
+});
+
+defineCommand({
+  modes: ['user', 'exec'],
+  syntax: 'show line [summary]',
+  help: { line: 'TTY line information', summary: 'Quick line status summary' },
+  pipe: true,
+  handler(ctx) {
+    const mgmt = ctx.system.mgmt;
+    const inUse = new Set((mgmt?.sessions() ?? []).map((s) => s.line));
+    const uses = mgmt?.lineUses() ?? {};
+    const rows: Array<{ tty: number; type: string; name: string; speed: string; accIn: string; uses: number; active: boolean }> = [];
+    const add = (tty: number, type: string, name: string, speed: string, l: LineConfig | undefined) =>
+      rows.push({ tty, type, name, speed, accIn: l?.accessClassIn ?? '-', uses: uses[name] ?? 0, active: inUse.has(name) });
+    add(0, 'CTY', 'con 0', '', ctx.config.lines['con 0']);
+    if (ctx.config.lines['aux 0']) add(1, 'AUX', 'aux 0', '9600/9600', ctx.config.lines['aux 0']);
+    for (const n of configuredVtys(ctx.config)) add(2 + n, 'VTY', `vty ${n}`, '', lineConfigFor(ctx.config, 'vty', n));
+    ctx.data(rows);
+    const out = ['   Tty Line Typ     Tx/Rx    A Modem  Roty AccO AccI   Uses   Noise  Overruns   Int'];
+    for (const r of rows) {
+      out.push(`${r.active ? '*' : ' '}${String(r.tty).padStart(5)}${String(r.tty).padStart(5)} ${r.type} ${r.speed.padStart(11)}  -    -      -    - ${r.accIn.padStart(4)} ${String(r.uses).padStart(6)}       0     0/0       -`);
+    }
+    ctx.print(out.join('\n'));
+  },
+});
+
+defineCommand({
+  modes: ['user', 'exec'],
+  syntax: ['terminal width (0-512)$w', 'terminal no width'],
+  help: { terminal: 'Set terminal line parameters', width: 'Set width of the display terminal', w: 'Number of characters on a screen line' },
+  // Output is never wrapped by the box; the width is kept for `show terminal`-style answers
+  // and accepted because automation sends `terminal width 511` first thing.
+  handler(ctx, a) { ctx.session.terminalWidth = a.has('no') ? 80 : a.num('w')!; },
 });

@@ -2,7 +2,7 @@
 // timestamps and domain lookup.
 
 import { DEFAULT_HOSTNAME } from '../../config/system.js';
-import { encodeType7, hashType9, isType9, verifyType9 } from '../../lib/password.js';
+import { encodeType7, hashType8, hashType9, secretType, verifySecret } from '../../lib/password.js';
 import { CliError } from '../context.js';
 import { defineCommand } from '../registry.js';
 
@@ -28,16 +28,19 @@ defineCommand({
   modes: ['config'],
   syntax: [
     'enable secret [0] WORD$secret',
-    'enable secret 9 WORD$hash',
-    'enable algorithm-type scrypt secret WORD$secret',
+    'enable secret <5|8|9> WORD$hash',
+    'enable algorithm-type <scrypt|sha256> secret WORD$secret',
     'no enable secret [LINE]',
   ],
   help: {
     enable: 'Modify enable password parameters',
     secret: 'Assign the privileged level secret (MAX of 25 characters)',
     '0': 'Specifies an UNENCRYPTED password will follow',
+    '5': 'Specifies a MD5 HASHED secret will follow',
+    '8': 'Specifies a PBKDF2 HASHED secret will follow',
     '9': 'Specifies a SCRYPT hashed secret will follow',
-    hash: 'The SCRYPT hashed enable secret string',
+    hash: 'The HASHED enable secret string',
+    sha256: 'Encode the password using the PBKDF2 hashing algorithm',
     'algorithm-type': 'Algorithm to use for hashing the plaintext \'enable\' secret',
     scrypt: 'Encode the password using the SCRYPT hashing algorithm',
   },
@@ -49,13 +52,14 @@ defineCommand({
     }
     const hash = a.get('hash');
     if (hash !== undefined) {
-      if (!isType9(hash)) throw new CliError('% Invalid encrypted secret.');
+      // Pasted hashes of types 5 and 8 (older or PBKDF2 boxes) are kept as they are.
+      if (secretType(hash) !== (a.has('5') ? 5 : a.has('8') ? 8 : 9)) throw new CliError('% Invalid encrypted secret.');
       sys.enableSecret = hash;
       return;
     }
     const secret = a.req('secret');
     if (secret.length > 25) throw new CliError('% Password too long - must be 25 characters or less');
-    sys.enableSecret = hashType9(secret);
+    sys.enableSecret = a.has('sha256') ? hashType8(secret) : hashType9(secret);
   },
 });
 
@@ -80,7 +84,7 @@ defineCommand({
       return;
     }
     const pw = a.req('password');
-    if (sys.enableSecret && verifyType9(pw, sys.enableSecret)) {
+    if (sys.enableSecret && verifySecret(pw, sys.enableSecret)) {
       throw new CliError('The enable password you have chosen is the same as your enable secret.\nThis is not recommended.  Re-enter the enable password.');
     }
     sys.enablePassword = sys.servicePasswordEncryption ? { type: 7, value: encodeType7(pw) } : { type: 0, value: pw };
@@ -94,7 +98,12 @@ defineCommand({
   handler(ctx, a) {
     const sys = ctx.config.system;
     sys.servicePasswordEncryption = !a.no;
-    if (!a.no && sys.enablePassword?.type === 0) sys.enablePassword = { type: 7, value: encodeType7(sys.enablePassword.value) };
+    if (a.no) return;
+    // Turning it on obfuscates every clear-text password already configured, as IOS does.
+    const hide = (p: { type: 0 | 7; value: string } | undefined) => (p?.type === 0 ? { type: 7 as const, value: encodeType7(p.value) } : p);
+    if (sys.enablePassword) sys.enablePassword = hide(sys.enablePassword);
+    for (const u of Object.values(ctx.config.users.accounts)) if (u.password) u.password = hide(u.password);
+    for (const l of Object.values(ctx.config.lines)) if (l.password) l.password = hide(l.password);
   },
 });
 

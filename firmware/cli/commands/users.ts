@@ -171,3 +171,26 @@ defineCommand({
     ctx.print(out.join('\n'));
   },
 });
+
+defineCommand({
+  modes: ['config'],
+  syntax: ['login block-for (1-65535)$block attempts (1-65535)$n within (1-65535)$within', 'no login block-for [LINE]'],
+  help: {
+    login: 'Enable secure login checking', 'block-for': 'Set quiet-mode active time period', block: 'Quiet-mode active time period (seconds)',
+    attempts: 'Set max number of fail attempts', n: 'Max number of fail attempts', within: 'Watch period for fail attempts (seconds)',
+  },
+  handler(ctx, a) {
+    if (a.no) delete ctx.config.users.loginBlock;
+    else ctx.config.users.loginBlock = { blockSec: a.num('block')!, attempts: a.num('n')!, withinSec: a.num('within')! };
+  },
+});
+
+defineCommand({
+  modes: ['config'],
+  syntax: ['[no] login <on-failure|on-success> log [every (1-65535)]'],
+  help: { 'on-failure': 'Set options for failed login attempt', 'on-success': 'Set options for successful login', log: 'Generate syslogs on login', every: 'Log every N attempts' },
+  handler(ctx, a) {
+    if (a.has('on-failure')) ctx.config.users.loginOnFailureLog = !a.no;
+    else ctx.config.users.loginOnSuccessLog = !a.no;
+  },
+});
