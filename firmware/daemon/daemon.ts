@@ -21,7 +21,7 @@ import { execTimeoutMs, lineConfigFor } from '../config/line.js';
 import type { ManagementServices, SessionInfo } from '../cli/mgmt-view.js';
 import { HostKeys } from '../mgmt/host-keys.js';
 import { SshServer } from '../mgmt/ssh-server.js';
-import { lineLogin } from '../mgmt/login.js';
+import { lineLogin, loginNeed } from '../mgmt/login.js';
 import { LoginGuard } from '../mgmt/login-guard.js';
 import { defaultServices } from './services.js';
 import { BindRegistry } from '../dataplane/bind-registry.js';
@@ -402,11 +402,13 @@ export class Daemon {
           };
           const banners = this.config.banners;
           let login: { user?: string; privilege: number } | undefined = origin;
+          const conLine = lineConfigFor(this.config, 'con', 0);
+          // Boot messages and the motd come before a login prompt, or with the prompt when there is none.
+          const early = [...(!origin && this.bootLog.length > 0 ? [`${this.bootLog.join('\n')}\n`] : []), ...(banners.motd ? [`${banners.motd.replace(/^\n/, '')}\n`] : [])];
+          const loginFirst = !origin && loginNeed(this.config, conLine, 'con') !== 'none';
+          if (loginFirst) for (const text of early.splice(0)) io.write(text);
           if (!origin) {
-            // A local terminal (the console): boot messages, the motd, then the line's login.
-            if (this.bootLog.length > 0) io.write(`${this.bootLog.join('\n')}\n`);
-            if (banners.motd) io.write(`${banners.motd.replace(/^\n/, '')}\n`);
-            const r = await lineLogin(this.config, lineConfigFor(this.config, 'con', 0), 'con', io);
+            const r = await lineLogin(this.config, conLine, 'con', io);
             if (!r.ok) {
               send({ id: req.id, error: r.reason });
               sock.end();
@@ -433,9 +435,9 @@ export class Daemon {
               sock.end();
             },
           });
-          // SSH sessions see the motd here (the login banner went before authentication).
-          const shown = [origin ? banners.motd : undefined, banners.exec].filter((x): x is string => x !== undefined);
-          const banner = shown.length > 0 ? shown.map((x) => `${x.replace(/^\n/, '')}\n`).join('') : undefined;
+          // SSH sessions see the motd here (their login banner went before authentication).
+          const shown = [...early, ...(banners.exec ? [`${banners.exec.replace(/^\n/, '')}\n`] : [])];
+          const banner = shown.length > 0 ? shown.join('') : undefined;
           const s = session;
           detachTerminal = this.logging.attachTerminal({ line: s.line, monitor: () => s.monitor, write: (text) => s.writeAsync(text) });
           send({ id: req.id, result: { ...state(), banner } });
