@@ -28,17 +28,15 @@ export class ScriptedConsole {
     return c;
   }
 
-  /** Everything shown while opening (banners, login prompts) with `openWithAnswers`. */
-  transcript = '';
-
   /** Opens a session on a line that asks for a login, answering its questions in order. */
   static async openWithAnswers(socketPath: string, answers: string[], line = 'console'): Promise<ScriptedConsole> {
     const c = new ScriptedConsole();
     c.answers = [...answers];
     c.client.onEvent = (ev) => {
-      if (ev.event === 'output') c.buf += ev.text;
+      if (ev.event === 'output') { c.buf += ev.text; c.transcript += ev.text; }
       if (ev.event === 'ask') {
         c.buf += ev.prompt;
+        c.transcript += ev.prompt;
         c.client.notify('answer', { text: c.answers.shift() ?? '' });
       }
     };
@@ -51,7 +49,6 @@ export class ScriptedConsole {
       c.close();
       throw err;
     }
-    c.transcript = c.buf;
     return c;
   }
 
