@@ -42,7 +42,7 @@ import type { DaemonService, ServiceContext } from './daemon.js';
 import { reverseRouteSpecOf } from './reverse-route.js';
 import type { DataplaneService, DataplaneExpire, SaKeys } from './dataplane-service.js';
 import type { ClearCryptoSaFilter } from '../cli/commands/crypto-ipsec-sa.js';
-import { activeStaticVtis, tunnelMapTag, tunnelRetryDelayMs, type StaticVti } from '../config/vti.js';
+import { activeStaticVtis, tunnelMapTag, tunnelRetryDelayMs, virtualTemplate, type StaticVti, type VirtualTemplate } from '../config/vti.js';
 import type { IsakmpSaShow } from '../cli/commands/crypto-isakmp-sa.js';
 
 export const IKEV1_VERSION_BYTE = 0x10;
@@ -83,6 +83,8 @@ interface FlowPlan {
   startedAt: number;
   /** a static VTI's flow (any/any): the tunnel interface */
   vti?: string;
+  /** a dynamic VTI's flow: the peer's Virtual-Access is cloned from Virtual-Template<n> */
+  vtemplate?: number;
   /** Accepted by this dynamic map entry: the SAs go under a temporary entry. */
   dynamic?: ResolvedMapEntry;
 }
@@ -223,6 +225,8 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   private timer: NodeJS.Timeout | undefined;
   private trafficPoll: NodeJS.Timeout | undefined;
   private tunnelPoll: NodeJS.Timeout | undefined;
+  /** dynamic VTI: peer address -> its Virtual-Access interface */
+  private readonly vaByPeer = new Map<string, { name: string; policyKey: string; mapName: string }>();
   /** static VTI -> since when it has had no SA pair */
   private readonly tunnelDownSince = new Map<string, number>();
   private timerAt = Number.POSITIVE_INFINITY;
@@ -326,6 +330,10 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       }
     }
     for (const v of this.ikev1Vtis(cfg)) out.add(v.local!);
+    for (const p of Object.values(cfg.isakmpProfiles ?? {})) {
+      const t = p.virtualTemplate !== undefined ? virtualTemplate(cfg, p.virtualTemplate) : undefined;
+      if (t && typeof t !== 'string' && t.local) out.add(t.local);
+    }
     return [...out];
   }
 
@@ -517,6 +525,73 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     return dec;
   }
 
+  /** ISAKMP profiles with `virtual-template N` whose `match identity address` takes the peer. */
+  private templateProfileFor(cfg: Config, peer: string): { profile: string; template: VirtualTemplate } | undefined {
+    const inMask = (a: string, base: string, mask: string): boolean => {
+      const v = (x: string): number => x.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+      return ((v(a) & v(mask)) >>> 0) === ((v(base) & v(mask)) >>> 0);
+    };
+    for (const p of Object.values(cfg.isakmpProfiles ?? {}).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (p.virtualTemplate === undefined) continue;
+      if (!p.matchIdentities.some((m) => m.kind === 'address' && inMask(peer, m.address, m.mask))) continue;
+      const t = virtualTemplate(cfg, p.virtualTemplate);
+      if (typeof t === 'string') { this.ctx.log('ikev1', `isakmp profile ${p.name}: ${t}`, 4); continue; }
+      return { profile: p.name, template: t };
+    }
+    return undefined;
+  }
+
+  /**
+   * Responder for a dynamic VTI (`virtual-template N` in the ISAKMP profile the peer matches):
+   * the peer's proxies are accepted as proposed (a DVTI takes several) with the template's
+   * IPsec profile; the SA pair goes to the session's Virtual-Access interface (install()).
+   */
+  private respondVirtualTemplate(cfg: Config, q: QuickModeResponderQuery): QuickModeResponderDecision | undefined {
+    const m = this.templateProfileFor(cfg, q.peerAddress);
+    if (!m || (m.template.local !== undefined && m.template.local !== q.localAddress)) return undefined;
+    const pol = m.template.policy;
+    const sets = setsForFlow(pol, q.localSel, q.remoteSel);
+    const req: QuickModeRequest = {
+      localSel: q.localSel, remoteSel: q.remoteSel, transformSets: sets, ...(pol.pfsGroup !== undefined ? { pfsGroup: pol.pfsGroup } : {}),
+      lifetimeSec: pol.lifetimeSec, lifetimeKb: pol.lifetimeKb === 'disable' ? 4608000 : pol.lifetimeKb,
+    };
+    const e1: CryptoMapEntryV1 = {
+      mapName: tunnelMapTag(m.template.name), seq: 0, peers: [], permits: [{ local: q.localSel, remote: q.remoteSel }], transformSets: sets,
+      ...(req.pfsGroup !== undefined ? { pfsGroup: req.pfsGroup } : {}), lifetimeSec: req.lifetimeSec, lifetimeKb: req.lifetimeKb,
+    };
+    const dec = selectQuickModeResponse([e1], q);
+    if (dec.accept) {
+      const n = Number(m.template.name.slice('Virtual-Template'.length));
+      this.plans.set(`${q.peerAddress}|${selKey(q.localSel)}|${selKey(q.remoteSel)}`, {
+        mapName: tunnelMapTag(m.template.name), seq: 0, policyName: m.template.name, policyKey: `vt:${q.peerAddress}`,
+        scope: selsToTraffic(q.localSel, q.remoteSel), iface: m.template.name, request: req, peer: q.peerAddress,
+        startedAt: this.ctx.system.now(), vtemplate: n,
+      });
+    }
+    return dec;
+  }
+
+  /** The peer's Virtual-Access interface (cloned at its first SA pair; routes: its proxy unless any). */
+  private virtualAccessFor(plan: FlowPlan, info: IpsecSaInfo): { name: string; policyKey: string; mapName: string } | undefined {
+    const have = this.vaByPeer.get(plan.peer);
+    if (have) return have;
+    const routes: string[] = [];
+    if (info.remoteSel.prefixLen > 0) routes.push(`${info.remoteSel.addr}/${info.remoteSel.prefixLen}`);
+    const r = this.dataplane?.createVirtualAccess(plan.vtemplate!, info.local.address, plan.peer, routes);
+    if (r === undefined || typeof r === 'string') { this.ctx.log('ikev1', `no Virtual-Access interface for ${plan.peer}: ${r ?? 'no data plane'}`); return undefined; }
+    this.vaByPeer.set(plan.peer, r);
+    return r;
+  }
+
+  /** A dynamic VTI session ended: its SAs, its Virtual-Access interface and its routes go. */
+  private endVirtualAccess(peer: string): void {
+    const va = this.vaByPeer.get(peer);
+    if (!va) return;
+    this.vaByPeer.delete(peer);
+    for (const c of [...this.children.values()]) if (c.vti === va.name) this.dropChild(c, true);
+    this.dataplane?.releaseVirtualAccess(va.name);
+  }
+
   /** `initiate mode aggressive` in the entry's ISAKMP profile (IOS). */
   private aggressiveFor(cfg: Config, profile: string | undefined): boolean {
     if (!profile) return false;
@@ -567,7 +642,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     let peer;
     try { peer = parseIp(q.peerAddress); } catch { return reject('bad peer address'); }
     const request = selsToTraffic(q.localSel, q.remoteSel);
-    const vti = this.respondVti(cfg, q);
+    const vti = this.respondVti(cfg, q) ?? this.respondVirtualTemplate(cfg, q);
     if (vti) return vti;
     const refusals: string[] = [];
     for (const [iface, itf] of Object.entries(cfg.interfaces?.items ?? {})) {
@@ -651,6 +726,11 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       }
       case 'peer-dead':
         for (const c of [...this.children.values()]) if (c.info.remote.address === ev.remote.address) this.dropChild(c, false);
+        this.endVirtualAccess(ev.remote.address);
+        return;
+      case 'phase1-down':
+        // a dynamic VTI's session is its ISAKMP SA (an expiry is replaced by a new one)
+        if (ev.reason !== 'expired') this.endVirtualAccess(ev.remote.address);
         return;
       default:
         return;
@@ -692,6 +772,14 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       ...(useAh ? { ahSpi: useAh[dir].spi, ahKey: useAh[dir].authKey } : {}),
     });
     const id = this.nextChildId++;
+    if (plan.vtemplate !== undefined) {
+      const va = this.virtualAccessFor(plan, primary);
+      if (!va) return;
+      plan.policyKey = va.policyKey;
+      plan.mapName = va.mapName;
+      plan.vti = va.name;
+      plan.iface = va.name;
+    }
     if (plan.dynamic) {
       const d = plan.dynamic;
       const temp = this.dataplane.addTemporaryEntry({

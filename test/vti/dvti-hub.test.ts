@@ -21,40 +21,58 @@ const IKEV2 = [
   'crypto ikev2 proposal PROP1', ' encryption aes-cbc-256', ' integrity sha256', ' group 14', 'exit',
   'crypto ikev2 policy POL1', ' proposal PROP1', 'exit',
 ];
+const ISAKMP = ['crypto isakmp policy 1', ' encr aes 256', ' hash sha', ' authentication pre-share', ' group 14', 'exit'];
+/** IKEv1 here offers no GCM */
+const transform = (ike: 1 | 2): string => (ike === 2 ? 'esp-gcm 256' : 'esp-aes 256 esp-sha-hmac');
 
-function hubConfig(): string[] {
+function hubConfig(ike: 1 | 2): string[] {
+  const keys = ike === 2
+    ? [
+      ...IKEV2,
+      'crypto ikev2 keyring KR', ' peer SPOKES', '  address 0.0.0.0 0.0.0.0', `  pre-shared-key ${PSK}`, ' exit', 'exit',
+      'crypto ikev2 profile DVTI', ' match identity remote address 172.16.0.0 255.255.0.0', ' identity local address 172.16.0.1',
+      ' authentication local pre-share', ' authentication remote pre-share', ' keyring local KR', ' virtual-template 1', 'exit',
+    ]
+    : [
+      ...ISAKMP, `crypto isakmp key ${PSK} address 0.0.0.0 0.0.0.0`,
+      'crypto isakmp profile DVTI', ' match identity address 172.16.0.0 255.255.0.0', ' virtual-template 1', 'exit',
+    ];
   return [
     'interface GigabitEthernet0/1', ' ip address 10.1.0.1 255.255.255.0', ' no shutdown', 'exit',
     'interface GigabitEthernet0/0', ' ip address 172.16.0.1 255.255.255.0', ' no shutdown', 'exit',
-    ...IKEV2,
-    'crypto ikev2 keyring KR', ' peer SPOKES', '  address 0.0.0.0 0.0.0.0', `  pre-shared-key ${PSK}`, ' exit', 'exit',
-    'crypto ikev2 profile DVTI', ' match identity remote address 172.16.0.0 255.255.0.0', ' identity local address 172.16.0.1',
-    ' authentication local pre-share', ' authentication remote pre-share', ' keyring local KR', ' virtual-template 1', 'exit',
-    'crypto ipsec transform-set T1 esp-gcm 256', 'exit',
-    'crypto ipsec profile VP', ' set transform-set T1', ' set ikev2-profile DVTI', 'exit',
+    ...keys,
+    `crypto ipsec transform-set T1 ${transform(ike)}`, 'exit',
+    'crypto ipsec profile VP', ' set transform-set T1', ...(ike === 2 ? [' set ikev2-profile DVTI'] : []), 'exit',
     'interface Virtual-Template1 type tunnel', ' ip unnumbered GigabitEthernet0/0', ' tunnel mode ipsec ipv4', ' tunnel protection ipsec profile VP', 'exit',
     'ip route 0.0.0.0 0.0.0.0 172.16.0.254',
   ];
 }
 
-function spokeConfig(n: number): string[] {
+function spokeConfig(n: number, ike: 1 | 2): string[] {
+  const keys = ike === 2
+    ? [
+      ...IKEV2,
+      'crypto ikev2 keyring KR', ' peer HUB', '  address 172.16.0.1', `  pre-shared-key ${PSK}`, ' exit', 'exit',
+      'crypto ikev2 profile HUB', ' match identity remote address 172.16.0.1 255.255.255.255', ` identity local address 172.16.${n}.1`,
+      ' authentication local pre-share', ' authentication remote pre-share', ' keyring local KR', 'exit',
+    ]
+    : [...ISAKMP, `crypto isakmp key ${PSK} address 172.16.0.1 255.255.255.255`];
   return [
     'interface GigabitEthernet0/1', ` ip address 10.1${n}.0.1 255.255.255.0`, ' no shutdown', 'exit',
     'interface GigabitEthernet0/0', ` ip address 172.16.${n}.1 255.255.255.0`, ' no shutdown', 'exit',
-    ...IKEV2,
-    'crypto ikev2 keyring KR', ' peer HUB', '  address 172.16.0.1', `  pre-shared-key ${PSK}`, ' exit', 'exit',
-    'crypto ikev2 profile HUB', ' match identity remote address 172.16.0.1 255.255.255.255', ` identity local address 172.16.${n}.1`,
-    ' authentication local pre-share', ' authentication remote pre-share', ' keyring local KR', 'exit',
-    'crypto ipsec transform-set T1 esp-gcm 256', 'exit',
+    ...keys,
+    `crypto ipsec transform-set T1 ${transform(ike)}`, 'exit',
     `access-list 101 permit ip 10.1${n}.0.0 0.0.0.255 10.1.0.0 0.0.0.255`,
-    'crypto map CM 10 ipsec-isakmp', ' set peer 172.16.0.1', ' set transform-set T1', ' set ikev2-profile HUB', ' match address 101', 'exit',
+    'crypto map CM 10 ipsec-isakmp', ' set peer 172.16.0.1', ' set transform-set T1', ...(ike === 2 ? [' set ikev2-profile HUB'] : []), ' match address 101', 'exit',
     'interface GigabitEthernet0/0', ' crypto map CM', 'exit',
     `ip route 0.0.0.0 0.0.0.0 172.16.${n}.254`,
   ];
 }
 
-t.test('DVTI hub: one Virtual-Access per spoke session, routes to its proxies, gone with the session', { skip, timeout: 240_000 }, async (t) => {
-  const lab = Lab.create('dvti');
+const versions = process.env.VTI_IKE ? [Number(process.env.VTI_IKE) as 1 | 2] : [2, 1] as const;
+for (const ike of versions) {
+t.test(`DVTI hub (IKEv${ike}): one Virtual-Access per spoke session, routes to its proxies, gone with the session`, { skip, timeout: 240_000 }, async (t) => {
+  const lab = Lab.create(`dvti${ike}`);
   t.teardown(() => lab.destroy());
   lab.addNamespace('inet');
   lab.enableForwarding('inet');
@@ -76,20 +94,21 @@ t.test('DVTI hub: one Virtual-Access per spoke session, routes to its proxies, g
 
   const hub = await startRampart(lab, 'hub', { 'GigabitEthernet0/0': 'wan0', 'GigabitEthernet0/1': 'lan0' });
   t.teardown(() => hub.stop());
-  await hub.configure(hubConfig());
+  await hub.configure(hubConfig(ike));
   const spokes: RampartBox[] = [];
   for (const n of [1, 2]) {
     const b = await startRampart(lab, `s${n}`, { 'GigabitEthernet0/0': 'wan0', 'GigabitEthernet0/1': 'lan0' });
     t.teardown(() => b.stop());
-    await b.configure(spokeConfig(n));
+    await b.configure(spokeConfig(n, ike));
     spokes.push(b);
   }
   const swan = new StrongswanPeer(lab, 's3');
   await swan.start();
   t.teardown(() => swan.stop());
   await swan.load([{
-    name: 'hub', version: 2, localAddr: '172.16.3.1', remoteAddr: '172.16.0.1', proposals: ['aes256-sha256-modp2048'], psk: PSK, encap: true,
-    children: [{ name: 'lan', localTs: ['10.13.0.0/24'], remoteTs: ['10.1.0.0/24'], espProposals: ['aes256gcm16'] }],
+    name: 'hub', version: ike, localAddr: '172.16.3.1', remoteAddr: '172.16.0.1', psk: PSK, encap: true,
+    proposals: [ike === 2 ? 'aes256-sha256-modp2048' : 'aes256-sha1-modp2048'],
+    children: [{ name: 'lan', localTs: ['10.13.0.0/24'], remoteTs: ['10.1.0.0/24'], espProposals: [ike === 2 ? 'aes256gcm16' : 'aes256-sha1'] }],
   }]);
 
   // each spoke's traffic brings its session up (Rampart: acquire; strongSwan: initiate)
@@ -133,3 +152,4 @@ t.test('DVTI hub: one Virtual-Access per spoke session, routes to its proxies, g
   t.ok(await waitUntil(() => ping(lab, 'host1', '10.1.0.2', { count: 1, timeoutSec: 1 }), 30_000, 300), 'spoke 1 comes back');
   t.match(await hub.run('show vtemplate'), /Vt1\s+3\s/, 'three again');
 });
+}
