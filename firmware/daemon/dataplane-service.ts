@@ -136,6 +136,20 @@ interface SaShowExtras { pfsGroup: number | undefined; peerPort: number }
  * to the cipher block with the 2-byte trailer, ICV; AH adds its header and ICV.
  */
 export function plaintextMtu(transformWords: readonly string[], mode: 'tunnel' | 'transport', udpEncap: boolean, pathMtu: number): number {
+  // one parse per transform/encapsulation, not one per flow (show with 1,000 SAs)
+  const key = `${transformWords.join(' ')}|${mode}|${udpEncap}|${pathMtu}`;
+  let v = plaintextMtuCache.get(key);
+  if (v === undefined) {
+    v = computePlaintextMtu(transformWords, mode, udpEncap, pathMtu);
+    if (plaintextMtuCache.size > 256) plaintextMtuCache.clear();
+    plaintextMtuCache.set(key, v);
+  }
+  return v;
+}
+
+const plaintextMtuCache = new Map<string, number>();
+
+function computePlaintextMtu(transformWords: readonly string[], mode: 'tunnel' | 'transport', udpEncap: boolean, pathMtu: number): number {
   let ts: ParsedTransformSet;
   try { ts = parseTransformSet(transformWords); } catch { return pathMtu; }
   let room = pathMtu - (mode === 'tunnel' ? 20 : 0) - (udpEncap ? 8 : 0);
