@@ -4,7 +4,7 @@
 import { defineSection } from './model.js';
 
 /** In-negotiation limit when none is configured (IKEv1 half-open phase 1). */
-export const DEFAULT_IKE_IN_NEGOTIATION_LIMIT = 256;
+export const DEFAULT_IKE_IN_NEGOTIATION_LIMIT = 1000;
 
 export interface CallAdmission {
   revision: number;

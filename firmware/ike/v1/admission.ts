@@ -38,6 +38,8 @@ export class HalfOpenTable {
   /** negotiation -> the source address it was counted under (the SA's endpoint may float) */
   private readonly entries = new Map<Phase1, string>();
   private readonly bySource = new Map<string, number>();
+  /** responder negotiations by initiator cookie and source (retransmitted first messages) */
+  private readonly byCookie = new Map<string, Phase1>();
 
   get size(): number {
     return this.entries.size;
@@ -47,7 +49,14 @@ export class HalfOpenTable {
     if (this.entries.has(sa)) return;
     const source = sa.remote.address;
     this.entries.set(sa, source);
-    if (sa.role === 'responder') this.bySource.set(source, (this.bySource.get(source) ?? 0) + 1);
+    if (sa.role !== 'responder') return;
+    this.bySource.set(source, (this.bySource.get(source) ?? 0) + 1);
+    this.byCookie.set(cookieSourceKey(sa.ckyI, source), sa);
+  }
+
+  /** The half-open responder negotiation a first message with this cookie from `source` belongs to. */
+  responderFor(ckyI: Uint8Array, source: string): Phase1 | undefined {
+    return this.byCookie.get(cookieSourceKey(ckyI, source));
   }
 
   delete(sa: Phase1): void {
@@ -55,6 +64,8 @@ export class HalfOpenTable {
     if (source === undefined) return;
     this.entries.delete(sa);
     if (sa.role !== 'responder') return;
+    const key = cookieSourceKey(sa.ckyI, source);
+    if (this.byCookie.get(key) === sa) this.byCookie.delete(key);
     const n = (this.bySource.get(source) ?? 1) - 1;
     if (n <= 0) this.bySource.delete(source);
     else this.bySource.set(source, n);
@@ -71,4 +82,8 @@ export class HalfOpenTable {
     }
     return undefined;
   }
+}
+
+function cookieSourceKey(ckyI: Uint8Array, source: string): string {
+  return `${Buffer.from(ckyI.buffer, ckyI.byteOffset, ckyI.byteLength).toString('hex')}|${source}`;
 }

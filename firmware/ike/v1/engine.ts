@@ -3,7 +3,7 @@
 // with backoff, NAT-T detection and float to 4500. No I/O: datagrams in via receive(),
 // datagrams out via drainOutbox(), results via drainEvents(), time via the injected clock and
 // tick(). The socket layer adds/strips the non-ESP marker on port 4500.
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { DOI_IPSEC, ExchangeType, HeaderFlag, IsakmpDecodeError, NAT_T_PORT, PayloadType, ProtocolId, ZERO_COOKIE, bytesEqual, concatBytes, decodeHeader, encodePayloadBody, toHex } from '../../proto/ikev1/index.js';
 import { isSupportedDhGroup } from '../crypto/index.js';
 import { createIkeV1Dh } from './dh-fast.js';
@@ -43,7 +43,7 @@ export class IkeV1Engine {
 
   constructor(opts: IkeV1EngineOptions) {
     this.o = opts;
-    this.rnd = opts.random ?? ((n) => new Uint8Array(randomBytes(n)));
+    this.rnd = opts.random ?? pooledRandom();
     this.nextConnId = opts.firstConnId ?? 1001;
   }
 
@@ -358,15 +358,8 @@ export class IkeV1Engine {
         sa = pending;
       }
     }
-    if (!sa && zeroR) {
-      // Retransmitted first message of a phase 1 we answer?
-      for (const s of this.sas.values()) {
-        if (s.role === 'responder' && bytesEqual(s.ckyI, h.initiatorCookie) && s.remote.address === d.remote.address) {
-          sa = s;
-          break;
-        }
-      }
-    }
+    // Retransmitted first message of a phase 1 we answer? (an index, not a walk: floods are made of these)
+    if (!sa && zeroR) sa = this.halfOpen.responderFor(h.initiatorCookie, d.remote.address);
     if (!sa) {
       if (zeroR && h.messageId === 0 && (h.exchangeType === ExchangeType.IDENTITY_PROTECTION || h.exchangeType === ExchangeType.AGGRESSIVE) && !(h.flags & HeaderFlag.ENCRYPTION)) {
         respondPhase1Start(this, d, data, h.exchangeType);
@@ -608,4 +601,20 @@ export class IkeV1Engine {
     return { datagram: d, tries: 0, nextAt: this.o.now() + (this.o.retransmit?.initialMs ?? 2000) };
   }
 
+}
+
+/** Random bytes cut from a 4 KB pool refilled by the CSPRNG (one system call per pool, not per cookie). */
+function pooledRandom(): (n: number) => Uint8Array {
+  const pool = new Uint8Array(4096);
+  let at = pool.length;
+  return (n) => {
+    if (n > pool.length) return new Uint8Array(randomFillSync(new Uint8Array(n)));
+    if (at + n > pool.length) {
+      randomFillSync(pool);
+      at = 0;
+    }
+    const out = pool.slice(at, at + n);
+    at += n;
+    return out;
+  };
 }

@@ -1,29 +1,37 @@
 // Small byte helpers for the ISAKMP codec (kept local: proto/ikev1 depends on nothing else).
 
+/** Appends big-endian fields to one growing buffer (no allocation per field: encoding is on the flood path). */
 export class ByteWriter {
-  private chunks: Uint8Array[] = [];
+  private buf = new Uint8Array(64);
   private size = 0;
+  private room(n: number): void {
+    if (this.size + n <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.size + n));
+    next.set(this.buf.subarray(0, this.size));
+    this.buf = next;
+  }
   u8(v: number): this {
-    this.chunks.push(Uint8Array.of(v & 0xff));
-    this.size += 1;
+    this.room(1);
+    this.buf[this.size++] = v & 0xff;
     return this;
   }
   u16(v: number): this {
-    const b = new Uint8Array(2);
-    new DataView(b.buffer).setUint16(0, v & 0xffff);
-    this.chunks.push(b);
-    this.size += 2;
+    this.room(2);
+    this.buf[this.size++] = (v >>> 8) & 0xff;
+    this.buf[this.size++] = v & 0xff;
     return this;
   }
   u32(v: number): this {
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setUint32(0, v >>> 0);
-    this.chunks.push(b);
-    this.size += 4;
+    this.room(4);
+    this.buf[this.size++] = (v >>> 24) & 0xff;
+    this.buf[this.size++] = (v >>> 16) & 0xff;
+    this.buf[this.size++] = (v >>> 8) & 0xff;
+    this.buf[this.size++] = v & 0xff;
     return this;
   }
   bytes(b: Uint8Array): this {
-    this.chunks.push(b);
+    this.room(b.length);
+    this.buf.set(b, this.size);
     this.size += b.length;
     return this;
   }
@@ -31,7 +39,7 @@ export class ByteWriter {
     return this.size;
   }
   finish(): Uint8Array {
-    return concatBytes(...this.chunks);
+    return this.buf.slice(0, this.size);
   }
 }
 

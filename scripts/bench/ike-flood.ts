@@ -1,0 +1,112 @@
+// IKEv1 setups per second under a Main Mode message 1 flood against the same without it, one
+// Rampart daemon responder, same run (issue 20). The legitimate initiator is
+// test/ikev1-interop/load-tool.ts (4 slots looping main mode + quick mode + DELETE); the flood
+// (test/lib/ike-mm1-flood.ts) sends real first messages with fresh cookies from 64 source
+// addresses at IKE_FLOOD_RATE per second (default 5000). Before the call admission work a
+// flood like this locked every IKEv1 peer out (ratio 0).
+//
+//   ns i  ir0 10.81.1.11-14 ---- r0 10.81.1.1  ns r (Rampart daemon)
+//   ns f  fr0 10.81.3.2-65  ---- r1 10.81.3.1
+import { join } from 'node:path';
+import type { BenchContext, BenchModuleMeta } from './lib/bench-context.js';
+import { Lab, isRoot, projectRoot, type LabProcess } from '../../test/lib/netns.js';
+import { startRampart, sleep } from '../../test/ikev1-interop/lab.js';
+import type { LoadToolConfig } from '../../test/ikev1-interop/load-tool.js';
+
+export const meta: BenchModuleMeta = { description: 'IKEv1 setups/s under a spoofed Main Mode flood vs without', needsRoot: true };
+
+const PSK = 'rampart-ike-flood-bench-psk';
+const SLOTS = [11, 12, 13, 14];
+const FLOOD_SOURCES = Array.from({ length: 64 }, (_, i) => `10.81.3.${i + 2}`);
+
+function lastJson(p: LabProcess, result: string): Record<string, unknown> | undefined {
+  const lines = p.output.split('\n').filter((l) => l.startsWith('{'));
+  for (let i = lines.length - 1; i >= 0; i--) {
+    try {
+      const o = JSON.parse(lines[i]!) as Record<string, unknown>;
+      if (o.result === result) return o;
+    } catch { /* partial */ }
+  }
+  return undefined;
+}
+
+async function waitDone(p: LabProcess, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (p.running && Date.now() < end) await sleep(100);
+  if (p.running) await p.stop();
+}
+
+export async function run(ctx: BenchContext): Promise<void> {
+  if (!isRoot()) {
+    ctx.log('ike-flood: needs root; skipped');
+    return;
+  }
+  const rate = Number(process.env.IKE_FLOOD_RATE ?? 5000);
+  const lab = Lab.create('rbfl');
+  try {
+    for (const ns of ['i', 'r', 'f']) lab.addNamespace(ns);
+    lab.addVeth({ ns: 'i', ifname: 'ir0', addr: '10.81.1.11/24' }, { ns: 'r', ifname: 'r0' });
+    lab.addVeth({ ns: 'f', ifname: 'fr0', addr: `${FLOOD_SOURCES[0]}/24` }, { ns: 'r', ifname: 'r1', addr: '10.81.3.1/24' });
+    for (const k of SLOTS.slice(1)) lab.addAddress('i', 'ir0', `10.81.1.${k}/24`);
+    for (const a of FLOOD_SOURCES.slice(1)) lab.addAddress('f', 'fr0', `${a}/24`);
+    lab.addRoute('f', '10.81.1.0/24', { gw: '10.81.3.1' });
+    const box = await startRampart(lab, 'r', { 'FastEthernet0/0': 'r0' });
+    try {
+      const out = await box.configure([
+        'hostname r',
+        'crypto isakmp policy 10', ' encryption aes', ' hash sha256', ' group 14', ' authentication pre-share', 'exit',
+        `crypto isakmp key ${PSK} address 10.81.1.0 255.255.255.0`,
+        // the flood's sources have a key too: their first messages are answered as a real peer's would be
+        `crypto isakmp key ${PSK} address 10.81.3.0 255.255.255.0`,
+        'crypto ipsec transform-set ts esp-aes esp-sha-hmac', 'exit',
+        'access-list 101 permit ip 192.168.42.0 0.0.0.255 192.168.41.0 0.0.0.255',
+        'crypto map m 10 ipsec-isakmp', ...SLOTS.map((k) => ` set peer 10.81.1.${k}`), ' set transform-set ts', ' match address 101', 'exit',
+        'interface FastEthernet0/0', ' ip address 10.81.1.1 255.255.255.0', ' crypto map m', ' no shutdown', 'exit',
+      ]);
+      if (/\] %/.test(out)) ctx.log(`config: ${out}`);
+      await sleep(1000);
+      const base: LoadToolConfig = {
+        mode: 'setup', psk: PSK, locals: SLOTS.map((k) => `10.81.1.${k}`), remote: '10.81.1.1',
+        policy: { priority: 10, encryption: 'aes128', hash: 'sha256', authentication: 'pre-share', group: 14, lifetimeSec: 86400 },
+        set: { name: 'ts', esp: { cipher: 'esp-aes', keyLenBits: 128, integrity: 'sha' }, mode: 'tunnel' },
+        localSel: { addr: '192.168.41.0', prefixLen: 24, protocol: 0, port: 0 },
+        localSels: SLOTS.map((_, i) => ({ addr: `192.168.41.${i * 16}`, prefixLen: 28, protocol: 0, port: 0 })),
+        remoteSel: { addr: '192.168.42.0', prefixLen: 24, protocol: 0, port: 0 },
+        durationMs: ctx.seconds * 1000,
+      };
+      const setups = async (durationMs: number): Promise<Record<string, unknown>> => {
+        const p = await lab.spawnNode('i', join(projectRoot(), 'test/ikev1-interop/load-tool.ts'), [JSON.stringify({ ...base, durationMs })], { name: 'ikev1-load' });
+        await waitDone(p, durationMs + 20_000);
+        const r = lastJson(p, 'setup');
+        if (!r) throw new Error(`load tool gave no result: ${p.output.slice(-1500)}`);
+        return r;
+      };
+      await setups(1000); // warm-up (JIT, first DH)
+      const quiet = await setups(ctx.seconds * 1000);
+      // the flood starts a second early so the half-open table is full when the measurement starts
+      const flood = await lab.spawnNode('f', join(projectRoot(), 'test/lib/ike-mm1-flood.ts'),
+        [JSON.stringify({ sources: FLOOD_SOURCES, target: '10.81.1.1', ratePerSec: rate, durationMs: ctx.seconds * 1000 + 3000 })], { name: 'mm1-flood' });
+      await sleep(1000);
+      const loud = await setups(ctx.seconds * 1000);
+      await waitDone(flood, 10_000);
+      const f = lastJson(flood, 'flood');
+      const adm = await box.exec('show crypto call admission statistics');
+      ctx.log(`quiet: ${JSON.stringify(quiet)}`);
+      ctx.log(`under flood: ${JSON.stringify(loud)}`);
+      ctx.log(`flood: ${JSON.stringify(f)}`);
+      ctx.log(adm);
+      const q = Number(quiet.perSec ?? 0);
+      const l = Number(loud.perSec ?? 0);
+      ctx.report('ikev1-setup-quiet', Math.round(q * 10) / 10, '/s');
+      ctx.report('ikev1-setup-under-flood', Math.round(l * 10) / 10, '/s');
+      ctx.report('ikev1-mm1-flood-rate', Math.round(Number(f?.sent ?? 0) / (Number(f?.ms ?? 1) / 1000)), 'datagrams/s');
+      if (q > 0) ctx.ratio('ikev1-setup-under-flood', Math.round((l / q) * 100) / 100);
+      if (!box.proc.running) ctx.log('ike-flood: the Rampart daemon died!');
+    } finally {
+      box.con.close();
+      await box.proc.stop(2000);
+    }
+  } finally {
+    await lab.destroy();
+  }
+}
