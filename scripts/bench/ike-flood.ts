@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { BenchContext, BenchModuleMeta } from './lib/bench-context.js';
 import { Lab, isRoot, projectRoot, type LabProcess } from '../../test/lib/netns.js';
 import { startRampart, sleep } from '../../test/ikev1-interop/lab.js';
-import type { LoadToolConfig } from '../../test/ikev1-interop/load-tool.js';
+import { ikev1ResponderConfig, ikev1SetupLoad } from './lib/ikev1-bench-setup.js';
 
 export const meta: BenchModuleMeta = { description: 'IKEv1 setups/s under a spoofed Main Mode flood vs without', needsRoot: true };
 
@@ -52,28 +52,11 @@ export async function run(ctx: BenchContext): Promise<void> {
     lab.addRoute('f', '10.81.1.0/24', { gw: '10.81.3.1' });
     const box = await startRampart(lab, 'r', { 'FastEthernet0/0': 'r0' });
     try {
-      const out = await box.configure([
-        'hostname r',
-        'crypto isakmp policy 10', ' encryption aes', ' hash sha256', ' group 14', ' authentication pre-share', 'exit',
-        `crypto isakmp key ${PSK} address 10.81.1.0 255.255.255.0`,
-        // the flood's sources have a key too: their first messages are answered as a real peer's would be
-        `crypto isakmp key ${PSK} address 10.81.3.0 255.255.255.0`,
-        'crypto ipsec transform-set ts esp-aes esp-sha-hmac', 'exit',
-        'access-list 101 permit ip 192.168.42.0 0.0.0.255 192.168.41.0 0.0.0.255',
-        'crypto map m 10 ipsec-isakmp', ...SLOTS.map((k) => ` set peer 10.81.1.${k}`), ' set transform-set ts', ' match address 101', 'exit',
-        'interface FastEthernet0/0', ' ip address 10.81.1.1 255.255.255.0', ' crypto map m', ' no shutdown', 'exit',
-      ]);
+      // the flood's sources have a key too: their first messages are answered as a real peer's would be
+      const out = await box.configure(ikev1ResponderConfig(PSK, SLOTS, ['10.81.3.0 255.255.255.0']));
       if (/\] %/.test(out)) ctx.log(`config: ${out}`);
       await sleep(1000);
-      const base: LoadToolConfig = {
-        mode: 'setup', psk: PSK, locals: SLOTS.map((k) => `10.81.1.${k}`), remote: '10.81.1.1',
-        policy: { priority: 10, encryption: 'aes128', hash: 'sha256', authentication: 'pre-share', group: 14, lifetimeSec: 86400 },
-        set: { name: 'ts', esp: { cipher: 'esp-aes', keyLenBits: 128, integrity: 'sha' }, mode: 'tunnel' },
-        localSel: { addr: '192.168.41.0', prefixLen: 24, protocol: 0, port: 0 },
-        localSels: SLOTS.map((_, i) => ({ addr: `192.168.41.${i * 16}`, prefixLen: 28, protocol: 0, port: 0 })),
-        remoteSel: { addr: '192.168.42.0', prefixLen: 24, protocol: 0, port: 0 },
-        durationMs: ctx.seconds * 1000,
-      };
+      const base = ikev1SetupLoad(PSK, SLOTS.map((k) => `10.81.1.${k}`), '10.81.1.1', ctx.seconds * 1000);
       const setups = async (durationMs: number): Promise<Record<string, unknown>> => {
         const p = await lab.spawnNode('i', join(projectRoot(), 'test/ikev1-interop/load-tool.ts'), [JSON.stringify({ ...base, durationMs })], { name: 'ikev1-load' });
         await waitDone(p, durationMs + 20_000);

@@ -13,6 +13,7 @@ import { Lab, isRoot, projectRoot, type LabProcess } from '../../test/lib/netns.
 import { StrongswanPeer, haveStrongswan, type SwanConnection } from '../../test/lib/strongswan.js';
 import { startRampart, sleep } from '../../test/ikev1-interop/lab.js';
 import type { LoadToolConfig } from '../../test/ikev1-interop/load-tool.js';
+import { ikev1ResponderConfig, ikev1SetupLoad } from './lib/ikev1-bench-setup.js';
 
 export const meta: BenchModuleMeta = { description: 'IKEv1 main+quick mode setups/s: Rampart vs strongSwan responder', needsRoot: true };
 
@@ -61,26 +62,10 @@ export async function run(ctx: BenchContext): Promise<void> {
     await swan.load(conns);
     const box = await startRampart(lab, 'r', { 'FastEthernet0/0': 'r0' });
     try {
-      const out = await box.configure([
-        'hostname r',
-        'crypto isakmp policy 10', ' encryption aes', ' hash sha256', ' group 14', ' authentication pre-share', 'exit',
-        `crypto isakmp key ${PSK} address 10.81.1.0 255.255.255.0`,
-        'crypto ipsec transform-set ts esp-aes esp-sha-hmac', 'exit',
-        'access-list 101 permit ip 192.168.42.0 0.0.0.255 192.168.41.0 0.0.0.255',
-        'crypto map m 10 ipsec-isakmp', ...SLOTS.map((k) => ` set peer 10.81.1.${k}`), ' set transform-set ts', ' match address 101', 'exit',
-        'interface FastEthernet0/0', ' ip address 10.81.1.1 255.255.255.0', ' crypto map m', ' no shutdown', 'exit',
-      ]);
+      const out = await box.configure(ikev1ResponderConfig(PSK, SLOTS));
       if (/\] %/.test(out)) ctx.log(`config: ${out}`);
       await sleep(1000);
-      const base = {
-        mode: 'setup' as const, psk: PSK,
-        policy: { priority: 10, encryption: 'aes128' as const, hash: 'sha256' as const, authentication: 'pre-share' as const, group: 14, lifetimeSec: 86400 },
-        set: { name: 'ts', esp: { cipher: 'esp-aes' as const, keyLenBits: 128, integrity: 'sha' as const }, mode: 'tunnel' as const },
-        localSel: { addr: '192.168.41.0', prefixLen: 24, protocol: 0, port: 0 },
-        localSels: SLOTS.map((_, i) => ({ addr: `192.168.41.${i * 16}`, prefixLen: 28, protocol: 0, port: 0 })),
-        remoteSel: { addr: '192.168.42.0', prefixLen: 24, protocol: 0, port: 0 },
-        durationMs: ctx.seconds * 1000,
-      };
+      const base = ikev1SetupLoad(PSK, SLOTS.map((k) => `10.81.1.${k}`), '10.81.1.1', ctx.seconds * 1000);
       const rLocals = SLOTS.map((k) => `10.81.1.${k}`);
       const sLocals = SLOTS.map((k) => `10.81.2.${k}`);
       // warm-up both (JIT, first DH), then the measured runs
