@@ -1,10 +1,22 @@
 // `npm start`: installs what is missing, builds the firmware, and boots the sim board with
 // a console on this terminal (daemon in a child process, restarted on `reload`).
+// `npm start -- lab` (root) boots it inside a small lab instead: see scripts/lab.mjs.
 import { spawn } from 'node:child_process';
 import { ensureNpm, root } from './ensure.mjs';
 
+const args = process.argv.slice(2);
+const progress = (n, text) => console.error(`rampart: [${n}/3] ${text}`);
+progress(1, 'npm packages and the native addon');
 ensureNpm();
+progress(2, 'bundling the firmware (esbuild)');
 const { buildFirmware } = await import('./build.mjs');
 const bundle = await buildFirmware();
-const child = spawn(process.execPath, [bundle, 'sim', ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
-child.on('exit', (code) => process.exit(code ?? 0));
+if (args[0] === 'lab') {
+  progress(3, 'building the lab (network namespaces) and booting the box');
+  const { runLab } = await import('./lab.mjs');
+  await runLab(bundle);
+} else {
+  progress(3, 'booting the sim board');
+  const child = spawn(process.execPath, [bundle, 'sim', ...args], { cwd: root, stdio: 'inherit' });
+  child.on('exit', (code) => process.exit(code ?? 0));
+}

@@ -6,9 +6,10 @@ import { HostStatusService } from './host-status.js';
 import { IkeV1Service } from './ikev1-service.js';
 import { Ikev2Service } from './ikev2-service.js';
 import { PortStatusService } from './port-status.js';
+import { IcmpProbeService } from './icmp-service.js';
 
 export function defaultServices(board: BoardProfile): DaemonService[] {
   void board;
   // host-status adds load rates to what port-status reports, so it starts after it
-  return [new PortStatusService(), new HostStatusService(), new DataplaneService(), new IkeV1Service(), new Ikev2Service()];
+  return [new PortStatusService(), new HostStatusService(), new IcmpProbeService(), new DataplaneService(), new IkeV1Service(), new Ikev2Service()];
 }

@@ -4,7 +4,7 @@
 // line typed before it, a 0x1c byte in pasted data doing nothing, and the power-off escape
 // (Ctrl-A, then x) that the boot message shows.
 import t, { type Test } from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnOnPty, type PtyProgram } from '../lib/pty.js';
@@ -56,6 +56,11 @@ t.test('keys after reload, Ctrl-Z, pasted 0x1c, the power-off escape', async (t)
   t.teardown(() => box.kill());
   const boot = await box.expect(/Router>$/, 60000);
   t.match(boot, /to power the box off type Ctrl-A, then x/, 'the boot message shows the escape');
+  // The README's quick start shows this screen: every line of it must be what was printed.
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const shown = /<!-- quick-start-boot[^>]*-->\n```\n([\s\S]*?)\n```/.exec(readme)?.[1]?.split('\n') ?? [];
+  t.ok(shown.length >= 5, 'the README shows the boot screen');
+  for (const line of shown) t.ok(boot.split('\n').includes(line) || boot.endsWith(line), `README line printed: ${line}`);
 
   box.type('enable\r');
   await box.expect(/Router#$/);

@@ -19,6 +19,7 @@ import './crypto-ikev2-sa.js';
 import './crypto-isakmp-sa.js';
 import './crypto-call-admission.js';
 import './crypto-session.js';
+import './ping.js';
 import './show-system.js';
 import './debug.js';
 import './logging.js';
