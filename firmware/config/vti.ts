@@ -40,6 +40,16 @@ export function tunnelDeviceName(name: string): string {
   return type ? SHORT_TYPE[type] + name.slice(type.length) : name;
 }
 
+/**
+ * XFRM interface id of a tunnel interface on a kernel with ESP (`if_id` of its SAs and
+ * policies, and of the `xfrm` link carrying it): TunnelN -> N + 1, Virtual-AccessN -> 0x10000 + N.
+ */
+export function tunnelIfId(name: string): number | undefined {
+  const m = /^(Tunnel|Virtual-Access)(\d+)$/.exec(name);
+  if (!m) return undefined;
+  return m[1] === 'Tunnel' ? Number(m[2]) + 1 : 0x10000 + Number(m[2]);
+}
+
 /** The SAD policy key of a tunnel interface's SA pair. */
 export function vtiPolicyKey(name: string): string {
   return `vti:${name}`;

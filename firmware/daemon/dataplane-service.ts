@@ -41,7 +41,7 @@ import type { Endpoint } from '../dataplane/packet-io.js';
 import { UdpGsoBind } from '../dataplane/udp-gso-bind.js';
 import { parseIpv4 } from '../lib/ip.js';
 import { tunnelMapTag, VtiRuntime } from './vti-runtime.js';
-import { virtualTemplate } from '../config/vti.js';
+import { tunnelIfId, virtualTemplate } from '../config/vti.js';
 import { TemporaryEntries, type TemporaryEntry, type TemporaryEntrySpec } from './temporary-entries.js';
 import { wantedRriRoutes, type RriRoute } from './reverse-route.js';
 
@@ -221,6 +221,13 @@ export function childSaToKernel(spec: ChildSaInstall, reqid: number, priority: n
     { selector: inSel, direction: 'in', action: 'protect', priority, templates: tmpl(spec.peer, spec.local), replace: true },
     { selector: inSel, direction: 'fwd', action: 'protect', priority, templates: tmpl(spec.peer, spec.local), replace: true },
   ];
+  // a tunnel interface's pair belongs to its xfrm interface (if_id): routing into that
+  // interface, not the any/any selector, decides what is encrypted
+  const ifId = spec.iface !== undefined ? tunnelIfId(spec.iface) : undefined;
+  if (ifId !== undefined) {
+    for (const sa of sas) sa.ifId = ifId;
+    for (const p of policies) p.ifId = ifId;
+  }
   return { sas, policies };
 }
 

@@ -2,7 +2,13 @@
 // adjust-mss` (CLI + running-config + the clamp itself, dataplane/tcp-mss.ts), and the IKEv2
 // mapping of a VTI (one any/any connection that takes only its own selectors).
 import t from 'tap';
-import { staticVtis, tunnelDeviceName, vtiPolicyKey } from '../../firmware/config/vti.js';
+import { readFileSync } from 'node:fs';
+import { staticVtis, tunnelDeviceName, tunnelIfId, vtiPolicyKey } from '../../firmware/config/vti.js';
+import { childSaToKernel, type ChildSaInstall } from '../../firmware/daemon/dataplane-service.js';
+import { ANY_PORTS, anyAddr } from '../../firmware/ipsec/selector.js';
+import { policySpecToXfrm } from '../../firmware/kernel/xfrm-backend.js';
+import { decodeNetlinkMessages } from '../../firmware/proto/netlink-core.js';
+import { encodeNewPolicy } from '../../firmware/proto/netlink-xfrm.js';
 import { clampTcpMss } from '../../firmware/dataplane/tcp-mss.js';
 import { mapIkev2Config } from '../../firmware/daemon/ikev2-config.js';
 import { configure, errorLines, running } from '../config/crypto-helpers.js';
@@ -122,4 +128,32 @@ t.test('ip tcp adjust-mss: SYN MSS clamped in place, checksum still right', asyn
   const bad = syn(1460);
   bad[40 + 1] = 40; // option length past the header
   t.notOk(clampTcpMss(bad, 1360), 'malformed options are not touched');
+});
+
+t.test('kernel (XFRM) form of a tunnel\'s SA pair: if_id on SAs and policies, out policy as ip xfrm sends it', async (t) => {
+  const fixtures = JSON.parse(readFileSync(new URL('../kernel/fixtures/ip-xfrm-requests.json', import.meta.url), 'utf8')) as Record<string, { cmd: string; hex: string }>;
+  const golden = fixtures['policy-vti-if-id']!;
+  t.match(golden.cmd, /if_id 1 /, 'captured from `ip xfrm policy add ... if_id 1` with strace');
+  const key = new Uint8Array(36);
+  const spec: ChildSaInstall = {
+    mapName: 'Tunnel0-head-0', mapSeq: 0, policyKey: vtiPolicyKey('Tunnel0'), iface: 'Tunnel0',
+    scope: { family: 4, src: anyAddr(4), dst: anyAddr(4), proto: 0, srcPorts: ANY_PORTS, dstPorts: ANY_PORTS },
+    local: '172.16.0.1', peer: '172.16.0.2', transformWords: ['esp-gcm', '256'], mode: 'tunnel',
+    inbound: { espSpi: 0x1001, espCipherKey: key }, outbound: { espSpi: 0x2002, espCipherKey: key },
+  };
+  t.equal(tunnelIfId('Tunnel0'), 1);
+  t.equal(tunnelIfId('Virtual-Access3'), 0x10003);
+  t.equal(tunnelIfId('FastEthernet0/0'), undefined);
+  const k = childSaToKernel(spec, 1, 0);
+  t.ok(k.sas.length === 2 && k.sas.every((s) => s.ifId === 1), 'both SAs carry if_id 1');
+  t.ok(k.policies.every((p) => p.ifId === 1), 'out/in/fwd policies carry if_id 1');
+  const out = k.policies.find((p) => p.direction === 'out')!;
+  t.same(out.selector, { src: '0.0.0.0/0', dst: '0.0.0.0/0' }, 'any/any selector');
+  const x = policySpecToXfrm({ ...out, replace: false });
+  const seq = decodeNetlinkMessages(Uint8Array.from(Buffer.from(golden.hex, 'hex')))[0]!.header.seq;
+  t.equal(Buffer.from(encodeNewPolicy({ seq }, x.info, x.attrs)).toString('hex'), golden.hex, 'byte for byte what ip xfrm sends');
+  const { iface: _omit, ...mapSpec } = spec;
+  void _omit;
+  const cm = childSaToKernel(mapSpec, 1, 0);
+  t.ok(cm.policies.every((p) => p.ifId === undefined), 'a crypto map pair has no if_id');
 });
