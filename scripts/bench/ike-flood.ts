@@ -10,10 +10,10 @@
 import { join } from 'node:path';
 import type { BenchContext, BenchModuleMeta } from './lib/bench-context.js';
 import { Lab, isRoot, projectRoot, type LabProcess } from '../../test/lib/netns.js';
-import { startRampart, sleep } from '../../test/ikev1-interop/lab.js';
+import { gatewayConfig, rampartPairLab, startRampart, sleep } from '../../test/ikev1-interop/lab.js';
 import { ikev1ResponderConfig, ikev1SetupLoad } from './lib/ikev1-bench-setup.js';
 
-export const meta: BenchModuleMeta = { description: 'IKEv1 setups/s under a spoofed Main Mode flood vs without', needsRoot: true };
+export const meta: BenchModuleMeta = { description: 'IKEv1 setups/s and ESP TCP throughput under a Main Mode flood vs without', needsRoot: true };
 
 const PSK = 'rampart-ike-flood-bench-psk';
 const SLOTS = [11, 12, 13, 14];
@@ -91,5 +91,57 @@ export async function run(ctx: BenchContext): Promise<void> {
     }
   } finally {
     await lab.destroy();
+  }
+  await espUnderFlood(ctx, rate);
+}
+
+/**
+ * ESP TCP throughput (iperf3 hostA -> hostB) through an IKEv1 tunnel between two Rampart
+ * daemons, quiet and while the same Main Mode flood hits gwB from a namespace behind it.
+ */
+async function espUnderFlood(ctx: BenchContext, rate: number): Promise<void> {
+  const teardowns: (() => unknown)[] = [];
+  try {
+    const { lab, gwA, gwB } = await rampartPairLab({ teardown: (fn) => teardowns.push(fn) }, 'rbfe', {
+      extend: (l) => {
+        l.addNamespace('f');
+        l.addVeth({ ns: 'f', ifname: 'fr0', addr: '192.168.77.2/24' }, { ns: 'gwB', ifname: 'fr0', addr: '192.168.77.1/24' });
+        for (let i = 3; i < 66; i++) l.addAddress('f', 'fr0', `192.168.77.${i}/24`);
+        l.addRoute('f', '172.16.0.0/24', { gw: '192.168.77.1' });
+      },
+    });
+    const common = { psk: PSK, policy: ['encryption aes 256', 'hash sha', 'group 14'], transform: 'esp-aes 256 esp-sha-hmac' };
+    await gwA.configure(gatewayConfig({ ...common, hostname: 'gwA', wan: '172.16.0.1', lan: '10.1.0.1', lanNet: '10.1.0.0', remoteLanNet: '10.2.0.0', peers: ['172.16.0.2'] }));
+    await gwB.configure([...gatewayConfig({ ...common, hostname: 'gwB', wan: '172.16.0.2', lan: '10.2.0.1', lanNet: '10.2.0.0', remoteLanNet: '10.1.0.0', peers: ['172.16.0.1'] }),
+      `crypto isakmp key ${PSK} address 192.168.77.0 255.255.255.0`]);
+    await sleep(800);
+    await lab.exec('hostA', ['ping', '-n', '-q', '-c', '3', '-i', '0.2', '-W', '1', '10.2.0.2'], { timeoutMs: 10_000 });
+    const tcp = async (): Promise<number> => {
+      const server = lab.spawn('hostB', ['iperf3', '-s', '-1', '-B', '10.2.0.2'], { name: 'iperf3-s' });
+      try {
+        await sleep(500);
+        const r = await lab.exec('hostA', ['iperf3', '-c', '10.2.0.2', '-t', String(ctx.seconds), '-J'], { timeoutMs: (ctx.seconds + 20) * 1000 });
+        const j = JSON.parse(r.stdout) as { end?: { sum_received?: { bits_per_second?: number } } };
+        return (j.end?.sum_received?.bits_per_second ?? 0) / 1e6;
+      } catch (e) {
+        ctx.log(`ike-flood: iperf3 failed: ${(e as Error).message.split('\n')[0]}`);
+        return 0;
+      } finally {
+        await server.stop(500);
+      }
+    };
+    const quiet = await tcp();
+    const sources = Array.from({ length: 64 }, (_, i) => `192.168.77.${i + 2}`);
+    const flood = await lab.spawnNode('f', join(projectRoot(), 'test/lib/ike-mm1-flood.ts'),
+      [JSON.stringify({ sources, target: '172.16.0.2', ratePerSec: rate, durationMs: ctx.seconds * 1000 + 3000 })], { name: 'mm1-flood-esp' });
+    await sleep(1000);
+    const loud = await tcp();
+    await waitDone(flood, 10_000);
+    ctx.report('esp-tcp-quiet', Math.round(quiet), 'Mbit/s');
+    ctx.report('esp-tcp-under-ike-flood', Math.round(loud), 'Mbit/s');
+    if (quiet > 0) ctx.ratio('esp-under-ike-flood', Math.round((loud / quiet) * 100) / 100);
+    if (!gwB.proc.running) ctx.log('ike-flood: gwB died!');
+  } finally {
+    for (const fn of teardowns.reverse()) await fn();
   }
 }
