@@ -13,8 +13,8 @@ export function ensureNpm() {
   const marker = join(root, 'node_modules', '.package-lock.json');
   const lock = join(root, 'package-lock.json');
   if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs) {
-    console.error('rampart: installing npm packages (npm ci)...');
-    execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: ['ignore', 2, 2] });
+    console.error('rampart: installing npm packages (npm ci, about a minute on a fresh clone)...');
+    execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--progress=false', '--loglevel=error'], { cwd: root, stdio: ['ignore', 2, 2] });
   }
   ensureNative();
 }

@@ -5,7 +5,9 @@ import { spawn } from 'node:child_process';
 import { ensureNpm, root } from './ensure.mjs';
 
 const args = process.argv.slice(2);
-const progress = (n, text) => console.error(`rampart: [${n}/3] ${text}`);
+const t0 = Date.now();
+// One line per step, with the time spent so far (the first run spends it installing).
+const progress = (n, text) => console.error(`rampart: [${n}/3] ${text}${n > 1 ? ` (${((Date.now() - t0) / 1000).toFixed(1)} s so far)` : ''}`);
 progress(1, 'npm packages and the native addon');
 ensureNpm();
 progress(2, 'bundling the firmware (esbuild)');
