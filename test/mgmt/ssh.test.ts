@@ -110,6 +110,34 @@ if (why) {
     await box.configure(['hostname R1']);
   });
 
+  t.test('what IOS automation sends over an SSH shell (Netmiko-style)', async (t) => {
+    const a = box.shell();
+    t.teardown(() => a.kill());
+    await a.expect(/R1#$/, 20_000);
+    for (const cmd of ['terminal length 0', 'terminal width 511', 'terminal width 512']) {
+      a.type(`${cmd}\r`);
+      t.notMatch(await a.expect(/R1#$/), /Invalid|%/, cmd);
+    }
+    a.type('show privilege\r');
+    t.match(await a.expect(/R1#$/), /Current privilege level is 15/);
+    a.type('copy running-config startup-config\r');
+    await a.expect(/Destination filename \[startup-config\]\? $/);
+    a.type('\r');
+    t.match(await a.expect(/R1#$/), /Building configuration\.\.\.\n\[OK\]/);
+    a.type('write memory\r');
+    t.match(await a.expect(/R1#$/), /Building configuration\.\.\.\n\[OK\]/);
+    // A configuration pasted at full speed: every line applied, in order.
+    const acl = Array.from({ length: 300 }, (_, i) => `access-list 99 permit host 10.9.${Math.floor(i / 250)}.${(i % 250) + 1}`);
+    a.type(`configure terminal\r${acl.join('\r')}\rhostname Pasted\rend\r`);
+    await a.expect(/Pasted#$/, 60_000);
+    a.type('show running-config | include access-list 99\r');
+    const shown = await a.expect(/Pasted#$/, 20_000);
+    const got = shown.split('\n').filter((l) => l.startsWith('access-list 99 '));
+    t.same(got, acl.map((l) => l.replace('permit host ', 'permit ')), '300 pasted lines, none lost, none reordered');
+    a.type('configure terminal\rno access-list 99\rhostname R1\rend\r');
+    await a.expect(/R1#$/);
+  });
+
   t.test('a shell without a pty runs piped commands', async (t) => {
     const r = await box.ssh(undefined, { input: 'terminal length 0\nshow privilege\nconfigure terminal\nhostname Piped\nend\nshow running-config | include ^hostname\nhostname R1\nconfigure terminal\nhostname R1\nend\n' });
     t.equal(r.code, 0, r.stderr);
