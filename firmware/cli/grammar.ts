@@ -79,7 +79,8 @@ function atom(text: string, name: string | undefined, syntax: string): GrammarNo
   }
   const type = VAR_TOKENS[text];
   if (type) return { kind: 'var', type, name: name ?? text, display: text };
-  if (!/^[a-z0-9][a-z0-9._-]*$/.test(text)) throw new GrammarError(`bad token "${text}" in "${syntax}"`);
+  // Keywords may carry IOS's file-system and option spellings: `flash:`, `/force`, `/sha256`.
+  if (!/^\/?[a-z0-9][a-z0-9._:-]*$/.test(text)) throw new GrammarError(`bad token "${text}" in "${syntax}"`);
   return { kind: 'kw', word: text };
 }
 

@@ -39,7 +39,22 @@ export interface SshStatus {
   port: number;
 }
 
+export interface FlashFile { name: string; size: number; mtimeMs: number }
+
+/** Files on flash (`flash:NAME`). Names are plain (no folders). */
+export interface FlashFiles {
+  list(): FlashFile[];
+  stat(name: string): FlashFile | undefined;
+  read(name: string): Buffer | undefined;
+  write(name: string, data: Uint8Array): void;
+  remove(name: string): boolean;
+  space(): { total: number; free: number };
+}
+
 export interface ManagementServices {
+  readonly flash: FlashFiles;
+  /** Sends bytes to `scp://user@host[:port]/path` (SFTP) with the password given; returns bytes sent. */
+  scpPut(data: Uint8Array, target: { user: string; host: string; port: number; path: string; password: string }): Promise<number>;
   hostKeys(): HostKeyInfo[];
   /** Generates (replacing) a host key and stores it on flash; the SSH server uses it at once. */
   generateHostKey(type: 'rsa' | 'ed25519', bits: number): Promise<HostKeyInfo>;

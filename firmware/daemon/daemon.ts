@@ -23,6 +23,8 @@ import { HostKeys } from '../mgmt/host-keys.js';
 import { SshServer } from '../mgmt/ssh-server.js';
 import { lineLogin, loginNeed } from '../mgmt/login.js';
 import { LoginGuard } from '../mgmt/login-guard.js';
+import { FlashStore } from '../mgmt/flash-files.js';
+import { scpPut } from '../mgmt/scp-client.js';
 import { defaultServices } from './services.js';
 import { BindRegistry } from '../dataplane/bind-registry.js';
 import { EventBus, type EventContext, type ScopedLogger, type Severity, type Subsystem } from '../lib/event-bus.js';
@@ -116,6 +118,8 @@ export class Daemon {
   readonly system: SystemServices;
   readonly hostKeys: HostKeys;
   readonly loginGuard: LoginGuard;
+  /** flash: (user files: images, copies of configurations). */
+  readonly files: FlashStore;
   readonly ssh: SshServer;
 
   constructor(private readonly opts: DaemonOptions) {
@@ -131,6 +135,7 @@ export class Daemon {
     this.services = opts.services ?? defaultServices(opts.board);
     const lastReload = this.takeReloadMarker();
     this.hostKeys = new HostKeys(this.flash);
+    this.files = new FlashStore(opts.board.stateDir);
     this.loginGuard = new LoginGuard(() => this.now(), this.bus.logger('MGMT'));
     this.ssh = new SshServer({
       config: () => this.config,
@@ -139,6 +144,7 @@ export class Daemon {
       log: (text) => this.log(text),
       now: () => this.now(),
       guard: this.loginGuard,
+      flash: this.files,
     }, { port: opts.sshPort ?? 22, host: opts.sshHost });
     const mgmt: ManagementServices = {
       hostKeys: () => this.hostKeys.list(),
@@ -153,6 +159,8 @@ export class Daemon {
       },
       sshStatus: () => ({ enabled: this.ssh.enabled, port: this.ssh.port }),
       sessions: () => this.sessionList(),
+      flash: this.files,
+      scpPut: (data, target) => scpPut(data, target),
       lineUses: () => Object.fromEntries(this.lineUses),
     };
     const daemon = this;

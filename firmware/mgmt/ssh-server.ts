@@ -18,6 +18,9 @@ import { duplexPair } from './duplex-pair.js';
 import { keyHash } from './host-keys.js';
 import { checkLogin, loginNeed, loginPrivilege } from './login.js';
 import type { LoginGuard } from './login-guard.js';
+import type { FlashFiles } from '../cli/mgmt-view.js';
+import { MAX_SFTP_FILE, serveSftp } from './sftp-server.js';
+import { validFlashName } from './flash-files.js';
 import type { Event, SessionOrigin, SessionState } from './rpc-protocol.js';
 
 export interface SshServerDeps {
@@ -31,6 +34,8 @@ export interface SshServerDeps {
   now(): number;
   /** `login block-for` and the %SEC_LOGIN messages, shared with the console's login. */
   guard: LoginGuard;
+  /** flash: for SFTP and `scp -O` uploads. */
+  flash: FlashFiles;
 }
 
 /** Connections that have not authenticated yet, per source address and in all. */
@@ -189,7 +194,15 @@ export class SshServer {
       session.on('window-change', (ok) => ok?.());
       session.on('env', (ok) => ok?.());
       session.on('shell', (ok) => { this.shell(conn, ok(), pty); });
-      session.on('exec', (ok, _no, info) => { void this.exec(conn, ok(), info.command, pty !== undefined); });
+      session.on('exec', (ok, _no, info) => {
+        const scp = /^scp\s+(?:-[a-zA-Z]+\s+)*-t\s+(?:--\s+)?(.+)$/.exec(info.command);
+        if (scp && conn.privilege >= 15) this.scpSink(ok(), scp[1]!.trim());
+        else void this.exec(conn, ok(), info.command, pty !== undefined);
+      });
+      session.on('sftp', (ok, no) => {
+        if (conn.privilege < 15) return no?.();
+        serveSftp(ok(), this.deps.flash, this.deps.log);
+      });
       session.on('subsystem', (_ok, no) => no?.());
     });
   }
@@ -356,6 +369,54 @@ export class SshServer {
       client.close();
       this.vtysInUse.delete(vty);
     }
+  }
+
+  /**
+   * `scp -O file box:name`: the legacy scp sink protocol (`scp -t`). One `C` record per file,
+   * written to flash when complete; anything else is refused with an error record.
+   */
+  private scpSink(channel: ServerChannel, target: string): void {
+    const dest = target.replace(/^['"]|['"]$/g, '').replace(/^\/+/, '').replace(/^flash:\/?/i, '').replace(/^\.$/, '');
+    let buf = Buffer.alloc(0);
+    let want: { name: string; size: number } | undefined;
+    const fail = (msg: string) => {
+      channel.write(`\x01scp: ${msg}\n`);
+      channel.exit(1);
+      channel.end();
+    };
+    channel.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      for (;;) {
+        if (!want) {
+          const nl = buf.indexOf(0x0a);
+          if (nl < 0) return;
+          const line = buf.subarray(0, nl).toString('latin1');
+          buf = buf.subarray(nl + 1);
+          if (line.startsWith('T')) { channel.write('\0'); continue; } // times: ignored
+          if (line === 'E') { channel.write('\0'); continue; }
+          const m = /^C[0-7]{4} (\d+) (.+)$/.exec(line);
+          if (!m) return fail('protocol error');
+          const name = dest === '' ? m[2]! : dest;
+          const size = Number(m[1]);
+          if (!validFlashName(name)) return fail(`${name}: invalid flash file name`);
+          if (size > MAX_SFTP_FILE) return fail(`${name}: file too large for flash`);
+          want = { name, size };
+          channel.write('\0');
+          continue;
+        }
+        if (buf.length < want.size + 1) return;
+        this.deps.flash.write(want.name, buf.subarray(0, want.size));
+        this.deps.log(`scp: wrote flash:${want.name} (${want.size} bytes)`);
+        buf = buf.subarray(want.size + 1);
+        want = undefined;
+        channel.write('\0');
+      }
+    });
+    channel.on('end', () => {
+      channel.exit(want ? 1 : 0);
+      channel.end();
+    });
+    channel.write('\0');
   }
 
   /** Live SSH connections for `show ssh` (authenticated ones). */

@@ -6,6 +6,7 @@ import './line.js';
 import './users.js';
 import './ssh.js';
 import './banner.js';
+import './files.js';
 import './crypto-ipsec.js';
 import './crypto-ipsec-sa.js';
 import './acl.js';
