@@ -9,6 +9,7 @@
 // IKE uses the typed API below (installChildSa, deleteSa, onAcquire, onExpire): see
 // docs/dataplane-api.md.
 
+import { spawn } from 'node:child_process';
 import { createSoftwareEngine, SoftwareEngine } from '../../drivers/software/software-engine.js';
 import type {
   ClearCryptoSaFilter, CryptoEngineShow, IpsecSaShowFlow, IpsecSaShowInterface, IpsecSaShowSa,
@@ -256,6 +257,8 @@ export class DataplaneService implements DaemonService {
   private rriRoutes: RriRoute[] = [];
   private readonly rriInstalled = new Map<string, string[]>();
   private rriFlushed = false;
+  private rriBatch: string[] = [];
+  private rriBatchTimer: NodeJS.Timeout | undefined;
   private manual = new Map<string, ManualState>();
   private ifState = new Map<string, string>();
   private routes = new Set<string>();
@@ -360,6 +363,7 @@ export class DataplaneService implements DaemonService {
     this.backend = undefined;
     if (this.kernel) { await this.kernel.flushPolicies().catch(() => {}); await this.kernel.flushSas().catch(() => {}); await this.kernel.close(); }
     this.kernel = undefined;
+    if (this.rriBatchTimer) clearTimeout(this.rriBatchTimer);
     for (const argv of this.rriInstalled.values()) this.run(['ip', 'route', 'del', ...argv]);
     this.rriInstalled.clear();
     this.sad?.close();
@@ -623,15 +627,37 @@ export class DataplaneService implements DaemonService {
       const argv = this.rriArgv(cfg, r);
       if (argv) want.set(argv.join(' '), argv);
     }
+    const lines: string[] = [];
     for (const [key, argv] of [...this.rriInstalled]) {
       if (want.has(key)) continue;
-      this.run(['ip', 'route', 'del', ...argv]);
+      lines.push(['route', 'del', ...argv].join(' '));
       this.rriInstalled.delete(key);
     }
     for (const [key, argv] of want) {
       if (this.rriInstalled.has(key)) continue;
-      if (this.sh(['ip', 'route', 'replace', ...argv])) this.rriInstalled.set(key, argv);
+      lines.push(['route', 'replace', ...argv].join(' '));
+      this.rriInstalled.set(key, argv);
     }
+    if (lines.length > 0) this.queueRouteBatch(lines);
+  }
+
+  /**
+   * Route changes go to Linux in batches (`ip -force -batch -`, not waited for): a road
+   * warrior coming or going must not stall the packet and IKE paths on a process exit.
+   */
+  private queueRouteBatch(lines: string[]): void {
+    this.rriBatch.push(...lines);
+    if (this.rriBatchTimer) return;
+    this.rriBatchTimer = setTimeout(() => {
+      this.rriBatchTimer = undefined;
+      const batch = this.rriBatch.splice(0);
+      const child = spawn('ip', ['-force', '-batch', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => { if (err.length < 2000) err += d.toString(); });
+      child.on('error', (e) => this.ctx.log('dataplane', `ip -batch: ${e.message}`));
+      child.on('close', (code) => { if (code !== 0) this.ctx.log('dataplane', `RRI routes: ${err.trim() || `ip exited ${code}`}`); });
+      child.stdin.end(`${batch.join('\n')}\n`);
+    }, 20);
   }
 
   /**
@@ -768,6 +794,7 @@ export class DataplaneService implements DaemonService {
           peers: r.peers.flatMap((p) => { try { return [parseIp(p)]; } catch { return []; } }),
         };
         if (r.subSeq !== undefined) inp.subSeq = r.subSeq;
+        if (r.discover) inp.discover = true;
         if (r.matchAddress !== undefined) {
           inp.aclName = r.matchAddress;
           const acl = cfg.acl?.lists[r.matchAddress];
@@ -813,6 +840,10 @@ export class DataplaneService implements DaemonService {
         if (e.temporaryId !== undefined && e.effectiveAcl.every((a) => configured.some((c) => selectorContains(c, aceToSelector(a))))) continue;
         aces.push(...e.effectiveAcl);
       }
+      // TED: probes in transit to the networks a discover entry protects
+      const ted = s.spd.entries.filter((e) => e.discover && e.temporaryId === undefined)
+        .flatMap((e) => e.effectiveAcl).filter((a) => a.action === 'permit').map((a) => a.src);
+      if (ted.length > 0) { out.push({ device, aces, tedIntercepts: ted }); continue; }
       out.push({ device, aces });
     }
     return out;

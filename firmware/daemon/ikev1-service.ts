@@ -34,8 +34,10 @@ import type { Selector } from '../ike/v1/selectors.js';
 import type { CryptoSessionInfo, IkeSessionSource } from '../ike/session-info.js';
 import type { EspCipherName, IpsecHmacName } from '../ike/v1/algorithms.js';
 import { PeerSelector, aceToSelector, type SpdEntry } from '../ipsec/spd.js';
+import { TedDiscovery, type TedAnswer } from '../ike/v1/ted.js';
+import { isTedDatagram } from '../proto/ikev1/ted.js';
 import {
-  addrSetToPrefix, formatIp, parseIp, prefixAddr, prefixLength, selectorKey, ANY_PORTS,
+  addrSetToPrefix, formatIp, parseIp, prefixAddr, prefixLength, selectorContains, selectorIntersect, selectorKey, ANY_PORTS,
   type AddrSet, type TrafficSelector,
 } from '../ipsec/selector.js';
 import type { DaemonService, ServiceContext } from './daemon.js';
@@ -44,6 +46,8 @@ import type { DataplaneService, DataplaneExpire, SaKeys } from './dataplane-serv
 import type { ClearCryptoSaFilter } from '../cli/commands/crypto-ipsec-sa.js';
 import { activeStaticVtis, tunnelMapTag, tunnelRetryDelayMs, virtualTemplate, type StaticVti, type VirtualTemplate } from '../config/vti.js';
 import type { IsakmpSaShow } from '../cli/commands/crypto-isakmp-sa.js';
+
+import { randomBytes } from 'node:crypto';
 
 export const IKEV1_VERSION_BYTE = 0x10;
 const TIMER_SCAN_MS = 50;
@@ -78,6 +82,15 @@ interface ChildRecord {
   lastOutBytes: number;
   /** a static VTI's SA pair: the tunnel interface */
   vti?: string;
+}
+
+/** What a TED probe remembers: the entry that raised it and our half proxy. */
+interface TedContext {
+  iface: string;
+  mapName: string;
+  seq: number;
+  subSeq: number | undefined;
+  local: Selector;
 }
 
 interface FlowPlan {
@@ -232,6 +245,8 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   private readonly partial = new Map<string, IpsecSaInfo>();
   private readonly ahAlias = new Map<number, number>();
   private nextChildId = 1;
+  /** TED probes and replies (crypto map entries with `discover`). */
+  private ted!: TedDiscovery<TedContext>;
   private timer: NodeJS.Timeout | undefined;
   private trafficPoll: NodeJS.Timeout | undefined;
   private tunnelPoll: NodeJS.Timeout | undefined;
@@ -256,7 +271,10 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       // 1 s, 2 s, 4 s, then give up at ~15 s: the next `set peer` is tried (failover)
       retransmit: { initialMs: 1000, factor: 2, maxTries: 3 },
     });
+    this.ted = new TedDiscovery<TedContext>({ now, random: (n) => new Uint8Array(randomBytes(n)) });
     if (this.dataplane?.pipeline) {
+      this.dataplane.pipeline.setUdp500Intercept((inner) => this.onInterceptedUdp500(inner));
+      this.unsub.push(() => this.dataplane?.pipeline.setUdp500Intercept(undefined));
       this.unsub.push(this.dataplane.onAcquire((a) => this.onAcquire(a)));
       this.unsub.push(this.dataplane.onExpire((e) => this.onExpire(e)));
     }
@@ -275,6 +293,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       },
       clearAdmission: () => this.engine.clearAdmissionCounters(),
       initiateEntry: (m, s) => this.initiateEntry(m, s),
+      tedCounters: () => ({ ...this.ted.counters, outstanding: this.ted.outstandingCount }),
     };
     // `clear crypto sa`: send DELETE for the IKE-made SAs it removes, then let the data plane clear.
     const dpClear = rt.clearCryptoSa;
@@ -368,6 +387,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   }
 
   private onDatagram(data: Uint8Array, remote: PacketEndpoint, local: PacketEndpoint): void {
+    if (isTedDatagram(data)) { this.onTed(data, remote.address); return; }
     if (data.length < 28) { this.engine.receive({ data: data.slice(), local: { ...local }, remote: { ...remote } }); this.pump(); return; }
     if ((data[17]! & 0xf0) !== IKEV1_VERSION_BYTE) { this.stats.ignoredV2++; return; }
     if (isFirstMessage(data)) {
@@ -482,6 +502,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
 
   private onAcquire(a: PipelineAcquire): void {
     const d = a.decision;
+    if (!d.initiate && d.entry.discover) { this.tedProbe(a); return; }
     if (!d.initiate) return;
     this.stats.acquires++;
     const cfg = this.ctx.config();
@@ -698,6 +719,85 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     return '% map not on an interface';
   }
 
+  // ------------------------------------------------------------------ TED
+
+  /**
+   * A packet hit a `discover` dynamic entry without an SA (it was dropped): probe toward its
+   * destination host from this interface's address (guide, "Tunnel Endpoint Discovery").
+   */
+  private tedProbe(a: PipelineAcquire): void {
+    const cfg = this.ctx.config();
+    const d = a.decision;
+    const r = this.findResolved(cfg, d.entry.mapName, d.entry.seq, d.entry.subSeq);
+    if (!r || r.ikev2Profile) return;
+    const prober = this.localFor(cfg, a.iface, r);
+    const local = addrToSel(d.scope.src, 0, ANY_PORTS);
+    if (!prober || !local) return;
+    const src = formatIp({ family: 4, value: BigInt(a.packet.src[0]!) });
+    const dst = formatIp({ family: 4, value: BigInt(a.packet.dst[0]!) });
+    const p = this.ted.probe(src, dst, prober, { iface: a.iface, mapName: d.entry.mapName, seq: d.entry.seq, subSeq: d.entry.subSeq, local });
+    if (!p) return;
+    this.debugLine(0, dst, `TED: probe ${Buffer.from(p.probe.probeId).toString('hex')} sent toward ${dst} for ${src} -> ${dst} (crypto map ${r.mapName} ${r.seq} discover)`);
+    this.binds.get(`${prober}|500`)?.send('ike', p.bytes, { address: dst, port: 500 });
+  }
+
+  /** A TED probe in transit to a host we protect (steered to the TUN, handed over by the pipeline). */
+  private onInterceptedUdp500(inner: Uint8Array): boolean {
+    const ihl = (inner[0]! & 0x0f) * 4;
+    if (inner.length < ihl + 8 + 28) return false;
+    const payload = inner.subarray(ihl + 8);
+    if (!isTedDatagram(payload)) return false;
+    const from = `${inner[12]}.${inner[13]}.${inner[14]}.${inner[15]}`;
+    this.onTed(payload.slice(), from);
+    return true;
+  }
+
+  private onTed(data: Uint8Array, from: string): void {
+    const res = this.ted.receive(data, from, (dstHost, srcHost) => this.tedAnswer(dstHost, srcHost));
+    if (res.kind === 'dropped') { this.debugLine(0, from, `TED: dropped: ${res.reason}`, true); return; }
+    if (res.kind === 'reply-to-send') {
+      const p = res.probe;
+      this.debugLine(0, p.prober, `TED: probe ${Buffer.from(p.probeId).toString('hex')} from ${p.prober} for ${p.srcHost} -> ${p.dstHost}: reply proxy ${res.reply.proxy.addr}/${res.reply.proxy.prefixLen}, responder ${res.reply.responder}`);
+      this.binds.get(`${res.reply.responder}|500`)?.send('ike', res.bytes, { address: res.to, port: 500 });
+      return;
+    }
+    const f = res.found;
+    const cfg = this.ctx.config();
+    const r = this.findResolved(cfg, f.context.mapName, f.context.seq, f.context.subSeq);
+    const entry = this.dataplane?.spdFor(f.context.iface)?.entries.find((e) => e.mapName === f.context.mapName && e.seq === f.context.seq && e.subSeq === f.context.subSeq && e.temporaryId === undefined);
+    if (!r || !entry) return;
+    const remote: Selector = { addr: f.proxy.addr, prefixLen: f.proxy.prefixLen, protocol: 0, port: 0 };
+    const req = v1Request(r, f.context.local, remote);
+    if (!req) return;
+    const scope = selsToTraffic(f.context.local, remote);
+    this.debugLine(0, f.responder, `TED: reply from ${f.responder}: peer ${f.responder}, proxies ${formatSel(f.context.local)} <-> ${formatSel(remote)}; initiating main mode`);
+    this.startPlan(cfg, {
+      mapName: r.mapName, seq: r.seq, policyName: entry.policyName, policyKey: `${entry.policyName}|${selectorKey(scope)}`, scope, iface: f.context.iface,
+      request: req, entry: entry as SpdEntry<{ iface: string }>, peer: f.responder, startedAt: 0, dynamic: r,
+    }, r);
+  }
+
+  /** The half proxy and IKE address we answer a probe for dstHost (from srcHost) with, if a discover entry protects it. */
+  private tedAnswer(dstHost: string, srcHost: string): TedAnswer | undefined {
+    const cfg = this.ctx.config();
+    let want: TrafficSelector;
+    try { want = { family: 4, src: prefixAddr(dstHost, 32), dst: prefixAddr(srcHost, 32), proto: 0, srcPorts: ANY_PORTS, dstPorts: ANY_PORTS }; } catch { return undefined; }
+    for (const [iface, itf] of Object.entries(cfg.interfaces?.items ?? {})) {
+      if (!itf.cryptoMap) continue;
+      for (const e of this.dataplane?.spdFor(iface)?.entries ?? []) {
+        if (!e.discover || e.temporaryId !== undefined) continue;
+        const ace = e.effectiveAcl.find((a) => selectorIntersect(aceToSelector(a), want) !== undefined);
+        if (!ace || ace.action !== 'permit' || !selectorContains(aceToSelector(ace), want)) continue;
+        const half = addrToSel(ace.src, 0, ANY_PORTS);
+        const r = this.findResolved(cfg, e.mapName, e.seq, e.subSeq);
+        const responder = r ? this.localFor(cfg, iface, r) : undefined;
+        if (!half || !responder) continue;
+        return { proxy: { addr: half.addr, prefixLen: half.prefixLen }, responder };
+      }
+    }
+    return undefined;
+  }
+
   // ------------------------------------------------------------------ responder
 
   /**
@@ -768,8 +868,8 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   }
 
   /** One `debug crypto isakmp` line of the service's own (policy selection). */
-  private debugLine(connId: number, peer: string, text: string): void {
-    this.onDebug({ subsystem: 'ISAKMP', timeMs: this.ctx.system.now(), connId, peer, text });
+  private debugLine(connId: number, peer: string, text: string, error = false): void {
+    this.onDebug({ subsystem: 'ISAKMP', timeMs: this.ctx.system.now(), connId, peer, text, ...(error ? { error: true } : {}) });
   }
 
   // ------------------------------------------------------------------ events

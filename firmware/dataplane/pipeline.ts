@@ -71,6 +71,8 @@ export interface PipelineCounters {
   outBypass: number;
   /** dynamic entry with empty ACL */
   outPolicyDrop: number;
+  /** UDP 500 packets taken by the TED intercept (probes in transit) */
+  outIntercepted: number;
   outBadPacket: number;
   outProtectErrors: number;
   outSendErrors: number;
@@ -97,7 +99,7 @@ export interface PipelineCounters {
 
 export function newPipelineCounters(): PipelineCounters {
   return {
-    outPackets: 0, outProtected: 0, outSuperPackets: 0, outSuperSegments: 0, outNoSa: 0, outBypass: 0, outPolicyDrop: 0, outBadPacket: 0, outProtectErrors: 0, outSendErrors: 0,
+    outPackets: 0, outProtected: 0, outIntercepted: 0, outSuperPackets: 0, outSuperSegments: 0, outNoSa: 0, outBypass: 0, outPolicyDrop: 0, outBadPacket: 0, outProtectErrors: 0, outSendErrors: 0,
     inPackets: 0, inBadPacket: 0, inNoSa: 0, inUnprotectErrors: 0, inPolicyFail: 0, inDelivered: 0, inDeliverErrors: 0, inInformational: 0,
     acquires: 0, inTrains: 0, inTrainSegments: 0,
   };
@@ -134,6 +136,7 @@ export class Pipeline {
   private readonly dstWords4 = new Uint32Array(1);
   /** sameFlowAsLastInScope: the SA and [src, dst, ports, protocol] of the last packet found in scope */
   private scopeSa: SecurityAssociation<IpsecSa> | undefined;
+  private udp500Intercept: ((inner: Uint8Array, k: PacketKey) => boolean) | undefined;
   private readonly scopeFlow = new Float64Array(4);
 
   constructor(opts: PipelineOptions) {
@@ -165,6 +168,7 @@ export class Pipeline {
     c.outPackets++;
     const k = packetKeyFromIp(inner, this.key);
     if (!k) { c.outBadPacket++; return; }
+    if (k.proto === IPPROTO_UDP && k.dstPort === 500 && this.udp500Intercept?.(inner, k)) { c.outIntercepted++; return; }
     for (const itf of this.interfaces) {
       const d = itf.spd.outbound(k);
       if (d.action === 'bypass') continue;
@@ -173,13 +177,21 @@ export class Pipeline {
       const sa = bundle?.sas[0];
       if (!sa) {
         c.outNoSa++;
-        if (d.initiate) this.acquire(itf.name, d, k);
+        if (d.initiate || d.entry.discover) this.acquire(itf.name, d, k);
         return;
       }
       this.protectWith(sa, inner);
       return;
     }
     c.outBypass++;
+  }
+
+  /**
+   * TED: UDP packets to port 500 that policy routing steered here (probes in transit to a
+   * host this box protects) are offered to `fn` first; true = consumed.
+   */
+  setUdp500Intercept(fn: ((inner: Uint8Array, k: PacketKey) => boolean) | undefined): void {
+    this.udp500Intercept = fn;
   }
 
   /**
@@ -277,9 +289,12 @@ export class Pipeline {
 
   private acquire(iface: string, decision: ProtectDecision<MapEntryData>, k: PacketKey): void {
     const now = this.now();
-    const last = this.lastAcquire.get(decision.policyKey);
+    // TED probes go per destination host (one entry covers many gateways)
+    const key = decision.entry.discover ? `${decision.policyKey}|${k.dst.join('.')}` : decision.policyKey;
+    const last = this.lastAcquire.get(key);
     if (last !== undefined && now - last < this.acquireIntervalMs) return;
-    this.lastAcquire.set(decision.policyKey, now);
+    if (this.lastAcquire.size >= 4096) this.lastAcquire.clear();
+    this.lastAcquire.set(key, now);
     this.counters.acquires++;
     const packet: PacketKey = { ...k, src: Uint32Array.from(k.src), dst: Uint32Array.from(k.dst) };
     const ev: PipelineAcquire = { iface, decision, packet };

@@ -55,6 +55,8 @@ export interface SpdMapEntryInput<M = unknown> {
    * and never answers a responder's question (the template does).
    */
   temporaryId?: number;
+  /** `discover` on the referencing entry (TED): a packet without an SA starts a probe. */
+  discover?: boolean;
 }
 
 export interface SpdEntry<M = unknown> extends SpdMapEntryInput<M> {

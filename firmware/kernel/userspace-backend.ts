@@ -77,6 +77,8 @@ export interface InterfacePolicy {
   /** Linux interface name of the crypto-map interface. */
   device: string;
   aces: readonly AclEntry[];
+  /** TED: UDP 500 arriving on the device for these networks is steered to the TUN (probes in transit). */
+  tedIntercepts?: readonly AddrMask[];
 }
 
 function prefixText(a: AddrMask): string {
@@ -108,12 +110,15 @@ function selectorArgs(ace: AclEntry, mirror: boolean): string[] | undefined {
 
 /** The full rule list for the given interfaces (pure; tested without root). */
 export function buildPolicyRules(policies: readonly InterfacePolicy[], table = DEFAULT_TABLE): PolicyRule[] {
-  const rules: PolicyRule[] = [
+  // TED probes in transit to a protected network come first: they are UDP 500 like IKE
+  const rules: PolicyRule[] = policies.flatMap((p) => (p.tedIntercepts ?? []).filter((n) => n.family === 4)
+    .map((n) => ({ args: ['iif', p.device, 'ipproto', '17', 'dport', '500', 'to', prefixText(n), 'lookup', String(table)] })));
+  rules.push(
     { args: ['ipproto', '50', 'lookup', 'main'] },
     { args: ['ipproto', '51', 'lookup', 'main'] },
     { args: ['ipproto', '17', 'sport', '500', 'lookup', 'main'] },
     { args: ['ipproto', '17', 'sport', '4500', 'lookup', 'main'] },
-  ];
+  );
   for (const p of policies) {
     for (const ace of p.aces) {
       const sel = selectorArgs(ace, true);

@@ -62,3 +62,13 @@ export async function startHub(lab: Lab, extra: string[] = []): Promise<RampartG
   return hub;
 }
 
+
+/** The hub's RRI routes in its Linux table (`ip route show proto 186`), polled until `want` holds (bounded). */
+export async function hubRriRoutes(lab: Lab, want: (text: string) => boolean, ms = 5000): Promise<string> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const text = lab.execSync('hub', ['ip', 'route', 'show', 'proto', '186']).stdout.trim();
+    if (want(text) || Date.now() > end) return text;
+    await sleep(100);
+  }
+}

@@ -37,6 +37,8 @@ export interface IkeV1RuntimeView {
   counters(): Record<string, number>;
   /** test hook: start phase 1 + quick mode for a crypto map entry's first permit */
   initiateEntry?(mapName: string, seq: number): string;
+  /** Tunnel endpoint discovery counters (probes, replies, drops by reason). */
+  tedCounters?(): Record<string, number>;
 }
 
 declare module '../context.js' {
@@ -103,6 +105,26 @@ defineCommand({
     const list = ctx.system.runtime.ikev1?.isakmpSas() ?? [];
     ctx.data(list);
     ctx.print(a.has('detail') ? renderIsakmpSaDetail(list) : renderIsakmpSa(list));
+  },
+});
+
+const TED_LINES: [string, string][] = [
+  ['probesSent', 'Probes sent'], ['probesReceived', 'Probes received'], ['repliesSent', 'Replies sent'],
+  ['repliesReceived', 'Replies received'], ['outstanding', 'Probes outstanding'], ['probesSuppressed', 'Probes suppressed (table full)'],
+  ['droppedMalformed', 'Dropped, malformed'], ['droppedUnsolicited', 'Dropped, reply to no outstanding probe'],
+  ['droppedMismatch', 'Dropped, reply not fitting its probe'], ['droppedNotProtected', 'Dropped, probe for a host not protected here'],
+];
+
+// Not an IOS command: Rampart's view of tunnel endpoint discovery (docs/ted-wire-format.md).
+defineCommand({
+  modes: ['exec'],
+  syntax: 'show crypto isakmp ted',
+  help: { ted: 'Tunnel endpoint discovery counters' },
+  pipe: true,
+  handler(ctx) {
+    const c = ctx.system.runtime.ikev1?.tedCounters?.() ?? {};
+    ctx.data(c);
+    ctx.print(['Tunnel Endpoint Discovery:', ...TED_LINES.map(([k, label]) => `  ${label}: ${c[k] ?? 0}`)].join('\n'));
   },
 });
 
