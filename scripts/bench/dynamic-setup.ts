@@ -10,7 +10,7 @@
 //         is0 10.82.2.11-18 ---- s0 10.82.2.1  ns s (strongSwan hub)
 import type { BenchContext, BenchModuleMeta } from './lib/bench-context.js';
 import { Lab, isRoot } from '../../test/lib/netns.js';
-import { runIkev1LoadTool } from './lib/ikev1-load.js';
+import { compareIkev1Setups, ikev1BenchLab, ikev1BenchLoad } from './lib/ikev1-load.js';
 import { StrongswanPeer, haveStrongswan } from '../../test/lib/strongswan.js';
 import { startRampart, sleep } from '../../test/ikev1-interop/lab.js';
 
@@ -26,14 +26,7 @@ export async function run(ctx: BenchContext): Promise<void> {
   }
   const lab = Lab.create('rbdyn');
   try {
-    for (const ns of ['i', 'r', 's']) lab.addNamespace(ns);
-    lab.addVeth({ ns: 'i', ifname: 'ir0', addr: '10.82.1.11/24' }, { ns: 'r', ifname: 'r0' });
-    lab.addVeth({ ns: 'i', ifname: 'is0', addr: '10.82.2.11/24' }, { ns: 's', ifname: 's0', addr: '10.82.2.1/24' });
-    for (const k of SLOTS.slice(1)) {
-      lab.addAddress('i', 'ir0', `10.82.1.${k}/24`);
-      lab.addAddress('i', 'is0', `10.82.2.${k}/24`);
-    }
-    lab.addAddress('s', 'lo', '192.168.42.1/24');
+    ikev1BenchLab(lab, '10.82', SLOTS);
     const swan = new StrongswanPeer(lab, 's', { logLevels: { ike: 0, cfg: 0, knl: 0, chd: 0, net: 0, enc: 0, esp: 0, default: 0 } });
     await swan.start();
     await swan.load([{
@@ -54,30 +47,8 @@ export async function run(ctx: BenchContext): Promise<void> {
       ]);
       if (/\] %/.test(out)) ctx.log(`config: ${out}`);
       await sleep(1000);
-      const base = {
-        mode: 'setup' as const, psk: PSK,
-        policy: { priority: 10, encryption: 'aes128' as const, hash: 'sha256' as const, authentication: 'pre-share' as const, group: 14, lifetimeSec: 86400 },
-        set: { name: 'ts', esp: { cipher: 'esp-aes' as const, keyLenBits: 128, integrity: 'sha' as const }, mode: 'tunnel' as const },
-        localSel: { addr: '192.168.10.0', prefixLen: 24, protocol: 0, port: 0 },
-        localSels: SLOTS.map((_, i) => ({ addr: `192.168.${10 + i}.0`, prefixLen: 24, protocol: 0, port: 0 })),
-        remoteSel: { addr: '192.168.42.0', prefixLen: 24, protocol: 0, port: 0 },
-        durationMs: ctx.seconds * 1000,
-      };
-      const rLocals = SLOTS.map((k) => `10.82.1.${k}`);
-      const sLocals = SLOTS.map((k) => `10.82.2.${k}`);
-      // warm-up both (JIT, first DH), then the measured runs
-      await runIkev1LoadTool(lab, 'i', { ...base, locals: rLocals, remote: '10.82.1.1', durationMs: 1000 });
-      await runIkev1LoadTool(lab, 'i', { ...base, locals: sLocals, remote: '10.82.2.1', durationMs: 1000 });
-      const r = await runIkev1LoadTool(lab, 'i', { ...base, locals: rLocals, remote: '10.82.1.1' });
-      const s = await runIkev1LoadTool(lab, 'i', { ...base, locals: sLocals, remote: '10.82.2.1' });
-      ctx.log(`rampart: ${JSON.stringify(r)}`);
-      ctx.log(`strongswan: ${JSON.stringify(s)}`);
-      const rRate = Number(r.perSec ?? 0);
-      const sRate = Number(s.perSec ?? 0);
-      ctx.report('dynamic-setup-rampart', Math.round(rRate * 10) / 10, '/s');
-      ctx.report('dynamic-setup-strongswan', Math.round(sRate * 10) / 10, '/s');
-      if (sRate > 0) ctx.ratio('dynamic-setup-vs-strongswan', Math.round((rRate / sRate) * 100) / 100);
-      if (Number(r.failed ?? 0) > 0 || Number(s.failed ?? 0) > 0) ctx.log(`failed setups: rampart ${String(r.failed)}, strongswan ${String(s.failed)}`);
+      const base = ikev1BenchLoad(PSK, ctx.seconds, SLOTS.map((_, i) => ({ addr: `192.168.${10 + i}.0`, prefixLen: 24, protocol: 0, port: 0 })));
+      await compareIkev1Setups(ctx, lab, 'dynamic-setup', '10.82', SLOTS, base);
       if (!box.proc.running) ctx.log('dynamic-setup: the Rampart daemon died!');
     } finally {
       box.con.close();

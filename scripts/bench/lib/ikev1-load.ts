@@ -24,3 +24,60 @@ export async function runIkev1LoadTool(lab: Lab, ns: string, cfg: LoadToolConfig
   if (!r || r.result !== 'setup') throw new Error(`load tool gave no result: ${p.output.slice(-1500)}`);
   return r;
 }
+
+/**
+ * The IKEv1 setup benches' topology: initiator namespace `i` with `slots` addresses on each
+ * of two links, `${net}.1.0/24` to the Rampart namespace `r` (port r0, addressed by its CLI)
+ * and `${net}.2.0/24` to the strongSwan namespace `s` (s0 = `${net}.2.1`, LAN 192.168.42.1/24).
+ */
+export function ikev1BenchLab(lab: Lab, net: string, slots: readonly number[]): void {
+  for (const ns of ['i', 'r', 's']) lab.addNamespace(ns);
+  lab.addVeth({ ns: 'i', ifname: 'ir0', addr: `${net}.1.${slots[0]}/24` }, { ns: 'r', ifname: 'r0' });
+  lab.addVeth({ ns: 'i', ifname: 'is0', addr: `${net}.2.${slots[0]}/24` }, { ns: 's', ifname: 's0', addr: `${net}.2.1/24` });
+  for (const k of slots.slice(1)) {
+    lab.addAddress('i', 'ir0', `${net}.1.${k}/24`);
+    lab.addAddress('i', 'is0', `${net}.2.${k}/24`);
+  }
+  lab.addAddress('s', 'lo', '192.168.42.1/24');
+}
+
+export interface BenchReporter {
+  report(name: string, value: number, unit: string): void;
+  ratio(name: string, value: number): void;
+  log(...msg: unknown[]): void;
+}
+
+/**
+ * Same load against the Rampart responder (`${net}.1.1`) and the strongSwan one (`${net}.2.1`):
+ * a 1 s warm-up each, then the measured runs; reports `NAME-rampart`, `NAME-strongswan` and
+ * `ratio NAME-vs-strongswan`.
+ */
+export async function compareIkev1Setups(ctx: BenchReporter, lab: Lab, name: string, net: string, slots: readonly number[],
+  base: Omit<LoadToolConfig, 'locals' | 'remote'>): Promise<void> {
+  const rLocals = slots.map((k) => `${net}.1.${k}`);
+  const sLocals = slots.map((k) => `${net}.2.${k}`);
+  await runIkev1LoadTool(lab, 'i', { ...base, locals: rLocals, remote: `${net}.1.1`, durationMs: 1000 });
+  await runIkev1LoadTool(lab, 'i', { ...base, locals: sLocals, remote: `${net}.2.1`, durationMs: 1000 });
+  const r = await runIkev1LoadTool(lab, 'i', { ...base, locals: rLocals, remote: `${net}.1.1` });
+  const s = await runIkev1LoadTool(lab, 'i', { ...base, locals: sLocals, remote: `${net}.2.1` });
+  ctx.log(`rampart: ${JSON.stringify(r)}`);
+  ctx.log(`strongswan: ${JSON.stringify(s)}`);
+  const rRate = Number(r.perSec ?? 0);
+  const sRate = Number(s.perSec ?? 0);
+  ctx.report(`${name}-rampart`, Math.round(rRate * 10) / 10, '/s');
+  ctx.report(`${name}-strongswan`, Math.round(sRate * 10) / 10, '/s');
+  if (sRate > 0) ctx.ratio(`${name}-vs-strongswan`, Math.round((rRate / sRate) * 100) / 100);
+  if (Number(r.failed ?? 0) > 0 || Number(s.failed ?? 0) > 0) ctx.log(`failed setups: rampart ${String(r.failed)}, strongswan ${String(s.failed)}`);
+}
+
+/** The benches' negotiation: PSK, aes128/sha256/group14 main mode, esp-aes esp-sha-hmac, one local selector per slot, remote 192.168.42.0/24. */
+export function ikev1BenchLoad(psk: string, seconds: number, localSels: LoadToolConfig['localSel'][]): Omit<LoadToolConfig, 'locals' | 'remote'> {
+  return {
+    mode: 'setup', psk,
+    policy: { priority: 10, encryption: 'aes128', hash: 'sha256', authentication: 'pre-share', group: 14, lifetimeSec: 86400 },
+    set: { name: 'ts', esp: { cipher: 'esp-aes', keyLenBits: 128, integrity: 'sha' }, mode: 'tunnel' },
+    localSel: localSels[0]!, localSels,
+    remoteSel: { addr: '192.168.42.0', prefixLen: 24, protocol: 0, port: 0 },
+    durationMs: seconds * 1000,
+  };
+}
