@@ -1,6 +1,6 @@
 // Road warriors per second into a dynamic crypto map: IKEv1 main mode (PSK, aes128/sha256/
 // group14) + quick mode (esp-aes esp-sha-hmac) from 8 road warriors, each on its own address
-// with its own LAN, none configured on the hub; each loops negotiate -> DELETE (IPsec SA and
+// with its own LAN (a /28 of 192.168.41.0/24), none configured on the hub; each loops negotiate -> DELETE (IPsec SA and
 // ISAKMP SA) -> negotiate (test/ikev1-interop/load-tool.ts, Rampart's engine as initiator).
 // The Rampart hub answers from `crypto dynamic-map` (key for 0.0.0.0 0.0.0.0, temporary entry
 // and reverse-route per road warrior); the anchor is strongSwan 5.9 as the hub on the same
@@ -10,7 +10,8 @@
 //         is0 10.82.2.11-18 ---- s0 10.82.2.1  ns s (strongSwan hub)
 import type { BenchContext, BenchModuleMeta } from './lib/bench-context.js';
 import { Lab, isRoot } from '../../test/lib/netns.js';
-import { compareIkev1Setups, ikev1BenchLab, ikev1BenchLoad } from './lib/ikev1-load.js';
+import { compareIkev1Setups, ikev1BenchLab } from './lib/ikev1-load.js';
+import { ikev1SetupLoad } from './lib/ikev1-bench-setup.js';
 import { StrongswanPeer, haveStrongswan } from '../../test/lib/strongswan.js';
 import { startRampart, sleep } from '../../test/ikev1-interop/lab.js';
 
@@ -31,7 +32,7 @@ export async function run(ctx: BenchContext): Promise<void> {
     await swan.start();
     await swan.load([{
       name: 'rw', version: 1, localAddr: '10.82.2.1', remoteAddr: '%any', remoteId: '%any', proposals: ['aes128-sha256-modp2048'], psk: PSK, encap: true,
-      children: [{ name: 'rw', localTs: ['192.168.42.0/24'], remoteTs: ['192.168.0.0/16'], espProposals: ['aes128-sha1'] }],
+      children: [{ name: 'rw', localTs: ['192.168.42.0/24'], remoteTs: ['192.168.41.0/24'], espProposals: ['aes128-sha1'] }],
     }]);
     const box = await startRampart(lab, 'r', { 'FastEthernet0/0': 'r0' });
     try {
@@ -40,15 +41,14 @@ export async function run(ctx: BenchContext): Promise<void> {
         'crypto isakmp policy 10', ' encryption aes', ' hash sha256', ' group 14', ' authentication pre-share', 'exit',
         `crypto isakmp key ${PSK} address 0.0.0.0 0.0.0.0`,
         'crypto ipsec transform-set ts esp-aes esp-sha-hmac', 'exit',
-        'access-list 120 permit ip 192.168.42.0 0.0.0.255 192.168.0.0 0.0.255.255',
+        'access-list 120 permit ip 192.168.42.0 0.0.0.255 192.168.41.0 0.0.0.255',
         'crypto dynamic-map dyn 10', ' set transform-set ts', ' match address 120', ' reverse-route', 'exit',
         'crypto map m 65535 ipsec-isakmp dynamic dyn',
         'interface FastEthernet0/0', ' ip address 10.82.1.1 255.255.255.0', ' crypto map m', ' no shutdown', 'exit',
       ]);
       if (/\] %/.test(out)) ctx.log(`config: ${out}`);
       await sleep(1000);
-      const base = ikev1BenchLoad(PSK, ctx.seconds, SLOTS.map((_, i) => ({ addr: `192.168.${10 + i}.0`, prefixLen: 24, protocol: 0, port: 0 })));
-      await compareIkev1Setups(ctx, lab, 'dynamic-setup', '10.82', SLOTS, base);
+      await compareIkev1Setups(ctx, lab, 'dynamic-setup', '10.82', SLOTS, (l, r, ms) => ikev1SetupLoad(PSK, l, r, ms), ctx.seconds);
       if (!box.proc.running) ctx.log('dynamic-setup: the Rampart daemon died!');
     } finally {
       box.con.close();

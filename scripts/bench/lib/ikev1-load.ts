@@ -53,13 +53,13 @@ export interface BenchReporter {
  * `ratio NAME-vs-strongswan`.
  */
 export async function compareIkev1Setups(ctx: BenchReporter, lab: Lab, name: string, net: string, slots: readonly number[],
-  base: Omit<LoadToolConfig, 'locals' | 'remote'>): Promise<void> {
+  load: (locals: string[], remote: string, durationMs: number) => LoadToolConfig, seconds: number): Promise<void> {
   const rLocals = slots.map((k) => `${net}.1.${k}`);
   const sLocals = slots.map((k) => `${net}.2.${k}`);
-  await runIkev1LoadTool(lab, 'i', { ...base, locals: rLocals, remote: `${net}.1.1`, durationMs: 1000 });
-  await runIkev1LoadTool(lab, 'i', { ...base, locals: sLocals, remote: `${net}.2.1`, durationMs: 1000 });
-  const r = await runIkev1LoadTool(lab, 'i', { ...base, locals: rLocals, remote: `${net}.1.1` });
-  const s = await runIkev1LoadTool(lab, 'i', { ...base, locals: sLocals, remote: `${net}.2.1` });
+  await runIkev1LoadTool(lab, 'i', load(rLocals, `${net}.1.1`, 1000));
+  await runIkev1LoadTool(lab, 'i', load(sLocals, `${net}.2.1`, 1000));
+  const r = await runIkev1LoadTool(lab, 'i', load(rLocals, `${net}.1.1`, seconds * 1000));
+  const s = await runIkev1LoadTool(lab, 'i', load(sLocals, `${net}.2.1`, seconds * 1000));
   ctx.log(`rampart: ${JSON.stringify(r)}`);
   ctx.log(`strongswan: ${JSON.stringify(s)}`);
   const rRate = Number(r.perSec ?? 0);
@@ -68,16 +68,4 @@ export async function compareIkev1Setups(ctx: BenchReporter, lab: Lab, name: str
   ctx.report(`${name}-strongswan`, Math.round(sRate * 10) / 10, '/s');
   if (sRate > 0) ctx.ratio(`${name}-vs-strongswan`, Math.round((rRate / sRate) * 100) / 100);
   if (Number(r.failed ?? 0) > 0 || Number(s.failed ?? 0) > 0) ctx.log(`failed setups: rampart ${String(r.failed)}, strongswan ${String(s.failed)}`);
-}
-
-/** The benches' negotiation: PSK, aes128/sha256/group14 main mode, esp-aes esp-sha-hmac, one local selector per slot, remote 192.168.42.0/24. */
-export function ikev1BenchLoad(psk: string, seconds: number, localSels: LoadToolConfig['localSel'][]): Omit<LoadToolConfig, 'locals' | 'remote'> {
-  return {
-    mode: 'setup', psk,
-    policy: { priority: 10, encryption: 'aes128', hash: 'sha256', authentication: 'pre-share', group: 14, lifetimeSec: 86400 },
-    set: { name: 'ts', esp: { cipher: 'esp-aes', keyLenBits: 128, integrity: 'sha' }, mode: 'tunnel' },
-    localSel: localSels[0]!, localSels,
-    remoteSel: { addr: '192.168.42.0', prefixLen: 24, protocol: 0, port: 0 },
-    durationMs: seconds * 1000,
-  };
 }
