@@ -28,7 +28,7 @@ import { scpPut } from '../mgmt/scp-client.js';
 import { defaultServices } from './services.js';
 import { BindRegistry } from '../dataplane/bind-registry.js';
 import { EventBus, type EventContext, type ScopedLogger, type Severity, type Subsystem } from '../lib/event-bus.js';
-import { LoggingService } from '../mgmt/logging-service.js';
+import { LoggingService, loggingSettingsFrom } from '../mgmt/logging-service.js';
 import '../cli/logging-view.js';
 
 export interface DaemonOptions {
@@ -130,6 +130,7 @@ export class Daemon {
     const trace = process.env.RAMPART_DEBUG ? (line: string) => { process.stderr.write(`rampart: ${line}\n`); } : undefined;
     this.logging = new LoggingService(this.bus, { bootMs: this.bootTime, ...(trace ? { trace } : {}) });
     this.runtime.logging = this.logging.view();
+    this.appliers.push({ name: 'logging', apply: (c) => this.logging.configure(loggingSettingsFrom(c)) });
     this.flash = new Flash(opts.board.stateDir);
     this.config = this.newConfig();
     this.services = opts.services ?? defaultServices(opts.board);

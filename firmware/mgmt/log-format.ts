@@ -4,13 +4,11 @@
 // (sequence number with `service sequence-numbers`; the stamp per `service timestamps log`
 // for messages and `service timestamps debug` for debug lines; '*' marks a clock that is
 // not NTP-synchronised, which this box never claims).
+import type { TimestampSpec } from '../config/system.js';
 import type { BusEvent } from '../lib/event-bus.js';
 
-export type TimestampFormat =
-  | { kind: 'datetime'; msec: boolean; localtime: boolean; showTimezone: boolean; year: boolean }
-  | { kind: 'uptime' };
-
-export const DEFAULT_TIMESTAMP: TimestampFormat = { kind: 'datetime', msec: true, localtime: false, showTimezone: false, year: false };
+export type TimestampFormat = TimestampSpec;
+export { DEFAULT_TIMESTAMP } from '../config/system.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const p2 = (n: number): string => String(n).padStart(2, '0');

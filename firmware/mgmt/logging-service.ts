@@ -4,6 +4,9 @@
 // console`), vty sessions with `terminal monitor` (`logging monitor`), the log buffer
 // (`logging buffered`, read by `show logging`) and syslog hosts (`logging trap`). A sink
 // never blocks the producer: terminals get an asynchronous write, syslog a UDP datagram.
+import { DEFAULT_BUFFER_BYTES } from '../config/logging.js';
+import { effectiveIpv4 } from '../config/interface.js';
+import type { Config } from '../config/model.js';
 import type { BusEvent, EventBus, Severity } from '../lib/event-bus.js';
 import type { LoggingRuntimeView, LoggingShow } from '../cli/logging-view.js';
 import { DebugConditions } from './debug-conditions.js';
@@ -45,7 +48,28 @@ export interface LoggingSettings {
   hostname: string;
 }
 
-export const DEFAULT_BUFFER_BYTES = 4096;
+
+/** The settings the configuration asks for (`logging ...`, `service timestamps`, hostname). */
+export function loggingSettingsFrom(cfg: Config): LoggingSettings {
+  const l = cfg.logging;
+  const src = l.sourceInterface ? effectiveIpv4(cfg, l.sourceInterface)?.address : undefined;
+  return {
+    on: l.on,
+    console: { ...l.console },
+    monitor: { ...l.monitor },
+    buffered: { ...l.buffered },
+    trap: { ...l.trap },
+    facility: l.facility,
+    hosts: l.hosts.map((h) => ({ ...h })),
+    ...(l.sourceInterface ? { sourceInterface: l.sourceInterface } : {}),
+    ...(src ? { sourceAddress: src } : {}),
+    ...(cfg.system.timestampsLog ? { stampLog: cfg.system.timestampsLog } : {}),
+    ...(cfg.system.timestampsDebug ? { stampDebug: cfg.system.timestampsDebug } : {}),
+    sequenceNumbers: l.sequenceNumbers,
+    ...(l.rateLimit ? { rateLimit: { perSec: l.rateLimit.perSec, all: l.rateLimit.all, consoleOnly: l.rateLimit.console, ...(l.rateLimit.except !== undefined ? { except: l.rateLimit.except } : {}) } } : {}),
+    hostname: cfg.system.hostname,
+  };
+}
 
 export function defaultLoggingSettings(): LoggingSettings {
   return {

@@ -1,7 +1,7 @@
 // Global settings: hostname, enable secret / password, service password-encryption,
 // timestamps and domain lookup.
 
-import { DEFAULT_HOSTNAME } from '../../config/system.js';
+import { DEFAULT_HOSTNAME, type TimestampSpec } from '../../config/system.js';
 import { encodeType7, hashType8, hashType9, secretType, verifySecret } from '../../lib/password.js';
 import { CliError } from '../context.js';
 import { defineCommand } from '../registry.js';
@@ -112,10 +112,13 @@ defineCommand({
   syntax: ['[no] service timestamps [debug|log] [datetime [msec] [localtime] [show-timezone] [year]|uptime]'],
   help: { timestamps: 'Timestamp debug/log messages', debug: 'Timestamp debug messages', log: 'Timestamp log messages', datetime: 'Timestamp with date and time', msec: 'Include milliseconds in timestamp', uptime: 'Timestamp with system uptime' },
   handler(ctx, a) {
-    // Rampart always stamps with date, time and milliseconds; the forms only turn stamping on or off.
+    // As IOS: no format given means uptime; `no` turns stamping off.
     const both = !a.has('debug') && !a.has('log');
-    if (both || a.has('debug')) ctx.config.system.timestampsDebug = !a.no;
-    if (both || a.has('log')) ctx.config.system.timestampsLog = !a.no;
+    const spec: TimestampSpec | false = a.no ? false : a.has('datetime')
+      ? { kind: 'datetime', msec: a.has('msec'), localtime: a.has('localtime'), showTimezone: a.has('show-timezone'), year: a.has('year') }
+      : { kind: 'uptime' };
+    if (both || a.has('debug')) ctx.config.system.timestampsDebug = spec;
+    if (both || a.has('log')) ctx.config.system.timestampsLog = spec;
   },
 });
 
