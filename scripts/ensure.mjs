@@ -42,6 +42,8 @@ export const debianTestPackages = [
   // SSH tests drive the box with the real OpenSSH client; the bench compares with sshd.
   'sshpass', 'openssh-server',
   'python3-textfsm', // test/show/ntc-templates.test.ts: the ntc-templates parsers
+  // syslog tests send to a real rsyslogd started in a test namespace.
+  'rsyslog',
 ];
 
 export function ensureDebian(pkgs = debianTestPackages) {
@@ -57,4 +59,6 @@ export function ensureDebian(pkgs = debianTestPackages) {
   spawnSync('sh', ['-c', 'systemctl disable --now strongswan-starter strongswan 2>/dev/null; pkill -x charon 2>/dev/null; true']);
   // Nor sshd: the SSH bench starts its own inside a namespace.
   spawnSync('sh', ['-c', 'systemctl disable --now ssh ssh.socket 2>/dev/null; true']);
+  // Nor rsyslog: the syslog test starts its own inside a namespace.
+  spawnSync('sh', ['-c', 'systemctl disable --now rsyslog syslog.socket 2>/dev/null; true']);
 }

@@ -57,6 +57,8 @@ export interface SystemServices {
   reload(): void;
   /** The running config changed (the session calls this after each config command). */
   configChanged(): void;
+  /** A session left configuration mode (%SYS-5-CONFIG_I); `by`: its line. */
+  configured?(by: string): void;
   readonly runtime: RuntimeView;
   /** Name of the terminal line this session is on, for messages (`console`, `vty0`). */
 }

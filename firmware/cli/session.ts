@@ -100,6 +100,7 @@ export class CliSession implements SessionControl {
     if (line.trim() === '' || line.trimStart().startsWith('!')) return true;
     this.historyList.push(line);
     if (this.historyList.length > MAX_HISTORY) this.historyList.shift();
+    const wasConfig = isConfigMode(this.mode);
     try {
       return await this.run(line, this.mode, this.prompt().length);
     } catch (err) {
@@ -108,6 +109,8 @@ export class CliSession implements SessionControl {
         return false;
       }
       throw err;
+    } finally {
+      if (wasConfig && !isConfigMode(this.mode)) this.opts.system.configured?.(this.line);
     }
   }
 

@@ -29,6 +29,8 @@ import { defaultServices } from './services.js';
 import { BindRegistry } from '../dataplane/bind-registry.js';
 import { EventBus, type EventContext, type ScopedLogger, type Severity, type Subsystem } from '../lib/event-bus.js';
 import { LoggingService, loggingSettingsFrom } from '../mgmt/logging-service.js';
+import { SyslogSink } from '../mgmt/syslog-sink.js';
+import { interfaceStateMessages } from './system-messages.js';
 import '../cli/logging-view.js';
 
 export interface DaemonOptions {
@@ -128,9 +130,10 @@ export class Daemon {
     this.bus = new EventBus(() => this.now());
     this.sys = this.bus.logger('SYS');
     const trace = process.env.RAMPART_DEBUG ? (line: string) => { process.stderr.write(`rampart: ${line}\n`); } : undefined;
-    this.logging = new LoggingService(this.bus, { bootMs: this.bootTime, ...(trace ? { trace } : {}) });
+    this.logging = new LoggingService(this.bus, { bootMs: this.bootTime, syslog: new SyslogSink(), ...(trace ? { trace } : {}) });
     this.runtime.logging = this.logging.view();
     this.appliers.push({ name: 'logging', apply: (c) => this.logging.configure(loggingSettingsFrom(c)) });
+    this.appliers.push(interfaceStateMessages(this.bus.logger('NET')));
     this.flash = new Flash(opts.board.stateDir);
     this.config = this.newConfig();
     this.services = opts.services ?? defaultServices(opts.board);
@@ -180,6 +183,7 @@ export class Daemon {
       eraseStartup: async () => this.flash.remove(STARTUP_CONFIG),
       reload: () => this.reload(),
       configChanged: () => this.configChanged(),
+      configured: (by) => { if (by !== 'boot') this.sys.message('SYS', 5, 'CONFIG_I', `Configured from console by ${by}`); },
       get runtime() { return daemon.runtime; },
       mgmt,
     };
@@ -511,6 +515,7 @@ export class Daemon {
     await this.ssh.stop();
     for (const svc of this.started.splice(0).reverse()) await svc.stop().catch(() => {});
     await this.binds.closeAll();
+    this.logging.close();
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));

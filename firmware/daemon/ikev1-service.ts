@@ -42,6 +42,7 @@ import {
 } from '../ipsec/selector.js';
 import type { DaemonService, ServiceContext } from './daemon.js';
 import { reverseRouteSpecOf } from './reverse-route.js';
+import { sessionStatus } from './system-messages.js';
 import type { DataplaneService, DataplaneExpire, SaKeys } from './dataplane-service.js';
 import type { ClearCryptoSaFilter } from '../cli/commands/crypto-ipsec-sa.js';
 import { activeStaticVtis, tunnelMapTag, tunnelRetryDelayMs, virtualTemplate, type StaticVti, type VirtualTemplate } from '../config/vti.js';
@@ -875,6 +876,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   // ------------------------------------------------------------------ events
 
   private onEvent(ev: IkeV1Event): void {
+    this.reportEvent(ev);
     switch (ev.type) {
       case 'ipsec-up': return this.install(ev.sa);
       case 'ipsec-deleted': {
@@ -908,6 +910,14 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       default:
         return;
     }
+  }
+
+  /** IOS system messages for session changes (docs/system-messages.md). */
+  private reportEvent(ev: IkeV1Event): void {
+    const log = this.ctx.logger('IKE');
+    if (ev.type === 'phase1-up') sessionStatus(log, true, ev.sa.remote.address, ev.sa.remote.port, ev.sa.peerId, { connIds: [ev.sa.connId] });
+    else if (ev.type === 'phase1-down') sessionStatus(log, false, ev.remote.address, ev.remote.port, undefined, { connIds: [ev.connId] });
+    else if (ev.type === 'phase1-failed') log.message('CRYPTO', 6, 'IKMP_MODE_FAILURE', `Processing of Main mode failed with peer at ${ev.remote.address}`, { peer: ev.remote.address, connIds: [ev.connId] });
   }
 
   private install(info: IpsecSaInfo): void {

@@ -19,6 +19,7 @@ import type { TrafficSelector as TsPayloadSelector } from '../proto/ikev2/index.
 import { rangeAddr, type PacketKey, type TrafficSelector } from '../ipsec/selector.js';
 import type { ProtectDecision } from '../ipsec/spd.js';
 import type { DaemonService, ServiceContext } from './daemon.js';
+import { sessionStatus } from './system-messages.js';
 import type { EventContext, ScopedLogger } from '../lib/event-bus.js';
 import { tunnelRetryDelayMs } from '../config/vti.js';
 import type { TemporaryEntrySpec } from './temporary-entries.js';
@@ -144,6 +145,8 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
   /** `show crypto ikev2 debug`: the last IKEv2 debug lines the bus carried. */
   private readonly debugBuf: string[] = [];
   private logger!: ScopedLogger;
+  /** IKE SA id -> peer, for %CRYPTO-5-SESSION_STATUS when it goes down. */
+  private readonly ikePeers = new Map<number, { address: string; port: number }>();
   /** Events for tests and the bench (bounded). */
   readonly events: Ikev2Event[] = [];
 
@@ -466,12 +469,17 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
         this.debugLine(`IKEv2: child ${e.childId} down (${e.reason})`);
         break;
       case 'ike-up':
+        this.ikePeers.set(e.sa.ikeSaId, { address: e.sa.remoteAddress, port: e.sa.remotePort });
+        sessionStatus(this.logger, true, e.sa.remoteAddress, e.sa.remotePort, undefined, { connIds: [e.sa.ikeSaId] });
         this.debugLine(`IKEv2: IKE SA ${e.sa.ikeSaId} with ${e.sa.remoteAddress}:${e.sa.remotePort} up (${e.sa.encryption} ${e.sa.prf} group ${e.sa.dhGroup})`);
         break;
       case 'ike-down': {
         this.clearPending(e.connection);
         const va = this.vaByIke.get(e.ikeSaId);
         if (va) { this.vaByIke.delete(e.ikeSaId); this.dp?.releaseVirtualAccess?.(va.name); }
+        const peer = this.ikePeers.get(e.ikeSaId);
+        this.ikePeers.delete(e.ikeSaId);
+        if (peer) sessionStatus(this.logger, false, peer.address, peer.port, undefined, { connIds: [e.ikeSaId] });
         this.debugLine(`IKEv2: IKE SA ${e.ikeSaId} down (${e.reason})`);
         break;
       }

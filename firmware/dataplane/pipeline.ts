@@ -132,6 +132,8 @@ export class Pipeline {
   private readonly acquireIntervalMs: number;
   private readonly lastAcquire = new Map<string, number>();
   private readonly acquireListeners = new Set<(a: PipelineAcquire) => void>();
+  /** An inbound ESP/AH packet whose SPI has no SA (%CRYPTO-4-RECVD_PKT_INV_SPI); counted anyway. */
+  onInvalidSpi: ((e: { spi: number; proto: number; src: string; dst: string }) => void) | undefined;
   private readonly key: PacketKey = { family: 4, src: new Uint32Array(1), dst: new Uint32Array(1), proto: 0, srcPort: 0, dstPort: 0 };
   private readonly dstWords4 = new Uint32Array(1);
   /** sameFlowAsLastInScope: the SA and [src, dst, ports, protocol] of the last packet found in scope */
@@ -329,7 +331,11 @@ export class Pipeline {
     const spi = ((packet[spiOff]! << 24) | (packet[spiOff + 1]! << 16) | (packet[spiOff + 2]! << 8) | packet[spiOff + 3]!) >>> 0;
     this.dstWords4[0] = ((packet[16]! << 24) | (packet[17]! << 16) | (packet[18]! << 8) | packet[19]!) >>> 0;
     const sa = this.sad.lookupInbound(spi, proto === IPPROTO_UDP ? IPPROTO_ESP : proto, this.dstWords4);
-    if (!sa) { c.inNoSa++; return; }
+    if (!sa) {
+      c.inNoSa++;
+      this.onInvalidSpi?.({ spi, proto: proto === IPPROTO_UDP ? IPPROTO_ESP : proto, src: `${packet[12]}.${packet[13]}.${packet[14]}.${packet[15]}`, dst: `${packet[16]}.${packet[17]}.${packet[18]}.${packet[19]}` });
+      return;
+    }
     this.finishInbound(sa, sa.transform.unprotect(packet));
   }
 
@@ -344,7 +350,11 @@ export class Pipeline {
     const spi = ((payload[0]! << 24) | (payload[1]! << 16) | (payload[2]! << 8) | payload[3]!) >>> 0;
     this.dstWords4[0] = ((dst[0]! << 24) | (dst[1]! << 16) | (dst[2]! << 8) | dst[3]!) >>> 0;
     const sa = this.sad.lookupInbound(spi, IPPROTO_ESP, this.dstWords4);
-    if (!sa) { c.inNoSa++; return; }
+    if (!sa) {
+      c.inNoSa++;
+      this.onInvalidSpi?.({ spi, proto: IPPROTO_ESP, src: src.join('.'), dst: dst.join('.') });
+      return;
+    }
     this.finishInbound(sa, sa.transform.unprotectPayload(payload, IPPROTO_UDP, src, dst));
   }
 
