@@ -988,6 +988,8 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
         childId: id, ...(plan.vti !== undefined ? { iface: plan.vti } : {}),
       });
       this.stats.installs++;
+      this.ctx.logger('CHD', { peer: primary.remote.address, spis: [primary.inbound.spi, primary.outbound.spi] }).debug('ipsec',
+        () => `IPSEC(create_sa): sa created, (sa) sa_dest= ${primary.remote.address}, sa_proto= ${primary.protocol === 'ah' ? 51 : 50}, sa_spi= 0x${primary.inbound.spi.toString(16).toUpperCase()}(${primary.inbound.spi}), outbound sa_spi= 0x${primary.outbound.spi.toString(16).toUpperCase()}(${primary.outbound.spi})`);
       const old = [...this.children.values()].filter((c) => c.policyKey === plan.policyKey);
       this.children.set(primary.inbound.spi, {
         id, mapName: plan.mapName, seq: plan.seq, policyName: plan.policyName, policyKey: plan.policyKey, scope: plan.scope, iface: plan.iface,

@@ -389,6 +389,8 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
       const ids = this.dp.installChildSa(spec);
       const now = this.clock();
       this.installed.set(child.childId, { child, meta, flowText, ...ids, decaps: 0, encaps: 0, lastInboundMs: now, lastOutboundMs: 0 });
+      this.logger.debug('ipsec', () => `IPSEC(create_sa): sa created, (sa) sa_dest= ${child.remoteAddress}, sa_proto= 50, sa_spi= 0x${child.spiIn.toString(16).toUpperCase()}(${child.spiIn}), outbound sa_spi= 0x${child.spiOut.toString(16).toUpperCase()}(${child.spiOut})`,
+        { context: { peer: child.remoteAddress, spis: [child.spiIn, child.spiOut], connIds: [child.ikeSaId] } });
       this.debugLine(`IKEv2: installed child ${child.childId} ${words.join(' ')} in ${child.spiIn.toString(16)} out ${child.spiOut.toString(16)}${child.udpEncap ? ' (UDP-encapsulated)' : ''}`);
     } catch (err) {
       this.log('error', `IKE child ${child.childId}: data plane refused the SAs: ${(err as Error).message}`);

@@ -13,7 +13,8 @@ import { BindRegistry } from '../../firmware/dataplane/bind-registry.js';
 import type { PacketBind, PacketHandler } from '../../firmware/dataplane/packet-io.js';
 import { emptyBindStats } from '../../firmware/dataplane/packet-io.js';
 import type { DaemonService, ServiceContext } from '../../firmware/daemon/daemon.js';
-import { busMembers } from '../../firmware/lib/event-bus.js';
+import { busMembers, EventBus } from '../../firmware/lib/event-bus.js';
+import { LoggingService } from '../../firmware/mgmt/logging-service.js';
 import { mapIkev2Config, lookupPsk, childProposalFromSet, wordsForNegotiated } from '../../firmware/daemon/ikev2-config.js';
 import { Ikev2Service, type Ikev2DataplaneApi } from '../../firmware/daemon/ikev2-service.js';
 import type { BoardProfile } from '../../board/profile.js';
@@ -114,14 +115,15 @@ async function box(net: FakeNet, clock: () => number, me: string, peer: string, 
   const dp = new FakeDataplane();
   const svc = new Ikev2Service({ clock, tickMs: 60_000 });
   const sys = fakeSystem();
+  const bus = new EventBus(clock);
   const ctx: ServiceContext = {
     board: { name: 'sim', model: 'sim', description: '', ports: ['FastEthernet0/0'], portMap: {}, stateDir: '/nonexistent', engines: ['software'] } as BoardProfile,
-    system: sys, config: () => cfg, runtime: sys.runtime, log: () => {}, ...busMembers(), binds: new BindRegistry(net.opener),
+    system: sys, config: () => cfg, runtime: sys.runtime, log: () => {}, ...busMembers(bus), binds: new BindRegistry(net.opener),
     service: <T extends DaemonService>(name: string) => (name === 'dataplane' ? dp as unknown as T : undefined),
   };
   await svc.start(ctx);
   svc.apply(cfg);
-  return { cfg, dp, svc, sys };
+  return { cfg, dp, svc, sys, bus };
 }
 
 async function pump(n = 50): Promise<void> {
@@ -332,4 +334,34 @@ t.test('several set peer: the next peer is tried when the first does not answer'
   t.equal(up[0]?.remoteAddress, B, 'the next acquire went to the second peer');
   t.equal(a.dp.live.size, 2, 'and its SAs were installed');
   t.match(a.dp.ops[0]?.policyKey ?? '', /^CM\/10\|/, 'under the same policy key');
+});
+
+t.test('debug crypto ipsec: SA creation lines carry both SPIs; a condition for another peer hides them', async (t) => {
+  const now = 1_000;
+  const clock = (): number => now;
+  const net = new FakeNet();
+  const a = await box(net, clock, A, B, '10.1.0.0', '10.2.0.0');
+  const b = await box(net, clock, B, A, '10.2.0.0', '10.1.0.0');
+  t.teardown(async () => { await a.svc.stop(); await b.svc.stop(); });
+  const logA = new LoggingService(a.bus, { bootMs: 0 });
+  const logB = new LoggingService(b.bus, { bootMs: 0 });
+  for (const l of [logA, logB]) l.flags.set('ipsec', 'all');
+  logA.conditions.add({ type: 'spi', value: '1' });
+  logA.conditions.setUnmatched('ipsec', false);
+  logB.conditions.add({ type: 'peer-ipv4', value: '10.99.0.1' }); // no live peer matches
+  const seenA: number[][] = [];
+  a.bus.subscribe((e) => { if (e.kind === 'debug' && e.debug === 'ipsec') seenA.push([...(e.context.spis ?? [])]); });
+  await pump();
+  acquire(a);
+  await pump(200);
+  const ia = a.dp.ops.filter((o) => o.op === 'install')[0]!;
+  t.ok(ia, 'the pair came up');
+  t.same(seenA, [[ia.spiIn, ia.spiOut]], 'the line carries the inbound and the outbound SPI');
+  t.equal(logA.bufferLines().filter((l) => l.includes('IPSEC')).length, 0, 'spi 1 matches neither');
+  t.match(logA.bufferLines().join('\n'), /%CRYPTO-5-SESSION_STATUS: Crypto tunnel is UP. Peer 10\./, 'the session message is in the buffer');
+  t.equal(logB.bufferLines().filter((l) => l.includes('IPSEC')).length, 0, 'a peer condition for another peer hides it');
+  logA.conditions.reset();
+  logA.conditions.add({ type: 'spi', value: String(ia.spiOut) });
+  const ev = { kind: 'debug' as const, debug: 'ipsec' as const, error: false, subsystem: 'CHD' as const, level: 7 as const, text: 'x', timeMs: 0, context: { spis: seenA[0]! } };
+  t.ok(logA.conditions.passes(ev), 'the outbound SPI matches the flow');
 });
