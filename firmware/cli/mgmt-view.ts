@@ -53,6 +53,17 @@ export interface FlashFiles {
 
 export interface ManagementServices {
   readonly flash: FlashFiles;
+  /**
+   * Replaces the running configuration with `text` (loaded into a fresh model, swapped in
+   * only when every line loaded, or with `force`); returns the failing lines.
+   */
+  replaceRunning(text: string, force: boolean): Promise<string[]>;
+  /** `configure terminal revert timer`: arms (or re-arms) the rollback to `snapshot`. */
+  armRevert(snapshot: string, minutes: number): void;
+  /** `configure confirm`: true when a rollback was pending. */
+  confirmRevert(): boolean;
+  /** Milliseconds until the pending rollback, if any. */
+  revertLeftMs(): number | undefined;
   /** Sends bytes to `scp://user@host[:port]/path` (SFTP) with the password given; returns bytes sent. */
   scpPut(data: Uint8Array, target: { user: string; host: string; port: number; path: string; password: string }): Promise<number>;
   hostKeys(): HostKeyInfo[];

@@ -107,6 +107,7 @@ export class Daemon {
   /** Every open CLI session, whatever feeds it (`show users`, exec-timeout). */
   private readonly sessions = new Map<CliSession, { origin?: SessionOrigin; busy: number; end: () => void }>();
   private idleTimer: NodeJS.Timeout | undefined;
+  private revert: { timer: NodeJS.Timeout; at: number; snapshot: string } | undefined;
   private readonly lineUses = new Map<string, number>();
   private readonly appliers: Applier[] = [];
   private readonly services: DaemonService[];
@@ -165,6 +166,25 @@ export class Daemon {
       sessions: () => this.sessionList(),
       flash: this.files,
       scpPut: (data, target) => scpPut(data, target),
+      replaceRunning: (text, force) => this.replaceRunning(text, force),
+      armRevert: (snapshot, minutes) => {
+        clearTimeout(this.revert?.timer);
+        const keep = this.revert?.snapshot ?? snapshot;
+        const timer = setTimeout(() => {
+          this.revert = undefined;
+          this.sys.message('ARCHIVE_DIFF', 5, 'ROLLBACK_START', 'Rollback to the configuration before `configure terminal revert timer`');
+          void this.replaceRunning(keep, true);
+        }, minutes * 60_000 / REVERT_SPEEDUP);
+        timer.unref();
+        this.revert = { timer, at: this.now() + minutes * 60_000 / REVERT_SPEEDUP, snapshot: keep };
+      },
+      confirmRevert: () => {
+        if (!this.revert) return false;
+        clearTimeout(this.revert.timer);
+        this.revert = undefined;
+        return true;
+      },
+      revertLeftMs: () => (this.revert ? Math.max(0, this.revert.at - this.now()) : undefined),
       lineUses: () => Object.fromEntries(this.lineUses),
     };
     const daemon = this;
@@ -245,6 +265,18 @@ export class Daemon {
     } catch (err) {
       this.bootLog.push(`% SSH server could not start: ${(err as Error).message}`);
     }
+  }
+
+  /** `configure replace` and the revert timer: a fresh model from `text`, swapped in whole. */
+  private async replaceRunning(text: string, force: boolean): Promise<string[]> {
+    const next = this.newConfig();
+    const errors = await loadConfigText(text, next, this.system);
+    const failed = errors.map((e) => `line ${e.lineNo}: ${e.line.trim()}: ${e.message.split('\n').pop()}`);
+    if (failed.length > 0 && !force) return failed;
+    next.revision = this.config.revision + 1;
+    this.config = next;
+    this.configChanged();
+    return failed;
   }
 
   async boot(): Promise<void> {
@@ -522,6 +554,9 @@ export class Daemon {
     this.server = undefined;
   }
 }
+
+/** Tests shorten the revert timer's minutes (RAMPART_REVERT_SPEEDUP=60: a minute is a second). */
+const REVERT_SPEEDUP = Math.max(1, Number(process.env.RAMPART_REVERT_SPEEDUP ?? 1) || 1);
 
 /** `console` / `con 0` / `vty 3` as kind and number. */
 function lineParts(line: string): ['con' | 'aux' | 'vty', number] {

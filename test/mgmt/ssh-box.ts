@@ -63,7 +63,7 @@ export class SshBox {
   async start(): Promise<void> {
     mkdirSync(this.state, { recursive: true });
     this.proc = this.lab.spawn('box', [process.execPath, '--enable-source-maps', this.bin, 'daemon', '--board', 'sim', '--state', this.state,
-      '--socket', this.socket, '--ssh-port', '22'], { name: 'box-rampart', env: { ...process.env, RAMPART_DEBUG: '1' } });
+      '--socket', this.socket, '--ssh-port', '22'], { name: 'box-rampart', env: { ...process.env, RAMPART_DEBUG: '1', RAMPART_REVERT_SPEEDUP: '60' } });
     for (let i = 0; i < 200; i++) {
       if (existsSync(this.socket)) {
         try {

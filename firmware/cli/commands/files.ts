@@ -158,3 +158,43 @@ defineCommand({
     ctx.print(`${data.length} bytes copied in ${((ctx.system.now() - t0) / 1000).toFixed(3)} secs`);
   },
 });
+
+defineCommand({
+  modes: PRIV,
+  syntax: 'configure terminal revert timer (1-120)$min',
+  help: { revert: 'Parameters for reverting the configuration', timer: 'Time before reverting', min: 'Minutes before the configuration reverts' },
+  handler(ctx, a) {
+    // The daemon keeps the first snapshot while a timer is pending (re-arming only moves the time).
+    mgmtOf(ctx).armRevert(runningConfigText(ctx), a.num('min')!);
+    ctx.print('Rollback Confirmed Change timer is set.\nEnter configuration commands, one per line.  End with CNTL/Z.');
+    ctx.enter('config');
+  },
+});
+
+defineCommand({
+  modes: PRIV,
+  syntax: 'configure confirm',
+  help: { confirm: 'Confirm replacement of running-config with a new config file' },
+  handler(ctx) {
+    if (!mgmtOf(ctx).confirmRevert()) throw new CliError('% No Rollback Confirmed Change pending');
+  },
+});
+
+defineCommand({
+  modes: PRIV,
+  syntax: 'configure replace WORD$file [force]',
+  help: { replace: 'Replace the running-config with a new config file', file: 'Configuration file (flash:NAME)', force: 'Replace without asking' },
+  async handler(ctx, a) {
+    const name = fileArg(ctx, a.req('file'));
+    const data = flash(ctx).read(name);
+    if (!data) throw new CliError(`%Error opening flash:${name} (No such file or directory)`);
+    if (!a.has('force')) {
+      const answer = await ctx.ask('This will apply all necessary additions and deletions\nto replace the current running configuration with the\ncontents of the specified configuration file, which is\nassumed to be a complete configuration, not a partial\nconfiguration. Enter Y if you are sure you want to proceed. ? [no]: ');
+      if (!/^y(es)?$/i.test(answer.trim())) return;
+    }
+    // Loaded into a fresh model first: a file with a failing line leaves the running config as it was.
+    const failed = await mgmtOf(ctx).replaceRunning(data.toString('utf8'), false);
+    if (failed.length > 0) throw new CliError(`%Error: configure replace failed, the running configuration is unchanged:\n${failed.join('\n')}`);
+    ctx.print('Total number of passes: 1\nRollback Done');
+  },
+});
