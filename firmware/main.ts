@@ -1,9 +1,11 @@
 // `rampart`: one executable, every role a subcommand (busybox style).
-//   rampart daemon  [--board sim] [--profile guide|branch|FILE.json] [--state DIR] [--socket PATH] [--port NAME=ifname ...] [--ssh-port N] [--ssh-address A]
+//   rampart daemon  [--board sim|vm] [--profile guide|branch|FILE.json] [--state DIR] [--socket PATH] [--port NAME=ifname ...] [--ssh-port N] [--ssh-address A]
+//                   [--heartbeat FILE] [--console /dev/ttyS0 [--baud 9600]]   (the appliance: also serve the console on a serial line)
 //   rampart console [--socket PATH] [--state DIR] [--device /dev/ttyS0 [--baud 9600]]
 //   rampart sim     [--profile branch|guide|FILE.json] [--state DIR] [--port NAME=ifname ...]   daemon + console on this terminal
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { loadBoard } from '../board/index.js';
 import { Daemon } from './daemon/daemon.js';
@@ -54,7 +56,7 @@ function socketPath(f: Flags): string {
 }
 
 async function runDaemon(f: Flags): Promise<void> {
-  const board = loadBoard(one(f, 'board') ?? 'sim', { stateDir: stateDir(f), portMap: portMap(f), profile: one(f, 'profile') });
+  const board = loadBoard(one(f, 'board') ?? buildInfo().board, { stateDir: stateDir(f), portMap: portMap(f), profile: one(f, 'profile') });
   const sshPort = one(f, 'ssh-port');
   const daemon = new Daemon({
     board, socketPath: socketPath(f), onReload: () => process.exit(RELOAD_EXIT_CODE),
@@ -65,6 +67,21 @@ async function runDaemon(f: Flags): Promise<void> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   if (process.send) process.send('ready');
+  const heartbeat = one(f, 'heartbeat');
+  if (heartbeat) beat(heartbeat);
+  const lineConsole = one(f, 'console');
+  if (lineConsole) await serveLineConsole(f, lineConsole);
+}
+
+/**
+ * Touches FILE every second from the event loop: the appliance's init feeds the hardware
+ * watchdog only while this file is fresh, so a hung daemon (stopped, or a loop that never
+ * yields) reboots the box.
+ */
+function beat(file: string): void {
+  const touch = () => { try { writeFileSync(file, `${process.pid}\n`); } catch { /* tmpfs full: init sees a stale beat */ } };
+  touch();
+  setInterval(touch, 1000).unref();
 }
 
 function stdioTerminal(): Terminal {
@@ -80,7 +97,9 @@ function stdioTerminal(): Terminal {
 }
 
 async function serialTerminal(path: string, baudRate: number): Promise<Terminal> {
-  const { SerialPort } = await import('serialport');
+  // require, not import(): the single executable resolves packages beside itself only
+  // through createRequire (its dynamic import() would look where the bundle was built).
+  const { SerialPort } = createRequire(import.meta.url)('serialport') as typeof import('serialport');
   const port = new SerialPort({ path, baudRate, autoOpen: false });
   await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
   return {
@@ -97,6 +116,25 @@ async function runConsole(f: Flags, reconnect: boolean, onQuit: () => void): Pro
   // The escape quits a console on this terminal; a console served on a serial line stays up.
   const con = new Console({ socketPath: socketPath(f), terminal, reconnect, onQuit, escape: !device });
   await con.start();
+}
+
+/**
+ * The appliance's console (line con 0) served by the daemon process itself: one node
+ * process to start instead of two, which halves boot time under emulation. A new session
+ * starts when one ends; the console goes and comes back with the daemon.
+ */
+async function serveLineConsole(f: Flags, device: string): Promise<void> {
+  const line = await serialTerminal(device, Number(one(f, 'baud') ?? 9600));
+  line.write('\r\n\r\nPress RETURN to get started!\r\n\r\n');
+  // Keys go to the current session only (each Console subscribes once, at construction).
+  let current: ((d: string) => void) | undefined;
+  line.onData((d) => current?.(d));
+  const session = (): void => {
+    const terminal: Terminal = { crlf: line.crlf, write: (t) => line.write(t), onData: (cb) => { current = cb; }, onEnd: () => {} };
+    const con = new Console({ socketPath: socketPath(f), terminal, reconnect: false, onQuit: () => setTimeout(session, 500) });
+    con.start().catch((e: unknown) => { process.stderr.write(`rampart: console on ${device}: ${(e as Error).message}\n`); });
+  };
+  session();
 }
 
 /** Daemon as a supervised child (restarted on reload) plus a console on this terminal. */

@@ -9,13 +9,13 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { buildDefines, buildIdentity } from './build.mjs';
+import { buildDefines, buildIdentity } from './build-identity.mjs';
 import { ensureNpm, root } from './ensure.mjs';
 
 /** Packages the bundle requires at run time (the rest of NATIVE_EXTERNALS are build tools). */
 export const RUNTIME_ADDONS = ['serialport', 'netlink', 'ioctl', 'raw-socket', 'rampart-native'];
 /** Build-time only dependencies of the addons (headers, types): not shipped. */
-const BUILD_ONLY = new Set(['nan', 'node-addon-api', '@types/node', 'undici-types', '@serialport/binding-mock']);
+const BUILD_ONLY = new Set(['nan', 'node-addon-api', '@types/node', 'undici-types']);
 
 // In the executable `require` only reaches builtins and import.meta.url is empty: both are
 // pointed at the executable's own folder so createRequire(import.meta.url) finds the addons.
@@ -46,7 +46,7 @@ function depClosure(names) {
 
 /** Runtime files of a package: code, manifests and this platform's compiled addons. */
 function runtimeFile(rel) {
-  if (/(^|\/)(obj\.target|\.deps|src|test|tests|docs?|example|examples)\//.test(rel)) return false;
+  if (/(^|\/)(obj\.target|\.deps|test|tests|docs?|example|examples)\//.test(rel)) return false;
   if (rel.includes('prebuilds/') && !rel.includes(`prebuilds/${process.platform}-${process.arch}/`)) return false;
   if (rel.endsWith('.node')) return !/musl/.test(rel);
   return /\.(c?js|mjs|json)$/.test(rel) && !rel.endsWith('.d.ts');
@@ -72,13 +72,15 @@ export async function buildSea({ outDir = join(root, 'dist', 'sea'), board = 'si
     bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: bundle,
     external: RUNTIME_ADDONS.flatMap((n) => [n, `${n}/*`]).concat('@serialport/*'),
     logLevel: 'warning', legalComments: 'none',
+    // Less to parse at every start (slow under emulation); names stay (messages use them).
+    minifyWhitespace: true, minifySyntax: true,
     define: { ...buildDefines(id), 'import.meta.url': '__rampart_meta_url' },
     banner: { js: SEA_BANNER },
   });
   const blob = join(work, 'sea.blob');
   const config = join(work, 'sea-config.json');
   // No code cache: V8's cache bytes differ from build to build, which would break reproducibility.
-  writeFileSync(config, JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache: false }));
+  writeFileSync(config, JSON.stringify({ main: 'rampart.cjs', output: 'sea.blob', disableExperimentalSEAWarning: true, useCodeCache: process.env.RAMPART_SEA_CODE_CACHE === '1' }));
   quiet(process.execPath, ['--experimental-sea-config', config], work);
   const exe = join(outDir, 'rampart');
   copyFileSync(process.execPath, exe);
@@ -97,7 +99,7 @@ export async function buildSea({ outDir = join(root, 'dist', 'sea'), board = 'si
   // Fixed timestamps: archives built from this folder depend on content only.
   const stamp = new Date(id.epoch * 1000);
   for (const rel of listFiles(outDir)) utimesSync(join(outDir, rel), stamp, stamp);
-  return { exe, outDir, id };
+  return { exe, outDir, id: { ...id, version: JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version } };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {

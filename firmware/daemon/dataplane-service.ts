@@ -330,7 +330,8 @@ export class DataplaneService implements DaemonService {
     }
     if (this.wantDetect) {
       try {
-        this.detection = await detectKernelIpsec({ probeTransforms: false, requestTimeoutMs: 1000 });
+        // 5 s per request: the appliance under emulation on a loaded host answers slowly.
+        this.detection = await detectKernelIpsec({ probeTransforms: false, requestTimeoutMs: 5000 });
       } catch (e) {
         this.detection = undefined;
         ctx.log('dataplane', `kernel IPsec detection failed: ${(e as Error).message}`);

@@ -1,0 +1,61 @@
+// The `vm` board: the appliance image booted on an x86-64 virtual machine (QEMU). Its
+// ports are the VM's network cards in PCI order, named as IOS names a router's gigabit
+// ports; the console is the first serial port; flash is the virtio disk init mounts on
+// /flash; the watchdog is QEMU's i6300esb, fed by init while the daemon is healthy.
+import { readdirSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BoardProfile } from './profile.js';
+
+export interface VmBoardOptions {
+  stateDir?: string;
+  /** Root of sysfs (tests point it at a fake tree). */
+  sysfs?: string;
+  /** Where problems found while reading the hardware go (default stderr: the boot console). */
+  report?: (line: string) => void;
+}
+
+export interface VmNic { ifname: string; pci: string }
+
+const PCI_ADDRESS = /^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/;
+
+/** Network cards with a PCI device behind them, in PCI address order; the rest are reported. */
+export function vmNics(sysfs: string, report: (line: string) => void): VmNic[] {
+  const nics: VmNic[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(join(sysfs, 'class', 'net'));
+  } catch {
+    report('%BOARD-3-NIC: cannot list network interfaces (no sysfs): the box has no ports');
+    return nics;
+  }
+  for (const ifname of names.sort()) {
+    let device: string;
+    try {
+      device = realpathSync(join(sysfs, 'class', 'net', ifname, 'device'));
+    } catch {
+      continue; // virtual interface (lo, tunnels): not a port
+    }
+    // virtio NICs sit one level below their PCI function (.../0000:00:03.0/virtio0).
+    const pci = device.split('/').reverse().find((c) => PCI_ADDRESS.test(c));
+    if (pci) nics.push({ ifname, pci });
+    else report(`%BOARD-4-NIC: network interface ${ifname} is not a PCI card (${device}): not used as a port`);
+  }
+  return nics.sort((a, b) => (a.pci < b.pci ? -1 : a.pci > b.pci ? 1 : 0));
+}
+
+export function vmBoard(opts: VmBoardOptions = {}): BoardProfile {
+  const report = opts.report ?? ((line: string) => { process.stderr.write(`${line}\n`); });
+  const nics = vmNics(opts.sysfs ?? '/sys', report);
+  const portMap: Record<string, string> = {};
+  nics.forEach((n, i) => { portMap[`GigabitEthernet0/${i}`] = n.ifname; });
+  return {
+    name: 'vm',
+    model: 'Rampart VM',
+    description: `x86-64 virtual machine, ${nics.length} network card${nics.length === 1 ? '' : 's'}`,
+    ports: Object.keys(portMap),
+    portMap,
+    consoleDevice: '/dev/ttyS0',
+    stateDir: opts.stateDir ?? '/flash',
+    engines: ['software'],
+  };
+}
