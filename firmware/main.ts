@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { uptime } from 'node:os';
 import { join } from 'node:path';
 import { loadBoard } from '../board/index.js';
 import { Daemon } from './daemon/daemon.js';
@@ -79,7 +80,8 @@ async function runDaemon(f: Flags): Promise<void> {
  * yields) reboots the box.
  */
 function beat(file: string): void {
-  const touch = () => { try { writeFileSync(file, `${process.pid}\n`); } catch { /* tmpfs full: init sees a stale beat */ } };
+  // "alive UPTIME": init's shell compares it with /proc/uptime without forking.
+  const touch = () => { try { writeFileSync(file, `alive ${Math.floor(uptime())}\n`); } catch { /* tmpfs full: init sees a stale beat */ } };
   touch();
   setInterval(touch, 1000).unref();
 }

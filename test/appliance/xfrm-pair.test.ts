@@ -59,7 +59,8 @@ async function kernelEspPackets(vm: Appliance): Promise<number> {
 
 t.test('two appliances, IKEv2 and IKEv1 through kernel ESP', { skip }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'rampart-xfrm-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  // Kept when a check failed: dir/{a,b}.console.log are what the serial consoles showed.
+  t.teardown(() => { if (t.passing()) rmSync(dir, { recursive: true, force: true }); else t.comment(`console logs kept in ${dir}`); });
   const built = await (await firmwareModule()).buildImage({ outDir: join(dir, 'image'), log: () => {} });
   const port = await freePort();
   const a = new Appliance({ image: built.outDir, dir, name: 'a', debugShell: true, nics: [{ socket: { listen: `127.0.0.1:${port}` }, mac: '52:54:00:00:00:0a' }, { user: true }] });
