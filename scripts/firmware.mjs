@@ -19,8 +19,10 @@ import { buildSea } from './sea.mjs';
 import { ensureDebian, ensureNpm, root } from './ensure.mjs';
 
 // no_timer_check: on a loaded host the emulated CPU is too slow for the kernel's timer IRQ
-// check, which then misconfigures the timer and stalls the box.
-export const KERNEL_CMDLINE = 'console=ttyS0,115200 quiet panic=1 rdinit=/init no_timer_check';
+// check, which then misconfigures the timer and stalls the box. loglevel=2: only critical
+// kernel messages interrupt the console (hung-task warnings of a slow host landed after
+// the prompt).
+export const KERNEL_CMDLINE = 'console=ttyS0,115200 quiet loglevel=2 panic=1 rdinit=/init no_timer_check';
 const cacheDir = join(root, 'node_modules', '.cache', 'rampart-firmware');
 
 function sh(cmd, args, opts = {}) {

@@ -70,7 +70,8 @@ export async function buildSea({ outDir = join(root, 'dist', 'sea'), board = 'si
   await build({
     entryPoints: [join(root, 'firmware', 'entry.ts')],
     bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: bundle,
-    external: RUNTIME_ADDONS.flatMap((n) => [n, `${n}/*`]).concat('@serialport/*'),
+    // ssh2's optional native helpers stay out too: absent beside the executable, ssh2 uses its JS code.
+    external: RUNTIME_ADDONS.flatMap((n) => [n, `${n}/*`]).concat('@serialport/*', 'cpu-features', '*.node'),
     logLevel: 'warning', legalComments: 'none',
     // Less to parse at every start (slow under emulation); names stay (messages use them).
     minifyWhitespace: true, minifySyntax: true,
