@@ -81,6 +81,20 @@ export interface ApplianceOptions {
   debugShell?: boolean;
 }
 
+// QEMU must not outlive a test process that is killed (tap's timeout sends SIGTERM): every
+// running VM is killed on exit and on the usual signals.
+const running = new Set<ChildProcess>();
+let cleanupInstalled = false;
+function killAllOnExit(): void {
+  if (cleanupInstalled) return;
+  cleanupInstalled = true;
+  const killAll = () => { for (const c of running) c.kill('SIGKILL'); };
+  process.on('exit', killAll);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => { killAll(); process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1)); });
+  }
+}
+
 const PROMPT = /\n[\w.-]+(\([\w-]+\))?[>#] ?$/;
 
 export class Appliance {
@@ -105,6 +119,9 @@ export class Appliance {
     this.startedAt = Date.now();
     const child = spawn(q.QEMU, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.qemu = child;
+    killAllOnExit();
+    running.add(child);
+    child.on('exit', () => running.delete(child));
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
     this.exited = new Promise((resolve) => child.on('exit', () => resolve()));
