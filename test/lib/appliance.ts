@@ -163,8 +163,10 @@ export class Appliance {
     this.debug.type(`${command}; echo ${tag}_$((6*7))\n`);
     const text = await this.debug.expect(new RegExp(`${tag}_42`), timeoutMs);
     const end = text.lastIndexOf(`${tag}_42`);
-    const start = text.indexOf('\n', text.indexOf(`${tag}_$((6*7))`));
-    return text.slice(start + 1, end);
+    // Past the echo of the command line, if the shell echoed it.
+    const echoed = text.indexOf(`${tag}_$((6*7))`);
+    const start = echoed < 0 ? 0 : text.indexOf('\n', echoed) + 1;
+    return text.slice(start, end);
   }
 
   /** Pulls the virtual power: QEMU is killed, nothing in the guest gets to run. */
