@@ -29,7 +29,7 @@ export function makeFlash(path, sizeMb = 64) {
  * AES-NI; the machine reboots on a guest reboot and on the i6300esb watchdog.
  *   console: 'stdio' (a person at the terminal) or { socket: PATH } (a program)
  *   nics: [{ socket: {listen|connect: 'host:port'} } | { user: true }] in PCI order
- *   debugSocket: PATH of a unix socket for hvc0 (a root shell with `rampart.debugshell`)
+ *   debugSocket: PATH of a unix socket for ttyS1 (a root shell with `rampart.debugshell`)
  */
 export function qemuArgs({ image = join(root, 'dist', 'firmware'), flash, console = 'stdio', nics = [{ user: true }], memMb = 768, append = '', debugSocket }) {
   const args = ['-cpu', 'max', '-m', String(memMb), '-nodefaults', '-no-user-config', '-display', 'none',
@@ -38,9 +38,8 @@ export function qemuArgs({ image = join(root, 'dist', 'firmware'), flash, consol
     '-device', 'i6300esb', '-action', 'watchdog=reset', '-device', 'virtio-rng-pci'];
   if (console === 'stdio') args.push('-chardev', 'stdio,id=con0,mux=on,signal=off', '-serial', 'chardev:con0', '-mon', 'chardev=con0');
   else args.push('-chardev', `socket,id=con0,path=${console.socket},server=on,wait=off`, '-serial', 'chardev:con0');
-  // The debug shell's line (tests; the guest needs rampart.debugshell): a virtio console,
-  // /dev/hvc0, because a 16550 line without carrier blocks the shell's open of it.
-  if (debugSocket) args.push('-device', 'virtio-serial-pci', '-chardev', `socket,id=dbg0,path=${debugSocket},server=on,wait=off`, '-device', 'virtconsole,chardev=dbg0');
+  // A second serial line for the debug shell (tests; the guest needs rampart.debugshell).
+  if (debugSocket) args.push('-chardev', `socket,id=dbg0,path=${debugSocket},server=on,wait=off`, '-serial', 'chardev:dbg0');
   if (flash) args.push('-drive', `file=${flash},if=virtio,format=raw,cache=writeback`);
   nics.forEach((n, i) => {
     if (n.user) args.push('-netdev', `user,id=n${i},restrict=on`);

@@ -1,6 +1,6 @@
 // One appliance VM under QEMU for tests: boots image files (scripts/firmware.mjs), gives the
 // serial console (a unix-socket chardev, as a terminal program would see it) as text to wait
-// for and keys to type, optionally a root shell on a virtio console, and can be
+// for and keys to type, optionally a root shell on the second serial port, and can be
 // killed (power pulled) and booted again on the same flash. Every wait is bounded.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -77,7 +77,7 @@ export interface ApplianceOptions {
   name?: string;
   nics?: NicSpec[];
   memMb?: number;
-  /** A root shell on the guest's hvc0 (`debug`). */
+  /** A root shell on ttyS1 (`debug`). */
   debugShell?: boolean;
 }
 
