@@ -42,13 +42,10 @@ export const debianTestPackages = [
   // SSH tests drive the box with the real OpenSSH client; the bench compares with sshd.
   'sshpass', 'openssh-server',
   'python3-textfsm', // test/show/ntc-templates.test.ts: the ntc-templates parsers
-<<<<<<< HEAD
   // syslog tests send to a real rsyslogd started in a test namespace.
   'rsyslog',
-=======
   // the appliance image (npm run firmware) and its QEMU boot tests
   'busybox-static', 'cpio', 'zstd', 'e2fsprogs', 'file', 'qemu-system-x86',
->>>>>>> 46db58d (appliance image: npm run firmware (Debian kernel + only the needed modules, initramfs root with busybox, iproute2, the executable; reproducible), rootfs init (busybox init: boot, supervised daemon with backoff and reload as reboot, watchdog fed while the daemon beats, debug shell for tests), vm board (NICs in PCI order as GigabitEthernet0/N), npm run qemu, daemon --console/--heartbeat, boot/image/xfrm-pair tests (WIP))
 ];
 
 export function ensureDebian(pkgs = debianTestPackages) {
