@@ -103,3 +103,23 @@ t.test(`${LOOP_SETUPS} road warriors connect and leave: nothing left behind`, { 
   t.ok(hub.proc.running, 'the hub daemon is still running');
   if (process.env.DYNAMIC_LOOP_DEBUG) t.comment(hub.proc.output.slice(-6000));
 });
+
+t.test('a road warrior that dies silently: DPD takes its SAs, temporary entry and route away', { skip, timeout: 180_000 }, async (t) => {
+  const lab = Lab.create('rdyndpd');
+  t.teardown(() => lab.destroy());
+  const topo = buildHubSpokes(lab, 1);
+  const s1 = topo.spokes[0]!;
+  const hub = await startHub(lab, ['crypto isakmp keepalive 10 2 periodic']);
+  t.teardown(() => hub.con.close());
+  const sw = await startRoadWarrior(lab, s1, 'v1-main');
+  t.teardown(() => sw.stop());
+  await sw.initiate('lan', 30_000);
+  t.ok(await ping(lab, s1.host, topo.addr.hubHostAddr, { count: 3 }), 'road warrior up');
+  t.match(await hub.exec('show crypto map'), /Crypto Map "HUB" 65536/, 'temporary entry');
+  // charon dies without a DELETE
+  process.kill(sw.pid!, 'SIGKILL');
+  const map = await waitForText(() => hub.exec('show crypto map'), /^(?![\s\S]*65536)/, 60_000);
+  t.notMatch(map, /65536/, 'the temporary entry went when DPD declared the peer dead');
+  t.equal(await hubRriRoutes(lab, (x) => x === ''), '', 'its RRI route too');
+  t.notMatch(await hub.exec('show crypto ipsec sa'), /current outbound spi: 0x[1-9A-F]/i, 'no IPsec SA left');
+});
