@@ -484,7 +484,10 @@ export class Daemon {
           const shown = [...early, ...(banners.exec ? [`${banners.exec.replace(/^\n/, '')}\n`] : [])];
           const banner = shown.length > 0 ? shown.join('') : undefined;
           const s = session;
-          detachTerminal = this.logging.attachTerminal({ line: s.line, monitor: () => s.monitor, write: (text) => s.writeAsync(text) });
+          detachTerminal = this.logging.attachTerminal({ line: s.line, monitor: () => s.monitor, write: (text) => {
+            if (s.closed) throw new Error('session closed');
+            send({ event: 'log', text });
+          } });
           send({ id: req.id, result: { ...state(), banner } });
           return;
         }

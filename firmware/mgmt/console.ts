@@ -191,7 +191,7 @@ export class Console {
         this.askBuf = '';
         this.drain();
         break;
-      case 'log': this.out(`\n${ev.text}\n`); break;
+      case 'log': this.showLog(ev.text); break;
       case 'closed':
         // The daemon ended the session (exec-timeout): what the user typed meanwhile is dropped.
         this.flushMore();
@@ -207,6 +207,23 @@ export class Console {
         this.typeahead = [];
         this.out('\n\nSystem Bootstrap, Version 0.1 (sim)\n\nReloading...\n');
         break;
+    }
+  }
+
+  /**
+   * A log or debug message that arrived on its own: on lines of its own, and at a prompt the
+   * prompt and the text typed so far are drawn again below it (IOS's `logging synchronous`),
+   * so a message never leaves the person without a prompt.
+   */
+  private showLog(text: string): void {
+    const body = text.replace(/\n+$/, '');
+    if (this.mode === 'more') {
+      this.moreQueue.push(`${body}\n`);
+    } else if (this.mode === 'edit') {
+      const { buffer, cursor } = this.editor;
+      this.out(`\n${body}\n${this.state.prompt}${buffer}${'\b'.repeat(buffer.length - cursor)}`);
+    } else {
+      this.out(`${body}\n`);
     }
   }
 

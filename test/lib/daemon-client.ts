@@ -15,7 +15,7 @@ export class ScriptedConsole {
   static async open(socketPath: string, line = 'console'): Promise<ScriptedConsole> {
     const c = new ScriptedConsole();
     c.client.onEvent = (ev) => {
-      if (ev.event === 'output') { c.buf += ev.text; c.transcript += ev.text; }
+      if (ev.event === 'output' || ev.event === 'log') { c.buf += ev.text; c.transcript += ev.text; }
       if (ev.event === 'ask') {
         c.buf += ev.prompt;
         c.client.notify('answer', { text: c.answers.shift() ?? '' });
@@ -33,7 +33,7 @@ export class ScriptedConsole {
     const c = new ScriptedConsole();
     c.answers = [...answers];
     c.client.onEvent = (ev) => {
-      if (ev.event === 'output') { c.buf += ev.text; c.transcript += ev.text; }
+      if (ev.event === 'output' || ev.event === 'log') { c.buf += ev.text; c.transcript += ev.text; }
       if (ev.event === 'ask') {
         c.buf += ev.prompt;
         c.transcript += ev.prompt;

@@ -25,6 +25,15 @@ const LEVEL_HELP: Record<string, string> = {
   debugging: 'Debugging messages                (severity=7)',
 };
 
+// IOS's `logging facility ?` texts.
+const FACILITY_HELP: Record<string, string> = {
+  auth: 'Authorization system', cron: 'Cron facility', daemon: 'System daemons', kern: 'Kernel',
+  ...Object.fromEntries([0, 1, 2, 3, 4, 5, 6, 7].map((n) => [`local${n}`, 'Local use'])),
+  lpr: 'Line printer system', mail: 'Mail system', news: 'USENET news',
+  ...Object.fromEntries([9, 10, 11, 12, 13, 14].map((n) => [`sys${n}`, 'System use'])),
+  syslog: 'Syslog itself', user: 'User process', uucp: 'Unix-to-Unix copy system',
+};
+
 const HELP: Record<string, string> = {
   ...LEVEL_HELP,
   logging: 'Modify message logging facilities',
@@ -35,7 +44,7 @@ const HELP: Record<string, string> = {
   trap: 'Set syslog server logging level',
   host: 'Set syslog server IP address and parameters',
   transport: 'Specify the transport protocol (default=UDP)',
-  udp: 'Transport Control Protocol',
+  udp: 'UDP Transport Protocol',
   port: 'Specify the port number (default=514)',
   facility: 'Facility parameter for syslog messages',
   'source-interface': 'Specify interface for source address in logging transactions',
@@ -46,6 +55,7 @@ const HELP: Record<string, string> = {
   on: 'Enable logging to all enabled destinations',
   service: 'Modify use of network based services',
   'sequence-numbers': 'Stamp logger messages with a sequence number',
+  ...FACILITY_HELP,
 };
 
 /** The level of `[LEVEL]`, or the default when none was typed. */
