@@ -102,6 +102,7 @@ export class Appliance {
   debug: SerialLine | undefined;
   private qemu: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
+  private shellReady = false;
   /** ms since epoch when QEMU was last started (for boot-to-prompt). */
   startedAt = 0;
 
@@ -145,6 +146,7 @@ export class Appliance {
     const log = createWriteStream(this.path('console.log'), { flags: 'a' });
     this.console.onData = (text) => log.write(text);
     this.debug = this.opts.debugShell ? await open(this.path('debug')) : undefined;
+    this.shellReady = false;
   }
 
   /** Types a command line on the console and waits for the next prompt; returns the output. */
@@ -157,6 +159,16 @@ export class Appliance {
   /** Runs a shell command in the guest (debug shell) and returns what it printed. */
   async shell(command: string, timeoutMs = 20000): Promise<string> {
     if (!this.debug) throw new Error('no debug shell: boot with debugShell');
+    if (!this.shellReady) {
+      // The first lines typed at a freshly opened line can be lost: probe until one answers.
+      const until = Date.now() + timeoutMs * 3;
+      for (;;) {
+        this.debug.mark();
+        this.debug.type('\necho shell_ready_$((2+3))\n');
+        try { await this.debug.expect(/shell_ready_5/, 3000); break; } catch (e) { if (Date.now() > until) throw e; }
+      }
+      this.shellReady = true;
+    }
     // The shell echoes what is typed: the end marker is computed, so only its output matches.
     const tag = `__done_${Math.random().toString(36).slice(2)}`;
     this.debug.mark();
