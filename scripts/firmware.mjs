@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chmodSync, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync,
-  realpathSync, rmSync, statSync, symlinkSync, writeFileSync,
+  mkdtempSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync,
 } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -44,19 +44,35 @@ function kernelDeb() {
   const dep = /Depends: (linux-image-[\w.-]+)/.exec(sh('apt-cache', ['depends', 'linux-image-amd64']))?.[1];
   if (!dep) throw new Error('apt-cache knows no linux-image-amd64: cannot get a kernel');
   console.error(`firmware: downloading ${dep} (once; cached in ${relative(root, cacheDir)})`);
-  sh('apt-get', ['download', dep], { cwd: cacheDir });
+  // Downloaded beside the cache and renamed in, so a parallel build never reads a partial file.
+  const tmp = mkdtempSync(join(cacheDir, '.download-'));
+  try {
+    sh('apt-get', ['download', dep], { cwd: tmp });
+    for (const f of pick(tmp)) renameSync(f, join(cacheDir, basename(f)));
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
   return pick(cacheDir).at(-1);
 }
 
-/** The kernel package unpacked with its module index (cached per package file). */
+/**
+ * The kernel package unpacked with its module index (cached per package file). Unpacked in a
+ * private folder and renamed into place, so builds running at once (tests in parallel) never
+ * see or remove a half-unpacked tree: the first rename wins, the others drop their copy.
+ */
 function unpackKernel(deb) {
   const dir = join(cacheDir, basename(deb, '.deb'));
-  if (!existsSync(join(dir, '.done'))) {
-    rmSync(dir, { recursive: true, force: true });
-    sh('dpkg', ['-x', deb, dir]);
-    const v = readdirSync(join(dir, 'lib', 'modules'))[0];
-    sh('depmod', ['-b', dir, v]);
-    writeFileSync(join(dir, '.done'), '');
+  if (!existsSync(dir)) {
+    const tmp = `${dir}.tmp-${process.pid}`;
+    rmSync(tmp, { recursive: true, force: true });
+    sh('dpkg', ['-x', deb, tmp]);
+    sh('depmod', ['-b', tmp, readdirSync(join(tmp, 'lib', 'modules'))[0]]);
+    try {
+      renameSync(tmp, dir);
+    } catch (e) {
+      if (!existsSync(dir)) throw e;
+      rmSync(tmp, { recursive: true, force: true });
+    }
   }
   const version = readdirSync(join(dir, 'lib', 'modules'))[0];
   return { dir, version, vmlinuz: join(dir, 'boot', `vmlinuz-${version}`) };
