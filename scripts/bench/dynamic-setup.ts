@@ -10,10 +10,9 @@
 //         is0 10.82.2.11-18 ---- s0 10.82.2.1  ns s (strongSwan hub)
 import type { BenchContext, BenchModuleMeta } from './lib/bench-context.js';
 import { Lab, isRoot } from '../../test/lib/netns.js';
-import { compareIkev1Setups, ikev1BenchLab } from './lib/ikev1-load.js';
+import { benchRampartAgainstSwan, ikev1BenchLab } from './lib/ikev1-load.js';
 import { ikev1SetupLoad } from './lib/ikev1-bench-setup.js';
 import { StrongswanPeer, haveStrongswan } from '../../test/lib/strongswan.js';
-import { startRampart, sleep } from '../../test/ikev1-interop/lab.js';
 
 export const meta: BenchModuleMeta = { description: 'road warriors/s into a dynamic crypto map: Rampart hub vs strongSwan hub', needsRoot: true };
 
@@ -34,27 +33,16 @@ export async function run(ctx: BenchContext): Promise<void> {
       name: 'rw', version: 1, localAddr: '10.82.2.1', remoteAddr: '%any', remoteId: '%any', proposals: ['aes128-sha256-modp2048'], psk: PSK, encap: true,
       children: [{ name: 'rw', localTs: ['192.168.42.0/24'], remoteTs: ['192.168.41.0/24'], espProposals: ['aes128-sha1'] }],
     }]);
-    const box = await startRampart(lab, 'r', { 'FastEthernet0/0': 'r0' });
-    try {
-      const out = await box.configure([
-        'hostname hub',
-        'crypto isakmp policy 10', ' encryption aes', ' hash sha256', ' group 14', ' authentication pre-share', 'exit',
-        `crypto isakmp key ${PSK} address 0.0.0.0 0.0.0.0`,
-        'crypto ipsec transform-set ts esp-aes esp-sha-hmac', 'exit',
-        'access-list 120 permit ip 192.168.42.0 0.0.0.255 192.168.41.0 0.0.0.255',
-        'crypto dynamic-map dyn 10', ' set transform-set ts', ' match address 120', ' reverse-route', 'exit',
-        'crypto map m 65535 ipsec-isakmp dynamic dyn',
-        'interface FastEthernet0/0', ' ip address 10.82.1.1 255.255.255.0', ' crypto map m', ' no shutdown', 'exit',
-      ]);
-      if (/\] %/.test(out)) ctx.log(`config: ${out}`);
-      await sleep(1000);
-      await compareIkev1Setups(ctx, lab, 'dynamic-setup', '10.82', SLOTS, (l, r, ms) => ikev1SetupLoad(PSK, l, r, ms), ctx.seconds);
-      if (!box.proc.running) ctx.log('dynamic-setup: the Rampart daemon died!');
-    } finally {
-      box.con.close();
-      await box.proc.stop(2000);
-      await swan.stop();
-    }
+    await benchRampartAgainstSwan(ctx, lab, swan, 'dynamic-setup', '10.82', SLOTS, [
+      'hostname hub',
+      'crypto isakmp policy 10', ' encryption aes', ' hash sha256', ' group 14', ' authentication pre-share', 'exit',
+      `crypto isakmp key ${PSK} address 0.0.0.0 0.0.0.0`,
+      'crypto ipsec transform-set ts esp-aes esp-sha-hmac', 'exit',
+      'access-list 120 permit ip 192.168.42.0 0.0.0.255 192.168.41.0 0.0.0.255',
+      'crypto dynamic-map dyn 10', ' set transform-set ts', ' match address 120', ' reverse-route', 'exit',
+      'crypto map m 65535 ipsec-isakmp dynamic dyn',
+      'interface FastEthernet0/0', ' ip address 10.82.1.1 255.255.255.0', ' crypto map m', ' no shutdown', 'exit',
+    ], (l, r, ms) => ikev1SetupLoad(PSK, l, r, ms), ctx.seconds);
   } finally {
     await lab.destroy();
   }

@@ -10,9 +10,8 @@
 import type { BenchContext, BenchModuleMeta } from './lib/bench-context.js';
 import { Lab, isRoot } from '../../test/lib/netns.js';
 import { StrongswanPeer, haveStrongswan, type SwanConnection } from '../../test/lib/strongswan.js';
-import { startRampart, sleep } from '../../test/ikev1-interop/lab.js';
 import { ikev1ResponderConfig, ikev1SetupLoad } from './lib/ikev1-bench-setup.js';
-import { compareIkev1Setups, ikev1BenchLab } from './lib/ikev1-load.js';
+import { benchRampartAgainstSwan, ikev1BenchLab } from './lib/ikev1-load.js';
 
 export const meta: BenchModuleMeta = { description: 'IKEv1 main+quick mode setups/s: Rampart vs strongSwan responder', needsRoot: true };
 
@@ -34,18 +33,7 @@ export async function run(ctx: BenchContext): Promise<void> {
       children: [{ name: `c${k}`, localTs: ['192.168.42.0/24'], remoteTs: ['192.168.41.0/24'], espProposals: ['aes128-sha1'] }],
     }));
     await swan.load(conns);
-    const box = await startRampart(lab, 'r', { 'FastEthernet0/0': 'r0' });
-    try {
-      const out = await box.configure(ikev1ResponderConfig(PSK, SLOTS));
-      if (/\] %/.test(out)) ctx.log(`config: ${out}`);
-      await sleep(1000);
-      await compareIkev1Setups(ctx, lab, 'ikev1-setup', '10.81', SLOTS, (l, r, ms) => ikev1SetupLoad(PSK, l, r, ms), ctx.seconds);
-      if (!box.proc.running) ctx.log('ikev1-setup: the Rampart daemon died!');
-    } finally {
-      box.con.close();
-      await box.proc.stop(2000);
-      await swan.stop();
-    }
+    await benchRampartAgainstSwan(ctx, lab, swan, 'ikev1-setup', '10.81', SLOTS, ikev1ResponderConfig(PSK, SLOTS), (l, r, ms) => ikev1SetupLoad(PSK, l, r, ms), ctx.seconds);
   } finally {
     await lab.destroy();
   }

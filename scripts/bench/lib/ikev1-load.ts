@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { projectRoot, type Lab, type LabProcess } from '../../../test/lib/netns.js';
 import type { LoadToolConfig } from '../../../test/ikev1-interop/load-tool.js';
+import { startRampart } from '../../../test/ikev1-interop/lab.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -68,4 +69,26 @@ export async function compareIkev1Setups(ctx: BenchReporter, lab: Lab, name: str
   ctx.report(`${name}-strongswan`, Math.round(sRate * 10) / 10, '/s');
   if (sRate > 0) ctx.ratio(`${name}-vs-strongswan`, Math.round((rRate / sRate) * 100) / 100);
   if (Number(r.failed ?? 0) > 0 || Number(s.failed ?? 0) > 0) ctx.log(`failed setups: rampart ${String(r.failed)}, strongswan ${String(s.failed)}`);
+}
+
+/**
+ * The body both IKEv1 setup benches share: a Rampart responder in namespace 'r' configured
+ * with `config`, measured against the strongSwan responder already loaded in 's'; both are
+ * stopped afterwards.
+ */
+export async function benchRampartAgainstSwan(ctx: BenchReporter, lab: Lab, swan: { stop(): Promise<void> }, name: string, net: string,
+  slots: readonly number[], config: readonly string[], load: (locals: string[], remote: string, durationMs: number) => LoadToolConfig,
+  seconds: number): Promise<void> {
+  const box = await startRampart(lab, 'r', { 'FastEthernet0/0': 'r0' });
+  try {
+    const out = await box.configure(config);
+    if (/\] %/.test(out)) ctx.log(`config: ${out}`);
+    await sleep(1000);
+    await compareIkev1Setups(ctx, lab, name, net, slots, load, seconds);
+    if (!box.proc.running) ctx.log(`${name}: the Rampart daemon died!`);
+  } finally {
+    box.con.close();
+    await box.proc.stop(2000);
+    await swan.stop();
+  }
 }
