@@ -6,7 +6,7 @@ import type { DebugClass, Severity } from '../lib/event-bus.js';
 /** `all`: every debug line of the class; `error`: failures only (`debug crypto X error`). */
 export type DebugMode = 'all' | 'error';
 
-export type ConditionType = 'peer-ipv4' | 'peer-subnet' | 'peer-hostname' | 'peer-username' | 'peer-group' | 'spi' | 'connid' | 'flowid' | 'fvrf' | 'ivrf';
+export type ConditionType = 'peer-ipv4' | 'peer-subnet' | 'peer-hostname' | 'peer-username' | 'peer-group' | 'isakmp-profile' | 'spi' | 'connid' | 'flowid' | 'fvrf' | 'ivrf';
 
 export interface Condition {
   type: ConditionType;

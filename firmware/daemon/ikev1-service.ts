@@ -26,7 +26,8 @@ import type { PipelineAcquire } from '../dataplane/pipeline.js';
 import type { Endpoint as PacketEndpoint, PacketKind } from '../dataplane/packet-io.js';
 import { IkeV1Engine, type IkeV1Event, type IpsecSaInfo, type QuickModeRequest } from '../ike/v1/engine.js';
 import { formatConnPrefix } from '../ike/v1/debug-format.js';
-import type { IsakmpDebugEvent } from '../ike/v1/debug.js';
+import type { EventContext } from '../lib/event-bus.js';
+import { isakmpEventContext, type IsakmpDebugEvent } from '../ike/v1/debug.js';
 import type { IsakmpProfileConfig, KeyringConfig, PeerConfigInput, ProfileIdentity, PskEntry } from '../ike/v1/peer-config.js';
 import type { IsakmpPolicy as V1Policy, TransformSet as V1TransformSet } from '../ike/v1/policy.js';
 import { selectQuickModeResponse, type CryptoMapEntryV1, type QuickModeResponderDecision, type QuickModeResponderQuery } from '../ike/v1/quick-mode-policy.js';
@@ -243,6 +244,8 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   private readonly plans = new Map<string, FlowPlan>();
   private readonly pendingByPolicy = new Map<string, FlowPlan>();
   private readonly children = new Map<number, ChildRecord>();
+  /** Identity and profile of each established ISAKMP SA (by conn-id), as context of its IPsec debug lines. */
+  private readonly phase1Context = new Map<number, EventContext>();
   private readonly partial = new Map<string, IpsecSaInfo>();
   private readonly ahAlias = new Map<number, number>();
   private nextChildId = 1;
@@ -915,6 +918,8 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   /** IOS system messages for session changes (docs/system-messages.md). */
   private reportEvent(ev: IkeV1Event): void {
     const log = this.ctx.logger('IKE');
+    if (ev.type === 'phase1-up') this.phase1Context.set(ev.sa.connId, { peerId: ev.sa.peerId, ...(ev.sa.profile ? { profile: ev.sa.profile } : {}) });
+    else if (ev.type === 'phase1-down' || ev.type === 'peer-dead') this.phase1Context.delete(ev.connId);
     if (ev.type === 'phase1-up') sessionStatus(log, true, ev.sa.remote.address, ev.sa.remote.port, ev.sa.peerId, { connIds: [ev.sa.connId] });
     else if (ev.type === 'phase1-down') sessionStatus(log, false, ev.remote.address, ev.remote.port, undefined, { connIds: [ev.connId] });
     else if (ev.type === 'phase1-failed') log.message('CRYPTO', 6, 'IKMP_MODE_FAILURE', `Processing of Main mode failed with peer at ${ev.remote.address}`, { peer: ev.remote.address, connIds: [ev.connId] });
@@ -988,7 +993,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
         childId: id, ...(plan.vti !== undefined ? { iface: plan.vti } : {}),
       });
       this.stats.installs++;
-      this.ctx.logger('CHD', { peer: primary.remote.address, spis: [primary.inbound.spi, primary.outbound.spi] }).debug('ipsec',
+      this.ctx.logger('CHD', { ...this.phase1Context.get(primary.connId), peer: primary.remote.address, spis: [primary.inbound.spi, primary.outbound.spi], connIds: [primary.connId] }).debug('ipsec',
         () => `IPSEC(create_sa): sa created, (sa) sa_dest= ${primary.remote.address}, sa_proto= ${primary.protocol === 'ah' ? 51 : 50}, sa_spi= 0x${primary.inbound.spi.toString(16).toUpperCase()}(${primary.inbound.spi}), outbound sa_spi= 0x${primary.outbound.spi.toString(16).toUpperCase()}(${primary.outbound.spi})`);
       const old = [...this.children.values()].filter((c) => c.policyKey === plan.policyKey);
       this.children.set(primary.inbound.spi, {
@@ -1154,17 +1159,10 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   private onDebug(ev: IsakmpDebugEvent): void {
     const bus = this.ctx.bus;
     if (!bus.debugOn('isakmp', ev.error ?? false)) return;
-    const spi = ev.spi;
     bus.emit({
       kind: 'debug', debug: 'isakmp', error: ev.error ?? false, subsystem: 'IKE', level: 7,
       text: `ISAKMP:${formatConnPrefix(ev.connId)}:${ev.text}`,
-      context: {
-        ...(ev.peer !== undefined ? { peer: ev.peer } : {}),
-        ...(ev.connId > 0 ? { connIds: [ev.connId] } : {}),
-        ...(spi !== undefined ? (/^\d+$/.test(spi) ? { spis: [Number(spi)] } : { ikeSaId: spi }) : {}),
-        ...(ev.fvrf !== undefined ? { fvrf: ev.fvrf } : {}),
-        ...(ev.ivrf !== undefined ? { ivrf: ev.ivrf } : {}),
-      },
+      context: isakmpEventContext(ev),
     });
   }
 

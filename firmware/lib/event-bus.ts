@@ -31,6 +31,8 @@ export interface EventContext {
   /** XAuth user name / Unity group of the peer. */
   username?: string;
   group?: string;
+  /** The ISAKMP / IKEv2 profile the peer matched. */
+  profile?: string;
   /** IKE SA identity: ISAKMP cookies or IKEv2 SPIs, hex. */
   ikeSaId?: string;
   /** IPsec SPIs of the flow (inbound and outbound). */

@@ -1,6 +1,6 @@
 // Crypto conditional debug (the guide's "Crypto Conditional Debug Support" chapter):
 // `debug crypto condition peer ipv4 A | peer subnet A M | peer hostname H | peer username U |
-// peer group G | spi N | connid N engine-id E | flowid N engine-id E | fvrf V | ivrf V`,
+// peer group G | isakmp profile P | spi N | connid N engine-id E | flowid N engine-id E | fvrf V | ivrf V`,
 // `debug crypto condition unmatched [isakmp|ipsec|engine]` and `reset`.
 // A debug line passes when no condition is set, or when its context has a value for some
 // configured condition type that matches; a line whose context has no value for any
@@ -105,6 +105,7 @@ const FIELDS: Record<ConditionType, (ctx: EventContext) => readonly (string | nu
   'peer-hostname': (c) => one(c.peerId),
   'peer-username': (c) => one(c.username),
   'peer-group': (c) => one(c.group),
+  'isakmp-profile': (c) => one(c.profile),
   spi: (c) => c.spis,
   connid: (c) => c.connIds,
   flowid: (c) => c.flowIds,

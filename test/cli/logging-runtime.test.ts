@@ -69,13 +69,13 @@ t.test('every condition type and its no form', async (t) => {
   const { run } = box();
   const out = await run([
     'debug crypto condition peer subnet 10.2.0.0 255.255.0.0', 'debug crypto condition peer hostname branch.example.com',
-    'debug crypto condition peer username alice', 'debug crypto condition peer group sales', 'debug crypto condition spi 4096',
+    'debug crypto condition peer username alice', 'debug crypto condition peer group sales', 'debug crypto condition isakmp profile spokes', 'debug crypto condition spi 4096',
     'debug crypto condition flowid 5 engine-id 1', 'debug crypto condition fvrf wan', 'debug crypto condition ivrf blue',
     'debug crypto condition unmatched ipsec',
     'show crypto debug-condition', 'show crypto debug-condition spi', 'show crypto debug-condition unmatched',
     'no debug crypto condition spi 4096', 'no debug crypto condition spi 7', 'show crypto debug-condition spi',
   ]);
-  t.match(out, /IKE peer subnet filters:\n10\.2\.0\.0\/255\.255\.0\.0\nIKE peer hostname filters:\nbranch\.example\.com\nIKE peer username filters:\nalice\nIKE peer group filters:\nsales\nFlow-id filters:\[flowid:engine_id\]5:1,\nSPI filters:\n4096\nFront-door VRF filters:\nwan\nInside VRF filters:\nblue\n/);
+  t.match(out, /IKE peer subnet filters:\n10\.2\.0\.0\/255\.255\.0\.0\nIKE peer hostname filters:\nbranch\.example\.com\nIKE peer username filters:\nalice\nIKE peer group filters:\nsales\nISAKMP profile filters:\nspokes\nFlow-id filters:\[flowid:engine_id\]5:1,\nSPI filters:\n4096\nFront-door VRF filters:\nwan\nInside VRF filters:\nblue\n/);
   t.match(out, /Router#show crypto debug-condition spi\nSPI filters:\n4096\nRouter#show crypto debug-condition unmatched\nIKE debug context unmatched flag:OFF\nIPsec debug context unmatched flag:ON\nCrypto Engine debug context unmatched flag:OFF\n/);
   t.match(out, /Router#no debug crypto condition spi 7\n% No such debug condition\nRouter#show crypto debug-condition spi\n\nRouter#/);
 });

@@ -86,6 +86,7 @@ const CONDITION_SYNTAX = [
   'peer hostname WORD$hostname',
   'peer username WORD$username',
   'peer group WORD$group',
+  'isakmp profile WORD$profile',
   'spi (1-4294967295)$spi',
 ];
 
@@ -102,6 +103,8 @@ const CONDITION_HELP = {
   hostname: 'IKE peer FQDN identity',
   username: 'IKE peer user name (XAuth)',
   group: 'IKE peer Unity group name',
+  isakmp: 'ISAKMP related filters',
+  profile: 'ISAKMP profile name',
   spi: 'IPsec SPI filter',
   reset: 'Delete all debug filters and turn off conditional debug',
   unmatched: 'debug messages without context to match',
@@ -119,6 +122,7 @@ function conditionOf(a: { get(n: string): string | undefined }): Condition | und
   if (v('hostname') !== undefined) return { type: 'peer-hostname', value: v('hostname')! };
   if (v('username') !== undefined) return { type: 'peer-username', value: v('username')! };
   if (v('group') !== undefined) return { type: 'peer-group', value: v('group')! };
+  if (v('profile') !== undefined) return { type: 'isakmp-profile', value: v('profile')! };
   if (v('spi') !== undefined) return { type: 'spi', value: v('spi')! };
   return undefined;
 }
@@ -181,6 +185,7 @@ export function renderDebugConditions(st: ConditionState, only?: string): string
     list('IKE peer hostname filters:', by('peer-hostname'), (c) => c.value);
     list('IKE peer username filters:', by('peer-username'), (c) => c.value);
     list('IKE peer group filters:', by('peer-group'), (c) => c.value);
+    list('ISAKMP profile filters:', by('isakmp-profile'), (c) => c.value);
   }
   if ((!only || only === 'connid') && by('connid').length > 0) out.push(`Connection-id filters:[connid:engine_id]${by('connid').map((c) => `${c.value}:${c.extra},`).join('')}`);
   if ((!only || only === 'connid') && by('flowid').length > 0) out.push(`Flow-id filters:[flowid:engine_id]${by('flowid').map((c) => `${c.value}:${c.extra},`).join('')}`);

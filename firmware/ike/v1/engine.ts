@@ -8,7 +8,7 @@ import { DOI_IPSEC, ExchangeType, HeaderFlag, IsakmpDecodeError, NAT_T_PORT, Pay
 import { isSupportedDhGroup } from '../crypto/index.js';
 import { createIkeV1Dh } from './dh-fast.js';
 import { ikeEncryptionByName, ikeHashByName } from './algorithms.js';
-import { emitDebug, type DebugContext } from './debug.js';
+import { emitDebug, phase1Identity, type DebugContext } from './debug.js';
 import { deriveSkeyids, encryptionKey, phase1Iv, skeyidPsk } from './keys.js';
 import { findPreSharedKey, selfIdentity } from './peer-config.js';
 import { buildPhase1Sa, type Phase1Params } from './policy.js';
@@ -537,6 +537,7 @@ export class IkeV1Engine {
     return {
       now: this.o.now, ...(this.o.debug ? { sink: this.o.debug } : {}), connId, peer: sa.remote.address,
       spi: toHex(sa.ckyI) + toHex(sa.ckyR), ...(sa.fvrf ? { fvrf: sa.fvrf } : {}), ...(sa.profile?.vrf ? { ivrf: sa.profile.vrf } : {}),
+      ...phase1Identity(sa),
     };
   }
 

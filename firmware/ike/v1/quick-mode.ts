@@ -260,7 +260,7 @@ export function installIpsec(core: Core, sa: Phase1, x: Phase2): void {
       outbound: { spi: readU32(peerSpi), encKey: kout.slice(0, encLen), authKey: kout.slice(encLen) },
     };
     core.ipsec.set(info.inbound.spi, { info });
-    emitDebug({ ...core.dbg(sa, sa.connId), spi: String(info.inbound.spi) }, `IPsec SA created: ${protocol} inbound SPI 0x${info.inbound.spi.toString(16).toUpperCase()}, outbound SPI 0x${info.outbound.spi.toString(16).toUpperCase()}`);
+    emitDebug({ ...core.dbg(sa, sa.connId), spi: String(info.inbound.spi), spis: [info.inbound.spi, info.outbound.spi] }, `IPsec SA created: ${protocol} inbound SPI 0x${info.inbound.spi.toString(16).toUpperCase()}, outbound SPI 0x${info.outbound.spi.toString(16).toUpperCase()}`);
     core.events.push({ type: 'ipsec-up', sa: info });
   };
   if (params.esp) mk('esp', x.espSpi!, params.esp.spi);
