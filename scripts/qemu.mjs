@@ -29,17 +29,22 @@ export function makeFlash(path, sizeMb = 64) {
  * AES-NI; the machine reboots on a guest reboot and on the i6300esb watchdog.
  *   console: 'stdio' (a person at the terminal) or { socket: PATH } (a program)
  *   nics: [{ socket: {listen|connect: 'host:port'} } | { user: true }] in PCI order
- *   debugSocket: PATH of a unix socket for ttyS1 (a root shell with `rampart.debugshell`)
+ *   agentSocket: PATH of a unix socket for the virtio-serial port `rampart.agent` (the test
+ *     command agent, rootfs/etc/init.d/agent; the guest needs `rampart.agent` in append)
+ *   initrd: the root archive (default the image's; tests append a second cpio to it)
  */
-export function qemuArgs({ image = join(root, 'dist', 'firmware'), flash, console = 'stdio', nics = [{ user: true }], memMb = 768, append = '', debugSocket }) {
+export function qemuArgs({ image = join(root, 'dist', 'firmware'), flash, console = 'stdio', nics = [{ user: true }], memMb = 768, append = '', agentSocket, initrd = join(image, 'rootfs.cpio.zst') }) {
   const args = ['-cpu', 'max', '-m', String(memMb), '-nodefaults', '-no-user-config', '-display', 'none',
-    '-kernel', join(image, 'vmlinuz'), '-initrd', join(image, 'rootfs.cpio.zst'),
+    '-kernel', join(image, 'vmlinuz'), '-initrd', initrd,
     '-append', `${KERNEL_CMDLINE}${append ? ` ${append}` : ''}`,
     '-device', 'i6300esb', '-action', 'watchdog=reset', '-device', 'virtio-rng-pci'];
   if (console === 'stdio') args.push('-chardev', 'stdio,id=con0,mux=on,signal=off', '-serial', 'chardev:con0', '-mon', 'chardev=con0');
   else args.push('-chardev', `socket,id=con0,path=${console.socket},server=on,wait=off`, '-serial', 'chardev:con0');
-  // A second serial line for the debug shell (tests; the guest needs rampart.debugshell).
-  if (debugSocket) args.push('-chardev', `socket,id=dbg0,path=${debugSocket},server=on,wait=off`, '-serial', 'chardev:dbg0');
+  // The test agent's port: virtio-serial is flow controlled end to end, a serial line is not.
+  if (agentSocket) {
+    args.push('-device', 'virtio-serial-pci,id=vser0', '-chardev', `socket,id=agent0,path=${agentSocket},server=on,wait=off`,
+      '-device', 'virtserialport,bus=vser0.0,chardev=agent0,name=rampart.agent');
+  }
   if (flash) args.push('-drive', `file=${flash},if=virtio,format=raw,cache=writeback`);
   nics.forEach((n, i) => {
     if (n.user) args.push('-netdev', `user,id=n${i},restrict=on`);

@@ -67,8 +67,8 @@ t.test('two appliances, IKEv2 and IKEv1 through kernel ESP', { skip }, async (t)
   t.teardown(() => { if (t.passing()) rmSync(dir, { recursive: true, force: true }); else t.comment(`console logs kept in ${dir}`); });
   const built = await (await firmwareModule()).buildImage({ outDir: join(dir, 'image'), log: () => {} });
   const port = await freePort();
-  const a = new Appliance({ image: built.outDir, dir, name: 'a', debugShell: true, nics: [{ socket: { listen: `127.0.0.1:${port}` }, mac: '52:54:00:00:00:0a' }, { user: true }] });
-  const b = new Appliance({ image: built.outDir, dir, name: 'b', debugShell: true, nics: [{ socket: { connect: `127.0.0.1:${port}` }, mac: '52:54:00:00:00:0b' }, { user: true }] });
+  const a = new Appliance({ image: built.outDir, dir, name: 'a', agent: true, nics: [{ socket: { listen: `127.0.0.1:${port}` }, mac: '52:54:00:00:00:0a' }, { user: true }] });
+  const b = new Appliance({ image: built.outDir, dir, name: 'b', agent: true, nics: [{ socket: { connect: `127.0.0.1:${port}` }, mac: '52:54:00:00:00:0b' }, { user: true }] });
   t.teardown(async () => { await a.powerOff(); await b.powerOff(); });
   await a.powerOn();
   await b.powerOn();

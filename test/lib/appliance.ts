@@ -1,7 +1,8 @@
 // One appliance VM under QEMU for tests: boots image files (scripts/firmware.mjs), gives the
 // serial console (a unix-socket chardev, as a terminal program would see it) as text to wait
-// for and keys to type, optionally a root shell on the second serial port, and can be
-// killed (power pulled) and booted again on the same flash. Every wait is bounded.
+// for and keys to type, optionally the test command agent on a virtio-serial port (guest
+// side: rootfs/etc/init.d/agent), and can be killed (power pulled) and booted again on the
+// same flash. Every wait is bounded.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -11,7 +12,7 @@ import { projectRoot } from './netns.js';
 
 export interface NicSpec { user?: boolean; socket?: { listen?: string; connect?: string }; mcast?: string; mac?: string }
 interface QemuModule {
-  qemuArgs(o: { image: string; flash?: string; console: { socket: string }; nics?: NicSpec[]; memMb?: number; append?: string; debugSocket?: string }): string[];
+  qemuArgs(o: { image: string; flash?: string; console: { socket: string }; nics?: NicSpec[]; memMb?: number; append?: string; agentSocket?: string; initrd?: string }): string[];
   qemuMissing(): string | undefined;
   makeFlash(path: string, sizeMb?: number): void;
   QEMU: string;
@@ -77,8 +78,82 @@ export interface ApplianceOptions {
   name?: string;
   nics?: NicSpec[];
   memMb?: number;
-  /** A root shell on ttyS1 (`debug`). */
-  debugShell?: boolean;
+  /** The command agent (`shell`, `exec`) on a virtio-serial port. */
+  agent?: boolean;
+  /** More kernel command line (e.g. a shorter watchdog for tests). */
+  append?: string;
+  /** A root archive to boot instead of the image's (the image's with a test cpio appended). */
+  initrd?: string;
+}
+
+/** What one command run by the guest agent gave back. */
+export interface AgentResult { code: number; out: string }
+
+/**
+ * Host side of the guest's command agent: one request line `ID SECONDS BASE64-SCRIPT`, one
+ * answer line `ID STATUS BASE64-OUTPUT`. Answers to requests nobody waits for any more (a
+ * timed-out probe, a request from before a reboot) are dropped by their id.
+ */
+export class AgentChannel {
+  private buf = '';
+  private next = 1;
+  private pending = new Map<string, (r: AgentResult) => void>();
+  private ready = false;
+  constructor(private readonly sock: Socket) {
+    sock.on('data', (d: Buffer) => {
+      this.buf += d.toString('latin1');
+      let nl: number;
+      while ((nl = this.buf.indexOf('\n')) >= 0) {
+        const line = this.buf.slice(0, nl).trim();
+        this.buf = this.buf.slice(nl + 1);
+        const m = /^(\d+) (\d+) ?([A-Za-z0-9+/=]*)$/.exec(line);
+        const done = m && this.pending.get(m[1]!);
+        if (!m || !done) continue;
+        this.pending.delete(m[1]!);
+        done({ code: Number(m[2]), out: Buffer.from(m[3]!, 'base64').toString('utf8') });
+      }
+    });
+    sock.on('error', () => {});
+  }
+
+  close(): void { this.sock.destroy(); }
+
+  private request(script: string, timeoutMs: number): Promise<AgentResult> {
+    const id = String(this.next++);
+    const secs = Math.max(1, Math.ceil(timeoutMs / 1000));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`guest agent: no answer within ${timeoutMs} ms to ${JSON.stringify(script.slice(0, 200))}`));
+      }, timeoutMs + 5000);
+      this.pending.set(id, (r) => { clearTimeout(timer); resolve(r); });
+      this.sock.write(`${id} ${secs} ${Buffer.from(script).toString('base64')}\n`);
+    });
+  }
+
+  /** Probes until the agent answers (it starts late in a boot; after a reboot it starts again). */
+  async waitReady(timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const r = await this.request('echo ready', 3000);
+        if (r.out.trim() === 'ready') { this.ready = true; return; }
+      } catch (e) {
+        if (Date.now() > until) throw new Error(`guest agent not answering after ${timeoutMs} ms: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** Runs a shell script in the guest (killed after timeoutMs); a lost answer makes the next call probe first. */
+  async exec(script: string, timeoutMs = 20000): Promise<AgentResult> {
+    if (!this.ready) await this.waitReady(Math.max(timeoutMs, 60000));
+    try {
+      return await this.request(script, timeoutMs);
+    } catch (e) {
+      this.ready = false;
+      throw e;
+    }
+  }
 }
 
 // QEMU must not outlive a test process that is killed (tap's timeout sends SIGTERM): every
@@ -99,10 +174,9 @@ const PROMPT = /\n[\w.-]+(\([\w-]+\))?[>#] ?$/;
 
 export class Appliance {
   console!: SerialLine;
-  debug: SerialLine | undefined;
+  agent: AgentChannel | undefined;
   private qemu: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
-  private shellReady = false;
   /** ms since epoch when QEMU was last started (for boot-to-prompt). */
   startedAt = 0;
 
@@ -115,7 +189,9 @@ export class Appliance {
     const q = await qemuModule();
     const args = q.qemuArgs({
       image: this.opts.image, flash: this.opts.flash, console: { socket: this.path('console') }, nics: this.opts.nics ?? [],
-      memMb: this.opts.memMb, append: this.opts.debugShell ? 'rampart.debugshell' : '', debugSocket: this.opts.debugShell ? this.path('debug') : undefined,
+      memMb: this.opts.memMb, initrd: this.opts.initrd,
+      append: [this.opts.agent ? 'rampart.agent' : '', this.opts.append ?? ''].filter(Boolean).join(' '),
+      agentSocket: this.opts.agent ? this.path('agent') : undefined,
     });
     this.startedAt = Date.now();
     const child = spawn(q.QEMU, args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -126,14 +202,14 @@ export class Appliance {
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
     this.exited = new Promise((resolve) => child.on('exit', () => resolve()));
-    const open = async (path: string): Promise<SerialLine> => {
+    const open = async (path: string): Promise<Socket> => {
       const deadline = Date.now() + 10000;
       for (;;) {
         try {
-          return new SerialLine(await new Promise<Socket>((resolve, reject) => {
+          return await new Promise<Socket>((resolve, reject) => {
             const s = connect(path, () => resolve(s));
             s.once('error', reject);
-          }));
+          });
         } catch (e) {
           if (child.exitCode !== null) throw new Error(`QEMU exited (${child.exitCode}): ${stderr}`);
           if (Date.now() > deadline) throw new Error(`no serial socket ${path} from QEMU: ${(e as Error).message}`);
@@ -141,12 +217,11 @@ export class Appliance {
         }
       }
     };
-    this.console = await open(this.path('console'));
+    this.console = new SerialLine(await open(this.path('console')));
     // Everything the console showed, for a failing test's reader (the folder is the test's).
     const log = createWriteStream(this.path('console.log'), { flags: 'a' });
     this.console.onData = (text) => log.write(text);
-    this.debug = this.opts.debugShell ? await open(this.path('debug')) : undefined;
-    this.shellReady = false;
+    this.agent = this.opts.agent ? new AgentChannel(await open(this.path('agent'))) : undefined;
   }
 
   /** Types a command line on the console and waits for the next prompt; returns the output. */
@@ -156,29 +231,17 @@ export class Appliance {
     return this.console.expect(PROMPT, timeoutMs);
   }
 
-  /** Runs a shell command in the guest (debug shell) and returns what it printed. */
-  async shell(command: string, timeoutMs = 20000): Promise<string> {
-    if (!this.debug) throw new Error('no debug shell: boot with debugShell');
-    if (!this.shellReady) {
-      // The first lines typed at a freshly opened line can be lost: probe until one answers.
-      const until = Date.now() + timeoutMs * 3;
-      for (;;) {
-        this.debug.mark();
-        this.debug.type('\necho shell_ready_$((2+3))\n');
-        try { await this.debug.expect(/shell_ready_5/, 3000); break; } catch (e) { if (Date.now() > until) throw e; }
-      }
-      this.shellReady = true;
-    }
-    // The shell echoes what is typed: the end marker is computed, so only its output matches.
-    const tag = `__done_${Math.random().toString(36).slice(2)}`;
-    this.debug.mark();
-    this.debug.type(`${command}; echo ${tag}_$((6*7))\n`);
-    const text = await this.debug.expect(new RegExp(`${tag}_42`), timeoutMs);
-    const end = text.lastIndexOf(`${tag}_42`);
-    // Past the echo of the command line, if the shell echoed it.
-    const echoed = text.indexOf(`${tag}_$((6*7))`);
-    const start = echoed < 0 ? 0 : text.indexOf('\n', echoed) + 1;
-    return text.slice(start, end);
+  /** Runs a shell script in the guest (the agent) and returns its exit status and output. */
+  exec(script: string, timeoutMs = 20000): Promise<AgentResult> {
+    if (!this.agent) throw new Error('no guest agent: boot with agent: true');
+    return this.agent.exec(script, timeoutMs);
+  }
+
+  /** Runs a shell script in the guest; its output, or an error naming the exit status. */
+  async shell(script: string, timeoutMs = 20000): Promise<string> {
+    const r = await this.exec(script, timeoutMs);
+    if (r.code !== 0) throw new Error(`guest: ${JSON.stringify(script.slice(0, 200))} exited ${r.code}: ${r.out.slice(-1000)}`);
+    return r.out;
   }
 
   /** Pulls the virtual power: QEMU is killed, nothing in the guest gets to run. */
@@ -186,6 +249,6 @@ export class Appliance {
     if (this.qemu && this.qemu.exitCode === null) this.qemu.kill('SIGKILL');
     await this.exited;
     this.console?.close();
-    this.debug?.close();
+    this.agent?.close();
   }
 }
