@@ -37,7 +37,7 @@ import { openXfrmBackend } from '../kernel/xfrm-backend.js';
 import { runCommand, UserspaceBackend, type CommandRunner, type InterfacePolicy } from '../kernel/userspace-backend.js';
 import type { CryptoEngine } from '../lib/crypto-engine.js';
 import type { DaemonService, ServiceContext } from './daemon.js';
-import { INVALID_SPI_INTERVAL_MS, RateGate } from './system-messages.js';
+import { packetErrorMessages } from './system-messages.js';
 import type { SharedBind } from '../dataplane/bind-registry.js';
 import type { Endpoint } from '../dataplane/packet-io.js';
 import { UdpGsoBind } from '../dataplane/udp-gso-bind.js';
@@ -302,12 +302,7 @@ export class DataplaneService implements DaemonService {
       timer: { set: (fn, ms) => { const h = setTimeout(fn, ms); h.unref(); return h; }, clear: (h) => clearTimeout(h as NodeJS.Timeout) },
     });
     this.sad.on((e) => this.onSadEvent(e));
-    const invalidSpi = new RateGate(INVALID_SPI_INTERVAL_MS, () => this.now());
-    const knl = ctx.logger('ESP');
-    const onInvalidSpi = (e: { spi: number; proto: number; src: string; dst: string }) => {
-      if (!invalidSpi.pass(e.src)) return;
-      knl.message('CRYPTO', 4, 'RECVD_PKT_INV_SPI', `decaps: rec'd IPSEC packet has invalid spi for destaddr=${e.dst}, prot=${e.proto}, spi=0x${e.spi.toString(16).toUpperCase()}(${e.spi}), srcaddr=${e.src}`, { peer: e.src, spis: [e.spi] });
-    };
+    const packetMessages = packetErrorMessages(ctx.logger('ESP'), () => this.now());
     this.pipeline = new Pipeline({
       sad: this.sad,
       now: () => this.now(),
@@ -318,7 +313,10 @@ export class DataplaneService implements DaemonService {
         sendEspTrain: (sa, buf, count, stride, last, tos) => this.backend?.sendEspTrain(sa, buf, count, stride, last, tos) ?? false,
       },
     });
-    this.pipeline.onInvalidSpi = onInvalidSpi;
+    this.pipeline.onInvalidSpi = packetMessages.invalidSpi;
+    this.pipeline.onUnprotectError = (sa, code, seq) => packetMessages.unprotectError({
+      code, connId: this.connId(sa), spi: sa.spi, local: formatIp(sa.local), peer: formatIp(sa.peer), ...(seq !== undefined ? { seq } : {}),
+    });
     // A box whose ports are not wired to Linux interfaces (sim board without --port, e.g.
     // a daemon started by CLI tests in the host's namespace) runs no packet I/O at all:
     // no kernel probe, no TUN, no sysctl, no policy rules.

@@ -43,7 +43,7 @@ import {
 } from '../ipsec/selector.js';
 import type { DaemonService, ServiceContext } from './daemon.js';
 import { reverseRouteSpecOf } from './reverse-route.js';
-import { sessionStatus } from './system-messages.js';
+import { ikeAuthFailureMessages, sessionStatus } from './system-messages.js';
 import type { DataplaneService, DataplaneExpire, SaKeys } from './dataplane-service.js';
 import type { ClearCryptoSaFilter } from '../cli/commands/crypto-ipsec-sa.js';
 import { activeStaticVtis, tunnelMapTag, tunnelRetryDelayMs, virtualTemplate, type StaticVti, type VirtualTemplate } from '../config/vti.js';
@@ -246,6 +246,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   private readonly children = new Map<number, ChildRecord>();
   /** Identity and profile of each established ISAKMP SA (by conn-id), as context of its IPsec debug lines. */
   private readonly phase1Context = new Map<number, EventContext>();
+  private authFailures: ReturnType<typeof ikeAuthFailureMessages> | undefined;
   private readonly partial = new Map<string, IpsecSaInfo>();
   private readonly ahAlias = new Map<number, number>();
   private nextChildId = 1;
@@ -922,7 +923,14 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     else if (ev.type === 'phase1-down' || ev.type === 'peer-dead') this.phase1Context.delete(ev.connId);
     if (ev.type === 'phase1-up') sessionStatus(log, true, ev.sa.remote.address, ev.sa.remote.port, ev.sa.peerId, { connIds: [ev.sa.connId] });
     else if (ev.type === 'phase1-down') sessionStatus(log, false, ev.remote.address, ev.remote.port, undefined, { connIds: [ev.connId] });
-    else if (ev.type === 'phase1-failed') log.message('CRYPTO', 6, 'IKMP_MODE_FAILURE', `Processing of Main mode failed with peer at ${ev.remote.address}`, { peer: ev.remote.address, connIds: [ev.connId] });
+    else if (ev.type === 'phase1-failed') {
+      // the engine's reasons for a wrong key: a HASH that does not verify, or message 5/3 that does not decrypt
+      if (/authentication failed|pre-shared key mismatch/.test(ev.reason)) {
+        this.authFailures ??= ikeAuthFailureMessages(log, this.ctx.system.now);
+        this.authFailures.ikev1(ev.remote.address, ev.connId);
+      }
+      log.message('CRYPTO', 6, 'IKMP_MODE_FAILURE', `Processing of Main mode failed with peer at ${ev.remote.address}`, { peer: ev.remote.address, connIds: [ev.connId] });
+    }
   }
 
   private install(info: IpsecSaInfo): void {

@@ -19,7 +19,7 @@ import type { TrafficSelector as TsPayloadSelector } from '../proto/ikev2/index.
 import { rangeAddr, type PacketKey, type TrafficSelector } from '../ipsec/selector.js';
 import type { ProtectDecision } from '../ipsec/spd.js';
 import type { DaemonService, ServiceContext } from './daemon.js';
-import { sessionStatus } from './system-messages.js';
+import { ikeAuthFailureMessages, sessionStatus } from './system-messages.js';
 import type { EventContext, ScopedLogger } from '../lib/event-bus.js';
 import { tunnelRetryDelayMs } from '../config/vti.js';
 import type { TemporaryEntrySpec } from './temporary-entries.js';
@@ -145,6 +145,7 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
   /** `show crypto ikev2 debug`: the last IKEv2 debug lines the bus carried. */
   private readonly debugBuf: string[] = [];
   private logger!: ScopedLogger;
+  private authFailures: ReturnType<typeof ikeAuthFailureMessages> | undefined;
   /** IKE SA id -> peer, for %CRYPTO-5-SESSION_STATUS when it goes down. */
   private readonly ikePeers = new Map<number, { address: string; port: number }>();
   /** Events for tests and the bench (bounded). */
@@ -499,6 +500,10 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
           const next = (m.peerIndex + 1) % m.peerCount;
           this.peerChoice.set(m.baseName, next);
           this.debugLine(`IKEv2: peer ${m.peer} did not answer; next attempt goes to peer #${next + 1}`);
+        }
+        if (e.diagnosis.kind === 'AUTHENTICATION_FAILED' && e.diagnosis.reason === 'auth-mismatch' && this.ctx) {
+          this.authFailures ??= ikeAuthFailureMessages(this.logger, this.ctx.system.now);
+          this.authFailures.ikev2(e.diagnosis.remoteAddress, e.ikeSaId);
         }
         for (const l of formatDiagnosis(e.diagnosis)) this.debugLine(`IKEv2-ERROR: ${l}`);
         this.ctx?.log('ikev2', `negotiation with ${e.diagnosis.remoteAddress} failed: ${e.diagnosis.kind}`);

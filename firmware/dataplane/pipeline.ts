@@ -134,6 +134,8 @@ export class Pipeline {
   private readonly acquireListeners = new Set<(a: PipelineAcquire) => void>();
   /** An inbound ESP/AH packet whose SPI has no SA (%CRYPTO-4-RECVD_PKT_INV_SPI); counted anyway. */
   onInvalidSpi: ((e: { spi: number; proto: number; src: string; dst: string }) => void) | undefined;
+  /** An SA refused an inbound packet (replay, ICV failure, ...); `seq` is its sequence number when readable. */
+  onUnprotectError: ((sa: SecurityAssociation<IpsecSa>, code: string, seq: number | undefined) => void) | undefined;
   private readonly key: PacketKey = { family: 4, src: new Uint32Array(1), dst: new Uint32Array(1), proto: 0, srcPort: 0, dstPort: 0 };
   private readonly dstWords4 = new Uint32Array(1);
   /** sameFlowAsLastInScope: the SA and [src, dst, ports, protocol] of the last packet found in scope */
@@ -336,7 +338,7 @@ export class Pipeline {
       this.onInvalidSpi?.({ spi, proto: proto === IPPROTO_UDP ? IPPROTO_ESP : proto, src: `${packet[12]}.${packet[13]}.${packet[14]}.${packet[15]}`, dst: `${packet[16]}.${packet[17]}.${packet[18]}.${packet[19]}` });
       return;
     }
-    this.finishInbound(sa, sa.transform.unprotect(packet));
+    this.finishInbound(sa, sa.transform.unprotect(packet), false, packet, spiOff + 4);
   }
 
   /**
@@ -355,7 +357,7 @@ export class Pipeline {
       this.onInvalidSpi?.({ spi, proto: IPPROTO_ESP, src: src.join('.'), dst: dst.join('.') });
       return;
     }
-    this.finishInbound(sa, sa.transform.unprotectPayload(payload, IPPROTO_UDP, src, dst));
+    this.finishInbound(sa, sa.transform.unprotectPayload(payload, IPPROTO_UDP, src, dst), false, payload, 4);
   }
 
   /**
@@ -383,7 +385,7 @@ export class Pipeline {
       // a segment can expire the SA (hard byte limit): the per-packet lookup of the next
       // ones would then miss it
       if (!sa.usable && this.sad.lookupInbound(spi, IPPROTO_ESP, dw) !== sa) { c.inNoSa++; continue; }
-      this.finishInbound(sa, t.trainResult(i), t.trainChecksumsOk);
+      this.finishInbound(sa, t.trainResult(i), t.trainChecksumsOk, buf, off + i * segSize + 4);
     }
     return n;
   }
@@ -408,12 +410,14 @@ export class Pipeline {
     this.scopeFlow[3] = p[9]!;
   }
 
-  private finishInbound(sa: SecurityAssociation<IpsecSa>, r: ReturnType<IpsecSa['unprotect']>, checksumsOk = false): void {
+  /** `seqBuf`/`seqOff`: where the packet's sequence number is, read only for the error hook. */
+  private finishInbound(sa: SecurityAssociation<IpsecSa>, r: ReturnType<IpsecSa['unprotect']>, checksumsOk: boolean, seqBuf: Uint8Array, seqOff: number): void {
     const c = this.counters;
     if (r.code !== 'ok') {
       if (INFORMATIONAL.has(r.code)) { c.inInformational++; return; }
       c.inUnprotectErrors++;
       this.sad.recordError(sa, r.code);
+      this.onUnprotectError?.(sa, r.code, seqOff + 4 <= seqBuf.length ? readU32(seqBuf, seqOff) : undefined);
       return;
     }
     const inner = r.packet;
