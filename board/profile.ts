@@ -24,4 +24,20 @@ export interface BoardProfile {
   engines: string[];
   /** What the console shows at boot about the ports (wiring, problems found). */
   notes?: string[];
+  /** A/B firmware slots and the bootloader's environment (docs/firmware-update.md). */
+  bootSlots?: BootSlots;
+}
+
+export interface BootSlots {
+  /** device (or file, on the sim board) of each slot */
+  devices: { A: string; B: string };
+  /** the GRUB environment block */
+  env: string;
+  /** mount point of the partition holding `env`: read-only except while it is changed */
+  envMount?: string;
+  /** the slot the bootloader started; undefined: the daemon chooses it (sim board) */
+  booted?: 'A' | 'B';
+  slotBytes: number;
+  /** folder of the public keys images must be signed with */
+  trustedKeys: string;
 }

@@ -42,6 +42,7 @@ export function simBoard(opts: SimBoardOptions = {}): BoardProfile {
     if (portMap[name] !== undefined && exists(portMap[name]!)) notes.push(`${name}${role}: wired to Linux interface ${portMap[name]}`);
     else if (roles[name]) notes.push(`${name}${role}: not connected (wire it with --port ${name}=IFNAME)`);
   }
+  const stateDir = opts.stateDir ?? join(opts.cwd ?? process.cwd(), 'state', 'sim');
   return {
     name: 'sim',
     model: profile.model,
@@ -53,5 +54,12 @@ export function simBoard(opts: SimBoardOptions = {}): BoardProfile {
     serial: derivedSerial('RSM', opts.stateDir ?? join(opts.cwd ?? process.cwd(), 'state', 'sim')),
     engines: ['software'],
     notes,
+    // Slots are files; the daemon plays the bootloader (boot counting included).
+    bootSlots: {
+      devices: { A: join(stateDir, 'slots', 'A.img'), B: join(stateDir, 'slots', 'B.img') },
+      env: join(stateDir, 'boot', 'grubenv'),
+      slotBytes: 512 * 1024 * 1024,
+      trustedKeys: process.env.RAMPART_TRUSTED_KEYS ?? '/etc/rampart/trusted-keys',
+    },
   };
 }

@@ -2,7 +2,7 @@
 // ports are the VM's network cards in PCI order, named as IOS names a router's gigabit
 // ports; the console is the first serial port; flash is the virtio disk init mounts on
 // /flash; the watchdog is QEMU's i6300esb, fed by init while the daemon is healthy.
-import { readdirSync, realpathSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BoardProfile } from './profile.js';
 
@@ -12,6 +12,40 @@ export interface VmBoardOptions {
   sysfs?: string;
   /** Where problems found while reading the hardware go (default stderr: the boot console). */
   report?: (line: string) => void;
+  /** The kernel command line (default /proc/cmdline): GRUB names the booted slot there. */
+  cmdline?: string;
+}
+
+/**
+ * The factory disk (scripts/firmware.mjs, firmware/mgmt/update/factory-disk.ts): an MBR
+ * with GRUB in the gap before the first partition, then these partitions of /dev/vda.
+ */
+export const VM_DISK = {
+  device: '/dev/vda',
+  /** ext2: grub/ (grub.cfg, grubenv, GRUB's modules), mounted read-only on /boot */
+  boot: { number: 1, startMiB: 1, sizeMiB: 8 },
+  slotA: { number: 2, startMiB: 9, sizeMiB: 96 },
+  slotB: { number: 3, startMiB: 105, sizeMiB: 96 },
+  /** ext4: startup-config, keys, logs, flash: files (never touched by an update) */
+  flash: { number: 4, startMiB: 201, sizeMiB: 64 },
+} as const;
+
+/** A/B slots when GRUB booted the box from the factory disk (it names the slot); else none. */
+export function vmBootSlots(cmdline: string): BoardProfile['bootSlots'] {
+  const slot = /(?:^|\s)rampart\.slot=([AB])(?:\s|$)/.exec(cmdline)?.[1] as 'A' | 'B' | undefined;
+  if (!slot) return undefined;
+  return {
+    devices: { A: `${VM_DISK.device}${VM_DISK.slotA.number}`, B: `${VM_DISK.device}${VM_DISK.slotB.number}` },
+    env: '/boot/grub/grubenv',
+    envMount: '/boot',
+    booted: slot,
+    slotBytes: VM_DISK.slotA.sizeMiB * 1024 * 1024,
+    trustedKeys: '/etc/rampart/trusted-keys',
+  };
+}
+
+function readCmdline(): string {
+  try { return readFileSync('/proc/cmdline', 'utf8'); } catch { return ''; }
 }
 
 export interface VmNic { ifname: string; pci: string }
@@ -57,5 +91,6 @@ export function vmBoard(opts: VmBoardOptions = {}): BoardProfile {
     consoleDevice: '/dev/ttyS0',
     stateDir: opts.stateDir ?? '/flash',
     engines: ['software'],
+    bootSlots: vmBootSlots(opts.cmdline ?? readCmdline()),
   };
 }

@@ -72,6 +72,8 @@ async function runDaemon(f: Flags): Promise<void> {
   if (heartbeat) beat(heartbeat);
   const lineConsole = one(f, 'console');
   if (lineConsole) await serveLineConsole(f, lineConsole);
+  // Up, configured and (on the appliance) serving its console: firmware on trial is good.
+  daemon.markHealthy();
 }
 
 /**

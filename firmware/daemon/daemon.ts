@@ -31,6 +31,7 @@ import { EventBus, type EventContext, type ScopedLogger, type Severity, type Sub
 import { LoggingService, loggingSettingsFrom } from '../mgmt/logging-service.js';
 import { SyslogSink } from '../mgmt/syslog-sink.js';
 import { interfaceStateMessages } from './system-messages.js';
+import { UpdateService } from '../mgmt/update/update-service.js';
 import '../cli/logging-view.js';
 
 export interface DaemonOptions {
@@ -124,6 +125,8 @@ export class Daemon {
   /** flash: (user files: images, copies of configurations). */
   readonly files: FlashStore;
   readonly ssh: SshServer;
+  /** Firmware update over the board's A/B slots (none: the box has no slots). */
+  readonly updates: UpdateService | undefined;
 
   constructor(private readonly opts: DaemonOptions) {
     this.now = opts.now ?? Date.now;
@@ -187,6 +190,12 @@ export class Daemon {
       revertLeftMs: () => (this.revert ? Math.max(0, this.revert.at - this.now()) : undefined),
       lineUses: () => Object.fromEntries(this.lineUses),
     };
+    const slots = opts.board.bootSlots;
+    const upgradeLog = this.bus.logger('MGMT');
+    this.updates = slots ? new UpdateService({
+      layout: slots, trustedKeysDir: slots.trustedKeys, board: opts.board.name, runningVersion: buildInfo().version,
+      flashDir: this.files.dir, log: (sev, mnemonic, text) => upgradeLog.message('UPGRADE', sev as Severity, mnemonic, text),
+    }) : undefined;
     const daemon = this;
     this.system = {
       board: {
@@ -206,6 +215,7 @@ export class Daemon {
       configured: (by) => { if (by !== 'boot') this.sys.message('SYS', 5, 'CONFIG_I', `Configured from console by ${by}`); },
       get runtime() { return daemon.runtime; },
       mgmt,
+      ...(this.updates ? { updates: this.updates } : {}),
     };
   }
 
@@ -232,6 +242,11 @@ export class Daemon {
 
   /** Loads startup-config (or the board's default) and starts serving consoles. */
   async start(): Promise<void> {
+    try {
+      this.updates?.store.boot();
+    } catch (err) {
+      this.bootLog.push(`% boot slots: ${(err as Error).message}`);
+    }
     await this.boot();
     const ctx: ServiceContext = {
       board: this.opts.board,
@@ -535,6 +550,18 @@ export class Daemon {
       if (session) this.sessions.delete(session);
       pendingAnswer?.('');
     });
+  }
+
+  /**
+   * The box is healthy (daemon up, startup-config applied, console served): firmware on
+   * trial in its slot is marked good, so the bootloader keeps it.
+   */
+  markHealthy(): void {
+    try {
+      this.updates?.store.markHealthy();
+    } catch (err) {
+      this.sys.message('UPGRADE', 3, 'HEALTHY', `could not mark slot ${this.updates?.store.booted} good: ${(err as Error).message}`);
+    }
   }
 
   reload(): void {

@@ -182,6 +182,7 @@ export function showVersionText(ctx: CommandContext): string {
     last.reason === 'reload' && last.atMs !== undefined ? `System returned to ROM by reload at ${formatClock(last.atMs).replace(/\.\d{3} /, ' ')}` : `System returned to ROM by ${last.reason}`,
     `System restarted at ${formatClock(bootTime).replace(/\.\d{3} /, ' ')}`,
     `System image file is "flash:rampart-${info.version}.img"`,
+    ...(ctx.system.updates?.versionLines() ?? []),
     `Last reload type: ${last.reason === 'reload' ? 'Normal Reload' : 'Power-on'}`,
     `Last reload reason: ${last.reason === 'reload' ? 'Reload Command' : 'power-on'}`,
     '',

@@ -7,6 +7,7 @@ import './users.js';
 import './ssh.js';
 import './banner.js';
 import './files.js';
+import './update.js';
 import './crypto-ipsec.js';
 import './crypto-ipsec-sa.js';
 import './acl.js';
