@@ -245,26 +245,37 @@ export class SlotStore {
     return { slot, version, trial: !good };
   }
 
+  /**
+   * Reads `total` bytes of an image from `fd` through a verifier (one reused buffer),
+   * handing each chunk to `sink`; yields to the event loop now and then so consoles and
+   * SSH sessions keep moving during a long write.
+   */
+  private async pump(fd: number, total: number, progress: (done: number) => void, sink?: (chunk: Buffer, at: number) => void): Promise<void> {
+    const v = new ImageVerifier(this.policy({ force: true }));
+    const buf = Buffer.allocUnsafe(READ_CHUNK);
+    let done = 0;
+    while (done < total) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, total - done), done);
+      if (n === 0) break;
+      const chunk = buf.subarray(0, n);
+      v.update(chunk);
+      sink?.(chunk, done);
+      done += n;
+      progress(done);
+      if (done % (16 * READ_CHUNK) === 0) await new Promise((r) => setImmediate(r));
+    }
+    v.finish();
+  }
+
   /** Streams the file into the slot, checking the bytes again as they go (the file may change). */
   private async copyVerified(path: string, device: string, total: number, progress: (done: number) => void): Promise<void> {
     const src = openSync(path, 'r');
     if (!existsSync(device)) mkdirSync(dirname(device), { recursive: true }); // a slot file (sim board)
     const dst = openSync(device, existsSync(device) ? 'r+' : 'w');
     try {
-      const v = new ImageVerifier(this.policy({ force: true }));
-      const buf = Buffer.allocUnsafe(READ_CHUNK);
-      let done = 0;
-      while (done < total) {
-        const n = readSync(src, buf, 0, Math.min(buf.length, total - done), done);
-        if (n === 0) break;
-        const chunk = buf.subarray(0, n);
-        v.update(chunk);
-        for (let o = 0; o < n;) o += writeSync(dst, chunk, o, n - o, done + o);
-        done += n;
-        progress(done);
-        if (done % (16 * READ_CHUNK) === 0) await new Promise((r) => setImmediate(r)); // let the console breathe
-      }
-      v.finish();
+      await this.pump(src, total, progress, (chunk, at) => {
+        for (let o = 0; o < chunk.length;) o += writeSync(dst, chunk, o, chunk.length - o, at + o);
+      });
       if (fstatSync(dst).isFile()) ftruncateSync(dst, total);
       fsyncSync(dst);
     } finally {
@@ -277,22 +288,9 @@ export class SlotStore {
   private async readBack(device: string, total: number, progress: (done: number) => void): Promise<void> {
     const fd = openSync(device, 'r');
     try {
-      const v = new ImageVerifier(this.policy({ force: true }));
-      const buf = Buffer.allocUnsafe(READ_CHUNK);
-      let done = 0;
-      while (done < total) {
-        const n = readSync(fd, buf, 0, Math.min(buf.length, total - done), done);
-        if (n === 0) break;
-        v.update(buf.subarray(0, n));
-        done += n;
-        progress(done);
-        if (done % (16 * READ_CHUNK) === 0) await new Promise((r) => setImmediate(r));
-      }
-      try {
-        v.finish();
-      } catch (e) {
-        throw new ImageError('slot', `read-back of the written slot failed: ${(e as Error).message}`);
-      }
+      await this.pump(fd, total, progress);
+    } catch (e) {
+      throw new ImageError('slot', `read-back of the written slot failed: ${(e as Error).message}`);
     } finally {
       closeSync(fd);
     }
