@@ -151,6 +151,19 @@ export function virtualTemplate(cfg: Config, n: number): VirtualTemplate | strin
 }
 
 /**
+ * Why sessions on `Virtual-Template<n>` cannot go on (the template or its IPsec profile is
+ * gone or broken, or no ISAKMP / IKEv2 profile names it any more); undefined while usable.
+ */
+export function templateProblem(cfg: Config, n: number, profileName: string): string | undefined {
+  const t = virtualTemplate(cfg, n);
+  if (typeof t === 'string') return t;
+  if (t.profileName !== profileName) return `${t.name} now uses IPsec profile ${t.profileName}`;
+  const named = Object.values(cfg.isakmpProfiles ?? {}).some((p) => p.virtualTemplate === n)
+    || Object.values(cfg.ikev2Profiles ?? {}).some((p) => p.virtualTemplate === n);
+  return named ? undefined : `no ISAKMP or IKEv2 profile names virtual-template ${n}`;
+}
+
+/**
  * The configuration of a Virtual-Access interface cloned from a template for one peer, as
  * `show running-config interface Virtual-AccessN` prints it (guide: DVTI Easy VPN server).
  */

@@ -42,7 +42,7 @@ import type { SharedBind } from '../dataplane/bind-registry.js';
 import type { Endpoint } from '../dataplane/packet-io.js';
 import { UdpGsoBind } from '../dataplane/udp-gso-bind.js';
 import { parseIpv4 } from '../lib/ip.js';
-import { tunnelMapTag, VtiRuntime } from './vti-runtime.js';
+import { tunnelMapTag, VtiRuntime, type TunnelTeardown } from './vti-runtime.js';
 import { tunnelIfId, virtualTemplate } from '../config/vti.js';
 import { TemporaryEntries, type TemporaryEntry, type TemporaryEntrySpec } from './temporary-entries.js';
 import { wantedRriRoutes, type RriRoute } from './reverse-route.js';
@@ -382,7 +382,7 @@ export class DataplaneService implements DaemonService {
       this.programInterfaces(config);
       this.programRoutes(config);
     }
-    this.tunnels.apply(config);
+    for (const td of this.tunnels.apply(config)) this.tearDownTunnel(td);
     this.compileSpds(config);
     this.installManual(config);
     this.queueTemporaryCheck(); // RRI: `reverse-route static` routes and changed entries
@@ -390,6 +390,18 @@ export class DataplaneService implements DaemonService {
       this.backend.installPolicies(this.policies());
       this.syncUdpBinds();
     }
+  }
+
+  /**
+   * A tunnel's configuration no longer supports its crypto session: the peer is told (IKE
+   * Deletes; a Virtual-Access's whole session, its IKE SA, ends) and its SAs go, with the reason logged.
+   */
+  private tearDownTunnel(td: TunnelTeardown): void {
+    this.ctx.logger('NET').message('CRYPTO', 5, 'TUNNEL_TEARDOWN', `${td.name}: crypto session ended: ${td.reason}`, td.peer ? { peer: td.peer } : undefined);
+    const rt = this.ctx.runtime;
+    if (td.dynamic && td.peer) for (const s of rt.ikeSessionSources ?? []) s.clearSessions?.(td.peer);
+    rt.clearCryptoSa?.({ kind: 'map', map: td.mapName });
+    this.sad?.deleteWhere((sa) => sa.policyKey === td.policyKey);
   }
 
   /** ESP in UDP (RFC 3948) arrives on the shared port-4500 bind of each local address. */

@@ -1034,7 +1034,13 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     }
     this.dataplane?.deleteSa(c.inboundId, 'ike');
     // the outbound bundle may already have been replaced by a rekey: only delete our own
-    if (![...this.children.values()].some((x) => x.policyKey === c.policyKey)) this.dataplane?.deleteSa(c.outboundId, 'ike');
+    // (the last child of a key takes the live outbound SA along, even when it was another's:
+    // after a collision the newer pair's outbound may belong to a child deleted before)
+    if (![...this.children.values()].some((x) => x.policyKey === c.policyKey)) {
+      this.dataplane?.deleteSa(c.outboundId, 'ike');
+      const live = this.dataplane?.sad?.outbound(c.policyKey)?.sas[0];
+      if (live) this.dataplane?.deleteSa(live.id, 'ike');
+    }
   }
 
   private onExpire(e: DataplaneExpire): void {

@@ -6,9 +6,9 @@
 
 import type { InterfaceRuntimeStatus } from '../cli/commands/routing.js';
 import type { Config } from '../config/model.js';
-import { cloneVirtualAccess, staticVtis, tunnelDeviceName, vtiPolicyKey, type StaticVti, type VirtualTemplate } from '../config/vti.js';
+import { cloneVirtualAccess, staticVtis, templateProblem, tunnelDeviceName, tunnelMapTag, vtiPolicyKey, type StaticVti, type VirtualTemplate } from '../config/vti.js';
 import type { InterfaceConfig } from '../config/interface.js';
-export { tunnelMapTag } from '../config/vti.js';
+export { tunnelMapTag };
 import type { IpsecSa } from '../ipsec/ipsec-sa.js';
 import type { Sad } from '../ipsec/sad.js';
 import type { TunnelDevices } from '../kernel/vti-devices.js';
@@ -29,6 +29,31 @@ export interface VirtualAccess extends StaticVti {
   createdAtMs: number;
 }
 
+/**
+ * A tunnel whose configuration no longer supports its crypto session (profile or template
+ * deleted, tunnel source without address, shutdown, endpoints changed): its SAs must go.
+ */
+export interface TunnelTeardown {
+  name: string;
+  peer: string | undefined;
+  policyKey: string;
+  mapName: string;
+  /** a Virtual-Access interface (its session is the peer's IKE SA) */
+  dynamic: boolean;
+  reason: string;
+}
+
+/** Why a static VTI that could negotiate under `was` cannot keep its SAs under `now`. */
+function staticTeardownReason(was: StaticVti, now: StaticVti | undefined): string | undefined {
+  if (was.shutdown || was.problem !== undefined) return undefined;
+  if (!now) return 'interface deleted';
+  if (now.shutdown) return 'administratively down (shutdown)';
+  if (now.problem !== undefined) return now.problem;
+  if (now.local !== was.local || now.peer !== was.peer) return `tunnel endpoints changed (${was.local} -> ${was.peer} is now ${now.local} -> ${now.peer})`;
+  if (now.profileName !== was.profileName) return `tunnel protection changed to IPsec profile ${now.profileName}`;
+  return undefined;
+}
+
 export class VtiRuntime {
   private vtis = new Map<string, StaticVti>();
   private readonly vas = new Map<string, VirtualAccess>();
@@ -44,9 +69,26 @@ export class VtiRuntime {
     lineProtocolMessage: (name: string, up: boolean) => void;
   }) {}
 
-  apply(cfg: Config): void {
+  /**
+   * Follows the configuration. Returns the tunnels whose crypto session must end because of
+   * it; Virtual-Access interfaces whose template can no longer serve them are already gone.
+   */
+  apply(cfg: Config): TunnelTeardown[] {
+    const before = this.vtis;
     this.vtis = new Map(staticVtis(cfg).map((v) => [v.name, v]));
+    const out: TunnelTeardown[] = [];
+    for (const was of before.values()) {
+      const reason = staticTeardownReason(was, this.vtis.get(was.name));
+      if (reason !== undefined) out.push({ name: was.name, peer: was.peer, policyKey: was.policyKey, mapName: tunnelMapTag(was.name), dynamic: false, reason });
+    }
+    for (const va of [...this.vas.values()]) {
+      const reason = templateProblem(cfg, Number(va.template.slice('Virtual-Template'.length)), va.profileName ?? '');
+      if (reason === undefined) continue;
+      this.vas.delete(va.name);
+      out.push({ name: va.name, peer: va.peer, policyKey: va.policyKey, mapName: tunnelMapTag(va.name), dynamic: true, reason });
+    }
     this.syncDevices();
+    return out;
   }
 
   private syncDevices(): void {

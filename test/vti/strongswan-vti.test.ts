@@ -19,29 +19,43 @@ const skip = !isRoot()
 
 const PSK = 'rampart-vti-swan-psk';
 
-function rampartVti(): string[] {
+const ikev2Lines = [
+  'crypto ikev2 proposal PROP1', ' encryption aes-cbc-256', ' integrity sha256', ' group 14', 'exit',
+  'crypto ikev2 policy POL1', ' proposal PROP1', 'exit',
+  'crypto ikev2 keyring KR1', ' peer SWAN', '  address 172.16.0.2', `  pre-shared-key ${PSK}`, ' exit', 'exit',
+  'crypto ikev2 profile IKEV2P', ' match identity remote address 172.16.0.2 255.255.255.255', ' identity local address 172.16.0.1',
+  ' authentication local pre-share', ' authentication remote pre-share', ' keyring local KR1', 'exit',
+  'crypto ipsec transform-set T1 esp-gcm 256', 'exit',
+  'crypto ipsec profile P1', ' set transform-set T1', ' set ikev2-profile IKEV2P', 'exit',
+];
+
+function rampartVti(ike: 1 | 2 = 2): string[] {
+  const ikeLines = ike === 1
+    ? [
+      'crypto isakmp policy 1', ' encr aes 256', ' hash sha256', ' authentication pre-share', ' group 14', 'exit',
+      `crypto isakmp key ${PSK} address 172.16.0.2`,
+      'crypto ipsec transform-set T1 esp-aes 256 esp-sha256-hmac', 'exit',
+      'crypto ipsec profile P1', ' set transform-set T1', 'exit',
+    ]
+    : ikev2Lines;
   return [
     'interface FastEthernet0/1', ' ip address 10.1.0.1 255.255.255.0', ' no shutdown', 'exit',
     'interface FastEthernet0/0', ' ip address 172.16.0.1 255.255.255.0', ' no shutdown', 'exit',
-    'crypto ikev2 proposal PROP1', ' encryption aes-cbc-256', ' integrity sha256', ' group 14', 'exit',
-    'crypto ikev2 policy POL1', ' proposal PROP1', 'exit',
-    'crypto ikev2 keyring KR1', ' peer SWAN', '  address 172.16.0.2', `  pre-shared-key ${PSK}`, ' exit', 'exit',
-    'crypto ikev2 profile IKEV2P', ' match identity remote address 172.16.0.2 255.255.255.255', ' identity local address 172.16.0.1',
-    ' authentication local pre-share', ' authentication remote pre-share', ' keyring local KR1', 'exit',
-    'crypto ipsec transform-set T1 esp-gcm 256', 'exit',
-    'crypto ipsec profile P1', ' set transform-set T1', ' set ikev2-profile IKEV2P', 'exit',
+    ...ikeLines,
     'interface Tunnel0', ' ip address 10.0.51.1 255.255.255.0', ' tunnel source FastEthernet0/0', ' tunnel destination 172.16.0.2',
     ' tunnel mode ipsec ipv4', ' tunnel protection ipsec profile P1', 'exit',
     'ip route 10.2.0.0 255.255.255.0 Tunnel0',
   ];
 }
 
-function swanConn(o: { start: boolean; localTs?: string; remoteTs?: string }): SwanConnection {
+
+function swanConn(o: { start: boolean; localTs?: string; remoteTs?: string; version?: 1 | 2 }): SwanConnection {
+  const version = o.version ?? 2;
   return {
-    name: 'vti', version: 2, localAddr: '172.16.0.2', remoteAddr: '172.16.0.1',
+    name: 'vti', version, localAddr: '172.16.0.2', remoteAddr: '172.16.0.1',
     proposals: ['aes256-sha256-modp2048'], psk: PSK, encap: true,
     children: [{
-      name: 'any', localTs: [o.localTs ?? '0.0.0.0/0'], remoteTs: [o.remoteTs ?? '0.0.0.0/0'], espProposals: ['aes256gcm16'],
+      name: 'any', localTs: [o.localTs ?? '0.0.0.0/0'], remoteTs: [o.remoteTs ?? '0.0.0.0/0'], espProposals: [version === 1 ? 'aes256-sha256' : 'aes256gcm16'],
       startAction: o.start ? 'start' : 'none',
     }],
   };
@@ -127,3 +141,24 @@ t.test('a peer proposing narrower selectors than any/any to a static VTI is refu
   t.match(diag, /TS_UNACCEPTABLE/, 'diagnosis recorded');
   t.match(diag, /proxy identities not supported: vti:Tunnel0 \(static VTI\) accepts only/, 'with a clear reason');
 });
+
+// IKEv1 (main mode, PSK): quick mode with IP any any proxies on both sides, each side initiating.
+for (const initiator of ['strongSwan', 'Rampart'] as const) {
+  t.test(`IKEv1: ${initiator} initiates a static VTI with strongSwan (0.0.0.0/0 proxies)`, { skip, timeout: 120_000 }, async (t) => {
+    const s = await setup(t, initiator === 'Rampart' ? 'vtisw4' : 'vtisw5');
+    await s.swan.load([swanConn({ start: false, version: 1 })]);
+    routeViaIpsec0(s.lab);
+    await s.box.configure(rampartVti(1));
+    if (initiator === 'strongSwan') await s.swan.initiate('any');
+    const up = await waitUntil(() => lineUp(s.box), 30_000, 500);
+    t.ok(up, 'Tunnel0 line protocol up');
+    if (!up || process.env.VTI_DEBUG) t.comment(`charon: ${s.swan.log().split('\n').slice(-40).join('\n')}\nrampart: ${s.box.proc.output.slice(-3000)}`);
+    const sas = await s.swan.listSas();
+    t.match(sas, /IKEv1/, 'strongSwan\'s SA is IKEv1');
+    t.match(sas, initiator === 'strongSwan' ? /_i\*/ : /_r\*/, `${initiator} initiated`);
+    t.match(await s.box.run('show crypto isakmp sa'), /QM_IDLE/, 'show crypto isakmp sa: QM_IDLE');
+    t.match(await s.box.run('show crypto ipsec sa'), /interface: Tunnel0[\s\S]*local  ident \(addr\/mask\/prot\/port\): \(0\.0\.0\.0\/0\.0\.0\.0\/0\/0\)/, 'any/any proxies on Tunnel0');
+    t.ok(await ping(s.lab, 'hostA', '10.2.0.2', { count: 3 }), 'hostA -> hostB through the VTI');
+    t.ok(await ping(s.lab, 'hostB', '10.1.0.2', { count: 3 }), 'hostB -> hostA through the VTI');
+  });
+}
