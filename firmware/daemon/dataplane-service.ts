@@ -38,6 +38,7 @@ import { runCommand, UserspaceBackend, type CommandRunner, type InterfacePolicy 
 import type { CryptoEngine } from '../lib/crypto-engine.js';
 import type { DaemonService, ServiceContext } from './daemon.js';
 import { packetErrorMessages } from './system-messages.js';
+import { CryptoEngineDebug, type EngineSa } from './crypto-engine-debug.js';
 import type { SharedBind } from '../dataplane/bind-registry.js';
 import type { Endpoint } from '../dataplane/packet-io.js';
 import { UdpGsoBind } from '../dataplane/udp-gso-bind.js';
@@ -246,6 +247,7 @@ export class DataplaneService implements DaemonService {
   backendError: string | undefined;
   detection: KernelIpsecDetection | undefined;
   private ctx!: ServiceContext;
+  private engineDebug!: CryptoEngineDebug;
   private now: () => number = Date.now;
   private readonly run: CommandRunner;
   private spds = new Map<string, { spd: Spd<MapEntryData>; mapName: string; local: string | undefined }>();
@@ -302,6 +304,8 @@ export class DataplaneService implements DaemonService {
       timer: { set: (fn, ms) => { const h = setTimeout(fn, ms); h.unref(); return h; }, clear: (h) => clearTimeout(h as NodeJS.Timeout) },
     });
     this.sad.on((e) => this.onSadEvent(e));
+    this.engineDebug = new CryptoEngineDebug(ctx.logger('ESP'));
+    this.sad.on((e) => { if (this.engineDebug.debugging()) this.engineDebug.ended(this.engineSa(e.sa), e.type === 'deleted' ? `delete IPsec SA (${e.reason})` : `IPsec SA ${e.type} lifetime expired (${e.cause})`); });
     const packetMessages = packetErrorMessages(ctx.logger('ESP'), () => this.now());
     this.pipeline = new Pipeline({
       sad: this.sad,
@@ -314,9 +318,10 @@ export class DataplaneService implements DaemonService {
       },
     });
     this.pipeline.onInvalidSpi = packetMessages.invalidSpi;
-    this.pipeline.onUnprotectError = (sa, code, seq) => packetMessages.unprotectError({
-      code, connId: this.connId(sa), spi: sa.spi, local: formatIp(sa.local), peer: formatIp(sa.peer), ...(seq !== undefined ? { seq } : {}),
-    });
+    this.pipeline.onUnprotectError = (sa, code, seq) => {
+      packetMessages.unprotectError({ code, connId: this.connId(sa), spi: sa.spi, local: formatIp(sa.local), peer: formatIp(sa.peer), ...(seq !== undefined ? { seq } : {}) });
+      if (this.engineDebug.debugging(true)) this.engineDebug.refused(this.engineSa(sa), code, seq);
+    };
     // A box whose ports are not wired to Linux interfaces (sim board without --port, e.g.
     // a daemon started by CLI tests in the host's namespace) runs no packet I/O at all:
     // no kernel probe, no TUN, no sysctl, no policy rules.
@@ -523,6 +528,7 @@ export class DataplaneService implements DaemonService {
     const extras: SaShowExtras = { pfsGroup: spec.pfsGroup, peerPort: spec.udpEncap?.remotePort ?? 500 };
     this.showExtras.set(inbound, extras);
     this.showExtras.set(bundle.sas[0]!, extras);
+    if (this.engineDebug.debugging()) this.engineDebug.created(this.engineSa(inbound), this.engineSa(bundle.sas[0]!));
     if (this.kernel) this.installInKernel(spec, inbound.id, bundle.sas[0]!.id);
     if (spec.iface !== undefined) this.tunnels.refreshSoon();
     this.queueTemporaryCheck(); // RRI routes follow the new SAs
@@ -946,6 +952,11 @@ export class DataplaneService implements DaemonService {
     }
     if (this.lastConfig) this.installManual(this.lastConfig);
     return n;
+  }
+
+  /** An SA as `debug crypto engine` names it. */
+  private engineSa(sa: SecurityAssociation<IpsecSa>): EngineSa {
+    return { direction: sa.direction, spi: sa.spi, peer: formatIp(sa.peer), connId: this.connId(sa), transform: sa.transformName ?? '' };
   }
 
   // ------------------------------------------------------------------ show

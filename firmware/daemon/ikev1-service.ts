@@ -44,6 +44,7 @@ import {
 import type { DaemonService, ServiceContext } from './daemon.js';
 import { reverseRouteSpecOf } from './reverse-route.js';
 import { ikeAuthFailureMessages, sessionStatus } from './system-messages.js';
+import { CryptoEngineDebug } from './crypto-engine-debug.js';
 import type { DataplaneService, DataplaneExpire, SaKeys } from './dataplane-service.js';
 import type { ClearCryptoSaFilter } from '../cli/commands/crypto-ipsec-sa.js';
 import { activeStaticVtis, tunnelMapTag, tunnelRetryDelayMs, virtualTemplate, type StaticVti, type VirtualTemplate } from '../config/vti.js';
@@ -919,8 +920,13 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   /** IOS system messages for session changes (docs/system-messages.md). */
   private reportEvent(ev: IkeV1Event): void {
     const log = this.ctx.logger('IKE');
-    if (ev.type === 'phase1-up') this.phase1Context.set(ev.sa.connId, { peerId: ev.sa.peerId, ...(ev.sa.profile ? { profile: ev.sa.profile } : {}) });
-    else if (ev.type === 'phase1-down' || ev.type === 'peer-dead') this.phase1Context.delete(ev.connId);
+    if (ev.type === 'phase1-up') {
+      this.phase1Context.set(ev.sa.connId, { peerId: ev.sa.peerId, ...(ev.sa.profile ? { profile: ev.sa.profile } : {}) });
+      new CryptoEngineDebug(log).ikeKeys(ev.sa.connId, ev.sa.remote.address);
+    } else if (ev.type === 'phase1-down' || ev.type === 'peer-dead') {
+      this.phase1Context.delete(ev.connId);
+      new CryptoEngineDebug(log).ikeDeleted(ev.connId, ev.remote.address);
+    }
     if (ev.type === 'phase1-up') sessionStatus(log, true, ev.sa.remote.address, ev.sa.remote.port, ev.sa.peerId, { connIds: [ev.sa.connId] });
     else if (ev.type === 'phase1-down') sessionStatus(log, false, ev.remote.address, ev.remote.port, undefined, { connIds: [ev.connId] });
     else if (ev.type === 'phase1-failed') {

@@ -20,6 +20,7 @@ import { rangeAddr, type PacketKey, type TrafficSelector } from '../ipsec/select
 import type { ProtectDecision } from '../ipsec/spd.js';
 import type { DaemonService, ServiceContext } from './daemon.js';
 import { ikeAuthFailureMessages, sessionStatus } from './system-messages.js';
+import { CryptoEngineDebug } from './crypto-engine-debug.js';
 import type { EventContext, ScopedLogger } from '../lib/event-bus.js';
 import { tunnelRetryDelayMs } from '../config/vti.js';
 import type { TemporaryEntrySpec } from './temporary-entries.js';
@@ -474,6 +475,7 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
       case 'ike-up':
         this.ikePeers.set(e.sa.ikeSaId, { address: e.sa.remoteAddress, port: e.sa.remotePort });
         sessionStatus(this.logger, true, e.sa.remoteAddress, e.sa.remotePort, undefined, { connIds: [e.sa.ikeSaId] });
+        new CryptoEngineDebug(this.logger).ikeKeys(e.sa.ikeSaId, e.sa.remoteAddress);
         this.debugLine(`IKEv2: IKE SA ${e.sa.ikeSaId} with ${e.sa.remoteAddress}:${e.sa.remotePort} up (${e.sa.encryption} ${e.sa.prf} group ${e.sa.dhGroup})`);
         break;
       case 'ike-down': {
@@ -482,7 +484,10 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
         if (va) { this.vaByIke.delete(e.ikeSaId); this.dp?.releaseVirtualAccess?.(va.name); }
         const peer = this.ikePeers.get(e.ikeSaId);
         this.ikePeers.delete(e.ikeSaId);
-        if (peer) sessionStatus(this.logger, false, peer.address, peer.port, undefined, { connIds: [e.ikeSaId] });
+        if (peer) {
+          sessionStatus(this.logger, false, peer.address, peer.port, undefined, { connIds: [e.ikeSaId] });
+          new CryptoEngineDebug(this.logger).ikeDeleted(e.ikeSaId, peer.address);
+        }
         this.debugLine(`IKEv2: IKE SA ${e.ikeSaId} down (${e.reason})`);
         break;
       }

@@ -4,63 +4,21 @@
 // pre-shared key, one per 30 s per peer). Two data planes back to back in one process for
 // the packet messages; two Rampart daemons in namespaces with different keys for IKE.
 import t from 'tap';
-import '../../firmware/cli/commands/index.js';
-import { runTranscript } from '../../firmware/cli/transcript.js';
-import { createConfig } from '../../firmware/config/model.js';
-import { DataplaneService } from '../../firmware/daemon/dataplane-service.js';
-import type { ServiceContext } from '../../firmware/daemon/daemon.js';
 import { ikeAuthFailureMessages, MAC_ERR_INTERVAL_MS, REPLAY_ERR_INTERVAL_MS } from '../../firmware/daemon/system-messages.js';
-import { BindRegistry } from '../../firmware/dataplane/bind-registry.js';
-import { busMembers, EventBus, type MessageEvent } from '../../firmware/lib/event-bus.js';
-import { simBoard } from '../../board/sim.js';
-import { fakeSystem } from '../lib/fake-system.js';
-import { manualConfig } from '../dataplane-e2e/rampart-pair.js';
+import { EventBus, type MessageEvent } from '../../firmware/lib/event-bus.js';
+import { dataplaneBox, icmp } from './dataplane-box.js';
 import { isRoot, hasCommand } from '../lib/netns.js';
 import { ping } from '../lib/site-to-site.js';
 import { gatewayConfig, rampartPairLab, sleep, waitForText } from '../ikev1-interop/lab.js';
 
 let now = 1_000_000;
 
-async function box() {
-  const cfg = createConfig();
-  const sys = fakeSystem();
-  const bus = new EventBus(() => now);
-  const messages: MessageEvent[] = [];
-  bus.subscribe((e) => { if (e.kind === 'message') messages.push(e); });
-  const wire: Uint8Array[] = [];
-  let delivered = 0;
-  const svc = new DataplaneService({
-    userspace: false, detect: false,
-    io: { sendOuter: (p) => { wire.push(Uint8Array.from(p)); return true; }, deliverInner: () => { delivered++; return true; } },
-  });
-  const ctx: ServiceContext = {
-    board: simBoard({ portMap: {} }), system: { ...sys, now: () => now }, config: () => cfg, runtime: sys.runtime, log: () => {}, ...busMembers(bus),
-    binds: new BindRegistry(async () => { throw new Error('no sockets in this test'); }), service: () => undefined,
-  };
-  await svc.start(ctx);
-  return { cfg, sys, svc, wire, messages, delivered: () => delivered };
-}
-
-function icmp(src: string, dst: string): Uint8Array {
-  const p = new Uint8Array(32);
-  p[0] = 0x45; p[3] = 32; p[8] = 64; p[9] = 1;
-  p.set(src.split('.').map(Number), 12); p.set(dst.split('.').map(Number), 16);
-  let sum = 0;
-  for (let i = 0; i < 20; i += 2) sum += (p[i]! << 8) | p[i + 1]!;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  p[10] = (~sum >> 8) & 255; p[11] = ~sum & 255;
-  p.set([8, 0, 0, 0, 0, 1, 0, 1], 20);
-  return p;
-}
-
 t.test('replay and MAC failures: one message per SA per IOS interval', async (t) => {
-  const a = await box();
-  const b = await box();
+  const a = await dataplaneBox('A', () => now);
+  const b = await dataplaneBox('B', () => now);
   t.teardown(async () => { await a.svc.stop(); await b.svc.stop(); });
-  for (const [x, side] of [[a, 'A'], [b, 'B']] as const) {
-    await runTranscript(['configure terminal', ...manualConfig(side), 'end'], { config: x.cfg, system: x.sys, privileged: true });
-    x.svc.apply(x.cfg);
-  }
+  await a.configure();
+  await b.configure();
   a.svc.pipeline.outbound(icmp('10.1.0.2', '10.2.0.2'));
   const first = a.wire[0]!;
   b.svc.pipeline.inbound(Uint8Array.from(first));
@@ -74,8 +32,7 @@ t.test('replay and MAC failures: one message per SA per IOS interval', async (t)
   t.match(r.text, /^decrypt: replay check failed connection id=\d+, sequence number=1$/, 'IOS text with the packet\'s sequence number');
   t.equal(r.level, 4);
   const connId = Number(/connection id=(\d+)/.exec(r.text)![1]);
-  const sa = await runTranscript(['show crypto ipsec sa'], { config: b.cfg, system: b.sys, privileged: true });
-  t.match(sa.text, new RegExp(`conn id: ${connId},`), 'the conn id is the one show crypto ipsec sa prints');
+  t.match(await b.cli(['show crypto ipsec sa']), new RegExp(`conn id: ${connId},`), 'the conn id is the one show crypto ipsec sa prints');
   t.same(r.context.peer, '172.16.0.1', 'context: the peer');
   t.same(r.context.connIds, [connId], 'context: the conn id');
   t.equal(r.context.spis?.length, 1, 'context: the SPI');
