@@ -57,8 +57,10 @@ export interface SystemServices {
   reload(): void;
   /** The running config changed (the session calls this after each config command). */
   configChanged(): void;
-  /** A session left configuration mode (%SYS-5-CONFIG_I); `by`: its line. */
-  configured?(by: string): void;
+  /** A session left configuration mode (%SYS-5-CONFIG_I); `by`: its line, `session`: its id. */
+  configured?(by: string, session?: number): void;
+  /** A configuration command ran without error (the archive's change log); `depth`: sub-modes deep. */
+  configCommand?(cmd: { session: number; user?: string; line: string; depth: number; text: string }): void;
   readonly runtime: RuntimeView;
   /** Name of the terminal line this session is on, for messages (`console`, `vty0`). */
 }

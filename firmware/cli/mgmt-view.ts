@@ -51,13 +51,61 @@ export interface FlashFiles {
   space(): { total: number; free: number };
 }
 
+/** `show archive`. */
+export interface ArchiveStatus {
+  /** A `path` is configured. */
+  enabled: boolean;
+  maximum: number;
+  saved?: number;
+  /** `flash:NAME-N` the next archive gets. */
+  next?: string;
+  /** One entry per slot (1..maximum), `flash:NAME-N` or undefined. */
+  files: Array<string | undefined>;
+  /** Slot number (1-based) of the most recent archive; 0 when none. */
+  mostRecent: number;
+}
+
+/** One line of `show archive log config`. */
+export interface ConfigLogEntry {
+  idx: number;
+  /** Configuration session number (one per stay in configuration mode). */
+  session: number;
+  user: string;
+  /** `console`, `vty0` */
+  line: string;
+  /** The command, indented one space per sub-mode. */
+  command: string;
+  time: number;
+}
+
+export interface ConfigLogStats { sessions: number; entries: number; bytesHeld: number; bytesAllocated: number; bytesFreed: number }
+
+/** What `configure replace` did. */
+export interface ReplaceResult {
+  /** Lines of the file that do not load (then nothing was changed unless forced). */
+  failed: string[];
+  /** The commands applied, pass by pass (`list` prints them). */
+  passes: string[][];
+  /** The running configuration now equals the file. */
+  done: boolean;
+}
+
 export interface ManagementServices {
   readonly flash: FlashFiles;
   /**
-   * Replaces the running configuration with `text` (loaded into a fresh model, swapped in
-   * only when every line loaded, or with `force`); returns the failing lines.
+   * Replaces the running configuration with `text`: the file is loaded into a fresh model
+   * first (a failing line stops it unless `force`), then only the differences are applied
+   * to the running configuration as commands, in up to 5 passes as IOS does.
    */
-  replaceRunning(text: string, force: boolean): Promise<string[]>;
+  replaceRunning(text: string, force: boolean): Promise<ReplaceResult>;
+  /** The configuration archive (`archive` / `show archive` / `archive config`). */
+  readonly archive: {
+    /** Archives the running configuration now; returns the file (`flash:NAME-N`). */
+    save(): string;
+    status(): ArchiveStatus;
+    log(): ConfigLogEntry[];
+    statistics(): ConfigLogStats;
+  };
   /** `configure terminal revert timer`: arms (or re-arms) the rollback to `snapshot`. */
   armRevert(snapshot: string, minutes: number): void;
   /** `configure confirm`: true when a rollback was pending. */

@@ -110,7 +110,7 @@ export class CliSession implements SessionControl {
       }
       throw err;
     } finally {
-      if (wasConfig && !isConfigMode(this.mode)) this.opts.system.configured?.(this.line);
+      if (wasConfig && !isConfigMode(this.mode)) this.opts.system.configured?.(this.line, this.id);
     }
   }
 
@@ -245,6 +245,7 @@ export class CliSession implements SessionControl {
     let data: unknown;
     let hasData = false;
     const frame = viaDo ? { mode: 'exec', data: {} } : this.top();
+    const depth = this.stack.length - 2;
     const ctx: CommandContext = {
       config: this.config,
       mode,
@@ -288,6 +289,9 @@ export class CliSession implements SessionControl {
     if (ok && isConfigMode(mode) && !viaDo) {
       this.config.revision++;
       this.opts.system.configChanged();
+      if (caret && !/^\s*(exit|end)\s*$/i.test(caret.line)) {
+        this.opts.system.configCommand?.({ session: this.id, user: this.user, line: this.line, depth, text: caret.line.trim() });
+      }
     }
     this.flush(out, filters, data, hasData);
     // The privilege may have changed (enable/disable): keep exec frames in step.

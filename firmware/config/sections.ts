@@ -1,6 +1,7 @@
 // Every feature's config section, imported for its registration. Add one line per feature.
 import './system.js';
 import './logging.js';
+import './archive.js';
 import './line.js';
 import './users.js';
 import './ssh.js';

@@ -18,7 +18,10 @@ import { JsonLines, type Event, type Request, type Response, type SessionOrigin 
 import { Flash, RELOAD_MARKER, STARTUP_CONFIG } from './flash.js';
 import type { Duplex } from 'node:stream';
 import { execTimeoutMs, lineConfigFor } from '../config/line.js';
-import type { ManagementServices, SessionInfo } from '../cli/mgmt-view.js';
+import type { ManagementServices, ReplaceResult, SessionInfo } from '../cli/mgmt-view.js';
+import { renderConfigLines } from '../config/model.js';
+import { ConfigArchive } from '../mgmt/config-archive.js';
+import { applyDifferences, changedMapEntries } from '../mgmt/config-replace.js';
 import { HostKeys } from '../mgmt/host-keys.js';
 import { SshServer } from '../mgmt/ssh-server.js';
 import { lineLogin, loginNeed } from '../mgmt/login.js';
@@ -127,6 +130,8 @@ export class Daemon {
   readonly ssh: SshServer;
   /** Firmware update over the board's A/B slots (none: the box has no slots). */
   readonly updates: UpdateService | undefined;
+  readonly archive: ConfigArchive;
+  private archiveTimer: { timer: NodeJS.Timeout; minutes: number } | undefined;
 
   constructor(private readonly opts: DaemonOptions) {
     this.now = opts.now ?? Date.now;
@@ -154,6 +159,9 @@ export class Daemon {
       guard: this.loginGuard,
       flash: this.files,
     }, { port: opts.sshPort ?? 22, host: opts.sshHost });
+    this.archive = new ConfigArchive(this.files, () => this.config.archive, () => this.config.system.hostname, () => this.now(),
+      (user, command) => this.sys.message('PARSER', 5, 'CFGLOG_LOGGEDCMD', `User:${user}  logged command:${command}`));
+    this.appliers.push({ name: 'archive', apply: (c) => this.armArchiveTimer(c.archive.path !== undefined ? c.archive.timePeriodMin : undefined) });
     const mgmt: ManagementServices = {
       hostKeys: () => this.hostKeys.list(),
       generateHostKey: async (type, bits) => {
@@ -170,6 +178,12 @@ export class Daemon {
       flash: this.files,
       scpPut: (data, target) => scpPut(data, target),
       replaceRunning: (text, force) => this.replaceRunning(text, force),
+      archive: {
+        save: () => this.archive.save(configText(this.config)),
+        status: () => this.archive.status(),
+        log: () => this.archive.entries(),
+        statistics: () => this.archive.statistics(),
+      },
       armRevert: (snapshot, minutes) => {
         clearTimeout(this.revert?.timer);
         const keep = this.revert?.snapshot ?? snapshot;
@@ -208,11 +222,21 @@ export class Daemon {
       lastReload,
       now: () => this.now(),
       readStartup: async () => this.flash.read(STARTUP_CONFIG),
-      writeStartup: async (text) => this.flash.writeAtomic(STARTUP_CONFIG, text),
+      writeStartup: async (text) => {
+        this.flash.writeAtomic(STARTUP_CONFIG, text);
+        // `archive` / `write-memory`: every save also goes to the archive
+        if (this.config.archive.writeMemory && this.config.archive.path !== undefined) {
+          try { this.archive.save(text); } catch (e) { this.sys.message('ARCHIVE_ISSU', 3, 'ERROR', (e as Error).message.replace(/^%/, '')); }
+        }
+      },
       eraseStartup: async () => this.flash.remove(STARTUP_CONFIG),
       reload: () => this.reload(),
       configChanged: () => this.configChanged(),
-      configured: (by) => { if (by !== 'boot') this.sys.message('SYS', 5, 'CONFIG_I', `Configured from console by ${by}`); },
+      configured: (by, session) => {
+        if (session !== undefined) this.archive.sessionEnded(session);
+        if (by !== 'boot') this.sys.message('SYS', 5, 'CONFIG_I', `Configured from console by ${by}`);
+      },
+      configCommand: (cmd) => { if (cmd.line !== 'boot') this.archive.logged(cmd); },
       get runtime() { return daemon.runtime; },
       mgmt,
       ...(this.updates ? { updates: this.updates } : {}),
@@ -282,16 +306,49 @@ export class Daemon {
     }
   }
 
-  /** `configure replace` and the revert timer: a fresh model from `text`, swapped in whole. */
-  private async replaceRunning(text: string, force: boolean): Promise<string[]> {
+  /**
+   * `configure replace` and the revert timer: the file is loaded into a fresh model first
+   * (a failing line stops here unless forced), then only the differences are applied to the
+   * running configuration as commands (mgmt/config-replace.ts). Should they not converge in
+   * IOS's 5 passes, the fresh model is swapped in whole so the result is still the file.
+   * Crypto map entries that changed lose their SAs once the runtime has the new configuration.
+   */
+  private async replaceRunning(text: string, force: boolean): Promise<ReplaceResult> {
     const next = this.newConfig();
     const errors = await loadConfigText(text, next, this.system);
     const failed = errors.map((e) => `line ${e.lineNo}: ${e.line.trim()}: ${e.message.split('\n').pop()}`);
-    if (failed.length > 0 && !force) return failed;
-    next.revision = this.config.revision + 1;
-    this.config = next;
-    this.configChanged();
-    return failed;
+    if (failed.length > 0 && !force) return { failed, passes: [], done: false };
+    const before = configText(this.config);
+    const target = configText(next);
+    const r = await applyDifferences(target, {
+      runningText: () => configText(this.config),
+      applyLines: async (lines) => { await loadConfigText(lines.join('\n'), this.config, this.system); },
+    });
+    if (!r.done) {
+      this.sys.message('ARCHIVE_DIFF', 5, 'ROLLBACK', `configure replace did not converge in ${r.passes.length} passes: the configuration was replaced whole`);
+      next.revision = this.config.revision + 1;
+      this.config = next;
+      this.configChanged();
+    }
+    const stale = changedMapEntries(before, target);
+    if (stale.length > 0) {
+      await this.waitApplied();
+      for (const e of stale) this.runtime.clearCryptoSa?.({ kind: 'map', map: e.map, seq: e.seq });
+    }
+    return { failed, passes: r.passes, done: r.done };
+  }
+
+  /** `archive` / `time-period MIN`: the running configuration is archived every MIN minutes. */
+  private armArchiveTimer(minutes: number | undefined): void {
+    if (this.archiveTimer?.minutes === minutes) return;
+    if (this.archiveTimer) clearInterval(this.archiveTimer.timer);
+    this.archiveTimer = undefined;
+    if (minutes === undefined) return;
+    const timer = setInterval(() => {
+      try { this.archive.save(configText(this.config)); } catch (e) { this.sys.message('ARCHIVE_ISSU', 3, 'ERROR', (e as Error).message.replace(/^%/, '')); }
+    }, minutes * 60_000 / REVERT_SPEEDUP);
+    timer.unref();
+    this.archiveTimer = { timer, minutes };
   }
 
   async boot(): Promise<void> {
@@ -574,6 +631,7 @@ export class Daemon {
 
   async stop(): Promise<void> {
     if (this.idleTimer) clearInterval(this.idleTimer);
+    if (this.archiveTimer) clearInterval(this.archiveTimer.timer);
     await this.ssh.stop();
     for (const svc of this.started.splice(0).reverse()) await svc.stop().catch(() => {});
     await this.binds.closeAll();
@@ -585,7 +643,12 @@ export class Daemon {
   }
 }
 
-/** Tests shorten the revert timer's minutes (RAMPART_REVERT_SPEEDUP=60: a minute is a second). */
+/** Running-config text as the CLI renders it. */
+function configText(cfg: Config): string {
+  return `${renderConfigLines(cfg).join('\n')}\n`;
+}
+
+/** Tests shorten the revert timer's and the archive time-period's minutes (RAMPART_REVERT_SPEEDUP=60: a minute is a second). */
 const REVERT_SPEEDUP = Math.max(1, Number(process.env.RAMPART_REVERT_SPEEDUP ?? 1) || 1);
 
 /** `console` / `con 0` / `vty 3` as kind and number. */

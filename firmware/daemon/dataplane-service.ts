@@ -942,7 +942,7 @@ export class DataplaneService implements DaemonService {
     let n: number;
     if (filter.kind === 'all') n = this.sad.clear('cleared');
     else if (filter.kind === 'peer') n = this.sad.deleteWhere((sa) => formatIp(sa.peer) === filter.peer);
-    else if (filter.kind === 'map') n = this.sad.deleteWhere((sa) => sa.mapName === filter.map);
+    else if (filter.kind === 'map') n = this.sad.deleteWhere((sa) => sa.mapName === filter.map && (filter.seq === undefined || sa.mapSeq === filter.seq));
     else {
       const proto = filter.protocol === 'esp' ? IPPROTO_ESP : filter.protocol === 'ah' ? IPPROTO_AH : IPPROTO_IPCOMP;
       let dst: IpAddr;

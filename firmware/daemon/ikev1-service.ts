@@ -1100,7 +1100,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
 
   private clearChildren(f: ClearCryptoSaFilter): void {
     for (const c of [...this.children.values()]) {
-      const hit = f.kind === 'all' || (f.kind === 'peer' && c.info.remote.address === f.peer) || (f.kind === 'map' && c.mapName === f.map)
+      const hit = f.kind === 'all' || (f.kind === 'peer' && c.info.remote.address === f.peer) || (f.kind === 'map' && c.mapName === f.map && (f.seq === undefined || c.seq === f.seq))
         || (f.kind === 'entry' && f.protocol === 'esp' && (f.spi === c.info.inbound.spi || f.spi === c.info.outbound.spi));
       if (hit) this.dropChild(c, true);
     }

@@ -64,7 +64,7 @@ export interface Ikev2ServiceOptions {
 type ClearCryptoSaFilter =
   | { kind: 'all' }
   | { kind: 'peer'; peer: string }
-  | { kind: 'map'; map: string }
+  | { kind: 'map'; map: string; seq?: number }
   | { kind: 'entry'; destination: string; protocol: 'esp' | 'ah' | 'comp'; spi: number };
 
 interface Installed {
@@ -551,7 +551,7 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
   /** `clear crypto sa [peer A | map M]`: Delete (child) to the peer, then the data plane removes them. */
   private clearChildren(f: ClearCryptoSaFilter): void {
     for (const [childId, rec] of this.installed) {
-      const hit = f.kind === 'all' || (f.kind === 'peer' && rec.child.remoteAddress === f.peer) || (f.kind === 'map' && rec.meta.mapName === f.map) ||
+      const hit = f.kind === 'all' || (f.kind === 'peer' && rec.child.remoteAddress === f.peer) || (f.kind === 'map' && rec.meta.mapName === f.map && (f.seq === undefined || rec.meta.seq === f.seq)) ||
         (f.kind === 'entry' && f.protocol === 'esp' && (f.spi === rec.child.spiIn || f.spi === rec.child.spiOut));
       if (hit) this.engine.deleteChild(childId);
     }

@@ -88,7 +88,8 @@ export interface CryptoEngineShow {
 export type ClearCryptoSaFilter =
   | { kind: 'all' }
   | { kind: 'peer'; peer: string }
-  | { kind: 'map'; map: string }
+  /** `seq`: only that entry's SAs (configure replace of a changed entry). */
+  | { kind: 'map'; map: string; seq?: number }
   | { kind: 'entry'; destination: string; protocol: 'esp' | 'ah' | 'comp'; spi: number };
 
 declare module '../context.js' {

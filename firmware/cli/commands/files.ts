@@ -15,12 +15,15 @@ function flash(ctx: CommandContext): FlashFiles {
 }
 
 /** `flash:NAME`, `flash:/NAME` or `NAME` -> NAME. */
-function fileArg(ctx: CommandContext, text: string): string {
+export function flashFileName(text: string): string {
   const m = /^(?:flash:)?\/?(.+)$/i.exec(text);
   const name = m?.[1] ?? '';
   if (!/^[A-Za-z0-9_][A-Za-z0-9._+-]{0,127}$/.test(name) || name.includes('..')) throw new CliError(`%Error opening flash:${name} (Invalid argument)`);
-  void ctx;
   return name;
+}
+
+function fileArg(_ctx: CommandContext, text: string): string {
+  return flashFileName(text);
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -182,8 +185,13 @@ defineCommand({
 
 defineCommand({
   modes: PRIV,
-  syntax: 'configure replace WORD$file [force]',
-  help: { replace: 'Replace the running-config with a new config file', file: 'Configuration file (flash:NAME)', force: 'Replace without asking' },
+  syntax: 'configure replace WORD$file [list] [force] [revert trigger [error] timer (1-120)$min]',
+  help: {
+    replace: 'Replace the running-config with a new config file', file: 'Configuration file (flash:NAME)',
+    list: 'List the command lines applied', force: 'Replace without asking',
+    revert: 'Parameters for reverting the configuration', trigger: 'Set the trigger for reverting the configuration',
+    error: 'Revert when an error occurs', timer: 'Time before reverting', min: 'Minutes before the configuration reverts',
+  },
   async handler(ctx, a) {
     const name = fileArg(ctx, a.req('file'));
     const data = flash(ctx).read(name);
@@ -192,9 +200,20 @@ defineCommand({
       const answer = await ctx.ask('This will apply all necessary additions and deletions\nto replace the current running configuration with the\ncontents of the specified configuration file, which is\nassumed to be a complete configuration, not a partial\nconfiguration. Enter Y if you are sure you want to proceed. ? [no]: ');
       if (!/^y(es)?$/i.test(answer.trim())) return;
     }
+    const mgmt = mgmtOf(ctx);
+    // `revert trigger timer`: the configuration as it is now comes back unless `configure confirm`
+    if (a.has('revert')) mgmt.armRevert(runningConfigText(ctx), a.num('min')!);
     // Loaded into a fresh model first: a file with a failing line leaves the running config as it was.
-    const failed = await mgmtOf(ctx).replaceRunning(data.toString('utf8'), false);
-    if (failed.length > 0) throw new CliError(`%Error: configure replace failed, the running configuration is unchanged:\n${failed.join('\n')}`);
-    ctx.print('Total number of passes: 1\nRollback Done');
+    const r = await mgmt.replaceRunning(data.toString('utf8'), false);
+    if (r.failed.length > 0) throw new CliError(`%Error: configure replace failed, the running configuration is unchanged:\n${r.failed.join('\n')}`);
+    ctx.data({ passes: r.passes, done: r.done });
+    const out: string[] = [];
+    if (a.has('list')) {
+      // IOS lists each pass's commands (the `exit`s between sub-modes are ours, not listed)
+      r.passes.forEach((cmds, i) => out.push(`!Pass ${i + 1}`, '', '!List of Commands:', ...cmds.filter((l) => l.trim() !== 'exit'), 'end', ''));
+    }
+    out.push(`Total number of passes: ${Math.max(1, r.passes.length)}`, 'Rollback Done');
+    if (a.has('revert')) out.push('', 'Rollback Confirmed Change timer is set.');
+    ctx.print(out.join('\n'));
   },
 });

@@ -8,6 +8,7 @@ import './ssh.js';
 import './banner.js';
 import './files.js';
 import './update.js';
+import './archive.js';
 import './crypto-ipsec.js';
 import './crypto-ipsec-sa.js';
 import './acl.js';
