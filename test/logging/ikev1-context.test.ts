@@ -6,7 +6,7 @@
 import t from 'tap';
 import { Net, entry, ofType, pol, sel } from '../ikev1/harness.js';
 import { isakmpEventContext, phase1Identity, type IsakmpDebugEvent } from '../../firmware/ike/v1/debug.js';
-import { IdType, PayloadType } from '../../firmware/proto/ikev1/index.js';
+import { IdType } from '../../firmware/proto/ikev1/index.js';
 import { DebugConditions } from '../../firmware/mgmt/debug-conditions.js';
 import type { DebugEvent } from '../../firmware/lib/event-bus.js';
 import type { Condition } from '../../firmware/cli/logging-view.js';
@@ -93,10 +93,10 @@ t.test('conditions select one spoke\'s IKEv1 lines', async (t) => {
 });
 
 t.test('phase1Identity: identity only once received, KEY_ID is a Unity group', async (t) => {
-  const id = (idType: number, text: string) => ({ type: PayloadType.ID, idType, protocolId: 0, port: 0, data: new TextEncoder().encode(text) });
-  t.same(phase1Identity({ role: 'responder', peerId: '10.0.0.9' }), {}, 'responder before MM5: nothing');
-  t.same(phase1Identity({ role: 'responder', idI: id(IdType.ID_KEY_ID, 'sales'), peerId: 'sales' }), { peerId: 'sales', group: 'sales' }, 'KEY_ID: identity and group');
-  t.same(phase1Identity({ role: 'initiator', idI: id(IdType.ID_FQDN, 'me.example.com'), peerId: '10.0.0.9' }), {}, 'initiator: its own ID is not the peer\'s');
-  t.same(phase1Identity({ role: 'initiator', idR: id(IdType.ID_FQDN, 'hub.example.com'), peerId: 'hub.example.com', profile: { name: 'p', keyrings: [], match: [] } }),
+  // the engine records the ID type of what the peer sent (peerIdType), never its own
+  t.same(phase1Identity({ peerId: '10.0.0.9' }), {}, 'responder before MM5: nothing');
+  t.same(phase1Identity({ peerIdType: IdType.ID_KEY_ID, peerId: 'sales' }), { peerId: 'sales', group: 'sales' }, 'KEY_ID: identity and group');
+  t.same(phase1Identity({ peerId: '10.0.0.9' }), {}, 'initiator before MM6: its own ID is not the peer\'s');
+  t.same(phase1Identity({ peerIdType: IdType.ID_FQDN, peerId: 'hub.example.com', profile: { name: 'p', keyrings: [], match: [] } }),
     { peerId: 'hub.example.com', profile: 'p' }, 'initiator after MM6, with its profile');
 });

@@ -67,11 +67,11 @@ export function emitDebug(ctx: DebugContext, text: string, error = false): void 
  * identity once its ID payload has arrived (`peer hostname`), a Unity group name sent as
  * ID_KEY_ID (`peer group`) and the ISAKMP profile it matched.
  */
-export function phase1Identity(sa: Pick<Phase1, 'role' | 'idI' | 'idR' | 'peerId' | 'profile'>): Pick<DebugContext, 'peerId' | 'group' | 'profile'> {
-  const id = sa.role === 'initiator' ? sa.idR : sa.idI;
+export function phase1Identity(sa: Pick<Phase1, 'peerIdType' | 'peerId' | 'profile'>): Pick<DebugContext, 'peerId' | 'group' | 'profile'> {
+  const sent = sa.peerIdType !== undefined;
   return {
-    ...(id ? { peerId: sa.peerId } : {}),
-    ...(id && id.idType === IdType.ID_KEY_ID ? { group: sa.peerId } : {}),
+    ...(sent ? { peerId: sa.peerId } : {}),
+    ...(sa.peerIdType === IdType.ID_KEY_ID ? { group: sa.peerId } : {}),
     ...(sa.profile ? { profile: sa.profile.name } : {}),
   };
 }

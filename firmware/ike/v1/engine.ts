@@ -1,25 +1,24 @@
 // IKEv1 engine: Main Mode, Aggressive Mode (pre-shared keys), Quick Mode (with/without PFS),
 // Informational (DELETE, INITIAL-CONTACT, RESPONDER-LIFETIME, DPD R-U-THERE/ACK), retransmission
-// with backoff, NAT-T detection and float to 4500. No I/O: datagrams in via receive(),
+// with backoff, NAT-T detection and float to 4500. The exchanges are tasks (tasks/*) that see
+// only a narrow context (context.ts); the engine keeps the SA table, demultiplexes messages,
+// answers duplicates and runs the timers. No I/O: datagrams in via receive(),
 // datagrams out via drainOutbox(), results via drainEvents(), time via the injected clock and
 // tick(). The socket layer adds/strips the non-ESP marker on port 4500.
 import { randomFillSync } from 'node:crypto';
-import { DOI_IPSEC, ExchangeType, HeaderFlag, IsakmpDecodeError, NAT_T_PORT, PayloadType, ProtocolId, ZERO_COOKIE, bytesEqual, concatBytes, decodeHeader, encodePayloadBody, toHex } from '../../proto/ikev1/index.js';
+import { DOI_IPSEC, ExchangeType, HeaderFlag, IsakmpDecodeError, NAT_T_PORT, PayloadType, ProtocolId, ZERO_COOKIE, bytesEqual, concatBytes, decodeHeader, toHex } from '../../proto/ikev1/index.js';
 import { isSupportedDhGroup } from '../crypto/index.js';
-import { createIkeV1Dh } from './dh-fast.js';
-import { ikeEncryptionByName, ikeHashByName } from './algorithms.js';
+import type { V1Context } from './context.js';
 import { emitDebug, phase1Identity, type DebugContext } from './debug.js';
-import { deriveSkeyids, encryptionKey, phase1Iv, skeyidPsk } from './keys.js';
-import { findPreSharedKey, selfIdentity } from './peer-config.js';
-import { buildPhase1Sa, type Phase1Params } from './policy.js';
+import { findPreSharedKey } from './peer-config.js';
+import type { Phase1Params } from './policy.js';
 import type { Endpoint, Datagram, IsakmpStateName, InitiateOptions, IpsecSaInfo, IkeV1Event, IkeV1EngineOptions, EngineCounters, Retx, Phase1, IpsecRecord } from './types.js';
 import { readU32, readU64, u32bytes } from './util.js';
-import { respondPhase1Start, mainInitiator, mainResponder } from './main-mode.js';
-import { aggInitiator, aggResponder } from './aggressive-mode.js';
-import { startQuickMode, quickMode } from './quick-mode.js';
-import { informational, dpdTick, sendInformational } from './informational.js';
-import { vids } from './nat-t.js';
-import { sendPlain } from './protection.js';
+import { AggressiveModeTask } from './tasks/aggressive-mode.js';
+import { MainModeTask } from './tasks/main-mode.js';
+import { respondPhase1Start } from './tasks/phase1-responder.js';
+import { QuickModeTask } from './tasks/quick-mode.js';
+import { dpdTick, receiveInformational, sendInformational } from './tasks/informational.js';
 import { MessageIdMemory } from './message-id-memory.js';
 import { DEFAULT_IN_NEGOTIATION_LIMIT, DEFAULT_PER_SOURCE_LIMIT, DEFAULT_PRESSURE_TIMEOUT_MS, HalfOpenTable, newAdmissionCounters, type AdmissionCounters } from './admission.js';
 
@@ -41,10 +40,64 @@ export class IkeV1Engine {
   /** @internal */ nextConnId: number;
   /** @internal */ pendingEndpoint: { sa: Phase1; local: Endpoint; remote: Endpoint } | undefined;
 
+  /** What the exchange tasks see of the engine. */
+  private readonly ctx: V1Context;
+
   constructor(opts: IkeV1EngineOptions) {
     this.o = opts;
     this.rnd = opts.random ?? pooledRandom();
     this.nextConnId = opts.firstConnId ?? 1001;
+    this.ctx = this.taskContext();
+  }
+
+  private taskContext(): V1Context {
+    return {
+      // the same object the service updates in place on a configuration change
+      settings: this.o,
+      now: () => this.o.now(),
+      random: (n) => this.rnd(n),
+      send: (d, retransmit) => this.emit(d, retransmit),
+      armRetx: (d) => this.armRetx(d),
+      event: (e) => { this.events.push(e); },
+      debug: (sa, connId = 0) => this.dbg(sa, connId),
+      drop: () => this.drop(),
+      newPhase1: (role, mode, ckyI, ckyR, local, remote) => this.newPhase1(role, mode, ckyI, ckyR, local, remote, this.o.now()),
+      admitResponder: (source) => {
+        if (this.admit('incoming', source)) return true;
+        this.counters.halfOpenRejected++;
+        return false;
+      },
+      track: (sa) => {
+        this.sas.set(this.key(sa), sa);
+        this.trackHalfOpen(sa);
+      },
+      forget: (sa) => this.forget(sa),
+      fail: (sa, reason, notifyType) => this.fail1(sa, reason, notifyType),
+      established: (sa) => this.established(sa),
+      remove: (sa, reason) => this.removePhase1(sa, reason),
+      authenticated: (sa, fresh) => this.authenticated(sa, fresh),
+      hasOtherEstablished: (sa) => this.othersWithPeer(sa).length > 0,
+      othersWithPeer: (sa) => this.othersWithPeer(sa),
+      newMsgId: (sa) => this.newMsgId(sa),
+      rememberMsgId: (sa, id) => this.rememberMsgId(sa, id),
+      newSpi: () => this.newSpi(),
+      ipsecUp: (info) => {
+        this.ipsec.set(info.inbound.spi, { info });
+        this.events.push({ type: 'ipsec-up', sa: info });
+      },
+      dropIpsec: (which, reason) => {
+        for (const [spi, rec] of [...this.ipsec]) {
+          if (!which(rec.info)) continue;
+          this.ipsec.delete(spi);
+          this.events.push({ type: 'ipsec-deleted', remote: rec.info.remote, protocol: rec.info.protocol, inboundSpi: spi, outboundSpi: rec.info.outbound.spi, reason });
+        }
+      },
+    };
+  }
+
+  /** Other established ISAKMP SAs with the peer of `sa`. */
+  private othersWithPeer(sa: Phase1): Phase1[] {
+    return [...this.sas.values()].filter((o) => o !== sa && o.established && o.remote.address === sa.remote.address);
   }
 
   // ------------------------------------------------------------------ public API
@@ -165,7 +218,7 @@ export class IkeV1Engine {
   initiate(opts: InitiateOptions): number {
     const existing = this.findEstablished(opts.remote.address, opts.local.address);
     if (existing) {
-      if (opts.quickMode) startQuickMode(this, existing, opts.quickMode);
+      if (opts.quickMode) QuickModeTask.start(this.ctx, existing, opts.quickMode);
       return existing.connId;
     }
     for (const sa of this.sas.values()) {
@@ -180,50 +233,24 @@ export class IkeV1Engine {
     if (opts.fvrf) sa.fvrf = opts.fvrf;
     if (profile) sa.profile = profile;
     if (opts.quickMode) sa.pending.push(opts.quickMode);
-    const ctx = this.dbg(sa, 0);
     const psk = findPreSharedKey(this.o.peerConfig, {
       localAddress: opts.local.address, peerAddress: opts.remote.address,
       ...(opts.fvrf ? { fvrf: opts.fvrf } : {}), ...(profile ? { keyrings: profile.keyrings } : {}),
-    }, ctx);
+    }, this.dbg(sa, 0));
     const policies = this.o.policies.filter((p) => p.authentication === 'pre-share' && isSupportedDhGroup(p.group));
     if (!psk || policies.length === 0) {
       this.fail1(sa, !psk ? 'no pre-shared key for peer' : 'no usable ISAKMP policy');
       return sa.connId;
     }
-    sa.psk = psk.key;
     if (!this.admit('outgoing')) {
       this.fail1(sa, 'call admission: IKE SA limit reached');
       return sa.connId;
     }
     this.sas.set(this.key(sa), sa);
     this.trackHalfOpen(sa);
-    sa.offeredPolicies = policies;
-    const saPayload = buildPhase1Sa(policies);
-    sa.saiB = encodePayloadBody(saPayload);
-    emitDebug(ctx, `beginning ${sa.mode === 'main' ? 'Main' : 'Aggressive'} Mode exchange`);
-    if (sa.mode === 'main') {
-      sa.state = 'MM_NO_STATE';
-      sendPlain(this, sa, ExchangeType.IDENTITY_PROTECTION, [saPayload, ...vids(this)], true);
-    } else {
-      sa.state = 'AG_NO_STATE';
-      const group = policies[0]!.group;
-      // Aggressive mode can carry only one DH group: offer the policies with the first policy's group.
-      const same = policies.filter((p) => p.group === group);
-      sa.offeredPolicies = same;
-      const aggSa = buildPhase1Sa(same);
-      sa.saiB = encodePayloadBody(aggSa);
-      sa.dh = createIkeV1Dh(group);
-      sa.gxi = sa.dh.publicKey;
-      sa.ni = this.rnd(32);
-      sa.idI = selfIdentity(this.o.peerConfig, profile, opts.local.address);
-      sendPlain(this, sa, ExchangeType.AGGRESSIVE, [
-        aggSa,
-        { type: PayloadType.KE, keyData: sa.gxi },
-        { type: PayloadType.NONCE, data: sa.ni },
-        sa.idI,
-        ...vids(this),
-      ], true);
-    }
+    const task = sa.mode === 'main' ? new MainModeTask(this.ctx, sa, 'initiator') : new AggressiveModeTask(this.ctx, sa, 'initiator');
+    sa.task = task;
+    task.start(policies, psk.key);
     return sa.connId;
   }
 
@@ -235,7 +262,7 @@ export class IkeV1Engine {
     const sa = this.findEstablished(rec.info.remote.address, rec.info.local.address);
     if (sa) {
       const spi = u32bytes(inboundSpi);
-      sendInformational(this, sa, [{
+      sendInformational(this.ctx, sa, [{
         type: PayloadType.D, doi: DOI_IPSEC,
         protocolId: rec.info.protocol === 'esp' ? ProtocolId.PROTO_IPSEC_ESP : ProtocolId.PROTO_IPSEC_AH,
         spiSize: 4, spis: [spi],
@@ -249,7 +276,7 @@ export class IkeV1Engine {
     const sa = [...this.sas.values()].find((s) => s.connId === connId);
     if (!sa) return;
     if (sa.established) {
-      sendInformational(this, sa, [{ type: PayloadType.D, doi: DOI_IPSEC, protocolId: ProtocolId.PROTO_ISAKMP, spiSize: 16, spis: [concatBytes(sa.ckyI, sa.ckyR)] }]);
+      sendInformational(this.ctx, sa, [{ type: PayloadType.D, doi: DOI_IPSEC, protocolId: ProtocolId.PROTO_ISAKMP, spiSize: 16, spis: [concatBytes(sa.ckyI, sa.ckyR)] }]);
     }
     this.removePhase1(sa, 'cleared');
   }
@@ -319,7 +346,7 @@ export class IkeV1Engine {
         }
         if (now >= x.createdAt + halfOpenMs) sa.exchanges.delete(x.msgId);
       }
-      if (sa.established && this.o.dpd && sa.peerDpd) dpdTick(this, sa, now);
+      if (sa.established && this.o.dpd && sa.peerDpd) dpdTick(this.ctx, sa, now);
     }
   }
 
@@ -362,7 +389,7 @@ export class IkeV1Engine {
     if (!sa && zeroR) sa = this.halfOpen.responderFor(h.initiatorCookie, d.remote.address);
     if (!sa) {
       if (zeroR && h.messageId === 0 && (h.exchangeType === ExchangeType.IDENTITY_PROTECTION || h.exchangeType === ExchangeType.AGGRESSIVE) && !(h.flags & HeaderFlag.ENCRYPTION)) {
-        respondPhase1Start(this, d, data, h.exchangeType);
+        respondPhase1Start(this.ctx, d, data, h.exchangeType);
         return;
       }
       this.counters.rxDropped++;
@@ -395,16 +422,19 @@ export class IkeV1Engine {
     this.pendingEndpoint = d.local.port === NAT_T_PORT && sa.keys ? { sa, local: { ...d.local }, remote: { ...d.remote } } : undefined;
     switch (h.exchangeType) {
       case ExchangeType.IDENTITY_PROTECTION:
-        if (h.messageId !== 0) return this.drop();
-        return sa.role === 'initiator' ? mainInitiator(this, sa, d, data, h.flags) : mainResponder(this, sa, d, data, h.flags);
       case ExchangeType.AGGRESSIVE:
-        if (h.messageId !== 0) return this.drop();
-        return sa.role === 'initiator' ? aggInitiator(this, sa, d, data, h.flags) : aggResponder(this, sa, d, data, h.flags);
-      case ExchangeType.QUICK_MODE:
+        // the phase-1 task of this SA (none once it is up: a late phase-1 message is dropped)
+        if (h.messageId !== 0 || !sa.task || sa.task.exchange !== h.exchangeType) return this.drop();
+        return sa.task.process(d, data, h.flags);
+      case ExchangeType.QUICK_MODE: {
         if (!sa.established || h.messageId === 0 || !(h.flags & HeaderFlag.ENCRYPTION)) return this.drop();
-        return quickMode(this, sa, data, h.messageId);
+        const x = sa.exchanges.get(h.messageId);
+        if (!x) return QuickModeTask.respond(this.ctx, sa, data, h.messageId);
+        if (!x.task) return this.drop();
+        return x.task.process(d, data, h.flags);
+      }
       case ExchangeType.INFORMATIONAL:
-        return informational(this, sa, data, h.messageId, h.flags);
+        return receiveInformational(this.ctx, sa, data, h.messageId, h.flags);
       default:
         return this.drop();
     }
@@ -441,7 +471,7 @@ export class IkeV1Engine {
   newPhase1(role: 'initiator' | 'responder', mode: 'main' | 'aggressive', ckyI: Uint8Array, ckyR: Uint8Array, local: Endpoint, remote: Endpoint, now: number): Phase1 {
     return {
       connId: this.nextConnId++, role, mode, state: mode === 'main' ? 'MM_NO_STATE' : 'AG_NO_STATE', established: false,
-      ckyI, ckyR, local: { ...local }, remote: { ...remote }, offeredPolicies: [], peerId: remote.address,
+      ckyI, ckyR, local: { ...local }, remote: { ...remote }, peerId: remote.address,
       peerRfc3947: false, peerNatTDraft: false, peerDpd: false, natLocal: false, natRemote: false,
       exchanges: new Map(), pending: [], createdAt: now, expiresAt: Number.POSITIVE_INFINITY, lastHeardAt: now,
       lastSentTrafficAt: 0, dpdSeq: readU32(this.rnd(4)) & 0x7fffffff, initialContactWanted: false,
@@ -453,6 +483,8 @@ export class IkeV1Engine {
   established(sa: Phase1): void {
     const now = this.o.now();
     sa.established = true;
+    // the negotiation's keying material goes with its task
+    sa.task = undefined;
     this.halfOpen.delete(sa);
     sa.state = 'QM_IDLE';
     sa.retx = undefined;
@@ -469,7 +501,7 @@ export class IkeV1Engine {
     });
     const pend = sa.pending;
     sa.pending = [];
-    for (const req of pend) startQuickMode(this, sa, req);
+    for (const req of pend) QuickModeTask.start(this.ctx, sa, req);
   }
 
   /** @internal */
@@ -495,31 +527,6 @@ export class IkeV1Engine {
       if (sa.established && sa.remote.address === remote && sa.local.address === local && (!best || sa.createdAt >= best.createdAt)) best = sa;
     }
     return best;
-  }
-
-  /** @internal */
-  setParams(sa: Phase1, params: Phase1Params): void {
-    sa.params = params;
-    sa.enc = ikeEncryptionByName(params.encryption);
-    sa.hash = ikeHashByName(params.hash).hash;
-  }
-
-  /** @internal */
-  computeKeys(sa: Phase1): boolean {
-    let gxy: Uint8Array;
-    try {
-      gxy = sa.dh!.computeSecret(sa.role === 'initiator' ? sa.gxr! : sa.gxi!);
-    } catch {
-      return false;
-    }
-    const h = sa.hash!;
-    const skeyid = skeyidPsk(h, new TextEncoder().encode(sa.psk!), sa.ni!, sa.nr!);
-    sa.keys = deriveSkeyids(h, skeyid, gxy, sa.ckyI, sa.ckyR);
-    sa.encKey = encryptionKey(h, sa.keys.e, sa.enc!.keyLen);
-    sa.iv = phase1Iv(h, sa.gxi!, sa.gxr!, sa.enc!.blockLen);
-    // Is there an older SA with this peer? If not, tell it INITIAL-CONTACT.
-    sa.initialContactWanted = ![...this.sas.values()].some((o) => o !== sa && o.established && o.remote.address === sa.remote.address);
-    return true;
   }
 
   /** @internal */

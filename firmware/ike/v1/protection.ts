@@ -3,37 +3,37 @@
 import { DOI_IPSEC, ExchangeType, ISAKMP_HEADER_LENGTH, PayloadType, ProtocolId, concatBytes, decodeHeader, decodePayloadChain, encodeEncryptedMessage, encodeMessage, encodePayloadChain, notifyTypeName, type DecodedPayload, type NotifyPayload, type Payload } from '../../proto/ikev1/index.js';
 import { createBlockCipher } from '../crypto/index.js';
 import type { Datagram, Phase2, Phase1 } from './types.js';
-import type { IkeV1Engine as Core } from './engine.js';
+import type { V1Context } from './context.js';
 
-export function decodePlain(_core: Core, data: Uint8Array): DecodedPayload[] {
+export function decodePlain(data: Uint8Array): DecodedPayload[] {
   const h = decodeHeader(data);
   return decodePayloadChain(data.subarray(ISAKMP_HEADER_LENGTH, h.length), h.nextPayload, ISAKMP_HEADER_LENGTH);
 }
 
-export function plainNotifyFailure(core: Core, sa: Phase1, msg: DecodedPayload[]): boolean {
+export function plainNotifyFailure(ctx: V1Context, sa: Phase1, msg: DecodedPayload[]): boolean {
   const n = msg.find((p) => p.type === PayloadType.N) as unknown as NotifyPayload | undefined;
   if (!n || n.notifyType >= 16384) return false;
-  core.fail1(sa, `peer refused: ${notifyTypeName(n.notifyType)}`, n.notifyType);
+  ctx.fail(sa, `peer refused: ${notifyTypeName(n.notifyType)}`, n.notifyType);
   return true;
 }
 
-export function sendNotifyPlain(core: Core, sa: Phase1, _exchangeType: number, notifyType: number): void {
+export function sendNotifyPlain(ctx: V1Context, sa: Phase1, _exchangeType: number, notifyType: number): void {
   const data = encodeMessage(
     { initiatorCookie: sa.ckyI, responderCookie: sa.ckyR, exchangeType: ExchangeType.INFORMATIONAL, flags: 0, messageId: 0 },
     [{ type: PayloadType.N, doi: DOI_IPSEC, protocolId: ProtocolId.PROTO_ISAKMP, spi: concatBytes(sa.ckyI, sa.ckyR), notifyType, data: new Uint8Array(0) }],
   );
-  core.emit({ data, local: sa.local, remote: sa.remote });
+  ctx.send({ data, local: sa.local, remote: sa.remote });
 }
 
-export function sendPlain(core: Core, sa: Phase1, exchangeType: number, payloads: Payload[], expectReply: boolean): void {
+export function sendPlain(ctx: V1Context, sa: Phase1, exchangeType: number, payloads: Payload[], expectReply: boolean): void {
   const data = encodeMessage({ initiatorCookie: sa.ckyI, responderCookie: sa.ckyR, exchangeType, flags: 0, messageId: 0 }, payloads);
   const d: Datagram = { data, local: { ...sa.local }, remote: { ...sa.remote } };
-  core.emit(d);
+  ctx.send(d);
   sa.lastReply = d;
-  sa.retx = expectReply ? core.armRetx(d) : undefined;
+  sa.retx = expectReply ? ctx.armRetx(d) : undefined;
 }
 
-export function encryptBody(_core: Core, sa: Phase1, iv: Uint8Array, payloads: Payload[]): { first: number; ct: Uint8Array; nextIv: Uint8Array } {
+export function encryptBody(sa: Phase1, iv: Uint8Array, payloads: Payload[]): { first: number; ct: Uint8Array; nextIv: Uint8Array } {
   const { firstType, bytes } = encodePayloadChain(payloads);
   const bl = sa.enc!.blockLen;
   const padded = new Uint8Array(Math.ceil((bytes.length + 1) / bl) * bl);
@@ -42,27 +42,27 @@ export function encryptBody(_core: Core, sa: Phase1, iv: Uint8Array, payloads: P
   return { first: firstType, ct, nextIv: ct.slice(ct.length - bl) };
 }
 
-export function sendEncrypted1(core: Core, sa: Phase1, exchangeType: number, payloads: Payload[], expectReply: boolean): void {
-  const { first, ct, nextIv } = encryptBody(core, sa, sa.iv!, payloads);
+export function sendEncrypted1(ctx: V1Context, sa: Phase1, exchangeType: number, payloads: Payload[], expectReply: boolean): void {
+  const { first, ct, nextIv } = encryptBody( sa, sa.iv!, payloads);
   sa.iv = nextIv;
   const data = encodeEncryptedMessage({ initiatorCookie: sa.ckyI, responderCookie: sa.ckyR, exchangeType, flags: 0, messageId: 0 }, first, ct);
   const d: Datagram = { data, local: { ...sa.local }, remote: { ...sa.remote } };
-  core.emit(d);
+  ctx.send(d);
   sa.lastReply = d;
-  sa.retx = expectReply ? core.armRetx(d) : undefined;
+  sa.retx = expectReply ? ctx.armRetx(d) : undefined;
 }
 
-export function sendEncrypted2(core: Core, sa: Phase1, x: Phase2, exchangeType: number, payloads: Payload[], expectReply: boolean): void {
-  const { first, ct, nextIv } = encryptBody(core, sa, x.iv, payloads);
+export function sendEncrypted2(ctx: V1Context, sa: Phase1, x: Phase2, exchangeType: number, payloads: Payload[], expectReply: boolean): void {
+  const { first, ct, nextIv } = encryptBody( sa, x.iv, payloads);
   x.iv = nextIv;
   const data = encodeEncryptedMessage({ initiatorCookie: sa.ckyI, responderCookie: sa.ckyR, exchangeType, flags: 0, messageId: x.msgId }, first, ct);
   const d: Datagram = { data, local: { ...sa.local }, remote: { ...sa.remote } };
-  core.emit(d);
+  ctx.send(d);
   x.lastReply = d;
-  x.retx = expectReply ? core.armRetx(d) : undefined;
+  x.retx = expectReply ? ctx.armRetx(d) : undefined;
 }
 
-export function decryptWith(_core: Core, sa: Phase1, iv: Uint8Array, data: Uint8Array): { payloads: DecodedPayload[]; plain: Uint8Array; nextIv: Uint8Array } | undefined {
+export function decryptWith(sa: Phase1, iv: Uint8Array, data: Uint8Array): { payloads: DecodedPayload[]; plain: Uint8Array; nextIv: Uint8Array } | undefined {
   const h = decodeHeader(data);
   const ct = data.subarray(ISAKMP_HEADER_LENGTH, h.length);
   const bl = sa.enc!.blockLen;
@@ -76,11 +76,11 @@ export function decryptWith(_core: Core, sa: Phase1, iv: Uint8Array, data: Uint8
   }
 }
 
-export function decrypt1(core: Core, sa: Phase1, data: Uint8Array): { payloads: DecodedPayload[]; plain: Uint8Array; nextIv: Uint8Array } | undefined {
+export function decrypt1(sa: Phase1, data: Uint8Array): { payloads: DecodedPayload[]; plain: Uint8Array; nextIv: Uint8Array } | undefined {
   if (!sa.keys || !sa.iv) return undefined;
-  return decryptWith(core, sa, sa.iv, data);
+  return decryptWith( sa, sa.iv, data);
 }
 
-export function decrypt2(core: Core, sa: Phase1, x: Phase2, data: Uint8Array): { payloads: DecodedPayload[]; plain: Uint8Array; nextIv: Uint8Array } | undefined {
-  return decryptWith(core, sa, x.iv, data);
+export function decrypt2(sa: Phase1, x: Phase2, data: Uint8Array): { payloads: DecodedPayload[]; plain: Uint8Array; nextIv: Uint8Array } | undefined {
+  return decryptWith( sa, x.iv, data);
 }

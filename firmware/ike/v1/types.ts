@@ -1,14 +1,14 @@
 // Engine-wide types: endpoints, datagrams, events, options and the SA records.
-import type { IdPayload } from '../../proto/ikev1/index.js';
-import type { DhKeyPair, HashAlg } from '../crypto/index.js';
+import type { HashAlg } from '../crypto/index.js';
 import type { IkeEncryptionSpec } from './algorithms.js';
 import type { IsakmpDebugSink } from './debug.js';
 import type { Skeyids } from './keys.js';
 import type { IsakmpProfileConfig, PeerConfigInput } from './peer-config.js';
-import type { IpsecProposalParams, IsakmpPolicy, Phase1Params, TransformSet } from './policy.js';
+import type { IsakmpPolicy, Phase1Params, TransformSet } from './policy.js';
 import type { QuickModeResponderDecision, QuickModeResponderQuery } from './quick-mode-policy.js';
 import type { Selector } from './selectors.js';
 import type { MessageIdMemory } from './message-id-memory.js';
+import type { V1Task } from './task.js';
 
 export interface Endpoint {
   address: string;
@@ -149,18 +149,14 @@ export interface Retx {
   nextAt: number;
 }
 
+/** A phase-2 exchange (quick mode or informational) as the engine tracks it: message ID, IV chain, retransmission. */
 export interface Phase2 {
   msgId: number;
   kind: 'quick' | 'info';
   role: 'initiator' | 'responder';
   iv: Uint8Array;
-  ni?: Uint8Array;
-  nr?: Uint8Array;
-  dh?: DhKeyPair;
-  request?: QuickModeRequest;
-  espSpi?: Uint8Array;
-  ahSpi?: Uint8Array;
-  accepted?: { params: IpsecProposalParams; lifetimeSec: number; lifetimeKb: number; localSel: Selector; remoteSel: Selector; gxy?: Uint8Array };
+  /** the quick mode's own state (tasks/quick-mode.ts) */
+  task?: V1Task;
   done: boolean;
   lastRx?: Uint8Array;
   lastReply?: Datagram;
@@ -180,24 +176,17 @@ export interface Phase1 {
   remote: Endpoint;
   fvrf?: string;
   profile?: IsakmpProfileConfig;
-  offeredPolicies: IsakmpPolicy[];
-  saiB?: Uint8Array;
+  /** the Main or Aggressive Mode task while negotiating (its keying material goes with it) */
+  task?: V1Task;
   params?: Phase1Params;
   enc?: IkeEncryptionSpec;
   hash?: HashAlg;
-  dh?: DhKeyPair;
-  gxi?: Uint8Array;
-  gxr?: Uint8Array;
-  ni?: Uint8Array;
-  nr?: Uint8Array;
-  /** secret; never logged */
-  psk?: string;
   keys?: Skeyids;
   encKey?: Uint8Array;
   iv?: Uint8Array;
-  idI?: IdPayload;
-  idR?: IdPayload;
   peerId: string;
+  /** ID type of the identity the peer sent (undefined until its ID payload arrived) */
+  peerIdType?: number;
   peerRfc3947: boolean;
   peerNatTDraft: boolean;
   peerDpd: boolean;
