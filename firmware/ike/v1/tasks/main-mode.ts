@@ -119,19 +119,13 @@ export class MainModeTask extends Phase1Task {
         ctx.forget(sa);
         return;
       }
-      this.psk = psk.key;
-      this.dh = createIkeV1Dh(sa.params!.group);
-      this.gxi = find<{ keyData: Uint8Array }>(msg, PayloadType.KE)!.keyData;
-      this.gxr = this.dh.publicKey;
-      this.ni = find<{ data: Uint8Array }>(msg, PayloadType.NONCE)!.data;
-      this.nr = ctx.random(32);
-      if (!this.deriveKeys()) return ctx.drop();
+      if (!this.respondKeyExchange(psk.key, msg)) return ctx.drop();
       checkNatd(ctx, sa, msg, d);
       sa.lastRx = data.slice();
       sa.state = 'MM_KEY_EXCH';
       sendPlain(ctx, sa, ExchangeType.IDENTITY_PROTECTION, [
-        { type: PayloadType.KE, keyData: this.gxr },
-        { type: PayloadType.NONCE, data: this.nr },
+        { type: PayloadType.KE, keyData: this.gxr! },
+        { type: PayloadType.NONCE, data: this.nr! },
         ...natdPayloads(ctx, sa),
       ], false);
       return;

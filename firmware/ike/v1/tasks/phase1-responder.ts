@@ -3,7 +3,6 @@
 import { ExchangeType, NotifyType, PayloadType, encodePayloadBody, formatId, type IdPayload, type SaPayload } from '../../../proto/ikev1/index.js';
 import { isSupportedDhGroup } from '../../crypto/index.js';
 import type { V1Context } from '../context.js';
-import { createIkeV1Dh } from '../dh-fast.js';
 import { emitDebug } from '../debug.js';
 import { hashR } from '../keys.js';
 import { MESSAGE_RULES, checkMessage } from '../message-rules.js';
@@ -68,21 +67,15 @@ export function respondPhase1Start(ctx: V1Context, d: Datagram, data: Uint8Array
     ctx.event({ type: 'phase1-failed', connId: sa.connId, remote: sa.remote, reason: 'no pre-shared key for peer' });
     return;
   }
-  task.psk = psk.key;
-  task.dh = createIkeV1Dh(sa.params!.group);
-  task.gxi = find<{ keyData: Uint8Array }>(msg, PayloadType.KE)!.keyData;
-  task.gxr = task.dh.publicKey;
-  task.ni = find<{ data: Uint8Array }>(msg, PayloadType.NONCE)!.data;
-  task.nr = ctx.random(32);
-  if (!task.deriveKeys()) return;
+  if (!task.respondKeyExchange(psk.key, msg)) return;
   task.idR = selfIdentity(ctx.settings.peerConfig, sa.profile, d.local.address);
-  const hr = hashR(sa.hash!, sa.keys!.skeyid, task.gxi, task.gxr, sa.ckyI, sa.ckyR, task.saiB, encodePayloadBody(task.idR));
+  const hr = hashR(sa.hash!, sa.keys!.skeyid, task.gxi!, task.gxr!, sa.ckyI, sa.ckyR, task.saiB!, encodePayloadBody(task.idR));
   ctx.track(sa);
   sa.state = 'AG_INIT_EXCH';
   sendPlain(ctx, sa, ExchangeType.AGGRESSIVE, [
     choice.sa,
-    { type: PayloadType.KE, keyData: task.gxr },
-    { type: PayloadType.NONCE, data: task.nr },
+    { type: PayloadType.KE, keyData: task.gxr! },
+    { type: PayloadType.NONCE, data: task.nr! },
     task.idR,
     ...vids(ctx),
     ...natdPayloads(ctx, sa),

@@ -1,14 +1,16 @@
 // What Main and Aggressive Mode share: the negotiation's keying material (held by the task
 // and dropped with it once the ISAKMP SA is up, so the SA record keeps only its keys) and
 // the SKEYID computation (RFC 2409 5, pre-shared keys).
-import type { IdPayload } from '../../../proto/ikev1/index.js';
+import { PayloadType, type DecodedPayload, type IdPayload } from '../../../proto/ikev1/index.js';
 import type { DhKeyPair } from '../../crypto/index.js';
 import { ikeEncryptionByName, ikeHashByName } from '../algorithms.js';
 import type { V1Context } from '../context.js';
+import { createIkeV1Dh } from '../dh-fast.js';
 import { deriveSkeyids, encryptionKey, phase1Iv, skeyidPsk } from '../keys.js';
 import type { IsakmpPolicy, Phase1Params } from '../policy.js';
 import type { V1Task } from '../task.js';
 import type { Datagram, Phase1 } from '../types.js';
+import { find } from '../util.js';
 
 export abstract class Phase1Task implements V1Task {
   abstract readonly name: 'main-mode' | 'aggressive-mode';
@@ -36,6 +38,20 @@ export abstract class Phase1Task implements V1Task {
     sa.params = params;
     sa.enc = ikeEncryptionByName(params.encryption);
     sa.hash = ikeHashByName(params.hash).hash;
+  }
+
+  /**
+   * Responder: the initiator's KE and nonce (a message checked against its row), our own DH
+   * pair and nonce, then the keys; false when the initiator's public value is bad.
+   */
+  respondKeyExchange(psk: string, msg: DecodedPayload[]): boolean {
+    this.psk = psk;
+    this.dh = createIkeV1Dh(this.sa.params!.group);
+    this.gxi = find<{ keyData: Uint8Array }>(msg, PayloadType.KE)!.keyData;
+    this.gxr = this.dh.publicKey;
+    this.ni = find<{ data: Uint8Array }>(msg, PayloadType.NONCE)!.data;
+    this.nr = this.ctx.random(32);
+    return this.deriveKeys();
   }
 
   /** SKEYID and its children, the phase-1 IV; false when the peer's public value is bad. */
