@@ -32,6 +32,19 @@ export interface CallAdmissionCounters {
   expiredUnderPressure: number;
 }
 
+/** The budgeted intake of first messages (firmware/ike/intake.ts), Rampart's own lines. */
+export interface IkeIntakeCounters {
+  /** first messages offered to the intake */
+  received: number;
+  /** handled, and of them from known sources (an authenticated exchange lately) */
+  served: number;
+  servedKnown: number;
+  /** dropped at the intake because their queue was full */
+  dropped: number;
+  /** turns that stopped because a class had spent its CPU budget */
+  budgetWaits: number;
+}
+
 declare module './model.js' {
   interface Config {
     callAdmission: CallAdmission;

@@ -51,12 +51,10 @@ import { activeStaticVtis, tunnelMapTag, tunnelRetryDelayMs, virtualTemplate, ty
 import type { IsakmpSaShow } from '../cli/commands/crypto-isakmp-sa.js';
 
 import { randomBytes } from 'node:crypto';
+import { IkeIntake } from '../ike/intake.js';
 
 export const IKEV1_VERSION_BYTE = 0x10;
 const TIMER_SCAN_MS = 50;
-/** first messages waiting (about 100 ms of work) and how many are handled per event-loop turn */
-const FIRST_MESSAGE_QUEUE = 256;
-const FIRST_MESSAGE_BATCH = 16;
 
 /** Main/Aggressive Mode message 1: zero responder cookie, message ID 0. */
 function isFirstMessage(d: Uint8Array): boolean {
@@ -263,7 +261,12 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   private timerAt = Number.POSITIVE_INFINITY;
   private readonly unsub: (() => void)[] = [];
   private stopped = false;
-  readonly stats = { acquires: 0, initiations: 0, installs: 0, installErrors: 0, rekeys: 0, ignoredV2: 0, firstMessagesDropped: 0 };
+  readonly stats = { acquires: 0, initiations: 0, installs: 0, installErrors: 0, rekeys: 0, ignoredV2: 0 };
+  /** Main/Aggressive Mode message 1s: budgeted, after the sockets were read (firmware/ike/intake.ts) */
+  private readonly intake = new IkeIntake<{ data: Uint8Array; remote: PacketEndpoint; local: PacketEndpoint }>({
+    handle: (m) => { if (!this.stopped) this.engine.receive(m); },
+    afterBatch: () => this.pump(),
+  });
 
   async start(ctx: ServiceContext): Promise<void> {
     this.ctx = ctx;
@@ -289,15 +292,15 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     rt.ikev1 = {
       isakmpSas: () => this.isakmpSas(),
       clearIsakmp: (id) => this.clearIsakmp(id),
-      counters: () => ({ ...this.engine.counters, ...this.stats, halfOpen: this.engine.halfOpenCount() }),
+      counters: () => ({ ...this.engine.counters, ...this.stats, firstMessagesDropped: this.intake.counters.dropped, halfOpen: this.engine.halfOpenCount() }),
       admission: () => {
         const negotiating = this.engine.halfOpenCount();
         return {
           ...this.engine.admission, maxIkeSas: this.engine.o.saLimit ?? 0, maxInNegotiation: this.engine.inNegotiationLimit(),
-          active: this.engine.saCount() - negotiating, negotiating,
+          active: this.engine.saCount() - negotiating, negotiating, intake: { ...this.intake.counters },
         };
       },
-      clearAdmission: () => this.engine.clearAdmissionCounters(),
+      clearAdmission: () => { this.engine.clearAdmissionCounters(); this.intake.clearCounters(); },
       initiateEntry: (m, s) => this.initiateEntry(m, s),
       tedCounters: () => ({ ...this.ted.counters, outstanding: this.ted.outstandingCount }),
     };
@@ -312,7 +315,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    if (this.firstDrain) clearImmediate(this.firstDrain);
+    this.intake.stop();
     if (this.trafficPoll) clearInterval(this.trafficPoll);
     if (this.tunnelPoll) clearInterval(this.tunnelPoll);
     for (const u of this.unsub) u();
@@ -397,56 +400,12 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     if (data.length < 28) { this.engine.receive({ data: data.slice(), local: { ...local }, remote: { ...remote } }); this.pump(); return; }
     if ((data[17]! & 0xf0) !== IKEV1_VERSION_BYTE) { this.stats.ignoredV2++; return; }
     if (isFirstMessage(data)) {
-      this.queueFirstMessage(data, remote, local);
+      this.intake.offer(remote.address, () => ({ data: data.slice(), remote: { address: remote.address, port: remote.port }, local: { address: local.address, port: local.port } }));
       return;
     }
     // Liveness for DPD comes from the engine (authenticated messages only), not from any datagram.
     this.engine.receive({ data: data.slice(), local: { address: local.address, port: local.port }, remote: { address: remote.address, port: remote.port } });
     this.pump();
-  }
-
-  /**
-   * First messages of new phase-1 negotiations (what a flood is made of) wait in a short queue
-   * worked off a few at a time after the socket was read, so messages of negotiations and SAs
-   * that exist are never stuck behind them. The queue is per source address, served round-robin,
-   * and when full the longest source's oldest message goes: a flood from some addresses cannot
-   * crowd out a peer's first message from another.
-   */
-  private readonly firstMessages = new Map<string, { data: Uint8Array; remote: PacketEndpoint; local: PacketEndpoint }[]>();
-  private firstQueued = 0;
-  private firstDrain: NodeJS.Immediate | undefined;
-
-  private queueFirstMessage(data: Uint8Array, remote: PacketEndpoint, local: PacketEndpoint): void {
-    if (this.firstQueued >= FIRST_MESSAGE_QUEUE) {
-      let longest: { data: Uint8Array }[] | undefined;
-      for (const q of this.firstMessages.values()) if (!longest || q.length > longest.length) longest = q;
-      longest!.shift();
-      this.firstQueued--;
-      this.stats.firstMessagesDropped++;
-    }
-    let q = this.firstMessages.get(remote.address);
-    if (!q) this.firstMessages.set(remote.address, (q = []));
-    q.push({ data: data.slice(), remote: { address: remote.address, port: remote.port }, local: { address: local.address, port: local.port } });
-    this.firstQueued++;
-    this.firstDrain ??= setImmediate(() => this.drainFirstMessages());
-  }
-
-  private drainFirstMessages(): void {
-    this.firstDrain = undefined;
-    if (this.stopped) return;
-    for (let n = 0; n < FIRST_MESSAGE_BATCH && this.firstQueued > 0; n++) {
-      const head = this.firstMessages.entries().next();
-      if (head.done) break;
-      const [source, q] = head.value;
-      this.firstMessages.delete(source);
-      const m = q.shift();
-      if (q.length > 0) this.firstMessages.set(source, q); // to the back: round-robin
-      if (!m) continue;
-      this.firstQueued--;
-      this.engine.receive({ data: m.data, local: m.local, remote: m.remote });
-    }
-    this.pump();
-    if (this.firstQueued > 0) this.firstDrain = setImmediate(() => this.drainFirstMessages());
   }
 
   /** Sends what the engine queued, handles its events, re-arms the timer. */
@@ -883,6 +842,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   private onEvent(ev: IkeV1Event): void {
     this.reportEvent(ev);
     switch (ev.type) {
+      case 'phase1-up': return this.intake.markKnown(ev.sa.remote.address);
       case 'ipsec-up': return this.install(ev.sa);
       case 'ipsec-deleted': {
         const c = this.children.get(ev.inboundSpi) ?? this.children.get(this.ahAlias.get(ev.inboundSpi) ?? -1);

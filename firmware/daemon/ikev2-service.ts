@@ -12,6 +12,7 @@ import type { Ikev2DiagnosisShow, Ikev2RuntimeView, Ikev2SaShow } from '../cli/c
 import type { Config } from '../config/model.js';
 import type { SharedBind } from '../dataplane/bind-registry.js';
 import type { CryptoSessionInfo, IkeSessionSource } from '../ike/session-info.js';
+import { IkeIntake } from '../ike/intake.js';
 import {
   formatDiagnosis, formatIp as formatTsIp, Ikev2Engine, type ChildSaInfo, type Datagram, type Ikev2Event, type IkeSaInfo,
 } from '../ike/v2/index.js';
@@ -83,6 +84,12 @@ interface Installed {
 
 const IKEV2_VERSION_BYTE = 0x20;
 
+/** An IKE_SA_INIT request (responder SPI zero, exchange 34, no response flag): a new negotiation. */
+function isInitRequest(d: Uint8Array): boolean {
+  for (let i = 8; i < 16; i++) if (d[i] !== 0) return false;
+  return d[18] === 34 && (d[19]! & 0x20) === 0;
+}
+
 const DEBUG_LINES_KEPT = 500;
 
 const ENCR_IOS: Record<string, [string, number]> = {
@@ -151,6 +158,8 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
   private readonly ikePeers = new Map<number, { address: string; port: number }>();
   /** Events for tests and the bench (bounded). */
   readonly events: Ikev2Event[] = [];
+  /** IKE_SA_INIT requests: budgeted, after the sockets were read (firmware/ike/intake.ts) */
+  private readonly intake = new IkeIntake<Datagram>({ handle: (d) => this.engine.receive(d) });
 
   constructor(private readonly opts: Ikev2ServiceOptions = {}) {
     this.clock = opts.clock ?? (() => performance.now());
@@ -195,6 +204,7 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    this.intake.stop();
     for (const u of this.unsubscribe.splice(0)) u();
     const binds = [...this.binds.values()];
     this.binds.clear();
@@ -231,10 +241,12 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
         b.subscribe(['ike'], (_kind, data, remote, local) => {
           // both IKE services see every IKE datagram: take IKEv2 only (major version 2 at octet 17)
           if (data.length < 28 || (data[17]! & 0xf0) !== IKEV2_VERSION_BYTE) return; // any minor version (RFC 7296 2.5)
-          this.engine.receive({
+          const d = (): Datagram => ({
             localAddress: local.address || address!, localPort: port, remoteAddress: remote.address, remotePort: remote.port,
             data: new Uint8Array(data),
           });
+          if (isInitRequest(data)) this.intake.offer(remote.address, d);
+          else this.engine.receive(d());
         });
         // ESP in UDP on 4500 is the data plane's: it subscribes to the same shared bind.
         return b;
@@ -473,6 +485,7 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
         this.debugLine(`IKEv2: child ${e.childId} down (${e.reason})`);
         break;
       case 'ike-up':
+        this.intake.markKnown(e.sa.remoteAddress);
         this.ikePeers.set(e.sa.ikeSaId, { address: e.sa.remoteAddress, port: e.sa.remotePort });
         sessionStatus(this.logger, true, e.sa.remoteAddress, e.sa.remotePort, undefined, { connIds: [e.sa.ikeSaId] });
         new CryptoEngineDebug(this.logger).ikeKeys(e.sa.ikeSaId, e.sa.remoteAddress);
@@ -644,6 +657,8 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
       debugOn: () => ctx.bus.debugOn('ikev2'),
       debugLines: () => [...this.debugBuf],
       counters: () => ({ ...this.engine.counters }),
+      intakeCounters: () => ({ ...this.intake.counters }),
+      clearIntakeCounters: () => this.intake.clearCounters(),
       configProblems: () => [...this.mapped.problems],
     };
     ctx.runtime.ikev2 = view;

@@ -51,7 +51,7 @@ export const u32ToIpv4: (v: number) => string = formatIpv4;
 export interface UdpGsoBindOptions extends UdpBindOptions {
   /** UDP_GRO on the socket (default true) */
   gro?: boolean;
-  /** receive slots per recvmmsg (default 16 on encap binds, 4 on IKE-only binds) */
+  /** receive slots per recvmmsg (default 16) */
   rxSlots?: number;
   /** bytes per receive slot (default 65536: a whole GRO train; smaller slots truncate trains) */
   rxSlotBytes?: number;
@@ -135,8 +135,9 @@ export class UdpGsoBind implements PacketBind {
     this.local = local;
     this.boundAddr = ipv4ToU32(local.address) ?? 0;
     const maxBatch = addon.netMaxBatch;
-    // an IKE-only bind sees a few messages a second: small buffers
-    this.rxSlots = Math.max(1, Math.min(opts.rxSlots ?? (encap ? 16 : 4), maxBatch));
+    // an IKE-only bind sees a few messages a second, but a flood of first messages thousands:
+    // 16 per recvmmsg as on encap binds (the flood's cost is mostly per system call)
+    this.rxSlots = Math.max(1, Math.min(opts.rxSlots ?? 16, maxBatch));
     this.rxSlotBytes = Math.max(2048, Math.min(opts.rxSlotBytes ?? 65536, 65536));
     this.rxBuf = new Uint8Array(this.rxSlots * this.rxSlotBytes);
     this.rxMeta = new Uint32Array(5 * this.rxSlots);

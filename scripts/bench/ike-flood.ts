@@ -8,15 +8,18 @@
 //   ns i  ir0 10.81.1.11-14 ---- r0 10.81.1.1  ns r (Rampart daemon)
 //   ns f  fr0 10.81.3.2-65  ---- r1 10.81.3.1
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { BenchContext, BenchModuleMeta } from './lib/bench-context.js';
 import { Lab, isRoot, projectRoot, type LabProcess } from '../../test/lib/netns.js';
-import { gatewayConfig, rampartPairLab, startRampart, sleep } from '../../test/ikev1-interop/lab.js';
+import { rampartPairWithFlooder, startRampart, sleep } from '../../test/ikev1-interop/lab.js';
 import { ikev1ResponderConfig, ikev1SetupLoad } from './lib/ikev1-bench-setup.js';
 
 export const meta: BenchModuleMeta = { description: 'IKEv1 setups/s and ESP TCP throughput under a Main Mode flood vs without', needsRoot: true };
 
 const PSK = 'rampart-ike-flood-bench-psk';
 const SLOTS = [11, 12, 13, 14];
+/** quiet/flooded measurement pairs per part (BENCH_IKE_FLOOD_ROUNDS) */
+const ROUNDS = Math.max(1, Number(process.env.BENCH_IKE_FLOOD_ROUNDS ?? 2));
 const FLOOD_SOURCES = Array.from({ length: 64 }, (_, i) => `10.81.3.${i + 2}`);
 
 function lastJson(p: LabProcess, result: string): Record<string, unknown> | undefined {
@@ -28,6 +31,21 @@ function lastJson(p: LabProcess, result: string): Record<string, unknown> | unde
     } catch { /* partial */ }
   }
   return undefined;
+}
+
+/** CPU seconds (user + system) a process has used so far; 0 when it is gone. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return 0;
+  }
+}
+
+/** Host CPU load (1 min) for the log: the benches share two cores with other work. */
+function loadAvg(): string {
+  try { return readFileSync('/proc/loadavg', 'utf8').split(' ')[0]!; } catch { return '?'; }
 }
 
 async function waitDone(p: LabProcess, ms: number): Promise<void> {
@@ -65,24 +83,37 @@ export async function run(ctx: BenchContext): Promise<void> {
         return r;
       };
       await setups(1000); // warm-up (JIT, first DH)
-      const quiet = await setups(ctx.seconds * 1000);
-      // the flood starts a second early so the half-open table is full when the measurement starts
-      const flood = await lab.spawnNode('f', join(projectRoot(), 'test/lib/ike-mm1-flood.ts'),
-        [JSON.stringify({ sources: FLOOD_SOURCES, target: '10.81.1.1', ratePerSec: rate, durationMs: ctx.seconds * 1000 + 3000 })], { name: 'mm1-flood' });
-      await sleep(1000);
-      const loud = await setups(ctx.seconds * 1000);
-      await waitDone(flood, 10_000);
-      const f = lastJson(flood, 'flood');
+      // quiet and flooded phases alternate (ROUNDS pairs) so a change in the host's other load
+      // hits both sides alike; the ratio is over the sums
+      let q = 0;
+      let l = 0;
+      let floodSent = 0;
+      let floodMs = 0;
+      for (let round = 0; round < ROUNDS; round++) {
+        const cpu0 = cpuSeconds(box.proc.pid);
+        const quiet = await setups(ctx.seconds * 1000);
+        const cpu1 = cpuSeconds(box.proc.pid);
+        // the flood starts a second early so the half-open table is full when the measurement starts
+        const flood = await lab.spawnNode('f', join(projectRoot(), 'test/lib/ike-mm1-flood.ts'),
+          [JSON.stringify({ sources: FLOOD_SOURCES, target: '10.81.1.1', ratePerSec: rate, durationMs: ctx.seconds * 1000 + 3000 })], { name: 'mm1-flood' });
+        await sleep(1000);
+        const cpu2 = cpuSeconds(box.proc.pid);
+        const loud = await setups(ctx.seconds * 1000);
+        const cpu3 = cpuSeconds(box.proc.pid);
+        await waitDone(flood, 10_000);
+        const f = lastJson(flood, 'flood');
+        floodSent += Number(f?.sent ?? 0);
+        floodMs += Number(f?.ms ?? 0);
+        q += Number(quiet.perSec ?? 0) / ROUNDS;
+        l += Number(loud.perSec ?? 0) / ROUNDS;
+        ctx.log(`round ${round + 1} (load ${loadAvg()}): quiet ${JSON.stringify(quiet)}, daemon CPU ${(cpu1 - cpu0).toFixed(2)} s`);
+        ctx.log(`round ${round + 1}: under flood ${JSON.stringify(loud)}, daemon CPU ${(cpu3 - cpu2).toFixed(2)} s; flood ${JSON.stringify(f)}`);
+      }
       const adm = await box.exec('show crypto call admission statistics');
-      ctx.log(`quiet: ${JSON.stringify(quiet)}`);
-      ctx.log(`under flood: ${JSON.stringify(loud)}`);
-      ctx.log(`flood: ${JSON.stringify(f)}`);
       ctx.log(adm);
-      const q = Number(quiet.perSec ?? 0);
-      const l = Number(loud.perSec ?? 0);
       ctx.report('ikev1-setup-quiet', Math.round(q * 10) / 10, '/s');
       ctx.report('ikev1-setup-under-flood', Math.round(l * 10) / 10, '/s');
-      ctx.report('ikev1-mm1-flood-rate', Math.round(Number(f?.sent ?? 0) / (Number(f?.ms ?? 1) / 1000)), 'datagrams/s');
+      ctx.report('ikev1-mm1-flood-rate', Math.round(floodSent / (Math.max(floodMs, 1) / 1000)), 'datagrams/s');
       if (q > 0) ctx.ratio('ikev1-setup-under-flood', Math.round((l / q) * 100) / 100);
       if (!box.proc.running) ctx.log('ike-flood: the Rampart daemon died!');
     } finally {
@@ -102,19 +133,7 @@ export async function run(ctx: BenchContext): Promise<void> {
 async function espUnderFlood(ctx: BenchContext, rate: number): Promise<void> {
   const teardowns: (() => unknown)[] = [];
   try {
-    const { lab, gwA, gwB } = await rampartPairLab({ teardown: (fn) => teardowns.push(fn) }, 'rbfe', {
-      extend: (l) => {
-        l.addNamespace('f');
-        l.addVeth({ ns: 'f', ifname: 'fr0', addr: '192.168.77.2/24' }, { ns: 'gwB', ifname: 'fr0', addr: '192.168.77.1/24' });
-        for (let i = 3; i < 66; i++) l.addAddress('f', 'fr0', `192.168.77.${i}/24`);
-        l.addRoute('f', '172.16.0.0/24', { gw: '192.168.77.1' });
-      },
-    });
-    const common = { psk: PSK, policy: ['encryption aes 256', 'hash sha', 'group 14'], transform: 'esp-aes 256 esp-sha-hmac' };
-    await gwA.configure(gatewayConfig({ ...common, hostname: 'gwA', wan: '172.16.0.1', lan: '10.1.0.1', lanNet: '10.1.0.0', remoteLanNet: '10.2.0.0', peers: ['172.16.0.2'] }));
-    await gwB.configure([...gatewayConfig({ ...common, hostname: 'gwB', wan: '172.16.0.2', lan: '10.2.0.1', lanNet: '10.2.0.0', remoteLanNet: '10.1.0.0', peers: ['172.16.0.1'] }),
-      `crypto isakmp key ${PSK} address 192.168.77.0 255.255.255.0`]);
-    await sleep(800);
+    const { lab, gwB, sources } = await rampartPairWithFlooder({ teardown: (fn) => teardowns.push(fn) }, 'rbfe', PSK);
     await lab.exec('hostA', ['ping', '-n', '-q', '-c', '3', '-i', '0.2', '-W', '1', '10.2.0.2'], { timeoutMs: 10_000 });
     const tcp = async (): Promise<number> => {
       const server = lab.spawn('hostB', ['iperf3', '-s', '-1', '-B', '10.2.0.2'], { name: 'iperf3-s' });
@@ -130,13 +149,24 @@ async function espUnderFlood(ctx: BenchContext, rate: number): Promise<void> {
         await server.stop(500);
       }
     };
-    const quiet = await tcp();
-    const sources = Array.from({ length: 64 }, (_, i) => `192.168.77.${i + 2}`);
-    const flood = await lab.spawnNode('f', join(projectRoot(), 'test/lib/ike-mm1-flood.ts'),
-      [JSON.stringify({ sources, target: '172.16.0.2', ratePerSec: rate, durationMs: ctx.seconds * 1000 + 3000 })], { name: 'mm1-flood-esp' });
-    await sleep(1000);
-    const loud = await tcp();
-    await waitDone(flood, 10_000);
+    let quiet = 0;
+    let loud = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const cpu0 = cpuSeconds(gwB.proc.pid);
+      const q = await tcp();
+      const cpu1 = cpuSeconds(gwB.proc.pid);
+      const flood = await lab.spawnNode('f', join(projectRoot(), 'test/lib/ike-mm1-flood.ts'),
+        [JSON.stringify({ sources, target: '172.16.0.2', ratePerSec: rate, durationMs: ctx.seconds * 1000 + 3000 })], { name: 'mm1-flood-esp' });
+      await sleep(1000);
+      const cpu2 = cpuSeconds(gwB.proc.pid);
+      const l = await tcp();
+      const cpu3 = cpuSeconds(gwB.proc.pid);
+      await waitDone(flood, 10_000);
+      quiet += q / ROUNDS;
+      loud += l / ROUNDS;
+      ctx.log(`esp round ${round + 1} (load ${loadAvg()}): quiet ${Math.round(q)} Mbit/s (gwB CPU ${(cpu1 - cpu0).toFixed(2)} s), under flood ${Math.round(l)} Mbit/s (gwB CPU ${(cpu3 - cpu2).toFixed(2)} s)`);
+    }
+    ctx.log(await gwB.exec('show crypto call admission statistics'));
     ctx.report('esp-tcp-quiet', Math.round(quiet), 'Mbit/s');
     ctx.report('esp-tcp-under-ike-flood', Math.round(loud), 'Mbit/s');
     if (quiet > 0) ctx.ratio('esp-under-ike-flood', Math.round((loud / quiet) * 100) / 100);

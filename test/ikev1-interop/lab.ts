@@ -147,3 +147,27 @@ export async function tcpEcho(lab: Lab, serverNs: string, clientNs: string, addr
   await srv.stop(500);
   return r.code === 0 && r.stdout.includes('echo:ikev1-tcp-check');
 }
+
+/**
+ * rampartPairLab with an IKEv1 tunnel gwA <-> gwB configured (aes 256 / sha / group 14) and a
+ * namespace `f` behind gwB holding 64 flood source addresses (192.168.77.2-65) that have a key
+ * on gwB: their first messages cost gwB what a real peer's would (issue 20 flood tests, bench).
+ */
+export async function rampartPairWithFlooder(t: { teardown(fn: () => unknown): void }, prefix: string, psk: string):
+  Promise<{ lab: Lab; gwA: RampartGw; gwB: RampartGw; sources: string[] }> {
+  const sources = Array.from({ length: 64 }, (_, i) => `192.168.77.${i + 2}`);
+  const { lab, gwA, gwB } = await rampartPairLab(t, prefix, {
+    extend: (l) => {
+      l.addNamespace('f');
+      l.addVeth({ ns: 'f', ifname: 'fr0', addr: `${sources[0]}/24` }, { ns: 'gwB', ifname: 'fr0', addr: '192.168.77.1/24' });
+      for (const a of sources.slice(1)) l.addAddress('f', 'fr0', `${a}/24`);
+      l.addRoute('f', '172.16.0.0/24', { gw: '192.168.77.1' });
+    },
+  });
+  const common = { psk, policy: ['encryption aes 256', 'hash sha', 'group 14'], transform: 'esp-aes 256 esp-sha-hmac' };
+  await gwA.configure(gatewayConfig({ ...common, hostname: 'gwA', wan: '172.16.0.1', lan: '10.1.0.1', lanNet: '10.1.0.0', remoteLanNet: '10.2.0.0', peers: ['172.16.0.2'] }));
+  await gwB.configure([...gatewayConfig({ ...common, hostname: 'gwB', wan: '172.16.0.2', lan: '10.2.0.1', lanNet: '10.2.0.0', remoteLanNet: '10.1.0.0', peers: ['172.16.0.1'] }),
+    `crypto isakmp key ${psk} address 192.168.77.0 255.255.255.0`]);
+  await sleep(800);
+  return { lab, gwA, gwB, sources };
+}

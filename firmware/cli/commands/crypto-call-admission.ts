@@ -2,7 +2,7 @@
 // `[no] crypto call admission limit ike in-negotiation-sa N` (config model only; the IKEv1
 // service applies them), `show crypto call admission statistics` and
 // `clear crypto call admission statistics`. Counters come from `runtime.ikev1.admission()`.
-import { DEFAULT_IKE_IN_NEGOTIATION_LIMIT, type CallAdmissionCounters } from '../../config/crypto-call-admission.js';
+import { DEFAULT_IKE_IN_NEGOTIATION_LIMIT, type CallAdmissionCounters, type IkeIntakeCounters } from '../../config/crypto-call-admission.js';
 import { nextRevision } from '../../config/crypto-common.js';
 import type { CommandContext } from '../context.js';
 import { defineCommand } from '../registry.js';
@@ -14,6 +14,15 @@ export interface CallAdmissionView extends CallAdmissionCounters {
   maxInNegotiation: number;
   active: number;
   negotiating: number;
+  /** the budgeted intake of first messages, IKEv1 and IKEv2 added up (absent: no IKE running) */
+  intake?: IkeIntakeCounters;
+}
+
+declare module './crypto-ikev2-sa.js' {
+  interface Ikev2RuntimeView {
+    intakeCounters?(): IkeIntakeCounters;
+    clearIntakeCounters?(): void;
+  }
 }
 
 declare module './crypto-isakmp-sa.js' {
@@ -57,6 +66,13 @@ defineCommand({
   },
 });
 
+function addIntake(a: IkeIntakeCounters, b: IkeIntakeCounters): IkeIntakeCounters {
+  return {
+    received: a.received + b.received, served: a.served + b.served, servedKnown: a.servedKnown + b.servedKnown,
+    dropped: a.dropped + b.dropped, budgetWaits: a.budgetWaits + b.budgetWaits,
+  };
+}
+
 export function renderCallAdmission(v: CallAdmissionView): string {
   const n = (x: number, w: number): string => String(x).padStart(w);
   const rule = '-'.repeat(69);
@@ -70,6 +86,10 @@ export function renderCallAdmission(v: CallAdmissionView): string {
     `Outgoing IKE Requests:   ${n(v.outgoingRequests, 6)} accepted:      ${n(v.outgoingAccepted, 6)} rejected:    ${n(v.outgoingRejected, 6)}`,
     `Rejected IKE Requests:   ${n(v.incomingRejected + v.outgoingRejected, 6)} rsrc low:      ${n(0, 6)} Active SA limit: ${n(v.rejectedSaLimit, 6)} In-neg SA limit: ${n(v.rejectedInNegotiationLimit, 6)}`,
     `Half-open evicted:       ${n(v.evicted, 6)} per source:    ${n(v.evictedPerSource, 6)} expired early: ${n(v.expiredUnderPressure, 6)}`,
+    ...(v.intake ? [
+      `IKE intake received:     ${n(v.intake.received, 6)} served:        ${n(v.intake.served, 6)} known peers: ${n(v.intake.servedKnown, 6)}`,
+      `IKE intake dropped:      ${n(v.intake.dropped, 6)} budget waits:  ${n(v.intake.budgetWaits, 6)}`,
+    ] : []),
     '',
   ].join('\n');
 }
@@ -87,6 +107,8 @@ defineCommand({
       incomingRequests: 0, incomingAccepted: 0, incomingRejected: 0, outgoingRequests: 0, outgoingAccepted: 0, outgoingRejected: 0,
       rejectedSaLimit: 0, rejectedInNegotiationLimit: 0, evicted: 0, evictedPerSource: 0, expiredUnderPressure: 0,
     };
+    const v2 = ctx.system.runtime.ikev2?.intakeCounters?.();
+    if (v2) v.intake = v.intake ? addIntake(v.intake, v2) : v2;
     ctx.data(v);
     ctx.print(renderCallAdmission(v));
   },
@@ -98,5 +120,6 @@ defineCommand({
   help: { call: 'Clear Call Admission Control information', admission: 'Call Admission Control', statistics: 'Call Admission Control statistics' },
   handler(ctx) {
     ctx.system.runtime.ikev1?.clearAdmission?.();
+    ctx.system.runtime.ikev2?.clearIntakeCounters?.();
   },
 });
