@@ -1,5 +1,6 @@
 // The logging configuration (IOS `logging ...`, `service sequence-numbers`): destinations
-// with their severity thresholds, syslog hosts, facility, source interface, rate limit.
+// with their severity thresholds, syslog hosts and format, facility, source interface,
+// origin id, rate limit.
 // Defaults are IOS's (console, monitor and a 4096-byte buffer at debugging; syslog at
 // informational, facility local7) and are not rendered, as on IOS.
 import { SEVERITY_NAMES, type Severity } from '../lib/event-bus.js';
@@ -23,6 +24,10 @@ export interface LoggingConfig {
   /** `logging rate-limit [console|all] N [except L]`. */
   rateLimit?: { perSec: number; all: boolean; console: boolean; except?: Severity };
   sequenceNumbers: boolean;
+  /** `logging trap syslog-format rfc5424` (absent: RFC 3164, IOS's default). */
+  syslogFormat?: 'rfc5424';
+  /** `logging origin-id hostname|ip|string S`: what syslog names the box by. */
+  originId?: { kind: 'hostname' | 'ip' } | { kind: 'string'; value: string };
 }
 
 declare module './model.js' {
@@ -70,7 +75,9 @@ export function renderLogging(l: LoggingConfig): string[] {
   if (!l.on) out.push('no logging on');
   if (!l.trap.enabled) out.push('no logging trap');
   else if (l.trap.level !== 6) out.push(`logging trap ${name(l.trap.level)}`);
+  if (l.syslogFormat) out.push(`logging trap syslog-format ${l.syslogFormat}`);
   if (l.facility !== 'local7') out.push(`logging facility ${l.facility}`);
+  if (l.originId) out.push(`logging origin-id ${l.originId.kind}${l.originId.kind === 'string' ? ` ${l.originId.value}` : ''}`);
   if (l.sourceInterface) out.push(`logging source-interface ${l.sourceInterface}`);
   for (const h of l.hosts) out.push(`logging host ${h.address}${h.port !== SYSLOG_PORT ? ` transport udp port ${h.port}` : ''}`);
   return out;

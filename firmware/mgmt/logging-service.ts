@@ -46,6 +46,12 @@ export interface LoggingSettings {
   /** `logging rate-limit`: messages per second; `all` counts debug lines too. */
   rateLimit?: { perSec: number; all: boolean; consoleOnly: boolean; except?: Severity };
   hostname: string;
+  /** `logging trap syslog-format`. */
+  syslogFormat: 'rfc3164' | 'rfc5424';
+  /** `logging origin-id`: the HOSTNAME syslog messages carry (default: the hostname). */
+  originHost?: string;
+  /** `logging origin-id ip`: the address, also as RFC 5424 structured data `[origin ip=...]`. */
+  originIp?: string;
 }
 
 
@@ -53,6 +59,11 @@ export interface LoggingSettings {
 export function loggingSettingsFrom(cfg: Config): LoggingSettings {
   const l = cfg.logging;
   const src = l.sourceInterface ? effectiveIpv4(cfg, l.sourceInterface)?.address : undefined;
+  // origin-id ip: the source interface's address, else the first interface that has one
+  const ip = l.originId?.kind === 'ip'
+    ? src ?? Object.keys(cfg.interfaces?.items ?? {}).sort().map((n) => effectiveIpv4(cfg, n)?.address).find((a) => a !== undefined)
+    : undefined;
+  const originHost = l.originId?.kind === 'string' ? l.originId.value : l.originId?.kind === 'hostname' ? cfg.system.hostname : ip;
   return {
     on: l.on,
     console: { ...l.console },
@@ -68,6 +79,9 @@ export function loggingSettingsFrom(cfg: Config): LoggingSettings {
     sequenceNumbers: l.sequenceNumbers,
     ...(l.rateLimit ? { rateLimit: { perSec: l.rateLimit.perSec, all: l.rateLimit.all, consoleOnly: l.rateLimit.console, ...(l.rateLimit.except !== undefined ? { except: l.rateLimit.except } : {}) } } : {}),
     hostname: cfg.system.hostname,
+    syslogFormat: l.syslogFormat ?? 'rfc3164',
+    ...(originHost ? { originHost } : {}),
+    ...(ip ? { originIp: ip } : {}),
   };
 }
 
@@ -84,6 +98,7 @@ export function defaultLoggingSettings(): LoggingSettings {
     stampDebug: DEFAULT_TIMESTAMP,
     sequenceNumbers: false,
     hostname: 'Router',
+    syslogFormat: 'rfc3164',
   };
 }
 
@@ -92,7 +107,8 @@ export interface DestCounters { logged: number; rateLimited: number }
 
 /** Something that sends a formatted line to the syslog hosts (firmware/mgmt/syslog-sink.ts). */
 export interface SyslogOutput {
-  send(ev: BusEvent, line: string, settings: LoggingSettings): void;
+  /** `seq`: the line's number under `service sequence-numbers`. */
+  send(ev: BusEvent, line: string, settings: LoggingSettings, seq?: number): void;
   counters(address: string, port: number): DestCounters & { dropped: number };
   close(): void;
 }
@@ -216,8 +232,9 @@ export class LoggingService {
       this.counters.rateLimited++;
       return;
     }
+    const seq = s.sequenceNumbers ? ++this.seq : undefined;
     const line = formatLogLine(ev, {
-      seq: s.sequenceNumbers ? ++this.seq : undefined,
+      seq,
       stamp: ev.kind === 'debug' ? s.stampDebug : s.stampLog,
       bootMs: this.opts.bootMs,
     });
@@ -243,7 +260,7 @@ export class LoggingService {
     }
     if (s.trap.enabled && ev.level <= s.trap.level && s.hosts.length > 0 && this.opts.syslog) {
       this.counters.trap.logged++;
-      this.opts.syslog.send(ev, line, s);
+      this.opts.syslog.send(ev, line, s, seq);
     }
   }
 

@@ -1,6 +1,8 @@
 // Syslog to remote servers (`logging host`): RFC 3164 messages over UDP,
 //   <189>Mar  1 00:01:02 Router %SYS-5-CONFIG_I: Configured from console by console
-// (PRI = facility * 8 + severity; the IOS mnemonic is the TAG). UDP never waits for the
+// (PRI = facility * 8 + severity; the IOS mnemonic is the TAG), or with `logging trap
+// syslog-format rfc5424` RFC 5424 messages,
+//   <189>1 2026-03-01T00:01:02.345Z Router - - CONFIG_I [meta sequenceId="42"] %SYS-5-CONFIG_I: ... UDP never waits for the
 // server: a dead or unreachable host costs one datagram per line and shows as
 // `dropped` when the kernel reports an error; nothing ever blocks the daemon.
 import { createSocket, type Socket } from 'node:dgram';
@@ -15,14 +17,38 @@ const FACILITY_CODE: Record<string, number> = {
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
+/** `%FAC-SEV-MNEMONIC: text` (a message) or the debug text, after `000042: ` with sequence numbers. */
+function body(ev: BusEvent, seq: number | undefined): string {
+  const text = ev.kind === 'message' ? `%${ev.facility}-${ev.level}-${ev.mnemonic}: ${ev.text}` : ev.text;
+  return seq !== undefined ? `${String(seq).padStart(6, '0')}: ${text}` : text;
+}
+
+const pri = (ev: BusEvent, facility: string): number => (FACILITY_CODE[facility] ?? 23) * 8 + ev.level;
+
 /** One RFC 3164 message for an event. */
-export function formatRfc3164(ev: BusEvent, facility: string, hostname: string): string {
-  const pri = (FACILITY_CODE[facility] ?? 23) * 8 + ev.level;
+export function formatRfc3164(ev: BusEvent, facility: string, hostname: string, seq?: number): string {
   const d = new Date(ev.timeMs);
   const p2 = (n: number) => String(n).padStart(2, '0');
   const stamp = `${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())}`;
-  const body = ev.kind === 'message' ? `%${ev.facility}-${ev.level}-${ev.mnemonic}: ${ev.text}` : ev.text;
-  return `<${pri}>${stamp} ${hostname} ${body}`;
+  return `<${pri(ev, facility)}>${stamp} ${hostname} ${body(ev, seq)}`;
+}
+
+/**
+ * One RFC 5424 message: `<PRI>1 TIMESTAMP HOSTNAME - - MSGID [SD] MSG`. The timestamp is UTC
+ * with milliseconds when `service timestamps log|debug ... msec` asks for them; MSGID is the
+ * IOS mnemonic; structured data carries `service sequence-numbers` as `[meta sequenceId]`
+ * and `logging origin-id ip` as `[origin ip]` (RFC 5424 section 7).
+ */
+export function formatRfc5424(ev: BusEvent, s: Pick<LoggingSettings, 'facility' | 'hostname' | 'originHost' | 'originIp' | 'stampLog' | 'stampDebug'>, seq?: number): string {
+  const iso = new Date(ev.timeMs).toISOString();
+  const stamp = (ev.kind === 'debug' ? s.stampDebug : s.stampLog);
+  const time = stamp && stamp.kind === 'datetime' && stamp.msec ? iso : `${iso.slice(0, 19)}Z`;
+  const sd = [
+    ...(seq !== undefined ? [`[meta sequenceId="${((seq - 1) % 2147483647) + 1}"]`] : []),
+    ...(s.originIp ? [`[origin ip="${s.originIp}"]`] : []),
+  ].join('');
+  const msgId = ev.kind === 'message' ? ev.mnemonic.slice(0, 32) : '-';
+  return `<${pri(ev, s.facility)}>1 ${time} ${(s.originHost ?? s.hostname) || '-'} - - ${msgId} ${sd || '-'} ${body(ev, undefined)}`;
 }
 
 export class SyslogSink implements SyslogOutput {
@@ -32,9 +58,9 @@ export class SyslogSink implements SyslogOutput {
   private unbindable: string | undefined;
   private readonly stats = new Map<string, DestCounters & { dropped: number }>();
 
-  send(ev: BusEvent, _line: string, s: LoggingSettings): void {
+  send(ev: BusEvent, _line: string, s: LoggingSettings, seq?: number): void {
     const sock = this.socket(s.sourceAddress);
-    const msg = Buffer.from(formatRfc3164(ev, s.facility, s.hostname));
+    const msg = Buffer.from(s.syslogFormat === 'rfc5424' ? formatRfc5424(ev, s, seq) : formatRfc3164(ev, s.facility, s.originHost ?? s.hostname, seq));
     for (const h of s.hosts) {
       const st = this.stat(h.address, h.port);
       st.logged++;

@@ -1,6 +1,7 @@
 // Logging commands as on IOS: `logging buffered [SIZE] [LEVEL]`, `logging console|monitor
 // [LEVEL]`, `logging trap [LEVEL]`, `logging host A [transport udp port N]` (and the old
-// `logging A`), `logging facility`, `logging source-interface`, `logging rate-limit`,
+// `logging A`), `logging trap syslog-format rfc5424`, `logging origin-id`, `logging
+// facility`, `logging source-interface`, `logging rate-limit`,
 // `logging on`, `service sequence-numbers`, their `no` forms; exec `show logging`,
 // `clear logging`, `terminal monitor` / `terminal no monitor` (this vty session receives
 // log and debug lines; the console line always gets `logging console`).
@@ -114,6 +115,30 @@ defineCommand({
   help: HELP,
   handler(ctx, a) {
     ctx.config.logging.facility = a.no ? 'local7' : SYSLOG_FACILITIES.find((f) => a.has(f))!;
+  },
+});
+
+defineCommand({
+  modes: ['config'],
+  syntax: ['logging trap syslog-format <rfc5424|rfc3164>', 'no logging trap syslog-format [WORD]'],
+  help: { ...HELP, 'syslog-format': 'Specify the syslog message format', rfc5424: 'RFC 5424 format (version 1 header, structured data)', rfc3164: 'RFC 3164 (BSD) format (default)' },
+  handler(ctx, a) {
+    if (a.no || a.has('rfc3164')) delete ctx.config.logging.syslogFormat;
+    else ctx.config.logging.syslogFormat = 'rfc5424';
+  },
+});
+
+defineCommand({
+  modes: ['config'],
+  syntax: ['logging origin-id <hostname|ip>', 'logging origin-id string WORD$origin', 'no logging origin-id [LINE]'],
+  help: {
+    ...HELP, 'origin-id': 'Add origin ID to syslog messages', hostname: 'Use origin hostname as ID', ip: 'Use origin IP address as ID',
+    string: 'Define a unique text string as ID', WORD: 'Text string (enclose in quotes if contains spaces)',
+  },
+  handler(ctx, a) {
+    if (a.no) delete ctx.config.logging.originId;
+    else if (a.has('string')) ctx.config.logging.originId = { kind: 'string', value: a.req('origin').replace(/^"(.*)"$/, '$1') };
+    else ctx.config.logging.originId = { kind: a.has('ip') ? 'ip' : 'hostname' };
   },
 });
 
