@@ -47,6 +47,7 @@ import { tunnelMapTag, VtiRuntime, type TunnelTeardown } from './vti-runtime.js'
 import { tunnelIfId, virtualTemplate } from '../config/vti.js';
 import { TemporaryEntries, type TemporaryEntry, type TemporaryEntrySpec } from './temporary-entries.js';
 import { wantedRriRoutes, type RriRoute } from './reverse-route.js';
+import { packetKeyFromAcquire, trapPolicies, XfrmTraps } from './xfrm-traps.js';
 
 /** Linux route protocol number marking RRI routes (found and flushed by it). */
 export const RRI_ROUTE_PROTO = '186';
@@ -244,6 +245,8 @@ export class DataplaneService implements DaemonService {
   kernel: KernelIpsec | undefined;
   private readonly kernelReqids = new Map<string, number>();
   private readonly kernelSas = new Map<number, KernelSaSpec[]>();
+  /** XFRM backend: the outbound policies whose packets make the kernel acquire. */
+  private traps: XfrmTraps | undefined;
   backendError: string | undefined;
   detection: KernelIpsecDetection | undefined;
   private ctx!: ServiceContext;
@@ -342,7 +345,10 @@ export class DataplaneService implements DaemonService {
     }
     if (this.wantUserspace && this.detection?.backend === 'xfrm' && process.getuid?.() === 0) {
       try {
-        this.kernel = openXfrmBackend(this.detection.capabilities ? { capabilities: this.detection.capabilities } : {});
+        const k = openXfrmBackend(this.detection.capabilities ? { capabilities: this.detection.capabilities } : {});
+        this.kernel = k;
+        this.traps = new XfrmTraps(k, (t) => ctx.log('dataplane', t));
+        k.on('acquire', (ev) => { const pk = packetKeyFromAcquire(ev); if (pk) this.pipeline.acquireFor(pk); });
       } catch (e) {
         ctx.log('dataplane', `XFRM backend: ${(e as Error).message}; using the userspace data path`);
       }
@@ -535,12 +541,17 @@ export class DataplaneService implements DaemonService {
     return { inboundId: inbound.id, outboundId: bundle.sas[0]!.id };
   }
 
+  /** The kernel reqid of a policy key: its trap and its SA pairs share it. */
+  private reqidFor(policyKey: string): number {
+    let reqid = this.kernelReqids.get(policyKey);
+    if (reqid === undefined) { reqid = this.kernelReqids.size + 1; this.kernelReqids.set(policyKey, reqid); }
+    return reqid;
+  }
+
   /** XFRM backend: the same SAs and their policies in the kernel (errors are logged). */
   private installInKernel(spec: ChildSaInstall, inboundId: number, outboundId: number): void {
     const k = this.kernel!;
-    let reqid = this.kernelReqids.get(spec.policyKey);
-    if (reqid === undefined) { reqid = this.kernelReqids.size + 1; this.kernelReqids.set(spec.policyKey, reqid); }
-    const { sas, policies } = childSaToKernel(spec, reqid, spec.mapSeq);
+    const { sas, policies } = childSaToKernel(spec, this.reqidFor(spec.policyKey), spec.mapSeq);
     this.kernelSas.set(inboundId, sas.filter((x) => x.direction === 'in'));
     this.kernelSas.set(outboundId, sas.filter((x) => x.direction === 'out'));
     void (async () => {
@@ -848,6 +859,11 @@ export class DataplaneService implements DaemonService {
     }
     this.spds = next;
     this.pipeline.setInterfaces(list);
+    if (this.traps) {
+      const cfg = this.lastConfig;
+      const words = (name: string) => { const set = cfg?.transformSets[name]; return set ? transformWords(set) : undefined; };
+      this.traps.sync([...next.values()].flatMap((s) => trapPolicies(s.spd, s.local, (k) => this.reqidFor(k), words)));
+    }
   }
 
   private policies(): InterfacePolicy[] {

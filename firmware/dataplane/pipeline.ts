@@ -191,6 +191,21 @@ export class Pipeline {
   }
 
   /**
+   * A packet the kernel's XFRM held for want of an SA (its ACQUIRE): the same SPD search
+   * and acquire as outbound() without a packet to protect. True if it raised an acquire
+   * (not for a flow with an SA, a drop, a manual entry, or within the rate limit).
+   */
+  acquireFor(k: PacketKey): boolean {
+    for (const itf of this.interfaces) {
+      const d = itf.spd.outbound(k);
+      if (d.action === 'bypass') continue;
+      if (d.action === 'drop' || this.sad.outbound(d.policyKey)?.sas[0] || !(d.initiate || d.entry.discover)) return false;
+      return this.acquire(itf.name, d, k);
+    }
+    return false;
+  }
+
+  /**
    * TED: UDP packets to port 500 that policy routing steered here (probes in transit to a
    * host this box protects) are offered to `fn` first; true = consumed.
    */
@@ -291,12 +306,13 @@ export class Pipeline {
     if (sa) this.sad.recordError(sa, 'send');
   }
 
-  private acquire(iface: string, decision: ProtectDecision<MapEntryData>, k: PacketKey): void {
+  /** Raises an acquire unless one for the same policy went out within acquireIntervalMs. */
+  private acquire(iface: string, decision: ProtectDecision<MapEntryData>, k: PacketKey): boolean {
     const now = this.now();
     // TED probes go per destination host (one entry covers many gateways)
     const key = decision.entry.discover ? `${decision.policyKey}|${k.dst.join('.')}` : decision.policyKey;
     const last = this.lastAcquire.get(key);
-    if (last !== undefined && now - last < this.acquireIntervalMs) return;
+    if (last !== undefined && now - last < this.acquireIntervalMs) return false;
     if (this.lastAcquire.size >= 4096) this.lastAcquire.clear();
     this.lastAcquire.set(key, now);
     this.counters.acquires++;
@@ -308,6 +324,7 @@ export class Pipeline {
         try { fn(ev); } catch { /* a listener bug must not reach the packet path */ }
       }
     });
+    return true;
   }
 
   // ------------------------------------------------------------------ inbound
