@@ -45,6 +45,8 @@ import { UdpGsoBind } from '../dataplane/udp-gso-bind.js';
 import { parseIpv4 } from '../lib/ip.js';
 import { tunnelMapTag, VtiRuntime, type TunnelTeardown } from './vti-runtime.js';
 import { tunnelIfId, virtualTemplate } from '../config/vti.js';
+import { VrfTables } from '../kernel/vrf-tables.js';
+import { vrfInputs } from './vrf-routing.js';
 import { TemporaryEntries, type TemporaryEntry, type TemporaryEntrySpec } from './temporary-entries.js';
 import { wantedRriRoutes, type RriRoute } from './reverse-route.js';
 import { packetKeyFromAcquire, trapPolicies, XfrmTraps } from './xfrm-traps.js';
@@ -276,11 +278,14 @@ export class DataplaneService implements DaemonService {
   private readonly connIds = new WeakMap<object, number>();
   /** What `show crypto ipsec sa` prints about an SA that the SAD does not keep. */
   private readonly showExtras = new WeakMap<object, SaShowExtras>();
+  /** VRFs as policy-routing tables (userspace backend: this kernel has no vrf devices). */
+  private vrfTables: VrfTables | undefined;
   /** Tunnel interfaces (static VTIs): devices and line protocol. */
   readonly tunnels = new VtiRuntime({
     sad: () => this.sad,
     devices: () => this.backend?.tunnels,
     log: (t) => this.ctx?.log('dataplane', t),
+    vrfTable: (vrf) => this.vrfTables?.tableOf(vrf),
     lineProtocolMessage: (name, up) => this.ctx?.logger('NET').message('LINEPROTO', 5, 'UPDOWN', `Line protocol on Interface ${name}, changed state to ${up ? 'up' : 'down'}`),
   });
 
@@ -359,11 +364,12 @@ export class DataplaneService implements DaemonService {
       } else {
         const b = new UserspaceBackend({
           pipeline: this.pipeline, run: this.run, log: (t) => ctx.log('dataplane', t),
-          onTunnelUp: (name) => { const dev = this.tunnels.get(name)?.device; if (dev) this.reinstallRoutesVia(dev); },
+          onTunnelUp: (name) => { const dev = this.tunnels.get(name)?.device; if (dev) this.reinstallRoutesVia(dev); this.syncVrfs(); },
         });
         try {
           b.start();
           this.backend = b;
+          this.vrfTables = new VrfTables({ run: this.run, log: (t) => ctx.log('dataplane', t) });
         } catch (e) {
           this.backendError = (e as Error).message;
           await b.close().catch(() => {});
@@ -377,6 +383,8 @@ export class DataplaneService implements DaemonService {
   async stop(): Promise<void> {
     for (const p of this.udpBinds.values()) await p.then((b) => b?.release()).catch(() => {});
     this.udpBinds.clear();
+    this.vrfTables?.close();
+    this.vrfTables = undefined;
     await this.backend?.close();
     this.backend = undefined;
     if (this.kernel) { await this.kernel.flushPolicies().catch(() => {}); await this.kernel.flushSas().catch(() => {}); await this.kernel.close(); }
@@ -394,6 +402,7 @@ export class DataplaneService implements DaemonService {
       this.programRoutes(config);
     }
     for (const td of this.tunnels.apply(config)) this.tearDownTunnel(td);
+    this.syncVrfs();
     this.compileSpds(config);
     this.installManual(config);
     this.queueTemporaryCheck(); // RRI: `reverse-route static` routes and changed entries
@@ -413,6 +422,16 @@ export class DataplaneService implements DaemonService {
     if (td.dynamic && td.peer) for (const s of rt.ikeSessionSources ?? []) s.clearSessions?.(td.peer);
     rt.clearCryptoSa?.({ kind: 'map', map: td.mapName });
     this.sad?.deleteWhere((sa) => sa.policyKey === td.policyKey);
+  }
+
+  /** VRF tables follow the configuration and the tunnels' line protocol. */
+  private syncVrfs(): void {
+    if (!this.vrfTables || !this.lastConfig) return;
+    const inputs = vrfInputs(this.lastConfig, {
+      portMap: this.ctx.board.portMap, tunnels: this.tunnels.list,
+      tunnelDeviceIfUp: (name) => this.backend?.tunnels?.deviceIfUp(name),
+    });
+    this.vrfTables.sync(inputs.members, inputs.routes);
   }
 
   /** ESP in UDP (RFC 3948) arrives on the shared port-4500 bind of each local address. */
@@ -763,11 +782,12 @@ export class DataplaneService implements DaemonService {
       if (!itf) continue;
       const addrs = [itf.ipAddress, ...(itf.secondary ?? [])].filter((a): a is NonNullable<typeof a> => a !== undefined)
         .map((a) => `${a.address}/${maskLen(a.mask)}`);
-      const sig = JSON.stringify({ addrs, down: itf.shutdown });
+      const sig = JSON.stringify({ addrs, down: itf.shutdown, vrf: itf.vrf });
       if (this.ifState.get(port) === sig) continue;
       this.ifState.set(port, sig);
       this.sh(['ip', '-4', 'addr', 'flush', 'dev', dev]);
-      for (const a of addrs) this.sh(['ip', 'addr', 'add', a, 'dev', dev]);
+      // an interface in a VRF: its connected route goes to the VRF's table only (syncVrfs)
+      for (const a of addrs) this.sh(['ip', 'addr', 'add', a, 'dev', dev, ...(itf.vrf ? ['noprefixroute'] : [])]);
       this.sh(['ip', 'link', 'set', dev, itf.shutdown ? 'down' : 'up']);
     }
   }
@@ -1021,6 +1041,7 @@ export class DataplaneService implements DaemonService {
             remoteIdent: { ...rid, proto: sa.scope.proto, port: sa.scope.dstPorts.lo === sa.scope.dstPorts.hi ? sa.scope.dstPorts.lo : 0 },
             peer: formatIp(sa.peer), peerPort: extras?.peerPort ?? 500, local: formatIp(sa.local),
             pfsGroup: extras?.pfsGroup,
+            ...(this.tunnels.get(iface)?.vrf !== undefined ? { protectedVrf: this.tunnels.get(iface)!.vrf! } : {}),
             plaintextMtu: plaintextMtu((sa.transformName ?? '').split(' '), sa.mode, sa.transform.info().udpEncap, Math.min(pathMtu, ipMtu)),
             pathMtu, ipMtu,
             errors: {

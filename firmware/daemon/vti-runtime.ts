@@ -65,6 +65,8 @@ export class VtiRuntime {
     sad: () => Sad<IpsecSa> | undefined;
     devices: () => TunnelDevices | undefined;
     log: (text: string) => void;
+    /** routing table of a VRF (`ip vrf forwarding` on a tunnel or template) */
+    vrfTable?: (vrf: string) => number | undefined;
     /** `%LINEPROTO-5-UPDOWN: Line protocol on Interface X, changed state to up|down` */
     lineProtocolMessage: (name: string, up: boolean) => void;
   }) {}
@@ -95,11 +97,15 @@ export class VtiRuntime {
     for (const name of [...this.line.keys()]) if (!this.vtis.has(name) && !this.vas.has(name)) this.line.delete(name);
     const devices = this.host.devices();
     if (devices) {
-      void devices.sync(this.list.map((v) => ({
-        name: v.name, device: v.device, policyKey: v.policyKey, addresses: v.addresses, enabled: !v.shutdown,
-        ...(v.ipMtu !== undefined ? { mtu: v.ipMtu } : {}), ...(v.tcpAdjustMss !== undefined ? { tcpAdjustMss: v.tcpAdjustMss } : {}),
-        ...('routes' in v ? { routes: (v as VirtualAccess).routes } : {}),
-      }))).then(() => this.refresh());
+      void devices.sync(this.list.map((v) => {
+        const table = v.vrf !== undefined ? this.host.vrfTable?.(v.vrf) : undefined;
+        return {
+          name: v.name, device: v.device, policyKey: v.policyKey, addresses: v.addresses, enabled: !v.shutdown,
+          ...(v.ipMtu !== undefined ? { mtu: v.ipMtu } : {}), ...(v.tcpAdjustMss !== undefined ? { tcpAdjustMss: v.tcpAdjustMss } : {}),
+          ...('routes' in v ? { routes: (v as VirtualAccess).routes } : {}),
+          ...(table !== undefined ? { table } : {}),
+        };
+      })).then(() => this.refresh());
     } else this.refreshSoon();
   }
 

@@ -29,6 +29,11 @@ export interface TunnelDeviceSpec {
   enabled: boolean;
   /** `A.B.C.D/len` routed into the device while it is up (a Virtual-Access's peer proxies) */
   routes?: readonly string[];
+  /**
+   * Routing table of its VRF (`ip vrf forwarding`): its routes go there, and its addresses
+   * make no connected route in main (kernel/vrf-tables.ts adds it to the VRF's table).
+   */
+  table?: number;
 }
 
 interface TunnelDevice {
@@ -130,13 +135,13 @@ export class TunnelDevices {
         d.mtu = mtu;
         this.sh(['ip', 'link', 'set', s.device, 'mtu', mtu, 'txqueuelen', '4000']);
       }
-      const addrs = JSON.stringify(s.addresses);
+      const addrs = JSON.stringify([s.addresses, s.table]);
       if (d.programmed !== addrs) {
         // removing a device's last address takes the routes through it along: put them back
         const hadRoutes = d.programmed !== '' && d.linkUp === true;
         d.programmed = addrs;
         this.sh(['ip', '-4', 'addr', 'flush', 'dev', s.device]);
-        for (const a of s.addresses) this.sh(['ip', 'addr', 'add', a, 'dev', s.device]);
+        for (const a of s.addresses) this.sh(['ip', 'addr', 'add', a, 'dev', s.device, ...(s.table !== undefined ? ['noprefixroute'] : [])]);
         if (hadRoutes) this.routesUp(d);
       }
       this.applyLink(d);
@@ -160,7 +165,8 @@ export class TunnelDevices {
   }
 
   private routesUp(d: TunnelDevice): void {
-    for (const r of d.spec.routes ?? []) this.sh(['ip', 'route', 'replace', r, 'dev', d.spec.device]);
+    const table = d.spec.table !== undefined ? ['table', String(d.spec.table)] : [];
+    for (const r of d.spec.routes ?? []) this.sh(['ip', 'route', 'replace', r, 'dev', d.spec.device, ...table]);
     this.o.onLinkUp?.(d.spec.name);
   }
 

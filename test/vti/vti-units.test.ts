@@ -3,7 +3,9 @@
 // mapping of a VTI (one any/any connection that takes only its own selectors).
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { staticVtis, tunnelDeviceName, tunnelIfId, vtiPolicyKey } from '../../firmware/config/vti.js';
+import { staticVtis, templateProblem, tunnelDeviceName, tunnelIfId, vtiPolicyKey } from '../../firmware/config/vti.js';
+import { VtiRuntime } from '../../firmware/daemon/vti-runtime.js';
+import { networkOf, VrfTables, VRF_RULE_PRIORITY } from '../../firmware/kernel/vrf-tables.js';
 import { childSaToKernel, type ChildSaInstall } from '../../firmware/daemon/dataplane-service.js';
 import { ANY_PORTS, anyAddr } from '../../firmware/ipsec/selector.js';
 import { policySpecToXfrm } from '../../firmware/kernel/xfrm-backend.js';
@@ -156,4 +158,53 @@ t.test('kernel (XFRM) form of a tunnel\'s SA pair: if_id on SAs and policies, ou
   void _omit;
   const cm = childSaToKernel(mapSpec, 1, 0);
   t.ok(cm.policies.every((p) => p.ifId === undefined), 'a crypto map pair has no if_id');
+});
+
+t.test('VRF tables: rules and routes per VRF, closed by unreachable, removed when no longer wanted', async (t) => {
+  const ran: string[] = [];
+  const vt = new VrfTables({ run: (argv) => { ran.push(argv.join(' ')); return { code: 0, stderr: '' }; }, log: () => {} });
+  t.equal(networkOf('10.1.0.1/24'), '10.1.0.0/24');
+  t.equal(networkOf('172.16.0.1/32'), '172.16.0.1/32');
+  const a = vt.tableOf('A');
+  t.equal(vt.tableOf('B'), a + 1, 'a table per VRF');
+  t.equal(vt.tableOf('A'), a, 'kept for the daemon\'s life');
+  vt.sync([{ vrf: 'A', device: 'lanA', addresses: ['10.1.0.1/24'], up: true }, { vrf: 'A', device: 'Tu1', addresses: ['10.0.1.1/30'], up: false }],
+    [{ vrf: 'A', dest: '10.9.0.0/24', device: 'Tu1' }]);
+  t.ok(ran.includes(`ip rule add priority ${VRF_RULE_PRIORITY} iif lanA lookup ${a}`), 'iif rule for the LAN');
+  t.ok(ran.includes(`ip rule add priority ${VRF_RULE_PRIORITY} iif Tu1 lookup ${a}`), 'and for the tunnel');
+  t.ok(ran.includes(`ip route replace 10.1.0.0/24 dev lanA proto kernel scope link src 10.1.0.1 table ${a}`), 'connected route in the VRF table');
+  t.notOk(ran.some((l) => l.includes('10.0.1.0/30')), 'no connected route through a tunnel that is down');
+  t.ok(ran.includes(`ip route replace unreachable default metric 4278198272 table ${a}`), 'the table ends in unreachable');
+  t.ok(ran.includes(`ip route replace 10.9.0.0/24 dev Tu1 table ${a}`), 'ip route vrf A ... Tunnel1');
+  ran.length = 0;
+  vt.sync([{ vrf: 'A', device: 'lanA', addresses: ['10.1.0.1/24'], up: true }], []);
+  t.notOk(ran.some((l) => l.startsWith('ip rule add')), 'rules are not added twice');
+  t.ok(ran.includes(`ip rule del priority ${VRF_RULE_PRIORITY} iif Tu1 lookup ${a}`), 'the tunnel left the VRF: its rule goes');
+  t.ok(ran.includes(`ip route del 10.9.0.0/24 dev Tu1 table ${a}`), 'and the static route');
+  ran.length = 0;
+  vt.close();
+  t.ok(ran.includes(`ip rule del priority ${VRF_RULE_PRIORITY} iif lanA lookup ${a}`) && ran.includes(`ip route del unreachable default metric 4278198272 table ${a}`), 'close removes everything');
+});
+
+t.test('teardown: which configuration changes end a tunnel\'s crypto session, and why', async (t) => {
+  const vti = ['interface Tunnel0', ' tunnel source FastEthernet0/0', ' tunnel destination 172.16.0.2', ' tunnel mode ipsec ipv4', ' tunnel protection ipsec profile P1', 'exit'];
+  const { cfg } = await configure([...BASE, ...vti]);
+  const rt = new VtiRuntime({ sad: () => undefined, devices: () => undefined, log: () => {}, lineProtocolMessage: () => {} });
+  t.same(rt.apply(cfg), [], 'a new tunnel ends nothing');
+  // (configure changes the model it is given: each step starts from a copy)
+  const step = async (lines: string[]) => (await configure(lines, structuredClone(cfg))).cfg;
+  const reasons = (c: typeof cfg) => rt.apply(c).map((x) => `${x.name}: ${x.reason}`);
+  t.same(reasons(await step(['crypto ipsec transform-set T2 esp-aes 128 esp-sha-hmac', 'exit'])), [], 'an unrelated change ends nothing');
+  t.same(reasons(await step(['no crypto ipsec profile P1'])), ['Tunnel0: IPsec profile P1 does not exist']);
+  t.same(reasons(cfg), [], 'a broken tunnel that comes back ends nothing');
+  t.same(reasons(await step(['interface Tunnel0', ' tunnel destination 172.16.0.9', 'exit'])), ['Tunnel0: tunnel endpoints changed (172.16.0.1 -> 172.16.0.2 is now 172.16.0.1 -> 172.16.0.9)']);
+  rt.apply(cfg);
+  t.same(reasons(await step(['interface Tunnel0', ' shutdown', 'exit'])), ['Tunnel0: administratively down (shutdown)']);
+  rt.apply(cfg);
+  t.same(reasons(await step(['no interface Tunnel0'])), ['Tunnel0: interface deleted']);
+  t.equal(templateProblem(cfg, 1, 'P1'), 'Virtual-Template1 does not exist');
+  const { cfg: withVt } = await configure(['interface Virtual-Template1 type tunnel', ' ip unnumbered FastEthernet0/0', ' tunnel mode ipsec ipv4', ' tunnel protection ipsec profile P1', 'exit'], structuredClone(cfg));
+  t.equal(templateProblem(withVt, 1, 'P1'), 'no ISAKMP or IKEv2 profile names virtual-template 1');
+  const { cfg: named } = await configure(['crypto ikev2 profile IKEV2P', ' virtual-template 1', 'exit'], withVt);
+  t.equal(templateProblem(named, 1, 'P1'), undefined, 'usable');
 });
