@@ -5,34 +5,18 @@
 // every message and the daemon answers at once; an unreachable host counts drops. No
 // configured secret appears in anything rsyslog received.
 import t from 'tap';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Lab, hasCommand, rootOnly } from '../lib/netns.js';
+import { Lab } from '../lib/netns.js';
 import { startRampart } from '../ikev1-interop/lab.js';
+import { rsyslogSkip as skip, startRsyslog } from '../logging/rsyslog.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SECRET = 'sysl0g-s3cret';
-
-const skip = rootOnly('network namespaces').skip
-  ?? (hasCommand('rsyslogd') ? undefined : 'rsyslogd is not installed (apt-get install rsyslog; scripts/ensure.mjs does it)');
 
 t.test('rsyslog in a namespace receives what logging trap admits', { timeout: 120_000, ...(skip ? { skip } : {}) }, async (t) => {
   const lab = Lab.create('rt-syslog');
   t.teardown(() => lab.destroy());
   lab.addNamespace('box');
   const ns = 'box';
-  const received = join(lab.dir, 'received.log');
-  const conf = join(lab.dir, 'rsyslog.conf');
-  writeFileSync(conf, [
-    `global(workDirectory="${lab.dir}" net.enableDNS="off")`,
-    'module(load="imudp")',
-    'input(type="imudp" address="127.0.0.1" port="514")',
-    'template(name="t" type="string" string="%pri% %hostname% %syslogtag%%msg%\\n")',
-    `*.* action(type="omfile" file="${received}" template="t")`,
-    '',
-  ].join('\n'));
-  const rsyslog = lab.spawn(ns, ['rsyslogd', '-n', '-f', conf, '-i', join(lab.dir, 'rsyslog.pid')], { name: 'rsyslogd' });
-  for (let i = 0; i < 100 && !lab.execSync(ns, ['ss', '-lun'], { allowFail: true }).stdout.includes('127.0.0.1:514'); i++) await sleep(50);
+  const rsyslog = await startRsyslog(lab, ns, '%pri% %hostname% %syslogtag%%msg%');
 
   const box = await startRampart(lab, ns, {});
   t.teardown(() => { box.con.close(); return box.proc.stop(); });
@@ -45,17 +29,14 @@ t.test('rsyslog in a namespace receives what logging trap admits', { timeout: 12
   // level 5 (CONFIG_I) and 3 (LINK up) pass `logging trap notifications`; 6 (ISAKMP_ON_OFF) does not
   await box.configure(['crypto map m 10 ipsec-isakmp', 'interface FastEthernet0/1', ' shutdown', ' no shutdown', ' crypto map m']);
   await box.con.waitApplied();
-  const end = Date.now() + 10_000;
-  const text = () => (existsSync(received) ? readFileSync(received, 'utf8') : '');
-  while (!/LINK-3-UPDOWN: Interface FastEthernet0\/1/.test(text()) && Date.now() < end) await sleep(100);
-  const got = text();
+  const got = await rsyslog.waitFor(/LINK-3-UPDOWN: Interface FastEthernet0\/1/);
   t.match(got, /^173 SyslogBox %SYS-5-CONFIG_I: Configured from console by console$/m, 'local5.notice (PRI 173), hostname, the IOS mnemonic as tag');
   t.match(got, /^171 SyslogBox %LINK-3-UPDOWN: Interface FastEthernet0\/1, changed state to up$/m, 'local5.err (PRI 171)');
   t.notMatch(got, /ISAKMP_ON_OFF/, 'informational is below the trap level');
   t.notMatch(got, new RegExp(SECRET), 'the configured key never reaches syslog');
 
   // a dead server: the console gets everything, the daemon answers at once
-  await rsyslog.stop();
+  await rsyslog.proc.stop();
   await box.configure(['logging host 192.0.2.99', 'interface FastEthernet0/1', ' shutdown']);
   const t0 = Date.now();
   let all = '';

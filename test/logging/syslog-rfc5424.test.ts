@@ -5,45 +5,23 @@
 // (ip also as `[origin ip]`).
 // Back to RFC 3164 with `no logging trap syslog-format`. No configured secret is received.
 import t from 'tap';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Lab, hasCommand, rootOnly } from '../lib/netns.js';
+import { Lab } from '../lib/netns.js';
 import { startRampart } from '../ikev1-interop/lab.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { rsyslogSkip as skip, startRsyslog } from './rsyslog.js';
 const SECRET = 'rfc5424-s3cret';
-
-const skip = rootOnly('network namespaces').skip
-  ?? (hasCommand('rsyslogd') ? undefined : 'rsyslogd is not installed (apt-get install rsyslog; scripts/ensure.mjs does it)');
 
 t.test('rsyslog parses Rampart\'s RFC 5424 messages', { timeout: 120_000, ...(skip ? { skip } : {}) }, async (t) => {
   const lab = Lab.create('rt-5424');
   t.teardown(() => lab.destroy());
   lab.addNamespace('box');
   lab.execSync('box', ['ip', 'link', 'set', 'lo', 'up'], { allowFail: true });
-  const received = join(lab.dir, 'received.log');
-  const conf = join(lab.dir, 'rsyslog.conf');
   // what rsyslog's own RFC 5424 parser made of each datagram, one line each
-  writeFileSync(conf, [
-    `global(workDirectory="${lab.dir}" net.enableDNS="off")`,
-    'module(load="imudp")',
-    'input(type="imudp" address="127.0.0.1" port="514")',
-    'template(name="t" type="string" string="v=%protocol-version% pri=%pri% time=%timereported:::date-rfc3339% host=%hostname% msgid=%msgid% sd=%structured-data% msg=%msg% tag=%syslogtag%\\n")',
-    `*.* action(type="omfile" file="${received}" template="t")`,
-    '',
-  ].join('\n'));
-  const rsyslog = lab.spawn('box', ['rsyslogd', '-n', '-f', conf, '-i', join(lab.dir, 'rsyslog.pid')], { name: 'rsyslogd' });
-  t.teardown(() => rsyslog.stop());
-  for (let i = 0; i < 100 && !lab.execSync('box', ['ss', '-lun'], { allowFail: true }).stdout.includes('127.0.0.1:514'); i++) await sleep(50);
+  const rsyslog = await startRsyslog(lab, 'box', 'v=%protocol-version% pri=%pri% time=%timereported:::date-rfc3339% host=%hostname% msgid=%msgid% sd=%structured-data% msg=%msg% tag=%syslogtag%');
+  t.teardown(() => rsyslog.proc.stop());
 
   const box = await startRampart(lab, 'box', {});
   t.teardown(() => { box.con.close(); return box.proc.stop(); });
-  const text = () => (existsSync(received) ? readFileSync(received, 'utf8') : '');
-  const waitFor = async (re: RegExp) => {
-    const end = Date.now() + 10_000;
-    while (!re.test(text()) && Date.now() < end) await sleep(100);
-    return text();
-  };
+  const waitFor = (re: RegExp) => rsyslog.waitFor(re);
 
   const cfg = await box.configure([
     'hostname Branch5424', `crypto isakmp key ${SECRET} address 10.9.9.9`,
