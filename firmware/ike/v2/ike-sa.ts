@@ -362,6 +362,7 @@ export class IkeSa {
     const target = this.rekeyedInto;
     if (target && target.state === 'established' && reason !== 'peer-timeout' && reason !== 'dpd-timeout') {
       this.moveChildrenTo(target);
+      this.handOverTasks(target);
     }
     for (const c of [...this.children.values()]) this.removeChild(c, reason);
     const wasUp = this.establishedAtMs !== undefined;
@@ -380,6 +381,19 @@ export class IkeSa {
       target.children.set(c.id, c);
     }
     this.children.clear();
+  }
+
+  /**
+   * This SA was rekeyed into `target`: queued Child work (creates, rekeys, deletes) goes there,
+   * the rest (DPD, another rekey) is dropped. The old SA then only deletes itself, so a peer
+   * that refuses or ignores requests on a rekeyed SA holds neither the delete nor the work up.
+   */
+  handOverTasks(target: IkeSa): void {
+    const queued = this.queue.splice(0);
+    for (const task of queued) {
+      const moved = task.rebind?.(target);
+      if (moved) target.queueTask(moved);
+    }
   }
 
   info(): IkeSaInfo {

@@ -4,6 +4,7 @@
 // initiator (window size 1).
 import type { AnyPayload, IkeHeader } from '../../proto/ikev2/index.js';
 import type { Ikev2DownReason } from './events.js';
+import type { IkeSa } from './ike-sa.js';
 
 /**
  * Thrown by buildI when the request cannot be built from local state (no pre-shared key for
@@ -32,4 +33,9 @@ export interface Task {
   timedOut?(): void;
   /** Override retransmission timeouts for this exchange (e.g. DPD retry interval). */
   readonly retransmitMs?: number;
+  /**
+   * Queued (not yet sent) when its IKE SA was rekeyed: the same work on the new IKE SA, or
+   * undefined when it has no place there (the old SA is only deleted, RFC 7296 2.8).
+   */
+  rebind?(sa: IkeSa): Task | undefined;
 }

@@ -52,6 +52,10 @@ export class ChildCreateTask implements Task {
     this.group = conn.pfsGroup ?? 0;
   }
 
+  rebind(sa: IkeSa): Task {
+    return new ChildCreateTask(sa, this.conn, this.rekeyOf);
+  }
+
   buildI(): AnyPayload[] {
     const sa = this.sa;
     if (this.spiIn === 0) this.spiIn = sa.ctx.allocateChildSpi();

@@ -121,6 +121,8 @@ export class IkeRekeyTask implements Task {
     sa.rekeyedInto = newSa;
     sa.moveChildrenTo(newSa);
     sa.state = 'rekeyed';
+    // Child work queued here meanwhile (a CHILD rekey due at the same time) runs on the new SA.
+    sa.handOverTasks(newSa);
     sa.queueTask(new IkeDeleteTask(sa, 'rekeyed'));
     return 'done';
   }
@@ -186,7 +188,13 @@ export class IkeRekeyTask implements Task {
     this.newSa = newSa;
     const mine = sa.outstanding?.task;
     if (mine instanceof IkeRekeyTask) mine.collision = { newSa };
-    else sa.rekeyedInto ??= newSa;
+    else if (!sa.rekeyedInto) {
+      // The children belong to the new SA from now on (RFC 7296 2.8), so the peer's next Child
+      // exchanges on it (its rekey of a child, the delete of a rekeyed one) find them.
+      sa.rekeyedInto = newSa;
+      sa.moveChildrenTo(newSa);
+      sa.handOverTasks(newSa);
+    }
   }
 
   buildR(): AnyPayload[] {

@@ -13,6 +13,10 @@ export class ChildDeleteTask implements Task {
   readonly exchange = ExchangeType.INFORMATIONAL;
   constructor(private readonly sa: IkeSa, private readonly child: ChildSa, private readonly reason: Ikev2DownReason = 'deleted') {}
 
+  rebind(sa: IkeSa): Task {
+    return new ChildDeleteTask(sa, this.child, this.reason);
+  }
+
   buildI(): AnyPayload[] {
     this.child.state = 'deleting';
     return [{ type: PayloadType.DELETE, protocolId: ProtocolId.ESP, spiSize: 4, spis: [spiToBytes(this.child.spiIn)] }];
