@@ -59,6 +59,15 @@ export interface SystemServices {
   configChanged(): void;
   /** A session left configuration mode (%SYS-5-CONFIG_I); `by`: its line, `session`: its id. */
   configured?(by: string, session?: number): void;
+  /**
+   * The configuration lock (`configuration mode exclusive`, `configure replace`): `refusal`
+   * is IOS's message when another session holds it; `enter` is asked by `configure terminal
+   * [lock]` and takes the lock when the configuration (or `lock`) wants it.
+   */
+  configLock?: {
+    refusal(session: number): string | undefined;
+    enter(session: { id: number; user?: string; line: string }, explicit: boolean): { refused?: string; locked?: boolean };
+  };
   /** A configuration command ran without error (the archive's change log); `depth`: sub-modes deep. */
   configCommand?(cmd: { session: number; user?: string; line: string; depth: number; text: string }): void;
   readonly runtime: RuntimeView;

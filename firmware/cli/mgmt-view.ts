@@ -88,6 +88,8 @@ export interface ReplaceResult {
   passes: string[][];
   /** The running configuration now equals the file. */
   done: boolean;
+  /** Another session holds the configuration lock: nothing was done. */
+  refused?: string;
 }
 
 export interface ManagementServices {
@@ -97,7 +99,7 @@ export interface ManagementServices {
    * first (a failing line stops it unless `force`), then only the differences are applied
    * to the running configuration as commands, in up to 5 passes as IOS does.
    */
-  replaceRunning(text: string, force: boolean): Promise<ReplaceResult>;
+  replaceRunning(text: string, force: boolean, lockFor?: { id: number; user?: string; line: string }): Promise<ReplaceResult>;
   /** The configuration archive (`archive` / `show archive` / `archive config`). */
   readonly archive: {
     /** Archives the running configuration now; returns the file (`flash:NAME-N`). */

@@ -275,7 +275,12 @@ export class CliSession implements SessionControl {
     };
     let ok = true;
     this.lastInvalid = false;
+    // another session holds the configuration lock: configuration commands wait for it
+    // (`exit` and `end` always work: a session can leave)
+    const leaving = caret !== undefined && /^\s*(exit|end)\s*$/i.test(caret.line);
+    const locked = isConfigMode(mode) && !viaDo && !leaving && this.line !== 'boot' ? this.opts.system.configLock?.refusal(this.id) : undefined;
     try {
+      if (locked) throw new CliError(locked);
       await def.handler(ctx, args);
     } catch (err) {
       if (!(err instanceof CliError)) throw err;

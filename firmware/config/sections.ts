@@ -2,6 +2,7 @@
 import './system.js';
 import './logging.js';
 import './archive.js';
+import './config-mode.js';
 import './line.js';
 import './users.js';
 import './ssh.js';

@@ -22,6 +22,7 @@ import type { ManagementServices, ReplaceResult, SessionInfo } from '../cli/mgmt
 import { renderConfigLines } from '../config/model.js';
 import { ConfigArchive } from '../mgmt/config-archive.js';
 import { applyDifferences, changedMapEntries } from '../mgmt/config-replace.js';
+import { ConfigLock } from '../mgmt/config-lock.js';
 import { HostKeys } from '../mgmt/host-keys.js';
 import { SshServer } from '../mgmt/ssh-server.js';
 import { lineLogin, loginNeed } from '../mgmt/login.js';
@@ -131,6 +132,8 @@ export class Daemon {
   /** Firmware update over the board's A/B slots (none: the box has no slots). */
   readonly updates: UpdateService | undefined;
   readonly archive: ConfigArchive;
+  /** `configuration mode exclusive` and `configure replace` hold it. */
+  readonly configLock = new ConfigLock();
   private archiveTimer: { timer: NodeJS.Timeout; minutes: number } | undefined;
 
   constructor(private readonly opts: DaemonOptions) {
@@ -177,7 +180,7 @@ export class Daemon {
       sessions: () => this.sessionList(),
       flash: this.files,
       scpPut: (data, target) => scpPut(data, target),
-      replaceRunning: (text, force) => this.replaceRunning(text, force),
+      replaceRunning: (text, force, lockFor) => this.replaceRunning(text, force, lockFor),
       archive: {
         save: () => this.archive.save(configText(this.config)),
         status: () => this.archive.status(),
@@ -233,8 +236,22 @@ export class Daemon {
       reload: () => this.reload(),
       configChanged: () => this.configChanged(),
       configured: (by, session) => {
-        if (session !== undefined) this.archive.sessionEnded(session);
+        if (session !== undefined) {
+          this.archive.sessionEnded(session);
+          this.configLock.release(session);
+        }
         if (by !== 'boot') this.sys.message('SYS', 5, 'CONFIG_I', `Configured from console by ${by}`);
+      },
+      configLock: {
+        refusal: (session) => this.configLock.refusal(session),
+        enter: (s, explicit) => {
+          if (!explicit && this.config.configMode.exclusive !== 'auto') {
+            const refused = this.configLock.refusal(s.id);
+            return refused ? { refused } : {};
+          }
+          const refused = this.configLock.take({ session: s.id, user: s.user, terminal: lineNumberOf(s.line) });
+          return refused ? { refused } : { locked: true };
+        },
       },
       configCommand: (cmd) => { if (cmd.line !== 'boot') this.archive.logged(cmd); },
       get runtime() { return daemon.runtime; },
@@ -313,7 +330,21 @@ export class Daemon {
    * IOS's 5 passes, the fresh model is swapped in whole so the result is still the file.
    * Crypto map entries that changed lose their SAs once the runtime has the new configuration.
    */
-  private async replaceRunning(text: string, force: boolean): Promise<ReplaceResult> {
+  private async replaceRunning(text: string, force: boolean, lockFor?: { id: number; user?: string; line: string }): Promise<ReplaceResult> {
+    // IOS locks the running configuration while it replaces it (unless `nolock`)
+    const held = lockFor !== undefined && this.configLock.holder?.session === lockFor.id;
+    if (lockFor) {
+      const refused = this.configLock.take({ session: lockFor.id, user: lockFor.user, terminal: lineNumberOf(lockFor.line) });
+      if (refused) return { failed: [], passes: [], done: false, refused };
+    }
+    try {
+      return await this.replaceLocked(text, force);
+    } finally {
+      if (lockFor && !held) this.configLock.release(lockFor.id);
+    }
+  }
+
+  private async replaceLocked(text: string, force: boolean): Promise<ReplaceResult> {
     const next = this.newConfig();
     const errors = await loadConfigText(text, next, this.system);
     const failed = errors.map((e) => `line ${e.lineNo}: ${e.line.trim()}: ${e.message.split('\n').pop()}`);
@@ -604,7 +635,10 @@ export class Daemon {
       this.sockets.delete(sock);
       detachTerminal?.();
       session?.close();
-      if (session) this.sessions.delete(session);
+      if (session) {
+        this.sessions.delete(session);
+        this.configLock.release(session.id);
+      }
       pendingAnswer?.('');
     });
   }
@@ -656,6 +690,12 @@ function lineParts(line: string): ['con' | 'aux' | 'vty', number] {
   const m = /^(con|console|aux|vty)\s*(\d*)/.exec(line);
   const kind = !m || m[1] === 'console' ? 'con' : (m[1] as 'con' | 'aux' | 'vty');
   return [kind, Number(m?.[2] || 0)];
+}
+
+/** IOS absolute line number of a session's line (con 0 = 0, aux 0 = 1, vty N = 2 + N). */
+function lineNumberOf(line: string): number {
+  const [kind, n] = lineParts(line);
+  return kind === 'con' ? 0 : kind === 'aux' ? 1 : 2 + n;
 }
 
 function sessionLineConfig(cfg: Config, line: string) {

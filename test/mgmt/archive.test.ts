@@ -216,3 +216,44 @@ t.test('diff units', async (t) => {
   t.equal(hideKeys('pre-shared-key local 0 k1'), 'pre-shared-key local 0 *****');
   t.equal(hideKeys('crypto key generate rsa modulus 2048'), 'crypto key generate rsa modulus 2048', 'crypto key commands keep their words');
 });
+
+t.test('configuration lock: configuration mode exclusive and configure replace', async (t) => {
+  const { con, dir, configure } = await startBox(t);
+  const sock = join(dir, 'run', 'rampart.sock');
+  const other = await ScriptedConsole.open(sock, 'vty 3');
+  t.teardown(() => other.close());
+  await configure(['enable secret Ena8le']);
+  await other.run('enable', 'Ena8le');
+  t.equal(other.state.prompt, 'Router#', 'a second session (vty 3), privileged');
+  await con.run('configure terminal');
+  t.match(await other.run('configure terminal'), /Enter configuration commands/, 'without exclusive mode two sessions configure at once (IOS default)');
+  await other.run('end');
+  await con.run('configuration mode exclusive auto');
+  await con.run('end');
+  t.match(await con.run('show running-config | include configuration mode'), /^configuration mode exclusive auto$/m);
+  t.match(await con.run('configure terminal'), /^Configuration mode locked exclusively\. The lock will be cleared once you exit out of configuration mode using end\/exit\nEnter configuration/, 'the first session takes the lock');
+  const refused = await other.run('configure terminal');
+  t.match(refused, /^Configuration mode is locked by process '\d+' user 'NULL' from terminal '0'\. Please try later\.$/m, 'the second is refused with IOS\'s text');
+  t.equal(other.state.prompt, 'Router#', 'and stays in exec mode');
+  t.match(await other.run('show running-config | include hostname'), /hostname Router/, 'exec commands still work');
+  t.match(await other.run('configure replace flash:none.cfg force'), /%Error opening flash:none\.cfg/, 'a missing file is reported first');
+  await con.run('end');
+  t.match(await other.run('configure terminal'), /locked exclusively/, 'after end the lock is free');
+  await other.run('copy running-config flash:same.cfg', '');
+  t.match(await con.run('configure terminal'), /locked by process '\d+' user 'NULL' from terminal '5'/, 'terminal is the IOS line number (vty 3 = 5)');
+  await other.run('end');
+  await con.run('copy running-config flash:same.cfg', '');
+  await other.run('configure terminal');
+  t.match(await con.run('configure replace flash:same.cfg force'), /Configuration mode is locked by process/, 'configure replace waits for the lock too');
+  other.close();
+  let freed = '';
+  for (let i = 0; i < 20 && !/locked exclusively/.test(freed); i++) { await sleep(50); freed = await con.run('configure terminal'); }
+  t.match(freed, /locked exclusively/, 'a session that closes gives the lock back');
+  await con.run('configuration mode exclusive manual');
+  await con.run('end');
+  t.notMatch(await con.run('configure terminal'), /locked/, 'manual: configure terminal takes no lock');
+  await con.run('end');
+  t.match(await con.run('configure terminal lock'), /locked exclusively/, 'configure terminal lock takes it');
+  await configure(['no configuration mode exclusive']);
+  t.equal(await con.run('show running-config | include configuration mode'), '', 'no configuration mode exclusive removes the line');
+});

@@ -63,8 +63,8 @@ defineCommand({
 
 defineCommand({
   modes: PRIV,
-  syntax: 'configure [terminal]',
-  help: { configure: 'Enter configuration mode', terminal: 'Configure from the terminal' },
+  syntax: 'configure [terminal [lock]]',
+  help: { configure: 'Enter configuration mode', terminal: 'Configure from the terminal', lock: 'Lock configuration mode' },
   async handler(ctx, a) {
     if (!a.has('terminal')) {
       // IOS asks where from; Return takes the default in brackets.
@@ -75,6 +75,10 @@ defineCommand({
         return;
       }
     }
+    // `configuration mode exclusive` (or `lock`): one session configures at a time
+    const lock = ctx.system.configLock?.enter({ id: ctx.session.id, user: ctx.session.user, line: ctx.session.line }, a.has('lock'));
+    if (lock?.refused) throw new CliError(lock.refused);
+    if (lock?.locked) ctx.print('Configuration mode locked exclusively. The lock will be cleared once you exit out of configuration mode using end/exit');
     ctx.print('Enter configuration commands, one per line.  End with CNTL/Z.');
     ctx.enter('config');
   },

@@ -167,6 +167,8 @@ defineCommand({
   syntax: 'configure terminal revert timer (1-120)$min',
   help: { revert: 'Parameters for reverting the configuration', timer: 'Time before reverting', min: 'Minutes before the configuration reverts' },
   handler(ctx, a) {
+    const lock = ctx.system.configLock?.enter({ id: ctx.session.id, user: ctx.session.user, line: ctx.session.line }, false);
+    if (lock?.refused) throw new CliError(lock.refused);
     // The daemon keeps the first snapshot while a timer is pending (re-arming only moves the time).
     mgmtOf(ctx).armRevert(runningConfigText(ctx), a.num('min')!);
     ctx.print('Rollback Confirmed Change timer is set.\nEnter configuration commands, one per line.  End with CNTL/Z.');
@@ -185,10 +187,10 @@ defineCommand({
 
 defineCommand({
   modes: PRIV,
-  syntax: 'configure replace WORD$file [list] [force] [revert trigger [error] timer (1-120)$min]',
+  syntax: 'configure replace WORD$file [nolock] [list] [force] [revert trigger [error] timer (1-120)$min]',
   help: {
     replace: 'Replace the running-config with a new config file', file: 'Configuration file (flash:NAME)',
-    list: 'List the command lines applied', force: 'Replace without asking',
+    list: 'List the command lines applied', force: 'Replace without asking', nolock: 'Do not lock the running configuration during configure replace',
     revert: 'Parameters for reverting the configuration', trigger: 'Set the trigger for reverting the configuration',
     error: 'Revert when an error occurs', timer: 'Time before reverting', min: 'Minutes before the configuration reverts',
   },
@@ -204,7 +206,8 @@ defineCommand({
     // `revert trigger timer`: the configuration as it is now comes back unless `configure confirm`
     if (a.has('revert')) mgmt.armRevert(runningConfigText(ctx), a.num('min')!);
     // Loaded into a fresh model first: a file with a failing line leaves the running config as it was.
-    const r = await mgmt.replaceRunning(data.toString('utf8'), false);
+    const r = await mgmt.replaceRunning(data.toString('utf8'), false, a.has('nolock') ? undefined : { id: ctx.session.id, user: ctx.session.user, line: ctx.session.line });
+    if (r.refused) throw new CliError(r.refused);
     if (r.failed.length > 0) throw new CliError(`%Error: configure replace failed, the running configuration is unchanged:\n${r.failed.join('\n')}`);
     ctx.data({ passes: r.passes, done: r.done });
     const out: string[] = [];

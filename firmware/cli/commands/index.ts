@@ -9,6 +9,7 @@ import './banner.js';
 import './files.js';
 import './update.js';
 import './archive.js';
+import './config-mode.js';
 import './crypto-ipsec.js';
 import './crypto-ipsec-sa.js';
 import './acl.js';
