@@ -13,9 +13,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Appliance, firmwareModule, qemuModule } from '../lib/appliance.js';
+import { Appliance, extrasModule, firmwareModule, qemuModule } from '../lib/appliance.js';
+import { guestSwanctl, loadGuestSwanctl, startGuestCharon } from '../lib/guest-strongswan.js';
+import type { SwanConnection } from '../lib/strongswan.js';
 import { isRoot } from '../lib/netns.js';
-import { ikev2PairConfig } from '../dataplane-e2e/ikev2-pair.js';
+import { ikev2PairConfig, IKEV2_PAIR_PSK as IKEV2_PSK } from '../dataplane-e2e/ikev2-pair.js';
 import { gatewayConfig } from '../ikev1-interop/lab.js';
 
 const BOOT_MS = 480000;
@@ -60,14 +62,18 @@ async function kernelEspPackets(vm: Appliance): Promise<number> {
   return [...out.matchAll(/(\d+)\(packets\)/g)].reduce((n, m) => n + Number(m[1]), 0);
 }
 
-t.test('two appliances, IKEv2 and IKEv1 through kernel ESP', { skip }, async (t) => {
+t.test('two appliances, IKEv2 and IKEv1 through kernel ESP; strongSwan with kernel XFRM against Rampart', { skip }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'rampart-xfrm-'));
   // Kept when a check failed: dir/{a,b}.console.log are what the serial consoles showed.
   t.teardown(() => { if (t.passing()) rmSync(dir, { recursive: true, force: true }); else t.comment(`console logs kept in ${dir}`); });
   const built = await (await firmwareModule()).buildImage({ outDir: join(dir, 'image'), log: () => {} });
+  // iperf3 and strongSwan ride along in a second archive (the image stays as shipped)
+  const ex = await extrasModule();
+  const swanMissing = ex.extrasMissing();
+  const initrd = swanMissing ? undefined : await ex.initrdWithExtras(built.outDir, ex.buildTestExtras(dir), join(dir, 'initrd-extras'));
   const port = await freePort();
-  const a = new Appliance({ image: built.outDir, dir, name: 'a', agent: true, nics: [{ socket: { listen: `127.0.0.1:${port}` }, mac: '52:54:00:00:00:0a' }, { user: true }] });
-  const b = new Appliance({ image: built.outDir, dir, name: 'b', agent: true, nics: [{ socket: { connect: `127.0.0.1:${port}` }, mac: '52:54:00:00:00:0b' }, { user: true }] });
+  const a = new Appliance({ image: built.outDir, dir, name: 'a', agent: true, initrd, nics: [{ socket: { listen: `127.0.0.1:${port}` }, mac: '52:54:00:00:00:0a' }, { user: true }] });
+  const b = new Appliance({ image: built.outDir, dir, name: 'b', agent: true, initrd, nics: [{ socket: { connect: `127.0.0.1:${port}` }, mac: '52:54:00:00:00:0b' }, { user: true }] });
   t.teardown(async () => { await a.powerOff(); await b.powerOff(); });
   await a.powerOn();
   await b.powerOn();
@@ -114,4 +120,45 @@ t.test('two appliances, IKEv2 and IKEv1 through kernel ESP', { skip }, async (t)
     t.match(await a.cli('show crypto isakmp sa'), /QM_IDLE/, 'IKEv1 SA up');
     t.ok(await kernelEspPackets(a) > before, 'the kernel ESP SAs counted the packets');
   });
+
+  // B's Rampart gives up its WAN port: strongSwan takes it in its own namespace of the guest,
+  // with 10.2.0.1 on that namespace's loopback, and A's Rampart meets it, both initiating.
+  await t.test('strongSwan (charon, kernel XFRM) in a namespace of B against Rampart A, IKEv2 and IKEv1, both initiating',
+    { skip: swanMissing && `no strongSwan for the guest: ${swanMissing}` }, async (t) => {
+      await configure(b, ['interface GigabitEthernet0/0', ' no crypto map mymap', 'exit']);
+      await startGuestCharon(b, { netns: 'swan', ifname: 'eth0', wan: '172.16.0.2/24', lan: '10.2.0.1/32' });
+      const swanNs = (cmd: string) => b.shell(`/sbin/ip netns exec swan ${cmd}`);
+      const conn = (version: 1 | 2): SwanConnection => ({
+        name: 'rampart', version, localAddr: '172.16.0.2', remoteAddr: '172.16.0.1',
+        proposals: [version === 2 ? 'aes256-sha256-modp2048' : 'aes256-sha1-modp2048'], psk: version === 2 ? IKEV2_PSK : 'rampart-v1-psk',
+        children: [{ name: 'lan', localTs: ['10.2.0.0/24'], remoteTs: ['10.1.0.0/24'], espProposals: [version === 2 ? 'aes256gcm16' : 'aes256-sha1'] }],
+      });
+      const rampartA = (version: 1 | 2) => (version === 2 ? [...onVm(ikev2PairConfig('A')), 'ip route 10.2.0.0 255.255.255.0 172.16.0.2'] : onVm(gatewayConfig({
+        hostname: 'gwA', wan: '172.16.0.1', lan: '10.1.0.1', lanNet: '10.1.0.0', remoteLanNet: '10.2.0.0',
+        peers: ['172.16.0.2'], psk: 'rampart-v1-psk', policy: ['encryption aes 256', 'hash sha', 'group 14'], transform: 'esp-aes 256 esp-sha-hmac',
+      })));
+      for (const version of [2, 1] as const) {
+        // A: only this version's crypto map
+        await configure(a, ['interface GigabitEthernet0/0', ' no crypto map CM', ' no crypto map mymap', 'exit', 'no crypto map CM 10', 'no crypto map mymap 10']);
+        await a.cli('clear crypto session');
+        t.notMatch(await configure(a, rampartA(version)), /% Invalid|% Incomplete/, `A configured for IKEv${version}`);
+        await guestSwanctl(b, '--terminate --ike rampart');
+        t.match(await loadGuestSwanctl(b, [conn(version)]), /loaded connection 'rampart'/, `strongSwan loaded for IKEv${version}`);
+
+        // Rampart initiates (the kernel's acquire on A)
+        t.match(await pingThrough(a, 90000), / [1-3] packets received/, `IKEv${version}, Rampart initiating: ping through`);
+        const sas = (await guestSwanctl(b, '--list-sas')).out;
+        t.match(sas, new RegExp(`ESTABLISHED, IKEv${version}[\\s\\S]*INSTALLED, TUNNEL`), 'strongSwan lists the IKE and CHILD SA');
+        const swanXfrm = await swanNs('/sbin/ip -s xfrm state');
+        t.match(swanXfrm, /proto esp[\s\S]*[1-9]\d*\(packets\)/, "strongSwan's SAs are the guest kernel's XFRM and carried packets");
+
+        // strongSwan initiates
+        await a.cli('clear crypto session');
+        await guestSwanctl(b, '--terminate --ike rampart');
+        const init = await guestSwanctl(b, '--initiate --child lan', 90000);
+        t.equal(init.code, 0, `IKEv${version}, strongSwan initiating: ${init.out.trim().split('\n').at(-1) ?? ''}`);
+        t.match(await pingThrough(a, 60000), / [1-3] packets received/, 'ping through the SA strongSwan negotiated');
+        t.match(await a.cli(version === 2 ? 'show crypto ikev2 sa' : 'show crypto isakmp sa'), version === 2 ? /READY/ : /QM_IDLE/, 'Rampart lists the SA');
+      }
+    });
 });

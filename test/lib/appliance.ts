@@ -22,6 +22,12 @@ interface FirmwareModule {
   buildImage(o: { outDir: string; log?: (m: string) => void }): Promise<{ outDir: string; manifest: FirmwareManifest }>;
 }
 
+interface ExtrasModule {
+  extrasMissing(): string | undefined;
+  buildTestExtras(dir: string): string;
+  initrdWithExtras(imageDir: string, extras: string, out: string): Promise<string>;
+}
+export const extrasModule = (): Promise<ExtrasModule> => import(pathToFileURL(join(projectRoot(), 'scripts', 'qemu-extras.mjs')).href) as Promise<ExtrasModule>;
 export const qemuModule = (): Promise<QemuModule> => import(pathToFileURL(join(projectRoot(), 'scripts', 'qemu.mjs')).href) as Promise<QemuModule>;
 export const firmwareModule = (): Promise<FirmwareModule> => import(pathToFileURL(join(projectRoot(), 'scripts', 'firmware.mjs')).href) as Promise<FirmwareModule>;
 
