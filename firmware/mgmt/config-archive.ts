@@ -24,13 +24,14 @@ export function archiveFileName(path: string, hostname: string, n: number, now: 
   return `${base}-${n}`;
 }
 
-/** Secrets in a logged command replaced by `*****` (`hidekeys`; always for syslog). */
+/** Secrets in a logged command replaced by `*`, as IOS 15 logs them (with or without hidekeys). */
 export function hideKeys(command: string): string {
   return command
-    .replace(/\b((?:secret|password)(?: [0-9])?) \S+/g, '$1 *****')
-    .replace(/^(\s*crypto isakmp key(?: [0-9])?) \S+/, '$1 *****')
-    .replace(/\b(pre-shared-key(?: local| remote)?(?: [0-9])?) \S+/g, '$1 *****')
-    .replace(/\b((?:key-string|authentication-key)(?: [0-9])?) \S+/g, '$1 *****');
+    .replace(/\b((?:secret|password)(?: [0-9])?) \S+/g, '$1 *')
+    .replace(/^(\s*crypto isakmp key(?: [0-9])?) \S+/, '$1 *')
+    .replace(/\b(pre-shared-key(?: local| remote)?(?: [0-9])?) \S+/g, '$1 *')
+    .replace(/\b((?:key-string|authentication-key)(?: [0-9])?(?: md5)?) \S+/g, '$1 *')
+    .replace(/^(\s*snmp-server community) \S+/, '$1 *');
 }
 
 export interface LoggedCommand { session: number; user?: string; line: string; depth: number; text: string }
@@ -104,7 +105,8 @@ export class ConfigArchive {
     const line = /^con/.test(cmd.line) ? 'console' : cmd.line.replace(/\s+/g, '');
     if (s.notifySyslog) this.notify(user, hideKeys(cmd.text));
     if (!s.enabled) return;
-    const text = `${' '.repeat(cmd.depth)}${s.hidekeys ? hideKeys(cmd.text) : cmd.text}`;
+    // secrets never reach the log, hidekeys or not (IOS 15 masks them either way)
+    const text = `${' '.repeat(cmd.depth)}${hideKeys(cmd.text)}`;
     const entry: ConfigLogEntry = { idx: this.nextIdx++, session, user, line, command: text, time: this.now() };
     this.log.push(entry);
     this.stats.allocated += entrySize(entry);

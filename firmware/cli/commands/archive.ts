@@ -167,7 +167,7 @@ defineCommand({
 });
 
 function logRows(entries: ConfigLogEntry[]): string {
-  const rows = entries.map((e) => `${String(e.idx).padStart(5)}${String(e.session).padStart(6)}${`${e.user}@${e.line}`.padStart(23)}  |${e.command}`);
+  const rows = entries.map((e) => `${String(e.idx).padStart(5)}${String(e.session).padStart(6)}        ${`${e.user}@${e.line} `.padEnd(17)}|${e.command}`);
   return [' idx   sess           user@line      Logged command', ...rows].join('\n');
 }
 
