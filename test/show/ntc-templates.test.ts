@@ -206,6 +206,13 @@ function commonCases(lab: Lab, gw: RampartGw, f: { host: string; wan: string; la
       ],
     },
     {
+      command: 'show archive', check: (rows) => [
+        ...want('FILENAMES', JSON.stringify(rows[0]?.FILENAMES), JSON.stringify([`flash:${f.host}-arch-1`, `flash:${f.host}-arch-2`])),
+        ...want('CURRENT_INDEX', rows[0]?.CURRENT_INDEX, '2'),
+        ...want('NEXT_FILENAME', rows[0]?.NEXT_FILENAME, `flash:${f.host}-arch-3`),
+      ],
+    },
+    {
       command: 'show ip access-lists', check: (rows) => want('ACL 101 permit entry', rows.some((r) => str(r.ACL_NAME ?? r.NAME) === '101' && str(r.ACTION) === 'permit'), true),
     },
     {
@@ -257,6 +264,10 @@ async function tunnelUp(t: Test, lab: Lab, gwA: RampartGw, a: SiteToSite['addr']
   t.ok(await pingUntilUp(lab, 'hostA', a.hostB, 40_000), `hostA pings hostB through the tunnel (${why})`);
   await lab.exec('hostA', ['ping', '-n', '-q', '-c', '5', '-i', '0.2', a.hostB], { timeoutMs: 20_000 });
   const serial = (await gwA.exec('show version | json')).match(/"serial": "([^"]+)"/)?.[1] ?? '?';
+  // two archives of the running configuration for `show archive`
+  await gwA.configure(['archive', ' path flash:$h-arch', ' maximum 4']);
+  await gwA.exec('archive config');
+  await gwA.exec('archive config');
   return commonCases(lab, gwA, { host: 'gwA', wan: a.gwAWan, lan: a.gwALan, peer: a.gwBWan, lanNet: '10.1.0.0', remoteNet: '10.2.0.0', serial: () => serial });
 }
 
