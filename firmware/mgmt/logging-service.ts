@@ -220,12 +220,10 @@ export class LoggingService {
   }
 
   private deliver(ev: BusEvent): void {
+    // debug lines the flags or crypto conditions refuse go nowhere, not even to the trace
+    if (ev.kind === 'debug' && (!this.flags.passes(ev.debug, ev.error) || !this.conditions.passes(ev))) return;
     if (this.opts.trace) this.opts.trace(`${ev.subsystem}: ${ev.kind === 'message' ? `%${ev.facility}-${ev.level}-${ev.mnemonic}: ${ev.text}` : ev.text}`);
     if (ev.kind === 'trace') return;
-    if (ev.kind === 'debug') {
-      if (!this.flags.passes(ev.debug, ev.error)) return;
-      if (!this.conditions.passes(ev)) return;
-    }
     const s = this.settings;
     const limited = this.rateLimited(ev);
     if (limited && !s.rateLimit?.consoleOnly) {
