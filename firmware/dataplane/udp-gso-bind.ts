@@ -492,6 +492,13 @@ function portWord(port: number, tos: number | undefined): number {
 /** Default socket buffers of a port-4500 (encap) bind; forced past rmem_max as root. */
 export const ENCAP_RCVBUF_BYTES = 8 * 1024 * 1024;
 export const ENCAP_SNDBUF_BYTES = 4 * 1024 * 1024;
+/**
+ * Receive buffer of a port-500 bind: under a flood of first messages the kernel's default
+ * (~200 KB, about 230 small datagrams) overflows during one DH computation, and a real peer's
+ * messages are lost with the flood's (1 s retransmissions); 4 MB hold about a second of a
+ * 5,000/s flood, which the budgeted intake then drops cheaply (firmware/ike/intake.ts).
+ */
+export const IKE_RCVBUF_BYTES = 4 * 1024 * 1024;
 
 export async function openUdpGsoBind(opts: UdpGsoBindOptions): Promise<UdpGsoBind> {
   const port = opts.port ?? (opts.encap ? IKE_NATT_PORT : IKE_PORT);
@@ -503,7 +510,7 @@ export async function openUdpGsoBind(opts: UdpGsoBindOptions): Promise<UdpGsoBin
   try {
     // a port-4500 bind carries the ESP data path: GRO trains are up to 64 KB each, and the
     // kernel's default buffer (~200 KB) overflows within a few trains under TCP load
-    const rcv = opts.recvBufferBytes ?? (opts.encap ? ENCAP_RCVBUF_BYTES : 0);
+    const rcv = opts.recvBufferBytes ?? (opts.encap ? ENCAP_RCVBUF_BYTES : IKE_RCVBUF_BYTES);
     const snd = opts.sendBufferBytes ?? (opts.encap ? ENCAP_SNDBUF_BYTES : 0);
     h = addon.netOpenUdp(opts.address, port, rcv, snd, opts.gro ?? true);
   } catch (e) {

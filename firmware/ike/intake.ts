@@ -97,6 +97,7 @@ export class IkeIntake<M> {
   private readonly clock: () => number;
   private readonly schedule: (fn: () => void, delayMs: number) => () => void;
   private cancel: (() => void) | undefined;
+  private armedDelay = 0;
   private stopped = false;
 
   constructor(private readonly o: IntakeOptions<M>) {
@@ -184,7 +185,13 @@ export class IkeIntake<M> {
   }
 
   private arm(delayMs: number): void {
-    if (this.cancel || this.stopped) return;
+    if (this.stopped) return;
+    if (this.cancel) {
+      // a turn is due already; a known peer's message does not wait for new sources' budget
+      if (delayMs > 0 || this.armedDelay === 0 || this.lanes.known.count === 0 || this.lanes.known.tokens <= 0) return;
+      this.cancel();
+    }
+    this.armedDelay = delayMs;
     this.cancel = this.schedule(() => { this.cancel = undefined; this.drain(); }, delayMs);
   }
 

@@ -93,6 +93,22 @@ t.test('a known peer has its own budget: a flood that spent the new class budget
   t.ok(r.handled.slice(before).some((m) => m.source === '192.0.2.1'), 'served on the next turn');
 });
 
+t.test('a known peer\'s message arriving while new sources wait for their budget gets a turn at once', async (t) => {
+  const r = rig(1, { new: { share: 0.05 }, burstMs: 20 });
+  for (let i = 0; i < 20; i++) offer(r.intake, `198.51.100.${i}`);
+  r.run(1); // spends the new class budget: the next turn is a timer
+  t.ok(r.pending.length === 1 && r.pending[0]!.delayMs > 0, `a delayed turn is scheduled (${r.pending[0]?.delayMs} ms)`);
+  r.intake.markKnown('192.0.2.1');
+  offer(r.intake, '192.0.2.1');
+  t.equal(r.pending.length, 1, 'still one turn scheduled');
+  t.equal(r.pending[0]!.delayMs, 0, 'now an immediate one');
+  const before = r.handled.length;
+  r.run(1);
+  t.equal(r.handled[before]?.source, '192.0.2.1', 'the known peer was served');
+  offer(r.intake, '198.51.100.77');
+  t.ok(r.pending.length === 1 && r.pending[0]!.delayMs > 0, 'a new source does not cut the wait short');
+});
+
 t.test('a full queue drops from the longest source; a single new peer survives a flood from 64 hosts', async (t) => {
   const r = rig(0.2, { new: { share: 0.05, queueLimit: 256, perSourceLimit: 8 } });
   // 5,000 first messages from 64 hosts arrive before any turn runs; the peer's one among them
