@@ -1,5 +1,5 @@
 // CI slice of the hostile-input campaign (`npm run fuzz` runs the long one): 40,000 mutated and
-// replayed datagrams in at most 30 s against a live daemon with tunnels up.
+// replayed datagrams (raw ESP among them) in at most 30 s against a live daemon with tunnels up.
 import t from 'tap';
 import { isRoot, hasCommand } from '../lib/netns.js';
 import { formatReport, runCampaign } from '../lib/ike-fuzz-campaign.js';
@@ -19,4 +19,10 @@ t.test('fuzz campaign slice against a live daemon', { skip, timeout: 150_000 }, 
   t.ok(r.fuzzerV2Alive, 'the fuzzer\'s own IKEv2 SA still answers');
   t.ok(r.rssAfterKb - r.rssBeforeKb < 200 * 1024, `RSS growth ${((r.rssAfterKb - r.rssBeforeKb) / 1024).toFixed(1)} MB under 200 MB`);
   t.match(r.admission, /Incoming IKE Requests:\s+\d+/, 'call admission statistics answer');
+  // raw ESP (IP protocol 50) from the fuzzer's IKEv1 SA address: every kind moved its counter
+  t.ok(r.rawEsp.sent >= 1000, `raw ESP datagrams sent: ${r.rawEsp.sent}`);
+  t.ok(r.rawEsp.decaps >= 1, `valid raw ESP decapsulated (${r.rawEsp.decaps})`);
+  t.ok(r.rawEsp.replayFailed >= 1, `replayed raw ESP counted (${r.rawEsp.replayFailed})`);
+  t.ok(r.rawEsp.verifyFailed >= 1, `forged raw ESP counted as verify failures (${r.rawEsp.verifyFailed})`);
+  t.ok(r.rawEsp.noSa >= 1, `raw ESP with unknown SPIs counted (${r.rawEsp.noSa})`);
 });

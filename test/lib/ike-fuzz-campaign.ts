@@ -3,7 +3,7 @@
 // daemon in gwA and gwB and an IKEv1 tunnel between them carrying a ping from hostA to hostB;
 // a fuzzer namespace behind gwB (192.168.77.0/24, eight source addresses) that first sets up
 // an IKEv1 and an IKEv2 SA with gwB itself (the captured corpus), then floods gwB's UDP 500 and
-// 4500 (and TCP 22) with mutations of it (test/lib/ike-fuzz-tool.ts). Reported: gwB's PID
+// 4500 (and TCP 22) with mutations of it, and gwB with raw ESP (test/lib/ike-fuzz-tool.ts). Reported: gwB's PID
 // unchanged, RSS growth, ping loss per phase, the tunnels after the flood, console latency.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,6 +33,19 @@ export interface CampaignReport {
   fuzzerV2Alive: boolean;
   consoleMs: { median: number; max: number; samples: number };
   admission: string;
+  /** raw ESP at gwB: the fuzzer SA's flow counters and the data path's no-SA count, before -> after */
+  rawEsp: { sent: number; decaps: number; replayFailed: number; verifyFailed: number; noSa: number };
+}
+
+/** Counters of gwB's flow with the fuzzer's IKEv1 SA and the data path's packets without an SA. */
+async function espCounters(gw: RampartGw, peer: string): Promise<{ decaps: number; replayFailed: number; verifyFailed: number; noSa: number }> {
+  const sa = await gw.exec(`show crypto ipsec sa peer ${peer} detail`);
+  const num = (re: RegExp): number => [...sa.matchAll(re)].reduce((a, m) => a + Number(m[1]), 0);
+  const engine = await gw.exec('show crypto engine configuration');
+  return {
+    decaps: num(/#pkts decaps: (\d+)/g), replayFailed: num(/##pkts replay failed \(rcv\): (\d+)/g), verifyFailed: num(/#pkts verify failed: (\d+)/g),
+    noSa: Number(/inNoSa\s+(\d+)/.exec(engine)?.[1] ?? 0),
+  };
 }
 
 const PSK = 'fuzz-campaign-psk';
@@ -105,6 +118,7 @@ export async function runCampaign(t: { teardown(fn: () => unknown): void }, opts
   const before = await pingPhase(3);
   log(`ping loss before the flood: ${before.toFixed(1)} %`);
   const rssBeforeKb = rssKb(pidBefore);
+  let espBefore: Awaited<ReturnType<typeof espCounters>> | undefined;
 
   const tool = await lab.spawnNode('fz', join(projectRoot(), 'test/lib/ike-fuzz-tool.ts'), [JSON.stringify({
     target: '172.16.0.2', v1Source: FZ_SOURCES[0], v1Selectors: { local: '10.77.0.0/24', remote: '10.2.0.0/24' },
@@ -116,12 +130,15 @@ export async function runCampaign(t: { teardown(fn: () => unknown): void }, opts
   while (tool.running && !tool.output.includes('"capture"') && Date.now() < captureEnd) await sleep(100);
   const captured = JSON.parse(tool.output.split('\n').find((l) => l.includes('"capture"')) ?? '{}') as { corpus?: number; v1IpsecSas?: number; v2Child?: boolean };
   log(`captured ${captured.corpus ?? 0} datagrams (IKEv1 IPsec SAs ${captured.v1IpsecSas ?? 0}, IKEv2 child ${String(captured.v2Child)})`);
+  espBefore = await espCounters(gwB, FZ_SOURCES[0]!);
   // every 0.2 s; loss = echo requests due in the flood's time without a reply (ping prints no
   // summary when stopped by a signal)
   const pingStart = Date.now();
   const pingDuring = lab.spawn('hostA', ['ping', '-n', '-i', '0.2', '-W', '1', '-w', String(opts.seconds + 5), '10.2.0.2'], { name: 'ping-during' });
   const floodDone = (): boolean => !tool.running || tool.output.includes('"flood"');
   const latency = await consoleLatency(gwB, floodDone);
+  // read before the tool's check phase (2 s after the flood) replaces the SA with a new Quick Mode
+  const espAfter = await espCounters(gwB, FZ_SOURCES[0]!);
   const pingMs = Date.now() - pingStart;
   await pingDuring.stop(200);
   const replies = (pingDuring.output.match(/bytes from/g) ?? []).length;
@@ -135,6 +152,7 @@ export async function runCampaign(t: { teardown(fn: () => unknown): void }, opts
   const after = await pingPhase(3);
   const isa = await waitForText(() => gwB.exec('show crypto isakmp sa'), /172\.16\.0\.2\s+172\.16\.0\.1\s+QM_IDLE\s+\d+ ACTIVE/, 5000);
   const admission = await gwB.exec('show crypto call admission statistics');
+  const rawSent = Object.entries(flood.byKind ?? {}).filter(([k]) => k.startsWith('raw-esp')).reduce((a, [, v]) => a + v, 0);
   const sorted = [...latency].sort((a, b) => a - b);
   return {
     datagrams: flood.sent ?? 0, byKind: flood.byKind ?? {}, floodMs: flood.ms ?? 0, corpus: captured.corpus ?? 0,
@@ -145,6 +163,10 @@ export async function runCampaign(t: { teardown(fn: () => unknown): void }, opts
     fuzzerV1Alive: check.v1Alive === true, fuzzerV2Alive: check.v2Alive === true,
     consoleMs: { median: sorted[Math.floor(sorted.length / 2)] ?? 0, max: sorted[sorted.length - 1] ?? 0, samples: sorted.length },
     admission,
+    rawEsp: {
+      sent: rawSent, decaps: espAfter.decaps - (espBefore?.decaps ?? 0), replayFailed: espAfter.replayFailed - (espBefore?.replayFailed ?? 0),
+      verifyFailed: espAfter.verifyFailed - (espBefore?.verifyFailed ?? 0), noSa: espAfter.noSa - (espBefore?.noSa ?? 0),
+    },
   };
 }
 
@@ -157,6 +179,7 @@ export function formatReport(r: CampaignReport): string[] {
     `fuzz rss: ${(r.rssBeforeKb / 1024).toFixed(1)} MB -> ${(r.rssAfterKb / 1024).toFixed(1)} MB (growth ${((r.rssAfterKb - r.rssBeforeKb) / 1024).toFixed(1)} MB)`,
     `fuzz ping loss: before ${r.pingLoss.before.toFixed(1)} %, during ${r.pingLoss.during.toFixed(1)} %, after ${r.pingLoss.after.toFixed(1)} %`,
     `fuzz tunnels: gwA-gwB ${r.gwTunnelUp ? 'up' : 'DOWN'}, fuzzer IKEv1 SA ${r.fuzzerV1Alive ? 'alive' : 'DEAD'}, fuzzer IKEv2 SA ${r.fuzzerV2Alive ? 'alive' : 'DEAD'}`,
+    `fuzz raw esp: ${r.rawEsp.sent} sent; gwB counted decaps +${r.rawEsp.decaps}, replay failed +${r.rawEsp.replayFailed}, verify failed +${r.rawEsp.verifyFailed}, no SA +${r.rawEsp.noSa}`,
     `fuzz console latency: median ${r.consoleMs.median.toFixed(0)} ms, max ${r.consoleMs.max.toFixed(0)} ms (${r.consoleMs.samples} samples of show clock)`,
   ];
 }

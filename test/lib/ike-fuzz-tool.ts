@@ -8,12 +8,23 @@
 //            at themselves, huge counts (16,000 empty payloads, 255 transforms, 65,535 SPIs),
 //            replays in and out of order from the other source addresses, ESP in UDP with live
 //            and random SPIs, NAT-T keepalives, noise; to UDP 500 and 4500 (non-ESP marker)
-//            and, once in a while, a TCP connection with garbage to port 22.
+//            and, once in a while, a TCP connection with garbage to port 22. Raw ESP (IP
+//            protocol 50, from the IKEv1 SA's address): valid packets made with the SA's keys
+//            sent again and again (replays), the live SPI with random or bit-flipped bodies,
+//            packets cut short, unknown SPIs.
 //   check:   the captured SAs still answer (IKEv1: a new Quick Mode; IKEv2: a liveness check).
 import { createSocket, type Socket } from 'node:dgram';
 import { connect } from 'node:net';
 import { IkeV1Engine, type Datagram as V1Datagram, type IkeV1Event } from '../../firmware/ike/v1/engine.js';
 import { Ikev2Engine, type Ikev2Event } from '../../firmware/ike/v2/index.js';
+import type { IpsecSaInfo as V1IpsecSaInfo } from '../../firmware/ike/v1/types.js';
+import { openRawBind } from '../../firmware/dataplane/raw-socket.js';
+import type { PacketBind } from '../../firmware/dataplane/packet-io.js';
+import { IpsecSa } from '../../firmware/ipsec/ipsec-sa.js';
+import { espParams, parseTransformSet } from '../../firmware/ipsec/transform.js';
+import { createSoftwareEngine } from '../../drivers/software/software-engine.js';
+import { parseIpv4 } from '../../firmware/lib/ip.js';
+import { ipv4Udp } from '../transforms/helpers.js';
 import { xorshift32 } from './prng.js';
 
 export interface FuzzToolConfig {
@@ -71,7 +82,7 @@ function sendIke(s: Socket, data: Uint8Array, port: number, to: string): void {
 }
 
 // ---- capture: IKEv1 ----------------------------------------------------------------------
-async function captureV1(): Promise<{ engine: IkeV1Engine; events: IkeV1Event[]; pump: () => void; close: () => void; liveSpis: number[] }> {
+async function captureV1(): Promise<{ engine: IkeV1Engine; events: IkeV1Event[]; pump: () => void; close: () => void; liveSpis: number[]; live?: V1IpsecSaInfo }> {
   const events: IkeV1Event[] = [];
   const engine = new IkeV1Engine({
     now: () => Date.now(), natTraversal: true,
@@ -107,11 +118,46 @@ async function captureV1(): Promise<{ engine: IkeV1Engine; events: IkeV1Event[];
     for (let i = 0; i < 100 && ups() < round; i++) await sleep(100);
   }
   const up = events.filter((e): e is Extract<IkeV1Event, { type: 'ipsec-up' }> => e.type === 'ipsec-up');
-  // an Informational DELETE for the second SA joins the corpus
-  if (up[1]) engine.deleteIpsecSa(up[1].sa.inbound.spi);
+  // an Informational DELETE for the first SA (the second replaced it on both sides) joins the corpus
+  if (up[1]) engine.deleteIpsecSa(up[0]!.sa.inbound.spi);
   pump();
   await sleep(300);
-  return { engine, events, pump, close: () => { clearInterval(timer); for (const s of sockets.values()) s.close(); }, liveSpis: up.map((u) => u.sa.outbound.spi) };
+  return {
+    engine, events, pump, close: () => { clearInterval(timer); for (const s of sockets.values()) s.close(); },
+    liveSpis: up.map((u) => u.sa.outbound.spi), ...(up.length > 0 ? { live: up[up.length - 1]!.sa } : {}),
+  };
+}
+
+// ---- raw ESP (IP protocol 50) ------------------------------------------------------------
+interface RawEsp { bind: PacketBind; spi: number; valid: Uint8Array[] }
+
+/**
+ * A raw ESP socket on the IKEv1 SA's address and VALID_ESP packets protected with the SA's
+ * outbound keys (sequence numbers 1..VALID_ESP; UDP from inside the fuzzer's proxy identity to
+ * hostB's discard port). The first copy of each is accepted by gwB; every later one is a replay.
+ */
+const VALID_ESP = 256;
+function rawEsp(sa: V1IpsecSaInfo | undefined): RawEsp | undefined {
+  if (!sa || sa.udpEncap || sa.protocol !== 'esp') return undefined;
+  const ts = parseTransformSet(['esp-aes', '256', 'esp-sha-hmac']);
+  const bytes = (a: string): Uint8Array => { const v = parseIpv4(a)!; return Uint8Array.of(v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255); };
+  const tx = new IpsecSa({
+    mode: 'tunnel', local: bytes(cfg.v1Source), remote: bytes(cfg.target),
+    esp: { spi: sa.outbound.spi, params: espParams(ts, sa.outbound.encKey, sa.outbound.authKey, false) },
+  }, createSoftwareEngine());
+  const inner = [...bytes(cfg.v1Selectors.local.split('/')[0]!)];
+  inner[3] = 1;
+  const valid: Uint8Array[] = [];
+  for (let i = 0; i < VALID_ESP; i++) {
+    const r = tx.protect(ipv4Udp(rbytes(16 + ri(200)), inner, [10, 2, 0, 2]));
+    if (r.code === 'ok') valid.push(r.packet.slice(r.l4Offset));
+  }
+  try {
+    return { bind: openRawBind({ protocol: 'esp', localAddress: cfg.v1Source }), spi: sa.outbound.spi, valid };
+  } catch (e) {
+    print({ result: 'note', rawEsp: (e as Error).message });
+    return undefined;
+  }
 }
 
 // ---- capture: IKEv2 ----------------------------------------------------------------------
@@ -150,12 +196,43 @@ async function captureV2(): Promise<{ engine: Ikev2Engine; events: Ikev2Event[];
 }
 
 // ---- mutations ---------------------------------------------------------------------------
-const KINDS = ['truncate', 'length-lie', 'payload-loop', 'huge-count', 'flip', 'replay', 'replay-burst', 'esp-live', 'esp-random', 'keepalive', 'noise'] as const;
+const KINDS = ['truncate', 'length-lie', 'payload-loop', 'huge-count', 'flip', 'replay', 'replay-burst', 'esp-live', 'esp-random', 'keepalive', 'noise',
+  'raw-esp-replay', 'raw-esp-live', 'raw-esp-flip', 'raw-esp-short', 'raw-esp-unknown'] as const;
 type Kind = (typeof KINDS)[number];
 let truncateAt = 0;
 
 function pick(): Captured {
   return corpus[ri(corpus.length)]!;
+}
+
+/** Raw ESP (from the SPI on) of a raw-esp-* kind. */
+function rawEspBody(kind: Kind, esp: RawEsp): Uint8Array {
+  const u32 = (m: Uint8Array, at: number, v: number): void => new DataView(m.buffer, m.byteOffset).setUint32(at, v);
+  switch (kind) {
+    case 'raw-esp-replay':
+      return esp.valid[ri(esp.valid.length)]!;
+    case 'raw-esp-flip': {
+      const m = esp.valid[ri(esp.valid.length)]!.slice();
+      for (let k = 0, n = 1 + ri(4); k < n; k++) { const at = 4 + ri(m.length - 4); m[at] ^= 1 << ri(8); }
+      return m;
+    }
+    case 'raw-esp-short': {
+      // every length shorter than SPI + sequence + IV + one block + ICV, the live SPI first
+      const m = esp.valid[ri(esp.valid.length)]!.slice(0, ri(8 + 16 + 16 + 12));
+      return m;
+    }
+    case 'raw-esp-unknown': {
+      const m = rbytes(8 + ri(1400));
+      u32(m, 0, 256 + ri(0x7fffff00));
+      return m;
+    }
+    default: {
+      const m = rbytes(8 + ri(1400));
+      u32(m, 0, esp.spi);
+      u32(m, 4, 1 + ri(0xfffffffe));
+      return m;
+    }
+  }
 }
 
 function mutate(kind: Kind, liveSpis: number[]): { data: Uint8Array; port: number; raw?: boolean } {
@@ -220,17 +297,26 @@ function mutate(kind: Kind, liveSpis: number[]): { data: Uint8Array; port: numbe
     case 'keepalive':
       return { data: Uint8Array.of(0xff), port: 4500, raw: true };
     case 'noise':
+    default:
       return { data: rbytes(ri(1500)), port: ri(2) ? 500 : 4500, raw: true };
   }
 }
 
-async function flood(sockets: Socket[], liveSpis: number[]): Promise<{ sent: number; byKind: Record<string, number>; ms: number; tcp: number }> {
+async function flood(sockets: Socket[], liveSpis: number[], esp: RawEsp | undefined): Promise<{ sent: number; byKind: Record<string, number>; ms: number; tcp: number }> {
   const byKind: Record<string, number> = {};
   const t0 = Date.now();
   let sent = 0;
   let tcp = 0;
   while (sent < cfg.count && Date.now() - t0 < cfg.maxMs) {
     const kind = KINDS[ri(KINDS.length)]!;
+    if (kind.startsWith('raw-esp')) {
+      if (!esp) continue;
+      esp.bind.send('esp', rawEspBody(kind, esp), { address: cfg.target, port: 0 });
+      byKind[kind] = (byKind[kind] ?? 0) + 1;
+      sent++;
+      if (sent % 64 === 0) await new Promise((r) => setImmediate(r));
+      continue;
+    }
     const burst = kind === 'replay-burst' ? 4 : 1;
     const s = sockets[ri(sockets.length)]!;
     for (let b = 0; b < burst; b++) {
@@ -257,7 +343,7 @@ async function main(): Promise<void> {
   const v2 = await captureV2();
   const v1Up = v1.events.filter((e) => e.type === 'ipsec-up').length;
   const v2Up = v2.events.some((e) => e.type === 'child-up');
-  print({ result: 'capture', corpus: corpus.length, v1IpsecSas: v1Up, v2Child: v2Up });
+  print({ result: 'capture', corpus: corpus.length, v1IpsecSas: v1Up, v2Child: v2Up, rawEspSpi: v1.live && !v1.live.udpEncap ? v1.live.outbound.spi : undefined });
   const sockets: Socket[] = [];
   for (const a of cfg.sources) {
     const s = createSocket('udp4');
@@ -265,9 +351,11 @@ async function main(): Promise<void> {
     s.on('message', () => undefined);
     sockets.push(s);
   }
-  const f = await flood(sockets, v1.liveSpis);
+  const esp = rawEsp(v1.live);
+  const f = await flood(sockets, v1.liveSpis, esp);
+  await esp?.bind.close();
   print({ result: 'flood', ...f });
-  await sleep(1000);
+  await sleep(2000); // the campaign reads gwB's ESP counters now, before the new Quick Mode below
   // check: the IKEv1 SA runs a new Quick Mode, the IKEv2 SA answers a liveness check
   const before = v1.events.filter((e) => e.type === 'ipsec-up').length;
   v1.engine.initiate({
