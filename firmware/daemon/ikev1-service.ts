@@ -6,7 +6,7 @@
 //     profiles, keepalive (DPD); on every apply (existing SAs are left alone);
 //   - initiator: the data plane's acquire events (crypto map entries without
 //     `set ikev2-profile`) start main mode + quick mode to the entry's current peer
-//     (PeerSelector: first peer, next one on failure, last heard from once up); proxy
+//     (ConnectionManager: first peer, next one on failure, last heard from once up); proxy
 //     identities = the permit entry that matched (or the per-host pair);
 //   - responder: a quick mode is accepted only for flows inside a local permit entry
 //     (Spd.matchProposal), then the entry's transform sets / PFS / lifetimes decide;
@@ -34,7 +34,8 @@ import { selectQuickModeResponse, type CryptoMapEntryV1, type QuickModeResponder
 import type { Selector } from '../ike/v1/selectors.js';
 import type { CryptoSessionInfo, IkeSessionSource } from '../ike/session-info.js';
 import type { EspCipherName, IpsecHmacName } from '../ike/v1/algorithms.js';
-import { PeerSelector, aceToSelector, type SpdEntry } from '../ipsec/spd.js';
+import { aceToSelector, type SpdEntry } from '../ipsec/spd.js';
+import { ConnectionManager, clearSelects, shouldRekey, type ManagedConnection } from '../ike/connection-manager.js';
 import { TedDiscovery, type TedAnswer } from '../ike/v1/ted.js';
 import { isTedDatagram } from '../proto/ikev1/ted.js';
 import {
@@ -112,6 +113,19 @@ interface FlowPlan {
   /** Accepted by this dynamic map entry: the SAs go under a temporary entry. */
   dynamic?: ResolvedMapEntry;
 }
+
+/** A flow as the connection manager sees it: its policy key, its entry's peers, the plan to start. */
+interface V1Managed extends ManagedConnection {
+  plan?: FlowPlan;
+}
+
+/** The manager's view of a crypto map entry's flow (peers in `set peer` order). */
+function managedFlow(entry: Pick<SpdEntry<unknown>, 'peers' | 'kind'>, policyKey: string, plan?: FlowPlan): V1Managed {
+  return { key: policyKey, peers: (entry.peers ?? []).map(formatIp), ...(entry.kind === 'dynamic' ? { dynamic: true } : {}), ...(plan ? { plan } : {}) };
+}
+
+/** a started negotiation holds further acquires for its flow back this long (then a new packet retries) */
+const ACQUIRE_HOLD_OFF_MS = 30_000;
 
 /** IKEv1's `IP any any` proxy identity (a static VTI's only one). */
 const ANY_SEL: Selector = { addr: '0.0.0.0', prefixLen: 0, protocol: 0, port: 0 };
@@ -239,9 +253,12 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   private ctx!: ServiceContext;
   private dataplane: DataplaneService | undefined;
   private readonly binds = new Map<string, SharedBind>();
-  private readonly peerSel = new PeerSelector();
+  /** Acquires, peer choice and failover per flow (policy key); starts go through startNegotiation. */
+  private readonly connections = new ConnectionManager<V1Managed>(
+    { version: 'IKEv1', initiate: (conn, peer) => this.startNegotiation(conn, peer) },
+    { now: () => this.ctx.system.now(), holdOffMs: ACQUIRE_HOLD_OFF_MS },
+  );
   private readonly plans = new Map<string, FlowPlan>();
-  private readonly pendingByPolicy = new Map<string, FlowPlan>();
   private readonly children = new Map<number, ChildRecord>();
   /** Identity and profile of each established ISAKMP SA (by conn-id), as context of its IPsec debug lines. */
   private readonly phase1Context = new Map<number, EventContext>();
@@ -473,10 +490,9 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     const cfg = this.ctx.config();
     const r = this.findResolved(cfg, d.entry.mapName, d.entry.seq, d.entry.subSeq);
     if (!r || r.ikev2Profile || r.kind !== 'isakmp') return;
-    const pending = this.pendingByPolicy.get(d.policyKey);
-    if (pending && this.ctx.system.now() - pending.startedAt < 30_000) return;
-    const peerIp = this.peerSel.peerFor(d.entry, d.policyKey);
-    if (!peerIp) return;
+    if (this.connections.isPending(d.policyKey)) return;
+    const peer = this.connections.peerFor(managedFlow(d.entry, d.policyKey));
+    if (!peer) return;
     const local = addrToSel(d.scope.src, d.scope.proto, d.scope.srcPorts);
     const remote = addrToSel(d.scope.dst, d.scope.proto, d.scope.dstPorts);
     if (!local || !remote) { this.ctx.log('ikev1', `${d.policyKey}: selector not expressible as an IKEv1 identity`); return; }
@@ -484,16 +500,23 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     if (!req) { this.ctx.log('ikev1', `${d.entry.policyName}: no transform set IKEv1 can offer`); return; }
     const plan: FlowPlan = {
       mapName: r.mapName, seq: r.seq, policyName: d.entry.policyName, policyKey: d.policyKey, scope: d.scope, iface: a.iface,
-      request: req, entry: d.entry as SpdEntry<{ iface: string }>, peer: formatIp(peerIp), startedAt: this.ctx.system.now(),
+      request: req, entry: d.entry as SpdEntry<{ iface: string }>, peer, startedAt: this.ctx.system.now(),
     };
-    this.startPlan(cfg, plan, r);
+    this.connections.start(managedFlow(d.entry, d.policyKey, plan), peer);
   }
 
-  private startPlan(cfg: Config, plan: FlowPlan, r: ResolvedMapEntry): void {
+  /** The engine port: main mode (or aggressive) + quick mode for the flow, to `peer`. */
+  private startNegotiation(conn: V1Managed, peer: string): boolean {
+    const cfg = this.ctx.config();
+    const plan = conn.plan!;
+    const r = this.findResolved(cfg, plan.mapName, plan.seq, plan.entry?.subSeq);
+    return r !== undefined && this.startPlan(cfg, { ...plan, peer }, r);
+  }
+
+  private startPlan(cfg: Config, plan: FlowPlan, r: ResolvedMapEntry): boolean {
     const localAddr = this.localFor(cfg, plan.iface, r);
-    if (!localAddr) return;
+    if (!localAddr) return false;
     plan.startedAt = this.ctx.system.now();
-    this.pendingByPolicy.set(plan.policyKey, plan);
     this.plans.set(`${plan.peer}|${selKey(plan.request.localSel)}|${selKey(plan.request.remoteSel)}`, plan);
     this.stats.initiations++;
     this.engine.initiate({
@@ -503,6 +526,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       quickMode: plan.request,
     });
     this.pump();
+    return true;
   }
 
   /**
@@ -522,8 +546,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       const since = this.tunnelDownSince.get(v.name);
       if (since === undefined) { this.tunnelDownSince.set(v.name, now); continue; }
       if (now - since < tunnelRetryDelayMs(v.local!, v.peer!)) continue;
-      const pending = this.pendingByPolicy.get(v.policyKey);
-      if (pending && now - pending.startedAt < 30_000) continue;
+      if (this.connections.isPending(v.policyKey)) continue;
       this.startVtiPlan(cfg, v);
     }
   }
@@ -549,7 +572,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     const req = this.vtiRequest(v);
     if (!req) { this.ctx.log('ikev1', `${v.name}: IPsec profile ${v.profileName} has no transform set IKEv1 can offer`); return; }
     const plan = this.vtiPlan(v, req);
-    this.pendingByPolicy.set(plan.policyKey, plan);
+    this.connections.track({ key: plan.policyKey, peers: [plan.peer], plan }, plan.peer);
     this.plans.set(`${plan.peer}|${selKey(ANY_SEL)}|${selKey(ANY_SEL)}`, plan);
     this.stats.initiations++;
     const profile = v.policy?.isakmpProfile;
@@ -676,9 +699,10 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       if (!req) return '% transform set';
       const scope = selsToTraffic(local, remote);
       const policyKey = `${e.policyName}|${selectorKey(scope)}`;
-      const peer = this.peerSel.peerFor(e, policyKey);
+      const entry = e as SpdEntry<{ iface: string }>;
+      const peer = this.connections.peerFor(managedFlow(entry, policyKey));
       if (!peer) return '% no peer';
-      this.startPlan(cfg, { mapName, seq, policyName: e.policyName, policyKey, scope, iface, request: req, entry: e as SpdEntry<{ iface: string }>, peer: formatIp(peer), startedAt: 0 }, r);
+      this.connections.start(managedFlow(entry, policyKey, { mapName, seq, policyName: e.policyName, policyKey, scope, iface, request: req, entry, peer, startedAt: 0 }), peer);
       return 'ok';
     }
     return '% map not on an interface';
@@ -736,10 +760,12 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     if (!req) return;
     const scope = selsToTraffic(f.context.local, remote);
     this.debugLine(0, f.responder, `TED: reply from ${f.responder}: peer ${f.responder}, proxies ${formatSel(f.context.local)} <-> ${formatSel(remote)}; initiating main mode`);
-    this.startPlan(cfg, {
-      mapName: r.mapName, seq: r.seq, policyName: entry.policyName, policyKey: `${entry.policyName}|${selectorKey(scope)}`, scope, iface: f.context.iface,
-      request: req, entry: entry as SpdEntry<{ iface: string }>, peer: f.responder, startedAt: 0, dynamic: r,
-    }, r);
+    const flow = entry as SpdEntry<{ iface: string }>;
+    const policyKey = `${entry.policyName}|${selectorKey(scope)}`;
+    this.connections.start(managedFlow(flow, policyKey, {
+      mapName: r.mapName, seq: r.seq, policyName: entry.policyName, policyKey, scope, iface: f.context.iface,
+      request: req, entry: flow, peer: f.responder, startedAt: 0, dynamic: r,
+    }), f.responder);
   }
 
   /** The half proxy and IKE address we answer a probe for dstHost (from srcHost) with, if a discover entry protects it. */
@@ -823,7 +849,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
           entry: e as SpdEntry<{ iface: string }>, peer: q.peerAddress, startedAt: this.ctx.system.now(),
           ...(r.kind === 'dynamic' ? { dynamic: r } : {}),
         });
-        this.peerSel.heardFrom(e, policyKey, peer);
+        this.connections.heardFrom(managedFlow(e, policyKey), formatIp(peer));
         this.debugLine(q.connId ?? 0, q.peerAddress, `IPsec policy for peer ${q.peerAddress} proxies ${formatSel(q.localSel)} <-> ${formatSel(q.remoteSel)}: ${label} accepted${r.kind === 'dynamic' ? ' (template, temporary entry)' : ''}`);
         return dec;
       }
@@ -852,15 +878,14 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       case 'phase1-failed':
       case 'ipsec-failed': {
         // failover: the next `set peer` for every flow waiting on this peer
-        const cfg = this.ctx.config();
-        for (const [key, plan] of [...this.pendingByPolicy]) {
-          if (plan.peer === ev.remote.address && plan.vti !== undefined) { this.pendingByPolicy.delete(key); continue; }
-          if (plan.peer !== ev.remote.address || !plan.entry) continue;
-          this.pendingByPolicy.delete(key);
+        for (const p of this.connections.pendingWith(ev.remote.address)) {
+          const plan = p.conn.plan;
+          if (plan?.vti !== undefined) { this.connections.settled(p.conn.key); continue; }
+          if (!plan?.entry) continue;
+          this.connections.settled(p.conn.key);
           if (ev.type !== 'phase1-failed') continue;
-          const next = this.peerSel.failed(plan.entry, plan.policyKey, parseIp(plan.peer));
-          const r = this.findResolved(cfg, plan.mapName, plan.seq, plan.entry.subSeq);
-          if (next && r && formatIp(next) !== plan.peer) this.startPlan(cfg, { ...plan, peer: formatIp(next) }, r);
+          const next = this.connections.failed(p.conn, p.peer);
+          if (next && next !== p.peer) this.connections.start(p.conn, next);
         }
         return;
       }
@@ -977,8 +1002,8 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
         ...(plan.vti !== undefined ? { vti: plan.vti } : {}),
       });
       if (useEsp && useAh) this.ahAlias.set(useAh.inbound.spi, primary.inbound.spi);
-      this.pendingByPolicy.delete(plan.policyKey);
-      if (plan.entry) this.peerSel.heardFrom(plan.entry, plan.policyKey, parseIp(primary.remote.address));
+      this.connections.settled(plan.policyKey);
+      if (plan.entry) this.connections.heardFrom(managedFlow(plan.entry, plan.policyKey), primary.remote.address);
       // a rekey: the previous pair goes a little later (packets in flight still decrypt)
       if (old.length > 0) {
         const h = setTimeout(() => { for (const c of old) if (this.children.has(c.info.inbound.spi)) this.dropChild(c, true); this.pump(); }, 3000);
@@ -1018,12 +1043,11 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       this.pump();
       return;
     }
-    if (c.rekeyed) return;
     // One side rekeys (the one that negotiated the pair), so the peers do not replace each
     // other's fresh SAs; the responder's pair is replaced by the initiator's rekey or dies at
     // its hard lifetime (the next packet then starts a new negotiation).
-    if (c.info.role !== 'initiator') return;
-    if ([...this.children.values()].some((x) => x.policyKey === c.policyKey && x.createdAt > c.createdAt)) return;
+    const newest = Math.max(...[...this.children.values()].filter((x) => x.policyKey === c.policyKey).map((x) => x.createdAt));
+    if (!shouldRekey({ initiator: c.info.role === 'initiator', rekeyed: c.rekeyed, createdAt: c.createdAt }, newest)) return;
     c.rekeyed = true;
     this.stats.rekeys++;
     const cfg = this.ctx.config();
@@ -1060,9 +1084,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
 
   private clearChildren(f: ClearCryptoSaFilter): void {
     for (const c of [...this.children.values()]) {
-      const hit = f.kind === 'all' || (f.kind === 'peer' && c.info.remote.address === f.peer) || (f.kind === 'map' && c.mapName === f.map && (f.seq === undefined || c.seq === f.seq))
-        || (f.kind === 'entry' && f.protocol === 'esp' && (f.spi === c.info.inbound.spi || f.spi === c.info.outbound.spi));
-      if (hit) this.dropChild(c, true);
+      if (clearSelects(f, { peer: c.info.remote.address, mapName: c.mapName, mapSeq: c.seq, espSpis: [c.info.inbound.spi, c.info.outbound.spi] })) this.dropChild(c, true);
     }
     this.pump();
   }

@@ -21,6 +21,7 @@ import { rangeAddr, type PacketKey, type TrafficSelector } from '../ipsec/select
 import type { ProtectDecision } from '../ipsec/spd.js';
 import type { DaemonService, ServiceContext } from './daemon.js';
 import { ikeAuthFailureMessages, sessionStatus } from './system-messages.js';
+import { ConnectionManager, clearSelects, type ClearFilter, type ManagedConnection } from '../ike/connection-manager.js';
 import { CryptoEngineDebug } from './crypto-engine-debug.js';
 import type { EventContext, ScopedLogger } from '../lib/event-bus.js';
 import { tunnelRetryDelayMs } from '../config/vti.js';
@@ -61,12 +62,10 @@ export interface Ikev2ServiceOptions {
   tickMs?: number;
 }
 
-/** `clear crypto sa` filters (as firmware/cli/commands/crypto-ipsec-sa.ts defines them). */
-type ClearCryptoSaFilter =
-  | { kind: 'all' }
-  | { kind: 'peer'; peer: string }
-  | { kind: 'map'; map: string; seq?: number }
-  | { kind: 'entry'; destination: string; protocol: 'esp' | 'ah' | 'comp'; spi: number };
+/** A permit entry as the connection manager sees it (key: its base connection). */
+interface Ikev2Managed extends ManagedConnection {
+  meta: ConnectionMeta;
+}
 
 interface Installed {
   child: ChildSaInfo;
@@ -83,6 +82,8 @@ interface Installed {
 }
 
 const IKEV2_VERSION_BYTE = 0x20;
+/** a started negotiation holds further acquires for its permit entry back this long */
+const ACQUIRE_HOLD_OFF_MS = 10_000;
 
 /** An IKE_SA_INIT request (responder SPI zero, exchange 34, no response flag): a new negotiation. */
 function isInitRequest(d: Uint8Array): boolean {
@@ -139,10 +140,8 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
   private cfg: Config | undefined;
   private readonly binds = new Map<string, Promise<SharedBind | undefined>>();
   private readonly installed = new Map<number, Installed>();
-  /** permit entry (base connection) -> when we last started a negotiation for it */
-  private readonly pending = new Map<string, number>();
-  /** permit entry -> index of the `set peer` currently used */
-  private readonly peerChoice = new Map<string, number>();
+  /** Acquires, peer choice and failover per permit entry (base connection). */
+  private readonly connections: ConnectionManager<Ikev2Managed>;
   private timer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: (() => void)[] = [];
   /** dynamic VTI: IKE SA -> its Virtual-Access interface */
@@ -163,6 +162,10 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
 
   constructor(private readonly opts: Ikev2ServiceOptions = {}) {
     this.clock = opts.clock ?? (() => performance.now());
+    this.connections = new ConnectionManager<Ikev2Managed>(
+      { version: 'IKEv2', initiate: (conn, peer) => this.startNegotiation(conn, peer) },
+      { now: this.clock, holdOffMs: ACQUIRE_HOLD_OFF_MS },
+    );
   }
 
   async start(ctx: ServiceContext): Promise<void> {
@@ -279,6 +282,16 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
     this.initiateConnection(name, meta);
   }
 
+  /** The manager's view of a permit entry: its base connection and its `set peer` list in order. */
+  private managed(first: ConnectionMeta): Ikev2Managed {
+    const peers: string[] = [];
+    for (let i = 0; i < first.peerCount; i++) {
+      const m = this.mapped.meta.get(i === 0 ? first.baseName : `${first.baseName}@${i}`);
+      if (m) peers.push(m.peer);
+    }
+    return { key: first.baseName, peers, meta: first };
+  }
+
   /**
    * Starts a Child SA for a permit entry: on an IKE SA to the peer if one is up, else a new
    * IKE SA. With several `set peer`, the peer currently chosen (the next one after a peer
@@ -287,28 +300,28 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
   initiateConnection(name: string, meta?: ConnectionMeta): boolean {
     const first = meta ?? this.mapped.meta.get(name);
     if (!first) return false;
-    const idx = this.peerChoice.get(first.baseName) ?? 0;
-    const m = this.mapped.meta.get(idx === 0 ? first.baseName : `${first.baseName}@${idx}`) ?? first;
-    const now = this.clock();
-    const last = this.pending.get(m.baseName);
-    if (last !== undefined && now - last < 10_000) return false;
-    if (this.engine.listChildSas().some((c) => this.mapped.meta.get(c.connection)?.baseName === m.baseName)) return false;
-    this.pending.set(m.baseName, now);
+    const up = this.engine.listChildSas().some((c) => this.mapped.meta.get(c.connection)?.baseName === first.baseName);
+    return this.connections.acquire(this.managed(first), up) === 'started';
+  }
+
+  /** The engine port: a Child SA for the connection on the IKE SA with `peer`, or a new IKE SA. */
+  private startNegotiation(conn: Ikev2Managed, peer: string): boolean {
+    const idx = conn.peers.indexOf(peer);
+    const m = this.mapped.meta.get(idx <= 0 ? conn.key : `${conn.key}@${idx}`) ?? conn.meta;
     const ike = this.engine.listIkeSas().find((s) => s.state === 'established' && s.remoteAddress === m.peer && s.localAddress === m.localAddress);
     if (ike) {
       this.debugLine(`IKEv2: creating child SA for ${m.name} on IKE SA ${ike.ikeSaId}`);
       return this.engine.createChild(ike.ikeSaId, m.name);
     }
-    if (this.engine.listIkeSas().some((s) => s.state === 'connecting' && s.remoteAddress === m.peer && s.initiator)) {
-      this.pending.delete(m.baseName);
-      return false;
-    }
+    if (this.engine.listIkeSas().some((s) => s.state === 'connecting' && s.remoteAddress === m.peer && s.initiator)) return false;
     this.debugLine(`IKEv2: initiating to ${m.peer} for ${m.name} (traffic matched ${m.aclName})`);
     try {
       this.engine.initiate(m.name);
       return true;
     } catch (err) {
       this.log('warn', `IKE cannot initiate ${m.name}: ${(err as Error).message}`);
+      // held off like a started negotiation, so a connection that cannot start does not log per packet
+      this.connections.track(conn, peer);
       return false;
     }
   }
@@ -335,7 +348,7 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
 
   private clearPending(connection: string): void {
     const m = this.mapped.meta.get(connection);
-    this.pending.delete(m?.baseName ?? connection);
+    this.connections.settled(m?.baseName ?? connection);
   }
 
   private onExpire(e: { hard: boolean; direction: 'inbound' | 'outbound'; childId: number | undefined }): void {
@@ -514,10 +527,12 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
       case 'negotiation-failed': {
         this.clearPending(e.connection);
         const m = this.mapped.meta.get(e.connection);
-        if (e.diagnosis.kind === 'TIMEOUT' && m && m.peerCount > 1) {
-          const next = (m.peerIndex + 1) % m.peerCount;
-          this.peerChoice.set(m.baseName, next);
-          this.debugLine(`IKEv2: peer ${m.peer} did not answer; next attempt goes to peer #${next + 1}`);
+        const base = m && this.mapped.meta.get(m.baseName);
+        if (e.diagnosis.kind === 'TIMEOUT' && m && base && m.peerCount > 1) {
+          // the next acquire goes to the next peer (as IOS fails over)
+          const conn = this.managed(base);
+          const next = this.connections.failed(conn, m.peer);
+          this.debugLine(`IKEv2: peer ${m.peer} did not answer; next attempt goes to peer #${conn.peers.indexOf(next ?? '') + 1}`);
         }
         if (e.diagnosis.kind === 'AUTHENTICATION_FAILED' && e.diagnosis.reason === 'auth-mismatch' && this.ctx) {
           this.authFailures ??= ikeAuthFailureMessages(this.logger, this.ctx.system.now);
@@ -556,17 +571,15 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
       if (peer !== undefined && s.remoteAddress !== peer) continue;
       if (this.engine.deleteIke(s.ikeSaId)) n++;
     }
-    if (peer === undefined) this.pending.clear();
-    else for (const [name, m] of this.mapped.meta) if (m.peer === peer) this.pending.delete(m.baseName ?? name);
+    this.connections.clearPending(peer);
     return n;
   }
 
   /** `clear crypto sa [peer A | map M]`: Delete (child) to the peer, then the data plane removes them. */
-  private clearChildren(f: ClearCryptoSaFilter): void {
+  private clearChildren(f: ClearFilter): void {
     for (const [childId, rec] of this.installed) {
-      const hit = f.kind === 'all' || (f.kind === 'peer' && rec.child.remoteAddress === f.peer) || (f.kind === 'map' && rec.meta.mapName === f.map && (f.seq === undefined || rec.meta.seq === f.seq)) ||
-        (f.kind === 'entry' && f.protocol === 'esp' && (f.spi === rec.child.spiIn || f.spi === rec.child.spiOut));
-      if (hit) this.engine.deleteChild(childId);
+      const target = { peer: rec.child.remoteAddress, mapName: rec.meta.mapName, mapSeq: rec.meta.seq, espSpis: [rec.child.spiIn, rec.child.spiOut] };
+      if (clearSelects(f, target)) this.engine.deleteChild(childId);
     }
   }
 
@@ -665,7 +678,7 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
     const rt = ctx.runtime as { ikeSessionSources?: IkeSessionSource[] };
     (rt.ikeSessionSources ??= []).push(this);
     // `clear crypto sa`: tell the peer first (Delete), then let the data plane remove the SAs.
-    const rtc = ctx.runtime as { clearCryptoSa?: (f: ClearCryptoSaFilter) => number };
+    const rtc = ctx.runtime as { clearCryptoSa?: (f: ClearFilter) => number };
     const clear = rtc.clearCryptoSa;
     rtc.clearCryptoSa = (f) => {
       this.clearChildren(f);

@@ -408,38 +408,3 @@ export function vtiPolicy<M = unknown>(tunnelName: string, family: 4 | 6, rest: 
 export function compileSpd<M = unknown>(entries: readonly SpdMapEntryInput<M>[], opts?: SpdOptions): Spd<M> {
   return new Spd<M>(entries, opts);
 }
-
-/**
- * Load sharing among the peers of a crypto map entry ("Load Sharing Among Crypto Maps"):
- * per data flow (policy key), packets go to the last peer heard from; when negotiation
- * with a peer fails, IKE moves on to the next peer of the list.
- */
-export class PeerSelector {
-  private readonly current = new Map<string, IpAddr>();
-
-  /** Peer to use now for this flow: the last heard, else the first configured. */
-  peerFor(entry: SpdEntryLike, policyKey: string): IpAddr | undefined {
-    return this.current.get(policyKey) ?? entry.peers?.[0];
-  }
-
-  /** Traffic or a negotiation request came from `peer` for this flow. */
-  heardFrom(entry: SpdEntryLike, policyKey: string, peer: IpAddr): void {
-    if ((entry.peers ?? []).some((p) => ipEquals(p, peer)) || entry.kind === 'dynamic') this.current.set(policyKey, peer);
-  }
-
-  /** Negotiation with `peer` failed: the next peer in the list (wrapping), now current. */
-  failed(entry: SpdEntryLike, policyKey: string, peer: IpAddr): IpAddr | undefined {
-    const peers = entry.peers ?? [];
-    if (peers.length === 0) return undefined;
-    const at = peers.findIndex((p) => ipEquals(p, peer));
-    const next = peers[(at + 1) % peers.length]!;
-    this.current.set(policyKey, next);
-    return next;
-  }
-
-  forget(policyKey: string): void {
-    this.current.delete(policyKey);
-  }
-}
-
-type SpdEntryLike = Pick<SpdMapEntryInput, 'peers' | 'kind'>;

@@ -4,7 +4,7 @@ import {
   makePacketKey, mirrorSelector, parseIp, prefixAddr, selectorEquals, makeSelector, hostAddr, formatSelector,
   type PacketKey, type TrafficSelector,
 } from '../../firmware/ipsec/selector.js';
-import { compileSpd, PeerSelector, vtiPolicy, type OutboundDecision, type SpdMapEntryInput } from '../../firmware/ipsec/spd.js';
+import { compileSpd, vtiPolicy, type OutboundDecision, type SpdMapEntryInput } from '../../firmware/ipsec/spd.js';
 
 const acl = (...lines: string[]): AclEntry[] => lines.map(parseAclEntry);
 const key = (s: string, d: string, proto = 0, sp = 0, dp = 0): PacketKey => makePacketKey(s, d, proto, sp, dp);
@@ -248,20 +248,6 @@ t.test('VTI policy: any/any selectors, one SA pair for everything routed into th
   t.equal(a.policyKey, b.policyKey);
   t.equal(formatSelector(a.scope), 'local (0.0.0.0/0.0.0.0/0/0) remote (0.0.0.0/0.0.0.0/0/0)');
   t.equal(spd.outbound(key('2001:db8::1', '2001:db8::2')).action, 'bypass', 'an IPv4 VTI carries IPv4 only');
-});
-
-t.test('load sharing: last peer heard from, next peer on failure', async (t) => {
-  const p1 = parseIp('192.0.2.1');
-  const p2 = parseIp('192.0.2.2');
-  const entry = { kind: 'isakmp' as const, peers: [p1, p2] };
-  const ps = new PeerSelector();
-  t.equal(ps.peerFor(entry, 'k'), p1, 'first configured peer by default');
-  ps.heardFrom(entry, 'k', p2);
-  t.equal(ps.peerFor(entry, 'k'), p2, 'last peer heard from');
-  t.equal(ps.failed(entry, 'k', p2), p1, 'failure moves on (wrapping)');
-  t.equal(ps.peerFor(entry, 'k'), p1);
-  ps.heardFrom(entry, 'k', parseIp('198.51.100.1'));
-  t.equal(ps.peerFor(entry, 'k'), p1, 'an unconfigured peer is ignored for static entries');
 });
 
 t.test('ACE match counters per ACL', async (t) => {

@@ -9,7 +9,7 @@ import { childProposalsFromConfig, childSuiteOf, transformName } from './algorit
 import type { Ikev2Connection } from './config-types.js';
 import type { Ikev2Diagnosis } from './diagnosis.js';
 import type { ChildSa, IkeSa } from './ike-sa.js';
-import { rekeyMarginMs } from './ike-sa.js';
+import { rekeySchedule } from '../connection-manager.js';
 import { deriveChildKeys } from './keys.js';
 import { selectProposal } from './proposal-select.js';
 import { formatSelector, isSubset, narrow, sameSelector, selectorFromConfig } from './selectors.js';
@@ -130,8 +130,7 @@ export function installChild(sa: IkeSa, p: {
   const keys = deriveChildKeys(sa.suite!.prfFn, sa.keys!.skD, suite, p.ni, p.nr, p.gir);
   const now = sa.ctx.now();
   const lifeSec = p.connection.childLifetimeSec ?? DEFAULT_CHILD_LIFETIME_SEC;
-  const lifeMs = lifeSec * 1000;
-  const margin = rekeyMarginMs(p.connection.rekeyMarginSec, lifeMs, sa.ctx.random(1)[0]!);
+  const times = rekeySchedule(now, lifeSec, p.connection.rekeyMarginSec, sa.ctx.random(1)[0]!);
   const id = sa.ctx.nextChildId();
   const mine = p.weInitiated ? { encr: keys.encrI, integ: keys.integI } : { encr: keys.encrR, integ: keys.integR };
   const theirs = p.weInitiated ? { encr: keys.encrR, integ: keys.integR } : { encr: keys.encrI, integ: keys.integI };
@@ -139,7 +138,7 @@ export function installChild(sa: IkeSa, p: {
   const child: ChildSa = {
     id, connection: p.connection, spiIn: p.spiIn, spiOut: p.spiOut, suite, keys,
     mode: p.transport ? 'transport' : 'tunnel', tsLocal: p.tsLocal, tsRemote: p.tsRemote,
-    createdAtMs: now, rekeyAtMs: now + lifeMs - margin, expireAtMs: now + lifeMs,
+    createdAtMs: now, rekeyAtMs: times.rekeyAtMs, expireAtMs: times.expireAtMs,
     state: 'installed', ni: p.ni, nr: p.nr,
     info: {
       ikeSaId: sa.id, childId: id, connection: p.connection.name, protocol: 'esp',

@@ -1,6 +1,7 @@
 // One IKE SA: its keys, its Child SAs, the message ID windows (size 1), the retransmission
 // of the outstanding request (backoff on the injected clock) and the queue of tasks it runs
 // as exchange initiator. No I/O: datagrams leave through the context.
+import { rekeySchedule } from '../connection-manager.js';
 import {
   decodeMessage, encodeMessage, ExchangeType, exchangeName, PayloadType, ProtocolId,
   type AnyPayload, type IkeHeader, type SkPayload, type TrafficSelector,
@@ -422,19 +423,12 @@ export class IkeSa {
     this.state = 'established';
     const now = this.ctx.now();
     this.establishedAtMs = now;
-    const life = (this.connection?.ikeLifetimeSec ?? DEFAULT_IKE_LIFETIME_SEC) * 1000;
-    const margin = rekeyMarginMs(this.connection?.rekeyMarginSec, life, this.ctx.random(1)[0]!);
-    this.rekeyAtMs = now + life - margin;
-    this.expireAtMs = now + life;
+    const t = rekeySchedule(now, this.connection?.ikeLifetimeSec ?? DEFAULT_IKE_LIFETIME_SEC, this.connection?.rekeyMarginSec, this.ctx.random(1)[0]!);
+    this.rekeyAtMs = t.rekeyAtMs;
+    this.expireAtMs = t.expireAtMs;
     if (this.halfOpen) this.ctx.halfOpenDone(this);
     this.ctx.emit({ type: 'ike-up', sa: this.info() });
   }
-}
-
-/** Rekey margin: configured or 10 % of the lifetime (at most 540 s), minus up to a third as jitter. */
-export function rekeyMarginMs(marginSec: number | undefined, lifetimeMs: number, randomByte: number): number {
-  const base = marginSec !== undefined ? marginSec * 1000 : Math.min(lifetimeMs * 0.1, 540_000);
-  return Math.floor(base + (base / 3) * (randomByte / 255));
 }
 
 export function isIkeProtocol(p: number): boolean {
