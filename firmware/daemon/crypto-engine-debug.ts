@@ -8,6 +8,8 @@ import type { ScopedLogger } from '../lib/event-bus.js';
 export interface EngineSa {
   direction: 'inbound' | 'outbound';
   spi: number;
+  /** both SPIs of the flow (inbound, outbound) */
+  flowSpis: readonly number[];
   peer: string;
   connId: number;
   transform: string;
@@ -25,7 +27,7 @@ export class CryptoEngineDebug {
 
   /** An inbound and outbound SA installed from negotiated (or manual) keys. */
   created(inb: EngineSa, outb: EngineSa): void {
-    const context = { peer: inb.peer, spis: [inb.spi, outb.spi], connIds: [inb.connId, outb.connId] };
+    const context = { peer: inb.peer, spis: inb.flowSpis, connIds: [inb.connId, outb.connId] };
     for (const sa of [inb, outb]) {
       this.log.debug('engine', `CryptoEngine0: create IPsec SA (by keys): conn id ${sa.connId}, ${sa.direction} spi ${spiText(sa.spi)}, ${sa.transform}, peer ${sa.peer}`, { context });
     }
@@ -34,13 +36,13 @@ export class CryptoEngineDebug {
   /** Soft/hard lifetime or a delete (rekey, clear, peer's delete). */
   ended(sa: EngineSa, what: string): void {
     this.log.debug('engine', () => `CryptoEngine0: ${what}: conn id ${sa.connId}, ${sa.direction} spi ${spiText(sa.spi)}, peer ${sa.peer}`,
-      { context: { peer: sa.peer, spis: [sa.spi], connIds: [sa.connId] } });
+      { context: { peer: sa.peer, spis: sa.flowSpis, connIds: [sa.connId] } });
   }
 
   /** An inbound packet the SA refused (`debug crypto engine error` shows these too). */
   refused(sa: EngineSa, code: string, seq: number | undefined): void {
     this.log.debug('engine', () => `CryptoEngine0: decrypt failed (${code}): conn id ${sa.connId}, spi ${spiText(sa.spi)}${seq !== undefined ? `, seqno ${seq}` : ''}, peer ${sa.peer}`,
-      { error: true, context: { peer: sa.peer, spis: [sa.spi], connIds: [sa.connId] } });
+      { error: true, context: { peer: sa.peer, spis: sa.flowSpis, connIds: [sa.connId] } });
   }
 
   /** ISAKMP/IKEv2 keys made for an IKE SA (after its DH exchange). */

@@ -253,6 +253,8 @@ export class DataplaneService implements DaemonService {
   detection: KernelIpsecDetection | undefined;
   private ctx!: ServiceContext;
   private engineDebug!: CryptoEngineDebug;
+  /** Both SPIs of each negotiated flow, so `debug crypto condition spi` matches either direction's lines. */
+  private readonly flowSpis = new WeakMap<object, readonly number[]>();
   private now: () => number = Date.now;
   private readonly run: CommandRunner;
   private spds = new Map<string, { spd: Spd<MapEntryData>; mapName: string; local: string | undefined }>();
@@ -553,6 +555,9 @@ export class DataplaneService implements DaemonService {
     const extras: SaShowExtras = { pfsGroup: spec.pfsGroup, peerPort: spec.udpEncap?.remotePort ?? 500 };
     this.showExtras.set(inbound, extras);
     this.showExtras.set(bundle.sas[0]!, extras);
+    const flow = [inbound.spi, bundle.sas[0]!.spi];
+    this.flowSpis.set(inbound, flow);
+    this.flowSpis.set(bundle.sas[0]!, flow);
     if (this.engineDebug.debugging()) this.engineDebug.created(this.engineSa(inbound), this.engineSa(bundle.sas[0]!));
     if (this.kernel) this.installInKernel(spec, inbound.id, bundle.sas[0]!.id);
     if (spec.iface !== undefined) this.tunnels.refreshSoon();
@@ -992,7 +997,7 @@ export class DataplaneService implements DaemonService {
 
   /** An SA as `debug crypto engine` names it. */
   private engineSa(sa: SecurityAssociation<IpsecSa>): EngineSa {
-    return { direction: sa.direction, spi: sa.spi, peer: formatIp(sa.peer), connId: this.connId(sa), transform: sa.transformName ?? '' };
+    return { direction: sa.direction, spi: sa.spi, flowSpis: this.flowSpis.get(sa) ?? [sa.spi], peer: formatIp(sa.peer), connId: this.connId(sa), transform: sa.transformName ?? '' };
   }
 
   // ------------------------------------------------------------------ show

@@ -57,7 +57,14 @@ t.test('conditional debug on engine lines: spi (either direction), peer, unmatch
   t.match(lines(), /inbound spi 0x1001/, 'spi of the outbound SA: the flow\'s lines in both directions');
   logging.clearBuffer();
   logging.conditions.reset();
+  logging.conditions.add({ type: 'spi', value: '4097' });
+  await b.cli(['clear crypto sa']);
+  t.match(lines(), /delete IPsec SA \(cleared\): conn id \d+, outbound spi 0x2002/, 'the inbound SPI selects the outbound SA\'s delete too');
+  t.match(lines(), /delete IPsec SA \(cleared\): conn id \d+, inbound spi 0x1001/, 'and its own');
+  logging.clearBuffer();
+  logging.conditions.reset();
   logging.conditions.add({ type: 'spi', value: '12345' });
+  await b.configure();
   await b.cli(['clear crypto sa']);
   t.equal(lines(), '', 'another SPI: nothing');
   logging.conditions.reset();
