@@ -81,11 +81,18 @@ export function contextualDiff(fromText: string, toText: string): string[] {
   return out;
 }
 
-/** `no LINE` for a line to remove (`no X` for a removed `no X` line is `X`). */
-function negate(text: string): string {
+/**
+ * The command that removes a line: `no LINE`; for a `no X` line, `X` (the default back),
+ * or nothing when the other configuration has an `X ...` line there that replaces it.
+ */
+function removal(depth: number, text: string, targetSiblings: ConfigNode[]): ReplaceCommand[] {
   const banner = /^banner (\S+) /.exec(text);
-  if (banner) return `no banner ${banner[1]}`;
-  return text.startsWith('no ') ? text.slice(3) : `no ${text}`;
+  if (banner) return [{ depth, text: `no banner ${banner[1]}` }];
+  const typed = /^interface (\S+) type \S+$/.exec(text);
+  if (typed) return [{ depth, text: `no interface ${typed[1]}` }];
+  if (!text.startsWith('no ')) return [{ depth, text: `no ${text}` }];
+  const positive = text.slice(3);
+  return targetSiblings.some((n) => n.text.startsWith(`${positive} `)) ? [] : [{ depth, text: positive }];
 }
 
 /** One command to apply: `depth` sub-modes deep (the parents were entered before it). */
@@ -97,7 +104,7 @@ function addAll(node: ConfigNode, depth: number, out: ReplaceCommand[]): void {
 }
 
 function childCommands(a: ConfigNode[], b: ConfigNode[], depth: number, out: ReplaceCommand[]): void {
-  for (const m of a) if (!find(b, m.text)) out.push({ depth, text: negate(m.text) });
+  for (const m of a) if (!find(b, m.text)) out.push(...removal(depth, m.text, b));
   for (const n of b) {
     const m = find(a, n.text);
     if (!m) addAll(n, depth, out);
@@ -120,7 +127,7 @@ export function replaceCommands(fromText: string, toText: string, opts: { reorde
   const a = parseConfigTree(fromText);
   const b = parseConfigTree(toText);
   const out: ReplaceCommand[] = [];
-  for (const m of [...a].reverse()) if (!find(b, m.text)) out.push({ depth: 0, text: negate(m.text) });
+  for (const m of [...a].reverse()) if (!find(b, m.text)) out.push(...removal(0, m.text, b));
   for (const n of b) {
     const m = find(a, n.text);
     if (!m) addAll(n, 0, out);
@@ -128,7 +135,7 @@ export function replaceCommands(fromText: string, toText: string, opts: { reorde
       out.push({ depth: 0, text: n.text });
       childCommands(m.children, n.children, 1, out);
     } else if (opts.reorder && !sameTree(m, n)) {
-      out.push({ depth: 0, text: negate(m.text) });
+      out.push(...removal(0, m.text, b));
       addAll(n, 0, out);
     }
   }
