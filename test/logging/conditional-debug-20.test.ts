@@ -4,8 +4,9 @@
 // `debug crypto isakmp|ipsec|engine|ikev2` and `debug crypto condition peer ipv4` for one
 // IKEv1 peer: every debug line in the buffer and on the console belongs to that peer. Then
 // the condition moves to an IKEv2 peer and three tunnels are renegotiated: only the IKEv2
-// peer's lines appear. No pre-shared key in the buffer, on the console or in the daemon's
-// trace (RAMPART_DEBUG) output.
+// peer's lines appear. `spi` with one flow's inbound SPI shows that flow's lines in both
+// directions; `unmatched` adds context-free lines and nothing of other peers. No pre-shared
+// key in the buffer, on the console or in the daemon's trace (RAMPART_DEBUG) output.
 import t from 'tap';
 import { Lab, isRoot, hasCommand } from '../lib/netns.js';
 import { StrongswanPeer, haveStrongswan, type SwanConnection } from '../lib/strongswan.js';
@@ -133,6 +134,29 @@ t.test('20 tunnels, a condition on one peer: only its debug lines', { skip, time
   t.same([...peersMentioned(lines)], [V2], 'only the IKEv2 peer is mentioned');
   t.ok(lines.some((l) => l.startsWith(`IPSEC(create_sa): sa created, (sa) sa_dest= ${peerAddr(V2)}`)), 'its new IPsec SA');
   t.notOk(lines.some((l) => /^ISAKMP:/.test(l)), 'no ISAKMP line: the IKEv1 peers do not match');
+  await hub.exec('undebug all');
+
+  // spi: the lines of one flow in both directions; then unmatched adds context-free lines
+  const SPI_PEER = 12;
+  const sa = await hub.exec(`show crypto ipsec sa peer ${peerAddr(SPI_PEER)}`);
+  const inSpi = /inbound esp sas:\s+spi: 0x([0-9A-F]+)\((\d+)\)/.exec(sa);
+  const outSpi = /outbound esp sas:\s+spi: 0x([0-9A-F]+)\((\d+)\)/.exec(sa);
+  t.ok(inSpi && outSpi, `peer ${SPI_PEER}'s SPIs: in 0x${inSpi?.[1]}, out 0x${outSpi?.[1]}`);
+  await hub.exec('debug crypto condition reset');
+  await hub.con.run('clear logging', '');
+  for (const l of ['debug crypto ipsec', 'debug crypto engine', 'debug crypto ikev2', `debug crypto condition spi ${inSpi?.[2]}`]) await hub.exec(l);
+  await hub.exec(`clear crypto sa peer ${peerAddr(SPI_PEER)}`);
+  await sleep(300);
+  lines = debugLines(await hub.exec('show logging'));
+  t.ok(lines.some((l) => l.includes(`inbound spi 0x${inSpi?.[1]}(`)), 'spi: the inbound SA\'s delete');
+  t.ok(lines.some((l) => l.includes(`outbound spi 0x${outSpi?.[1]}(`)), 'and the outbound one of the same flow');
+  t.same([...peersMentioned(lines)], [SPI_PEER], 'spi: only that peer');
+  await hub.exec('debug crypto condition unmatched');
+  await swan.terminate(`p${19}`);
+  await sleep(500);
+  lines = debugLines(await hub.exec('show logging'));
+  t.ok(lines.some((l) => /^IKEv2: (IKE SA|child) \d+ down/.test(l)), 'unmatched: context-free IKEv2 lines appear');
+  t.same([...peersMentioned(lines)], [SPI_PEER], 'but no line with another peer\'s context');
   await hub.exec('undebug all');
 
   const everything = buffer + onConsole + hub.con.pending() + hub.proc.output;
