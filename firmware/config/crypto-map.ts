@@ -283,33 +283,36 @@ export interface ResolvedMapEntry extends ResolvedIpsecPolicy {
 export function resolveCryptoMapSet(cfg: Config, name: string): ResolvedMapEntry[] {
   const set = cfg.cryptoMaps[name];
   if (!set) return [];
-  const out: ResolvedMapEntry[] = [];
-  const common = (e: CryptoPolicyEntry): Omit<ResolvedMapEntry, 'seq' | 'kind' | keyof ResolvedIpsecPolicy> & ResolvedIpsecPolicy => {
+  return set.entries.flatMap((e) => resolveCryptoMapEntry(cfg, set, e));
+}
+
+/**
+ * One entry of a crypto map set as resolveCryptoMapSet gives it: one element for a static
+ * entry, the dynamic map's entries for a reference to one (none when it is missing).
+ */
+export function resolveCryptoMapEntry(cfg: Config, set: CryptoMapSet, e: CryptoMapEntry): ResolvedMapEntry[] {
+  const common = (p: CryptoPolicyEntry): Omit<ResolvedMapEntry, 'seq' | 'kind' | keyof ResolvedIpsecPolicy> & ResolvedIpsecPolicy => {
     const r: ReturnType<typeof common> = {
-      ...resolveIpsecPolicy(cfg, e), mapName: set.name, ipv6: set.ipv6, peers: [...e.peers], perHost: e.perHost,
+      ...resolveIpsecPolicy(cfg, p), mapName: set.name, ipv6: set.ipv6, peers: [...p.peers], perHost: p.perHost,
     };
-    if (e.matchAddress !== undefined) r.matchAddress = e.matchAddress;
-    if (e.reverseRoute !== undefined) r.reverseRoute = e.reverseRoute;
-    if (e.reverseRouteRemotePeer !== undefined) r.reverseRouteRemotePeer = { ...e.reverseRouteRemotePeer };
+    if (p.matchAddress !== undefined) r.matchAddress = p.matchAddress;
+    if (p.reverseRoute !== undefined) r.reverseRoute = p.reverseRoute;
+    if (p.reverseRouteRemotePeer !== undefined) r.reverseRouteRemotePeer = { ...p.reverseRouteRemotePeer };
     if (set.localAddress !== undefined) r.localAddressInterface = set.localAddress;
     if (r.isakmpProfile === undefined && set.isakmpProfile !== undefined) r.isakmpProfile = set.isakmpProfile;
     return r;
   };
-  for (const e of set.entries) {
-    if (e.dynamicMap !== undefined) {
-      const dm = cfg.dynamicMaps[e.dynamicMap];
-      for (const d of dm?.entries ?? []) {
-        const r: ResolvedMapEntry = { ...common(d), seq: e.seq, subSeq: d.seq, kind: 'dynamic', dynamicMapName: e.dynamicMap };
-        r.revision = Math.max(r.revision, e.revision, dm!.revision);
-        if (e.discover) r.discover = true;
-        out.push(r);
-      }
-      continue;
-    }
-    const r: ResolvedMapEntry = { ...common(e), seq: e.seq, kind: e.kind === 'ipsec-manual' ? 'manual' : 'isakmp' };
-    r.revision = Math.max(r.revision, set.revision);
-    if (e.sessionKeys) r.sessionKeys = e.sessionKeys;
-    out.push(r);
+  if (e.dynamicMap !== undefined) {
+    const dm = cfg.dynamicMaps[e.dynamicMap];
+    return (dm?.entries ?? []).map((d) => {
+      const r: ResolvedMapEntry = { ...common(d), seq: e.seq, subSeq: d.seq, kind: 'dynamic', dynamicMapName: e.dynamicMap };
+      r.revision = Math.max(r.revision, e.revision, dm!.revision);
+      if (e.discover) r.discover = true;
+      return r;
+    });
   }
-  return out;
+  const r: ResolvedMapEntry = { ...common(e), seq: e.seq, kind: e.kind === 'ipsec-manual' ? 'manual' : 'isakmp' };
+  r.revision = Math.max(r.revision, set.revision);
+  if (e.sessionKeys) r.sessionKeys = e.sessionKeys;
+  return [r];
 }

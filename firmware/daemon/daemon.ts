@@ -36,6 +36,7 @@ import { LoggingService, loggingSettingsFrom } from '../mgmt/logging-service.js'
 import { SyslogSink } from '../mgmt/syslog-sink.js';
 import { interfaceStateMessages } from './system-messages.js';
 import { UpdateService } from '../mgmt/update/update-service.js';
+import { IntentCompiler, type IntentDelta } from './config-intent.js';
 import '../cli/logging-view.js';
 
 export interface DaemonOptions {
@@ -55,6 +56,11 @@ export interface DaemonOptions {
 export interface Applier {
   name: string;
   apply(config: Config): void | Promise<void>;
+  /**
+   * When present, called instead of `apply` with the compiled intent and what changed
+   * since the last apply (add/modify/remove of interfaces and crypto map entries).
+   */
+  applyChanges?(delta: IntentDelta): void | Promise<void>;
 }
 
 /** What a runtime service gets from the daemon. */
@@ -86,18 +92,22 @@ export interface ServiceContext {
  * after every configuration change (coalesced: once per burst of commands, so a pasted
  * config is applied once), stopped on shutdown. Services are listed in services.ts.
  */
-export interface DaemonService {
-  name: string;
+export interface DaemonService extends Applier {
   start(ctx: ServiceContext): Promise<void>;
-  apply(config: Config): void | Promise<void>;
   stop(): Promise<void>;
 }
 
 /** An applier or service that could not apply a configuration revision. */
 export interface ApplyFailure { service: string; revision: number; message: string }
 
+/**
+ * Items (interfaces, crypto map entries) the applies handed to the services since boot, by
+ * operation (compare two readings to see what a change did); the last apply's duration.
+ */
+export interface AppliedChanges { applies: number; fullApplies: number; added: number; modified: number; removed: number; lastMs: number; lastFull: boolean }
+
 /** `revision`: of the running configuration; `applied`: the last one the runtime applied. */
-export interface AppliedState { revision: number; applied: number; failures: ApplyFailure[] }
+export interface AppliedState { revision: number; applied: number; failures: ApplyFailure[]; changes: AppliedChanges }
 
 /** An apply still running after this long is reported (and no longer holds up the next). */
 export const APPLY_WATCHDOG_MS = 30_000;
@@ -115,6 +125,8 @@ export class Daemon {
   private revert: { timer: NodeJS.Timeout; at: number; snapshot: string } | undefined;
   private readonly lineUses = new Map<string, number>();
   private readonly appliers: Applier[] = [];
+  /** Config -> intent, diffed against the last apply (config-intent.ts). */
+  readonly compiler = new IntentCompiler();
   private readonly services: DaemonService[];
   private readonly started: DaemonService[] = [];
   readonly binds = new BindRegistry();
@@ -401,7 +413,9 @@ export class Daemon {
   private applyPending = false;
   /** Applies run one burst after the other, each awaited (see applyAll). */
   private applying: Promise<void> = Promise.resolve();
-  private applied: AppliedState = { revision: 0, applied: -1, failures: [] };
+  private applied: AppliedState = {
+    revision: 0, applied: -1, failures: [], changes: { applies: 0, fullApplies: 0, added: 0, modified: 0, removed: 0, lastMs: 0, lastFull: false },
+  };
 
   /** Runs appliers and services once per burst of changes (a paste is applied once). */
   private configChanged(): void {
@@ -419,10 +433,18 @@ export class Daemon {
    * the logging destinations as %SYS-3-CONFIG_APPLY and kept for `applied`. Then the
    * revision counts as applied.
    */
-  private async applyAll(): Promise<void> {
+  private async applyAll(full = false): Promise<void> {
     const config = this.config;
     const revision = config.revision;
     const failures: ApplyFailure[] = [];
+    const t0 = performance.now();
+    const delta = this.compiler.compile(config, { full });
+    const count = (op: string) => delta.mapEntries.filter((c) => c.op === op).length + delta.interfaces.filter((c) => c.op === op).length;
+    const c = this.applied.changes;
+    const changes: AppliedChanges = {
+      applies: c.applies + 1, fullApplies: c.fullApplies + (delta.full ? 1 : 0), added: c.added + count('add'), modified: c.modified + count('modify'),
+      removed: c.removed + count('remove'), lastMs: 0, lastFull: delta.full,
+    };
     const targets: Applier[] = [...this.appliers, ...this.started];
     await Promise.all(targets.map(async (a) => {
       let timer: NodeJS.Timeout | undefined;
@@ -431,7 +453,7 @@ export class Daemon {
         timer.unref();
       });
       try {
-        await Promise.race([Promise.resolve().then(() => a.apply(config)), watchdog]);
+        await Promise.race([Promise.resolve().then(() => (a.applyChanges ? a.applyChanges(delta) : a.apply(config))), watchdog]);
       } catch (err) {
         const message = (err as Error).message;
         failures.push({ service: a.name, revision, message });
@@ -440,7 +462,18 @@ export class Daemon {
         clearTimeout(timer);
       }
     }));
-    this.applied = { revision, applied: revision, failures };
+    changes.lastMs = performance.now() - t0;
+    this.applied = { revision, applied: revision, failures, changes };
+  }
+
+  /**
+   * Applies the running configuration again from scratch (every service rebuilds all it
+   * derives from it), queued like any apply: the bench's anchor for the diffed apply.
+   */
+  async reapplyFull(): Promise<AppliedState> {
+    this.applying = this.applying.then(() => this.applyAll(true));
+    await this.applying;
+    return { ...this.applied, revision: this.config.revision };
   }
 
   /**

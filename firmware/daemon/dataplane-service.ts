@@ -14,12 +14,12 @@ import { createSoftwareEngine, SoftwareEngine } from '../../drivers/software/sof
 import type {
   ClearCryptoSaFilter, CryptoEngineShow, IpsecSaShowFlow, IpsecSaShowInterface, IpsecSaShowSa,
 } from '../cli/commands/crypto-ipsec-sa.js';
-import { aclEntrySelector, aclRules } from '../config/acl.js';
-import { resolveCryptoMapSet, type ManualDirectionKeys, type ResolvedMapEntry } from '../config/crypto-map.js';
+import { aclRules } from '../config/acl.js';
+import type { ManualDirectionKeys, ResolvedMapEntry } from '../config/crypto-map.js';
 import { transformWords } from '../config/crypto-ipsec.js';
 import type { Config } from '../config/model.js';
 import { Pipeline, type MapEntryData, type PipelineAcquire, type PipelineIo } from '../dataplane/pipeline.js';
-import { aclEntryFromConfig, formatAclEntry, type AclEntry } from '../ipsec/acl-classifier.js';
+import { formatAclEntry, type AclEntry } from '../ipsec/acl-classifier.js';
 import { IpsecSa, type IpsecSaConfig } from '../ipsec/ipsec-sa.js';
 import { Sad, type SaProto, type SecurityAssociation, type SaSpec, type SadEvent } from '../ipsec/sad.js';
 import {
@@ -50,6 +50,7 @@ import { vrfInputs } from './vrf-routing.js';
 import { TemporaryEntries, type TemporaryEntry, type TemporaryEntrySpec } from './temporary-entries.js';
 import { wantedRriRoutes, type RriRoute } from './reverse-route.js';
 import { packetKeyFromAcquire, trapPolicies, XfrmTraps } from './xfrm-traps.js';
+import { IntentCompiler, type ConfigIntent, type IntentDelta, type MapEntryIntent } from './config-intent.js';
 
 /** Linux route protocol number marking RRI routes (found and flushed by it). */
 export const RRI_ROUTE_PROTO = '186';
@@ -273,6 +274,11 @@ export class DataplaneService implements DaemonService {
   private ifState = new Map<string, string>();
   private routes = new Set<string>();
   private lastConfig: Config | undefined;
+  private intent: ConfigIntent | undefined;
+  /** For callers of apply(config) (tests driving the service without a daemon). */
+  private readonly ownCompiler = new IntentCompiler();
+  /** SPD input per crypto map entry item, rebuilt only when the item's content changes. */
+  private readonly inputCache = new Map<string, { fingerprint: string; input: SpdMapEntryInput<MapEntryData> | undefined }>();
   /** UDP 4500 binds (shared with IKE through ctx.binds), one per crypto-map local address. */
   private readonly udpBinds = new Map<string, Promise<SharedBind | undefined>>();
   private readonly expireListeners = new Set<(e: DataplaneExpire) => void>();
@@ -398,18 +404,30 @@ export class DataplaneService implements DaemonService {
   }
 
   apply(config: Config): void {
+    this.applyChanges(this.ownCompiler.compile(config));
+  }
+
+  /**
+   * One configuration revision: interfaces and routes follow the model (each diffed by
+   * content), and only the interfaces whose crypto map entries changed get their SPD
+   * recompiled, their manual SAs reinstalled and their steering rules rewritten. SAs of
+   * entries that did not change are never touched.
+   */
+  applyChanges(delta: IntentDelta): void {
+    const config = delta.config;
     this.lastConfig = config;
+    this.intent = delta.intent;
     if (this.backend || this.kernel) {
       this.programInterfaces(config);
       this.programRoutes(config);
     }
     for (const td of this.tunnels.apply(config)) this.tearDownTunnel(td);
     this.syncVrfs();
-    this.compileSpds(config);
-    this.installManual(config);
+    const touched = this.compileSpds(delta);
+    if (touched.size > 0) this.installManual(delta.intent, touched);
     this.queueTemporaryCheck(); // RRI: `reverse-route static` routes and changed entries
     if (this.backend) {
-      this.backend.installPolicies(this.policies());
+      if (touched.size > 0) this.backend.installPolicies(this.policies());
       this.syncUdpBinds();
     }
   }
@@ -675,7 +693,8 @@ export class DataplaneService implements DaemonService {
     if (!cfg || !this.sad) return;
     const sas = this.sad.all().filter((sa) => sa.direction === 'outbound')
       .map((sa) => ({ policyKey: sa.policyKey, mapName: sa.mapName, mapSeq: sa.mapSeq, scope: sa.scope, peer: formatIp(sa.peer) }));
-    this.rriRoutes = wantedRriRoutes(cfg, sas, (k) => this.temporary.byPolicyKey(k));
+    const intent = this.intent?.revision === cfg.revision ? this.intent : undefined;
+    this.rriRoutes = wantedRriRoutes(cfg, sas, (k) => this.temporary.byPolicyKey(k), intent ? (m) => intent.mapSet(m) : undefined);
     if (!this.backend && !this.kernel) return;
     if (!this.rriFlushed) {
       // leftovers of a previous daemon in this namespace
@@ -835,48 +854,103 @@ export class DataplaneService implements DaemonService {
     return r.code === 0;
   }
 
-  private interfaceAddress(cfg: Config, name: string | undefined): string | undefined {
-    if (!name) return undefined;
-    const i = cfg.interfaces?.items[name];
-    return i?.ipAddress?.address ?? (i?.unnumbered ? cfg.interfaces.items[i.unnumbered]?.ipAddress?.address : undefined);
-  }
-
-  private compileSpds(cfg: Config): void {
-    const base = new Map<string, { inputs: SpdMapEntryInput<MapEntryData>[]; mapName: string; local: string | undefined }>();
-    const names = Object.keys(cfg.interfaces?.items ?? {}).sort();
-    for (const name of names) {
-      const itf = cfg.interfaces.items[name]!;
-      if (!itf.cryptoMap) continue;
-      const resolved = resolveCryptoMapSet(cfg, itf.cryptoMap);
-      const inputs: SpdMapEntryInput<MapEntryData>[] = resolved.map((r) => {
-        const inp: SpdMapEntryInput<MapEntryData> = {
-          mapName: r.mapName, seq: r.seq, kind: r.kind, perHost: r.perHost, data: { iface: name },
-          transformSets: r.transformSets.map((t) => t.name),
-          peers: r.peers.flatMap((p) => { try { return [parseIp(p)]; } catch { return []; } }),
-        };
-        if (r.subSeq !== undefined) inp.subSeq = r.subSeq;
-        if (r.discover) inp.discover = true;
-        if (r.matchAddress !== undefined) {
-          inp.aclName = r.matchAddress;
-          const acl = cfg.acl?.lists[r.matchAddress];
-          inp.acl = acl ? aclRules(acl).map((rule) => aclEntryFromConfig(aclEntrySelector(rule))) : [];
-        }
-        return inp;
-      });
-      // an incomplete static entry (no peer or ACL) is ignored, as IOS disables it
-      const usable = inputs.filter((i, k) => resolved[k]!.kind === 'dynamic' || (i.acl !== undefined && (i.peers?.length ?? 0) > 0));
-      const local = this.interfaceAddress(cfg, resolved[0]?.localAddressInterface ?? name);
-      base.set(name, { inputs: usable, mapName: itf.cryptoMap, local });
+  /**
+   * The SPD inputs of the interfaces a change touched (every interface on a full apply);
+   * returns the names of the interfaces whose SPD was rebuilt.
+   */
+  private compileSpds(delta: IntentDelta): Set<string> {
+    const touched = new Set<string>();
+    if (delta.full) {
+      this.inputCache.clear();
+      for (const name of delta.intent.interfaces.keys()) touched.add(name);
+      for (const name of this.baseInputs.keys()) touched.add(name);
+    } else {
+      for (const c of delta.interfaces) touched.add(c.key);
+      for (const c of delta.mapEntries) touched.add(c.op === 'remove' ? c.prev.iface : c.next.iface);
     }
-    this.baseInputs = base;
-    this.rebuildSpds();
+    if (touched.size === 0) return touched;
+    const base = new Map(this.baseInputs);
+    const recompile = new Set<string>();
+    for (const name of touched) {
+      const itf = delta.intent.interfaces.get(name);
+      if (!itf?.cryptoMap) { base.delete(name); recompile.add(name); continue; }
+      const inputs: SpdMapEntryInput<MapEntryData>[] = [];
+      for (const item of itf.entries) {
+        const inp = this.spdInput(item);
+        if (inp) inputs.push(inp);
+      }
+      const old = base.get(name);
+      base.set(name, { inputs, mapName: itf.cryptoMap, local: itf.local });
+      if (delta.full || !this.patchSpd(name, delta, old, inputs)) recompile.add(name);
+    }
+    for (const c of delta.mapEntries) if (c.op === 'remove' && !delta.intent.mapEntries.has(c.key)) this.inputCache.delete(c.key);
+    // interfaces in name order, as a full compile lists them
+    this.baseInputs = new Map([...base].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    this.rebuildSpds(recompile);
+    return touched;
   }
 
-  /** Compiles every interface's SPD from its configured entries and its temporary entries. */
-  private rebuildSpds(): void {
+  /**
+   * Entries whose settings changed but not their place or ACL (a new peer, transform set,
+   * PFS group...) are updated in the interface's SPD without recompiling it (its match
+   * counters stay). False: the SPD must be recompiled.
+   */
+  private patchSpd(name: string, delta: IntentDelta, old: { inputs: SpdMapEntryInput<MapEntryData>[]; local: string | undefined } | undefined,
+    inputs: SpdMapEntryInput<MapEntryData>[]): boolean {
+    const cur = this.spds.get(name);
+    if (!cur || !old || old.inputs.length !== inputs.length || old.local !== delta.intent.interfaces.get(name)?.local) return false;
+    if (delta.interfaces.some((c) => c.key === name)) return false;
+    const updates = new Map<number, SpdMapEntryInput<MapEntryData>>();
+    for (const c of delta.mapEntries) {
+      if (c.op === 'remove' ? c.prev.iface !== name : c.next.iface !== name) continue;
+      if (c.op !== 'modify') return false;
+      const inp = this.inputCache.get(c.key)?.input;
+      const policyName = c.key.slice(name.length + 1);
+      const index = cur.spd.entries.findIndex((e) => e.temporaryId === undefined && e.policyName === policyName);
+      if (!inp || index < 0) return false;
+      updates.set(index, inp);
+    }
+    const spd = cur.spd.patched(updates);
+    if (!spd) return false;
+    this.spds.set(name, { ...cur, spd });
+    return true;
+  }
+
+  /** An entry's SPD input; undefined for an incomplete static entry (no peer or ACL), which IOS disables. */
+  private spdInput(item: MapEntryIntent): SpdMapEntryInput<MapEntryData> | undefined {
+    const cached = this.inputCache.get(item.key);
+    if (cached && cached.fingerprint === item.fingerprint) return cached.input;
+    const r = item.entry;
+    const inp: SpdMapEntryInput<MapEntryData> = {
+      mapName: r.mapName, seq: r.seq, kind: r.kind, perHost: r.perHost, data: { iface: item.iface },
+      transformSets: r.transformSets.map((t) => t.name),
+      peers: r.peers.flatMap((p) => { try { return [parseIp(p)]; } catch { return []; } }),
+    };
+    if (r.subSeq !== undefined) inp.subSeq = r.subSeq;
+    if (r.discover) inp.discover = true;
+    if (r.matchAddress !== undefined) {
+      inp.aclName = r.matchAddress;
+      inp.acl = item.acl ?? [];
+    }
+    const usable = r.kind === 'dynamic' || (inp.acl !== undefined && (inp.peers?.length ?? 0) > 0);
+    this.inputCache.set(item.key, { fingerprint: item.fingerprint, input: usable ? inp : undefined });
+    return usable ? inp : undefined;
+  }
+
+  /**
+   * Compiles the SPD of each interface from its configured and its temporary entries
+   * (`only`: just these interfaces; the others keep their SPD and its match counters).
+   */
+  private rebuildSpds(only?: ReadonlySet<string>): void {
     const next = new Map<string, { spd: Spd<MapEntryData>; mapName: string; local: string | undefined }>();
     const list: { name: string; spd: Spd<MapEntryData> }[] = [];
     for (const [name, b] of this.baseInputs) {
+      const kept = only && !only.has(name) ? this.spds.get(name) : undefined;
+      if (kept) {
+        next.set(name, kept);
+        list.push({ name, spd: kept.spd });
+        continue;
+      }
       const temps = this.temporary.spdInputs<MapEntryData>(name, { iface: name }).filter((t) => t.mapName === b.mapName);
       const spd = compileSpd([...b.inputs, ...temps]);
       next.set(name, { spd, mapName: b.mapName, local: b.local });
@@ -915,17 +989,22 @@ export class DataplaneService implements DaemonService {
     return out;
   }
 
-  /** Installs / replaces / removes the SAs of ipsec-manual entries. */
-  private installManual(cfg: Config): void {
+  /**
+   * Installs / replaces / removes the SAs of ipsec-manual entries (`only`: of these
+   * interfaces). An entry whose content did not change keeps its SAs, even across a
+   * replaced model (`configure replace`).
+   */
+  private installManual(intent: ConfigIntent, only?: ReadonlySet<string>): void {
     const seen = new Set<string>();
     for (const [iface, s] of this.spds) {
-      for (const r of resolveCryptoMapSet(cfg, s.mapName)) {
+      if (only && !only.has(iface)) continue;
+      for (const item of intent.interfaces.get(iface)?.entries ?? []) {
+        const r = item.entry;
         if (r.kind !== 'manual') continue;
         const key = `${iface}|${r.mapName}/${r.seq}`;
         seen.add(key);
         const entry = s.spd.entries.find((e) => e.mapName === r.mapName && e.seq === r.seq);
-        const aclRev = r.matchAddress !== undefined ? cfg.acl?.lists[r.matchAddress]?.revision : undefined;
-        const sig = JSON.stringify({ rev: r.revision, aclRev, local: s.local, present: entry !== undefined });
+        const sig = `${item.fingerprint}|${s.local ?? ''}|${entry !== undefined}`;
         const old = this.manual.get(key);
         if (old && old.sig === sig && old.ids.every((id) => this.sad.get(id) !== undefined)) continue;
         for (const id of old?.ids ?? []) this.sad.delete(id, 'reconfigured');
@@ -940,7 +1019,7 @@ export class DataplaneService implements DaemonService {
       }
     }
     for (const [key, st] of this.manual) {
-      if (seen.has(key)) continue;
+      if (seen.has(key) || (only && !only.has(key.slice(0, key.indexOf('|'))))) continue;
       for (const id of st.ids) this.sad.delete(id, 'unconfigured');
       this.manual.delete(key);
     }
@@ -991,7 +1070,7 @@ export class DataplaneService implements DaemonService {
       const sa = this.sad.findEntry(dst, proto, filter.spi);
       n = sa && this.sad.delete(sa, 'cleared') ? 1 : 0;
     }
-    if (this.lastConfig) this.installManual(this.lastConfig);
+    if (this.intent) this.installManual(this.intent);
     return n;
   }
 

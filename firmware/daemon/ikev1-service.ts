@@ -17,6 +17,7 @@
 // PSKs never reach a log or debug line (the engine redacts; we never print config keys).
 import { effectiveIsakmpPolicies, type IsakmpProfile, type Keyring, type PresharedKey } from '../config/crypto-isakmp.js';
 import { resolveCryptoMapSet, type ResolvedMapEntry } from '../config/crypto-map.js';
+import type { ConfigIntent, IntentDelta } from './config-intent.js';
 import type { TransformSet as CfgTransformSet } from '../config/crypto-ipsec.js';
 import { transformWords } from '../config/crypto-ipsec.js';
 import type { Config } from '../config/model.js';
@@ -340,6 +341,18 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     this.binds.clear();
   }
 
+  /** The compiled intent of the configuration being applied (config-intent.ts): entries resolved once. */
+  private intent: { config: Config; intent: ConfigIntent } | undefined;
+
+  private intentOf(cfg: Config): ConfigIntent | undefined {
+    return this.intent?.config === cfg ? this.intent.intent : undefined;
+  }
+
+  applyChanges(delta: IntentDelta): void | Promise<void> {
+    this.intent = { config: delta.config, intent: delta.intent };
+    return this.apply(delta.config);
+  }
+
   apply(config: Config): void | Promise<void> {
     const o = this.engine.o as { -readonly [K in keyof typeof this.engine.o]: (typeof this.engine.o)[K] };
     o.policies = policiesFrom(config);
@@ -380,7 +393,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       const ip = effectiveIpv4(cfg, name);
       if (!itf.cryptoMap || !ip) continue;
       out.add(ip.address);
-      for (const r of resolveCryptoMapSet(cfg, itf.cryptoMap).slice(0, 1)) {
+      for (const r of (this.intentOf(cfg)?.mapSet(itf.cryptoMap) ?? resolveCryptoMapSet(cfg, itf.cryptoMap)).slice(0, 1)) {
         const li = r.localAddressInterface ? effectiveIpv4(cfg, r.localAddressInterface)?.address : undefined;
         if (li) out.add(li);
       }

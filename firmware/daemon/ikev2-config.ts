@@ -7,7 +7,7 @@ import {
   effectiveIkev2Policies, policyProposals, type Ikev2Profile, type Ikev2Proposal, type Ikev2RemoteIdentityMatch,
 } from '../config/crypto-ikev2.js';
 import { transformWords, type TransformSet } from '../config/crypto-ipsec.js';
-import { resolveCryptoMapSet } from '../config/crypto-map.js';
+import { resolveCryptoMapSet, type ResolvedMapEntry } from '../config/crypto-map.js';
 import type { Config } from '../config/model.js';
 import type {
   ChildProposalConfig, IkePolicyConfig, IkeProposalConfig, Ikev2Config, Ikev2Connection, Ikev2EncrName, Ikev2Identity,
@@ -304,7 +304,8 @@ export function mapVirtualTemplate(cfg: Config, profile: Ikev2Profile, problems:
 }
 
 /** The whole mapping, recomputed on every configuration change (cheap: a few entries). */
-export function mapIkev2Config(cfg: Config, opts: { cookieThreshold?: number } = {}): MappedIkev2Config {
+export function mapIkev2Config(cfg: Config, opts: { cookieThreshold?: number; resolve?: (name: string) => readonly ResolvedMapEntry[] } = {}): MappedIkev2Config {
+  const resolve = opts.resolve ?? ((name: string) => resolveCryptoMapSet(cfg, name));
   const connections: Ikev2Connection[] = [];
   const meta = new Map<string, ConnectionMeta>();
   const listen = new Set<string>();
@@ -313,7 +314,7 @@ export function mapIkev2Config(cfg: Config, opts: { cookieThreshold?: number } =
   for (const iface of ifaces) {
     const itf = cfg.interfaces.items[iface]!;
     if (!itf.cryptoMap) continue;
-    const resolved = resolveCryptoMapSet(cfg, itf.cryptoMap);
+    const resolved = resolve(itf.cryptoMap);
     const local = interfaceAddress(cfg, resolved[0]?.localAddressInterface ?? iface);
     for (const r of resolved) {
       if (r.kind === 'manual' || r.ikev2Profile === undefined) continue;

@@ -23,6 +23,7 @@ import type { DaemonService, ServiceContext } from './daemon.js';
 import { ikeAuthFailureMessages, sessionStatus } from './system-messages.js';
 import { ConnectionManager, clearSelects, type ClearFilter, type ManagedConnection } from '../ike/connection-manager.js';
 import { CryptoEngineDebug } from './crypto-engine-debug.js';
+import type { ConfigIntent, IntentDelta } from './config-intent.js';
 import type { EventContext, ScopedLogger } from '../lib/event-bus.js';
 import { tunnelRetryDelayMs } from '../config/vti.js';
 import type { TemporaryEntrySpec } from './temporary-entries.js';
@@ -214,9 +215,21 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
     for (const b of binds) await b.then((x) => x?.release(), () => {});
   }
 
+  /** The compiled intent of the configuration being applied (config-intent.ts): entries resolved once. */
+  private intent: { config: Config; intent: ConfigIntent } | undefined;
+
+  applyChanges(delta: IntentDelta): void {
+    this.intent = { config: delta.config, intent: delta.intent };
+    this.apply(delta.config);
+  }
+
   apply(config: Config): void {
     this.cfg = config;
-    this.mapped = mapIkev2Config(config, this.opts.cookieThreshold !== undefined ? { cookieThreshold: this.opts.cookieThreshold } : {});
+    const intent = this.intent?.config === config ? this.intent.intent : undefined;
+    this.mapped = mapIkev2Config(config, {
+      ...(this.opts.cookieThreshold !== undefined ? { cookieThreshold: this.opts.cookieThreshold } : {}),
+      ...(intent ? { resolve: (name: string) => intent.mapSet(name) } : {}),
+    });
     const mapped = this.mapped;
     this.engine.updateConfig({
       ...mapped.config,

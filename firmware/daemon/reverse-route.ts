@@ -58,7 +58,8 @@ export function reverseRouteSpecOf(r: Pick<ResolvedMapEntry, 'reverseRoute' | 'r
  * Routes wanted now. `ifaceOfMap` gives the interfaces a crypto map set is applied to;
  * `temporary` resolves a temporary entry by its SAs' policy key.
  */
-export function wantedRriRoutes(cfg: Config, sas: readonly LiveSa[], temporary: (policyKey: string | undefined) => TemporaryEntry | undefined): RriRoute[] {
+export function wantedRriRoutes(cfg: Config, sas: readonly LiveSa[], temporary: (policyKey: string | undefined) => TemporaryEntry | undefined,
+  resolve: (map: string) => readonly ResolvedMapEntry[] = (map) => resolveCryptoMapSet(cfg, map)): RriRoute[] {
   const out = new Map<string, RriRoute>();
   const add = (dst: AddrSet, peer: string, spec: ReverseRouteSpec, iface: string, source: string): void => {
     const p = prefixOf(dst);
@@ -79,10 +80,10 @@ export function wantedRriRoutes(cfg: Config, sas: readonly LiveSa[], temporary: 
     l.push(name);
     mapIfaces.set(itf.cryptoMap, l);
   }
-  const resolvedCache = new Map<string, ResolvedMapEntry[]>();
-  const resolved = (map: string): ResolvedMapEntry[] => {
+  const resolvedCache = new Map<string, readonly ResolvedMapEntry[]>();
+  const resolved = (map: string): readonly ResolvedMapEntry[] => {
     let r = resolvedCache.get(map);
-    if (!r) { r = resolveCryptoMapSet(cfg, map); resolvedCache.set(map, r); }
+    if (!r) { r = resolve(map); resolvedCache.set(map, r); }
     return r;
   };
   for (const sa of sas) {

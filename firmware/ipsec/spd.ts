@@ -218,7 +218,7 @@ export class Spd<M = unknown> {
         }
       }
       entryEnd.push(flat.length);
-      entries.push({ ...inp, index, policyName, effectiveAcl: effective, aceBase });
+      entries.push(Object.assign({}, inp, { index, policyName, effectiveAcl: effective, aceBase }));
     });
     this.entries = entries;
     this.entryEnd = Int32Array.from(entryEnd);
@@ -238,6 +238,29 @@ export class Spd<M = unknown> {
         policyKey: `${entry.policyName}|${scopeKey}`, initiate: entry.kind === 'isakmp',
       });
     });
+  }
+
+  /**
+   * The same SPD with the settings of some entries replaced (peers, transform sets, data,
+   * TED), by search index: the classifier and its match counters are shared, nothing is
+   * recompiled. Undefined when an update would move the entry or change its ACL (the
+   * same rules array), kind or per-host level: compile a new SPD then.
+   */
+  patched(updates: ReadonlyMap<number, SpdMapEntryInput<M>>): Spd<M> | undefined {
+    const entries = [...this.entries];
+    for (const [i, inp] of updates) {
+      const e = entries[i];
+      if (!e || inp.mapName !== e.mapName || inp.seq !== e.seq || inp.subSeq !== e.subSeq || inp.temporaryId !== e.temporaryId
+        || inp.kind !== e.kind || (inp.perHost ?? false) !== (e.perHost ?? false) || inp.acl !== e.acl) return undefined;
+      entries[i] = Object.assign({}, inp, { index: e.index, policyName: e.policyName, effectiveAcl: e.effectiveAcl, aceBase: e.aceBase });
+    }
+    const out = Object.create(Spd.prototype) as Spd<M>;
+    Object.assign(out, this, {
+      entries,
+      mirrored: { family: 4, src: new Uint32Array(1), dst: new Uint32Array(1), proto: 0, srcPort: 0, dstPort: 0 },
+      flatDecision: this.flatDecision.map((d) => (d && updates.has(d.entry.index) ? Object.freeze({ ...d, entry: entries[d.entry.index]! }) : d)),
+    });
+    return out;
   }
 
   /** Runs the ordered search; returns the flattened index of the deciding ACE or -1. */

@@ -16,6 +16,8 @@ export interface AppliedReply {
   revision: number;
   applied: number;
   failures: Array<{ service: string; revision: number; message: string }>;
+  /** Items (interfaces, crypto map entries) handed to the services since boot, by operation; the last apply's duration. */
+  changes?: { applies: number; fullApplies: number; added: number; modified: number; removed: number; lastMs: number; lastFull: boolean };
 }
 
 export interface SessionState {
