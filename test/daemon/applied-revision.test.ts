@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { simBoard } from '../../board/sim.js';
 import { Daemon, type DaemonService } from '../../firmware/daemon/daemon.js';
 import type { Config } from '../../firmware/config/model.js';
+import type { IntentDelta } from '../../firmware/daemon/config-intent.js';
 import { ScriptedConsole } from '../lib/daemon-client.js';
 
 /** A service that takes a while to apply and records what it applied. */
@@ -76,4 +77,36 @@ t.test('a service failure is reported to the console', async (t) => {
   t.match(out, new RegExp(`^\\*\\w{3} [ \\d]\\d [\\d:.]+: %SYS-3-CONFIG_APPLY: picky could not apply configuration revision ${st.revision}: hostname Broken is not supported by this service$`, 'm'));
   await con.run('hostname Fine');
   t.same((await con.waitApplied()).failures, [], 'the next revision applies cleanly');
+});
+
+/** A service taking changes that refuses a crypto map entry with a peer it cannot reach. */
+class ChangeTaker implements DaemonService {
+  readonly name = 'changes';
+  readonly seen: string[] = [];
+  async start(): Promise<void> {}
+  apply(): void { throw new Error('apply(config) is not called when applyChanges exists'); }
+  applyChanges(delta: IntentDelta): void {
+    for (const c of delta.mapEntries) {
+      this.seen.push(`${c.op} ${c.key}`);
+      if (c.op !== 'remove' && c.next.entry.peers.includes('192.0.2.99')) throw new Error(`${c.key}: peer 192.0.2.99 is unreachable`);
+    }
+  }
+  async stop(): Promise<void> {}
+}
+
+t.test('a service receives changes; its failure is reported to the console', async (t) => {
+  const svc = new ChangeTaker();
+  const { con } = await newBox(t, [svc]);
+  await con.run('configure terminal');
+  for (const l of ['access-list 101 permit ip 10.1.0.0 0.0.0.255 10.2.0.0 0.0.0.255', 'crypto map CM 10 ipsec-isakmp', ' set peer 192.0.2.1', ' match address 101', 'exit',
+    'interface FastEthernet0/0', ' ip address 192.0.2.2 255.255.255.0', ' crypto map CM', 'exit']) await con.run(l);
+  await con.waitApplied();
+  t.ok(svc.seen.includes('add FastEthernet0/0|CM/10'), 'the entry arrived as an add');
+  svc.seen.length = 0;
+  await con.run('crypto map CM 10 ipsec-isakmp');
+  await con.run(' set peer 192.0.2.99');
+  const st = await con.waitApplied();
+  t.same(svc.seen, ['modify FastEthernet0/0|CM/10'], 'the new peer arrived as a modify of that entry');
+  t.same(st.failures.map((f) => [f.service, f.revision]), [['changes', st.revision]]);
+  t.match(await con.waitForOutput(/CONFIG_APPLY/), new RegExp(`%SYS-3-CONFIG_APPLY: changes could not apply configuration revision ${st.revision}: FastEthernet0/0\\|CM/10: peer 192\\.0\\.2\\.99 is unreachable`));
 });
