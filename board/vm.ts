@@ -27,7 +27,7 @@ export const VM_DISK = {
   slotA: { number: 2, startMiB: 9, sizeMiB: 96 },
   slotB: { number: 3, startMiB: 105, sizeMiB: 96 },
   /** ext4: startup-config, keys, logs, flash: files (never touched by an update) */
-  flash: { number: 4, startMiB: 201, sizeMiB: 64 },
+  flash: { number: 4, startMiB: 201, sizeMiB: 256 },
 } as const;
 
 /** A/B slots when GRUB booted the box from the factory disk (it names the slot); else none. */

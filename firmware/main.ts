@@ -3,6 +3,7 @@
 //                   [--heartbeat FILE] [--console /dev/ttyS0 [--baud 9600]]   (the appliance: also serve the console on a serial line)
 //   rampart console [--socket PATH] [--state DIR] [--device /dev/ttyS0 [--baud 9600]]
 //   rampart sim     [--profile branch|guide|FILE.json] [--state DIR] [--port NAME=ifname ...]   daemon + console on this terminal
+//   rampart image   build|verify|disk|write|push ...   firmware images on a host (firmware/mgmt/update/host-tool.ts)
 import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -195,11 +196,17 @@ export async function main(argv: string[]): Promise<void> {
     case 'daemon': return runDaemon(f);
     case 'console': return runConsole(f, one(f, 'reconnect') === 'true', () => process.exit(0));
     case 'sim': case undefined: return runSim(f);
+    case 'image': {
+      // Host tools: build/verify/push images, the factory disk (docs/firmware-update.md).
+      const { imageTool } = await import('./mgmt/update/host-tool.js');
+      process.exitCode = await imageTool(f.positional[0], f.positional.slice(1), f.opts);
+      return;
+    }
     case 'version': case '--version':
       process.stdout.write(versionText());
       return;
     default:
-      process.stderr.write(`rampart: unknown command "${cmd}" (daemon, console, sim, version)\n`);
+      process.stderr.write(`rampart: unknown command "${cmd}" (daemon, console, sim, image, version)\n`);
       process.exit(2);
   }
 }

@@ -46,6 +46,8 @@ export const debianTestPackages = [
   'rsyslog',
   // the appliance image (npm run firmware) and its QEMU boot tests
   'busybox-static', 'cpio', 'zstd', 'e2fsprogs', 'file', 'qemu-system-x86',
+  // the factory disk with A/B slots: GRUB for BIOS (boot.img, core image modules, grub-mkimage, grub-editenv)
+  'grub-pc-bin', 'grub-common',
 ];
 
 export function ensureDebian(pkgs = debianTestPackages) {

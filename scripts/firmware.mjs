@@ -168,8 +168,14 @@ export async function buildImage({ outDir = join(root, 'dist', 'firmware'), log 
     if (lstatSync(p).isDirectory()) mkdirSync(join(stage, rel), { recursive: true });
     else copyInto(stage, p, rel);
   }
+  // Keys images must be signed with (beside the repository's): a test build trusts its throwaway key.
+  const extraKeys = process.env.RAMPART_TRUSTED_KEYS;
+  if (extraKeys) {
+    mkdirSync(join(stage, 'etc', 'rampart', 'trusted-keys'), { recursive: true });
+    for (const f of readdirSync(extraKeys).filter((n) => n.endsWith('.pub')).sort()) copyInto(stage, join(extraKeys, f), join('etc', 'rampart', 'trusted-keys', f));
+  }
   symlinkSync('bin/busybox', join(stage, 'init'));
-  for (const d of ['proc', 'sys', 'dev', 'run', 'tmp', 'flash', 'var', 'root']) mkdirSync(join(stage, d), { recursive: true });
+  for (const d of ['proc', 'sys', 'dev', 'run', 'tmp', 'flash', 'boot', 'var', 'root']) mkdirSync(join(stage, d), { recursive: true });
   symlinkSync('/run', join(stage, 'var', 'run'));
   symlinkSync('/tmp', join(stage, 'var', 'tmp'));
   writeFileSync(join(stage, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\n');

@@ -32,11 +32,14 @@ export function makeFlash(path, sizeMb = 64) {
  *   agentSocket: PATH of a unix socket for the virtio-serial port `rampart.agent` (the test
  *     command agent, rootfs/etc/init.d/agent; the guest needs `rampart.agent` in append)
  *   initrd: the root archive (default the image's; tests append a second cpio to it)
+ *   disk: a factory disk (GRUB, A/B slots, flash; docs/firmware-update.md) booted by the
+ *     BIOS instead of -kernel: the kernel command line is then GRUB's (append is ignored)
  */
-export function qemuArgs({ image = join(root, 'dist', 'firmware'), flash, console = 'stdio', nics = [{ user: true }], memMb = 768, append = '', agentSocket, initrd = join(image, 'rootfs.cpio.zst') }) {
-  const args = ['-cpu', 'max', '-m', String(memMb), '-nodefaults', '-no-user-config', '-display', 'none',
-    '-kernel', join(image, 'vmlinuz'), '-initrd', initrd,
-    '-append', `${KERNEL_CMDLINE}${append ? ` ${append}` : ''}`,
+export function qemuArgs({ image = join(root, 'dist', 'firmware'), flash, console = 'stdio', nics = [{ user: true }], memMb = 768, append = '', agentSocket, initrd = join(image, 'rootfs.cpio.zst'), disk }) {
+  const boot = disk
+    ? ['-drive', `file=${disk},if=virtio,format=raw,cache=writeback`]
+    : ['-kernel', join(image, 'vmlinuz'), '-initrd', initrd, '-append', `${KERNEL_CMDLINE}${append ? ` ${append}` : ''}`];
+  const args = ['-cpu', 'max', '-m', String(memMb), '-nodefaults', '-no-user-config', '-display', 'none', ...boot,
     '-device', 'i6300esb', '-action', 'watchdog=reset', '-device', 'virtio-rng-pci'];
   if (console === 'stdio') args.push('-chardev', 'stdio,id=con0,mux=on,signal=off', '-serial', 'chardev:con0', '-mon', 'chardev=con0');
   else args.push('-chardev', `socket,id=con0,path=${console.socket},server=on,wait=off`, '-serial', 'chardev:con0');
@@ -45,7 +48,7 @@ export function qemuArgs({ image = join(root, 'dist', 'firmware'), flash, consol
     args.push('-device', 'virtio-serial-pci,id=vser0', '-chardev', `socket,id=agent0,path=${agentSocket},server=on,wait=off`,
       '-device', 'virtserialport,bus=vser0.0,chardev=agent0,name=rampart.agent');
   }
-  if (flash) args.push('-drive', `file=${flash},if=virtio,format=raw,cache=writeback`);
+  if (flash && !disk) args.push('-drive', `file=${flash},if=virtio,format=raw,cache=writeback`);
   nics.forEach((n, i) => {
     if (n.user) args.push('-netdev', `user,id=n${i},restrict=on`);
     else if (n.socket?.listen) args.push('-netdev', `socket,id=n${i},listen=${n.socket.listen}`);

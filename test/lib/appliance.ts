@@ -12,7 +12,7 @@ import { projectRoot } from './netns.js';
 
 export interface NicSpec { user?: boolean; socket?: { listen?: string; connect?: string }; mcast?: string; mac?: string }
 interface QemuModule {
-  qemuArgs(o: { image: string; flash?: string; console: { socket: string }; nics?: NicSpec[]; memMb?: number; append?: string; agentSocket?: string; initrd?: string }): string[];
+  qemuArgs(o: { image: string; flash?: string; console: { socket: string }; nics?: NicSpec[]; memMb?: number; append?: string; agentSocket?: string; initrd?: string; disk?: string }): string[];
   qemuMissing(): string | undefined;
   makeFlash(path: string, sizeMb?: number): void;
   QEMU: string;
@@ -90,6 +90,8 @@ export interface ApplianceOptions {
   append?: string;
   /** A root archive to boot instead of the image's (the image's with a test cpio appended). */
   initrd?: string;
+  /** A factory disk booted through GRUB instead of image + flash (test/updates). */
+  disk?: string;
 }
 
 /** What one command run by the guest agent gave back. */
@@ -195,7 +197,7 @@ export class Appliance {
     const q = await qemuModule();
     const args = q.qemuArgs({
       image: this.opts.image, flash: this.opts.flash, console: { socket: this.path('console') }, nics: this.opts.nics ?? [],
-      memMb: this.opts.memMb, initrd: this.opts.initrd,
+      memMb: this.opts.memMb, initrd: this.opts.initrd, disk: this.opts.disk,
       append: [this.opts.agent ? 'rampart.agent' : '', this.opts.append ?? ''].filter(Boolean).join(' '),
       agentSocket: this.opts.agent ? this.path('agent') : undefined,
     });

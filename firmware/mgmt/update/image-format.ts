@@ -119,3 +119,12 @@ export function checkManifest(value: unknown): Manifest {
   for (const n of PAYLOAD_NAMES) if (!(m.payloads as PayloadEntry[]).some((p) => p.name === n)) bad(`payload ${n} missing`);
   return value as Manifest;
 }
+
+/** The manifest and header size of an image file, unchecked (host tools that lay out disks). */
+export function readHeaderUnchecked(head: Buffer): { manifest: Manifest; headerBytes: number } {
+  if (head.length < PREAMBLE_BYTES || !head.subarray(0, 8).equals(IMAGE_MAGIC)) throw new ImageError('format', 'not a Rampart firmware image (bad magic)');
+  const mLen = head.readUInt32BE(8);
+  if (head.length < PREAMBLE_BYTES + mLen) throw new ImageError('truncated', 'header incomplete');
+  const manifest = checkManifest(JSON.parse(head.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + mLen).toString('utf8')));
+  return { manifest, headerBytes: headerBytes(mLen, head.readUInt32BE(12)) };
+}

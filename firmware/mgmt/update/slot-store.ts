@@ -55,6 +55,16 @@ export interface SlotStoreOptions {
 
 const SECTOR = 512;
 
+/** What the bootloader needs to start the image in a slot: blocklists, command line, version. */
+export function slotBootVars(slot: SlotName, image: { headerBytes: number; manifest: Manifest }): GrubEnv {
+  const m = image.manifest;
+  const sectors = (name: string) => {
+    const p = m.payloads.find((x) => x.name === name)!;
+    return `${(image.headerBytes + p.offset) / SECTOR}+${Math.ceil(p.size / SECTOR)}`;
+  };
+  return { [`${slot}_KERNEL`]: sectors('kernel'), [`${slot}_INITRD`]: sectors('rootfs'), [`${slot}_CMDLINE`]: m.cmdline, [`${slot}_VERSION`]: m.version };
+}
+
 export class SlotStore {
   booted: SlotName = 'A';
   trial = false;
@@ -210,15 +220,8 @@ export class SlotStore {
       }
 
       const m = image.manifest;
-      const sectors = (name: string) => {
-        const p = m.payloads.find((x) => x.name === name)!;
-        return `${(image.headerBytes + p.offset) / SECTOR}+${Math.ceil(p.size / SECTOR)}`;
-      };
-      const after = this.readEnv();
       this.writeEnv({
-        ...after,
-        [`${slot}_KERNEL`]: sectors('kernel'), [`${slot}_INITRD`]: sectors('rootfs'),
-        [`${slot}_CMDLINE`]: m.cmdline, [`${slot}_VERSION`]: m.version,
+        ...this.readEnv(), ...slotBootVars(slot, image),
         [`${slot}_GOOD`]: '0', [`${slot}_TRIES`]: String(MAX_TRIES),
         ORDER: `${slot} ${this.booted}`,
       });
