@@ -20,18 +20,25 @@ function imageFile(text: string): string {
   return m[1]!;
 }
 
-/** Writes progress to the terminal as it happens: every 10 %, `  40% (18874368/46137344 bytes)`. */
+/**
+ * Progress as it happens, one line per phase (a console pages nothing and IOS's copy also
+ * keeps to one line): `Writing the standby slot (43765760 bytes): 0% 10% ... 100% done`.
+ */
 function progressPrinter(ctx: CommandContext, title: (phase: string) => string): (phase: string, done: number, total: number | undefined) => void {
   let phase = '';
   let shown = -1;
   return (p, done, total) => {
     if (!total) return;
-    if (p !== phase) { phase = p; shown = -1; tryWrite(ctx, `${title(p)}\n`); }
-    const pct = Math.floor((done * 100) / total);
-    const step = Math.floor(pct / 10) * 10;
+    if (p !== phase) {
+      if (phase && shown < 100) tryWrite(ctx, '\n');
+      phase = p;
+      shown = -1;
+      tryWrite(ctx, `${title(p)} (${total} bytes):`);
+    }
+    const step = Math.floor((done * 10) / total) * 10;
     if (step > shown) {
       shown = step;
-      tryWrite(ctx, `  ${String(step === 100 ? pct : step).padStart(3)}% (${step === 100 ? done : Math.floor((total * step) / 100)}/${total} bytes)\n`);
+      tryWrite(ctx, ` ${step}%${done >= total ? ` (${done} bytes) done\n` : ''}`);
     }
   };
 }
