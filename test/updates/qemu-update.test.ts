@@ -9,7 +9,8 @@
 //   boot 3 (slot A): upgrade again, power pulled at two points of the write: boots 4, 5 come
 //     up on slot A; then upgrade flash:bad.img (a signed image whose daemon never starts)
 //   boots 6-8 (slot B, on trial): the daemon dies 3 times, init reboots, GRUB counts down
-//   boot 9 (slot A): rolled back, said on the console, in show version and in the log
+//   boot 9 (slot A): rolled back, said on the console, in show version and in the log;
+//     upgrade flash:panic.img (its /init exits: kernel panic), boots 10-12 panic, boot 13: slot A
 // Budget: the image build (~30 s idle) and 9 boots (~20 s each idle); a loaded host is much
 // slower, so every wait is bounded generously.
 import t from 'tap';
@@ -61,11 +62,18 @@ t.test('firmware update on the appliance under QEMU', { skip }, async (t) => {
   const root = readFileSync(rootfs);
   const badRoot = join(dir, 'bad-rootfs');
   writeFileSync(badRoot, Buffer.concat([root, Buffer.alloc((4 - (root.length % 4)) % 4), cpio.stdout]));
+  // The panic image: its /init exits at once, so the kernel panics (and reboots: panic=1).
+  const panicDir = join(dir, 'panic');
+  mkdirSync(panicDir);
+  writeFileSync(join(panicDir, 'init'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+  const panicCpio = spawnSync('sh', ['-c', `cd "${panicDir}" && find . -mindepth 1 | cpio --quiet -o -H newc -R 0:0`], { maxBuffer: 1 << 24 });
+  const panicRoot = join(dir, 'panic-rootfs');
+  writeFileSync(panicRoot, Buffer.concat([root, Buffer.alloc((4 - (root.length % 4)) % 4), panicCpio.stdout]));
   const a = image('a.img', fwManifest.version);
   const disk = join(dir, 'disk.img');
   buildFactoryDisk({
     image: a, out: disk, trialSec: 900,
-    flashFiles: { 'b.img': image('b.img', '90.2.0'), 'bad.img': image('bad.img', '90.3.0', badRoot) },
+    flashFiles: { 'b.img': image('b.img', '90.2.0'), 'bad.img': image('bad.img', '90.3.0', badRoot), 'panic.img': image('panic.img', '90.4.0', panicRoot) },
   });
 
   const vm = new Appliance({ image: built.outDir, dir, disk, agent: true, nics: [] });
@@ -154,5 +162,18 @@ t.test('firmware update on the appliance under QEMU', { skip }, async (t) => {
     t.match(await vm.cli('show logging | include ROLLBACK'), /%UPGRADE-1-ROLLBACK/);
     t.match(await vm.cli('show boot'), /^B\s+no\s+no\s+failed\s+0\s+90\.3\.0/m);
     t.match(text, /Branch>$/, 'startup-config survived');
+  });
+
+  await t.test('an image whose kernel panics is rolled back after 3 tries', async (t) => {
+    t.match(await vm.cli('upgrade flash:panic.img', 600000), /\[OK\] Slot B holds version 90\.4\.0/);
+    await reload();
+    for (let i = 1; i <= 3; i++) {
+      await vm.console.expect(/Rampart: booting slot B \(90\.4\.0\)/, BOOT_MS);
+      await vm.console.expect(/Kernel panic/, BOOT_MS);
+      t.pass(`trial boot ${i}: kernel panic, reboot`);
+    }
+    const text = await boot('after the panics', false);
+    t.match(text, /Rampart: booting slot A/);
+    t.match(text, /%UPGRADE-1-ROLLBACK: Firmware in slot B \(version 90\.4\.0\) did not come up healthy in 3 boots: rolled back to slot A/);
   });
 });
