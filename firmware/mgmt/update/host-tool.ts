@@ -19,7 +19,7 @@ type Opts = Map<string, string[]>;
 function progressLine(what: string): (done: number, total: number) => void {
   let last = -1;
   return (done, total) => {
-    const pct = total > 0 ? Math.floor((done * 100) / total) : 0;
+    const pct = total > 0 ? Math.floor((done * 10) / total) * 10 : 0;
     if (pct === last) return;
     last = pct;
     process.stderr.write(`\r${what}: ${String(pct).padStart(3)}% (${done}/${total} bytes)${done >= total ? '\n' : ''}`);
