@@ -24,6 +24,12 @@ export interface BoardProfile {
   engines: string[];
   /** What the console shows at boot about the ports (wiring, problems found). */
   notes?: string[];
+  /**
+   * The box owns the kernel's IPsec state (XFRM SAs and policies) of its namespace: a
+   * daemon restarted after a crash clears what the dead one left, so its tunnels are
+   * negotiated again instead of running on SAs nobody knows (the appliance; never a host).
+   */
+  ownsKernelIpsec?: boolean;
   /** A/B firmware slots and the bootloader's environment (docs/firmware-update.md). */
   bootSlots?: BootSlots;
 }

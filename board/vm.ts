@@ -91,6 +91,7 @@ export function vmBoard(opts: VmBoardOptions = {}): BoardProfile {
     consoleDevice: '/dev/ttyS0',
     stateDir: opts.stateDir ?? '/flash',
     engines: ['software'],
+    ownsKernelIpsec: true,
     bootSlots: vmBootSlots(opts.cmdline ?? readCmdline()),
   };
 }

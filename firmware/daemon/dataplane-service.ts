@@ -304,7 +304,9 @@ export class DataplaneService implements DaemonService {
   constructor(opts: { run?: CommandRunner; userspace?: boolean; detect?: boolean; io?: PipelineIo } = {}) {
     this.run = opts.run ?? runCommand;
     this.wantUserspace = opts.userspace ?? true;
-    this.wantDetect = opts.detect ?? true;
+    // RAMPART_DATAPLANE=userspace: the userspace data path even where the kernel has ESP
+    // (the appliance's init sets it from `rampart.dataplane=userspace`; bench anchors)
+    this.wantDetect = opts.detect ?? process.env.RAMPART_DATAPLANE !== 'userspace';
     this.testIo = opts.io;
   }
 
@@ -360,6 +362,7 @@ export class DataplaneService implements DaemonService {
       try {
         const k = openXfrmBackend(this.detection.capabilities ? { capabilities: this.detection.capabilities } : {});
         this.kernel = k;
+        if (ctx.board.ownsKernelIpsec) await k.flushAllKernelState().catch((e: unknown) => ctx.log('dataplane', `XFRM flush of a previous daemon's state: ${(e as Error).message}`));
         this.traps = new XfrmTraps(k, (t) => ctx.log('dataplane', t));
         k.on('acquire', (ev) => { const pk = packetKeyFromAcquire(ev); if (pk) this.pipeline.acquireFor(pk); });
       } catch (e) {

@@ -3,7 +3,9 @@
 // backend is chosen by itself; IKEv2, then IKEv1, tunnels carry pings and a TCP transfer
 // between the LAN addresses through kernel ESP (the kernel's SA counters prove it). The first
 // ping has no SA: the kernel's trap policy (firmware/daemon/xfrm-traps.ts) acquires, and IKE
-// starts from that. Commands inside the guests go through the test agent (virtio-serial).
+// starts from that. Then A's daemon is SIGKILLed: init restarts it, it clears the dead one's
+// kernel SAs and the tunnel is negotiated again. Commands inside the guests go through the
+// test agent (virtio-serial).
 //
 //   10.1.0.1 Gi0/1 [A] Gi0/0 172.16.0.1 ==== QEMU socket ==== 172.16.0.2 Gi0/0 [B] Gi0/1 10.2.0.1
 //
@@ -91,7 +93,7 @@ t.test('two appliances, IKEv2 and IKEv1 through kernel ESP; strongSwan with kern
     t.match(await a.shell('/sbin/ip xfrm policy'), /src 10\.1\.0\.0\/24 dst 10\.2\.0\.0\/24\s+dir out[\s\S]*?tmpl src 172\.16\.0\.1 dst 172\.16\.0\.2/,
       'before any SA: the kernel holds the trap policy of the crypto map\'s permit');
     const before = await kernelEspPackets(a);
-    t.match(await pingThrough(a, 90000), / [1-3] packets received/, 'ping from LAN A to LAN B');
+    t.match(await pingThrough(a, 180000), / [1-3] packets received/, 'ping from LAN A to LAN B');
     t.match(await a.cli('show crypto ikev2 sa'), /READY/, 'IKEv2 SA up, started by the kernel\'s acquire');
     // TCP from LAN address to LAN address (busybox nc has no source option: the route says it).
     await a.shell('/sbin/ip route replace 10.2.0.0/24 via 172.16.0.2 src 10.1.0.1');
@@ -116,9 +118,24 @@ t.test('two appliances, IKEv2 and IKEv1 through kernel ESP; strongSwan with kern
       t.notMatch(await configure(vm, v1(side)), /% Invalid|% Incomplete/, `${side} configured for IKEv1`);
     }
     const before = await kernelEspPackets(a);
-    t.match(await pingThrough(a, 90000), / [1-3] packets received/, 'ping from LAN A to LAN B');
+    t.match(await pingThrough(a, 180000), / [1-3] packets received/, 'ping from LAN A to LAN B');
     t.match(await a.cli('show crypto isakmp sa'), /QM_IDLE/, 'IKEv1 SA up');
     t.ok(await kernelEspPackets(a) > before, 'the kernel ESP SAs counted the packets');
+  });
+
+  await t.test('a daemon killed with SIGKILL is restarted and its tunnel comes back', async (t) => {
+    t.match(await a.cli('write memory'), /\[OK\]/);
+    const spisBefore: string[] = (await a.shell('/sbin/ip xfrm state')).match(/spi 0x[0-9a-f]+/g) ?? [];
+    t.ok(spisBefore.length > 0, 'the kernel holds the tunnel\'s SAs');
+    const pid = (await a.shell('cat /run/rampart/daemon.pid')).trim();
+    a.console.mark();
+    await a.shell(`kill -9 ${pid}`);
+    await a.console.expect(/Press RETURN to get started![\s\S]*\ngwA>$/, BOOT_MS);
+    await a.cli('enable');
+    const left = ((await a.exec('/sbin/ip xfrm state')).out.match(/spi 0x[0-9a-f]+/g) ?? []).filter((x) => spisBefore.includes(x));
+    t.same(left, [], 'the restarted daemon cleared the SAs nobody knows any more');
+    t.match(await pingThrough(a, 180000), / [1-3] packets received/, 'ping through again');
+    t.match(await a.cli('show crypto isakmp sa'), /QM_IDLE/, 'a new IKEv1 SA from the restarted daemon');
   });
 
   // B's Rampart gives up its WAN port: strongSwan takes it in its own namespace of the guest,
@@ -146,7 +163,7 @@ t.test('two appliances, IKEv2 and IKEv1 through kernel ESP; strongSwan with kern
         t.match(await loadGuestSwanctl(b, [conn(version)]), /loaded connection 'rampart'/, `strongSwan loaded for IKEv${version}`);
 
         // Rampart initiates (the kernel's acquire on A)
-        t.match(await pingThrough(a, 90000), / [1-3] packets received/, `IKEv${version}, Rampart initiating: ping through`);
+        t.match(await pingThrough(a, 180000), / [1-3] packets received/, `IKEv${version}, Rampart initiating: ping through`);
         const sas = (await guestSwanctl(b, '--list-sas')).out;
         t.match(sas, new RegExp(`ESTABLISHED, IKEv${version}[\\s\\S]*INSTALLED, TUNNEL`), 'strongSwan lists the IKE and CHILD SA');
         const swanXfrm = await swanNs('/sbin/ip -s xfrm state');
