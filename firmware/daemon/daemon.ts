@@ -356,6 +356,9 @@ export class Daemon {
     }
   }
 
+  /** While configure replace applies: crypto map entries the compiler saw modified or removed. */
+  private replaceWatch: Map<string, { map: string; seq: number }> | undefined;
+
   private async replaceLocked(text: string, force: boolean): Promise<ReplaceResult> {
     const next = this.newConfig();
     const errors = await loadConfigText(text, next, this.system);
@@ -363,6 +366,9 @@ export class Daemon {
     if (failed.length > 0 && !force) return { failed, passes: [], done: false };
     const before = configText(this.config);
     const target = configText(next);
+    await this.waitApplied();
+    const watch = new Map<string, { map: string; seq: number }>();
+    this.replaceWatch = watch;
     const r = await applyDifferences(target, {
       runningText: () => configText(this.config),
       applyLines: async (lines) => { await loadConfigText(lines.join('\n'), this.config, this.system); },
@@ -373,11 +379,15 @@ export class Daemon {
       this.config = next;
       this.configChanged();
     }
-    const stale = changedMapEntries(before, target);
-    if (stale.length > 0) {
+    try {
       await this.waitApplied();
-      for (const e of stale) this.runtime.clearCryptoSa?.({ kind: 'map', map: e.map, seq: e.seq });
+    } finally {
+      this.replaceWatch = undefined;
     }
+    // the compiler's modify/remove (content compare, ACLs and transform sets followed) and the
+    // text diff of the entries (a profile or key they name changed) together
+    for (const e of changedMapEntries(before, target)) watch.set(`${e.map} ${e.seq}`, e);
+    for (const e of watch.values()) this.runtime.clearCryptoSa?.({ kind: 'map', map: e.map, seq: e.seq });
     return { failed, passes: r.passes, done: r.done };
   }
 
@@ -439,6 +449,8 @@ export class Daemon {
     const failures: ApplyFailure[] = [];
     const t0 = performance.now();
     const delta = this.compiler.compile(config, { full });
+    // configure replace: the entries the compiler finds modified or removed lose their SAs
+    if (this.replaceWatch) for (const c of delta.mapEntries) if (c.op !== 'add') this.replaceWatch.set(`${c.prev.entry.mapName} ${c.prev.entry.seq}`, { map: c.prev.entry.mapName, seq: c.prev.entry.seq });
     const count = (op: string) => delta.mapEntries.filter((c) => c.op === op).length + delta.interfaces.filter((c) => c.op === op).length;
     const c = this.applied.changes;
     const changes: AppliedChanges = {
