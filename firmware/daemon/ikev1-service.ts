@@ -36,7 +36,7 @@ import type { Selector } from '../ike/v1/selectors.js';
 import type { CryptoSessionInfo, IkeSessionSource } from '../ike/session-info.js';
 import type { EspCipherName, IpsecHmacName } from '../ike/v1/algorithms.js';
 import { aceToSelector, type SpdEntry } from '../ipsec/spd.js';
-import { ConnectionManager, clearSelects, shouldRekey, type ManagedConnection } from '../ike/connection-manager.js';
+import { ConnectionManager, TunnelKeeper, clearSelects, shouldRekey, type ManagedConnection } from '../ike/connection-manager.js';
 import { TedDiscovery, type TedAnswer } from '../ike/v1/ted.js';
 import { isTedDatagram } from '../proto/ikev1/ted.js';
 import {
@@ -274,8 +274,8 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   private tunnelPoll: NodeJS.Timeout | undefined;
   /** dynamic VTI: peer address -> its Virtual-Access interface */
   private readonly vaByPeer = new Map<string, { name: string; policyKey: string; mapName: string }>();
-  /** static VTI -> since when it has had no SA pair */
-  private readonly tunnelDownSince = new Map<string, number>();
+  /** static VTIs: since when each has had no SA pair */
+  private readonly tunnels = new TunnelKeeper();
   private timerAt = Number.POSITIVE_INFINITY;
   private readonly unsub: (() => void)[] = [];
   private stopped = false;
@@ -553,12 +553,10 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     const now = this.ctx.system.now();
     const vtis = this.ikev1Vtis(cfg);
     const names = new Set(vtis.map((v) => v.name));
-    for (const k of [...this.tunnelDownSince.keys()]) if (!names.has(k)) this.tunnelDownSince.delete(k);
+    this.tunnels.retain((name) => names.has(name));
     for (const v of vtis) {
-      if ([...this.children.values()].some((c) => c.vti === v.name)) { this.tunnelDownSince.delete(v.name); continue; }
-      const since = this.tunnelDownSince.get(v.name);
-      if (since === undefined) { this.tunnelDownSince.set(v.name, now); continue; }
-      if (now - since < tunnelRetryDelayMs(v.local!, v.peer!)) continue;
+      const up = [...this.children.values()].some((c) => c.vti === v.name);
+      if (!this.tunnels.due(v.name, up, tunnelRetryDelayMs(v.local!, v.peer!), now)) continue;
       if (this.connections.isPending(v.policyKey)) continue;
       this.startVtiPlan(cfg, v);
     }

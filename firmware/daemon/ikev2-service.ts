@@ -21,7 +21,7 @@ import { rangeAddr, type PacketKey, type TrafficSelector } from '../ipsec/select
 import type { ProtectDecision } from '../ipsec/spd.js';
 import type { DaemonService, ServiceContext } from './daemon.js';
 import { ikeAuthFailureMessages, sessionStatus } from './system-messages.js';
-import { ConnectionManager, clearSelects, type ClearFilter, type ManagedConnection } from '../ike/connection-manager.js';
+import { ConnectionManager, TunnelKeeper, clearSelects, type ClearFilter, type ManagedConnection } from '../ike/connection-manager.js';
 import { CryptoEngineDebug } from './crypto-engine-debug.js';
 import type { ConfigIntent, IntentDelta } from './config-intent.js';
 import type { EventContext, ScopedLogger } from '../lib/event-bus.js';
@@ -147,8 +147,8 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
   private readonly unsubscribe: (() => void)[] = [];
   /** dynamic VTI: IKE SA -> its Virtual-Access interface */
   private readonly vaByIke = new Map<number, { name: string; policyKey: string; mapName: string }>();
-  /** static VTI connection -> since when (engine clock) it has had no Child SA */
-  private readonly tunnelDownSince = new Map<string, number>();
+  /** static VTI connections: since when (engine clock) each has had no Child SA */
+  private readonly tunnels = new TunnelKeeper();
   private lastTunnelCheck = 0;
   /** `show crypto ikev2 debug`: the last IKEv2 debug lines the bus carried. */
   private readonly debugBuf: string[] = [];
@@ -351,12 +351,9 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
     for (const rec of this.installed.values()) if (rec.meta.vti !== undefined) withChild.add(rec.meta.name);
     for (const [name, m] of this.mapped.meta) {
       if (m.vti === undefined) continue;
-      if (withChild.has(name)) { this.tunnelDownSince.delete(name); continue; }
-      const since = this.tunnelDownSince.get(name);
-      if (since === undefined) { this.tunnelDownSince.set(name, now); continue; }
-      if (now - since >= tunnelRetryDelayMs(m.localAddress, m.peer)) this.initiateConnection(name, m);
+      if (this.tunnels.due(name, withChild.has(name), tunnelRetryDelayMs(m.localAddress, m.peer), now)) this.initiateConnection(name, m);
     }
-    for (const name of [...this.tunnelDownSince.keys()]) if (!this.mapped.meta.get(name)?.vti) this.tunnelDownSince.delete(name);
+    this.tunnels.retain((name) => !!this.mapped.meta.get(name)?.vti);
   }
 
   private clearPending(connection: string): void {

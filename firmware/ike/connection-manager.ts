@@ -6,7 +6,8 @@
 //     failure the next one in configuration order (wrapping), as IOS fails over;
 //   - rekey scheduling: when to rekey (lifetime minus a margin with jitter) and who rekeys
 //     (the side that negotiated the pair, once, unless a newer pair exists);
-//   - clear: which SAs `clear crypto sa|session` filters select, by peer, map, SPI or connection.
+//   - clear: which SAs `clear crypto sa|session` filters select, by peer, map, SPI or connection;
+//   - tunnels (static VTIs) that come up by themselves after a retry delay.
 // Times come from an injected clock; nothing here sends or installs anything.
 
 /** What the manager asks an IKE engine to do (each service implements it over its engine). */
@@ -124,6 +125,37 @@ export class ConnectionManager<C extends ManagedConnection> {
   forget(key: string): void {
     this.pending.delete(key);
     this.current.delete(key);
+  }
+}
+
+// ------------------------------------------------------------------ tunnels that come up by themselves
+
+/**
+ * Static VTIs need no packet to come up: a tunnel without SAs is (re)started once it has been
+ * down for its retry delay (counted from when it was first seen down), and again after each
+ * hold-off while it stays down.
+ */
+export class TunnelKeeper {
+  /** tunnel -> since when it has had no SAs */
+  private readonly downSince = new Map<string, number>();
+
+  /** Should `name` be started now? `up`: it has SAs (the down time starts again from zero). */
+  due(name: string, up: boolean, delayMs: number, now: number): boolean {
+    if (up) {
+      this.downSince.delete(name);
+      return false;
+    }
+    const since = this.downSince.get(name);
+    if (since === undefined) {
+      this.downSince.set(name, now);
+      return false;
+    }
+    return now - since >= delayMs;
+  }
+
+  /** Forgets tunnels no longer configured. */
+  retain(keep: (name: string) => boolean): void {
+    for (const name of [...this.downSince.keys()]) if (!keep(name)) this.downSince.delete(name);
   }
 }
 

@@ -2,7 +2,7 @@
 // hold-off, peer choice and failover order, rekey scheduling, clear filters. A recording port
 // stands in for an engine.
 import t from 'tap';
-import { ConnectionManager, clearSelects, rekeyMarginMs, rekeySchedule, shouldRekey, type ManagedConnection } from '../../firmware/ike/connection-manager.js';
+import { ConnectionManager, TunnelKeeper, clearSelects, rekeyMarginMs, rekeySchedule, shouldRekey, type ManagedConnection } from '../../firmware/ike/connection-manager.js';
 
 const P1 = '192.0.2.1';
 const P2 = '192.0.2.2';
@@ -122,4 +122,18 @@ t.test('clear filters: all, peer, map (and entry), SPI in either direction', asy
   t.ok(clearSelects({ kind: 'entry', destination: P1, protocol: 'esp', spi: 0x2002 }, pair), 'outbound SPI');
   t.notOk(clearSelects({ kind: 'entry', destination: P1, protocol: 'ah', spi: 0x1001 }, pair), 'AH entry: not an ESP pair');
   t.notOk(clearSelects({ kind: 'entry', destination: P1, protocol: 'esp', spi: 0x3003 }, pair));
+});
+
+t.test('static tunnels: started once down for the retry delay, the clock restarting when they come up', async (t) => {
+  const k = new TunnelKeeper();
+  t.notOk(k.due('Tunnel0', false, 5_000, 0), 'first seen down: not yet');
+  t.notOk(k.due('Tunnel0', false, 5_000, 4_999));
+  t.ok(k.due('Tunnel0', false, 5_000, 5_000), 'down for the delay: start it');
+  t.ok(k.due('Tunnel0', false, 5_000, 9_000), 'still down: still due (the acquire hold-off spaces the attempts)');
+  t.notOk(k.due('Tunnel0', true, 5_000, 10_000), 'up');
+  t.notOk(k.due('Tunnel0', false, 5_000, 12_000), 'down again: the delay counts from now');
+  t.ok(k.due('Tunnel0', false, 5_000, 17_000));
+  k.due('Tunnel1', false, 5_000, 17_000);
+  k.retain((name) => name === 'Tunnel0');
+  t.notOk(k.due('Tunnel1', false, 5_000, 30_000), 'a tunnel no longer configured starts over');
 });
