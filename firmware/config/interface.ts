@@ -53,6 +53,8 @@ export interface InterfaceConfig {
   cryptoMap?: string;
   /** `ipv6 crypto map NAME`. */
   ipv6CryptoMap?: string;
+  /** `crypto ipsec df-bit clear|set|copy` here: the outer DF bit of this interface's SAs (else the global one). */
+  dfBit?: 'clear' | 'set' | 'copy';
   tunnel?: TunnelConfig;
   /** `ip mtu N` (bytes). */
   ipMtu?: number;
@@ -186,6 +188,7 @@ export function renderInterface(i: InterfaceConfig): string[] {
   }
   if (i.cryptoMap) l.push(` crypto map ${i.cryptoMap}`);
   if (i.ipv6CryptoMap) l.push(` ipv6 crypto map ${i.ipv6CryptoMap}`);
+  if (i.dfBit) l.push(` crypto ipsec df-bit ${i.dfBit}`);
   return l;
 }
 

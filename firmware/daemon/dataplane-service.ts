@@ -46,6 +46,7 @@ import { parseIpv4 } from '../lib/ip.js';
 import { tunnelMapTag, VtiRuntime, type TunnelTeardown } from './vti-runtime.js';
 import { tunnelIfId, virtualTemplate } from '../config/vti.js';
 import { VrfTables } from '../kernel/vrf-tables.js';
+import { interfacesUsingCryptoMap } from '../config/interface.js';
 import { vrfInputs } from './vrf-routing.js';
 import { TemporaryEntries, type TemporaryEntry, type TemporaryEntrySpec } from './temporary-entries.js';
 import { wantedRriRoutes, type RriRoute } from './reverse-route.js';
@@ -551,7 +552,7 @@ export class DataplaneService implements DaemonService {
       if (ts.compression) cfg.ipcomp = k.cpi !== undefined ? { cpi: k.cpi } : {};
       if (spec.udpEncap) cfg.udpEncap = { localPort: spec.udpEncap.localPort, remotePort: spec.udpEncap.remotePort };
       // `crypto ipsec df-bit clear|set|copy`: the outer header's DF (crypto maps and tunnels alike)
-      const dfBit = (this.lastConfig ?? this.ctx?.config())?.ipsecSa?.dfBit;
+      const dfBit = this.dfBitFor(spec.iface, spec.mapName);
       if (dfBit) cfg.dfBit = dfBit;
       void dir;
       return new IpsecSa(cfg, this.engine);
@@ -591,6 +592,18 @@ export class DataplaneService implements DaemonService {
     let reqid = this.kernelReqids.get(policyKey);
     if (reqid === undefined) { reqid = this.kernelReqids.size + 1; this.kernelReqids.set(policyKey, reqid); }
     return reqid;
+  }
+
+  /**
+   * The outer DF bit of an SA: `crypto ipsec df-bit` of its interface (the tunnel, the
+   * Virtual-Access's template, or the interface carrying the crypto map), else the global one.
+   */
+  private dfBitFor(iface: string | undefined, mapName: string): 'clear' | 'set' | 'copy' | undefined {
+    const cfg = this.lastConfig ?? this.ctx?.config();
+    if (!cfg) return undefined;
+    const name = iface ?? interfacesUsingCryptoMap(cfg, mapName)[0];
+    const itf = name === undefined ? undefined : cfg.interfaces?.items[name] ?? this.tunnels.virtualAccesses.find((v) => v.name === name)?.config;
+    return itf?.dfBit ?? cfg.ipsecSa?.dfBit;
   }
 
   /** XFRM backend: the same SAs and their policies in the kernel (errors are logged). */
@@ -1007,7 +1020,7 @@ export class DataplaneService implements DaemonService {
         const key = `${iface}|${r.mapName}/${r.seq}`;
         seen.add(key);
         const entry = s.spd.entries.find((e) => e.mapName === r.mapName && e.seq === r.seq);
-        const sig = `${item.fingerprint}|${s.local ?? ''}|${entry !== undefined}`;
+        const sig = `${item.fingerprint}|${s.local ?? ''}|${entry !== undefined}|${this.dfBitFor(iface, r.mapName) ?? ''}`;
         const old = this.manual.get(key);
         if (old && old.sig === sig && old.ids.every((id) => this.sad.get(id) !== undefined)) continue;
         for (const id of old?.ids ?? []) this.sad.delete(id, 'reconfigured');

@@ -259,6 +259,9 @@ export class HostStatusService implements DaemonService {
       const peak = Math.max(v('VmHWM'), holding);
       rows.push({ pid, name: pid === process.pid ? `${name} (rampart daemon)` : name, allocated: peak, freed: peak - holding, holding });
     }
-    return { total, used: total - free, free, processes: rows };
+    const daemonResources: Record<string, number> = {};
+    for (const kind of process.getActiveResourcesInfo()) daemonResources[kind] = (daemonResources[kind] ?? 0) + 1;
+    const u = process.memoryUsage();
+    return { total, used: total - free, free, processes: rows, daemonResources, daemonHeap: { heapUsed: u.heapUsed, external: u.external, arrayBuffers: u.arrayBuffers } };
   }
 }

@@ -263,5 +263,13 @@ t.test('crypto ipsec df-bit set|clear|copy decides the outer DF bit (issue 15)',
   await a.cli(['configure terminal', 'crypto ipsec df-bit clear', 'end']);
   a.svc.pipeline.outbound(withDf(icmp('10.1.0.2', '10.2.0.2')));
   t.notOk(outerDf(), 'clear: no outer DF even when the inner packet has it');
+  // per interface (the crypto map's): overrides the global setting, `no` gives it back
+  await a.cli(['configure terminal', 'interface FastEthernet0/0', ' crypto ipsec df-bit set', 'end']);
+  t.match(await a.cli(['show running-config interface FastEthernet0/0']), / crypto map mymap\n crypto ipsec df-bit set\n/, 'running-config shows it under the interface');
+  a.svc.pipeline.outbound(icmp('10.1.0.2', '10.2.0.2'));
+  t.ok(outerDf(), 'interface df-bit set wins over the global clear');
+  await a.cli(['configure terminal', 'interface FastEthernet0/0', ' no crypto ipsec df-bit', 'end']);
+  a.svc.pipeline.outbound(withDf(icmp('10.1.0.2', '10.2.0.2')));
+  t.notOk(outerDf(), 'no crypto ipsec df-bit on the interface: the global clear again');
   t.ok(b.delivered.length >= 2, 'B decrypts them');
 });

@@ -3,6 +3,8 @@
 // against one responder: on ipsec-up it counts, sends DELETE for the IPsec SA and the ISAKMP
 // SA, and starts again (a fresh main mode each time). Prints one JSON result line.
 //   mode 'setup': { result: 'setup', done, failed, perSec, ms }
+//   with `holdMs`: each slot sets up once (again after a failure) and keeps its SAs; when all are up (or time is out) it
+//   prints { held: N }, waits holdMs, then deletes them all (dynamic VTI bench: N sessions at once).
 //   mode 'fuzz' : throws bounded garbage at the responder instead (see fuzz.test.ts).
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
@@ -24,6 +26,8 @@ export interface LoadToolConfig {
   durationMs: number;
   /** stop starting new setups after this many (the run then ends early) */
   maxSetups?: number;
+  /** one setup per slot, kept up for this long once all are up, then deleted */
+  holdMs?: number;
 }
 
 interface Slot {
@@ -32,6 +36,7 @@ interface Slot {
   s4500: dgram.Socket;
   local: string;
   sel: Selector;
+  started?: boolean;
 }
 
 const cfg = JSON.parse(process.argv[2] ?? '{}') as LoadToolConfig;
@@ -58,11 +63,17 @@ async function main(): Promise<void> {
     for (const ev of slot.engine.drainEvents()) {
       if (ev.type === 'ipsec-up') {
         done++;
+        if (cfg.holdMs !== undefined) {
+          if (done >= slots.length) allDone?.();
+          continue;
+        }
         slot.engine.deleteIpsecSa(ev.sa.inbound.spi);
         slot.engine.deletePhase1(ev.sa.connId);
         start(slot);
       } else if (ev.type === 'phase1-failed' || ev.type === 'ipsec-failed') {
         failed++;
+        // held sessions: a spoke that failed tries again (until the duration ends), as a real one would
+        slot.started = false;
         for (const p of slot.engine.listPhase1()) slot.engine.deletePhase1(p.connId);
         start(slot);
       }
@@ -78,6 +89,8 @@ async function main(): Promise<void> {
   const finished = new Promise<void>((r) => { allDone = r; });
   const start = (slot: Slot): void => {
     if (Date.now() >= end) return;
+    if (cfg.holdMs !== undefined && slot.started) return;
+    slot.started = true;
     if (cfg.maxSetups !== undefined && started >= cfg.maxSetups) {
       if (done + failed >= cfg.maxSetups) allDone?.();
       return;
@@ -115,6 +128,11 @@ async function main(): Promise<void> {
   for (const s of slots) { start(s); flush(s); }
   await Promise.race([finished, new Promise((r) => setTimeout(r, cfg.durationMs).unref())]);
   const ms = Date.now() - t0;
+  if (cfg.holdMs !== undefined) {
+    console.log(JSON.stringify({ held: done }));
+    await new Promise((r) => setTimeout(r, cfg.holdMs));
+    for (const s of slots) { for (const p of s.engine.listPhase1()) s.engine.deletePhase1(p.connId); flush(s); }
+  }
   clearInterval(timer);
   // let the final DELETEs go out
   await new Promise((r) => setTimeout(r, 200));

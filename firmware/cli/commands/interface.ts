@@ -290,6 +290,21 @@ defineCommand({
 
 defineCommand({
   modes: IF_MODES,
+  // per interface, overriding the global `crypto ipsec df-bit` for SAs of this interface
+  syntax: ['crypto ipsec df-bit <clear|set|copy>', 'no crypto ipsec df-bit [clear|set|copy]'],
+  help: {
+    crypto: 'Encryption/Decryption commands', ipsec: 'IPSec policy', 'df-bit': 'Handling of encapsulated DF bit.',
+    clear: 'Clear DF bit for encapsulated packets.', set: 'Set DF bit for encapsulated packets.', copy: 'Copy DF bit from inner for encapsulated packets.',
+  },
+  handler(ctx, a) {
+    const i = current(ctx);
+    if (a.no) delete i.dfBit;
+    else i.dfBit = a.has('clear') ? 'clear' : a.has('set') ? 'set' : 'copy';
+  },
+});
+
+defineCommand({
+  modes: IF_MODES,
   syntax: ['ipv6 crypto map WORD$map', 'no ipv6 crypto map [WORD$map]'],
   help: { crypto: 'Encryption/Decryption commands', map: 'Assign a Crypto Map', WORD: 'Crypto Map tag' },
   handler(ctx, a) {

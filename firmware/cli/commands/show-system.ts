@@ -34,6 +34,10 @@ export interface HostMemory {
   /** bytes of the box (MemTotal, MemTotal - MemAvailable, MemAvailable) */
   total: number; used: number; free: number;
   processes: ProcessMemoryRow[];
+  /** the daemon's active Node.js resources by kind (`Timeout`, `UDPWRAP`, ...): JSON form only, for leak checks */
+  daemonResources?: Record<string, number>;
+  /** the daemon's process.memoryUsage() in bytes (JSON form only) */
+  daemonHeap?: { heapUsed: number; external: number; arrayBuffers: number };
 }
 
 export interface ArpEntry {
@@ -117,7 +121,7 @@ defineCommand({
     const m = await (ctx.system.runtime.hostMemory?.() ?? noHost('show processes memory'));
     let rows = [...m.processes];
     if (a.has('sorted')) rows.sort((x, y) => y.holding - x.holding || x.pid - y.pid);
-    ctx.data({ total: m.total, used: m.used, free: m.free, processes: rows });
+    ctx.data({ total: m.total, used: m.used, free: m.free, processes: rows, ...(m.daemonResources ? { daemonResources: m.daemonResources } : {}), ...(m.daemonHeap ? { daemonHeap: m.daemonHeap } : {}) });
     const n = (v: number, w: number): string => String(v).padStart(w);
     const out = [`Processor Pool Total: ${n(m.total, 10)} Used: ${n(m.used, 10)} Free: ${n(m.free, 10)}`, '',
       ' PID TTY  Allocated      Freed    Holding    Getbufs    Retbufs Process'];
