@@ -102,7 +102,8 @@ export class VtiRuntime {
         return {
           name: v.name, device: v.device, policyKey: v.policyKey, addresses: v.addresses, enabled: !v.shutdown,
           ...(v.ipMtu !== undefined ? { mtu: v.ipMtu } : {}), ...(v.tcpAdjustMss !== undefined ? { tcpAdjustMss: v.tcpAdjustMss } : {}),
-          ...('routes' in v ? { routes: (v as VirtualAccess).routes } : {}),
+          // a Virtual-Access per spoke: its TUN is read without a thread of its own
+          ...('routes' in v ? { routes: (v as VirtualAccess).routes, reader: 'poll' as const } : {}),
           ...(table !== undefined ? { table } : {}),
         };
       })).then(() => this.refresh());

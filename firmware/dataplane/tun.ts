@@ -44,12 +44,17 @@
 // against 673-724 cut on read and written one by one (tun-relay-tcp-gro / -seg); ESP
 // tunnel TCP (bench esp-rampart) 524-602 Mbit/s with offload + GRO, 252-309 without.
 //
+// Reader `poll` (many quiet devices, e.g. one per dynamic VTI spoke): no worker thread (each
+// costs a V8 isolate, about 6 MB, and its start); the fd is made non-blocking and the native
+// addon's uv_poll (netAdoptFd + netPollStart) wakes the main thread when it is readable, which
+// then reads until EAGAIN (at most maxBatch per wakeup). Falls back to a worker without the addon.
+//
 // Closing: a thread blocked in read(2) on a TUN fd is NOT woken by close(fd), link down,
 // TUNSETQUEUE detach or worker.terminate() (measured: all stay stuck). Deleting the
 // interface is what wakes it (read fails with EFAULT), so close() deletes the link
 // (`ip link del`, in the namespace the device was moved to, if any), then joins the
 // workers and closes the fds.
-import { openSync, closeSync, writeSync, constants as fsConstants } from 'node:fs';
+import { openSync, closeSync, readSync, writeSync, constants as fsConstants } from 'node:fs';
 import {
   IFF_VNET_HDR, TUNSETOFFLOAD, TUNSETVNETHDRSZ, TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, VIRTIO_NET_HDR_BYTES, segmentFrame,
   VIRTIO_NET_HDR_GSO_ECN, VIRTIO_NET_HDR_GSO_TCPV4,
@@ -58,6 +63,7 @@ import { TunGro, type TunGroStats } from './tun-gro.js';
 import { Worker } from 'node:worker_threads';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { cachedNativeFeature } from '../lib/native-addon.js';
 
 /** linux/if_tun.h */
 export const TUNSETIFF = 0x400454ca;
@@ -113,6 +119,8 @@ export interface TunOptions {
   offload?: boolean;
   /** with offload: deliver raw frames (virtio_net_hdr + packet) instead of segments */
   rawFrames?: boolean;
+  /** `worker` (default: a reader thread per queue, fastest) or `poll` (one queue, main loop, no thread) */
+  reader?: 'worker' | 'poll';
   /**
    * With offload: write() buffers packets and writes them at the end of the current
    * synchronous batch (a microtask, or flush()), TCP segments of one flow merged into
@@ -207,7 +215,18 @@ interface Queue {
   worker?: Worker;
   exited?: Promise<void>;
   scheduled: boolean;
+  /** reader `poll`: the addon's handle of the fd (closing it closes the fd) */
+  polled?: unknown;
 }
+
+/** The addon functions reader `poll` needs. */
+interface PollAddon {
+  netAdoptFd(fd: number): unknown;
+  netPollStart(h: unknown, cb: (status: number) => void): void;
+  netPollStop(h: unknown): void;
+  netClose(h: unknown): void;
+}
+const pollFeature = cachedNativeFeature<PollAddon>('TUN poll reader', ['netAdoptFd', 'netPollStart', 'netPollStop', 'netClose'], 'RAMPART_TUN_POLL');
 
 export class TunDevice {
   readonly name: string;
@@ -223,6 +242,7 @@ export class TunDevice {
   private netns: string | undefined;
   readonly offload: boolean;
   private readonly rawFrames: boolean;
+  private readonly poll: PollAddon | undefined;
   private readonly scratch: Uint8Array;
   private readonly gro: TunGro | undefined;
   private flushScheduled = false;
@@ -239,7 +259,9 @@ export class TunDevice {
     this.name = opts.name;
     this.offload = opts.offload === true;
     this.rawFrames = opts.rawFrames === true;
-    this.slots = opts.ringSlots ?? (this.offload ? 256 : 1024);
+    this.poll = opts.reader === 'poll' && (opts.queues ?? 1) === 1 ? pollFeature.get() : undefined;
+    // a polled device reads into slot 0 of a two-slot ring
+    this.slots = this.poll ? 2 : opts.ringSlots ?? (this.offload ? 256 : 1024);
     if ((this.slots & (this.slots - 1)) !== 0 || this.slots < 2) throw new RangeError('ringSlots must be a power of two >= 2');
     this.slotBytes = opts.maxPacketBytes ?? (this.offload ? 65536 + VIRTIO_NET_HDR_BYTES : 2048);
     this.scratch = new Uint8Array(this.offload ? 65536 : 0);
@@ -331,6 +353,12 @@ export class TunDevice {
     if (this.closed) throw new Error('TUN closed');
     this.handler = handler;
     this.batchEndHandler = onBatchEnd;
+    if (this.poll) {
+      const q = this.queues[0]!;
+      q.polled = this.poll.netAdoptFd(q.fd);
+      this.poll.netPollStart(q.polled, () => this.pollDrain(q));
+      return;
+    }
     for (const q of this.queues) {
       const w = new Worker(READER_SOURCE, {
         eval: true,
@@ -340,6 +368,39 @@ export class TunDevice {
       q.worker = w;
       q.exited = new Promise((resolve) => w.once('exit', () => resolve()));
       this.sleep(q);
+    }
+  }
+
+  /** Reader `poll`: the fd is readable: reads up to maxBatch packets (uv_poll calls again while more wait). */
+  private pollDrain(q: Queue): void {
+    if (this.closed) return;
+    this.s.rxWakeups++;
+    let n = 0;
+    for (; n < this.maxBatch; n++) {
+      let len: number;
+      try {
+        len = readSync(q.fd, q.ring, 0, this.slotBytes, null);
+      } catch {
+        break; // EAGAIN: drained (or the device is going away)
+      }
+      this.deliver(q.ring.subarray(0, len), q);
+    }
+    if (n > 0) this.batchEndHandler?.();
+  }
+
+  /** One packet (or offload frame) read from queue `q` to the handlers. */
+  private deliver(view: Uint8Array, q: Queue): void {
+    const handler = this.handler!;
+    const len = view.length;
+    this.s.rxPackets++;
+    this.s.rxBytes += len;
+    try {
+      if (!this.offload || this.rawFrames) handler(view, q.index);
+      else if (this.superHandler && (view[1]! & ~VIRTIO_NET_HDR_GSO_ECN) === VIRTIO_NET_HDR_GSO_TCPV4 && len > VIRTIO_NET_HDR_BYTES
+        && this.superHandler(view.subarray(VIRTIO_NET_HDR_BYTES), view[4]! | (view[5]! << 8))) this.s.rxSuperPackets++;
+      else if (segmentFrame(view, (seg) => { this.s.rxSegments++; handler(seg, q.index); }, this.scratch) !== 'ok') this.s.rxBadFrames++;
+    } catch {
+      // the packet path must not throw; a handler bug drops this packet only
     }
   }
 
@@ -353,22 +414,10 @@ export class TunDevice {
     const head = Atomics.load(ctl, C_HEAD);
     let tail = ctl[C_TAIL]!;
     let n = 0;
-    const handler = this.handler!;
     while (tail !== head && n < this.maxBatch) {
       const s = tail & mask;
-      const len = q.lens[s]!;
       const off = s * this.slotBytes;
-      this.s.rxPackets++;
-      this.s.rxBytes += len;
-      try {
-        const view = q.ring.subarray(off, off + len);
-        if (!this.offload || this.rawFrames) handler(view, q.index);
-        else if (this.superHandler && (view[1]! & ~VIRTIO_NET_HDR_GSO_ECN) === VIRTIO_NET_HDR_GSO_TCPV4 && len > VIRTIO_NET_HDR_BYTES
-          && this.superHandler(view.subarray(VIRTIO_NET_HDR_BYTES), view[4]! | (view[5]! << 8))) this.s.rxSuperPackets++;
-        else if (segmentFrame(view, (seg) => { this.s.rxSegments++; handler(seg, q.index); }, this.scratch) !== 'ok') this.s.rxBadFrames++;
-      } catch {
-        // the packet path must not throw; a handler bug drops this packet only
-      }
+      this.deliver(q.ring.subarray(off, off + q.lens[s]!), q);
       tail = (tail + 1) | 0;
       n++;
       // free slots early so the worker never waits for a whole batch
@@ -521,6 +570,13 @@ export class TunDevice {
     this.flush();
     this.closed = true;
     for (const q of this.queues) Atomics.store(q.ctl, C_STOP, 1);
+    for (const q of this.queues) {
+      if (q.polled === undefined) continue;
+      // closing the handle stops the poll and closes the fd (the interface goes with its last fd)
+      this.poll?.netClose(q.polled);
+      q.polled = undefined;
+      q.fd = -1;
+    }
     const readers = this.queues.filter((q) => q.worker);
     if (readers.length > 0) {
       const argv = this.netns ? ['-n', this.netns, 'link', 'del', this.name] : ['link', 'del', this.name];
@@ -533,6 +589,7 @@ export class TunDevice {
       for (const q of readers) void q.worker?.terminate();
     }
     for (const q of this.queues) {
+      if (q.fd < 0) continue;
       try { closeSync(q.fd); } catch { /* already closed */ }
     }
   }

@@ -34,6 +34,8 @@ export interface TunnelDeviceSpec {
    * make no connected route in main (kernel/vrf-tables.ts adds it to the VRF's table).
    */
   table?: number;
+  /** `poll`: read on the main loop, no reader thread (Virtual-Access interfaces: many, mostly quiet) */
+  reader?: 'poll';
 }
 
 interface TunnelDevice {
@@ -104,7 +106,7 @@ export class TunnelDevices {
       if (!d) {
         let tun: TunDevice;
         try {
-          tun = TunDevice.open({ name: s.device, offload: this.o.offload });
+          tun = TunDevice.open({ name: s.device, offload: this.o.offload, ...(s.reader ? { reader: s.reader } : {}) });
         } catch (e) {
           this.o.log(`${s.name}: ${(e as Error).message}`);
           continue;

@@ -73,6 +73,29 @@ t.test('kernel -> TUN -> kernel: the TUN answers pings', { skip }, async (t) => 
   t.ok(tun.stats.txPackets >= 3, 'replies were written');
 });
 
+t.test('reader poll (no worker thread): the TUN answers pings; close removes the interface', { skip }, async (t) => {
+  const lab = Lab.create(`${PREFIX}p`);
+  lab.addNamespace('a');
+  const tun = TunDevice.open({ name: 'rttunp', reader: 'poll' });
+  t.teardown(async () => { await tun.close(); await lab.destroy(); });
+  tun.moveToNetns(lab.nsName('a'));
+  lab.execSync('a', ['ip', 'addr', 'add', '10.77.0.1/24', 'dev', 'rttunp']);
+  lab.execSync('a', ['ip', 'link', 'set', 'rttunp', 'up']);
+  const { threadId } = await import('node:worker_threads');
+  let requests = 0;
+  tun.onPacket((p) => {
+    const r = echoReply(p);
+    if (r) { requests++; tun.write(r); }
+  });
+  const r = await lab.exec('a', ['ping', '-n', '-c', '3', '-i', '0.2', '-W', '2', '10.77.0.2'], { timeoutMs: 15_000 });
+  t.equal(r.code, 0, `ping through the polled TUN succeeded\n${r.stdout}`);
+  t.ok(requests >= 3, `the main loop read the echo requests (${requests})`);
+  t.equal(threadId, 0, 'read on the main thread');
+  t.ok(tun.stats.rxWakeups >= 3, 'woken by the poll');
+  await tun.close();
+  t.notMatch(lab.execSync('a', ['ip', 'link', 'show'], { allowFail: true }).stdout, /rttunp/, 'closing the fd removed the interface');
+});
+
 t.test('TUN -> kernel: a written UDP packet reaches a socket in the namespace', { skip }, async (t) => {
   const { lab, tun } = setup(t, 'rttun1');
   const script = `const s=require('dgram').createSocket('udp4');s.on('message',(m)=>{console.log('got '+m.toString());process.exit(0)});` +

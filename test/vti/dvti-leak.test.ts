@@ -43,7 +43,7 @@ t.test(`dynamic VTI hub: ${CYCLES} spoke sessions up and down leave nothing behi
     };
   };
   const quiet = () => waitUntil(async () => !/Virtual-Access/.test(await hub.exec('show ip interface brief'))
-    && !/spi: 0x/.test(await hub.exec('show crypto ipsec sa')) && !/QM_IDLE|MM_/.test(await hub.exec('show crypto isakmp sa')), 30_000, 500);
+    && !/spi: 0x/.test(await hub.exec('show crypto ipsec sa')) && !/QM_IDLE|MM_/.test(await hub.exec('show crypto isakmp sa')), 90_000, 1000);
 
   // warm-up: the first sessions create what lives for the daemon's life (sockets, caches)
   const warm = await runIkev1LoadTool(lab, 'i', dvtiLoad(locals, `${NET}.1.1`, { durationMs: 60_000, maxSetups: 16 }));
@@ -69,8 +69,8 @@ t.test(`dynamic VTI hub: ${CYCLES} spoke sessions up and down leave nothing behi
   t.equal(after.links, before.links, `Linux links (no Vi device left): ${before.links} -> ${after.links}`);
   t.equal(after.routes, before.routes, `routes: ${before.routes} -> ${after.routes}`);
   t.equal(after.rules, before.rules, `policy rules: ${before.rules} -> ${after.rules}`);
-  // the JS heap and external memory come back; RSS does not shrink (each Virtual-Access's TUN
-  // reader is a worker thread, whose memory the allocator keeps for reuse): only bounded
+  // the JS heap and external memory come back; RSS need not shrink (the allocator keeps freed
+  // memory for reuse): only bounded
   t.ok(after.heapMb <= before.heapMb + 16, `daemon JS heap ${before.heapMb} -> ${after.heapMb} MB`);
   t.ok(after.externalMb <= before.externalMb + 16, `daemon external memory ${before.externalMb} -> ${after.externalMb} MB`);
   t.ok(after.rssMb <= before.rssMb * 2, `daemon RSS ${before.rssMb} -> ${after.rssMb} MB (less than doubled)`);

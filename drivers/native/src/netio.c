@@ -16,6 +16,9 @@
  *   netPollStart(h, cb(status)) / netPollStop(h)        readable notification on the main loop
  *   netClose(h)                                         stops polling, closes the fd; idempotent
  *   netInfo(h) -> { fd, protocol, rcvbuf, sndbuf, polling } (+ address, port on UDP handles)
+ *   netAdoptFd(fd) -> handle                            an fd opened elsewhere (a TUN queue) made
+ *        non-blocking, for netPollStart/netClose only (its reads stay with the caller): a
+ *        device read on the main loop without a reader thread; netClose closes the fd
  *
  * UDP (ESP in UDP 4500 and IKE; the same handle type, so poll/close/info work on it):
  *   netOpenUdp(address, port, rcvbufBytes, sndbufBytes, gro) -> handle
@@ -41,6 +44,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <fcntl.h>
 
 /* Largest batch per call; the syscalls go in chunks of CHUNK (stack arrays). */
 #define MAX_BATCH 1024
@@ -737,7 +741,31 @@ static napi_value net_info(napi_env env, napi_callback_info info) {
   return o;
 }
 
+/* netAdoptFd(fd): a handle for an fd opened elsewhere (poll and close only). */
+static napi_value net_adopt_fd(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  const int argc = get_args(env, info, argv, 1, 1, "netAdoptFd(fd)");
+  if (argc < 0) return NULL;
+  int64_t fd;
+  if (!get_int_in(env, argv[0], 0, 1 << 30, "fd", &fd)) return NULL;
+  int fl = fcntl((int)fd, F_GETFL);
+  if (fl < 0 || fcntl((int)fd, F_SETFL, fl | O_NONBLOCK) != 0) return throw_errno(env, "netAdoptFd", errno);
+  netsock *s = calloc(1, sizeof *s);
+  if (!s) return throw_error(env, "out of memory");
+  s->fd = (int)fd;
+  s->env = env;
+  napi_value handle;
+  if (napi_create_external(env, s, netsock_finalize, NULL, &handle) != napi_ok) {
+    free(s);
+    return throw_error(env, "cannot create the handle");
+  }
+  napi_type_tag_object(env, handle, &NETSOCK_TAG);
+  if (napi_add_env_cleanup_hook(env, on_env_cleanup, s) == napi_ok) s->hooked = 1;
+  return handle;
+}
+
 void register_netio(napi_env env, napi_value exports) {
+  export_fn(env, exports, "netAdoptFd", net_adopt_fd);
   export_fn(env, exports, "netOpen", net_open);
   export_fn(env, exports, "netSend", net_send);
   export_fn(env, exports, "netRecv", net_recv);
