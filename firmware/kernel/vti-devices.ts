@@ -129,7 +129,8 @@ export class TunnelDevices {
           if (m !== undefined) clampTcpMss(packet, m);
           pipeline.outboundVia(dev.spec.policyKey, packet);
         });
-        this.sh(['sysctl', '-q', '-w', `net.ipv4.conf.${s.device}.rp_filter=0`]);
+        // IPv4 tunnels: no IPv6 on the device, so it sends nothing of its own (router solicitations) into the SA
+        this.sh(['sysctl', '-q', '-w', `net.ipv4.conf.${s.device}.rp_filter=0`, `net.ipv6.conf.${s.device}.disable_ipv6=1`]);
       }
       d.spec = s;
       const mtu = String(s.mtu ?? DEFAULT_TUNNEL_MTU);
