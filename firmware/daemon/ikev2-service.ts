@@ -261,7 +261,14 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
             localAddress: local.address || address!, localPort: port, remoteAddress: remote.address, remotePort: remote.port,
             data: new Uint8Array(data),
           });
-          if (isInitRequest(data)) this.intake.offer(remote.address, d);
+          if (isInitRequest(data)) {
+            // under a flood, unknown sources first echo a COOKIE (a hash) before a DH is spent on them
+            if (this.intake.underPressure() && this.intake.classOf(remote.address) === 'new') {
+              const verdict = this.engine.challenge(d());
+              if (verdict === 'challenged') return;
+              this.intake.offer(remote.address, d, verdict === 'verified' ? 'known' : undefined);
+            } else this.intake.offer(remote.address, d);
+          }
           else this.engine.receive(d());
         });
         // ESP in UDP on 4500 is the data plane's: it subscribes to the same shared bind.

@@ -137,13 +137,25 @@ export class IkeIntake<M> {
   }
 
   /**
-   * Queues a message from `source` (`copy` makes it: the socket's buffer is reused after the
-   * callback). Returns false when the message was dropped (its queue was full).
+   * New sources are sending more than their share: their backlog fills a turn or their budget
+   * is spent. The owner then makes new sources prove their address before they queue (IKEv2
+   * COOKIE, RFC 7296 2.6), which costs a hash instead of a DH.
    */
-  offer(source: string, copy: () => M): boolean {
+  underPressure(): boolean {
+    const l = this.lanes.new;
+    return l.count >= this.batch || (l.count > 0 && l.tokens <= 0);
+  }
+
+  /**
+   * Queues a message from `source` (`copy` makes it: the socket's buffer is reused after the
+   * callback). `as` overrides the source's class (a source that echoed a valid cookie has shown
+   * it receives at its address: it goes with the known peers). Returns false when the message
+   * was dropped (its queue was full).
+   */
+  offer(source: string, copy: () => M, as?: IntakeClass): boolean {
     if (this.stopped) return false;
     this.counters.received++;
-    const lane = this.lanes[this.classOf(source)];
+    const lane = this.lanes[as ?? this.classOf(source)];
     const q0 = lane.queues.get(source);
     // a source at its own limit loses the new message: nothing is copied, so a flood from a
     // few hosts costs a lookup per datagram (a real peer's retransmission equals its original)

@@ -165,3 +165,19 @@ t.test('a handler that throws costs its message only', async (t) => {
   t.equal(n, 2, 'the second message still ran');
   t.equal(r.intake.handlerErrors, 1, 'the error was counted');
 });
+
+t.test('pressure: a backlog of new sources (or their spent budget) asks for proof of address; a verified source queues with the known peers', async (t) => {
+  const r = rig(1, { new: { share: 0.05 } });
+  t.notOk(r.intake.underPressure(), 'an idle intake is not under pressure');
+  offer(r.intake, '198.51.100.1');
+  t.notOk(r.intake.underPressure(), 'one waiting message is no flood');
+  for (let i = 0; i < 40; i++) offer(r.intake, `198.51.100.${i % 20}`, i);
+  t.ok(r.intake.underPressure(), 'a backlog of a whole turn is');
+  // a source that echoed a valid cookie goes first although it is not known
+  t.ok(r.intake.offer('203.0.113.9', () => ({ source: '203.0.113.9', n: -1 }), 'known'));
+  t.equal(r.intake.classOf('203.0.113.9'), 'new', 'the override does not make the source known');
+  r.run(1);
+  t.equal(r.handled[0]!.source, '203.0.113.9', 'the verified source is served before the backlog');
+  r.run();
+  t.notOk(r.intake.underPressure(), 'drained: no pressure');
+});

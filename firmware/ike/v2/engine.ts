@@ -361,6 +361,35 @@ export class Ikev2Engine {
     this.ctx.send({ ...d, data: resp });
   }
 
+  /**
+   * Stateless anti-clogging check of an IKE_SA_INIT request before it is queued (the intake asks
+   * when new sources flood it): a request carrying our valid COOKIE is 'verified'; one without
+   * gets a COOKIE answer and nothing else ('challenged'); anything else is left to receive()
+   * ('pass'). Costs a decode and a hash, no state.
+   */
+  challenge(d: Datagram): 'verified' | 'challenged' | 'pass' {
+    let header: IkeHeader;
+    let payloads: AnyPayload[];
+    try {
+      ({ header, payloads } = decodeMessage(d.data));
+    } catch {
+      return 'pass';
+    }
+    if (header.exchangeType !== ExchangeType.IKE_SA_INIT || header.response || !header.initiator || header.messageId !== 0 || header.spiR !== 0n) return 'pass';
+    const nonce = payloads.find((p) => p.type === PayloadType.NONCE) as { data: Uint8Array } | undefined;
+    if (!nonce) return 'pass';
+    const want = this.cookieFor(nonce.data, d.remoteAddress, header.spiI);
+    const got = payloads.find((p) => p.type === PayloadType.NOTIFY && (p as NotifyPayload).notifyType === NotifyStatus.COOKIE) as NotifyPayload | undefined;
+    if (got && got.data.length === want.length && timingSafeEqual(got.data, want)) return 'verified';
+    this.counters.cookiesSent++;
+    const resp = encodeMessage(
+      { spiI: header.spiI, spiR: 0n, exchangeType: ExchangeType.IKE_SA_INIT, initiator: false, response: true, messageId: 0 },
+      [notify(NotifyStatus.COOKIE, want)],
+    );
+    this.ctx.send({ ...d, data: resp });
+    return 'challenged';
+  }
+
   private cookieFor(ni: Uint8Array, address: string, spiI: bigint): Uint8Array {
     const spi = new Uint8Array(8);
     new DataView(spi.buffer).setBigUint64(0, spiI);
