@@ -50,6 +50,8 @@ export interface DaemonOptions {
   /** SSH server port (22 on a box; tests pick their own). Listens only once host keys exist. */
   sshPort?: number;
   sshHost?: string;
+  /** Shared UDP sockets (tests: binds on a FakeNetwork, so two boxes run in one process). */
+  binds?: BindRegistry;
 }
 
 /** Something that makes the runtime follow the configuration. */
@@ -129,7 +131,7 @@ export class Daemon {
   readonly compiler = new IntentCompiler();
   private readonly services: DaemonService[];
   private readonly started: DaemonService[] = [];
-  readonly binds = new BindRegistry();
+  readonly binds: BindRegistry;
   readonly bus: EventBus;
   readonly logging: LoggingService;
   private readonly sys: ScopedLogger;
@@ -150,6 +152,7 @@ export class Daemon {
 
   constructor(private readonly opts: DaemonOptions) {
     this.now = opts.now ?? Date.now;
+    this.binds = opts.binds ?? new BindRegistry();
     this.bootTime = this.now();
     this.bus = new EventBus(() => this.now());
     this.sys = this.bus.logger('SYS');

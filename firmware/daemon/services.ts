@@ -8,8 +8,9 @@ import { Ikev2Service } from './ikev2-service.js';
 import { PortStatusService } from './port-status.js';
 import { IcmpProbeService } from './icmp-service.js';
 
-export function defaultServices(board: BoardProfile): DaemonService[] {
+/** `dataplane`: a data plane of the caller's (tests: one whose packets go to another box in the process). */
+export function defaultServices(board: BoardProfile, opts: { dataplane?: DataplaneService } = {}): DaemonService[] {
   void board;
   // host-status adds load rates to what port-status reports, so it starts after it
-  return [new PortStatusService(), new HostStatusService(), new IcmpProbeService(), new DataplaneService(), new IkeV1Service(), new Ikev2Service()];
+  return [new PortStatusService(), new HostStatusService(), new IcmpProbeService(), opts.dataplane ?? new DataplaneService(), new IkeV1Service(), new Ikev2Service()];
 }

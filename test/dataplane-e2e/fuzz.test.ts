@@ -66,7 +66,6 @@ t.test('mutated ESP/AH/UDP-encap packets at a running daemon', { skip, timeout: 
   const { lab, gwA, gwB } = pair;
   await gwA.configure(manualConfig('A'));
   await gwB.configure(manualConfig('B'));
-  await settle(600);
   t.ok(await ping(lab, 'hostA', ADDR.hostB, { count: 2 }), 'tunnel up before the fuzz');
 
   const pcap = join(lab.dir, 'seed.pcap');

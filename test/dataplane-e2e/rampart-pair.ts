@@ -5,10 +5,10 @@
 //
 // The gateways' interfaces start unaddressed: each daemon configures them from its CLI
 // (FastEthernet0/0 = wan0, FastEthernet0/1 = lan0). Used by the e2e tests and the bench.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { Lab, bundleForNode, projectRoot, type LabProcess } from '../lib/netns.js';
-import { ScriptedConsole } from '../lib/daemon-client.js';
+import { Lab, type LabProcess } from '../lib/netns.js';
+import type { ScriptedConsole } from '../lib/daemon-client.js';
+import { rampartBundle, startBox } from '../lib/box.js';
+import { SITE_ADDR } from '../lib/site-to-site.js';
 
 export interface Gateway {
   ns: 'gwA' | 'gwB';
@@ -29,52 +29,20 @@ export interface RampartPair {
   close(): Promise<void>;
 }
 
+/** The site-to-site addresses (test/lib/site-to-site.ts). */
 export const ADDR = {
-  hostA: '10.1.0.2', gwALan: '10.1.0.1', gwAWan: '172.16.0.1',
-  gwBWan: '172.16.0.2', gwBLan: '10.2.0.1', hostB: '10.2.0.2',
+  hostA: SITE_ADDR.hostA, gwALan: SITE_ADDR.gwALan, gwAWan: SITE_ADDR.gwAWan,
+  gwBWan: SITE_ADDR.gwBWan, gwBLan: SITE_ADDR.gwBLan, hostB: SITE_ADDR.hostB,
 } as const;
 
-let bundled: Promise<string> | undefined;
-export function rampartBundle(): Promise<string> {
-  bundled ??= bundleForNode(join(projectRoot(), 'firmware', 'entry.ts'));
-  return bundled;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { rampartBundle };
 
 export async function startGateway(lab: Lab, ns: 'gwA' | 'gwB', bin: string): Promise<Gateway> {
-  const state = join(lab.dir, ns);
-  const socket = join(state, 'rampart.sock');
-  const prof = process.env.RAMPART_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.RAMPART_CPU_PROF}`] : [];
-  const proc = lab.spawn(ns, [process.execPath, '--enable-source-maps', ...prof, bin, 'daemon', '--board', 'sim', '--state', state, '--socket', socket,
-    '--port', 'FastEthernet0/0=wan0', '--port', 'FastEthernet0/1=lan0'], { name: `${ns}-rampart`, env: { ...process.env, RAMPART_DEBUG: '1' } });
-  for (let i = 0; i < 200 && !existsSync(socket); i++) {
-    if (!proc.running) throw new Error(`${ns} daemon exited: ${proc.output}`);
-    await sleep(50);
-  }
-  if (!existsSync(socket)) throw new Error(`${ns} daemon did not start: ${proc.output}`);
-  let con: ScriptedConsole | undefined;
-  for (let i = 0; i < 50 && !con; i++) {
-    try { con = await ScriptedConsole.open(socket); } catch (e) {
-      if (i === 49 || !proc.running) throw new Error(`${ns} console: ${(e as Error).message} ${proc.output}`);
-      await sleep(100);
-    }
-  }
-  if (!con) throw new Error('unreachable');
-  await con.run('enable');
-  await con.run('terminal length 0');
-  const c = con;
-  const gw: Gateway = {
-    ns, proc, socket, con: c,
-    async configure(lines) {
-      let out = await c.run('configure terminal');
-      for (const l of lines) out += await c.run(l);
-      out += await c.run('end');
-      return out;
-    },
-    exec: (line) => c.run(line),
-  };
-  return gw;
+  void bin; // startBox bundles once per process
+  const nodeFlags = process.env.RAMPART_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.RAMPART_CPU_PROF}`] : [];
+  const box = await startBox({ lab, ns, ports: { 'FastEthernet0/0': 'wan0', 'FastEthernet0/1': 'lan0' }, nodeFlags, startTimeoutMs: 15_000 });
+  // configure returns the output of every line (tests look at errors themselves) once applied
+  return { ns, proc: box.proc!, socket: box.socket, con: box.con, configure: (lines) => box.configureLenient(lines), exec: (line) => box.exec(line) };
 }
 
 /** Builds the namespaces and starts both daemons (unconfigured). */
@@ -146,7 +114,10 @@ export function manualConfig(side: 'A' | 'B', opts: {
   ];
 }
 
-/** Waits until the daemon has applied the configuration (the apply is coalesced). */
+/**
+ * Gives a process the test started (tcpdump, iperf3 server) time to get ready. Not for
+ * configuration: Gateway.configure returns once the daemon applied it.
+ */
 export async function settle(ms = 400): Promise<void> {
-  await sleep(ms);
+  await new Promise((r) => setTimeout(r, ms));
 }

@@ -90,7 +90,6 @@ t.test('scapy decrypts what Rampart sends and Rampart accepts what scapy encrypt
         t.notMatch(out, /% (Invalid|Incomplete|Ambiguous)/, `${gw.ns} configured`);
       }
       lastProto = c.proto;
-      await settle();
       await gwA.exec('clear crypto sa');
       await gwB.exec('clear crypto sa');
       const show = await gwA.exec('show crypto ipsec sa');

@@ -5,6 +5,7 @@ import { Lab } from '../lib/netns.js';
 import { StrongswanPeer, type SwanConnection } from '../lib/strongswan.js';
 import type { Spoke } from '../lib/hub-spokes.js';
 import { startRampart, sleep, type RampartGw } from '../ikev1-interop/lab.js';
+import { ikev2PskBlock } from '../lib/ios-config.js';
 
 export const PSK_V1 = 'dyn-main-psk-0815';
 export const PSK_AGG = 'dyn-aggr-psk-4711';
@@ -19,11 +20,10 @@ export function hubConfig(extra: string[] = []): string[] {
     'crypto isakmp policy 10', ' encryption aes 256', ' hash sha', ' authentication pre-share', ' group 14', 'exit',
     `crypto isakmp key ${PSK_V1} address 0.0.0.0 0.0.0.0`,
     `crypto isakmp key ${PSK_AGG} hostname ${AGG_FQDN}`,
-    'crypto ikev2 proposal P2', ' encryption aes-cbc-256', ' integrity sha256', ' group 14', 'exit',
-    'crypto ikev2 policy POL2', ' proposal P2', 'exit',
-    'crypto ikev2 keyring KR2', ' peer ANY', '  address 0.0.0.0 0.0.0.0', `  pre-shared-key ${PSK_V2}`, ' exit', 'exit',
-    'crypto ikev2 profile RW2', ' match identity remote address 0.0.0.0', ' identity local address 172.16.0.1',
-    ' authentication local pre-share', ' authentication remote pre-share', ' keyring local KR2', 'exit',
+    ...ikev2PskBlock({
+      names: { proposal: 'P2', policy: 'POL2', keyring: 'KR2', keyringPeer: 'ANY', profile: 'RW2' },
+      psk: PSK_V2, keyringAddress: '0.0.0.0 0.0.0.0', matchRemote: '0.0.0.0', localAddress: '172.16.0.1',
+    }), 'exit',
     'crypto ipsec transform-set TS1 esp-aes 256 esp-sha-hmac', 'exit',
     'crypto ipsec transform-set TS2 esp-gcm 256', 'exit',
     'ip access-list extended RW', ' permit ip 10.0.0.0 0.0.0.255 10.9.0.0 0.0.255.255', 'exit',

@@ -2,11 +2,9 @@
 // the site-to-site topology (test/lib/site-to-site.ts: hostA 10.1.0.2, gwA 10.1.0.1 /
 // 172.16.0.1, gwB 172.16.0.2 / 10.2.0.1, hostB 10.2.0.2; with nat, gwB sees gwA as
 // 172.17.0.254), and strongSwan or a second Rampart (rampartPairLab) as gateway B.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { Lab, type LabProcess } from '../lib/netns.js';
-import { ScriptedConsole } from '../lib/daemon-client.js';
-import { rampartBundle } from '../dataplane-e2e/rampart-pair.js';
+import type { ScriptedConsole } from '../lib/daemon-client.js';
+import { isCliError, startBox } from '../lib/box.js';
 import { buildSiteToSite, type SiteToSite } from '../lib/site-to-site.js';
 
 export interface RampartGw {
@@ -21,32 +19,21 @@ export interface RampartGw {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export async function startRampart(lab: Lab, ns: string, ports: Record<string, string>): Promise<RampartGw> {
-  const bin = await rampartBundle();
-  const state = join(lab.dir, ns);
-  const socket = join(state, 'rampart.sock');
-  const portArgs = Object.entries(ports).flatMap(([k, v]) => ['--port', `${k}=${v}`]);
-  const proc = lab.spawn(ns, [process.execPath, '--enable-source-maps', bin, 'daemon', '--board', 'sim', '--state', state, '--socket', socket, ...portArgs],
-    { name: `${ns}-rampart`, env: { ...process.env, RAMPART_DEBUG: '1' } });
-  for (let i = 0; i < 300 && !existsSync(socket); i++) {
-    if (!proc.running) throw new Error(`${ns} daemon exited: ${proc.output}`);
-    await sleep(50);
-  }
-  if (!existsSync(socket)) throw new Error(`${ns} daemon did not start: ${proc.output}`);
-  const con = await ScriptedConsole.open(socket);
-  await con.run('enable');
-  await con.run('terminal length 0');
+  const box = await startBox({ lab, ns, ports, startTimeoutMs: 15_000 });
   return {
-    ns, proc, socket, con,
+    ns, proc: box.proc!, socket: box.socket, con: box.con,
+    // the output of the lines that failed (tests check it is empty), once applied
     async configure(lines) {
-      let out = await con.run('configure terminal');
+      let out = await box.con.run('configure terminal');
       for (const l of lines) {
-        const o = await con.run(l);
-        if (/^%(?! NOTE)/m.test(o)) out += `[${l}] ${o}`;
+        const o = await box.con.run(l);
+        if (isCliError(o)) out += `[${l}] ${o}`;
       }
-      out += await con.run('end');
+      out += await box.con.run('end');
+      await box.waitApplied();
       return out;
     },
-    exec: (line) => con.run(line),
+    exec: (line) => box.exec(line),
   };
 }
 

@@ -3,79 +3,32 @@
 // strongSwan peer in another namespace.
 //
 //   [lan r: 192.168.21.1 on lo]  r (Rampart) r0 10.78.N.1 ---- s0 10.78.N.2 s (strongSwan)  [lan s: 192.168.22.1 on lo]
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { bundleForNode, projectRoot, type Lab, type LabProcess } from '../lib/netns.js';
-import { ScriptedConsole } from '../lib/daemon-client.js';
+import type { Lab, LabProcess } from '../lib/netns.js';
+import type { ScriptedConsole } from '../lib/daemon-client.js';
+import { rampartBundle, startBox } from '../lib/box.js';
 
-let bundled: Promise<string> | undefined;
-
-/** The rampart executable as one ESM file (built once per process). */
-export function rampartBundle(): Promise<string> {
-  bundled ??= bundleForNode(join(projectRoot(), 'firmware', 'entry.ts'));
-  return bundled;
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export { rampartBundle };
 
 export interface RampartBox {
   proc: LabProcess;
   console: ScriptedConsole;
-  /** Runs lines in order; returns the output of all of them. Throws on a `%` error in config lines. */
+  /** Runs lines in order; returns the output of all of them. */
   run(...lines: string[]): Promise<string>;
-  /** Enters config mode, runs lines, ends. Throws when a line errors. */
+  /** Enters config mode, runs lines, ends, waits until applied. Throws when a line errors. */
   configure(lines: string[]): Promise<void>;
   stop(): Promise<void>;
 }
 
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
 export async function startRampart(lab: Lab, ns: string, ports: Record<string, string>, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<RampartBox> {
-  const bin = await rampartBundle();
-  const state = join(lab.dir, `rampart-${ns}`);
-  mkdirSync(state, { recursive: true });
-  const sock = join(state, 'run', 'rampart.sock');
-  const argv = [process.execPath, bin, 'daemon', '--state', state, '--socket', sock];
-  for (const [name, ifname] of Object.entries(ports)) argv.push('--port', `${name}=${ifname}`);
-  const proc = lab.spawn(ns, argv, { name: `rampart-${ns}`, env: { ...process.env, RAMPART_DEBUG: '1', ...opts.env } });
-  const deadline = Date.now() + 20_000;
-  let console: ScriptedConsole | undefined;
-  while (!console) {
-    if (!proc.running) throw new Error(`rampart daemon exited: ${proc.output}`);
-    if (Date.now() > deadline) throw new Error(`rampart daemon did not open its socket: ${proc.output}`);
-    if (existsSync(sock)) {
-      try {
-        console = await ScriptedConsole.open(sock);
-      } catch {
-        await sleep(100);
-      }
-    } else await sleep(100);
-  }
-  const c = console;
-  await c.run('enable');
-  await c.run('terminal length 0');
-  const box: RampartBox = {
-    proc, console: c,
-    async run(...lines) {
-      let out = '';
-      for (const l of lines) out += await c.run(l);
-      return out;
-    },
-    async configure(lines) {
-      await c.run('configure terminal');
-      for (const l of lines) {
-        const out = await c.run(l);
-        if (/^%/m.test(out) && !/^% (Warning|NOTE)/m.test(out)) {
-          await c.run('end');
-          throw new Error(`config line "${l}" failed: ${out}`);
-        }
-      }
-      await c.run('end');
-    },
-    async stop() {
-      c.close();
-      await proc.stop();
-    },
+  const box = await startBox({ lab, ns, ports, stateName: `rampart-${ns}`, ...(opts.env ? { env: opts.env } : {}) });
+  return {
+    proc: box.proc!, console: box.con,
+    run: (...lines) => box.run(...lines),
+    async configure(lines) { await box.configure(lines); },
+    stop: () => box.stop(),
   };
-  return box;
 }
 
 export interface SuiteConfig {

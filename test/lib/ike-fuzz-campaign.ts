@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from './netns.js';
 import { gatewayConfig, rampartPairLab, sleep, waitForText, type RampartGw } from '../ikev1-interop/lab.js';
+import { ikev2PskBlock } from './ios-config.js';
 
 export interface CampaignOptions {
   count: number;
@@ -72,11 +73,10 @@ function fuzzerConfig(): string[] {
     `crypto isakmp key ${PSK} address 192.168.77.2`,
     'access-list 102 permit ip 10.2.0.0 0.0.0.255 10.77.0.0 0.0.0.255',
     'crypto map mymap 20 ipsec-isakmp', ' set peer 192.168.77.2', ' set transform-set ts', ' match address 102', 'exit',
-    'crypto ikev2 proposal PROP1', ' encryption aes-cbc-256', ' integrity sha256', ' group 14', 'exit',
-    'crypto ikev2 policy POL1', ' proposal PROP1', 'exit',
-    'crypto ikev2 keyring KR1', ' peer FZ', '  address 192.168.77.3', `  pre-shared-key ${PSK}`, ' exit', 'exit',
-    'crypto ikev2 profile PROF1', ' match identity remote address 192.168.77.3 255.255.255.255', ' identity local address 172.16.0.2',
-    ' authentication local pre-share', ' authentication remote pre-share', ' keyring local KR1', 'exit',
+    ...ikev2PskBlock({
+      names: { proposal: 'PROP1', policy: 'POL1', keyring: 'KR1', keyringPeer: 'FZ', profile: 'PROF1' },
+      psk: PSK, keyringAddress: '192.168.77.3', matchRemote: '192.168.77.3 255.255.255.255', localAddress: '172.16.0.2',
+    }), 'exit',
     'crypto ipsec transform-set TS2 esp-gcm 256', 'exit',
     'access-list 103 permit ip 10.2.0.0 0.0.0.255 10.78.0.0 0.0.0.255',
     'crypto map mymap 30 ipsec-isakmp', ' set peer 192.168.77.3', ' set transform-set TS2', ' set ikev2-profile PROF1', ' match address 103', 'exit',

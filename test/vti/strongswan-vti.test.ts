@@ -11,6 +11,7 @@ import { buildSiteToSite, ping } from '../lib/site-to-site.js';
 import { StrongswanPeer, haveStrongswan, type SwanConnection } from '../lib/strongswan.js';
 import { startRampart, waitUntil, type RampartBox } from '../ikev2-interop/harness.js';
 import { tunnelState } from './vti-pair.js';
+import { ikev2PskBlock } from '../lib/ios-config.js';
 
 const skip = !isRoot()
   ? 'needs root: network namespaces and strongSwan'
@@ -20,11 +21,10 @@ const skip = !isRoot()
 const PSK = 'rampart-vti-swan-psk';
 
 const ikev2Lines = [
-  'crypto ikev2 proposal PROP1', ' encryption aes-cbc-256', ' integrity sha256', ' group 14', 'exit',
-  'crypto ikev2 policy POL1', ' proposal PROP1', 'exit',
-  'crypto ikev2 keyring KR1', ' peer SWAN', '  address 172.16.0.2', `  pre-shared-key ${PSK}`, ' exit', 'exit',
-  'crypto ikev2 profile IKEV2P', ' match identity remote address 172.16.0.2 255.255.255.255', ' identity local address 172.16.0.1',
-  ' authentication local pre-share', ' authentication remote pre-share', ' keyring local KR1', 'exit',
+  ...ikev2PskBlock({
+    names: { proposal: 'PROP1', policy: 'POL1', keyring: 'KR1', keyringPeer: 'SWAN', profile: 'IKEV2P' },
+    psk: PSK, keyringAddress: '172.16.0.2', matchRemote: '172.16.0.2 255.255.255.255', localAddress: '172.16.0.1',
+  }), 'exit',
   'crypto ipsec transform-set T1 esp-gcm 256', 'exit',
   'crypto ipsec profile P1', ' set transform-set T1', ' set ikev2-profile IKEV2P', 'exit',
 ];

@@ -1,0 +1,107 @@
+// Two whole Rampart boxes wired back to back, on fake or on real packet I/O, behind one
+// interface, so one scenario runs on both (as wireguard-go's genTestPair does):
+//
+//   fake: two Daemons in this process (every default service), UDP (IKE, ESP in UDP) over a
+//         FakeNetwork, raw ESP handed from one data plane to the other; no root needed.
+//   real: the executables in the site-to-site lab (test/lib/site-to-site.ts), real sockets,
+//         TUN and hosts behind the gateways; needs root.
+//
+//   LAN A 10.1.0.0/24 -- A 172.16.0.1 (FastEthernet0/0) ==== 172.16.0.2 B -- LAN B 10.2.0.0/24
+import type { Box } from './box.js';
+import { startBox, startInProcessBox } from './box.js';
+import { BindRegistry } from '../../firmware/dataplane/bind-registry.js';
+import { FakeNetwork } from '../../firmware/dataplane/packet-io-fake.js';
+import { DataplaneService } from '../../firmware/daemon/dataplane-service.js';
+import { defaultServices } from '../../firmware/daemon/services.js';
+import { simBoard } from '../../board/sim.js';
+import { Lab } from './netns.js';
+import { buildSiteToSite, ping, SITE_ADDR } from './site-to-site.js';
+
+export interface BoxPair {
+  kind: 'fake' | 'real';
+  a: Box;
+  b: Box;
+  /**
+   * Sends traffic from LAN A to LAN B until some arrives or `timeoutMs` passes (the first
+   * packets start IKE); true when traffic passed.
+   */
+  trafficAtoB(timeoutMs?: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export const PAIR_ADDR = SITE_ADDR;
+export const PAIR_PORTS = { 'FastEthernet0/0': 'wan0', 'FastEthernet0/1': 'lan0' } as const;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function icmpEcho(src: string, dst: string, seq: number): Uint8Array {
+  const p = new Uint8Array(20 + 16);
+  p[0] = 0x45; p[2] = 0; p[3] = p.length; p[8] = 64; p[9] = 1;
+  p.set(src.split('.').map(Number), 12); p.set(dst.split('.').map(Number), 16);
+  let sum = 0;
+  for (let i = 0; i < 20; i += 2) sum += (p[i]! << 8) | p[i + 1]!;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  const ck = ~sum & 0xffff;
+  p[10] = ck >> 8; p[11] = ck & 255;
+  p[20] = 8; p[26] = seq >> 8; p[27] = seq & 255;
+  return p;
+}
+
+/** Two in-process boxes over a FakeNetwork. */
+export async function startFakePair(): Promise<BoxPair> {
+  const net = new FakeNetwork();
+  const delivered: Record<'a' | 'b', Uint8Array[]> = { a: [], b: [] };
+  const planes: Partial<Record<'a' | 'b', DataplaneService>> = {};
+  const plane = (side: 'a' | 'b'): DataplaneService => new DataplaneService({
+    userspace: false, detect: false,
+    io: {
+      // raw ESP goes straight to the other box's data plane
+      sendOuter: (p) => { const other = planes[side === 'a' ? 'b' : 'a']; queueMicrotask(() => other?.pipeline.inbound(Uint8Array.from(p))); return true; },
+      deliverInner: (p) => { delivered[side].push(Uint8Array.from(p)); return true; },
+    },
+  });
+  const box = async (side: 'a' | 'b'): Promise<Box> => {
+    const dp = plane(side);
+    planes[side] = dp;
+    const binds = new BindRegistry(async (address, port, encap) => net.bind(encap ? 'udp-encap' : 'udp', { address, port }));
+    return startInProcessBox({ name: side, binds, services: defaultServices(simBoard(), { dataplane: dp }) });
+  };
+  const a = await box('a');
+  const b = await box('b');
+  return {
+    kind: 'fake', a, b,
+    async trafficAtoB(timeoutMs = 15_000) {
+      const end = Date.now() + timeoutMs;
+      for (let seq = 1; Date.now() < end; seq++) {
+        const before = delivered.b.length;
+        planes.a!.pipeline.outbound(icmpEcho(SITE_ADDR.hostA, SITE_ADDR.hostB, seq));
+        await sleep(100);
+        if (delivered.b.length > before) return true;
+      }
+      return false;
+    },
+    async close() { await a.stop(); await b.stop(); },
+  };
+}
+
+/** The same two boxes as Rampart executables in the site-to-site lab (root). */
+export async function startRealPair(prefix: string): Promise<BoxPair> {
+  const lab = Lab.create(prefix);
+  try {
+    const topo = buildSiteToSite(lab);
+    const a = await startBox({ lab, ns: topo.gwA, ports: PAIR_PORTS });
+    const b = await startBox({ lab, ns: topo.gwB, ports: PAIR_PORTS });
+    return {
+      kind: 'real', a, b,
+      async trafficAtoB(timeoutMs = 15_000) {
+        const end = Date.now() + timeoutMs;
+        while (Date.now() < end) if (await ping(lab, 'hostA', SITE_ADDR.hostB, { count: 1, timeoutSec: 1 })) return true;
+        return false;
+      },
+      async close() { await a.stop(); await b.stop(); await lab.destroy(); },
+    };
+  } catch (e) {
+    await lab.destroy();
+    throw e;
+  }
+}
