@@ -14,6 +14,7 @@ import type { PipelineAcquire } from '../../firmware/dataplane/pipeline.js';
 import { simBoard } from '../../board/sim.js';
 import { fakeSystem, type FakeSystem } from '../lib/fake-system.js';
 import { manualConfig } from './rampart-pair.js';
+import { ipv4Packet } from '../lib/packets.js';
 
 interface Box { cfg: Config; sys: FakeSystem; svc: DataplaneService; delivered: Uint8Array[]; wire: Uint8Array[]; tags: unknown[]; cli(lines: string[]): Promise<string> }
 
@@ -47,18 +48,7 @@ async function box(peer: () => Box | undefined): Promise<Box> {
   return b;
 }
 
-function ipv4(src: string, dst: string, proto: number, payload: Uint8Array): Uint8Array {
-  const p = new Uint8Array(20 + payload.length);
-  p[0] = 0x45; p[2] = p.length >> 8; p[3] = p.length & 255; p[8] = 64; p[9] = proto;
-  p.set(src.split('.').map(Number), 12); p.set(dst.split('.').map(Number), 16);
-  let sum = 0;
-  for (let i = 0; i < 20; i += 2) sum += (p[i]! << 8) | p[i + 1]!;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  const ck = ~sum & 0xffff;
-  p[10] = ck >> 8; p[11] = ck & 255;
-  p.set(payload, 20);
-  return p;
-}
+const ipv4 = ipv4Packet;
 const icmp = (src: string, dst: string): Uint8Array => ipv4(src, dst, 1, Uint8Array.from([8, 0, 0, 0, 0, 1, 0, 1, 1, 2, 3, 4]));
 
 /** Two boxes wired back to back, stopped at teardown, configured with manualConfig(opts). */

@@ -16,6 +16,7 @@ import { defaultServices } from '../../firmware/daemon/services.js';
 import { simBoard } from '../../board/sim.js';
 import { Lab } from './netns.js';
 import { buildSiteToSite, ping, SITE_ADDR } from './site-to-site.js';
+import { icmpEcho } from './packets.js';
 
 export interface BoxPair {
   kind: 'fake' | 'real';
@@ -33,19 +34,6 @@ export const PAIR_ADDR = SITE_ADDR;
 export const PAIR_PORTS = { 'FastEthernet0/0': 'wan0', 'FastEthernet0/1': 'lan0' } as const;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function icmpEcho(src: string, dst: string, seq: number): Uint8Array {
-  const p = new Uint8Array(20 + 16);
-  p[0] = 0x45; p[2] = 0; p[3] = p.length; p[8] = 64; p[9] = 1;
-  p.set(src.split('.').map(Number), 12); p.set(dst.split('.').map(Number), 16);
-  let sum = 0;
-  for (let i = 0; i < 20; i += 2) sum += (p[i]! << 8) | p[i + 1]!;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  const ck = ~sum & 0xffff;
-  p[10] = ck >> 8; p[11] = ck & 255;
-  p[20] = 8; p[26] = seq >> 8; p[27] = seq & 255;
-  return p;
-}
 
 /** Two in-process boxes over a FakeNetwork. */
 export async function startFakePair(): Promise<BoxPair> {
