@@ -139,6 +139,8 @@ t.test('strongSwan IKEv2 interop: proposal mismatch is diagnosed by the Rampart 
   t.equal(d?.kind, 'NO_PROPOSAL_CHOSEN');
   t.equal(d?.comparisons?.[0]?.firstDifference.transformType, 'encryption');
   t.match(d?.comparisons?.[0]?.firstDifference.offered.join(','), /ENCR_AES_CBC_128/);
+  // the engine reports the failure as it sends the notify: charon logs it a moment later
+  for (let i = 0; i < 100 && !/NO_PROPOSAL_CHOSEN/.test(swan.log()); i++) await new Promise((r) => setTimeout(r, 100));
   t.match(swan.log(), /NO_PROPOSAL_CHOSEN/, 'charon got NO_PROPOSAL_CHOSEN');
 });
 
