@@ -25,4 +25,6 @@ t.test('fuzz campaign slice against a live daemon', { skip, timeout: 150_000 }, 
   t.ok(r.rawEsp.replayFailed >= 1, `replayed raw ESP counted (${r.rawEsp.replayFailed})`);
   t.ok(r.rawEsp.verifyFailed >= 1, `forged raw ESP counted as verify failures (${r.rawEsp.verifyFailed})`);
   t.ok(r.rawEsp.noSa >= 1, `raw ESP with unknown SPIs counted (${r.rawEsp.noSa})`);
+  t.ok(r.ssh.garbageConnections >= 5, `garbage sent to the SSH server (${r.ssh.garbageConnections} connections)`);
+  t.ok(r.ssh.greetsAfter, 'the SSH server still greets after the flood');
 });

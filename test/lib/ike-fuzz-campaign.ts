@@ -36,6 +36,8 @@ export interface CampaignReport {
   admission: string;
   /** raw ESP at gwB: the fuzzer SA's flow counters and the data path's no-SA count, before -> after */
   rawEsp: { sent: number; decaps: number; replayFailed: number; verifyFailed: number; noSa: number };
+  /** TCP connections with garbage the flood made to port 22, and whether SSH greets afterwards */
+  ssh: { garbageConnections: number; greetsAfter: boolean };
 }
 
 /** Counters of gwB's flow with the fuzzer's IKEv1 SA and the data path's packets without an SA. */
@@ -80,6 +82,8 @@ function fuzzerConfig(): string[] {
     'crypto ipsec transform-set TS2 esp-gcm 256', 'exit',
     'access-list 103 permit ip 10.2.0.0 0.0.0.255 10.78.0.0 0.0.0.255',
     'crypto map mymap 30 ipsec-isakmp', ' set peer 192.168.77.3', ' set transform-set TS2', ' set ikev2-profile PROF1', ' match address 103', 'exit',
+    // host keys turn the SSH server on: the flood's TCP garbage then meets the SSH parser, not a reset
+    'ip domain name fuzz.example', 'crypto key generate rsa modulus 1024',
   ];
 }
 
@@ -146,12 +150,13 @@ export async function runCampaign(t: { teardown(fn: () => unknown): void }, opts
   const toolEnd = Date.now() + 30_000;
   while (tool.running && Date.now() < toolEnd) await sleep(100);
   const lineOf = (k: string): Record<string, unknown> => JSON.parse(tool.output.split('\n').find((l) => l.includes(`"${k}"`)) ?? '{}') as Record<string, unknown>;
-  const flood = lineOf('flood') as { sent?: number; byKind?: Record<string, number>; ms?: number };
+  const flood = lineOf('flood') as { sent?: number; byKind?: Record<string, number>; ms?: number; tcp?: number };
   const check = lineOf('check') as { v1Alive?: boolean; v2Alive?: boolean };
   if (!flood.sent) log(`fuzz tool output: ${tool.output.slice(-2000)}`);
   const after = await pingPhase(3);
   const isa = await waitForText(() => gwB.exec('show crypto isakmp sa'), /172\.16\.0\.2\s+172\.16\.0\.1\s+QM_IDLE\s+\d+ ACTIVE/, 5000);
   const admission = await gwB.exec('show crypto call admission statistics');
+  const greeting = await lab.exec('fz', ['timeout', '5', 'bash', '-c', 'exec 3<>/dev/tcp/172.16.0.2/22; head -c 8 <&3'], { timeoutMs: 10_000 });
   const rawSent = Object.entries(flood.byKind ?? {}).filter(([k]) => k.startsWith('raw-esp')).reduce((a, [, v]) => a + v, 0);
   const sorted = [...latency].sort((a, b) => a - b);
   return {
@@ -167,6 +172,7 @@ export async function runCampaign(t: { teardown(fn: () => unknown): void }, opts
       sent: rawSent, decaps: espAfter.decaps - (espBefore?.decaps ?? 0), replayFailed: espAfter.replayFailed - (espBefore?.replayFailed ?? 0),
       verifyFailed: espAfter.verifyFailed - (espBefore?.verifyFailed ?? 0), noSa: espAfter.noSa - (espBefore?.noSa ?? 0),
     },
+    ssh: { garbageConnections: flood.tcp ?? 0, greetsAfter: greeting.stdout.startsWith('SSH-2.0') },
   };
 }
 
@@ -180,6 +186,7 @@ export function formatReport(r: CampaignReport): string[] {
     `fuzz ping loss: before ${r.pingLoss.before.toFixed(1)} %, during ${r.pingLoss.during.toFixed(1)} %, after ${r.pingLoss.after.toFixed(1)} %`,
     `fuzz tunnels: gwA-gwB ${r.gwTunnelUp ? 'up' : 'DOWN'}, fuzzer IKEv1 SA ${r.fuzzerV1Alive ? 'alive' : 'DEAD'}, fuzzer IKEv2 SA ${r.fuzzerV2Alive ? 'alive' : 'DEAD'}`,
     `fuzz raw esp: ${r.rawEsp.sent} sent; gwB counted decaps +${r.rawEsp.decaps}, replay failed +${r.rawEsp.replayFailed}, verify failed +${r.rawEsp.verifyFailed}, no SA +${r.rawEsp.noSa}`,
+    `fuzz ssh: ${r.ssh.garbageConnections} connections with garbage to port 22; SSH ${r.ssh.greetsAfter ? 'still greets' : 'SILENT'} afterwards`,
     `fuzz console latency: median ${r.consoleMs.median.toFixed(0)} ms, max ${r.consoleMs.max.toFixed(0)} ms (${r.consoleMs.samples} samples of show clock)`,
   ];
 }

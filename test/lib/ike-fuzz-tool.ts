@@ -8,7 +8,7 @@
 //            at themselves, huge counts (16,000 empty payloads, 255 transforms, 65,535 SPIs),
 //            replays in and out of order from the other source addresses, ESP in UDP with live
 //            and random SPIs, NAT-T keepalives, noise; to UDP 500 and 4500 (non-ESP marker)
-//            and, once in a while, a TCP connection with garbage to port 22. Raw ESP (IP
+//            and, every 1,000 datagrams, a TCP connection with garbage to the SSH server on 22. Raw ESP (IP
 //            protocol 50, from the IKEv1 SA's address): valid packets made with the SA's keys
 //            sent again and again (replays), the live SPI with random or bit-flipped bodies,
 //            packets cut short, unknown SPIs.
@@ -325,10 +325,15 @@ async function flood(sockets: Socket[], liveSpis: number[], esp: RawEsp | undefi
       s.send(raw || port !== 4500 ? Buffer.from(data) : Buffer.concat([MARKER, data]), port, cfg.target);
       sent++;
     }
-    if (sent % 20_000 < burst) {
-      // SSH (or whatever listens on 22): one TCP connection with garbage
+    if (sent % 1000 < burst) {
+      // SSH on 22: one TCP connection a thousand datagrams, in turn plain garbage, a valid version
+      // line then garbage (reaches the binary packet parser), and a packet whose length field lies
+      const hello = Buffer.from('SSH-2.0-fuzz\r\n');
+      const lie = Buffer.alloc(8);
+      lie.writeUInt32BE([0xffffffff, 0, 5, 35_000][tcp % 4]!, 0);
+      const payload = [Buffer.from(rbytes(200)), Buffer.concat([hello, Buffer.from(rbytes(300))]), Buffer.concat([hello, lie, Buffer.from(rbytes(64))])][tcp % 3]!;
       tcp++;
-      const c = connect({ host: cfg.target, port: 22 }, () => { c.end(Buffer.from(rbytes(200))); });
+      const c = connect({ host: cfg.target, port: 22 }, () => { c.end(payload); });
       c.on('error', () => undefined);
       c.setTimeout(1000, () => c.destroy());
     }
