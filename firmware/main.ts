@@ -199,7 +199,8 @@ export async function main(argv: string[]): Promise<void> {
     case 'image': {
       // Host tools: build/verify/push images, the factory disk (docs/firmware-update.md).
       const { imageTool } = await import('./mgmt/update/host-tool.js');
-      process.exitCode = await imageTool(f.positional[0], f.positional.slice(1), f.opts);
+      const { VM_DISK } = await import('../board/vm.js');
+      process.exitCode = await imageTool(f.positional[0], f.positional.slice(1), f.opts, VM_DISK);
       return;
     }
     case 'version': case '--version':

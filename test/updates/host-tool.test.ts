@@ -27,14 +27,14 @@ const opts = (o: Record<string, string | string[]>) => new Map(Object.entries(o)
 const img = join(dir, 'fw.img');
 
 t.test('build and verify', async (t) => {
-  t.equal(await imageTool('build', [], opts({ kernel: join(dir, 'kernel'), rootfs: join(dir, 'rootfs'), version: '50.0.0', board: ['sim', 'vm'], key: key.privatePath, cmdline: 'console=ttyS0', out: img })), 0);
-  t.equal(await imageTool('verify', [img], opts({ keys, board: 'vm' })), 0);
-  await t.rejects(imageTool('verify', [img], opts({ keys: join(dir, 'none'), board: 'vm' })), /unknown key/, 'no trusted key in that folder');
+  t.equal(await imageTool('build', [], opts({ kernel: join(dir, 'kernel'), rootfs: join(dir, 'rootfs'), version: '50.0.0', board: ['sim', 'vm'], key: key.privatePath, cmdline: 'console=ttyS0', out: img }), VM_DISK), 0);
+  t.equal(await imageTool('verify', [img], opts({ keys, board: 'vm' }), VM_DISK), 0);
+  await t.rejects(imageTool('verify', [img], opts({ keys: join(dir, 'none'), board: 'vm' }), VM_DISK), /unknown key/, 'no trusted key in that folder');
 });
 
 t.test('factory disk: partition table, GRUB, slot A holds the image, the environment names it', { skip: factoryDiskMissing() ?? false }, async (t) => {
   const disk = join(dir, 'disk.img');
-  t.equal(await imageTool('disk', [], opts({ image: img, out: disk, 'trial-sec': '120' })), 0);
+  t.equal(await imageTool('disk', [], opts({ image: img, out: disk, 'trial-sec': '120' }), VM_DISK), 0);
   const d = readFileSync(disk);
   t.equal(d.readUInt16LE(510), 0xaa55, 'MBR signature');
   t.equal(d[446], 0x80, 'boot partition active');
@@ -55,7 +55,7 @@ t.test('factory disk: partition table, GRUB, slot A holds the image, the environ
   t.ok(d.subarray(lba(1) + first! * 512, lba(1) + first! * 512 + 200_000).equals(readFileSync(join(dir, 'kernel'))), 'the kernel blocklist points at the kernel');
   t.equal(count, Math.ceil(200_000 / 512));
   const target = join(dir, 'target.img');
-  t.equal(await imageTool('write', [disk, target], opts({})), 0);
+  t.equal(await imageTool('write', [disk, target], opts({}), VM_DISK), 0);
   t.equal(statSync(target).size, d.length);
   t.equal(createHash('sha256').update(readFileSync(target)).digest('hex'), createHash('sha256').update(d).digest('hex'));
 });

@@ -22,6 +22,7 @@ import { Appliance, firmwareModule, qemuModule } from '../lib/appliance.js';
 import { isRoot } from '../lib/netns.js';
 import { buildSignedImage, generateSigningKey } from '../../firmware/mgmt/update/image-build.js';
 import { buildFactoryDisk, factoryDiskMissing } from '../../firmware/mgmt/update/factory-disk.js';
+import { VM_DISK } from '../../board/vm.js';
 
 const BOOT_MS = 480000;
 const q = await qemuModule();
@@ -74,6 +75,7 @@ t.test('firmware update on the appliance under QEMU', { skip }, async (t) => {
   const a = image('a.img', fwManifest.version);
   const disk = join(dir, 'disk.img');
   buildFactoryDisk({
+    layout: VM_DISK,
     image: a, out: disk, trialSec: 900,
     flashFiles: { 'b.img': image('b.img', '90.2.0'), 'bad.img': image('bad.img', '90.3.0', badRoot), 'panic.img': image('panic.img', '90.4.0', panicRoot) },
   });

@@ -7,7 +7,6 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { VM_DISK } from '../../../board/vm.js';
 import { grubCfg, DEFAULT_TRIAL_SEC } from './boot-selection.js';
 import { encodeGrubEnv } from './grub-env.js';
 import { readHeaderUnchecked } from './image-format.js';
@@ -42,7 +41,13 @@ function partitionEntry(bootable: boolean, type: number, startMiB: number, sizeM
   return e;
 }
 
+/** Partitions of a board's disk (the board owns them: board/vm.ts VM_DISK). */
+export interface DiskPartition { number: number; startMiB: number; sizeMiB: number }
+export interface DiskLayout { device: string; boot: DiskPartition; slotA: DiskPartition; slotB: DiskPartition; flash: DiskPartition }
+
 export interface FactoryDiskOptions {
+  /** the board's partitions */
+  layout: DiskLayout;
   /** the signed image for slot A */
   image: string;
   out: string;
@@ -63,27 +68,27 @@ export function buildFactoryDisk(o: FactoryDiskOptions): { bytes: number } {
     readSync(ifd, head, 0, head.length, 0);
     const image = readHeaderUnchecked(head);
     imageBytes = image.headerBytes + image.manifest.payloads.reduce((e, p) => Math.max(e, p.offset + p.size), 0);
-    if (imageBytes > VM_DISK.slotA.sizeMiB * MiB) throw new Error(`image (${imageBytes} bytes) is larger than a slot (${VM_DISK.slotA.sizeMiB} MiB)`);
+    if (imageBytes > o.layout.slotA.sizeMiB * MiB) throw new Error(`image (${imageBytes} bytes) is larger than a slot (${o.layout.slotA.sizeMiB} MiB)`);
 
     const work = mkdtempSync(join(tmpdir(), 'rampart-disk-'));
     try {
-      const end = VM_DISK.flash.startMiB + VM_DISK.flash.sizeMiB;
+      const end = o.layout.flash.startMiB + o.layout.flash.sizeMiB;
       const fd = openSync(o.out, 'w');
       try {
         ftruncateSync(fd, end * MiB); // sparse: slot B and free space cost nothing
         // GRUB's core image, its prefix pointing at the boot partition.
         const core = join(work, 'core.img');
-        run('grub-mkimage', ['-O', 'i386-pc', '-d', GRUB_DIR, '-o', core, '-p', `(hd0,msdos${VM_DISK.boot.number})/grub`, ...GRUB_MODULES]);
+        run('grub-mkimage', ['-O', 'i386-pc', '-d', GRUB_DIR, '-o', core, '-p', `(hd0,msdos${o.layout.boot.number})/grub`, ...GRUB_MODULES]);
         const coreImg = readFileSync(core);
-        if (coreImg.length > (VM_DISK.boot.startMiB * MiB) - 512) throw new Error('GRUB core image does not fit before the first partition');
+        if (coreImg.length > (o.layout.boot.startMiB * MiB) - 512) throw new Error('GRUB core image does not fit before the first partition');
         // MBR: GRUB's boot code (first 440 bytes: it loads the core from sector 1), partition table, signature.
         const mbr = Buffer.alloc(512);
         readFileSync(join(GRUB_DIR, 'boot.img')).copy(mbr, 0, 0, 440);
         [
-          partitionEntry(true, 0x83, VM_DISK.boot.startMiB, VM_DISK.boot.sizeMiB),
-          partitionEntry(false, 0xda, VM_DISK.slotA.startMiB, VM_DISK.slotA.sizeMiB),
-          partitionEntry(false, 0xda, VM_DISK.slotB.startMiB, VM_DISK.slotB.sizeMiB),
-          partitionEntry(false, 0x83, VM_DISK.flash.startMiB, VM_DISK.flash.sizeMiB),
+          partitionEntry(true, 0x83, o.layout.boot.startMiB, o.layout.boot.sizeMiB),
+          partitionEntry(false, 0xda, o.layout.slotA.startMiB, o.layout.slotA.sizeMiB),
+          partitionEntry(false, 0xda, o.layout.slotB.startMiB, o.layout.slotB.sizeMiB),
+          partitionEntry(false, 0x83, o.layout.flash.startMiB, o.layout.flash.sizeMiB),
         ].forEach((e, i) => e.copy(mbr, 446 + 16 * i));
         mbr[510] = 0x55; mbr[511] = 0xaa;
         writeSync(fd, mbr, 0, 512, 0);
@@ -93,7 +98,7 @@ export function buildFactoryDisk(o: FactoryDiskOptions): { bytes: number } {
         for (let at = 0; at < imageBytes;) {
           const n = readSync(ifd, buf, 0, Math.min(buf.length, imageBytes - at), at);
           if (n === 0) throw new Error('image ended early');
-          writeSync(fd, buf, 0, n, VM_DISK.slotA.startMiB * MiB + at);
+          writeSync(fd, buf, 0, n, o.layout.slotA.startMiB * MiB + at);
           at += n;
           o.progress?.(at, imageBytes);
         }
@@ -104,23 +109,23 @@ export function buildFactoryDisk(o: FactoryDiskOptions): { bytes: number } {
       const boot = join(work, 'boot');
       mkdirSync(join(boot, 'grub'), { recursive: true });
       const part = (n: number) => `(hd0,msdos${n})`;
-      writeFileSync(join(boot, 'grub', 'grub.cfg'), `serial --unit=0 --speed=115200\nterminal_input serial\nterminal_output serial\n${grubCfg({ A: part(VM_DISK.slotA.number), B: part(VM_DISK.slotB.number) })}`);
+      writeFileSync(join(boot, 'grub', 'grub.cfg'), `serial --unit=0 --speed=115200\nterminal_input serial\nterminal_output serial\n${grubCfg({ A: part(o.layout.slotA.number), B: part(o.layout.slotB.number) })}`);
       const image = readHeaderUnchecked(head);
       writeFileSync(join(boot, 'grub', 'grubenv'), encodeGrubEnv({
         ORDER: 'A B', A_GOOD: '1', A_TRIES: '0', B_GOOD: '0', B_TRIES: '0',
         TRIAL_SEC: String(o.trialSec ?? DEFAULT_TRIAL_SEC), ...slotBootVars('A', image),
       }));
-      run('mke2fs', ['-q', '-F', '-t', 'ext2', '-L', 'boot', '-d', boot, '-E', `offset=${VM_DISK.boot.startMiB * MiB}`, o.out, `${VM_DISK.boot.sizeMiB * 1024}k`]);
+      run('mke2fs', ['-q', '-F', '-t', 'ext2', '-L', 'boot', '-d', boot, '-E', `offset=${o.layout.boot.startMiB * MiB}`, o.out, `${o.layout.boot.sizeMiB * 1024}k`]);
       const flash = join(work, 'flash');
       mkdirSync(join(flash, 'flash'), { recursive: true });
       mkdirSync(join(flash, 'nvram'));
       for (const [name, path] of Object.entries(o.flashFiles ?? {})) copyFileSync(path, join(flash, 'flash', name));
-      run('mke2fs', ['-q', '-F', '-t', 'ext4', '-L', 'flash', '-d', flash, '-E', `offset=${VM_DISK.flash.startMiB * MiB}`, o.out, `${VM_DISK.flash.sizeMiB * 1024}k`]);
+      run('mke2fs', ['-q', '-F', '-t', 'ext4', '-L', 'flash', '-d', flash, '-E', `offset=${o.layout.flash.startMiB * MiB}`, o.out, `${o.layout.flash.sizeMiB * 1024}k`]);
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
   } finally {
     closeSync(ifd);
   }
-  return { bytes: (VM_DISK.flash.startMiB + VM_DISK.flash.sizeMiB) * MiB };
+  return { bytes: (o.layout.flash.startMiB + o.layout.flash.sizeMiB) * MiB };
 }

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
 import ssh2 from 'ssh2';
-import { buildFactoryDisk } from './factory-disk.js';
+import { buildFactoryDisk, type DiskLayout } from './factory-disk.js';
 import { buildSignedImage } from './image-build.js';
 import { verifyImageFile } from './image-verify.js';
 import { loadTrustedKeys } from './trusted-keys.js';
@@ -101,7 +101,8 @@ export function pushUpdate(file: string, dest: string, o: { identity?: string; p
   });
 }
 
-export async function imageTool(sub: string | undefined, positional: string[], o: Opts): Promise<number> {
+/** `layout`: the disk of the board the factory image is for (main.ts passes the vm board's). */
+export async function imageTool(sub: string | undefined, positional: string[], o: Opts, layout: DiskLayout): Promise<number> {
   switch (sub) {
     case 'build': {
       const r = buildSignedImage({
@@ -120,7 +121,7 @@ export async function imageTool(sub: string | undefined, positional: string[], o
     case 'disk': {
       const out = need(o, 'out');
       const trial = o.get('trial-sec')?.[0];
-      buildFactoryDisk({ image: need(o, 'image'), out, progress: progressLine('slot A'), ...(trial ? { trialSec: Number(trial) } : {}) });
+      buildFactoryDisk({ layout, image: need(o, 'image'), out, progress: progressLine('slot A'), ...(trial ? { trialSec: Number(trial) } : {}) });
       process.stdout.write(`${out}: factory disk (MBR + GRUB, boot, slot A, slot B empty, flash)\n`);
       return 0;
     }
