@@ -127,6 +127,8 @@ export class Daemon {
   private revert: { timer: NodeJS.Timeout; at: number; snapshot: string } | undefined;
   private readonly lineUses = new Map<string, number>();
   private readonly appliers: Applier[] = [];
+  /** set once start() has started the services: applies wait for it */
+  private servicesStarted = false;
   /** Config -> intent, diffed against the last apply (config-intent.ts). */
   readonly compiler = new IntentCompiler();
   private readonly services: DaemonService[];
@@ -324,6 +326,7 @@ export class Daemon {
         this.sys.message('SYS', 3, 'SERVICE_START', `${svc.name} did not start: ${(err as Error).message}`);
       }
     }
+    this.servicesStarted = true;
     this.configChanged();
     await this.listen();
     await this.refreshSsh();
@@ -432,6 +435,10 @@ export class Daemon {
 
   /** Runs appliers and services once per burst of changes (a paste is applied once). */
   private configChanged(): void {
+    // Before the services run, nothing is applied: the diffed apply hands each change out
+    // once, so a delta compiled while they start (the startup-config's lines) would be lost
+    // to them. start() applies everything once they are up.
+    if (!this.servicesStarted) return;
     if (this.applyPending) return;
     this.applyPending = true;
     setImmediate(() => {

@@ -3,7 +3,7 @@
 // its revision, instead of a test sleeping; a service that fails to apply is reported on
 // the console as an IOS system message and in the applied state.
 import t from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simBoard } from '../../board/sim.js';
@@ -109,4 +109,34 @@ t.test('a service receives changes; its failure is reported to the console', asy
   t.same(svc.seen, ['modify FastEthernet0/0|CM/10'], 'the new peer arrived as a modify of that entry');
   t.same(st.failures.map((f) => [f.service, f.revision]), [['changes', st.revision]]);
   t.match(await con.waitForOutput(/CONFIG_APPLY/), new RegExp(`%SYS-3-CONFIG_APPLY: changes could not apply configuration revision ${st.revision}: FastEthernet0/0\\|CM/10: peer 192\\.0\\.2\\.99 is unreachable`));
+});
+
+t.test('a box booted from its startup-config hands every entry to services that start slowly', async (t) => {
+  // The startup-config's lines are compiled while the services start; the diffed apply hands
+  // each change out once, so an apply before they run lost the boot configuration to them
+  // (the README walkthrough's HQ answered no Quick Mode; found by test/console/lab-walkthrough).
+  const got: string[] = [];
+  const slow: DaemonService = {
+    name: 'slow-start',
+    async start() { await new Promise((r) => setTimeout(r, 100)); },
+    apply() {},
+    applyChanges(delta: IntentDelta) { for (const c of [...delta.interfaces, ...delta.mapEntries]) got.push(`${c.op} ${c.key}`); },
+    async stop() {},
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'rampart-applied-'));
+  mkdirSync(join(dir, 'nvram'), { recursive: true });
+  writeFileSync(join(dir, 'nvram', 'startup-config'), [
+    'access-list 101 permit ip 10.1.0.0 0.0.0.255 10.2.0.0 0.0.0.255',
+    'crypto ipsec transform-set TS esp-aes 256 esp-sha-hmac',
+    'crypto map VPN 10 ipsec-isakmp', ' set peer 172.16.0.2', ' set transform-set TS', ' match address 101',
+    'interface FastEthernet0/0', ' ip address 172.16.0.1 255.255.255.0', ' crypto map VPN', 'end', '',
+  ].join('\n'));
+  const sock = join(dir, 'run', 'rampart.sock');
+  const d = new Daemon({ board: simBoard({ stateDir: dir }), socketPath: sock, services: [slow] });
+  await d.start();
+  t.teardown(async () => { await d.stop(); rmSync(dir, { recursive: true, force: true }); });
+  const st = await d.waitApplied();
+  t.equal(st.applied, st.revision, 'the boot configuration is applied');
+  t.ok(got.includes('add FastEthernet0/0'), `the service got the interface (${got.join(', ')})`);
+  t.ok(got.includes('add FastEthernet0/0|VPN/10'), 'and the crypto map entry bound to it');
 });

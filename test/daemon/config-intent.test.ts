@@ -150,3 +150,22 @@ t.test('dynamic map entries behind a crypto map entry', async (t) => {
   sameAsFresh(t, compiler, cfg);
   t.same(compiler.current!.mapSet('M').map((r) => `${r.seq}/${r.subSeq ?? '-'}`), ['10/-', '20/-', '30/-', '100/5'], 'mapSet answers as resolveCryptoMapSet');
 });
+
+t.test('the README walkthrough typed a line at a time (each line compiled) equals a fresh compile', async (t) => {
+  const { cfg, compiler, cli } = await setup();
+  await cli(['interface FastEthernet0/0', ' ip address 172.16.0.1 255.255.255.0', 'exit', 'interface FastEthernet0/1', ' ip address 10.1.0.1 255.255.255.0', 'exit']);
+  const lines: string[][] = [
+    ['crypto isakmp policy 10', ' encryption aes 256'], ['crypto isakmp key lab-secret address 172.16.0.2'],
+    ['crypto ipsec transform-set TS esp-aes 256 esp-sha256-hmac'],
+    ['ip access-list extended VPN'], ['ip access-list extended VPN', ' permit ip 10.1.0.0 0.0.0.255 10.2.0.0 0.0.0.255'],
+    ['crypto map VPN 10 ipsec-isakmp'], ['crypto map VPN 10 ipsec-isakmp', ' set peer 172.16.0.2'],
+    ['crypto map VPN 10 ipsec-isakmp', ' set transform-set TS'], ['crypto map VPN 10 ipsec-isakmp', ' match address VPN'],
+    ['interface FastEthernet0/0'], ['interface FastEthernet0/0', ' crypto map VPN'],
+  ];
+  for (const l of lines) {
+    await cli(l);
+    sameAsFresh(t, compiler, cfg);
+  }
+  const e = compiler.current!.mapEntries.get('FastEthernet0/0|VPN/10');
+  t.ok(e, 'the entry is bound to the interface');
+});
