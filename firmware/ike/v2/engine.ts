@@ -376,8 +376,16 @@ export class Ikev2Engine {
       return 'pass';
     }
     if (header.exchangeType !== ExchangeType.IKE_SA_INIT || header.response || !header.initiator || header.messageId !== 0 || header.spiR !== 0n) return 'pass';
+    return this.cookieCheck(d, header, payloads) ?? 'pass';
+  }
+
+  /**
+   * RFC 7296 2.6: an IKE_SA_INIT request echoing our COOKIE is 'verified'; one without gets a
+   * COOKIE answer ('challenged'); undefined when it has no nonce to bind the cookie to.
+   */
+  private cookieCheck(d: Datagram, header: IkeHeader, payloads: AnyPayload[]): 'verified' | 'challenged' | undefined {
     const nonce = payloads.find((p) => p.type === PayloadType.NONCE) as { data: Uint8Array } | undefined;
-    if (!nonce) return 'pass';
+    if (!nonce) return undefined;
     const want = this.cookieFor(nonce.data, d.remoteAddress, header.spiI);
     const got = payloads.find((p) => p.type === PayloadType.NOTIFY && (p as NotifyPayload).notifyType === NotifyStatus.COOKIE) as NotifyPayload | undefined;
     if (got && got.data.length === want.length && timingSafeEqual(got.data, want)) return 'verified';
@@ -414,20 +422,9 @@ export class Ikev2Engine {
     }
     const threshold = this.config.cookieThreshold ?? 50;
     if (this.halfOpen.size >= threshold) {
-      const nonce = payloads.find((p) => p.type === PayloadType.NONCE) as { data: Uint8Array } | undefined;
-      const got = payloads.find((p) => p.type === PayloadType.NOTIFY && (p as NotifyPayload).notifyType === NotifyStatus.COOKIE) as NotifyPayload | undefined;
-      if (!nonce) {
-        this.counters.dropped++;
-        return;
-      }
-      const want = this.cookieFor(nonce.data, from.address, header.spiI);
-      if (!got || got.data.length !== want.length || !timingSafeEqual(got.data, want)) {
-        this.counters.cookiesSent++;
-        const resp = encodeMessage(
-          { spiI: header.spiI, spiR: 0n, exchangeType: ExchangeType.IKE_SA_INIT, initiator: false, response: true, messageId: 0 },
-          [notify(NotifyStatus.COOKIE, want)],
-        );
-        this.ctx.send({ ...d, data: resp });
+      const verdict = this.cookieCheck(d, header, payloads);
+      if (verdict !== 'verified') {
+        if (verdict === undefined) this.counters.dropped++;
         return;
       }
     }
