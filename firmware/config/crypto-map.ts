@@ -71,6 +71,14 @@ export interface CryptoPolicyEntry {
    * peer as well; with one, that address is the next hop of the routes.
    */
   reverseRouteRemotePeer?: { address?: string };
+  /**
+   * Route tag of the RRI routes: `reverse-route tag N [static]` (IOS 12.4 form) or
+   * `set reverse-route tag N` (IOS 15 form); another `reverse-route` line keeps it,
+   * `no reverse-route` drops it.
+   */
+  reverseRouteTag?: number;
+  /** `set reverse-route distance N`: administrative distance of the RRI routes (default 1). */
+  reverseRouteDistance?: number;
 }
 
 export type CryptoMapEntryKind = 'ipsec-isakmp' | 'ipsec-manual';
@@ -190,12 +198,16 @@ function policyTailLines(e: CryptoPolicyEntry): string[] {
   if (e.ikev2Profile !== undefined) lines.push(` set ikev2-profile ${e.ikev2Profile}`);
   if (e.matchAddress !== undefined) lines.push(` match address ${e.matchAddress}`);
   if (e.reverseRoute !== undefined) lines.push(reverseRouteLine(e));
+  // the tag rides on `reverse-route tag N [static]` when that form can carry it
+  if (e.reverseRouteTag !== undefined && (e.reverseRoute === undefined || e.reverseRouteRemotePeer)) lines.push(` set reverse-route tag ${e.reverseRouteTag}`);
+  if (e.reverseRouteDistance !== undefined) lines.push(` set reverse-route distance ${e.reverseRouteDistance}`);
   return lines;
 }
 
 function reverseRouteLine(e: CryptoPolicyEntry): string {
   let l = ' reverse-route';
   if (e.reverseRouteRemotePeer) l += e.reverseRouteRemotePeer.address !== undefined ? ` remote-peer ${e.reverseRouteRemotePeer.address}` : ' remote-peer';
+  else if (e.reverseRouteTag !== undefined) l += ` tag ${e.reverseRouteTag}`;
   if (e.reverseRoute === 'static') l += ' static';
   return l;
 }
@@ -268,6 +280,8 @@ export interface ResolvedMapEntry extends ResolvedIpsecPolicy {
   perHost: boolean;
   reverseRoute?: 'dynamic' | 'static';
   reverseRouteRemotePeer?: { address?: string };
+  reverseRouteTag?: number;
+  reverseRouteDistance?: number;
   /** ipsec-manual only. Secret. */
   sessionKeys?: CryptoMapEntry['sessionKeys'];
   /** `crypto map NAME local-address IF`. */
@@ -298,6 +312,8 @@ export function resolveCryptoMapEntry(cfg: Config, set: CryptoMapSet, e: CryptoM
     if (p.matchAddress !== undefined) r.matchAddress = p.matchAddress;
     if (p.reverseRoute !== undefined) r.reverseRoute = p.reverseRoute;
     if (p.reverseRouteRemotePeer !== undefined) r.reverseRouteRemotePeer = { ...p.reverseRouteRemotePeer };
+    if (p.reverseRouteTag !== undefined) r.reverseRouteTag = p.reverseRouteTag;
+    if (p.reverseRouteDistance !== undefined) r.reverseRouteDistance = p.reverseRouteDistance;
     if (set.localAddress !== undefined) r.localAddressInterface = set.localAddress;
     if (r.isakmpProfile === undefined && set.isakmpProfile !== undefined) r.isakmpProfile = set.isakmpProfile;
     return r;

@@ -24,6 +24,8 @@ export interface RriRoute {
   distance: number;
   /** `map/seq` the route comes from (show/debug). */
   source: string;
+  /** `reverse-route tag N`: shown by `show ip route PREFIX` and in `show ip route | json`. */
+  tag?: number;
 }
 
 /** One live outbound SA as the route computation needs it. */
@@ -42,15 +44,19 @@ function prefixOf(set: AddrSet): { prefix: string; length: number } | undefined 
   return { prefix: formatIpValue(4, p.addr), length: familyBits(4) - hostBits };
 }
 
-function specOf(r: Pick<ResolvedMapEntry, 'reverseRoute' | 'reverseRouteRemotePeer'>): ReverseRouteSpec | undefined {
+type RriFields = Pick<ResolvedMapEntry, 'reverseRoute' | 'reverseRouteRemotePeer' | 'reverseRouteTag' | 'reverseRouteDistance'>;
+
+function specOf(r: RriFields): ReverseRouteSpec | undefined {
   if (r.reverseRoute === undefined) return undefined;
   const rp = r.reverseRouteRemotePeer;
-  if (!rp) return {};
-  return rp.address !== undefined ? { nextHop: rp.address } : { peerHostRoute: true };
+  const spec: ReverseRouteSpec = !rp ? {} : rp.address !== undefined ? { nextHop: rp.address } : { peerHostRoute: true };
+  if (r.reverseRouteTag !== undefined) spec.tag = r.reverseRouteTag;
+  if (r.reverseRouteDistance !== undefined) spec.distance = r.reverseRouteDistance;
+  return spec;
 }
 
 /** The template's reverse-route as a temporary entry keeps it. */
-export function reverseRouteSpecOf(r: Pick<ResolvedMapEntry, 'reverseRoute' | 'reverseRouteRemotePeer'>): ReverseRouteSpec | undefined {
+export function reverseRouteSpecOf(r: RriFields): ReverseRouteSpec | undefined {
   return specOf(r);
 }
 
@@ -66,11 +72,13 @@ export function wantedRriRoutes(cfg: Config, sas: readonly LiveSa[], temporary: 
     // a route for `any` would replace the default route (the guide: any is not supported with RRI)
     if (!p || p.length === 0) return;
     const nextHop = spec.nextHop ?? peer;
-    const r: RriRoute = { ...p, nextHop, iface, distance: RRI_DISTANCE, source };
+    const distance = spec.distance ?? RRI_DISTANCE;
+    const tag = spec.tag !== undefined ? { tag: spec.tag } : {};
+    const r: RriRoute = { ...p, nextHop, iface, distance, source, ...tag };
     out.set(`${p.prefix}/${p.length} ${nextHop}`, r);
     if (spec.peerHostRoute) {
       // the host route to the peer goes where the peer is reached today (not via itself)
-      out.set(`${peer}/32 host`, { prefix: peer, length: 32, nextHop: '', iface, distance: RRI_DISTANCE, source });
+      out.set(`${peer}/32 host`, { prefix: peer, length: 32, nextHop: '', iface, distance, source, ...tag });
     }
   };
   const mapIfaces = new Map<string, string[]>();

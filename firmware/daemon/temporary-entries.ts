@@ -19,6 +19,10 @@ export interface ReverseRouteSpec {
   nextHop?: string;
   /** `remote-peer` without an address: also a host route to the peer. */
   peerHostRoute?: boolean;
+  /** `reverse-route tag N` / `set reverse-route tag N`: the routes' tag. */
+  tag?: number;
+  /** `set reverse-route distance N` (else RRI_DISTANCE). */
+  distance?: number;
 }
 
 export interface TemporaryEntrySpec {

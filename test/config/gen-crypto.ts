@@ -53,7 +53,9 @@ function policyEntryLines(rng: () => number, tsNames: string[], manual: boolean)
     if (maybe(rng, 0.05)) out.push(' set security-association replay disable');
     if (maybe(rng, 0.2)) out.push(` set isakmp-profile ${word(rng, 'isa')}`);
     if (maybe(rng, 0.1)) out.push(` set ikev2-profile ${word(rng, 'v2p')}`);
-    if (maybe(rng, 0.2)) out.push(maybe(rng) ? ' reverse-route' : ' reverse-route static');
+    if (maybe(rng, 0.2)) out.push(pick(rng, [' reverse-route', ' reverse-route static', ` reverse-route tag ${int(rng, 1, 4294967295)}`, ` reverse-route tag ${int(rng, 1, 99)} static`, ' reverse-route remote-peer']));
+    if (maybe(rng, 0.1)) out.push(` set reverse-route tag ${int(rng, 1, 4294967295)}`);
+    if (maybe(rng, 0.1)) out.push(` set reverse-route distance ${int(rng, 2, 255)}`);
   }
   if (maybe(rng, 0.9)) out.push(` match address ${maybe(rng) ? int(rng, 100, 199) : word(rng, 'acl-')}`);
   return out;

@@ -353,21 +353,47 @@ defineCommand({
 
 defineCommand({
   modes: MAP_MODES,
-  syntax: ['reverse-route [static]', 'reverse-route remote-peer [A.B.C.D$nh] [static]', 'no reverse-route [LINE]'],
+  syntax: ['reverse-route [static]', 'reverse-route tag (1-4294967295)$tag [static]', 'reverse-route remote-peer [A.B.C.D$nh] [static]', 'no reverse-route [LINE]'],
   help: {
     'reverse-route': 'Reverse Route Injection.', static: 'Create routes for all ACL entries, even without SAs (static maps)',
     'remote-peer': 'Create routes via the remote peer (with an address: via that next hop)', nh: 'Next hop for the routes',
+    tag: 'Set a tag for the routes (for redistribution)', '(1-4294967295)': 'Tag value',
   },
   handler(ctx, a) {
     const { entry } = policyEntry(ctx);
+    // each form replaces the entry's reverse-route line; a tag (`set reverse-route tag`) stays
+    // unless the line names another one, `no reverse-route` drops it with the line
     delete entry.reverseRouteRemotePeer;
-    if (a.no) delete entry.reverseRoute;
-    else {
+    if (a.no) { delete entry.reverseRoute; delete entry.reverseRouteTag; } else {
       entry.reverseRoute = a.has('static') ? 'static' : 'dynamic';
+      const tag = a.num('tag');
+      if (tag !== undefined) entry.reverseRouteTag = tag;
       if (a.has('remote-peer')) {
         const nh = a.get('nh');
         entry.reverseRouteRemotePeer = nh !== undefined ? { address: nh } : {};
       }
+    }
+    touched(ctx, entry);
+  },
+});
+
+defineCommand({
+  modes: MAP_MODES,
+  syntax: ['set reverse-route tag (1-4294967295)$tag', 'set reverse-route distance (1-255)$distance', 'no set reverse-route <tag|distance> [LINE]'],
+  help: {
+    'reverse-route': 'Reverse Route Injection parameters', tag: 'Set a tag for the injected routes', distance: 'Set the administrative distance of the injected routes',
+    '(1-4294967295)': 'Tag value', '(1-255)': 'Distance value',
+  },
+  handler(ctx, a) {
+    const { entry } = policyEntry(ctx);
+    if (a.has('tag')) {
+      if (a.no) delete entry.reverseRouteTag;
+      else entry.reverseRouteTag = a.num('tag')!;
+    } else if (a.no) delete entry.reverseRouteDistance;
+    else {
+      const d = a.num('distance')!;
+      if (d === 1) delete entry.reverseRouteDistance; // the default
+      else entry.reverseRouteDistance = d;
     }
     touched(ctx, entry);
   },

@@ -41,7 +41,7 @@ declare module '../context.js' {
     /** Live state of an interface; absent or undefined: derived from the configuration. */
     interfaceStatus?(name: string): InterfaceRuntimeStatus | undefined;
     /** Routes injected by `reverse-route` for live SAs (global table). */
-    reverseRoutes?(): readonly { prefix: string; length: number; nextHop: string; iface: string; distance: number }[];
+    reverseRoutes?(): readonly { prefix: string; length: number; nextHop: string; iface: string; distance: number; tag?: number }[];
   }
 }
 
@@ -276,6 +276,8 @@ export interface RouteEntry {
   nextHop?: string;
   interface?: string;
   vrf?: string;
+  /** `ip route ... tag N` or `reverse-route tag N`. */
+  tag?: number;
 }
 
 /** The routes `show ip route` lists for a VRF (undefined = global): connected, then usable statics. */
@@ -319,6 +321,7 @@ export function routingTable(ctx: CommandContext, vrf: string | undefined): Rout
       const e: RouteEntry = { code: 'S', prefix: r.prefix, length, distance: r.distance ?? DEFAULT_STATIC_DISTANCE };
       if (r.nextHop) e.nextHop = r.nextHop;
       if (r.interface) e.interface = r.interface;
+      if (r.tag !== undefined) e.tag = r.tag;
       installed.push(e);
     }
   }
@@ -327,7 +330,7 @@ export function routingTable(ctx: CommandContext, vrf: string | undefined): Rout
     for (const r of ctx.system.runtime.reverseRoutes?.() ?? []) {
       if (!r.nextHop) continue;
       if (installed.some((e) => e.prefix === r.prefix && e.length === r.length && e.nextHop === r.nextHop)) continue;
-      installed.push({ code: 'S', prefix: r.prefix, length: r.length, distance: r.distance, nextHop: r.nextHop });
+      installed.push({ code: 'S', prefix: r.prefix, length: r.length, distance: r.distance, nextHop: r.nextHop, ...(r.tag !== undefined ? { tag: r.tag } : {}) });
     }
   }
   // Best distance wins per prefix; equal ones are all kept (equal-cost paths).
@@ -427,17 +430,65 @@ export function formatRoutingTable(entries: RouteEntry[], vrf: string | undefine
   return lines.join('\n');
 }
 
+/**
+ * The routes `show ip route A.B.C.D [MASK]` describes: those of the longest prefix holding
+ * the address (never the default route, as IOS), or of exactly that prefix with a mask.
+ */
+export function routeLookup(table: readonly RouteEntry[], address: string, mask: string | undefined): RouteEntry[] {
+  const addr = parseIpv4(address)!;
+  const len = mask !== undefined ? maskLength(mask) : undefined;
+  let best: RouteEntry[] = [];
+  for (const e of table) {
+    if (e.length === 0) continue;
+    const hit = len !== undefined ? e.prefix === address && e.length === len : ((addr & prefixToMask(e.length)) >>> 0) === parseIpv4(e.prefix)!;
+    if (!hit) continue;
+    if (best.length === 0 || e.length > best[0]!.length) best = [e];
+    else if (e.length === best[0]!.length) best.push(e);
+  }
+  return best;
+}
+
+/** IOS's "Routing entry for" block of `show ip route A.B.C.D` (routes of one prefix). */
+export function formatRouteDetail(best: readonly RouteEntry[]): string {
+  const first = best[0];
+  if (!first) return '% Network not in table';
+  const lines = [`Routing entry for ${first.prefix}/${first.length}`];
+  const via = first.code === 'S' ? 'static' : 'connected';
+  lines.push(`  Known via "${via}", distance ${first.distance}, metric 0${via === 'connected' ? ' (connected, via interface)' : ''}`);
+  if (first.tag !== undefined) lines.push(`  Tag ${first.tag}`);
+  lines.push('  Routing Descriptor Blocks:');
+  best.forEach((e, i) => {
+    const head = e.nextHop !== undefined ? `${e.nextHop}${e.interface ? `, via ${e.interface}` : ''}` : `directly connected, via ${e.interface}`;
+    lines.push(`  ${i === 0 ? '*' : ' '} ${head}`);
+    lines.push('      Route metric is 0, traffic share count is 1');
+    if (e.tag !== undefined) lines.push(`      Route tag ${e.tag}`);
+  });
+  return lines.join('\n');
+}
+
 defineCommand({
   modes: ['user', 'exec'],
-  syntax: 'show ip route [vrf WORD$vrf]',
-  help: { route: 'IP routing table', vrf: 'Display routes from a VPN Routing/Forwarding instance', WORD: 'VPN Routing/Forwarding instance name' },
+  syntax: 'show ip route [vrf WORD$vrf] [A.B.C.D$addr [A.B.C.D$mask]]',
+  help: {
+    route: 'IP routing table', vrf: 'Display routes from a VPN Routing/Forwarding instance', WORD: 'VPN Routing/Forwarding instance name',
+    addr: 'Network to display information about or host', mask: 'Network mask',
+  },
   pipe: true,
   handler(ctx, a) {
     const vrf = a.get('vrf');
     if (vrf !== undefined && !ctx.config.vrf.vrfs[vrf]) throw new CliError(`% IP routing table ${vrf} does not exist`);
     const table = routingTable(ctx, vrf);
-    ctx.data({ vrf: vrf ?? null, routes: table });
-    ctx.print(formatRoutingTable(table, vrf));
+    const addr = a.get('addr');
+    if (addr === undefined) {
+      ctx.data({ vrf: vrf ?? null, routes: table });
+      ctx.print(formatRoutingTable(table, vrf));
+      return;
+    }
+    const mask = a.get('mask');
+    if (mask !== undefined && maskLength(mask) === undefined) throw new CliError('% Inconsistent address and mask');
+    const best = routeLookup(table, addr, mask);
+    ctx.data({ vrf: vrf ?? null, routes: best });
+    ctx.print(formatRouteDetail(best));
   },
 });
 
