@@ -653,6 +653,15 @@ export class Daemon {
           send({ id: req.id, result: await this.waitApplied(req.params?.timeoutMs) });
           return;
         }
+        if (req.method === 'gc') {
+          // test hook (rpc-protocol.ts): only node's --expose-gc defines globalThis.gc
+          const gc = (globalThis as { gc?: () => void }).gc;
+          if (typeof gc !== 'function') throw new Error('gc: not available (the daemon runs without --expose-gc)');
+          gc();
+          const u = process.memoryUsage();
+          send({ id: req.id, result: { heapUsed: u.heapUsed, external: u.external, arrayBuffers: u.arrayBuffers } });
+          return;
+        }
         if (!session) throw new Error('session not open');
         switch (req.method) {
           case 'exec':

@@ -9,7 +9,20 @@ export type Request =
   | { id: number; method: 'complete'; params: { text: string } }
   | { id: number; method: 'answer'; params: { text: string } }
   /** Waits until the runtime applied every configuration change made so far (bounded). */
-  | { id: number; method: 'applied'; params: { timeoutMs?: number } };
+  | { id: number; method: 'applied'; params: { timeoutMs?: number } }
+  /**
+   * Test hook, not a console feature: runs a full garbage collection in the daemon and answers
+   * its heap afterwards. Only a daemon started with node's --expose-gc (tests) has one; any
+   * other answers an error. Leak tests call it before each heap snapshot.
+   */
+  | { id: number; method: 'gc'; params?: Record<string, never> };
+
+/** The answer to `gc`: process.memoryUsage() after the collection. */
+export interface GcReply {
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+}
 
 /** The answer to `applied` (daemon.ts AppliedState). */
 export interface AppliedReply {
@@ -32,6 +45,7 @@ export type Response =
   | { id: number; result: { text: string } }
   | { id: number; result: { line: string | null } }
   | { id: number; result: AppliedReply }
+  | { id: number; result: GcReply }
   | { id: number; error: string };
 
 export type Event =

@@ -1,7 +1,7 @@
 // A scripted console: opens a CLI session on a running daemon over its unix socket and
 // runs lines, collecting the output (answers to questions are given up front).
 import { RpcClient } from '../../firmware/mgmt/console.js';
-import type { AppliedReply, SessionState } from '../../firmware/mgmt/rpc-protocol.js';
+import type { AppliedReply, GcReply, SessionState } from '../../firmware/mgmt/rpc-protocol.js';
 
 export class ScriptedConsole {
   private client = new RpcClient();
@@ -66,6 +66,14 @@ export class ScriptedConsole {
    */
   async waitApplied(timeoutMs = 10_000): Promise<AppliedReply> {
     return this.client.call<AppliedReply>('applied', { timeoutMs });
+  }
+
+  /**
+   * Test hook: a full garbage collection in the daemon, then its heap (the daemon must run with
+   * node's --expose-gc: startBox({ nodeFlags: ['--expose-gc'] }); otherwise this rejects).
+   */
+  async collectGarbage(): Promise<GcReply> {
+    return this.client.call<GcReply>('gc', {});
   }
 
   /** Output received since the last run() (asynchronous log and debug lines). */
