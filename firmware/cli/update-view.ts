@@ -8,7 +8,8 @@ export interface BootSlotView {
   next: boolean;
   good: boolean;
   triesLeft: number;
-  content: 'empty' | 'image' | 'invalid';
+  /** incomplete: an install into the slot was cut off (power, error) before it finished */
+  content: 'empty' | 'image' | 'invalid' | 'incomplete';
   version?: string;
   buildId?: string;
   created?: string;

@@ -72,8 +72,11 @@ t.test('push an update to a box over SSH', async (t) => {
   t.teardown(() => c.close());
   for (const line of ['enable', 'configure terminal', 'ip domain name example.com', 'username admin privilege 15 secret Adm1nPass', 'line vty 0 4', 'login local', 'exit', 'crypto key generate rsa modulus 2048', 'end']) await c.run(line);
   for (let i = 0; i < 50 && !d.ssh.enabled; i++) await new Promise((r) => setTimeout(r, 100));
-  const code = await pushUpdate(img, `admin@127.0.0.1:${port}`, { password: 'Adm1nPass' });
+  let said = '', upload = '';
+  const code = await pushUpdate(img, `admin@127.0.0.1:${port}`, { password: 'Adm1nPass', out: (s) => { said += s; }, progress: (s) => { upload += s; } });
   t.equal(code, 0, 'upload and upgrade succeeded');
+  t.match(upload, /upload fw\.img: 100% \((\d+)\/\1 bytes\)/, 'upload progress');
+  t.match(said, /Writing the standby slot \((\d+) bytes\):[\d% ]* 100% \(\1 bytes\) done/, 'install progress over SSH');
   t.match(await c.run('show boot'), /^B\s+no\s+yes\s+trial\s+3\s+50\.0\.0/m);
   t.ok(readFileSync(join(state, 'flash', 'fw.img')).equals(readFileSync(img)), 'the image is on flash:');
 });

@@ -13,7 +13,7 @@ import { simBoard } from '../../board/sim.js';
 import { Daemon } from '../../firmware/daemon/daemon.js';
 import { buildSignedImage, generateSigningKey } from '../../firmware/mgmt/update/image-build.js';
 import { selectBootSlot } from '../../firmware/mgmt/update/boot-selection.js';
-import { decodeGrubEnv } from '../../firmware/mgmt/update/grub-env.js';
+import { decodeGrubEnv, encodeGrubEnv } from '../../firmware/mgmt/update/grub-env.js';
 import { verifyImageFile } from '../../firmware/mgmt/update/image-verify.js';
 import { SlotStore } from '../../firmware/mgmt/update/slot-store.js';
 import { loadTrustedKeys } from '../../firmware/mgmt/update/trusted-keys.js';
@@ -193,5 +193,23 @@ t.test('power cut at 10 points of the write and right after the switch: a good s
     const v = await verifyImageFile(slotFile, { keys, board: 'sim' }).catch((e: Error) => e);
     t.notOk(v instanceof Error, `${s.at}: the bootloader picks slot ${choice.slot}, which holds a complete signed image${v instanceof Error ? ` (${v.message})` : ''}`);
     t.equal(choice.slot, s.at.startsWith('write') ? 'A' : 'B', `${s.at}: slot ${choice.slot}`);
+    // What the box says after that boot: a slot cut off mid-write is incomplete, names no
+    // version and cannot be rolled back to; after the switch it is the new firmware on trial.
+    const after = join(pc, 'after');
+    rmSync(after, { recursive: true, force: true });
+    mkdirSync(after);
+    const cut = { ...layout, devices: { A: join(after, 'A.img'), B: join(after, 'B.img') }, env: join(after, 'grubenv'), booted: choice.slot };
+    copyFileSync(layout.devices.A, cut.devices.A);
+    writeFileSync(cut.devices.B, s.b ?? Buffer.alloc(0));
+    writeFileSync(cut.env, encodeGrubEnv(choice.env)); // as GRUB left it: a try counted
+    const cutStore = new SlotStore(cut, { keys, board: 'sim', runningVersion: buildInfo().version, log: () => {} });
+    cutStore.boot();
+    const b = cutStore.status().find((x) => x.name === 'B')!;
+    if (s.at.startsWith('write')) {
+      t.match(b, { content: 'incomplete', good: false, triesLeft: 0, next: false, version: undefined }, `${s.at}: slot B is listed as incomplete`);
+      t.throws(() => cutStore.rollback(), /incomplete image/, `${s.at}: no rollback to the torn slot`);
+    } else {
+      t.match(b, { content: 'image', good: false, triesLeft: 2, active: true, version: '99.2.0' }, `${s.at}: slot B runs on trial`);
+    }
   }
 });

@@ -123,9 +123,9 @@ defineCommand({
     const slots = updates(ctx).slots();
     ctx.data(slots);
     const rows = slots.map((s) => {
-      const status = s.content === 'empty' ? 'empty' : s.content === 'invalid' ? 'invalid' : s.good ? 'good' : s.triesLeft > 0 ? 'trial' : 'failed';
-      return `${s.name.padEnd(5)} ${(s.active ? 'yes' : 'no').padEnd(7)} ${(s.next ? 'yes' : 'no').padEnd(10)} ${status.padEnd(8)} ${String(s.good ? '-' : s.triesLeft).padEnd(11)} ${s.version ?? '-'}${s.buildId ? ` (${s.buildId})` : ''}`;
+      const status = s.content !== 'image' ? s.content : s.good ? 'good' : s.triesLeft > 0 ? 'trial' : 'failed';
+      return `${s.name.padEnd(5)} ${(s.active ? 'yes' : 'no').padEnd(7)} ${(s.next ? 'yes' : 'no').padEnd(10)} ${status.padEnd(10)} ${String(s.good ? '-' : s.triesLeft).padEnd(11)} ${s.version ?? '-'}${s.buildId ? ` (${s.buildId})` : ''}`;
     });
-    ctx.print(['Slot  Active  Next boot  Status   Tries left  Version', ...rows].join('\n'));
+    ctx.print(['Slot  Active  Next boot  Status     Tries left  Version', ...rows].join('\n'));
   },
 });

@@ -16,13 +16,13 @@ import { loadTrustedKeys } from './trusted-keys.js';
 
 type Opts = Map<string, string[]>;
 
-function progressLine(what: string): (done: number, total: number) => void {
+function progressLine(what: string, write = (line: string) => { process.stderr.write(line); }): (done: number, total: number) => void {
   let last = -1;
   return (done, total) => {
     const pct = total > 0 ? Math.floor((done * 10) / total) * 10 : 0;
     if (pct === last) return;
     last = pct;
-    process.stderr.write(`\r${what}: ${String(pct).padStart(3)}% (${done}/${total} bytes)${done >= total ? '\n' : ''}`);
+    write(`\r${what}: ${String(pct).padStart(3)}% (${done}/${total} bytes)${done >= total ? '\n' : ''}`);
   };
 }
 
@@ -70,8 +70,14 @@ export function writeDisk(src: string, target: string, progress: (done: number, 
   }
 }
 
-/** Uploads the image over SFTP (into flash:) and runs `upgrade flash:NAME` over SSH, printing its output. */
-export function pushUpdate(file: string, dest: string, o: { identity?: string; password?: string; force?: boolean }): Promise<number> {
+/**
+ * Uploads the image over SFTP (into flash:) and runs `upgrade flash:NAME` over SSH, printing
+ * its output (to `o.out`, default stdout; upload progress to `o.progress`, default stderr).
+ */
+export function pushUpdate(file: string, dest: string, o: {
+  identity?: string; password?: string; force?: boolean; out?: (text: string) => void; progress?: (line: string) => void;
+}): Promise<number> {
+  const out = o.out ?? ((text: string) => { process.stdout.write(text); });
   const m = /^([^@]+)@([^:]+)(?::(\d+))?$/.exec(dest);
   if (!m) throw new Error(`push wants USER@HOST[:PORT], got "${dest}"`);
   const name = basename(file);
@@ -81,15 +87,15 @@ export function pushUpdate(file: string, dest: string, o: { identity?: string; p
     client.on('ready', () => {
       client.sftp((err, sftp) => {
         if (err) return reject(err);
-        const show = progressLine(`upload ${name}`);
+        const show = progressLine(`upload ${name}`, o.progress);
         sftp.fastPut(file, name, { step: (done, _chunk, total) => show(done, total) }, (e) => {
           if (e) return reject(e);
           client.exec(`upgrade flash:${name}${o.force ? ' force' : ''}`, (e2, ch) => {
             if (e2) return reject(e2);
-            let out = '';
-            ch.on('data', (d: Buffer) => { out += d.toString(); process.stdout.write(d); });
-            ch.stderr.on('data', (d: Buffer) => process.stderr.write(d));
-            ch.on('close', () => { client.end(); resolve(/\[OK\]/.test(out) ? 0 : 1); });
+            let said = '';
+            ch.on('data', (d: Buffer) => { said += d.toString(); out(d.toString()); });
+            ch.stderr.on('data', (d: Buffer) => { out(d.toString()); });
+            ch.on('close', () => { client.end(); resolve(/\[OK\]/.test(said) ? 0 : 1); });
           });
         });
       });

@@ -34,8 +34,12 @@ export interface SlotStatus {
   next: boolean;
   good: boolean;
   triesLeft: number;
-  /** what the slot holds */
-  content: 'empty' | 'image' | 'invalid';
+  /**
+   * what the slot holds; incomplete: an install into it started (the environment names no
+   * version for it) but never finished (power cut, write error): whatever header survived,
+   * the slot is not bootable and names no firmware
+   */
+  content: 'empty' | 'image' | 'invalid' | 'incomplete';
   /** the version the boot environment names for the slot (set at install) */
   envVersion?: string;
   version?: string;
@@ -54,6 +58,8 @@ export interface SlotStoreOptions {
 }
 
 const SECTOR = 512;
+/** X_VERSION while an install writes slot X: set first, replaced only when the install completes. */
+const INSTALLING = 'none';
 
 /** What the bootloader needs to start the image in a slot: blocklists, command line, version. */
 export function slotBootVars(slot: SlotName, image: { headerBytes: number; manifest: Manifest }): GrubEnv {
@@ -172,17 +178,27 @@ export class SlotStore {
     }
   }
 
+  /**
+   * What a slot holds as far as booting goes: a header that survived an install cut short
+   * (the environment still says the slot is being written) names no firmware.
+   */
+  private slotContent(slot: SlotName, env: GrubEnv): { content: SlotStatus['content']; manifest?: Manifest } {
+    const m = this.slotManifest(slot);
+    if (env[`${slot}_VERSION`] === INSTALLING && env[`${slot}_GOOD`] !== '1' && m.content !== 'empty') return { content: 'incomplete' };
+    return m;
+  }
+
   status(): SlotStatus[] {
     const env = this.readEnv();
     const next = selectBootSlot(env).slot;
     return SLOTS.map((name) => {
-      const m = this.slotManifest(name);
+      const m = this.slotContent(name, env);
       const good = env[`${name}_GOOD`] === '1';
       return {
         name, active: name === this.booted, next: name === next, good,
         triesLeft: good ? 0 : Number(env[`${name}_TRIES`] ?? 0),
         content: m.content,
-        ...(env[`${name}_VERSION`] ? { envVersion: env[`${name}_VERSION`] } : {}),
+        ...(env[`${name}_VERSION`] && env[`${name}_VERSION`] !== INSTALLING ? { envVersion: env[`${name}_VERSION`] } : {}),
         ...(m.manifest ? { version: m.manifest.version, buildId: m.manifest.buildId, created: m.manifest.created } : {}),
       };
     });
@@ -209,7 +225,7 @@ export class SlotStore {
 
       // From here the other slot is being overwritten: the bootloader must not pick it.
       const env = this.readEnv();
-      this.writeEnv({ ...env, ORDER: `${this.booted} ${slot}`, [`${slot}_GOOD`]: '0', [`${slot}_TRIES`]: '0', [`${slot}_VERSION`]: 'none' });
+      this.writeEnv({ ...env, ORDER: `${this.booted} ${slot}`, [`${slot}_GOOD`]: '0', [`${slot}_TRIES`]: '0', [`${slot}_VERSION`]: INSTALLING });
       const device = this.layout.devices[slot];
       try {
         await this.copyVerified(path, device, image.totalBytes, (d) => progress('write', d, image.totalBytes));
@@ -235,9 +251,10 @@ export class SlotStore {
   /** Points the next boot at the other slot (it must hold a signed image). */
   rollback(): { slot: SlotName; version: string; trial: boolean } {
     const slot = otherSlot(this.booted);
-    const m = this.slotManifest(slot);
     const env = this.readEnv();
+    const m = this.slotContent(slot, env);
     const good = env[`${slot}_GOOD`] === '1';
+    if (m.content === 'incomplete') throw new ImageError('slot', `slot ${slot} holds an incomplete image (an install into it did not finish): nothing to roll back to`);
     // A good slot without an image header is the sim board's factory slot (its build).
     if (!(m.content === 'image' || (m.content === 'empty' && good && this.layout.booted === undefined))) {
       throw new ImageError('slot', `slot ${slot} holds no valid image: nothing to roll back to`);

@@ -66,7 +66,7 @@ export class UpdateService implements UpdateServices {
     const lines = [`Running from boot slot ${s.booted}${s.trial ? ' (on trial: not yet marked good)' : ''}`];
     if (s.rolledBackFrom) lines.push(`Rolled back: the firmware in slot ${s.rolledBackFrom} did not come up healthy; slot ${s.booted} booted instead`);
     for (const slot of this.slots()) {
-      lines.push(`  slot ${slot.name}: ${slot.content === 'image' ? `version ${slot.version}` : slot.content}${slot.active ? ', active' : ''}${slot.good ? ', good' : `, ${slot.triesLeft} tries left`}${slot.next ? ', next boot' : ''}`);
+      lines.push(`  slot ${slot.name}: ${slot.content === 'image' ? `version ${slot.version}` : slot.content === 'incomplete' ? 'incomplete (an install into it did not finish)' : slot.content}${slot.active ? ', active' : ''}${slot.good ? ', good' : `, ${slot.triesLeft} tries left`}${slot.next ? ', next boot' : ''}`);
     }
     return lines;
   }
