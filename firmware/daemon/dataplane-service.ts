@@ -50,6 +50,7 @@ import { interfacesUsingCryptoMap } from '../config/interface.js';
 import { vrfInputs } from './vrf-routing.js';
 import { TemporaryEntries, type TemporaryEntry, type TemporaryEntrySpec } from './temporary-entries.js';
 import { wantedRriRoutes, type RriRoute } from './reverse-route.js';
+import { LoopbackAddresses } from './loopback-addresses.js';
 import { packetKeyFromAcquire, trapPolicies, XfrmTraps } from './xfrm-traps.js';
 import { IntentCompiler, type ConfigIntent, type IntentDelta, type MapEntryIntent } from './config-intent.js';
 
@@ -267,6 +268,8 @@ export class DataplaneService implements DaemonService {
   private tempCheckQueued = false;
   /** RRI routes wanted now (show ip route) and installed in Linux (key -> argv). */
   private rriRoutes: RriRoute[] = [];
+  /** Loopback interfaces' addresses on `lo` (crypto map local-address Loopback0). */
+  private readonly loopbacks = new LoopbackAddresses((argv) => this.sh(argv));
   private readonly rriInstalled = new Map<string, string[]>();
   private rriFlushed = false;
   private rriBatch: string[] = [];
@@ -404,6 +407,7 @@ export class DataplaneService implements DaemonService {
     if (this.rriBatchTimer) clearTimeout(this.rriBatchTimer);
     for (const argv of this.rriInstalled.values()) this.run(['ip', 'route', 'del', ...argv]);
     this.rriInstalled.clear();
+    this.loopbacks.clear();
     this.sad?.close();
   }
 
@@ -422,6 +426,7 @@ export class DataplaneService implements DaemonService {
     this.lastConfig = config;
     this.intent = delta.intent;
     if (this.backend || this.kernel) {
+      this.loopbacks.sync(config);
       this.programInterfaces(config);
       this.programRoutes(config);
     }
