@@ -28,7 +28,7 @@ export function makeFlash(path, sizeMb = 64) {
  * QEMU's command line for one appliance. Software emulation (no KVM here); `-cpu max` for
  * AES-NI; the machine reboots on a guest reboot and on the i6300esb watchdog.
  *   console: 'stdio' (a person at the terminal) or { socket: PATH } (a program)
- *   nics: [{ socket: {listen|connect: 'host:port'} } | { user: true }] in PCI order
+ *   nics: [{ socket: {listen|connect: 'host:port'} } | { user: true, hostfwd?: 'tcp:127.0.0.1:P-:22' }] in PCI order
  *   agentSocket: PATH of a unix socket for the virtio-serial port `rampart.agent` (the test
  *     command agent, rootfs/etc/init.d/agent; the guest needs `rampart.agent` in append)
  *   initrd: the root archive (default the image's; tests append a second cpio to it)
@@ -42,7 +42,9 @@ export function qemuArgs({ image = join(root, 'dist', 'firmware'), flash, consol
   const args = ['-cpu', 'max', '-m', String(memMb), '-nodefaults', '-no-user-config', '-display', 'none', ...boot,
     '-device', 'i6300esb', '-action', 'watchdog=reset', '-device', 'virtio-rng-pci'];
   if (console === 'stdio') args.push('-chardev', 'stdio,id=con0,mux=on,signal=off', '-serial', 'chardev:con0', '-mon', 'chardev=con0');
-  else args.push('-chardev', `socket,id=con0,path=${console.socket},server=on,wait=off`, '-serial', 'chardev:con0');
+  // wait=on: the guest starts only once the program is connected, so it sees the whole
+  // console from the first BIOS line (GRUB's slot choice is printed within a second).
+  else args.push('-chardev', `socket,id=con0,path=${console.socket},server=on,wait=on`, '-serial', 'chardev:con0');
   // The test agent's port: virtio-serial is flow controlled end to end, a serial line is not.
   if (agentSocket) {
     args.push('-device', 'virtio-serial-pci,id=vser0', '-chardev', `socket,id=agent0,path=${agentSocket},server=on,wait=off`,
@@ -50,7 +52,7 @@ export function qemuArgs({ image = join(root, 'dist', 'firmware'), flash, consol
   }
   if (flash && !disk) args.push('-drive', `file=${flash},if=virtio,format=raw,cache=writeback`);
   nics.forEach((n, i) => {
-    if (n.user) args.push('-netdev', `user,id=n${i},restrict=on`);
+    if (n.user) args.push('-netdev', `user,id=n${i},restrict=on${n.hostfwd ? `,hostfwd=${n.hostfwd}` : ''}`);
     else if (n.socket?.listen) args.push('-netdev', `socket,id=n${i},listen=${n.socket.listen}`);
     else if (n.socket?.connect) args.push('-netdev', `socket,id=n${i},connect=${n.socket.connect}`);
     else if (n.mcast) args.push('-netdev', `socket,id=n${i},mcast=${n.mcast}`);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { projectRoot } from './netns.js';
 
-export interface NicSpec { user?: boolean; socket?: { listen?: string; connect?: string }; mcast?: string; mac?: string }
+export interface NicSpec { user?: boolean; /** user networking: a host port forwarded to the guest, e.g. 'tcp:127.0.0.1:2222-:22' */ hostfwd?: string; socket?: { listen?: string; connect?: string }; mcast?: string; mac?: string }
 interface QemuModule {
   qemuArgs(o: { image: string; flash?: string; console: { socket: string }; nics?: NicSpec[]; memMb?: number; append?: string; agentSocket?: string; initrd?: string; disk?: string }): string[];
   qemuMissing(): string | undefined;
