@@ -51,7 +51,8 @@ import { vrfInputs } from './vrf-routing.js';
 import { TemporaryEntries, type TemporaryEntry, type TemporaryEntrySpec } from './temporary-entries.js';
 import { wantedRriRoutes, type RriRoute } from './reverse-route.js';
 import { LoopbackAddresses } from './loopback-addresses.js';
-import { packetKeyFromAcquire, trapPolicies, XfrmTraps } from './xfrm-traps.js';
+import { entryLastPriority, packetKeyFromAcquire, scopeToKernelSelector, trapPolicies, XfrmTraps } from './xfrm-traps.js';
+import { XfrmCounterSync } from './xfrm-counters.js';
 import { IntentCompiler, type ConfigIntent, type IntentDelta, type MapEntryIntent } from './config-intent.js';
 
 /** Linux route protocol number marking RRI routes (found and flushed by it). */
@@ -177,20 +178,6 @@ export function siblingFlags(sa: { usable: boolean; mode: string; direction: str
     | (esn ? 0x4 : 0) | (sa.direction === 'inbound' ? 0x2 : 0)) >>> 0;
 }
 
-function addrPrefix(set: AddrSet): string {
-  const id = addrIdent(set);
-  return `${id.addr}/${maskLen(id.mask)}`;
-}
-
-/** The SAD scope (local -> remote) as a kernel selector; port ranges widen to any. */
-export function scopeToKernelSelector(scope: TrafficSelector): KernelSelector {
-  const sel: KernelSelector = { src: addrPrefix(scope.src), dst: addrPrefix(scope.dst) };
-  if (scope.proto) sel.proto = scope.proto;
-  if (scope.srcPorts.lo === scope.srcPorts.hi) sel.srcPort = scope.srcPorts.lo;
-  if (scope.dstPorts.lo === scope.dstPorts.hi) sel.dstPort = scope.dstPorts.lo;
-  return sel;
-}
-
 /**
  * One child SA pair for the kernel (XFRM backend): the inbound and outbound ESP/AH SAs
  * and the out/in/fwd policies whose templates carry `reqid` (pure: tested without a kernel).
@@ -252,6 +239,9 @@ export class DataplaneService implements DaemonService {
   private readonly kernelSas = new Map<number, KernelSaSpec[]>();
   /** XFRM backend: the outbound policies whose packets make the kernel acquire. */
   private traps: XfrmTraps | undefined;
+  /** XFRM backend: the kernel's SA counters copied into the SAD and show counters. */
+  private counterSync: XfrmCounterSync | undefined;
+  private counterTimer: NodeJS.Timeout | undefined;
   backendError: string | undefined;
   detection: KernelIpsecDetection | undefined;
   private ctx!: ServiceContext;
@@ -368,6 +358,13 @@ export class DataplaneService implements DaemonService {
         this.kernel = k;
         if (ctx.board.ownsKernelIpsec) await k.flushAllKernelState().catch((e: unknown) => ctx.log('dataplane', `XFRM flush of a previous daemon's state: ${(e as Error).message}`));
         this.traps = new XfrmTraps(k, (t) => ctx.log('dataplane', t));
+        const sync = new XfrmCounterSync(k, () => this.sad, () => this.kernelSas);
+        this.counterSync = sync;
+        // every 2 s while SAs exist: on-demand DPD, idle checks and kilobyte lifetimes read these
+        this.counterTimer = setInterval(() => {
+          if (this.kernelSas.size > 0) sync.refresh().catch((e: unknown) => ctx.log('dataplane', `XFRM SA counters: ${(e as Error).message}`));
+        }, 2000);
+        this.counterTimer.unref();
         k.on('acquire', (ev) => { const pk = packetKeyFromAcquire(ev); if (pk) this.pipeline.acquireFor(pk); });
       } catch (e) {
         ctx.log('dataplane', `XFRM backend: ${(e as Error).message}; using the userspace data path`);
@@ -402,6 +399,9 @@ export class DataplaneService implements DaemonService {
     this.vrfTables = undefined;
     await this.backend?.close();
     this.backend = undefined;
+    if (this.counterTimer) clearInterval(this.counterTimer);
+    this.counterTimer = undefined;
+    this.counterSync = undefined;
     if (this.kernel) { await this.kernel.flushPolicies().catch(() => {}); await this.kernel.flushSas().catch(() => {}); await this.kernel.close(); }
     this.kernel = undefined;
     if (this.rriBatchTimer) clearTimeout(this.rriBatchTimer);
@@ -614,7 +614,9 @@ export class DataplaneService implements DaemonService {
   /** XFRM backend: the same SAs and their policies in the kernel (errors are logged). */
   private installInKernel(spec: ChildSaInstall, inboundId: number, outboundId: number): void {
     const k = this.kernel!;
-    const { sas, policies } = childSaToKernel(spec, this.reqidFor(spec.policyKey), spec.mapSeq);
+    // the place of the crypto ACL line the pair serves (deny lines before it stay bypassed)
+    const priority = this.traps?.priorityOf(spec.policyKey) ?? entryLastPriority(spec.mapSeq);
+    const { sas, policies } = childSaToKernel(spec, this.reqidFor(spec.policyKey), priority);
     this.kernelSas.set(inboundId, sas.filter((x) => x.direction === 'in'));
     this.kernelSas.set(outboundId, sas.filter((x) => x.direction === 'out'));
     void (async () => {
@@ -1216,6 +1218,7 @@ export class DataplaneService implements DaemonService {
   private installRuntimeView(ctx: ServiceContext): void {
     const rt = ctx.runtime;
     rt.ipsecSas = () => this.ipsecSaView();
+    rt.refreshIpsecSas = async () => { await this.counterSync?.refresh(); };
     rt.cryptoEngine = () => this.engineView();
     rt.clearCryptoSa = (f) => this.clearSas(f);
     rt.reverseRoutes = () => this.rriRoutes;

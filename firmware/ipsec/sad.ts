@@ -692,12 +692,17 @@ export class Sad<T = unknown> {
 
   /** Counts one packet decapsulated by an inbound SA; same contract as recordEncaps. */
   recordDecaps(sa: SecurityAssociation<T>, bytes: number): boolean {
+    return this.recordDecapsMany(sa, 1, bytes);
+  }
+
+  /** Counts `packets` decapsulated packets of `bytes` in all (the kernel's data path, read afterwards). */
+  recordDecapsMany(sa: SecurityAssociation<T>, packets: number, bytes: number): boolean {
     if (!this.account(sa, sa.counters.decapsBytes, bytes)) {
-      sa.counters.recvErrors++;
-      sa.counters.errors.expired++;
+      sa.counters.recvErrors += packets;
+      sa.counters.errors.expired += packets;
       return false;
     }
-    sa.counters.decapsPkts++;
+    sa.counters.decapsPkts += packets;
     sa.counters.decapsBytes += bytes;
     return true;
   }

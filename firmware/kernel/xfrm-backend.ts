@@ -629,17 +629,21 @@ export class XfrmBackend extends EventEmitter implements KernelIpsec {
     this.larval.delete(saKey(id));
   }
 
+  /** Our SAs with the kernel's counters: one XFRM_MSG_GETSA dump, however many SAs. */
   async listSas(): Promise<SaInfo[]> {
+    if (this.sas.size === 0) return [];
+    const parts = await this.netlink.request('listSas', 'dump', (h) => encodeDumpSa(h));
+    const counters = new Map<string, SaCounters>();
+    for (const m of parts) {
+      if (m.kind !== 'sa' || ![IPPROTO_ESP, IPPROTO_AH, IPPROTO_COMP].includes(m.info.id.proto)) continue;
+      const id: SaId = { dst: m.info.id.daddr, spi: m.info.id.spi, protocol: protoName(m.info.id.proto) };
+      if (m.attrs.mark) id.mark = { ...m.attrs.mark };
+      counters.set(saKey(id), countersFrom(m.info, m.attrs));
+    }
     const out: SaInfo[] = [];
-    for (const rec of this.sas.values()) {
-      let counters = zeroCounters();
-      try {
-        counters = await this.querySa(rec.id);
-      } catch (e) {
-        if (!(e instanceof KernelIpsecError && e.code === 'ESRCH')) throw e;
-      }
+    for (const [key, rec] of this.sas) {
       const { id: _id, ...info } = rec;
-      out.push({ ...info, counters });
+      out.push({ ...info, counters: counters.get(key) ?? zeroCounters() });
     }
     return out;
   }

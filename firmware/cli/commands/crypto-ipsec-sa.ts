@@ -96,6 +96,8 @@ declare module '../context.js' {
   interface RuntimeView {
     /** Installed IPsec SAs per crypto-map interface (`show crypto ipsec sa`). */
     ipsecSas?(): IpsecSaShowInterface[];
+    /** Brings the SA counters up to date first (the kernel's XFRM data path counts them). */
+    refreshIpsecSas?(): Promise<void>;
     /** Backend and crypto engines in use (`show crypto engine`). */
     cryptoEngine?(): CryptoEngineShow;
     /** `clear crypto sa ...`; returns how many SAs were deleted (manual ones come back at once). */
@@ -214,7 +216,8 @@ defineCommand({
     detail: 'Detailed error counters',
   },
   pipe: true,
-  handler(ctx, a) {
+  async handler(ctx, a) {
+    await ctx.system.runtime.refreshIpsecSas?.().catch(() => { /* the last counters read */ });
     let itfs = ctx.system.runtime.ipsecSas?.() ?? [];
     const peer = a.get('peer');
     const map = a.get('map');
