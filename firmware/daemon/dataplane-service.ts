@@ -9,7 +9,6 @@
 // IKE uses the typed API below (installChildSa, deleteSa, onAcquire, onExpire): see
 // docs/dataplane-api.md.
 
-import { spawn } from 'node:child_process';
 import { createSoftwareEngine, SoftwareEngine } from '../../drivers/software/software-engine.js';
 import type {
   ClearCryptoSaFilter, CryptoEngineShow, IpsecSaShowFlow, IpsecSaShowInterface, IpsecSaShowSa,
@@ -51,6 +50,7 @@ import { vrfInputs } from './vrf-routing.js';
 import { TemporaryEntries, type TemporaryEntry, type TemporaryEntrySpec } from './temporary-entries.js';
 import { wantedRriRoutes, type RriRoute } from './reverse-route.js';
 import { LoopbackAddresses } from './loopback-addresses.js';
+import { IpBatch } from './ip-batch.js';
 import { entryLastPriority, packetKeyFromAcquire, scopeToKernelSelector, trapPolicies, XfrmTraps } from './xfrm-traps.js';
 import { XfrmCounterSync } from './xfrm-counters.js';
 import { IntentCompiler, type ConfigIntent, type IntentDelta, type MapEntryIntent } from './config-intent.js';
@@ -262,8 +262,7 @@ export class DataplaneService implements DaemonService {
   private readonly loopbacks = new LoopbackAddresses((argv) => this.sh(argv));
   private readonly rriInstalled = new Map<string, string[]>();
   private rriFlushed = false;
-  private rriBatch: string[] = [];
-  private rriBatchTimer: NodeJS.Timeout | undefined;
+  private readonly rriBatch = new IpBatch({ log: (m) => this.ctx.log('dataplane', m) });
   private manual = new Map<string, ManualState>();
   private ifState = new Map<string, string>();
   private routes = new Set<string>();
@@ -404,7 +403,7 @@ export class DataplaneService implements DaemonService {
     this.counterSync = undefined;
     if (this.kernel) { await this.kernel.flushPolicies().catch(() => {}); await this.kernel.flushSas().catch(() => {}); await this.kernel.close(); }
     this.kernel = undefined;
-    if (this.rriBatchTimer) clearTimeout(this.rriBatchTimer);
+    this.rriBatch.close();
     for (const argv of this.rriInstalled.values()) this.run(['ip', 'route', 'del', ...argv]);
     this.rriInstalled.clear();
     this.loopbacks.clear();
@@ -748,18 +747,7 @@ export class DataplaneService implements DaemonService {
    * warrior coming or going must not stall the packet and IKE paths on a process exit.
    */
   private queueRouteBatch(lines: string[]): void {
-    this.rriBatch.push(...lines);
-    if (this.rriBatchTimer) return;
-    this.rriBatchTimer = setTimeout(() => {
-      this.rriBatchTimer = undefined;
-      const batch = this.rriBatch.splice(0);
-      const child = spawn('ip', ['-force', '-batch', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
-      let err = '';
-      child.stderr.on('data', (d: Buffer) => { if (err.length < 2000) err += d.toString(); });
-      child.on('error', (e) => this.ctx.log('dataplane', `ip -batch: ${e.message}`));
-      child.on('close', (code) => { if (code !== 0) this.ctx.log('dataplane', `RRI routes: ${err.trim() || `ip exited ${code}`}`); });
-      child.stdin.end(`${batch.join('\n')}\n`);
-    }, 20);
+    this.rriBatch.queue(lines);
   }
 
   /**

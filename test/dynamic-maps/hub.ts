@@ -28,7 +28,7 @@ export function hubConfig(extra: string[] = []): string[] {
     'crypto ipsec transform-set TS2 esp-gcm 256', 'exit',
     'ip access-list extended RW', ' permit ip 10.0.0.0 0.0.0.255 10.9.0.0 0.0.255.255', 'exit',
     'crypto dynamic-map DYN 10', ' set transform-set TS1', ' match address RW', ' reverse-route', 'exit',
-    'crypto dynamic-map DYN 20', ' set transform-set TS2', ' set ikev2-profile RW2', ' match address RW', ' reverse-route', 'exit',
+    'crypto dynamic-map DYN 20', ' set transform-set TS2', ' set ikev2-profile RW2', ' match address RW', ' reverse-route tag 20', 'exit',
     ...extra,
     'crypto map HUB 65535 ipsec-isakmp dynamic DYN',
     'interface FastEthernet0/0', ' ip address 172.16.0.1 255.255.255.0', ' crypto map HUB', ' no shutdown', 'exit',

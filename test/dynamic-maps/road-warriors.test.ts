@@ -56,6 +56,9 @@ t.test('dynamic crypto map hub with three strongSwan road warriors (IKEv1 main, 
   // reverse route injection: show ip route and the hub's Linux routing table
   const rt = await hub.exec('show ip route');
   for (const s of topo.spokes) t.match(rt, new RegExp(`S\\s+${s.lan.split('/')[0]!.replace(/\./g, '\\.')}(?:/24)? \\[1/0\\] via ${s.wan.replace(/\./g, '\\.')}`), `show ip route: RRI route to ${s.lan} via ${s.wan}`);
+  // DYN 20 (the IKEv2 road warrior) has `reverse-route tag 20`, DYN 10 a plain reverse-route
+  t.match(await hub.exec(`show ip route ${topo.spokes[2]!.hostAddr}`), /Routing entry for 10\.9\.3\.0\/24\n {2}Known via "static", distance 1, metric 0\n {2}Tag 20\n[\s\S]*Route tag 20/, 'show ip route: the IKEv2 road warrior\'s RRI route carries tag 20');
+  t.notMatch(await hub.exec(`show ip route ${topo.spokes[0]!.hostAddr}`), /Tag/, 'the IKEv1 road warrior\'s route has no tag');
   const linux = await hubRriRoutes(lab, (x) => x.split('\n').length >= 3);
   for (const s of topo.spokes) t.match(linux, new RegExp(`${s.lan.replace(/[./]/g, (c) => `\\${c}`)} via 172\\.16\\.0\\.254`), `Linux table of the hub: ${s.lan} (via the hub's gateway toward ${s.wan})`);
 

@@ -79,7 +79,10 @@ export async function compareIkev1Setups(ctx: BenchReporter, lab: Lab, name: str
 export async function benchRampartAgainstSwan(ctx: BenchReporter, lab: Lab, swan: { stop(): Promise<void> }, name: string, net: string,
   slots: readonly number[], config: readonly string[], load: (locals: string[], remote: string, durationMs: number) => LoadToolConfig,
   seconds: number): Promise<void> {
-  const box = await startRampart(lab, 'r', { 'FastEthernet0/0': 'r0' });
+  // no stderr trace (RAMPART_DEBUG), as the strongSwan anchor runs with its logs at level 0;
+  // RAMPART_BENCH_NODE_FLAGS (e.g. --cpu-prof --cpu-prof-dir=DIR) profiles the daemon
+  const nodeFlags = (process.env.RAMPART_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const box = await startRampart(lab, 'r', { 'FastEthernet0/0': 'r0' }, { env: { RAMPART_DEBUG: '' }, nodeFlags });
   try {
     const out = await box.configure(config);
     if (/\] %/.test(out)) ctx.log(`config: ${out}`);
