@@ -50,6 +50,7 @@ import { vrfInputs } from './vrf-routing.js';
 import { TemporaryEntries, type TemporaryEntry, type TemporaryEntrySpec } from './temporary-entries.js';
 import { wantedRriRoutes, type RriRoute } from './reverse-route.js';
 import { LoopbackAddresses } from './loopback-addresses.js';
+import { withdrawRoutesOnLinkDown } from './link-failover.js';
 import { IpBatch } from './ip-batch.js';
 import { entryLastPriority, packetKeyFromAcquire, scopeToKernelSelector, trapPolicies, XfrmTraps } from './xfrm-traps.js';
 import { XfrmCounterSync } from './xfrm-counters.js';
@@ -260,6 +261,8 @@ export class DataplaneService implements DaemonService {
   private rriRoutes: RriRoute[] = [];
   /** Loopback interfaces' addresses on `lo` (crypto map local-address Loopback0). */
   private readonly loopbacks = new LoopbackAddresses((argv) => this.sh(argv));
+  /** ignore_routes_with_linkdown set (tried once per daemon). */
+  private linkDownKnobTried = false;
   private readonly rriInstalled = new Map<string, string[]>();
   private rriFlushed = false;
   private readonly rriBatch = new IpBatch({ log: (m) => this.ctx.log('dataplane', m) });
@@ -425,6 +428,10 @@ export class DataplaneService implements DaemonService {
     this.lastConfig = config;
     this.intent = delta.intent;
     if (this.backend || this.kernel) {
+      if (!this.linkDownKnobTried) {
+        this.linkDownKnobTried = true;
+        withdrawRoutesOnLinkDown((m) => this.ctx.log('dataplane', m));
+      }
       this.loopbacks.sync(config);
       this.programInterfaces(config);
       this.programRoutes(config);

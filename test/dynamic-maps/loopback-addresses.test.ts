@@ -31,3 +31,16 @@ t.test('loopback addresses follow the configuration', async (t) => {
   lo.clear();
   t.same(calls.sort(), ['ip addr del 192.0.2.2/32 dev lo', 'ip addr del 203.0.113.1/32 dev lo'], 'clear removes only what it added');
 });
+
+t.test('the daemon asks Linux to withdraw routes over a link without carrier', async (t) => {
+  const { withdrawRoutesOnLinkDown } = await import('../../firmware/daemon/link-failover.js');
+  const { mkdtempSync, readFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'linkdown-'));
+  const logs: string[] = [];
+  t.equal(withdrawRoutesOnLinkDown((m) => logs.push(m), join(dir, 'knob')), true, 'set');
+  t.equal(readFileSync(join(dir, 'knob'), 'utf8'), '1\n', 'writes 1');
+  t.equal(withdrawRoutesOnLinkDown((m) => logs.push(m), join(dir, 'missing', 'knob')), false, 'a knob it cannot write');
+  t.match(logs[0] ?? '', /cannot set .*routes over a link without carrier stay in use/, 'is logged, not thrown');
+});
