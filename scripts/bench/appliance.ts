@@ -4,18 +4,18 @@
 //   bench boot-to-prompt: S s           QEMU start to `Router>` (fresh flash)
 //   bench esp-tcp-xfrm: N Mbit/s        iperf3 LAN A -> LAN B through a Rampart IKEv2 tunnel
 //                                       (esp-gcm 256) between two VMs, kernel XFRM data path
-//   bench esp-tcp-strongswan-guest      on the same VMs at the same time, strongSwan (charon,
+//   bench esp-tcp-libreswan-guest       on the same VMs at the same time, libreswan (pluto,
 //                                       kernel XFRM) at both ends over a second wire, same
-//                                       algorithms, in a namespace of each guest
+//                                       algorithms, in a namespace of each guest (the issue's
+//                                       anchor; where its packages cannot be fetched, strongSwan
+//                                       with kernel-netlink stands in: esp-tcp-strongswan-guest)
 //   bench esp-tcp-userspace-guest       the VMs rebooted with rampart.dataplane=userspace
-//   ratio esp-tcp-vs-strongswan-guest   Rampart's kernel path over strongSwan's (goal >= 1: both
+//   ratio esp-tcp-vs-libreswan-guest    Rampart's kernel path over libreswan's (goal >= 1: both
 //                                       are the kernel's ESP, Rampart must add no cost)
 //   ratio xfrm-vs-userspace-guest       kernel XFRM over Rampart's userspace path in the guest
-// The host is shared and its load swings, so the runs alternate (Rampart, strongSwan, ...)
-// and medians are compared; across the reboot the strongSwan tunnel, measured in both boots,
-// is the yardstick: xfrm-vs-userspace = (xfrm/strongSwan) / (userspace/strongSwan).
-// (The issue names libreswan as the anchor; libreswan is not installed on these hosts, and
-// strongSwan with kernel-netlink programs the same kernel XFRM.)
+// The host is shared and its load swings, so the runs alternate (Rampart, anchor, ...) and
+// medians are compared; across the reboot the anchor tunnel, measured in both boots, is the
+// yardstick: xfrm-vs-userspace = (xfrm/anchor) / (userspace/anchor).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -24,6 +24,7 @@ import type { BenchContext, BenchModuleMeta } from './lib/bench-context.js';
 import { Appliance, extrasModule, firmwareModule, qemuModule, type NicSpec } from '../../test/lib/appliance.js';
 import { ikev2PairConfig, IKEV2_PAIR_PSK } from '../../test/dataplane-e2e/ikev2-pair.js';
 import { loadGuestSwanctl, guestSwanctl, startGuestCharon } from '../../test/lib/guest-strongswan.js';
+import { guestWhack, loadGuestLibreswan, startGuestPluto } from '../../test/lib/guest-libreswan.js';
 
 export const meta: BenchModuleMeta = { description: 'appliance image size, boot-to-prompt and kernel-XFRM TCP between two VMs under QEMU', needsRoot: true };
 
@@ -67,13 +68,24 @@ async function pair(image: string, dir: string, initrd: string | undefined, tag:
   return [a, b];
 }
 
-/** Rampart's IKEv2 tunnel over the first wire and strongSwan's over the second, both up. */
-async function tunnels(a: Appliance, b: Appliance): Promise<void> {
+type Anchor = 'libreswan' | 'strongswan';
+
+/** Rampart's IKEv2 tunnel over the first wire and the anchor's over the second, both up. */
+async function tunnels(a: Appliance, b: Appliance, anchor: Anchor): Promise<void> {
   for (const [vm, side] of [[a, 'A'], [b, 'B']] as const) {
     const lines = ikev2PairConfig(side).map((l) => l.replace(/FastEthernet0\/(\d)/, 'GigabitEthernet0/$1'));
     for (const l of ['enable', 'configure terminal', ...lines, `ip route ${side === 'A' ? '10.2.0.0 255.255.255.0 172.16.0.2' : '10.1.0.0 255.255.255.0 172.16.0.1'}`, 'end']) await vm.cli(l);
     const [wan, lan, peer, ownLan, peerLan] = side === 'A'
       ? ['172.17.0.1', '10.1.0.1', '172.17.0.2', '10.1.0.0/24', '10.2.0.0/24'] : ['172.17.0.2', '10.2.0.1', '172.17.0.1', '10.2.0.0/24', '10.1.0.0/24'];
+    if (anchor === 'libreswan') {
+      await startGuestPluto(vm, { netns: 'swan', ifname: 'eth2', wan: `${wan}/24`, lan: `${lan}/32` });
+      await vm.shell(`/sbin/ip netns exec swan /sbin/ip route add ${peerLan} via ${peer} src ${lan}`);
+      await loadGuestLibreswan(vm, [{
+        name: 'peer', version: 2, left: wan, right: peer, leftSubnet: ownLan, rightSubnet: peerLan, psk: IKEV2_PAIR_PSK,
+        ike: 'aes256-sha2_256-modp2048', esp: 'aes_gcm256',
+      }]);
+      continue;
+    }
     await startGuestCharon(vm, { netns: 'swan', ifname: 'eth2', wan: `${wan}/24`, lan: `${lan}/32` });
     await vm.shell(`/sbin/ip netns exec swan /sbin/ip route add ${peerLan} via ${peer} src ${lan}`);
     await loadGuestSwanctl(vm, [{
@@ -83,8 +95,8 @@ async function tunnels(a: Appliance, b: Appliance): Promise<void> {
   }
   // local traffic from the LAN address leaves by the route with that source
   await a.shell('/sbin/ip route replace 10.2.0.0/24 via 172.16.0.2 src 10.1.0.1');
-  const init = await guestSwanctl(a, '--initiate --child lan', 90000);
-  if (init.code !== 0) throw new Error(`strongSwan pair did not come up: ${init.out.slice(-500)}`);
+  const init = anchor === 'libreswan' ? await guestWhack(a, '--initiate --name peer', 120000) : await guestSwanctl(a, '--initiate --child lan', 90000);
+  if (init.code !== 0) throw new Error(`${anchor} pair did not come up: ${init.out.slice(-500)}`);
 }
 
 /** Alternating runs through Rampart's tunnel and strongSwan's; the medians. */
@@ -121,27 +133,30 @@ export async function run(ctx: BenchContext): Promise<void> {
     const why = ex.extrasMissing();
     if (why) { ctx.log(`appliance: esp-tcp-xfrm skipped, ${why}`); return; }
     const initrd = await ex.initrdWithExtras(outDir, ex.buildTestExtras(dir), join(dir, 'initrd-extras'));
+    const lswMissing = ex.libreswanMissing();
+    if (lswMissing) ctx.log(`appliance: ${lswMissing}; strongSwan is the anchor`);
+    const anchor: Anchor = lswMissing ? 'strongswan' : 'libreswan';
 
-    // 1. Rampart at both ends on the kernel XFRM path, strongSwan beside it
+    // 1. Rampart at both ends on the kernel XFRM path, the anchor beside it
     let [a, b] = await pair(outDir, dir, initrd, 'x');
     vms.push(a, b);
-    await tunnels(a, b);
+    await tunnels(a, b, anchor);
     const x = await alternate(a, b, secs);
     ctx.report('esp-tcp-xfrm', x.rampart, 'Mbit/s');
-    ctx.report('esp-tcp-strongswan-guest', x.swan, 'Mbit/s');
-    ctx.ratio('esp-tcp-vs-strongswan-guest', x.rampart / x.swan);
+    ctx.report(`esp-tcp-${anchor}-guest`, x.swan, 'Mbit/s');
+    ctx.ratio(`esp-tcp-vs-${anchor}-guest`, x.rampart / x.swan);
     await a.powerOff();
     await b.powerOff();
 
-    // 2. the same VMs rebooted onto Rampart's userspace data path, strongSwan beside it again
+    // 2. the same VMs rebooted onto Rampart's userspace data path, the anchor beside it again
     [a, b] = await pair(outDir, dir, initrd, 'u', 'rampart.dataplane=userspace');
     vms.push(a, b);
     const path = await a.cli('show crypto engine configuration | include data path');
     if (!/userspace/.test(path)) throw new Error(`rampart.dataplane=userspace did not choose the userspace path: ${path}`);
-    await tunnels(a, b);
+    await tunnels(a, b, anchor);
     const u = await alternate(a, b, secs);
     ctx.report('esp-tcp-userspace-guest', u.rampart, 'Mbit/s');
-    ctx.log(`appliance: strongSwan beside the userspace run: ${u.swan.toFixed(2)} Mbit/s`);
+    ctx.log(`appliance: ${anchor} beside the userspace run: ${u.swan.toFixed(2)} Mbit/s`);
     ctx.ratio('xfrm-vs-userspace-guest', (x.rampart / x.swan) / (u.rampart / u.swan));
   } finally {
     for (const vm of vms) await vm.powerOff().catch(() => {});

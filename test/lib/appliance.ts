@@ -24,6 +24,8 @@ interface FirmwareModule {
 
 interface ExtrasModule {
   extrasMissing(): string | undefined;
+  /** Why the extras carry no libreswan (its packages could not be fetched), or undefined. */
+  libreswanMissing(): string | undefined;
   buildTestExtras(dir: string): string;
   initrdWithExtras(imageDir: string, extras: string, out: string): Promise<string>;
 }
