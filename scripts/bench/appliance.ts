@@ -133,7 +133,8 @@ export async function run(ctx: BenchContext): Promise<void> {
     const why = ex.extrasMissing();
     if (why) { ctx.log(`appliance: esp-tcp-xfrm skipped, ${why}`); return; }
     const initrd = await ex.initrdWithExtras(outDir, ex.buildTestExtras(dir), join(dir, 'initrd-extras'));
-    const lswMissing = ex.libreswanMissing();
+    // BENCH_APPLIANCE_ANCHOR=strongswan: strongSwan (kernel-netlink) as the anchor instead
+    const lswMissing = process.env.BENCH_APPLIANCE_ANCHOR === 'strongswan' ? 'strongSwan asked for' : ex.libreswanMissing();
     if (lswMissing) ctx.log(`appliance: ${lswMissing}; strongSwan is the anchor`);
     const anchor: Anchor = lswMissing ? 'strongswan' : 'libreswan';
 
