@@ -18,14 +18,14 @@ const { buildSea } = await import(pathToFileURL(join(root, 'scripts', 'sea.mjs')
 const sea = await buildSea({ outDir: join(work, 'sea'), board: 'sim' });
 
 t.test('rampart version names version, commit, build date and board', async (t) => {
-  const out = execFileSync(sea.exe, ['version'], { encoding: 'utf8', timeout: 20000 });
+  const out = execFileSync(sea.exe, ['version'], { encoding: 'utf8', timeout: 60_000 });
   const head = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
   const pkg = (await import(pathToFileURL(join(root, 'package.json')).href, { with: { type: 'json' } })).default as { version: string };
   t.match(out, new RegExp(`^rampart ${pkg.version.replace(/\./g, '\\.')}\\n`));
   t.match(out, new RegExp(`\\ncommit ${head}(-dirty)?\\n`), 'the commit of this tree');
   t.match(out, /\nbuilt \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n/);
   t.match(out, /\nboard sim\n$/);
-  t.equal(out, execFileSync(sea.exe, ['--version'], { encoding: 'utf8', timeout: 20000 }), '--version says the same');
+  t.equal(out, execFileSync(sea.exe, ['--version'], { encoding: 'utf8', timeout: 60_000 }), '--version says the same');
 });
 
 t.test('the executable carries its addons beside it and boots the box', async (t) => {

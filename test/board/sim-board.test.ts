@@ -69,7 +69,7 @@ t.test('ports are shown as they are wired', async (t) => {
 
 t.test('rampart daemon refuses a --port naming no port of the board', async (t) => {
   const bundle = await bundleForNode(join(root, 'firmware', 'entry.ts'));
-  const r = spawnSync(process.execPath, [bundle, 'daemon', '--profile', 'branch', '--state', join(dir, 'refuse'), '--port', 'Serial9/9=lo'], { encoding: 'utf8', timeout: 20000 });
+  const r = spawnSync(process.execPath, [bundle, 'daemon', '--profile', 'branch', '--state', join(dir, 'refuse'), '--port', 'Serial9/9=lo'], { encoding: 'utf8', timeout: 60_000 });
   t.not(r.status, 0);
   t.match(r.stderr, /--port Serial9\/9=lo: this board has no port Serial9\/9/);
 });

@@ -46,13 +46,13 @@ async function scenario(t: Tap, pair: BoxPair): Promise<void> {
   t.ok(await pair.trafficAtoB(5000), `${pair.kind}: and traffic still passes`);
 }
 
-t.test('fake packet I/O (in process)', { timeout: 120_000 }, async (t) => {
+t.test('fake packet I/O (in process)', { timeout: 300_000 }, async (t) => {
   const pair = await startFakePair();
   t.teardown(() => pair.close());
   await scenario(t, pair);
 });
 
-t.test('real sockets (namespaces)', { timeout: 180_000, skip: isRoot() ? false : 'needs root: network namespaces' }, async (t) => {
+t.test('real sockets (namespaces)', { timeout: 300_000, skip: isRoot() ? false : 'needs root: network namespaces' }, async (t) => {
   const pair = await startRealPair('bxpair');
   t.teardown(() => pair.close());
   await scenario(t, pair);

@@ -11,7 +11,7 @@ import { rsyslogSkip as skip, startRsyslog } from '../logging/rsyslog.js';
 
 const SECRET = 'sysl0g-s3cret';
 
-t.test('rsyslog in a namespace receives what logging trap admits', { timeout: 120_000, ...(skip ? { skip } : {}) }, async (t) => {
+t.test('rsyslog in a namespace receives what logging trap admits', { timeout: 300_000, ...(skip ? { skip } : {}) }, async (t) => {
   const lab = Lab.create('rt-syslog');
   t.teardown(() => lab.destroy());
   lab.addNamespace('box');

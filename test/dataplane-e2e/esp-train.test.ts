@@ -66,7 +66,7 @@ function counter(show: string, name: string): number {
   return m ? Number(m[1]) : -1;
 }
 
-t.test('GRO trains of ESP in UDP opened in one call: a 20 MB TCP stream arrives intact', { skip, timeout: 240_000 }, async (tt) => {
+t.test('GRO trains of ESP in UDP opened in one call: a 20 MB TCP stream arrives intact', { skip, timeout: 300_000 }, async (tt) => {
   const { Lab } = await import('../lib/netns.js');
   const lab = Lab.create('esptrain');
   tt.teardown(() => lab.destroy());

@@ -60,7 +60,7 @@ function engineCounter(show: string, name: string): number {
   return m ? Number(m[1]) : NaN;
 }
 
-t.test('mutated ESP/AH/UDP-encap packets at a running daemon', { skip, timeout: 240_000 }, async (t) => {
+t.test('mutated ESP/AH/UDP-encap packets at a running daemon', { skip, timeout: 300_000 }, async (t) => {
   const pair = await startPair('dpe-fuzz');
   t.teardown(() => pair.close());
   const { lab, gwA, gwB } = pair;

@@ -16,7 +16,7 @@ function counter(show: string, name: string): number {
   return m ? Number(m[1]) : NaN;
 }
 
-t.test('manual SAs between two Rampart daemons', { skip, timeout: 180_000 }, async (t) => {
+t.test('manual SAs between two Rampart daemons', { skip, timeout: 300_000 }, async (t) => {
   const pair: RampartPair = await startPair('dpe-man');
   t.teardown(() => pair.close());
   const { lab, gwA, gwB } = pair;

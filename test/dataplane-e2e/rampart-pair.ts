@@ -40,7 +40,7 @@ export { rampartBundle };
 export async function startGateway(lab: Lab, ns: 'gwA' | 'gwB', bin: string): Promise<Gateway> {
   void bin; // startBox bundles once per process
   const nodeFlags = process.env.RAMPART_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.RAMPART_CPU_PROF}`] : [];
-  const box = await startBox({ lab, ns, ports: { 'FastEthernet0/0': 'wan0', 'FastEthernet0/1': 'lan0' }, nodeFlags, startTimeoutMs: 15_000 });
+  const box = await startBox({ lab, ns, ports: { 'FastEthernet0/0': 'wan0', 'FastEthernet0/1': 'lan0' }, nodeFlags });
   // configure returns the output of every line (tests look at errors themselves) once applied
   return { ns, proc: box.proc!, socket: box.socket, con: box.con, configure: (lines) => box.configureLenient(lines), exec: (line) => box.exec(line) };
 }

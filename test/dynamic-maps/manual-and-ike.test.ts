@@ -26,7 +26,7 @@ function config(side: 'A' | 'B'): string[] {
   ];
 }
 
-t.test('one crypto map set with an ipsec-manual and an ipsec-isakmp entry: both carry their own traffic', { skip, timeout: 180_000 }, async (t) => {
+t.test('one crypto map set with an ipsec-manual and an ipsec-isakmp entry: both carry their own traffic', { skip, timeout: 300_000 }, async (t) => {
   const pair = await startPair('mixmap');
   t.teardown(() => pair.close());
   const { lab, gwA, gwB } = pair;

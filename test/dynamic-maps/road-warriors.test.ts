@@ -20,7 +20,7 @@ const skip = !isRoot()
 
 const KINDS: RwKind[] = ['v1-main', 'v1-aggressive', 'v2'];
 
-t.test('dynamic crypto map hub with three strongSwan road warriors (IKEv1 main, IKEv1 aggressive FQDN, IKEv2)', { skip, timeout: 240_000 }, async (t) => {
+t.test('dynamic crypto map hub with three strongSwan road warriors (IKEv1 main, IKEv1 aggressive FQDN, IKEv2)', { skip, timeout: 300_000 }, async (t) => {
   const lab = Lab.create('rdynrw');
   t.teardown(() => lab.destroy());
   const topo = buildHubSpokes(lab, 3);
@@ -90,7 +90,7 @@ t.test('dynamic crypto map hub with three strongSwan road warriors (IKEv1 main, 
   t.notMatch(hub.proc.output, new RegExp(`${PSK_V1}|${PSK_AGG}|${PSK_V2}`), 'no PSK in the daemon output');
 });
 
-t.test('a road warrior offering more than the template allows is refused, with the reason', { skip, timeout: 180_000 }, async (t) => {
+t.test('a road warrior offering more than the template allows is refused, with the reason', { skip, timeout: 300_000 }, async (t) => {
   const lab = Lab.create('rdynrf');
   t.teardown(() => lab.destroy());
   const topo = buildHubSpokes(lab, 2, { spokeHosts: false });

@@ -20,7 +20,7 @@ const skip = !isRoot()
   : !haveStrongswan() ? 'needs strongSwan (strongswan-charon strongswan-swanctl libcharon-extra-plugins)'
     : !hasCommand('ip') ? 'needs iproute2' : undefined;
 
-t.test('static entry for one peer, dynamic map for the rest: the static peer keeps its static policy', { skip, timeout: 180_000 }, async (t) => {
+t.test('static entry for one peer, dynamic map for the rest: the static peer keeps its static policy', { skip, timeout: 300_000 }, async (t) => {
   const lab = Lab.create('rdynst');
   t.teardown(() => lab.destroy());
   const topo = buildHubSpokes(lab, 2);
@@ -104,7 +104,7 @@ t.test(`${LOOP_SETUPS} road warriors connect and leave: nothing left behind`, { 
   if (process.env.DYNAMIC_LOOP_DEBUG) t.comment(hub.proc.output.slice(-6000));
 });
 
-t.test('a road warrior that dies silently: DPD takes its SAs, temporary entry and route away', { skip, timeout: 180_000 }, async (t) => {
+t.test('a road warrior that dies silently: DPD takes its SAs, temporary entry and route away', { skip, timeout: 300_000 }, async (t) => {
   const lab = Lab.create('rdyndpd');
   t.teardown(() => lab.destroy());
   const topo = buildHubSpokes(lab, 1);

@@ -32,7 +32,7 @@ function tedBoxConfig(s: Spoke, n: number): string[] {
   ];
 }
 
-t.test('TED among three Rampart boxes: each LAN reaches each other LAN, peers discovered', { skip, timeout: 240_000 }, async (t) => {
+t.test('TED among three Rampart boxes: each LAN reaches each other LAN, peers discovered', { skip, timeout: 300_000 }, async (t) => {
   const lab = Lab.create('rdynted');
   t.teardown(() => lab.destroy());
   const topo = buildHubSpokes(lab, 3);

@@ -11,7 +11,7 @@ const skip = !isRoot() ? 'needs root: network namespaces' : !hasCommand('ip') ? 
 const PSK = 'ah-esp-psk-77';
 
 for (const [tag, transform] of [['b', 'ah-sha-hmac esp-aes 256 esp-sha-hmac']] as const) {
-  t.test(`two Rampart boxes with transform set ${transform}`, { skip, timeout: 90_000 }, async (t) => {
+  t.test(`two Rampart boxes with transform set ${transform}`, { skip, timeout: 300_000 }, async (t) => {
     const { lab, gwA, gwB } = await rampartPairLab(t, `rk1h${tag}`);
     const common = { psk: PSK, policy: ['encryption aes 256', 'hash sha', 'group 2'], transform };
     t.notMatch(await gwA.configure(gatewayConfig({ ...common, hostname: 'gwA', wan: '172.16.0.1', lan: '10.1.0.1', lanNet: '10.1.0.0', remoteLanNet: '10.2.0.0', peers: ['172.16.0.2'] })), /\[.*\] %/);

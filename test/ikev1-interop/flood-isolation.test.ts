@@ -23,7 +23,7 @@ function intakeCounters(show: string): { received: number; served: number; known
   return { received: Number(a[1]), served: Number(a[2]), known: Number(a[3]), dropped: Number(b[1]) };
 }
 
-t.test('an MM1 flood at gwB: ESP continues, a known peer sets up again, counters add up', { skip, timeout: 180_000 }, async (t) => {
+t.test('an MM1 flood at gwB: ESP continues, a known peer sets up again, counters add up', { skip, timeout: 300_000 }, async (t) => {
   const { lab, gwA, gwB, sources } = await rampartPairWithFlooder(t, 'rfli', PSK);
   await ping(lab, 'hostA', '10.2.0.2', { count: 2, timeoutSec: 1 });
   t.ok(await ping(lab, 'hostA', '10.2.0.2', { count: 3, timeoutSec: 3 }), 'tunnel up before the flood');

@@ -6,7 +6,7 @@ import { formatReport, runCampaign } from '../lib/ike-fuzz-campaign.js';
 
 const skip = !isRoot() ? 'needs root: network namespaces' : !hasCommand('ip') ? 'needs iproute2' : undefined;
 
-t.test('fuzz campaign slice against a live daemon', { skip, timeout: 150_000 }, async (t) => {
+t.test('fuzz campaign slice against a live daemon', { skip, timeout: 300_000 }, async (t) => {
   const r = await runCampaign(t, { count: 40_000, seconds: 30, log: (l) => t.comment(l) });
   for (const l of formatReport(r)) t.comment(l);
   t.ok(r.corpus >= 10, `a real corpus was captured (${r.corpus} datagrams)`);

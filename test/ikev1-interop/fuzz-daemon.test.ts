@@ -15,7 +15,7 @@ const COUNT = 20_000;
 const MAX_MS = 20_000;
 const HALF_OPEN_LIMIT = 256;
 
-t.test('fuzz a running IKEv1 responder', { skip, timeout: 170_000 }, async (t) => {
+t.test('fuzz a running IKEv1 responder', { skip, timeout: 300_000 }, async (t) => {
   const { lab, gwA, gwB } = await rampartPairLab(t, 'rk1f', {
     extend: (l) => { // the fuzzer's namespace, behind gwB
       l.addNamespace('fz');

@@ -21,8 +21,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** `opts.env` / `opts.nodeFlags` go to the daemon (benches: `RAMPART_DEBUG: ''` turns its stderr trace off). */
 export async function startRampart(lab: Lab, ns: string, ports: Record<string, string>,
   opts: { env?: NodeJS.ProcessEnv; nodeFlags?: string[] } = {}): Promise<RampartGw> {
-  // generous: a daemon starting on a loaded 2-core box (load average 40+) took more than 15 s
-  const box = await startBox({ lab, ns, ports, startTimeoutMs: 60_000, ...opts });
+  const box = await startBox({ lab, ns, ports, ...opts });
   return {
     ns, proc: box.proc!, socket: box.socket, con: box.con,
     // the output of the lines that failed (tests check it is empty), once applied

@@ -13,7 +13,7 @@ import { gatewayConfig, sleep, rampartPairLab, tcpEcho, waitForText } from './la
 const skip = !isRoot() ? 'needs root: network namespaces' : !hasCommand('nft') ? 'needs nftables (nft) for the NAT namespace' : undefined;
 const PSK = 'nat-dpd-psk-0815';
 
-t.test('NAT between two Rampart boxes, then DPD against a killed peer', { skip, timeout: 170_000 }, async (t) => {
+t.test('NAT between two Rampart boxes, then DPD against a killed peer', { skip, timeout: 300_000 }, async (t) => {
   const { lab, gwA, gwB } = await rampartPairLab(t, 'rk1n', { nat: true });
   const common = { psk: PSK, policy: ['encryption aes 256', 'hash sha', 'group 14'], transform: 'esp-aes 256 esp-sha-hmac', keepalive: '10 2' };
   t.notMatch(await gwA.configure(gatewayConfig({ ...common, hostname: 'gwA', wan: '172.16.0.1', lan: '10.1.0.1', lanNet: '10.1.0.0', remoteLanNet: '10.2.0.0', peers: ['172.17.0.2'], gateway: '172.16.0.254' })), /\[.*\] %/);

@@ -40,7 +40,7 @@ function pending(gw: RampartGw): string {
   return (gw.con as unknown as { buf: string }).buf;
 }
 
-t.test('two Rampart boxes with the guide AES static crypto map example', { skip, timeout: 170_000 }, async (t) => {
+t.test('two Rampart boxes with the guide AES static crypto map example', { skip, timeout: 300_000 }, async (t) => {
   const { lab, gwA, gwB } = await rampartPairLab(t, 'rk1p');
   t.notMatch(await gwA.configure(guideConfig('A')), /\[.*\] %/, 'gwA accepts the guide config');
   t.notMatch(await gwB.configure(guideConfig('B')), /\[.*\] %/, 'gwB accepts the guide config');

@@ -45,7 +45,7 @@ const suites: Suite[] = [
 const ONLY = process.env.IKEV1_DAEMON_ONLY;
 
 for (const s of suites.filter((x) => !ONLY || x.tag === ONLY)) {
-  t.test(`Rampart daemon <-> strongSwan IKEv1: ${s.name}`, { skip, timeout: 120_000 }, async (t) => {
+  t.test(`Rampart daemon <-> strongSwan IKEv1: ${s.name}`, { skip, timeout: 300_000 }, async (t) => {
     const lab = Lab.create(`rk1d${s.tag}`);
     t.teardown(() => lab.destroy());
     for (const ns of ['hostA', 'gwA', 'gwB', 'hostB']) lab.addNamespace(ns);

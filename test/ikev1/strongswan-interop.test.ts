@@ -61,7 +61,7 @@ async function waitFor(p: LabProcess, type: string, ms: number): Promise<EngineE
 
 for (const c of cases.filter((x) => !ONLY || x.name.includes(ONLY))) {
   for (const rampartInitiates of [true, false]) {
-    t.test(`strongSwan interop: ${c.name}, ${rampartInitiates ? 'Rampart initiates' : 'strongSwan initiates'}`, { skip, timeout: 90_000 }, async (t) => {
+    t.test(`strongSwan interop: ${c.name}, ${rampartInitiates ? 'Rampart initiates' : 'strongSwan initiates'}`, { skip, timeout: 300_000 }, async (t) => {
       const lab = Lab.create(`rt-i1${c.set.name}${c.aggressive ? 'g' : ''}${rampartInitiates ? 'r' : 's'}`);
       t.teardown(() => lab.destroy());
       lab.addNamespace('r');

@@ -16,7 +16,7 @@ const PSK = 'rampart-ikev2-diagnose-psk';
 const R = '10.79.90.1';
 const S = '10.79.90.2';
 
-t.test('show crypto ikev2 diagnose names what differed (strongSwan peer)', { skip, timeout: 170_000 }, async (t) => {
+t.test('show crypto ikev2 diagnose names what differed (strongSwan peer)', { skip, timeout: 300_000 }, async (t) => {
   const lab = Lab.create('ri2diag');
   t.teardown(() => lab.destroy());
   lab.addNamespace('r');

@@ -52,7 +52,7 @@ function installWireCounters(lab: Lab, ns: string): () => { esp: number; udpEsp:
   };
 }
 
-t.test('force-encap: Rampart (initiator) <-> strongSwan without NAT, ESP in UDP 4500 both ways', { skip: swanSkip, timeout: 120_000 }, async (t) => {
+t.test('force-encap: Rampart (initiator) <-> strongSwan without NAT, ESP in UDP 4500 both ways', { skip: swanSkip, timeout: 300_000 }, async (t) => {
   const { Lab } = await import('../lib/netns.js');
   const lab = Lab.create('fe-swan');
   t.teardown(() => lab.destroy());
@@ -94,7 +94,7 @@ t.test('force-encap: Rampart (initiator) <-> strongSwan without NAT, ESP in UDP 
   t.ok(w.udpEsp >= 10, 'ESP in UDP 4500 from gwA');
 });
 
-t.test('force-encap on the initiator only: Rampart <-> Rampart, UDP 4500 on the wire, no protocol 50', { skip: rootSkip, timeout: 150_000 }, async (t) => {
+t.test('force-encap on the initiator only: Rampart <-> Rampart, UDP 4500 on the wire, no protocol 50', { skip: rootSkip, timeout: 300_000 }, async (t) => {
   const { lab, topo, gwA, gwB } = await rampartPairLab(t, 'fe-pair');
   const a = topo.addr;
   const wire = installWireCounters(lab, 'gwB');

@@ -15,7 +15,7 @@ const skip = !isRoot()
 
 const PSK = 'rampart-ikev2-rekey-psk';
 
-t.test('Rampart rekeys CHILD and IKE SA (120 s lifetimes) under ping: at most one lost', { skip, timeout: 175_000 }, async (t) => {
+t.test('Rampart rekeys CHILD and IKE SA (120 s lifetimes) under ping: at most one lost', { skip, timeout: 300_000 }, async (t) => {
   const lab = Lab.create('ri2rkey');
   t.teardown(() => lab.destroy());
   const s2s = buildSiteToSite(lab);

@@ -57,7 +57,7 @@ const ONLY = process.env.IKEV2_INTEROP_ONLY;
 
 cases.forEach((c, idx) => {
   if (ONLY && !c.name.includes(ONLY)) return;
-  t.test(`Rampart daemon <-> strongSwan IKEv2: ${c.name}`, { skip, timeout: 150_000 }, async (t) => {
+  t.test(`Rampart daemon <-> strongSwan IKEv2: ${c.name}`, { skip, timeout: 300_000 }, async (t) => {
     const net = 80 + idx;
     const R = `10.79.${net}.1`;
     const S = `10.79.${net}.2`;

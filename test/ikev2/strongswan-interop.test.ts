@@ -81,7 +81,7 @@ type Tap = typeof t;
 for (const c of cases.filter((x) => !ONLY || x.name.includes(ONLY))) {
   for (const rampartInitiates of [true, false]) {
     const tag = `${cases.indexOf(c)}${rampartInitiates ? 'r' : 's'}`;
-    t.test(`strongSwan IKEv2 interop: ${c.name}, ${rampartInitiates ? 'Rampart initiates' : 'strongSwan initiates'}`, { skip, timeout: 120_000 }, async (t) => {
+    t.test(`strongSwan IKEv2 interop: ${c.name}, ${rampartInitiates ? 'Rampart initiates' : 'strongSwan initiates'}`, { skip, timeout: 300_000 }, async (t) => {
       const { lab, swan } = await setup(t as unknown as Tap, tag, c.swanIke, c.swanEsp);
       const rekey = !!c.rekey && rampartInitiates;
       const cfg: Ikev2DriverConfig = {
@@ -124,7 +124,7 @@ for (const c of cases.filter((x) => !ONLY || x.name.includes(ONLY))) {
   }
 }
 
-t.test('strongSwan IKEv2 interop: proposal mismatch is diagnosed by the Rampart responder', { skip, timeout: 60_000 }, async (t) => {
+t.test('strongSwan IKEv2 interop: proposal mismatch is diagnosed by the Rampart responder', { skip, timeout: 300_000 }, async (t) => {
   const { lab, swan } = await setup(t as unknown as Tap, 'pm', 'aes128-sha1-modp2048', 'aes128-sha1');
   const cfg: Ikev2DriverConfig = {
     local: R, remote: S, psk: PSK, initiate: false, ike: [{ name: 'ONLY-AES256', encryption: ['aes-cbc-256'], integrity: ['sha256'], dhGroups: [14] }],
@@ -144,7 +144,7 @@ t.test('strongSwan IKEv2 interop: proposal mismatch is diagnosed by the Rampart 
   t.match(swan.log(), /NO_PROPOSAL_CHOSEN/, 'charon got NO_PROPOSAL_CHOSEN');
 });
 
-t.test('strongSwan IKEv2 interop: strongSwan rekeys the child and the IKE SA, Rampart responds', { skip, timeout: 90_000 }, async (t) => {
+t.test('strongSwan IKEv2 interop: strongSwan rekeys the child and the IKE SA, Rampart responds', { skip, timeout: 300_000 }, async (t) => {
   const { lab, swan } = await setup(t as unknown as Tap, 'rk', 'aes128-sha256-modp2048', 'aes128-sha256-modp2048', { childSec: 5, ikeSec: 14 });
   const cfg: Ikev2DriverConfig = {
     local: R, remote: S, psk: PSK, initiate: false, ike: [{ encryption: ['aes-cbc-128'], integrity: ['sha256'], dhGroups: [14] }],

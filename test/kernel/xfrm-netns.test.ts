@@ -19,7 +19,7 @@ const NS = `${PREFIX}${process.pid}`;
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 
 function ip(...args: string[]): { ok: boolean; out: string } {
-  const r = spawnSync('ip', args, { encoding: 'utf8', timeout: 10_000 });
+  const r = spawnSync('ip', args, { encoding: 'utf8', timeout: 60_000 });
   return { ok: r.status === 0, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }
 function must(...args: string[]): string {

@@ -56,7 +56,7 @@ for (const how of ['throw', 'exit', 'sigterm']) {
   t.test(`cleanup when the owner dies (${how})`, { skip }, async (t) => {
     const file = await bundleForNode(CRASH);
     t.teardown(() => { Lab.cleanupPrefix('rt-crash'); spawnSync('rm', ['-f', file]); });
-    const r = spawnSync(process.execPath, [file, how], { encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(process.execPath, [file, how], { encoding: 'utf8', timeout: 60_000 });
     const m = /ready (\d+)/.exec(r.stdout);
     t.ok(m, `child built its lab (${r.stdout.trim()} ${r.stderr.split('\n')[0] ?? ''})`);
     t.not(r.status, 0, 'child died');

@@ -58,7 +58,7 @@ export async function startFakePair(): Promise<BoxPair> {
   const b = await box('b');
   return {
     kind: 'fake', a, b,
-    async trafficAtoB(timeoutMs = 15_000) {
+    async trafficAtoB(timeoutMs = 60_000) {
       const end = Date.now() + timeoutMs;
       for (let seq = 1; Date.now() < end; seq++) {
         const before = delivered.b.length;
@@ -81,7 +81,7 @@ export async function startRealPair(prefix: string): Promise<BoxPair> {
     const b = await startBox({ lab, ns: topo.gwB, ports: PAIR_PORTS });
     return {
       kind: 'real', a, b,
-      async trafficAtoB(timeoutMs = 15_000) {
+      async trafficAtoB(timeoutMs = 60_000) {
         const end = Date.now() + timeoutMs;
         while (Date.now() < end) if (await ping(lab, 'hostA', SITE_ADDR.hostB, { count: 1, timeoutSec: 1 })) return true;
         return false;

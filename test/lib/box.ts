@@ -129,7 +129,7 @@ export async function startBox(opts: LabBoxOptions): Promise<Box> {
   const argv = [process.execPath, '--enable-source-maps', ...(opts.nodeFlags ?? []), bin, 'daemon', '--board', 'sim', '--state', state, '--socket', socket];
   for (const [port, ifname] of Object.entries(opts.ports)) argv.push('--port', `${port}=${ifname}`);
   const proc = opts.lab.spawn(opts.ns, argv, { name: `${opts.ns}-rampart`, env: { ...process.env, RAMPART_DEBUG: '1', ...opts.env } });
-  const con = await openConsole(socket, () => proc.running, () => proc.output, opts.startTimeoutMs ?? 20_000);
+  const con = await openConsole(socket, () => proc.running, () => proc.output, opts.startTimeoutMs ?? 120_000);
   const box = boxOf(opts.ns, socket, state, con, async () => { con.close(); await proc.stop(); });
   box.proc = proc;
   return box;
@@ -144,7 +144,7 @@ export async function startInProcessBox(opts: InProcessBoxOptions = {}): Promise
     ...(opts.services ? { services: opts.services } : {}), ...(opts.binds ? { binds: opts.binds } : {}),
   });
   await daemon.start();
-  const con = await openConsole(socket, () => true, () => daemon.bootLog.join('\n'), 10_000);
+  const con = await openConsole(socket, () => true, () => daemon.bootLog.join('\n'), 60_000);
   const box = boxOf(opts.name ?? 'box', socket, state, con, async () => {
     con.close();
     await daemon.stop();

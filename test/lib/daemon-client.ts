@@ -64,7 +64,7 @@ export class ScriptedConsole {
    * Waits until the daemon applied every configuration change made so far (instead of
    * sleeping); returns the revision, the applied revision and the last apply's failures.
    */
-  async waitApplied(timeoutMs = 10_000): Promise<AppliedReply> {
+  async waitApplied(timeoutMs = 60_000): Promise<AppliedReply> {
     return this.client.call<AppliedReply>('applied', { timeoutMs });
   }
 

@@ -32,7 +32,7 @@ export function spawnOnPty(command: string, opts: { cwd?: string; env?: NodeJS.P
     sinceMark: () => out.slice(markAt),
     mark: () => { markAt = out.length; },
     type: (keys) => { child.stdin!.write(keys); },
-    expect: (re, timeoutMs = 15000) => new Promise((resolve, reject) => {
+    expect: (re, timeoutMs = 60_000) => new Promise((resolve, reject) => {
       const deadline = Date.now() + timeoutMs;
       let settled = false;
       const check = () => {

@@ -253,7 +253,7 @@ export class StrongswanPeer {
   }
 
   /** Starts charon and waits (up to timeoutMs) until its VICI socket answers. */
-  async start(timeoutMs = 10_000): Promise<void> {
+  async start(timeoutMs = 60_000): Promise<void> {
     const script = `mount -t tmpfs tmpfs /run && exec ${CHARON_PATH}`;
     this.proc = this.lab.spawn(this.ns, ['unshare', '-m', 'sh', '-c', script], {
       name: `charon-${this.ns}`,

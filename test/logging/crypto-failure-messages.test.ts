@@ -80,7 +80,7 @@ t.test('IKE authentication failures: one message per peer per 30 s', async (t) =
 
 const skip = !isRoot() ? 'needs root: network namespaces' : !hasCommand('ip') ? 'needs iproute2' : undefined;
 
-t.test('a wrong pre-shared key: %CRYPTO-4-IKMP_BAD_MESSAGE on the responder, no key anywhere', { skip, timeout: 120_000 }, async (t) => {
+t.test('a wrong pre-shared key: %CRYPTO-4-IKMP_BAD_MESSAGE on the responder, no key anywhere', { skip, timeout: 300_000 }, async (t) => {
   const { lab, gwA, gwB } = await rampartPairLab(t, 'lg-psk');
   const common = { policy: ['encryption aes 256', 'hash sha', 'group 14'], transform: 'esp-aes 256 esp-sha-hmac' };
   t.notMatch(await gwA.configure([...gatewayConfig({ ...common, psk: 'key-of-A-1234', hostname: 'gwA', wan: '172.16.0.1', lan: '10.1.0.1', lanNet: '10.1.0.0', remoteLanNet: '10.2.0.0', peers: ['172.16.0.2'] }), 'logging buffered 16384 debugging']), /\[.*\] %/);

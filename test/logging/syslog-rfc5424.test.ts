@@ -10,7 +10,7 @@ import { startRampart } from '../ikev1-interop/lab.js';
 import { rsyslogSkip as skip, startRsyslog } from './rsyslog.js';
 const SECRET = 'rfc5424-s3cret';
 
-t.test('rsyslog parses Rampart\'s RFC 5424 messages', { timeout: 120_000, ...(skip ? { skip } : {}) }, async (t) => {
+t.test('rsyslog parses Rampart\'s RFC 5424 messages', { timeout: 300_000, ...(skip ? { skip } : {}) }, async (t) => {
   const lab = Lab.create('rt-5424');
   t.teardown(() => lab.destroy());
   lab.addNamespace('box');

@@ -54,7 +54,7 @@ async function pingFrom(gw: RampartGw, lab: Parameters<typeof ping>[0], src: str
   return false;
 }
 
-t.test('configure replace: unchanged tunnels keep their SAs, a changed entry is renegotiated', { skip, timeout: 240_000 }, async (t) => {
+t.test('configure replace: unchanged tunnels keep their SAs, a changed entry is renegotiated', { skip, timeout: 300_000 }, async (t) => {
   const { lab, gwA, gwB } = await rampartPairLab(t, 'mgrp', { extend: (l) => l.addAddress('hostA', 'eth0', `${HOST_A2}/24`) });
   t.notMatch(await gwA.configure(config('A')), /\[.*\] %/, 'gwA configured');
   t.notMatch(await gwB.configure(config('B')), /\[.*\] %/, 'gwB configured');

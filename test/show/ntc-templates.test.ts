@@ -279,7 +279,7 @@ const EXTRA = (side: 'A' | 'B'): string[] => [
 ];
 
 
-t.test('IKEv1 tunnel with PFS: live show output through the ntc-templates parsers', { skip, timeout: 240_000 }, async (t) => {
+t.test('IKEv1 tunnel with PFS: live show output through the ntc-templates parsers', { skip, timeout: 300_000 }, async (t) => {
   const { lab, topo, gwA, gwB } = await rampartPairLab(t, 'ntc-v1');
   const a = topo.addr;
   const side = (s: 'A' | 'B') => gatewayConfig({
@@ -332,7 +332,7 @@ t.test('IKEv1 tunnel with PFS: live show output through the ntc-templates parser
   t.comment(`IKEv1 box: ${r.pass}/${r.total} templates parse to what the box knows`);
 });
 
-t.test('IKEv2 tunnel, ESP in UDP 4500: live show output through the ntc-templates parsers', { skip, timeout: 240_000 }, async (t) => {
+t.test('IKEv2 tunnel, ESP in UDP 4500: live show output through the ntc-templates parsers', { skip, timeout: 300_000 }, async (t) => {
   const { lab, topo, gwA, gwB } = await rampartPairLab(t, 'ntc-v2');
   const a = topo.addr;
   t.notMatch(await gwA.configure([...ikev2PairConfig('A', { forceEncap: true }), ...EXTRA('A')]), BAD, 'gwA configured');

@@ -71,7 +71,7 @@ function spokeConfig(n: number, ike: 1 | 2): string[] {
 
 const versions = process.env.VTI_IKE ? [Number(process.env.VTI_IKE) as 1 | 2] : [2, 1] as const;
 for (const ike of versions) {
-t.test(`DVTI hub (IKEv${ike}): one Virtual-Access per spoke session, routes to its proxies, gone with the session`, { skip, timeout: 240_000 }, async (t) => {
+t.test(`DVTI hub (IKEv${ike}): one Virtual-Access per spoke session, routes to its proxies, gone with the session`, { skip, timeout: 300_000 }, async (t) => {
   const lab = Lab.create(`dvti${ike}`);
   t.teardown(() => lab.destroy());
   lab.addNamespace('inet');

@@ -23,7 +23,7 @@ async function lineProtocol(gw: Gateway): Promise<string | undefined> {
 
 const versions = process.env.VTI_IKE ? [Number(process.env.VTI_IKE) as 1 | 2] : [2, 1] as const;
 for (const ike of versions) {
-  t.test(`static VTI between two Rampart boxes, IKEv${ike}`, { skip, timeout: 240_000 }, async (t) => {
+  t.test(`static VTI between two Rampart boxes, IKEv${ike}`, { skip, timeout: 300_000 }, async (t) => {
     const pair = await startPair(`vti${ike}`);
     t.teardown(() => pair.close());
     const { lab, gwA, gwB } = pair;
@@ -97,7 +97,7 @@ for (const ike of versions) {
   });
 }
 
-t.test('IKEv1: a crypto map peer proposing its LANs to a static VTI is refused', { skip, timeout: 120_000 }, async (t) => {
+t.test('IKEv1: a crypto map peer proposing its LANs to a static VTI is refused', { skip, timeout: 300_000 }, async (t) => {
   const pair = await startPair('vtibad');
   t.teardown(() => pair.close());
   const { lab, gwA, gwB } = pair;

@@ -91,7 +91,7 @@ function routeViaIpsec0(lab: Lab): void {
   lab.execSync('gwB', ['ip', 'route', 'replace', '10.1.0.0/24', 'dev', 'ipsec0']);
 }
 
-t.test('strongSwan initiates to a Rampart static VTI (0.0.0.0/0 selectors)', { skip, timeout: 120_000 }, async (t) => {
+t.test('strongSwan initiates to a Rampart static VTI (0.0.0.0/0 selectors)', { skip, timeout: 300_000 }, async (t) => {
   const s = await setup(t, 'vtisw1');
   await s.swan.load([swanConn({ start: false })]);
   await s.box.configure(rampartVti());
@@ -113,7 +113,7 @@ t.test('strongSwan initiates to a Rampart static VTI (0.0.0.0/0 selectors)', { s
   }
 });
 
-t.test('Rampart brings its static VTI up to strongSwan by itself', { skip, timeout: 120_000 }, async (t) => {
+t.test('Rampart brings its static VTI up to strongSwan by itself', { skip, timeout: 300_000 }, async (t) => {
   const s = await setup(t, 'vtisw2');
   await s.swan.load([swanConn({ start: false })]);
   routeViaIpsec0(s.lab);
@@ -131,7 +131,7 @@ t.test('Rampart brings its static VTI up to strongSwan by itself', { skip, timeo
   t.ok(Number(/(\d+) packets output/.exec(show)?.[1]) >= 6, 'Tunnel0 counted the packets it carried');
 });
 
-t.test('a peer proposing narrower selectors than any/any to a static VTI is refused', { skip, timeout: 120_000 }, async (t) => {
+t.test('a peer proposing narrower selectors than any/any to a static VTI is refused', { skip, timeout: 300_000 }, async (t) => {
   const s = await setup(t, 'vtisw3');
   await s.swan.load([swanConn({ start: false, localTs: '10.2.0.0/24', remoteTs: '10.1.0.0/24' })]);
   // strongSwan asks at once, before Rampart's own (any/any) bring-up timer fires
@@ -144,7 +144,7 @@ t.test('a peer proposing narrower selectors than any/any to a static VTI is refu
 
 // IKEv1 (main mode, PSK): quick mode with IP any any proxies on both sides, each side initiating.
 for (const initiator of ['strongSwan', 'Rampart'] as const) {
-  t.test(`IKEv1: ${initiator} initiates a static VTI with strongSwan (0.0.0.0/0 proxies)`, { skip, timeout: 120_000 }, async (t) => {
+  t.test(`IKEv1: ${initiator} initiates a static VTI with strongSwan (0.0.0.0/0 proxies)`, { skip, timeout: 300_000 }, async (t) => {
     const s = await setup(t, initiator === 'Rampart' ? 'vtisw4' : 'vtisw5');
     await s.swan.load([swanConn({ start: false, version: 1 })]);
     routeViaIpsec0(s.lab);

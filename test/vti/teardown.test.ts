@@ -64,7 +64,7 @@ for (const ike of versions) {
   });
 }
 
-t.test('dynamic VTI hub: deleting the Virtual-Template ends its sessions', { skip, timeout: 240_000 }, async (t) => {
+t.test('dynamic VTI hub: deleting the Virtual-Template ends its sessions', { skip, timeout: 300_000 }, async (t) => {
   const pair = await startPair('vtitdd');
   t.teardown(() => pair.close());
   const { lab, gwA, gwB } = pair;

@@ -83,7 +83,7 @@ function spokeConfig(n: number, dynamic: boolean): string[] {
 }
 
 for (const dynamic of [false, true]) {
-  t.test(`VRF-aware ${dynamic ? 'dynamic' : 'static'} VTIs: two customers with overlapping addresses on one hub stay apart`, { skip, timeout: 240_000 }, async (t) => {
+  t.test(`VRF-aware ${dynamic ? 'dynamic' : 'static'} VTIs: two customers with overlapping addresses on one hub stay apart`, { skip, timeout: 300_000 }, async (t) => {
     const lab = Lab.create(dynamic ? 'vrfd' : 'vrfs');
     t.teardown(() => lab.destroy());
     lab.addNamespace('inet');

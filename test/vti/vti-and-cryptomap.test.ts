@@ -53,7 +53,7 @@ function encaps(show: string, iface: string): number {
   return Number(/#pkts encaps: (\d+)/.exec(part)?.[1] ?? 0);
 }
 
-t.test('a VTI and a crypto map on one box, each carrying its own traffic', { skip, timeout: 180_000 }, async (t) => {
+t.test('a VTI and a crypto map on one box, each carrying its own traffic', { skip, timeout: 300_000 }, async (t) => {
   const lab = Lab.create('vticm');
   t.teardown(() => lab.destroy());
   for (const ns of ['hostA', 'gwA', 'gwB', 'hostB', 'gwC', 'hostC']) lab.addNamespace(ns);
