@@ -37,6 +37,7 @@ import { SyslogSink } from '../mgmt/syslog-sink.js';
 import { interfaceStateMessages } from './system-messages.js';
 import { UpdateService } from '../mgmt/update/update-service.js';
 import { IntentCompiler, type IntentDelta } from './config-intent.js';
+import { RuntimeRegistry } from './runtime-view.js';
 import '../cli/logging-view.js';
 
 export interface DaemonOptions {
@@ -71,8 +72,11 @@ export interface ServiceContext {
   system: SystemServices;
   /** The live configuration (replaced on reload, so always read it through this). */
   config(): Config;
-  /** Show commands read runtime state here: a service adds its members (see RuntimeView). */
-  runtime: RuntimeView;
+  /**
+   * Show and clear commands reach the runtime through these typed registries (runtime-view.ts):
+   * a service registers what it provides and never writes the CLI's RuntimeView itself.
+   */
+  runtime: RuntimeRegistry;
   /**
    * Diagnostics (never secrets). Errors and warnings (level <= 4; default errors) are
    * system messages `%SUBSYSTEM-L-ERROR: text` on the logging destinations (the console
@@ -95,6 +99,11 @@ export interface ServiceContext {
  * config is applied once), stopped on shutdown. Services are listed in services.ts.
  */
 export interface DaemonService extends Applier {
+  /**
+   * Services whose API this one uses from its start (`ctx.service(name)`): they start
+   * first, wherever the list puts them (startOrder).
+   */
+  readonly after?: readonly string[];
   start(ctx: ServiceContext): Promise<void>;
   stop(): Promise<void>;
 }
@@ -118,7 +127,9 @@ export class Daemon {
   config: Config;
   readonly flash: Flash;
   readonly bootLog: string[] = [];
-  readonly runtime: RuntimeView = {};
+  /** The typed registries services register with; `runtime` is the view the CLI reads. */
+  readonly registry = new RuntimeRegistry();
+  readonly runtime: RuntimeView = this.registry.view;
   private server: Server | undefined;
   private readonly sockets = new Set<Duplex>();
   /** Every open CLI session, whatever feeds it (`show users`, exec-timeout). */
@@ -160,7 +171,7 @@ export class Daemon {
     this.sys = this.bus.logger('SYS');
     const trace = process.env.RAMPART_DEBUG ? (line: string) => { process.stderr.write(`rampart: ${line}\n`); } : undefined;
     this.logging = new LoggingService(this.bus, { bootMs: this.bootTime, syslog: new SyslogSink(), ...(trace ? { trace } : {}) });
-    this.runtime.logging = this.logging.view();
+    this.registry.provide('logging', this.logging.view(), 'logging');
     this.appliers.push({ name: 'logging', apply: (c) => this.logging.configure(loggingSettingsFrom(c)) });
     this.appliers.push(interfaceStateMessages(this.bus.logger('NET')));
     this.flash = new Flash(opts.board.stateDir);
@@ -310,14 +321,14 @@ export class Daemon {
       board: this.opts.board,
       system: this.system,
       config: () => this.config,
-      runtime: this.runtime,
+      runtime: this.registry,
       log: (subsystem, text, level = 3) => this.serviceLog(subsystem, text, level),
       bus: this.bus,
       logger: (subsystem, context) => this.bus.logger(subsystem, context),
       binds: this.binds,
       service: <T extends DaemonService>(name: string) => this.started.find((s) => s.name === name) as T | undefined,
     };
-    for (const svc of this.services) {
+    for (const svc of startOrder(this.services)) {
       try {
         await svc.start(ctx);
         this.started.push(svc);
@@ -393,7 +404,7 @@ export class Daemon {
     // the compiler's modify/remove (content compare, ACLs and transform sets followed) and the
     // text diff of the entries (a profile or key they name changed) together
     for (const e of changedMapEntries(before, target)) watch.set(`${e.map} ${e.seq}`, e);
-    for (const e of watch.values()) this.runtime.clearCryptoSa?.({ kind: 'map', map: e.map, seq: e.seq });
+    for (const e of watch.values()) this.registry.clearCryptoSa({ kind: 'map', map: e.map, seq: e.seq });
     return { failed, passes: r.passes, done: r.done };
   }
 
@@ -739,6 +750,26 @@ export class Daemon {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     this.server = undefined;
   }
+}
+
+/**
+ * The services in an order where each starts after those it names in `after` (present
+ * ones), otherwise in list order. A cycle is broken at the list order.
+ */
+export function startOrder(services: readonly DaemonService[]): DaemonService[] {
+  const out: DaemonService[] = [];
+  const placed = new Set<DaemonService>();
+  const visiting = new Set<DaemonService>();
+  const place = (svc: DaemonService): void => {
+    if (placed.has(svc) || visiting.has(svc)) return;
+    visiting.add(svc);
+    for (const dep of svc.after ?? []) for (const d of services) if (d.name === dep) place(d);
+    visiting.delete(svc);
+    placed.add(svc);
+    out.push(svc);
+  };
+  for (const svc of services) place(svc);
+  return out;
 }
 
 /** Running-config text as the CLI renders it. */

@@ -278,6 +278,8 @@ export class DataplaneService implements DaemonService {
   /** UDP 4500 binds (shared with IKE through ctx.binds), one per crypto-map local address. */
   private readonly udpBinds = new Map<string, Promise<SharedBind | undefined>>();
   private readonly expireListeners = new Set<(e: DataplaneExpire) => void>();
+  /** Registrations with the runtime view, taken back at stop. */
+  private readonly unregister: Array<() => void> = [];
   private nextConnId = 2001;
   private readonly connIds = new WeakMap<object, number>();
   /** What `show crypto ipsec sa` prints about an SA that the SAD does not keep. */
@@ -395,6 +397,7 @@ export class DataplaneService implements DaemonService {
   }
 
   async stop(): Promise<void> {
+    for (const u of this.unregister.splice(0)) u();
     for (const p of this.udpBinds.values()) await p.then((b) => b?.release()).catch(() => {});
     this.udpBinds.clear();
     this.vrfTables?.close();
@@ -454,8 +457,8 @@ export class DataplaneService implements DaemonService {
   private tearDownTunnel(td: TunnelTeardown): void {
     this.ctx.logger('NET').message('CRYPTO', 5, 'TUNNEL_TEARDOWN', `${td.name}: crypto session ended: ${td.reason}`, td.peer ? { peer: td.peer } : undefined);
     const rt = this.ctx.runtime;
-    if (td.dynamic && td.peer) for (const s of rt.ikeSessionSources ?? []) s.clearSessions?.(td.peer);
-    rt.clearCryptoSa?.({ kind: 'map', map: td.mapName });
+    if (td.dynamic && td.peer) for (const s of rt.sessionSources.list()) s.clearSessions?.(td.peer);
+    rt.clearCryptoSa({ kind: 'map', map: td.mapName });
     this.sad?.deleteWhere((sa) => sa.policyKey === td.policyKey);
   }
 
@@ -1092,6 +1095,19 @@ export class DataplaneService implements DaemonService {
     return n;
   }
 
+  /**
+   * `clear crypto sa counters`: the packet and error counts `show crypto ipsec sa` prints
+   * start again at 0. The SAD's byte counts (kilobyte lifetimes) and packet counts (IKE's
+   * idle and session figures) are not shown there and keep counting.
+   */
+  clearSaCounters(): void {
+    if (!this.sad) return;
+    for (const sa of this.sad.all()) {
+      zeroCounts(sa.transform.counters);
+      zeroCounts(sa.counters.errors);
+    }
+  }
+
   /** An SA as `debug crypto engine` names it. */
   private engineSa(sa: SecurityAssociation<IpsecSa>): EngineSa {
     return { direction: sa.direction, spi: sa.spi, flowSpis: this.flowSpis.get(sa) ?? [sa.spi], peer: formatIp(sa.peer), connId: this.connId(sa), transform: sa.transformName ?? '' };
@@ -1212,22 +1228,26 @@ export class DataplaneService implements DaemonService {
 
   private installRuntimeView(ctx: ServiceContext): void {
     const rt = ctx.runtime;
-    rt.ipsecSas = () => this.ipsecSaView();
-    rt.refreshIpsecSas = async () => { await this.counterSync?.refresh(); };
-    rt.cryptoEngine = () => this.engineView();
-    rt.clearCryptoSa = (f) => this.clearSas(f);
-    rt.reverseRoutes = () => this.rriRoutes;
-    rt.cryptoMapTemporaryEntries = () => this.temporary.list().map((e) => ({ ...e, aclLine: formatAclEntry(e.ace) }));
-    // crypto ACL match counts (the SPD classifier's) for `show access-lists`
-    rt.aclMatches = (list) => this.aclMatches(list);
-    rt.clearAclCounters = () => { for (const s of this.spds.values()) s.spd.resetCounters(); };
-    // tunnel interfaces: line protocol and counters (other interfaces: whoever answered before)
-    const prev = rt.interfaceStatus;
-    rt.interfaceStatus = (name) => this.tunnels.status(name) ?? prev?.(name);
-    rt.virtualAccess = () => this.tunnels.virtualAccesses.map((va) => ({
-      name: va.name, template: va.template, config: va.config, peer: va.peer ?? '', local: va.local ?? '',
-      createdAtMs: va.createdAtMs, routes: [...va.routes],
-    }));
+    const me = this.name;
+    this.unregister.push(
+      rt.provide('ipsecSas', () => this.ipsecSaView(), me),
+      rt.provide('refreshIpsecSas', async () => { await this.counterSync?.refresh(); }, me),
+      rt.provide('cryptoEngine', () => this.engineView(), me),
+      rt.provide('reverseRoutes', () => this.rriRoutes, me),
+      rt.provide('cryptoMapTemporaryEntries', () => this.temporary.list().map((e) => ({ ...e, aclLine: formatAclEntry(e.ace) })), me),
+      // crypto ACL match counts (the SPD classifier's) for `show access-lists`
+      rt.provide('aclMatches', (list) => this.aclMatches(list), me),
+      rt.provide('clearAclCounters', () => { for (const s of this.spds.values()) s.spd.resetCounters(); }, me),
+      rt.provide('virtualAccess', () => this.tunnels.virtualAccesses.map((va) => ({
+        name: va.name, template: va.template, config: va.config, peer: va.peer ?? '', local: va.local ?? '',
+        createdAtMs: va.createdAtMs, routes: [...va.routes],
+      })), me),
+      // `clear crypto sa`: the SAs themselves go after IKE told the peers (runtime-view.ts)
+      rt.saClearers.add({ name: me, stage: 'sad', clear: (f) => this.clearSas(f) }),
+      rt.saCounterClearers.add({ name: me, clearCounters: () => this.clearSaCounters() }),
+      // tunnel interfaces: line protocol and counters
+      rt.interfaceStatus.add({ name: 'tunnels', status: (name) => this.tunnels.status(name) }),
+    );
   }
 
   /** Matches per ACL rule sequence number, summed over the SPDs using the list. */
@@ -1246,6 +1266,16 @@ export class DataplaneService implements DaemonService {
       });
     }
     return out;
+  }
+}
+
+/** Sets every number of a counter record (and of the records inside it) to 0. */
+function zeroCounts(rec: object): void {
+  const r = rec as Record<string, unknown>;
+  for (const k of Object.keys(r)) {
+    const v = r[k];
+    if (typeof v === 'number') r[k] = 0;
+    else if (v !== null && typeof v === 'object') zeroCounts(v);
   }
 }
 

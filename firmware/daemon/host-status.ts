@@ -81,7 +81,7 @@ export class HostStatusService implements DaemonService {
   private readonly rates = new Map<string, RateState>();
   private config: Config | undefined;
   /** What reported the ports before (port-status.ts): link, MAC, counters. */
-  private portStatus: ((name: string) => InterfaceRuntimeStatus | undefined) | undefined;
+  private readonly unregister: Array<() => void> = [];
 
   constructor(private readonly opts: { procRoot?: string; sysRoot?: string } = {}) {}
 
@@ -94,13 +94,15 @@ export class HostStatusService implements DaemonService {
     this.timer = setInterval(() => this.sample(), SAMPLE_MS);
     this.timer.unref();
     const rt = ctx.runtime;
-    this.portStatus = rt.interfaceStatus;
-    rt.interfaceStatus = (name) => this.withRates(name);
-    rt.hostProcesses = () => this.processes();
-    rt.hostMemory = () => this.memory();
-    rt.hostMemoryTotal = () => totalmem();
-    rt.arpTable = () => this.arp();
-    rt.nameServers = () => this.nameServers();
+    // load rates on top of what the ports' provider reports (port-status.ts)
+    this.unregister.push(rt.statusDecorators.add((name, st) => this.withRates(name, st)));
+    this.unregister.push(
+      rt.provide('hostProcesses', () => this.processes(), this.name),
+      rt.provide('hostMemory', () => this.memory(), this.name),
+      rt.provide('hostMemoryTotal', () => totalmem(), this.name),
+      rt.provide('arpTable', () => this.arp(), this.name),
+      rt.provide('nameServers', () => this.nameServers(), this.name),
+    );
   }
 
   apply(config: Config): void {
@@ -110,6 +112,7 @@ export class HostStatusService implements DaemonService {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    for (const u of this.unregister.splice(0)) u();
   }
 
   // ---------------------------------------------------------------- sampling
@@ -133,7 +136,7 @@ export class HostStatusService implements DaemonService {
       this.lastCpu = { atMs: now, ...cpu };
     }
     for (const port of Object.keys(this.ctx.board.portMap)) {
-      const c = countsOf(this.portStatus?.(port));
+      const c = countsOf(this.ctx.runtime.providedStatus(port));
       if (c) this.updateRate(port, c, now);
     }
   }
@@ -163,10 +166,9 @@ export class HostStatusService implements DaemonService {
   // ---------------------------------------------------------------- interfaces
 
   /** The port's status as reported before, with IOS's load rates (bits and packets per second). */
-  private withRates(name: string): InterfaceRuntimeStatus | undefined {
-    const st = this.portStatus?.(name);
+  private withRates(name: string, st: InterfaceRuntimeStatus): InterfaceRuntimeStatus {
     const c = countsOf(st);
-    if (!st || !c || this.ctx.board.portMap[name] === undefined) return st;
+    if (!c || this.ctx.board.portMap[name] === undefined) return st;
     const r = this.updateRate(name, c, this.ctx.system.now());
     return {
       ...st,

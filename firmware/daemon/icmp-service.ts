@@ -36,7 +36,7 @@ export class IcmpProbeService implements DaemonService, IcmpService {
   private readonly running = new Set<ReturnType<typeof spawn>>();
 
   async start(ctx: ServiceContext): Promise<void> {
-    ctx.runtime.icmp = this;
+    ctx.runtime.provide('icmp', this, this.name);
   }
 
   apply(_config: Config): void { /* probes need no configuration */ }

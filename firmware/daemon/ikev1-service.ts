@@ -250,6 +250,8 @@ function v1Request(r: ResolvedMapEntry, local: Selector, remote: Selector): Quic
 
 export class IkeV1Service implements DaemonService, IkeSessionSource {
   readonly name = 'ikev1';
+  /** Uses the data plane's API from its start. */
+  readonly after = ['dataplane'];
   engine!: IkeV1Engine;
   private ctx!: ServiceContext;
   private dataplane: DataplaneService | undefined;
@@ -306,8 +308,8 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       this.unsub.push(this.dataplane.onExpire((e) => this.onExpire(e)));
     }
     const rt = ctx.runtime;
-    rt.ikeSessionSources = [...(rt.ikeSessionSources ?? []).filter((s) => s.name !== 'ikev1'), this];
-    rt.ikev1 = {
+    this.unsub.push(rt.sessionSources.add(this));
+    this.unsub.push(rt.provide('ikev1', {
       isakmpSas: () => this.isakmpSas(),
       clearIsakmp: (id) => this.clearIsakmp(id),
       counters: () => ({ ...this.engine.counters, ...this.stats, firstMessagesDropped: this.intake.counters.dropped, halfOpen: this.engine.halfOpenCount() }),
@@ -321,13 +323,9 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       clearAdmission: () => { this.engine.clearAdmissionCounters(); this.intake.clearCounters(); },
       initiateEntry: (m, s) => this.initiateEntry(m, s),
       tedCounters: () => ({ ...this.ted.counters, outstanding: this.ted.outstandingCount }),
-    };
-    // `clear crypto sa`: send DELETE for the IKE-made SAs it removes, then let the data plane clear.
-    const dpClear = rt.clearCryptoSa;
-    rt.clearCryptoSa = (f: ClearCryptoSaFilter): number => {
-      this.clearChildren(f);
-      return dpClear ? dpClear(f) : 0;
-    };
+    }, this.name));
+    // `clear crypto sa`: DELETEs for the IKE-made SAs it removes, before the data plane removes them
+    this.unsub.push(rt.saClearers.add({ name: this.name, stage: 'ike', clear: (f) => this.clearChildren(f) }));
   }
 
   async stop(): Promise<void> {

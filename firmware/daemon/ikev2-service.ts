@@ -6,7 +6,7 @@
 //     bundle first, the old inbound SA goes when the old child is deleted: no loss),
 //   - answers `show crypto ikev2 sa`, `show crypto ikev2 diagnose`, `clear crypto ikev2 sa`,
 //     `debug crypto ikev2` (runtime.ikev2) and `show crypto session` (IkeSessionSource),
-//   - sends Deletes for `clear crypto sa` (it wraps the data plane's runtime.clearCryptoSa).
+//   - sends Deletes for `clear crypto sa` (an IKE-stage SA clearer: runtime-view.ts).
 // The engine does the protocol; this file only carries bytes, events and config.
 import type { Ikev2DiagnosisShow, Ikev2RuntimeView, Ikev2SaShow } from '../cli/commands/crypto-ikev2-sa.js';
 import type { Config } from '../config/model.js';
@@ -133,6 +133,8 @@ function scopeFromPayload(local: TsPayloadSelector, remote: TsPayloadSelector): 
 
 export class Ikev2Service implements DaemonService, IkeSessionSource {
   readonly name = 'ikev2';
+  /** Uses the data plane's API from its start. */
+  readonly after = ['dataplane'];
   engine!: Ikev2Engine;
   private ctx!: ServiceContext;
   private dp: Ikev2DataplaneApi | undefined;
@@ -691,15 +693,11 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
       clearIntakeCounters: () => this.intake.clearCounters(),
       configProblems: () => [...this.mapped.problems],
     };
-    ctx.runtime.ikev2 = view;
-    const rt = ctx.runtime as { ikeSessionSources?: IkeSessionSource[] };
-    (rt.ikeSessionSources ??= []).push(this);
-    // `clear crypto sa`: tell the peer first (Delete), then let the data plane remove the SAs.
-    const rtc = ctx.runtime as { clearCryptoSa?: (f: ClearFilter) => number };
-    const clear = rtc.clearCryptoSa;
-    rtc.clearCryptoSa = (f) => {
-      this.clearChildren(f);
-      return clear ? clear(f) : 0;
-    };
+    this.unsubscribe.push(
+      ctx.runtime.provide('ikev2', view, this.name),
+      ctx.runtime.sessionSources.add(this),
+      // `clear crypto sa`: tell the peer first (Delete), before the data plane removes the SAs
+      ctx.runtime.saClearers.add({ name: this.name, stage: 'ike', clear: (f) => this.clearChildren(f) }),
+    );
   }
 }

@@ -42,14 +42,17 @@ export class PortStatusService implements DaemonService {
   readonly name = 'ports';
 
   async start(ctx: ServiceContext): Promise<void> {
-    const before = ctx.runtime.interfaceStatus;
     const ports = new Set(ctx.board.ports);
-    ctx.runtime.interfaceStatus = (name: string) => {
-      const port = ports.has(name) ? name : parentOf(name);
-      if (port === undefined || !ports.has(port)) return before?.(name);
-      const ifname = ctx.board.portMap[port];
-      return ifname === undefined ? { link: false } : linuxLinkStatus(ifname);
-    };
+    // the board's ports and their subinterfaces; other names are someone else's
+    ctx.runtime.interfaceStatus.add({
+      name: this.name,
+      status: (name: string) => {
+        const port = ports.has(name) ? name : parentOf(name);
+        if (port === undefined || !ports.has(port)) return undefined;
+        const ifname = ctx.board.portMap[port];
+        return ifname === undefined ? { link: false } : linuxLinkStatus(ifname);
+      },
+    });
   }
 
   apply(_config: Config): void { /* state is read when shown */ }

@@ -15,6 +15,7 @@ import { makeSelector, prefixAddr } from '../../firmware/ipsec/selector.js';
 import { busMembers } from '../../firmware/lib/event-bus.js';
 import { simBoard } from '../../board/sim.js';
 import { fakeSystem } from '../../test/lib/fake-system.js';
+import { RuntimeRegistry } from '../../firmware/daemon/runtime-view.js';
 
 export const meta: BenchModuleMeta = { description: 'show crypto ipsec sa with 1,000 SAs (time the daemon is busy)' };
 
@@ -33,7 +34,7 @@ async function boxWith(pairs: number): Promise<{ view(): { viewMs: number; forma
   const sys = fakeSystem();
   const svc = new DataplaneService({ userspace: false, detect: false, io: { sendOuter: () => true, deliverInner: () => true } });
   const ctx: ServiceContext = {
-    board: simBoard({ portMap: {} }), system: sys, config: () => cfg, runtime: sys.runtime, log: () => {}, ...busMembers(),
+    board: simBoard({ portMap: {} }), system: sys, config: () => cfg, runtime: new RuntimeRegistry(sys.runtime), log: () => {}, ...busMembers(),
     binds: new BindRegistry(async () => { throw new Error('no sockets in the bench'); }),
     service: () => undefined,
   };

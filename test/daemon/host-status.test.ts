@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dottedMac, HostStatusService, parseCpuLine, parseProcStat } from '../../firmware/daemon/host-status.js';
 import type { ServiceContext } from '../../firmware/daemon/daemon.js';
-import type { RuntimeView } from '../../firmware/cli/context.js';
+import { RuntimeRegistry } from '../../firmware/daemon/runtime-view.js';
 import { simBoard } from '../../board/sim.js';
 import { fakeSystem } from '../lib/fake-system.js';
 
@@ -28,12 +28,15 @@ t.test('ports: load rates on top of the reported counters (they move with the tr
   let now = 1_000_000;
   let bytes = 0;
   let packets = 0;
-  const runtime: RuntimeView = {
-    interfaceStatus: (name) => (name === PORT ? { link: true, counters: { inPackets: packets, inBytes: bytes, outPackets: 0, outBytes: 0 } } : undefined),
-  };
+  const registry = new RuntimeRegistry();
+  registry.interfaceStatus.add({
+    name: 'ports',
+    status: (name) => (name === PORT ? { link: true, counters: { inPackets: packets, inBytes: bytes, outPackets: 0, outBytes: 0 } } : undefined),
+  });
+  const runtime = registry.view;
   const system = { ...fakeSystem(), now: () => now };
   const svc = new HostStatusService({ procRoot: join(root, 'proc') });
-  await svc.start({ board, system, runtime } as unknown as ServiceContext);
+  await svc.start({ board, system, runtime: registry } as unknown as ServiceContext);
   t.teardown(() => svc.stop());
   t.equal(runtime.interfaceStatus?.(PORT)?.inBitsPerSec, 0, 'no traffic yet');
   // 10 minutes of 1000 packets/s, 1 Mbit/s, sampled every 5 s: the 5-minute average gets there

@@ -13,6 +13,7 @@ import { makeSelector, parseIp, prefixAddr, rangeAddr } from '../../firmware/ips
 import { busMembers } from '../../firmware/lib/event-bus.js';
 import { simBoard } from '../../board/sim.js';
 import { fakeSystem } from '../lib/fake-system.js';
+import { RuntimeRegistry } from '../../firmware/daemon/runtime-view.js';
 
 t.test('idents: an IKEv2 range that is a prefix shows as the prefix, not /32', async (t) => {
   t.same(addrIdent(rangeAddr(parseIp('10.1.0.0'), parseIp('10.1.0.255'))), { addr: '10.1.0.0', mask: '255.255.255.0' });
@@ -31,7 +32,7 @@ t.test('show crypto ipsec sa: IKEv2 child in UDP 4500 with PFS', async (t) => {
   const sys = fakeSystem();
   const svc = new DataplaneService({ userspace: false, detect: false, io: { sendOuter: () => true, deliverInner: () => true } });
   const ctx: ServiceContext = {
-    board: simBoard({ portMap: {} }), system: sys, config: () => cfg, runtime: sys.runtime, log: () => {}, ...busMembers(),
+    board: simBoard({ portMap: {} }), system: sys, config: () => cfg, runtime: new RuntimeRegistry(sys.runtime), log: () => {}, ...busMembers(),
     binds: new BindRegistry(async () => { throw new Error('no sockets'); }), service: () => undefined,
   };
   await svc.start(ctx);

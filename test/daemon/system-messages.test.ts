@@ -16,6 +16,7 @@ import { BindRegistry } from '../../firmware/dataplane/bind-registry.js';
 import { busMembers, EventBus, type BusEvent } from '../../firmware/lib/event-bus.js';
 import { fakeSystem } from '../lib/fake-system.js';
 import { ScriptedConsole } from '../lib/daemon-client.js';
+import { RuntimeRegistry } from '../../firmware/daemon/runtime-view.js';
 
 t.test('configuration, interface and ISAKMP messages on the console and in the buffer', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'rampart-sysmsg-'));
@@ -78,7 +79,7 @@ t.test('%CRYPTO-4-RECVD_PKT_INV_SPI, rate-limited', async (t) => {
   bus.subscribe((e) => { if (e.kind === 'message') seen.push(e); });
   const svc = new DataplaneService({ userspace: false, detect: false, io: { sendOuter: () => true, deliverInner: () => true } });
   const ctx: ServiceContext = {
-    board: simBoard({ portMap: {} }), system: { ...sys, now: () => now }, config: () => cfg, runtime: sys.runtime, log: () => {}, ...busMembers(bus),
+    board: simBoard({ portMap: {} }), system: { ...sys, now: () => now }, config: () => cfg, runtime: new RuntimeRegistry(sys.runtime), log: () => {}, ...busMembers(bus),
     binds: new BindRegistry(async () => { throw new Error('no sockets in this test'); }), service: () => undefined,
   };
   await svc.start(ctx);

@@ -15,6 +15,7 @@ import { simBoard } from '../../board/sim.js';
 import { fakeSystem, type FakeSystem } from '../lib/fake-system.js';
 import { manualConfig } from './rampart-pair.js';
 import { ipv4Packet } from '../lib/packets.js';
+import { RuntimeRegistry } from '../../firmware/daemon/runtime-view.js';
 
 interface Box { cfg: Config; sys: FakeSystem; svc: DataplaneService; delivered: Uint8Array[]; wire: Uint8Array[]; tags: unknown[]; cli(lines: string[]): Promise<string> }
 
@@ -32,7 +33,7 @@ async function box(peer: () => Box | undefined): Promise<Box> {
     },
   });
   const ctx: ServiceContext = {
-    board: simBoard({ portMap: {} }), system: sys, config: () => cfg, runtime: sys.runtime, log: () => {}, ...busMembers(),
+    board: simBoard({ portMap: {} }), system: sys, config: () => cfg, runtime: new RuntimeRegistry(sys.runtime), log: () => {}, ...busMembers(),
     binds: new BindRegistry(async () => { throw new Error('no sockets in this test'); }),
     service: () => undefined,
   };
@@ -174,7 +175,7 @@ t.test('a box without wired ports runs no packet I/O (safe in the host namespace
   const calls: string[][] = [];
   const svc = new DataplaneService({ run: (argv) => { calls.push([...argv]); return { code: 0, stderr: '' }; } });
   await svc.start({
-    board: simBoard({ portMap: {} }), system: sys, config: () => cfg, runtime: sys.runtime, log: () => {}, ...busMembers(),
+    board: simBoard({ portMap: {} }), system: sys, config: () => cfg, runtime: new RuntimeRegistry(sys.runtime), log: () => {}, ...busMembers(),
     binds: new BindRegistry(async () => { throw new Error('no sockets'); }), service: () => undefined,
   });
   await runTranscript(['configure terminal', ...manualConfig('A'), 'end'], { config: cfg, system: sys, privileged: true });

@@ -15,6 +15,7 @@ import { IkeV1Service } from '../../firmware/daemon/ikev1-service.js';
 import { busMembers, EventBus, type BusEvent } from '../../firmware/lib/event-bus.js';
 import { simBoard } from '../../board/sim.js';
 import { fakeSystem } from '../lib/fake-system.js';
+import { RuntimeRegistry } from '../../firmware/daemon/runtime-view.js';
 
 const KEY = 'unNumb3red-k3y';
 
@@ -37,7 +38,7 @@ async function box(net: FakeNetwork, bound: string[], me: string, peer: string, 
   const { text } = await runTranscript(['configure terminal', ...lines(me, peer, unnumbered), 'end'], { config: cfg, system: sys, privileged: true });
   const bus = new EventBus(() => Date.now());
   const ctx: ServiceContext = {
-    board: simBoard({ portMap: {} }), system: { ...sys, now: () => Date.now() }, config: () => cfg, runtime: sys.runtime, log: () => {}, ...busMembers(bus),
+    board: simBoard({ portMap: {} }), system: { ...sys, now: () => Date.now() }, config: () => cfg, runtime: new RuntimeRegistry(sys.runtime), log: () => {}, ...busMembers(bus),
     binds: new BindRegistry(async (address, port, encap) => { bound.push(`${address}:${port}`); return net.bind(encap ? 'udp-encap' : 'udp', { address, port }); }),
     service: () => undefined,
   };

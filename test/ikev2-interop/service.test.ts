@@ -20,6 +20,7 @@ import { Ikev2Service, type Ikev2DataplaneApi } from '../../firmware/daemon/ikev
 import type { BoardProfile } from '../../board/profile.js';
 import { fakeSystem } from '../lib/fake-system.js';
 import { rampartIkev2Config } from './harness.js';
+import { RuntimeRegistry } from '../../firmware/daemon/runtime-view.js';
 
 const PSK = 'in-process-psk';
 const A = '10.9.0.1';
@@ -118,7 +119,7 @@ async function box(net: FakeNet, clock: () => number, me: string, peer: string, 
   const bus = new EventBus(clock);
   const ctx: ServiceContext = {
     board: { name: 'sim', model: 'sim', description: '', ports: ['FastEthernet0/0'], portMap: {}, stateDir: '/nonexistent', engines: ['software'] } as BoardProfile,
-    system: sys, config: () => cfg, runtime: sys.runtime, log: () => {}, ...busMembers(bus), binds: new BindRegistry(net.opener),
+    system: sys, config: () => cfg, runtime: new RuntimeRegistry(sys.runtime), log: () => {}, ...busMembers(bus), binds: new BindRegistry(net.opener),
     service: <T extends DaemonService>(name: string) => (name === 'dataplane' ? dp as unknown as T : undefined),
   };
   await svc.start(ctx);

@@ -13,6 +13,7 @@ import { BindRegistry } from '../../firmware/dataplane/bind-registry.js';
 import { FakeNetwork } from '../../firmware/dataplane/packet-io-fake.js';
 import { DataplaneService } from '../../firmware/daemon/dataplane-service.js';
 import { defaultServices } from '../../firmware/daemon/services.js';
+import type { DaemonService } from '../../firmware/daemon/daemon.js';
 import { simBoard } from '../../board/sim.js';
 import { Lab } from './netns.js';
 import { buildSiteToSite, ping, SITE_ADDR } from './site-to-site.js';
@@ -35,8 +36,11 @@ export const PAIR_PORTS = { 'FastEthernet0/0': 'wan0', 'FastEthernet0/1': 'lan0'
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Two in-process boxes over a FakeNetwork. */
-export async function startFakePair(): Promise<BoxPair> {
+/**
+ * Two in-process boxes over a FakeNetwork. `order`: the services in another start order
+ * (test/daemon/clear-order.test.ts: the order must change nothing).
+ */
+export async function startFakePair(opts: { order?: (services: DaemonService[]) => DaemonService[] } = {}): Promise<BoxPair> {
   const net = new FakeNetwork();
   const delivered: Record<'a' | 'b', Uint8Array[]> = { a: [], b: [] };
   const planes: Partial<Record<'a' | 'b', DataplaneService>> = {};
@@ -52,7 +56,8 @@ export async function startFakePair(): Promise<BoxPair> {
     const dp = plane(side);
     planes[side] = dp;
     const binds = new BindRegistry(async (address, port, encap) => net.bind(encap ? 'udp-encap' : 'udp', { address, port }));
-    return startInProcessBox({ name: side, binds, services: defaultServices(simBoard(), { dataplane: dp }) });
+    const services = defaultServices(simBoard(), { dataplane: dp });
+    return startInProcessBox({ name: side, binds, services: opts.order ? opts.order(services) : services });
   };
   const a = await box('a');
   const b = await box('b');

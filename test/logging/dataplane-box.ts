@@ -11,6 +11,7 @@ import { busMembers, EventBus, type MessageEvent } from '../../firmware/lib/even
 import { simBoard } from '../../board/sim.js';
 import { fakeSystem } from '../lib/fake-system.js';
 import { manualConfig } from '../dataplane-e2e/rampart-pair.js';
+import { RuntimeRegistry } from '../../firmware/daemon/runtime-view.js';
 
 export async function dataplaneBox(side: 'A' | 'B', now: () => number) {
   const cfg = createConfig();
@@ -25,7 +26,7 @@ export async function dataplaneBox(side: 'A' | 'B', now: () => number) {
     io: { sendOuter: (p) => { wire.push(Uint8Array.from(p)); return true; }, deliverInner: () => { delivered++; return true; } },
   });
   const ctx: ServiceContext = {
-    board: simBoard({ portMap: {} }), system: { ...sys, now }, config: () => cfg, runtime: sys.runtime, log: () => {}, ...busMembers(bus),
+    board: simBoard({ portMap: {} }), system: { ...sys, now }, config: () => cfg, runtime: new RuntimeRegistry(sys.runtime), log: () => {}, ...busMembers(bus),
     binds: new BindRegistry(async () => { throw new Error('no sockets in this test'); }), service: () => undefined,
   };
   await svc.start(ctx);

@@ -102,6 +102,8 @@ declare module '../context.js' {
     cryptoEngine?(): CryptoEngineShow;
     /** `clear crypto sa ...`; returns how many SAs were deleted (manual ones come back at once). */
     clearCryptoSa?(filter: ClearCryptoSaFilter): number;
+    /** `clear crypto sa counters`: the packet and error counts `show crypto ipsec sa` prints start again at 0. */
+    clearCryptoSaCounters?(): void;
   }
 }
 
@@ -283,9 +285,10 @@ defineCommand({
 
 defineCommand({
   modes: ['exec'],
-  syntax: 'clear crypto sa [peer A.B.C.D$peer|map WORD$map|entry A.B.C.D$dst <esp|ah|comp> WORD$spi]',
+  syntax: 'clear crypto sa [peer A.B.C.D$peer|map WORD$map|entry A.B.C.D$dst <esp|ah|comp> WORD$spi|counters]',
   help: {
     sa: 'IPSEC SA',
+    counters: 'Reset the SA counters',
     peer: 'Clear all SAs for a given crypto peer',
     map: 'Clear all SAs for a given crypto map',
     entry: 'Clear SA by destination address, protocol and SPI',
@@ -295,6 +298,10 @@ defineCommand({
     spi: 'SPI (decimal or 0x hex)',
   },
   handler(ctx, a) {
+    if (a.has('counters')) {
+      ctx.system.runtime.clearCryptoSaCounters?.();
+      return;
+    }
     const clear = ctx.system.runtime.clearCryptoSa;
     let filter: ClearCryptoSaFilter = { kind: 'all' };
     const peer = a.get('peer');
