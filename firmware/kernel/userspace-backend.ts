@@ -31,6 +31,7 @@
 
 import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
+import { commandLinkOps, netlinkLinkOps, type LinkOps } from './link-ops.js';
 import { TunDevice, type TunStats } from '../dataplane/tun.js';
 import { BatchReceiver, BatchSender, batchSocketStatus } from '../dataplane/batch-socket.js';
 import type { Pipeline } from '../dataplane/pipeline.js';
@@ -213,6 +214,7 @@ export class UserspaceBackend {
   private tun: TunDevice | undefined;
   /** Tunnel interfaces (VTIs): one TUN device each (vti-devices.ts). */
   tunnels: TunnelDevices | undefined;
+  private linkOps: LinkOps | undefined;
   private readonly rxSockets: { close(): void }[] = [];
   private rawRx = { esp: 0, ah: 0 };
   private sendSock: ReturnType<RawModule['createSocket']> | undefined;
@@ -247,8 +249,12 @@ export class UserspaceBackend {
     const offload = this.opts.offload ?? process.env.RAMPART_TUN_OFFLOAD !== '0';
     const tun = TunDevice.open({ name: this.tunName, offload });
     this.tun = tun;
+    // tunnel devices over rtnetlink (an `ip` process blocks the daemon for 5-50 ms); a given
+    // command runner (tests) or RAMPART_LINK_OPS=commands (to compare) keeps the commands
+    const netlink = !this.opts.run && process.env.RAMPART_LINK_OPS !== 'commands';
+    this.linkOps = (netlink ? netlinkLinkOps(this.log) : undefined) ?? commandLinkOps(this.run, this.log);
     this.tunnels = new TunnelDevices({
-      pipeline: this.opts.pipeline, run: this.run, log: this.log, offload,
+      pipeline: this.opts.pipeline, ops: this.linkOps, log: this.log, offload,
       ...(this.opts.onTunnelUp ? { onLinkUp: this.opts.onTunnelUp } : {}),
     });
     for (const argv of [
@@ -493,6 +499,7 @@ export class UserspaceBackend {
     this.closed = true;
     this.removeRules();
     await this.tunnels?.close();
+    this.linkOps?.close();
     this.run(['ip', 'route', 'flush', 'table', String(this.table)]);
     for (const s of this.rxSockets) { try { s.close(); } catch { /* closed */ } }
     for (const r of this.batchRx) r.rx.close();

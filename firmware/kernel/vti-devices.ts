@@ -9,7 +9,7 @@
 import { TunDevice, type TunStats } from '../dataplane/tun.js';
 import type { Pipeline } from '../dataplane/pipeline.js';
 import { clampTcpMss } from '../dataplane/tcp-mss.js';
-import type { CommandRunner } from './userspace-backend.js';
+import type { LinkOps } from './link-ops.js';
 
 /** Inner MTU of a tunnel device without `ip mtu`: ESP (in UDP) fits a 1500-byte path. */
 export const DEFAULT_TUNNEL_MTU = 1400;
@@ -44,8 +44,10 @@ interface TunnelDevice {
   /** addresses and MTU last programmed */
   programmed: string;
   mtu: string;
-  /** link state last set */
-  linkUp: boolean | undefined;
+  /** link state last asked for */
+  linkWant: boolean | undefined;
+  /** link state the kernel has (set once the request was answered) */
+  linkUp: boolean;
   lineUp: boolean;
   /** packets and bytes routed into the tunnel (TCP super-packets counted per segment) */
   outPackets: number;
@@ -74,12 +76,13 @@ function superPacketSize(frame: Uint8Array, mss: number): { packets: number; byt
 export class TunnelDevices {
   private readonly devices = new Map<string, TunnelDevice>();
   private closed = false;
-  /** syncs run one after the other (deleting a device awaits its reader threads) */
+  /** syncs and link changes run one after the other (deleting a device awaits its reader threads) */
   private chain: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: {
     pipeline: Pipeline;
-    run: CommandRunner;
+    /** addresses, MTU, link state, routes (kernel/link-ops.ts: rtnetlink, or ip commands) */
+    ops: LinkOps;
     log: (text: string) => void;
     offload: boolean;
     /** Called after a device went up (the kernel dropped routes through it while down). */
@@ -88,7 +91,16 @@ export class TunnelDevices {
 
   /** Creates, reprograms and deletes devices so they match `specs`. Errors are logged. */
   sync(specs: readonly TunnelDeviceSpec[]): Promise<void> {
-    this.chain = this.chain.then(() => this.syncNow(specs), (e: unknown) => this.o.log(`tunnel devices: ${(e as Error).message}`));
+    return this.enqueue(() => this.syncNow(specs));
+  }
+
+  private enqueue(fn: () => Promise<void>): Promise<void> {
+    this.chain = this.chain.then(fn).catch((e: unknown) => this.o.log(`tunnel devices: ${(e as Error).message}`));
+    return this.chain;
+  }
+
+  /** Resolves when every sync and link change asked for so far is done. */
+  idle(): Promise<void> {
     return this.chain;
   }
 
@@ -111,7 +123,7 @@ export class TunnelDevices {
           this.o.log(`${s.name}: ${(e as Error).message}`);
           continue;
         }
-        const dev: TunnelDevice = { spec: s, tun, programmed: '', mtu: '', linkUp: undefined, lineUp: false, outPackets: 0, outBytes: 0 };
+        const dev: TunnelDevice = { spec: s, tun, programmed: '', mtu: '', linkWant: undefined, linkUp: false, lineUp: false, outPackets: 0, outBytes: 0 };
         d = dev;
         this.devices.set(s.name, dev);
         const pipeline = this.o.pipeline;
@@ -130,24 +142,24 @@ export class TunnelDevices {
           pipeline.outboundVia(dev.spec.policyKey, packet);
         });
         // IPv4 tunnels: no IPv6 on the device, so it sends nothing of its own (router solicitations) into the SA
-        this.sh(['sysctl', '-q', '-w', `net.ipv4.conf.${s.device}.rp_filter=0`, `net.ipv6.conf.${s.device}.disable_ipv6=1`]);
+        await this.o.ops.sysctl({ [`net.ipv4.conf.${s.device}.rp_filter`]: '0', [`net.ipv6.conf.${s.device}.disable_ipv6`]: '1' });
       }
       d.spec = s;
       const mtu = String(s.mtu ?? DEFAULT_TUNNEL_MTU);
       if (d.mtu !== mtu) {
         d.mtu = mtu;
-        this.sh(['ip', 'link', 'set', s.device, 'mtu', mtu, 'txqueuelen', '4000']);
+        await this.o.ops.setLink(s.device, { mtu: Number(mtu), txqlen: 4000 });
       }
       const addrs = JSON.stringify([s.addresses, s.table]);
       if (d.programmed !== addrs) {
         // removing a device's last address takes the routes through it along: put them back
-        const hadRoutes = d.programmed !== '' && d.linkUp === true;
+        const hadRoutes = d.programmed !== '' && d.linkUp;
         d.programmed = addrs;
-        this.sh(['ip', '-4', 'addr', 'flush', 'dev', s.device]);
-        for (const a of s.addresses) this.sh(['ip', 'addr', 'add', a, 'dev', s.device, ...(s.table !== undefined ? ['noprefixroute'] : [])]);
-        if (hadRoutes) this.routesUp(d);
+        await this.o.ops.flushAddresses(s.device);
+        for (const a of s.addresses) await this.o.ops.addAddress(s.device, a, s.table !== undefined);
+        if (hadRoutes) await this.routesUp(d);
       }
-      this.applyLink(d);
+      await this.applyLink(d);
     }
   }
 
@@ -156,20 +168,21 @@ export class TunnelDevices {
     const d = this.devices.get(name);
     if (!d) return;
     d.lineUp = up;
-    this.applyLink(d);
+    if (d.linkWant === (d.spec.enabled && up)) return;
+    void this.enqueue(() => (this.devices.get(name) === d ? this.applyLink(d) : Promise.resolve()));
   }
 
-  private applyLink(d: TunnelDevice): void {
+  private async applyLink(d: TunnelDevice): Promise<void> {
     const up = d.spec.enabled && d.lineUp;
-    if (d.linkUp === up) return;
+    if (d.linkWant === up) return;
+    d.linkWant = up;
+    await this.o.ops.setLink(d.spec.device, { up });
     d.linkUp = up;
-    this.sh(['ip', 'link', 'set', d.spec.device, up ? 'up' : 'down']);
-    if (up) this.routesUp(d);
+    if (up) await this.routesUp(d);
   }
 
-  private routesUp(d: TunnelDevice): void {
-    const table = d.spec.table !== undefined ? ['table', String(d.spec.table)] : [];
-    for (const r of d.spec.routes ?? []) this.sh(['ip', 'route', 'replace', r, 'dev', d.spec.device, ...table]);
+  private async routesUp(d: TunnelDevice): Promise<void> {
+    for (const r of d.spec.routes ?? []) await this.o.ops.replaceRoute(r, d.spec.device, d.spec.table);
     this.o.onLinkUp?.(d.spec.name);
   }
 
@@ -180,7 +193,7 @@ export class TunnelDevices {
   /** Linux device of a tunnel interface while it is up (routes through it can be installed). */
   deviceIfUp(name: string): string | undefined {
     const d = this.devices.get(name);
-    return d?.linkUp ? d.spec.device : undefined;
+    return d?.linkUp === true && d.linkWant === true ? d.spec.device : undefined;
   }
 
   /** A decrypted packet arriving on tunnel `name`; undefined when there is no such device. */
@@ -202,13 +215,9 @@ export class TunnelDevices {
     return [...this.devices.keys()];
   }
 
-  private sh(argv: string[]): void {
-    const r = this.o.run(argv);
-    if (r.code !== 0) this.o.log(`${argv.join(' ')}: ${r.stderr.trim()}`);
-  }
-
   async close(): Promise<void> {
     this.closed = true;
+    await this.chain;
     const all = [...this.devices.values()];
     this.devices.clear();
     for (const d of all) await d.tun.close().catch(() => {});

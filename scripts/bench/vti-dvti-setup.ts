@@ -43,6 +43,8 @@ export async function run(ctx: BenchContext): Promise<void> {
       if (tool.running) await tool.stop();
       const result = tool.output.split('\n').filter((l) => l.startsWith('{"result"')).pop();
       ctx.log(`load tool: ${result ?? tool.output.slice(-800)}; held ${held?.[1] ?? '?'}; Virtual-Access interfaces on the hub: ${vas}`);
+      ctx.log(`hub: ${(await hub.exec('show crypto call admission statistics')).trim()}`);
+      if (process.env.DVTI_BENCH_DEBUG) ctx.log(`hub log:\n${hub.proc.output.slice(-6000)}`);
       const r = result ? JSON.parse(result) as { done: number; failed: number; perSec: number } : undefined;
       if (!r) return;
       ctx.report('dvti-setup', Math.round(r.perSec * 10) / 10, '/s');
