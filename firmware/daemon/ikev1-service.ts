@@ -111,6 +111,8 @@ interface FlowPlan {
   vti?: string;
   /** a dynamic VTI's flow: the peer's Virtual-Access is cloned from Virtual-Template<n> */
   vtemplate?: number;
+  /** a dynamic VTI's inside VRF from its ISAKMP profile (`vrf V`, single template model) */
+  vrf?: string;
   /** Accepted by this dynamic map entry: the SAs go under a temporary entry. */
   dynamic?: ResolvedMapEntry;
 }
@@ -286,6 +288,9 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   private readonly intake = new IkeIntake<{ data: Uint8Array; remote: PacketEndpoint; local: PacketEndpoint }>({
     handle: (m) => { if (!this.stopped) this.engine.receive(m); },
     afterBatch: () => this.pump(),
+    // a message 1 older than this has been retransmitted or given up on by its initiator: a
+    // burst of new peers (200 DVTI spokes at once) otherwise spent the budget answering those
+    maxWaitMs: 2000,
   });
 
   async start(ctx: ServiceContext): Promise<void> {
@@ -653,10 +658,11 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     const dec = selectQuickModeResponse([e1], q);
     if (dec.accept) {
       const n = Number(m.template.name.slice('Virtual-Template'.length));
+      const vrf = cfg.isakmpProfiles?.[m.profile]?.vrf;
       this.plans.set(`${q.peerAddress}|${selKey(q.localSel)}|${selKey(q.remoteSel)}`, {
         mapName: tunnelMapTag(m.template.name), seq: 0, policyName: m.template.name, policyKey: `vt:${q.peerAddress}`,
         scope: selsToTraffic(q.localSel, q.remoteSel), iface: m.template.name, request: req, peer: q.peerAddress,
-        startedAt: this.ctx.system.now(), vtemplate: n,
+        startedAt: this.ctx.system.now(), vtemplate: n, ...(vrf !== undefined ? { vrf } : {}),
       });
     }
     return dec;
@@ -668,7 +674,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     if (have) return have;
     const routes: string[] = [];
     if (info.remoteSel.prefixLen > 0) routes.push(`${info.remoteSel.addr}/${info.remoteSel.prefixLen}`);
-    const r = this.dataplane?.createVirtualAccess(plan.vtemplate!, info.local.address, plan.peer, routes);
+    const r = this.dataplane?.createVirtualAccess(plan.vtemplate!, info.local.address, plan.peer, routes, plan.vrf);
     if (r === undefined || typeof r === 'string') { this.ctx.log('ikev1', `no Virtual-Access interface for ${plan.peer}: ${r ?? 'no data plane'}`); return undefined; }
     this.vaByPeer.set(plan.peer, r);
     return r;

@@ -45,6 +45,13 @@ export interface IntakeOptions<M> {
   knownTtlMs?: number;
   /** known sources remembered at most (oldest forgotten first) */
   knownMax?: number;
+  /**
+   * A message that waited longer than this is dropped unserved when its turn comes (default:
+   * never). Under a backlog longer than initiators wait (a burst of new peers within a small
+   * share), serving old first messages answers negotiations their initiators have given up
+   * or retransmitted since: all the budget went to stale work and nobody connected.
+   */
+  maxWaitMs?: number;
 }
 
 export type IntakeCounters = IkeIntakeCounters;
@@ -70,10 +77,16 @@ export const DEFAULT_INTAKE: { known: IntakeClassOptions; new: IntakeClassOption
   knownMax: 4096,
 };
 
+interface Queued<M> {
+  m: M;
+  /** clock() when offered */
+  at: number;
+}
+
 interface Lane<M> {
   readonly o: IntakeClassOptions;
   /** per source, in round-robin order (a served source goes to the back) */
-  readonly queues: Map<string, M[]>;
+  readonly queues: Map<string, Queued<M>[]>;
   count: number;
   /** budget left in ms of work; negative: in debt */
   tokens: number;
@@ -85,6 +98,8 @@ export function newIntakeCounters(): IntakeCounters {
 
 export class IkeIntake<M> {
   readonly counters: IntakeCounters = newIntakeCounters();
+  /** messages dropped unserved because they waited longer than maxWaitMs (also counted in dropped) */
+  staleDropped = 0;
   /** exceptions from handle()/afterBatch() (bugs; for tests) */
   handlerErrors = 0;
   private readonly lanes: Record<IntakeClass, Lane<M>>;
@@ -162,7 +177,7 @@ export class IkeIntake<M> {
     if (q0 && q0.length >= lane.o.perSourceLimit) return this.drop();
     if (lane.count >= lane.o.queueLimit) {
       // full: the longest source loses its oldest; when that is this source, the new one goes
-      let longest: M[] = [];
+      let longest: Queued<M>[] = [];
       let longestSource = '';
       for (const [s, x] of lane.queues) if (x.length > longest.length) { longest = x; longestSource = s; }
       if (q0 && q0.length >= longest.length) return this.drop();
@@ -173,7 +188,7 @@ export class IkeIntake<M> {
     }
     let q = lane.queues.get(source);
     if (!q) lane.queues.set(source, (q = []));
-    q.push(copy());
+    q.push({ m: copy(), at: this.clock() });
     lane.count++;
     this.arm(0);
     return true;
@@ -229,9 +244,15 @@ export class IkeIntake<M> {
         if (head.done) break;
         const [source, q] = head.value;
         lane.queues.delete(source);
-        const m = q.shift()!;
+        const { m, at } = q.shift()!;
         if (q.length > 0) lane.queues.set(source, q); // to the back: round-robin
         lane.count--;
+        if (this.o.maxWaitMs !== undefined && this.clock() - at > this.o.maxWaitMs) {
+          // stale: costs a compare, not a turn (bounded by what is queued)
+          this.counters.dropped++;
+          this.staleDropped++;
+          continue;
+        }
         const t0 = this.clock();
         try {
           this.o.handle(m);

@@ -181,3 +181,33 @@ t.test('pressure: a backlog of new sources (or their spent budget) asks for proo
   r.run();
   t.notOk(r.intake.underPressure(), 'drained: no pressure');
 });
+
+t.test('maxWaitMs: a backlog longer than initiators wait is dropped unserved, not answered late', async (t) => {
+  // 200 new peers at once (a dynamic VTI hub's spokes after its restart) within the new class's
+  // 3 %: at 1 ms a message the queue takes ~7 s, far longer than an initiator waits for an answer
+  const waited: number[] = [];
+  // n = when offered; handled at 1 ms each as in rig()
+  const r = rig(1, { maxWaitMs: 2000, handle: (m) => { waited.push(r.clock.now - m.n); r.handled.push(m); r.clock.now += 1; } });
+  const stale = r.intake;
+  for (let i = 0; i < 200; i++) stale.offer(`198.51.100.${i}`, () => ({ source: `198.51.100.${i}`, n: r.clock.now }));
+  r.run();
+  const served = r.handled.length;
+  t.ok(served > 0 && served < 200, `some served within their wait (${served}), the rest dropped`);
+  t.ok(waited.every((w) => w <= 2000), `every served message had waited 2 s at most (longest ${Math.max(...waited).toFixed(0)} ms)`);
+  t.equal(stale.staleDropped, 200 - served, `the others dropped unserved (${stale.staleDropped})`);
+  t.same(stale.counters, { received: 200, served, servedKnown: 0, dropped: 200 - served, budgetWaits: stale.counters.budgetWaits }, 'received = served + dropped');
+  // the peers that were dropped retransmit: fresh copies are served at once, not behind stale work
+  r.handled.length = 0;
+  waited.length = 0;
+  for (let i = 0; i < 5; i++) stale.offer(`198.51.100.${199 - i}`, () => ({ source: `198.51.100.${199 - i}`, n: r.clock.now }));
+  r.run();
+  t.equal(r.handled.length, 5, 'their retransmissions are served');
+  t.ok(waited.every((w) => w <= 2000), 'promptly');
+
+  // without maxWaitMs (the default) everything is served, however late
+  const r2 = rig(1);
+  for (let i = 0; i < 200; i++) offer(r2.intake, `198.51.100.${i}`);
+  r2.run();
+  t.equal(r2.handled.length, 200, 'default: the whole backlog is served');
+  t.equal(r2.intake.staleDropped, 0);
+});
