@@ -637,12 +637,14 @@ export class DataplaneService implements DaemonService {
   /**
    * Dynamic VTI: a Virtual-Access interface cloned from `Virtual-Template<n>` for one peer,
    * whose SA pair the caller then installs with the returned policy key and interface.
-   * `routes` are the peer's proxies (reverse route injection). A string says why not.
+   * `routes` are the peer's proxies (reverse route injection); `vrf` the inside VRF of the
+   * peer's ISAKMP / IKEv2 profile (single template model). A string says why not.
    */
-  createVirtualAccess(n: number, local: string, peer: string, routes: readonly string[]): { name: string; policyKey: string; mapName: string } | string {
+  createVirtualAccess(n: number, local: string, peer: string, routes: readonly string[], vrf?: string): { name: string; policyKey: string; mapName: string } | string {
     const t = virtualTemplate(this.lastConfig ?? this.ctx.config(), n);
     if (typeof t === 'string') return t;
-    const va = this.tunnels.createVirtualAccess(t, local, peer, routes, this.now());
+    const va = this.tunnels.createVirtualAccess(t, local, peer, routes, this.now(), vrf);
+    if (typeof va === 'string') return va;
     return { name: va.name, policyKey: va.policyKey, mapName: tunnelMapTag(va.name) };
   }
 

@@ -50,6 +50,8 @@ export interface ConnectionMeta {
   vti?: string;
   /** A dynamic VTI's connection: each session gets a Virtual-Access cloned from Virtual-Template<n>. */
   vtemplate?: number;
+  /** Its IKEv2 profile's `ivrf` (single template model): the Virtual-Access's VRF. */
+  ivrf?: string;
   /** A dynamic map template entry: its Child SAs go under a temporary crypto map entry. */
   dynamic?: { dynamicMapName: string; dynamicSeq: number; transformSets: string[]; pfsGroup?: string; reverseRoute?: ReverseRouteSpec };
 }
@@ -298,6 +300,7 @@ export function mapVirtualTemplate(cfg: Config, profile: Ikev2Profile, problems:
     name, baseName: name, peerIndex: 0, peerCount: 1, iface: t.name, mapName: tunnelMapTag(t.name), seq: 0, aceIndex: 0, aclName: '',
     policyKey: name, scope: ANY_SCOPE, aceText: aceText(ANY_SCOPE), profile: profile.name, peer: '0.0.0.0', localAddress: t.local ?? '',
     replayWindow: t.policy.replayDisabled ? 0 : t.policy.replayWindow, lifetimeSec: t.policy.lifetimeSec, mode: 'tunnel', vtemplate: n,
+    ...(profile.ivrf !== undefined ? { ivrf: profile.ivrf } : {}),
   };
   if (t.policy.lifetimeKb !== 'disable') meta.lifetimeKb = t.policy.lifetimeKb;
   return { conn, meta };

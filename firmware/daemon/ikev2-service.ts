@@ -44,7 +44,7 @@ export interface Ikev2DataplaneApi {
     iface?: string;
   }): { inboundId: number; outboundId: number };
   /** Dynamic VTI: a Virtual-Access interface for one session (a string says why not). */
-  createVirtualAccess?(template: number, local: string, peer: string, routes: readonly string[]): { name: string; policyKey: string; mapName: string } | string;
+  createVirtualAccess?(template: number, local: string, peer: string, routes: readonly string[], vrf?: string): { name: string; policyKey: string; mapName: string } | string;
   releaseVirtualAccess?(name: string): void;
   deleteSa(id: number, reason?: string): boolean;
   /** A temporary crypto map entry for a flow a dynamic map entry accepted (dataplane-service.ts). */
@@ -425,7 +425,7 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
     if (child.dhGroup > 0) spec.pfsGroup = child.dhGroup;
     if (meta.vti !== undefined) spec.iface = meta.vti;
     if (meta.vtemplate !== undefined) {
-      const va = this.virtualAccessFor(child, meta.vtemplate);
+      const va = this.virtualAccessFor(child, meta.vtemplate, meta.ivrf);
       if (!va) return;
       spec.policyKey = va.policyKey;
       spec.mapName = va.mapName;
@@ -444,7 +444,7 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
   }
 
   /** The session's Virtual-Access interface, cloned at its first Child SA (routes: the peer's proxies). */
-  private virtualAccessFor(child: ChildSaInfo, template: number): { name: string; policyKey: string; mapName: string } | undefined {
+  private virtualAccessFor(child: ChildSaInfo, template: number, ivrf: string | undefined): { name: string; policyKey: string; mapName: string } | undefined {
     const have = this.vaByIke.get(child.ikeSaId);
     if (have) return have;
     if (!this.dp?.createVirtualAccess) { this.log('error', 'IKE dynamic VTI: the data plane has no Virtual-Access interfaces'); return undefined; }
@@ -452,7 +452,7 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
       const cidr = selectorCidr(formatTsIp(ts.startAddress), formatTsIp(ts.endAddress));
       return cidr && !cidr.endsWith('/0') ? [cidr] : [];
     });
-    const r = this.dp.createVirtualAccess(template, child.localAddress, child.remoteAddress, routes);
+    const r = this.dp.createVirtualAccess(template, child.localAddress, child.remoteAddress, routes, ivrf);
     if (typeof r === 'string') { this.log('error', `IKE child ${child.childId}: no Virtual-Access interface: ${r}`); return undefined; }
     this.vaByIke.set(child.ikeSaId, r);
     this.debugLine(`IKEv2: ${r.name} cloned from Virtual-Template${template} for ${child.remoteAddress}${routes.length ? ` (routes ${routes.join(', ')})` : ''}`);

@@ -126,9 +126,14 @@ export class VtiRuntime {
   /**
    * Clones `Virtual-AccessN` (lowest free N) from a template for one peer: its device, its SA
    * pair key, and routes to the peer's proxies while it is up. The caller installs the SAs
-   * with the returned policy key and interface name.
+   * with the returned policy key and interface name. `vrf` (the ISAKMP profile's `vrf` / the
+   * IKEv2 profile's `ivrf`, single template model) puts it in that VRF; a template with another
+   * `ip vrf forwarding` refuses it (a string says why).
    */
-  createVirtualAccess(t: VirtualTemplate, local: string, peer: string, routes: readonly string[], nowMs: number): VirtualAccess {
+  createVirtualAccess(t: VirtualTemplate, local: string, peer: string, routes: readonly string[], nowMs: number, vrf?: string): VirtualAccess | string {
+    if (vrf !== undefined && t.config.vrf !== undefined && t.config.vrf !== vrf) {
+      return `${t.name} is in vrf ${t.config.vrf}, the peer's profile names vrf ${vrf}`;
+    }
     let n = 1;
     while (this.vas.has(`Virtual-Access${n}`)) n++;
     const name = `Virtual-Access${n}`;
@@ -139,7 +144,12 @@ export class VtiRuntime {
     };
     if (t.config.ipMtu !== undefined) va.ipMtu = t.config.ipMtu;
     if (t.config.tcpAdjustMss !== undefined) va.tcpAdjustMss = t.config.tcpAdjustMss;
-    if (t.config.vrf !== undefined) va.vrf = t.config.vrf;
+    const inVrf = vrf ?? t.config.vrf;
+    if (inVrf !== undefined) {
+      va.vrf = inVrf;
+      // `show running-config interface Virtual-AccessN` shows the VRF it was put in
+      config.vrf = inVrf;
+    }
     this.vas.set(name, va);
     this.syncDevices();
     return va;

@@ -22,8 +22,18 @@ const IKEV2 = [
   'crypto ipsec transform-set T1 esp-gcm 256', 'exit',
 ];
 
-function hubConfig(dynamic: boolean): string[] {
-  const customer = (n: 1 | 2, vrf: 'A' | 'B'): string[] => dynamic
+type Model = 'static' | 'dynamic' | 'single';
+
+function hubConfig(model: Model): string[] {
+  const dynamic = model !== 'static';
+  const customer = (n: 1 | 2, vrf: 'A' | 'B'): string[] => model === 'single'
+    // single template model (guide): one Virtual-Template without a VRF; the IKEv2 profile the
+    // spoke matches puts its Virtual-Access in the customer's VRF (`ivrf`)
+    ? [
+      `crypto ikev2 profile CUST${vrf}`, ` match identity remote address 172.16.${n}.1 255.255.255.255`, ' identity local address 172.16.0.1',
+      ' authentication local pre-share', ' authentication remote pre-share', ' keyring local KR', ` ivrf ${vrf}`, ' virtual-template 1', 'exit',
+    ]
+    : dynamic
     ? [
       `crypto ikev2 profile CUST${vrf}`, ` match identity remote address 172.16.${n}.1 255.255.255.255`, ' identity local address 172.16.0.1',
       ' authentication local pre-share', ' authentication remote pre-share', ' keyring local KR', ` virtual-template ${n}`, 'exit',
@@ -48,6 +58,10 @@ function hubConfig(dynamic: boolean): string[] {
       ' authentication local pre-share', ' authentication remote pre-share', ' keyring local KR', 'exit',
       'crypto ipsec profile P', ' set transform-set T1', ' set ikev2-profile SPOKES', 'exit',
     ]),
+    ...(model === 'single' ? [
+      'crypto ipsec profile P', ' set transform-set T1', 'exit',
+      'interface Virtual-Template1 type tunnel', ' ip unnumbered GigabitEthernet0/0', ' tunnel mode ipsec ipv4', ' tunnel protection ipsec profile P', 'exit',
+    ] : []),
     ...customer(1, 'A'), ...customer(2, 'B'),
     'ip route 0.0.0.0 0.0.0.0 172.16.0.254',
   ];
@@ -82,9 +96,13 @@ function spokeConfig(n: number, dynamic: boolean): string[] {
   ];
 }
 
-for (const dynamic of [false, true]) {
-  t.test(`VRF-aware ${dynamic ? 'dynamic' : 'static'} VTIs: two customers with overlapping addresses on one hub stay apart`, { skip, timeout: 300_000 }, async (t) => {
-    const lab = Lab.create(dynamic ? 'vrfd' : 'vrfs');
+const only = process.env.VRF_AWARE_MODEL;
+for (const model of ['static', 'dynamic', 'single'] as const) {
+  if (only !== undefined && only !== model) continue;
+  const dynamic = model !== 'static';
+  const title = model === 'single' ? 'dynamic VTIs, single template model (IKEv2 profile ivrf)' : `${model} VTIs`;
+  t.test(`VRF-aware ${title}: two customers with overlapping addresses on one hub stay apart`, { skip, timeout: 300_000 }, async (t) => {
+    const lab = Lab.create(model === 'single' ? 'vrf1' : dynamic ? 'vrfd' : 'vrfs');
     t.teardown(() => lab.destroy());
     lab.addNamespace('inet');
     lab.enableForwarding('inet');
@@ -104,7 +122,7 @@ for (const dynamic of [false, true]) {
     }
     const hub = await startRampart(lab, 'hub', { 'GigabitEthernet0/0': 'wan0', 'GigabitEthernet0/1': 'lanA', 'GigabitEthernet0/2': 'lanB' });
     t.teardown(() => hub.stop());
-    await hub.configure(hubConfig(dynamic));
+    await hub.configure(hubConfig(model));
     const spokes: RampartBox[] = [];
     for (const n of [1, 2]) {
       const b = await startRampart(lab, `s${n}`, { 'GigabitEthernet0/0': 'wan0', 'GigabitEthernet0/1': 'lan0' });
@@ -149,8 +167,14 @@ for (const dynamic of [false, true]) {
     t.match(sa, /protected vrf: B/, 'and protected vrf B');
     if (dynamic) {
       const vt = await hub.run('show vtemplate');
+      const t2 = model === 'single' ? 1 : 2;
       t.match(vt, /Virtual-Access\d+\s+Virtual-Template1\s+172\.16\.1\.1/, 'spoke 1 on a Virtual-Access of template 1 (vrf A)');
-      t.match(vt, /Virtual-Access\d+\s+Virtual-Template2\s+172\.16\.2\.1/, 'spoke 2 on a Virtual-Access of template 2 (vrf B)');
+      t.match(vt, new RegExp(`Virtual-Access\\d+\\s+Virtual-Template${t2}\\s+172\\.16\\.2\\.1`), `spoke 2 on a Virtual-Access of template ${t2} (vrf B)`);
+    }
+    if (model === 'single') {
+      // the clone shows the VRF its profile gave it
+      const va = /^(Virtual-Access\d+)\s+Virtual-Template1\s+172\.16\.2\.1/m.exec(await hub.run('show vtemplate'))?.[1];
+      t.match(await hub.run(`show running-config interface ${va ?? 'Virtual-Access1'}`), /ip vrf forwarding B/, `show running-config interface ${va}: ip vrf forwarding B`);
     }
   });
 }
