@@ -197,12 +197,13 @@ t.test('offload TUN: TCP super-packets segmented and relayed to a plain TUN', { 
   tb.onPacket((p) => { ta.write(p); });
   const server = lab.spawn('b', ['iperf3', '-s', '-1', '-B', '10.62.0.1'], { name: 'iperf3-s' });
   for (let i = 0; i < 50 && !(await lab.exec('b', ['ss', '-Hltn', 'sport = :5201'])).stdout.trim(); i++) await new Promise((r) => setTimeout(r, 100));
-  const r = await lab.exec('a', ['iperf3', '-c', '10.62.0.1', '-B', '10.61.0.1', '-t', '2', '-J'], { timeoutMs: 30_000 });
+  // A fixed amount, not a fixed time: how fast it goes depends on the host's load.
+  const r = await lab.exec('a', ['iperf3', '-c', '10.62.0.1', '-B', '10.61.0.1', '-n', '8M', '-J'], { timeoutMs: 180_000 });
   await server.stop();
   const j = JSON.parse(r.stdout || '{}') as { end?: { sum_received?: { bytes?: number; bits_per_second?: number } }; error?: string };
   t.notOk(j.error, `iperf3 ran (${j.error ?? 'ok'})`);
   // segments with a wrong TCP checksum would be dropped by the receiving stack
-  t.ok((j.end?.sum_received?.bytes ?? 0) >= 4 * 1024 * 1024, `at least 4 MiB arrived in 2 s (${j.end?.sum_received?.bytes})`);
+  t.ok((j.end?.sum_received?.bytes ?? 0) >= 4 * 1024 * 1024, `at least 4 of 8 MiB arrived (iperf3 counts the tail only when it reached the server before the end: ${j.end?.sum_received?.bytes})`);
   const st = ta.stats;
   t.comment(`frames ${st.rxPackets}, segments ${st.rxSegments}, bad ${st.rxBadFrames}, ${((j.end?.sum_received?.bits_per_second ?? 0) / 1e6).toFixed(0)} Mbit/s`);
   t.ok(st.rxSegments > st.rxPackets, 'the kernel handed over super-packets that were segmented');
