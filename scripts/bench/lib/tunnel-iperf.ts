@@ -117,6 +117,55 @@ export async function runTunnelBench(opts: TunnelBenchOptions): Promise<TunnelBe
   }
 }
 
+/** A tunnel kept up between measurements (openTunnel): TCP runs on demand, interleaved with another's. */
+export interface OpenTunnel {
+  describe: string;
+  /** one bounded iperf3 TCP run hostA -> hostB (Mbit/s; NaN when it failed twice) */
+  tcp(seconds: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * The topology and tunnel of runTunnelBench, left up: a ratio of two tunnels measured in
+ * alternating short runs sees the host's changing load on both sides alike.
+ */
+export async function openTunnel(opts: { prefix: string; start: StartTunnel; log?: (...msg: unknown[]) => void }): Promise<OpenTunnel> {
+  requireTools();
+  const log = opts.log ?? (() => {});
+  const lab = Lab.create(opts.prefix);
+  try {
+    const topo = buildSiteToSite(lab, { plainRoutes: false });
+    const endpoints = await opts.start(lab, topo);
+    log(`${opts.prefix}: ${endpoints.describe ?? ''}`);
+    if (!(await ping(lab, 'hostA', topo.addr.hostB, { count: 2 }))) throw new Error('no connectivity hostA -> hostB through the tunnel');
+    let n = 0;
+    return {
+      describe: endpoints.describe ?? '',
+      async tcp(seconds) {
+        for (let attempt = 1; attempt <= 2; attempt++) {
+          const server = lab.spawn('hostB', ['iperf3', '-s', '-1', '-B', topo.addr.hostB], { name: `iperf3-tcp-${++n}` });
+          try {
+            await waitListening(lab, 'hostB', 5201);
+            const j = await iperf(lab, ['-c', topo.addr.hostB, '-t', String(seconds), '-J'], seconds);
+            return (j.end?.sum_received?.bits_per_second ?? NaN) / 1e6;
+          } catch (e) {
+            log(`${opts.prefix}: tcp attempt ${attempt} failed: ${(e as Error).message.split('\n')[0]}`);
+          } finally {
+            await server.stop(500);
+          }
+        }
+        return NaN;
+      },
+      async close() {
+        try { await endpoints.stop(); } finally { await lab.destroy(); }
+      },
+    };
+  } catch (e) {
+    await lab.destroy();
+    throw e;
+  }
+}
+
 async function iperf(lab: Lab, args: string[], seconds: number): Promise<IperfJson> {
   const r = await lab.exec('hostA', ['iperf3', ...args], { timeoutMs: (seconds + 20) * 1000 });
   let j: IperfJson;
