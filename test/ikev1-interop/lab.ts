@@ -125,16 +125,23 @@ export { sleep };
 
 /**
  * TCP through the tunnel: a node echo server in `serverNs` on `addr:port`, a node client in
- * `clientNs` sending a line and reading it back. Bounded (5 s each side).
+ * `clientNs` sending a line and reading it back. Bounded (60 s to listen, 30 s to echo).
  */
 export async function tcpEcho(lab: Lab, serverNs: string, clientNs: string, addr: string, port: number): Promise<boolean> {
-  const server = `const s=require('net').createServer(c=>c.pipe(c)).listen(${port},'${addr}');setTimeout(()=>process.exit(0),8000).unref();setTimeout(()=>s.close(),8000)`;
+  // The server says when it listens (a fixed pause raced node's start-up on a loaded box);
+  // the client retries a refused connect and both are bounded generously.
+  const server = `const s=require('net').createServer(c=>c.pipe(c)).listen(${port},'${addr}',()=>console.log('listening'));setTimeout(()=>process.exit(0),90000).unref()`;
   const srv = lab.spawn(serverNs, [process.execPath, '-e', server], { name: `tcp-srv-${port}` });
-  await sleep(400);
-  const client = `const c=require('net').connect(${port},'${addr}',()=>c.write('ikev1-tcp-check\\n'));let b='';c.on('data',d=>{b+=d;if(b.includes('\\n')){console.log('echo:'+b.trim());process.exit(0)}});c.on('error',e=>{console.log('err:'+e.message);process.exit(1)});setTimeout(()=>{console.log('timeout');process.exit(2)},5000)`;
-  const r = await lab.exec(clientNs, [process.execPath, '-e', client], { timeoutMs: 10_000 });
-  await srv.stop(500);
-  return r.code === 0 && r.stdout.includes('echo:ikev1-tcp-check');
+  try {
+    for (const end = Date.now() + 60_000; !srv.output.includes('listening'); await sleep(50)) {
+      if (!srv.running || Date.now() > end) return false;
+    }
+    const client = `const go=()=>{const c=require('net').connect(${port},'${addr}',()=>c.write('ikev1-tcp-check\\n'));let b='';c.on('data',d=>{b+=d;if(b.includes('\\n')){console.log('echo:'+b.trim());process.exit(0)}});c.on('error',e=>{if(e.code==='ECONNREFUSED')return setTimeout(go,200);console.log('err:'+e.message);process.exit(1)})};go();setTimeout(()=>{console.log('timeout');process.exit(2)},30000)`;
+    const r = await lab.exec(clientNs, [process.execPath, '-e', client], { timeoutMs: 45_000 });
+    return r.code === 0 && r.stdout.includes('echo:ikev1-tcp-check');
+  } finally {
+    await srv.stop(500);
+  }
 }
 
 /**
