@@ -34,13 +34,15 @@ export function makeFlash(path, sizeMb = 64) {
  *   initrd: the root archive (default the image's; tests append a second cpio to it)
  *   disk: a factory disk (GRUB, A/B slots, flash; docs/firmware-update.md) booted by the
  *     BIOS instead of -kernel: the kernel command line is then GRUB's (append is ignored)
+ *   noReboot: QEMU exits when the guest reboots (or the watchdog resets it) instead of
+ *     resetting the machine; the caller powers it on again
  */
-export function qemuArgs({ image = join(root, 'dist', 'firmware'), flash, console = 'stdio', nics = [{ user: true }], memMb = 768, append = '', agentSocket, initrd = join(image, 'rootfs.cpio.zst'), disk }) {
+export function qemuArgs({ image = join(root, 'dist', 'firmware'), flash, console = 'stdio', nics = [{ user: true }], memMb = 768, append = '', agentSocket, initrd = join(image, 'rootfs.cpio.zst'), disk, noReboot = false }) {
   const boot = disk
     ? ['-drive', `file=${disk},if=virtio,format=raw,cache=writeback`]
     : ['-kernel', join(image, 'vmlinuz'), '-initrd', initrd, '-append', `${KERNEL_CMDLINE}${append ? ` ${append}` : ''}`];
   const args = ['-cpu', 'max', '-m', String(memMb), '-nodefaults', '-no-user-config', '-display', 'none', ...boot,
-    '-device', 'i6300esb', '-action', 'watchdog=reset', '-device', 'virtio-rng-pci'];
+    '-device', 'i6300esb', '-action', 'watchdog=reset', '-device', 'virtio-rng-pci', ...(noReboot ? ['-no-reboot'] : [])];
   if (console === 'stdio') args.push('-chardev', 'stdio,id=con0,mux=on,signal=off', '-serial', 'chardev:con0', '-mon', 'chardev=con0');
   // wait=on: the guest starts only once the program is connected, so it sees the whole
   // console from the first BIOS line (GRUB's slot choice is printed within a second).

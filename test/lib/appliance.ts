@@ -12,7 +12,7 @@ import { projectRoot } from './netns.js';
 
 export interface NicSpec { user?: boolean; /** user networking: a host port forwarded to the guest, e.g. 'tcp:127.0.0.1:2222-:22' */ hostfwd?: string; socket?: { listen?: string; connect?: string }; mcast?: string; mac?: string }
 interface QemuModule {
-  qemuArgs(o: { image: string; flash?: string; console: { socket: string }; nics?: NicSpec[]; memMb?: number; append?: string; agentSocket?: string; initrd?: string; disk?: string }): string[];
+  qemuArgs(o: { image: string; flash?: string; console: { socket: string }; nics?: NicSpec[]; memMb?: number; append?: string; agentSocket?: string; initrd?: string; disk?: string; noReboot?: boolean }): string[];
   qemuMissing(): string | undefined;
   makeFlash(path: string, sizeMb?: number): void;
   QEMU: string;
@@ -39,7 +39,14 @@ export class SerialLine {
   private markAt = 0;
   private waiters: Array<() => void> = [];
   onData: (text: string) => void = () => {};
-  constructor(private readonly sock: Socket) {
+  constructor(private sock: Socket) {
+    this.attach(sock);
+  }
+
+  /** The same line on a new socket (QEMU started again): the text so far is kept. */
+  attach(sock: Socket): void {
+    this.sock = sock;
+    this.mark();
     sock.on('data', (d: Buffer) => {
       this.out += d.toString('latin1');
       this.onData(d.toString('latin1'));
@@ -94,6 +101,12 @@ export interface ApplianceOptions {
   initrd?: string;
   /** A factory disk booted through GRUB instead of image + flash (test/updates). */
   disk?: string;
+  /**
+   * A reboot of the guest (reload, a panic, the watchdog) powers the VM off and on again
+   * (QEMU -no-reboot, then started anew) instead of QEMU's warm reset; the console keeps
+   * its text. The GRUB-booted factory disk hung after a warm reset under a loaded host.
+   */
+  coldReboot?: boolean;
 }
 
 /** What one command run by the guest agent gave back. */
@@ -187,6 +200,10 @@ export class Appliance {
   agent: AgentChannel | undefined;
   private qemu: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
+  private stopping = false;
+  /** Cold reboots made for the guest (coldReboot), and the last one's error if it failed. */
+  reboots = 0;
+  rebootError: Error | undefined;
   /** ms since epoch when QEMU was last started (for boot-to-prompt). */
   startedAt = 0;
 
@@ -195,11 +212,13 @@ export class Appliance {
   private path(kind: string): string { return join(this.opts.dir, `${this.opts.name ?? 'vm'}.${kind}`); }
 
   /** Starts QEMU (power on) and connects to its serial lines. */
-  async powerOn(): Promise<void> {
+  async powerOn(afterReboot = false): Promise<void> {
+    if (!afterReboot) this.stopping = false;
     const q = await qemuModule();
+    if (this.stopping) return; // powered off while a cold reboot was starting
     const args = q.qemuArgs({
       image: this.opts.image, flash: this.opts.flash, console: { socket: this.path('console') }, nics: this.opts.nics ?? [],
-      memMb: this.opts.memMb, initrd: this.opts.initrd, disk: this.opts.disk,
+      memMb: this.opts.memMb, initrd: this.opts.initrd, disk: this.opts.disk, noReboot: this.opts.coldReboot,
       append: [this.opts.agent ? 'rampart.agent' : '', this.opts.append ?? ''].filter(Boolean).join(' '),
       agentSocket: this.opts.agent ? this.path('agent') : undefined,
     });
@@ -212,6 +231,16 @@ export class Appliance {
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
     this.exited = new Promise((resolve) => child.on('exit', () => resolve()));
+    // The guest rebooted (QEMU exits under -no-reboot): power on again, same console.
+    if (this.opts.coldReboot) {
+      child.on('exit', () => {
+        if (this.stopping) return;
+        this.reboots++;
+        this.console?.close();
+        this.agent?.close();
+        this.powerOn(true).catch((e: Error) => { this.rebootError = e; });
+      });
+    }
     const open = async (path: string): Promise<Socket> => {
       const deadline = Date.now() + 10000;
       for (;;) {
@@ -227,10 +256,15 @@ export class Appliance {
         }
       }
     };
-    this.console = new SerialLine(await open(this.path('console')));
-    // Everything the console showed, for a failing test's reader (the folder is the test's).
-    const log = createWriteStream(this.path('console.log'), { flags: 'a' });
-    this.console.onData = (text) => log.write(text);
+    const sock = await open(this.path('console'));
+    if (this.opts.coldReboot && this.console) {
+      this.console.attach(sock);
+    } else {
+      this.console = new SerialLine(sock);
+      // Everything the console showed, for a failing test's reader (the folder is the test's).
+      const log = createWriteStream(this.path('console.log'), { flags: 'a' });
+      this.console.onData = (text) => log.write(text);
+    }
     this.agent = this.opts.agent ? new AgentChannel(await open(this.path('agent'))) : undefined;
   }
 
@@ -256,6 +290,7 @@ export class Appliance {
 
   /** Pulls the virtual power: QEMU is killed, nothing in the guest gets to run. */
   async powerOff(): Promise<void> {
+    this.stopping = true;
     if (this.qemu && this.qemu.exitCode === null) this.qemu.kill('SIGKILL');
     await this.exited;
     this.console?.close();
