@@ -20,8 +20,13 @@ export interface BoardProfile {
   stateDir: string;
   /** Serial number (`show version` Processor board ID, `show inventory`). */
   serial?: string;
-  /** Crypto engines in preference order; `software` is always available. */
+  /** Crypto engines in preference order; `software` is always available (drivers.ts). */
   engines: string[];
+  /**
+   * The kernel IPsec backend: `detect` (XFRM where the kernel takes ESP SAs, else the
+   * userspace ESP path) or `userspace` (always). Default `detect`.
+   */
+  kernelBackend?: KernelBackendChoice;
   /** What the console shows at boot about the ports (wiring, problems found). */
   notes?: string[];
   /**
@@ -32,6 +37,16 @@ export interface BoardProfile {
   ownsKernelIpsec?: boolean;
   /** A/B firmware slots and the bootloader's environment (docs/firmware-update.md). */
   bootSlots?: BootSlots;
+}
+
+export type KernelBackendChoice = 'detect' | 'userspace';
+
+/**
+ * RAMPART_DATAPLANE=userspace: the userspace data path even where the kernel has ESP (the
+ * appliance's init sets it from `rampart.dataplane=userspace`; bench anchors).
+ */
+export function kernelBackendFromEnv(env: NodeJS.ProcessEnv = process.env): KernelBackendChoice {
+  return env.RAMPART_DATAPLANE === 'userspace' ? 'userspace' : 'detect';
 }
 
 export interface BootSlots {

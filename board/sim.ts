@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalInterfaceName } from '../firmware/config/interface-names.js';
-import type { BoardProfile, PortRole } from './profile.js';
+import { kernelBackendFromEnv, type BoardProfile, type PortRole } from './profile.js';
 import { loadSimProfile } from './sim-profiles.js';
 import { derivedSerial } from './serial.js';
 
@@ -53,6 +53,7 @@ export function simBoard(opts: SimBoardOptions = {}): BoardProfile {
     stateDir: opts.stateDir ?? join(opts.cwd ?? process.cwd(), 'state', 'sim'),
     serial: derivedSerial('RSM', opts.stateDir ?? join(opts.cwd ?? process.cwd(), 'state', 'sim')),
     engines: ['software'],
+    kernelBackend: kernelBackendFromEnv(),
     notes,
     // Slots are files; the daemon plays the bootloader (boot counting included).
     bootSlots: {

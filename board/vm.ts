@@ -4,7 +4,7 @@
 // /flash; the watchdog is QEMU's i6300esb, fed by init while the daemon is healthy.
 import { readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BoardProfile } from './profile.js';
+import { kernelBackendFromEnv, type BoardProfile } from './profile.js';
 
 export interface VmBoardOptions {
   stateDir?: string;
@@ -91,6 +91,7 @@ export function vmBoard(opts: VmBoardOptions = {}): BoardProfile {
     consoleDevice: '/dev/ttyS0',
     stateDir: opts.stateDir ?? '/flash',
     engines: ['software'],
+    kernelBackend: kernelBackendFromEnv(),
     ownsKernelIpsec: true,
     bootSlots: vmBootSlots(opts.cmdline ?? readCmdline()),
   };

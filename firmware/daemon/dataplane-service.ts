@@ -9,7 +9,7 @@
 // IKE uses the typed API below (installChildSa, deleteSa, onAcquire, onExpire): see
 // docs/dataplane-api.md.
 
-import { createSoftwareEngine, SoftwareEngine } from '../../drivers/software/software-engine.js';
+import { boardDrivers, type BoardDrivers } from '../../board/drivers.js';
 import type {
   ClearCryptoSaFilter, CryptoEngineShow, IpsecSaShowFlow, IpsecSaShowInterface, IpsecSaShowSa,
 } from '../cli/commands/crypto-ipsec-sa.js';
@@ -33,7 +33,8 @@ import type {
   TrafficSelector as KernelSelector,
 } from '../kernel/kernel-ipsec.js';
 import { openXfrmBackend } from '../kernel/xfrm-backend.js';
-import { runCommand, UserspaceBackend, type CommandRunner, type InterfacePolicy } from '../kernel/userspace-backend.js';
+import { UserspaceBackend, type CommandRunner, type InterfacePolicy } from '../kernel/userspace-backend.js';
+import type { HostNetwork } from '../kernel/host-network.js';
 import type { CryptoEngine } from '../lib/crypto-engine.js';
 import type { DaemonService, ServiceContext } from './daemon.js';
 import { packetErrorMessages } from './system-messages.js';
@@ -230,7 +231,10 @@ export function childSaToKernel(spec: ChildSaInstall, reqid: number, priority: n
 
 export class DataplaneService implements DaemonService {
   readonly name = 'dataplane';
-  readonly engine: CryptoEngine = createSoftwareEngine();
+  /** The board's crypto engines in preference order (board/drivers.ts); the first carries the SAs. */
+  engines: CryptoEngine[];
+  /** The host-network port (board/drivers.ts): addresses, link state and routes of the box's Linux. */
+  network!: HostNetwork;
   sad!: Sad<IpsecSa>;
   pipeline!: Pipeline;
   backend: UserspaceBackend | undefined;
@@ -250,7 +254,6 @@ export class DataplaneService implements DaemonService {
   /** Both SPIs of each negotiated flow, so `debug crypto condition spi` matches either direction's lines. */
   private readonly flowSpis = new WeakMap<object, readonly number[]>();
   private now: () => number = Date.now;
-  private readonly run: CommandRunner;
   private spds = new Map<string, { spd: Spd<MapEntryData>; mapName: string; local: string | undefined }>();
   /** Configured SPD inputs per interface (temporary entries are added at compile time). */
   private baseInputs = new Map<string, { inputs: SpdMapEntryInput<MapEntryData>[]; mapName: string; local: string | undefined }>();
@@ -296,25 +299,47 @@ export class DataplaneService implements DaemonService {
   });
 
   /**
+   * `drivers`: what the board picked (services.ts passes boardDrivers(board)); without it
+   * the service asks the board module for the started box's board.
    * Tests: `userspace: false` opens no TUN/socket, `detect: false` skips the kernel probe,
-   * `io` replaces the backend's packet I/O (two services wired back to back in-process).
+   * `io` replaces the backend's packet I/O (two services wired back to back in-process),
+   * `run` replaces the commands of the board's host network.
    */
-  constructor(opts: { run?: CommandRunner; userspace?: boolean; detect?: boolean; io?: PipelineIo } = {}) {
-    this.run = opts.run ?? runCommand;
+  constructor(opts: { drivers?: BoardDrivers; run?: CommandRunner; userspace?: boolean; detect?: boolean; io?: PipelineIo } = {}) {
+    this.drivers = opts.drivers;
+    this.engines = opts.drivers?.engines ?? [];
+    this.runOverride = opts.run;
     this.wantUserspace = opts.userspace ?? true;
-    // RAMPART_DATAPLANE=userspace: the userspace data path even where the kernel has ESP
-    // (the appliance's init sets it from `rampart.dataplane=userspace`; bench anchors)
-    this.wantDetect = opts.detect ?? process.env.RAMPART_DATAPLANE !== 'userspace';
+    this.detectOption = opts.detect;
     this.testIo = opts.io;
   }
 
+  private drivers: BoardDrivers | undefined;
+  private readonly runOverride: CommandRunner | undefined;
   private readonly wantUserspace: boolean;
-  private readonly wantDetect: boolean;
+  private readonly detectOption: boolean | undefined;
   private readonly testIo: PipelineIo | undefined;
+
+  /** The engine new SAs are keyed on: the board's first. */
+  get engine(): CryptoEngine {
+    if (this.engines.length === 0) throw new Error('dataplane: not started (no crypto engine yet)');
+    return this.engines[0]!;
+  }
+
+  private get run(): CommandRunner {
+    return this.network.run;
+  }
 
   async start(ctx: ServiceContext): Promise<void> {
     this.ctx = ctx;
     this.now = ctx.system.now;
+    const drivers = this.drivers ?? boardDrivers(ctx.board, this.runOverride ? { run: this.runOverride } : {});
+    this.drivers = drivers;
+    if (this.engines.length === 0) this.engines = drivers.engines;
+    this.network = this.runOverride && drivers.network.run !== this.runOverride
+      ? boardDrivers(ctx.board, { run: this.runOverride }).network : drivers.network;
+    for (const p of drivers.problems) ctx.log('dataplane', p.replace(/^% /, ''), 4);
+    const wantDetect = this.detectOption ?? drivers.kernelBackend === 'detect';
     this.sad = new Sad<IpsecSa>({
       now: () => this.now(),
       timer: { set: (fn, ms) => { const h = setTimeout(fn, ms); h.unref(); return h; }, clear: (h) => clearTimeout(h as NodeJS.Timeout) },
@@ -341,13 +366,13 @@ export class DataplaneService implements DaemonService {
     // A box whose ports are not wired to Linux interfaces (sim board without --port, e.g.
     // a daemon started by CLI tests in the host's namespace) runs no packet I/O at all:
     // no kernel probe, no TUN, no sysctl, no policy rules.
-    const wired = Object.keys(ctx.board.portMap).length > 0;
+    const wired = this.network.wiredPorts().length > 0;
     if (!wired && !this.testIo) {
       this.backendError = 'no board port is mapped to a Linux interface (--port NAME=ifname): no packet I/O';
       this.installRuntimeView(ctx);
       return;
     }
-    if (this.wantDetect) {
+    if (wantDetect) {
       try {
         // 5 s per request: the appliance under emulation on a loaded host answers slowly.
         this.detection = await detectKernelIpsec({ probeTransforms: false, requestTimeoutMs: 5000 });
@@ -410,7 +435,7 @@ export class DataplaneService implements DaemonService {
     if (this.kernel) { await this.kernel.flushPolicies().catch(() => {}); await this.kernel.flushSas().catch(() => {}); await this.kernel.close(); }
     this.kernel = undefined;
     this.rriBatch.close();
-    for (const argv of this.rriInstalled.values()) this.run(['ip', 'route', 'del', ...argv]);
+    for (const argv of this.rriInstalled.values()) this.network.deleteRoute(argv);
     this.rriInstalled.clear();
     this.loopbacks.clear();
     this.sad?.close();
@@ -466,7 +491,7 @@ export class DataplaneService implements DaemonService {
   private syncVrfs(): void {
     if (!this.vrfTables || !this.lastConfig) return;
     const inputs = vrfInputs(this.lastConfig, {
-      portMap: this.ctx.board.portMap, tunnels: this.tunnels.list,
+      portMap: Object.fromEntries(this.network.wiredPorts()), tunnels: this.tunnels.list,
       tunnelDeviceIfUp: (name) => this.backend?.tunnels?.deviceIfUp(name),
     });
     this.vrfTables.sync(inputs.members, inputs.routes);
@@ -732,7 +757,7 @@ export class DataplaneService implements DaemonService {
     if (!this.backend && !this.kernel) return;
     if (!this.rriFlushed) {
       // leftovers of a previous daemon in this namespace
-      this.run(['ip', 'route', 'flush', 'proto', RRI_ROUTE_PROTO]);
+      this.network.flushRoutes(RRI_ROUTE_PROTO);
       this.rriFlushed = true;
     }
     const want = new Map<string, string[]>();
@@ -820,11 +845,11 @@ export class DataplaneService implements DaemonService {
   // ------------------------------------------------------------------ config -> runtime
 
   private linuxIf(port: string): string | undefined {
-    return this.ctx.board.portMap[port];
+    return this.network.linuxName(port);
   }
 
   private programInterfaces(cfg: Config): void {
-    for (const [port, dev] of Object.entries(this.ctx.board.portMap)) {
+    for (const [port] of this.network.wiredPorts()) {
       const itf = cfg.interfaces?.items[port];
       if (!itf) continue;
       const addrs = [itf.ipAddress, ...(itf.secondary ?? [])].filter((a): a is NonNullable<typeof a> => a !== undefined)
@@ -832,10 +857,8 @@ export class DataplaneService implements DaemonService {
       const sig = JSON.stringify({ addrs, down: itf.shutdown, vrf: itf.vrf });
       if (this.ifState.get(port) === sig) continue;
       this.ifState.set(port, sig);
-      this.sh(['ip', '-4', 'addr', 'flush', 'dev', dev]);
       // an interface in a VRF: its connected route goes to the VRF's table only (syncVrfs)
-      for (const a of addrs) this.sh(['ip', 'addr', 'add', a, 'dev', dev, ...(itf.vrf ? ['noprefixroute'] : [])]);
-      this.sh(['ip', 'link', 'set', dev, itf.shutdown ? 'down' : 'up']);
+      for (const e of this.network.setPort(port, { addrs, down: itf.shutdown, ...(itf.vrf ? { vrf: itf.vrf } : {}) })) this.ctx.log('dataplane', e);
     }
   }
 
@@ -857,11 +880,13 @@ export class DataplaneService implements DaemonService {
     }
     for (const key of [...this.routes]) {
       // (quietly: a route through a tunnel that went down is already gone from the kernel)
-      if (!want.has(key)) { this.run(['ip', 'route', 'del', ...key.split(' ')]); this.routes.delete(key); }
+      if (!want.has(key)) { this.network.deleteRoute(key.split(' ')); this.routes.delete(key); }
     }
     for (const [key, argv] of want) {
       if (this.routes.has(key)) continue;
-      if (this.sh(['ip', 'route', 'replace', ...argv])) this.routes.add(key);
+      const error = this.network.replaceRoute(argv);
+      if (error === undefined) this.routes.add(key);
+      else this.ctx.log('dataplane', error);
     }
   }
 
@@ -1219,10 +1244,11 @@ export class DataplaneService implements DaemonService {
         ? `userspace ESP over TUN ${b.tunName} (${d ? d.reason : 'kernel detection unavailable'})`
         : this.backendError ?? d?.reason ?? 'not started',
       kernelEsp: d?.esp,
-      engines: [{
-        name: this.engine.name, kind: 'software', state: 'up', activeSas: this.sad ? this.sad.size : 0,
-        method: this.engine instanceof SoftwareEngine ? this.engine.contextMethod() : undefined,
-      }],
+      // the board's engines in preference order; new SAs are keyed on the first
+      engines: this.engines.map((e, i) => ({
+        name: e.name, kind: e.kind, state: e.status().state, activeSas: i === 0 && this.sad ? this.sad.size : 0,
+        method: e.contextMethod?.(),
+      })),
       counters: this.pipeline ? { ...this.pipeline.counters, ...(b ? ioCounters(b) : {}) } : {},
       dataPathIo: b?.describeIo(),
     };

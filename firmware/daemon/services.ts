@@ -1,4 +1,6 @@
-// The runtime services a box runs, in start order. One line per service.
+// The runtime services a box runs, in start order (a service starts after the ones it names
+// in `after`, wherever it is listed). One line per service.
+import { boardDrivers } from '../../board/drivers.js';
 import type { BoardProfile } from '../../board/profile.js';
 import type { DaemonService } from './daemon.js';
 import { DataplaneService } from './dataplane-service.js';
@@ -8,9 +10,12 @@ import { Ikev2Service } from './ikev2-service.js';
 import { PortStatusService } from './port-status.js';
 import { IcmpProbeService } from './icmp-service.js';
 
-/** `dataplane`: a data plane of the caller's (tests: one whose packets go to another box in the process). */
+/**
+ * The board picks the data plane's drivers: crypto engines, kernel backend, host network
+ * (board/drivers.ts). `dataplane`: a data plane of the caller's (tests: one whose packets
+ * go to another box in the process).
+ */
 export function defaultServices(board: BoardProfile, opts: { dataplane?: DataplaneService } = {}): DaemonService[] {
-  void board;
-  // host-status adds load rates to what port-status reports, so it starts after it
-  return [new PortStatusService(), new HostStatusService(), new IcmpProbeService(), opts.dataplane ?? new DataplaneService(), new IkeV1Service(), new Ikev2Service()];
+  const dataplane = opts.dataplane ?? new DataplaneService({ drivers: boardDrivers(board) });
+  return [new PortStatusService(), new HostStatusService(), new IcmpProbeService(), dataplane, new IkeV1Service(), new Ikev2Service()];
 }

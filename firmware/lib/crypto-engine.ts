@@ -200,6 +200,8 @@ export interface CryptoEngine {
   supports(params: TransformParams): EngineSupport;
   /** Throws UnsupportedAlgorithmError when supports() says no. */
   createContext(params: TransformParams): TransformContext;
+  /** How the engine keeps its per-SA state, for `show crypto engine configuration` (optional). */
+  contextMethod?(): string;
   /** Called when the engine's state changes (an accelerator fails...). Returns an unsubscribe. */
   onStateChange(listener: (status: EngineStatus) => void): () => void;
   close(): Promise<void>;
