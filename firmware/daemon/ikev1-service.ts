@@ -15,34 +15,34 @@
 //   - ESP-in-UDP on the shared 4500 bind is the data plane's (it subscribes to kind 'esp');
 //   - `debug crypto isakmp`: IOS-format lines on the event bus, with the SA's context.
 // PSKs never reach a log or debug line (the engine redacts; we never print config keys).
-import { effectiveIsakmpPolicies, type IsakmpProfile, type Keyring, type PresharedKey } from '../config/crypto-isakmp.js';
 import { resolveCryptoMapSet, type ResolvedMapEntry } from '../config/crypto-map.js';
 import type { ConfigIntent, IntentDelta } from './config-intent.js';
 import type { TransformSet as CfgTransformSet } from '../config/crypto-ipsec.js';
 import { transformWords } from '../config/crypto-ipsec.js';
 import type { Config } from '../config/model.js';
 import { effectiveIpv4 } from '../config/interface.js';
-import type { SharedBind } from '../dataplane/bind-registry.js';
 import type { PipelineAcquire } from '../dataplane/pipeline.js';
 import type { Endpoint as PacketEndpoint, PacketKind } from '../dataplane/packet-io.js';
 import { IkeV1Engine, type IkeV1Event, type IpsecSaInfo, type QuickModeRequest } from '../ike/v1/engine.js';
 import { formatConnPrefix } from '../ike/v1/debug-format.js';
 import type { EventContext } from '../lib/event-bus.js';
 import { isakmpEventContext, type IsakmpDebugEvent } from '../ike/v1/debug.js';
-import type { IsakmpProfileConfig, KeyringConfig, PeerConfigInput, ProfileIdentity, PskEntry } from '../ike/v1/peer-config.js';
-import type { IsakmpPolicy as V1Policy, TransformSet as V1TransformSet } from '../ike/v1/policy.js';
-import { selectQuickModeResponse, type CryptoMapEntryV1, type QuickModeResponderDecision, type QuickModeResponderQuery } from '../ike/v1/quick-mode-policy.js';
+import type { TransformSet as V1TransformSet } from '../ike/v1/policy.js';
+import { selectQuickModeResponse, type QuickModeResponderDecision, type QuickModeResponderQuery } from '../ike/v1/quick-mode-policy.js';
 import type { Selector } from '../ike/v1/selectors.js';
 import type { CryptoSessionInfo, IkeSessionSource } from '../ike/session-info.js';
-import type { EspCipherName, IpsecHmacName } from '../ike/v1/algorithms.js';
 import { aceToSelector, type SpdEntry } from '../ipsec/spd.js';
-import { ConnectionManager, TunnelKeeper, clearSelects, shouldRekey, type ManagedConnection } from '../ike/connection-manager.js';
+import { ConnectionManager, TunnelKeeper, shouldRekey, type ManagedConnection } from '../ike/connection-manager.js';
+import { ChildSaTable, VirtualAccessSessions, freshTraffic, type ChildSaRecord, type VirtualAccess } from '../ike/child-sas.js';
+import { IkeBinds } from '../ike/ike-binds.js';
+import { SessionTable, secondsLeft } from '../ike/session-view.js';
+import {
+  ANY_SEL, addrToSel, flowText, formatSel, isAnySel, peerConfigFrom, policiesFrom, quickModeFor, responderEntry, selKey, selsToTraffic,
+  toV1TransformSet, v1Request,
+} from '../ike/v1/config-map.js';
 import { TedDiscovery, type TedAnswer } from '../ike/v1/ted.js';
 import { isTedDatagram } from '../proto/ikev1/ted.js';
-import {
-  addrSetToPrefix, formatIp, parseIp, prefixAddr, prefixLength, selectorContains, selectorIntersect, selectorKey, ANY_PORTS,
-  type AddrSet, type TrafficSelector,
-} from '../ipsec/selector.js';
+import { formatIp, parseIp, prefixAddr, selectorContains, selectorIntersect, selectorKey, ANY_PORTS, type TrafficSelector } from '../ipsec/selector.js';
 import type { DaemonService, ServiceContext } from './daemon.js';
 import { reverseRouteSpecOf } from './reverse-route.js';
 import { ikeAuthFailureMessages, sessionStatus } from './system-messages.js';
@@ -64,27 +64,15 @@ function isFirstMessage(d: Uint8Array): boolean {
   return d[20] === 0 && d[21] === 0 && d[22] === 0 && d[23] === 0;
 }
 
-interface ChildRecord {
-  id: number;
-  mapName: string;
-  seq: number;
+/** An installed IKEv1 SA pair: the shared record and what a rekey and DELETE need. */
+interface V1Child extends ChildSaRecord {
   policyName: string;
-  policyKey: string;
   scope: TrafficSelector;
-  iface: string;
   info: IpsecSaInfo;
-  inboundId: number;
-  outboundId: number;
   request: QuickModeRequest;
   rekeyed: boolean;
-  createdAt: number;
   /** inbound AH SPI of an AH + ESP bundle (info is the ESP half) */
   ahInboundSpi?: number;
-  /** bytes seen at the last traffic poll (on-demand DPD) */
-  lastInBytes: number;
-  lastOutBytes: number;
-  /** a static VTI's SA pair: the tunnel interface */
-  vti?: string;
 }
 
 /** What a TED probe remembers: the entry that raised it and our half proxy. */
@@ -130,126 +118,6 @@ function managedFlow(entry: Pick<SpdEntry<unknown>, 'peers' | 'kind'>, policyKey
 /** a started negotiation holds further acquires for its flow back this long (then a new packet retries) */
 const ACQUIRE_HOLD_OFF_MS = 30_000;
 
-/** IKEv1's `IP any any` proxy identity (a static VTI's only one). */
-const ANY_SEL: Selector = { addr: '0.0.0.0', prefixLen: 0, protocol: 0, port: 0 };
-const isAnySel = (s: Selector): boolean => s.prefixLen === 0 && s.protocol === 0 && s.port === 0;
-
-
-const HMAC_WORDS: Record<string, IpsecHmacName> = {
-  'esp-md5-hmac': 'md5', 'esp-sha-hmac': 'sha', 'esp-sha256-hmac': 'sha256', 'esp-sha384-hmac': 'sha384', 'esp-sha512-hmac': 'sha512',
-  'ah-md5-hmac': 'md5', 'ah-sha-hmac': 'sha', 'ah-sha256-hmac': 'sha256', 'ah-sha384-hmac': 'sha384', 'ah-sha512-hmac': 'sha512',
-};
-const CIPHERS: Record<string, EspCipherName> = { 'esp-aes': 'esp-aes', 'esp-3des': 'esp-3des', 'esp-des': 'esp-des', 'esp-null': 'esp-null' };
-
-/** Config transform set -> the engine's; undefined for what IKEv1 here cannot offer (GCM, compression). */
-export function toV1TransformSet(ts: CfgTransformSet): V1TransformSet | undefined {
-  const out: V1TransformSet = { name: ts.name, mode: ts.mode };
-  for (const t of ts.transforms) {
-    if (CIPHERS[t.name]) {
-      out.esp = { ...(out.esp ?? {}), cipher: CIPHERS[t.name]!, ...(t.name === 'esp-aes' ? { keyLenBits: t.keyBits ?? 128 } : {}) };
-    } else if (t.name.startsWith('esp-') && HMAC_WORDS[t.name]) {
-      if (!out.esp) return undefined; // auth without encryption: not offered here
-      out.esp.integrity = HMAC_WORDS[t.name]!;
-    } else if (t.name.startsWith('ah-') && HMAC_WORDS[t.name]) {
-      out.ah = { integrity: HMAC_WORDS[t.name]! };
-    } else {
-      return undefined;
-    }
-  }
-  if (!out.esp && !out.ah) return undefined;
-  return out;
-}
-
-function pskEntry(k: PresharedKey): PskEntry | undefined {
-  if (k.keyType !== 0) return undefined; // type 6 needs the master key, which we do not keep
-  const e: PskEntry = { key: k.key };
-  if (k.address) { e.address = k.address.address; e.mask = k.address.mask; }
-  if (k.hostname) e.hostname = k.hostname;
-  return e;
-}
-
-function keyringConfig(k: Keyring): KeyringConfig {
-  const kr: KeyringConfig = { name: k.name, keys: k.keys.flatMap((x) => { const e = pskEntry(x); return e ? [e] : []; }) };
-  if (k.vrf) kr.vrf = k.vrf;
-  if (k.localAddress) kr.localAddress = { ...(k.localAddress.interface ? { interface: k.localAddress.interface } : {}), ...(k.localAddress.address ? { address: k.localAddress.address } : {}), ...(k.localAddress.vrf ? { vrf: k.localAddress.vrf } : {}) };
-  return kr;
-}
-
-function profileConfig(p: IsakmpProfile): IsakmpProfileConfig {
-  const match: ProfileIdentity[] = [];
-  for (const m of p.matchIdentities) {
-    if (m.kind === 'address') match.push({ kind: 'address', address: m.address, mask: m.mask, ...(m.vrf ? { vrf: m.vrf } : {}) });
-    else if (m.kind === 'host') match.push({ kind: 'fqdn', fqdn: m.host });
-    else if (m.kind === 'user') match.push({ kind: 'user-fqdn', userFqdn: m.user });
-  }
-  const out: IsakmpProfileConfig = { name: p.name, keyrings: [...p.keyrings], match };
-  if (p.vrf) out.vrf = p.vrf;
-  if (p.selfIdentity) out.selfIdentity = p.selfIdentity.kind === 'user-fqdn' ? { userFqdn: p.selfIdentity.user } : p.selfIdentity.kind;
-  if (p.localAddress) out.localAddress = { ...(p.localAddress.interface ? { interface: p.localAddress.interface } : {}), ...(p.localAddress.address ? { address: p.localAddress.address } : {}), ...(p.localAddress.vrf ? { vrf: p.localAddress.vrf } : {}) };
-  return out;
-}
-
-/** The engine's peer configuration from the IOS model. */
-export function peerConfigFrom(cfg: Config): PeerConfigInput {
-  const interfaces = Object.entries(cfg.interfaces?.items ?? {}).map(([name, i]) => {
-    const ip = effectiveIpv4(cfg, name);
-    return { name, ...(ip ? { address: ip.address } : {}), ...(i.vrf ? { vrf: i.vrf } : {}) };
-  });
-  return {
-    globalKeys: (cfg.isakmpKeys?.keys ?? []).flatMap((k) => { const e = pskEntry(k); return e ? [e] : []; }),
-    keyrings: Object.values(cfg.keyrings ?? {}).sort((a, b) => a.name.localeCompare(b.name)).map(keyringConfig),
-    profiles: Object.values(cfg.isakmpProfiles ?? {}).sort((a, b) => a.name.localeCompare(b.name)).map(profileConfig),
-    interfaces,
-    hostname: cfg.system?.hostname ?? 'Router',
-    ...(cfg.system?.domainName !== undefined ? { domainName: cfg.system.domainName } : {}),
-  };
-}
-
-export function policiesFrom(cfg: Config): V1Policy[] {
-  return effectiveIsakmpPolicies(cfg).map((p) => ({
-    priority: p.priority, encryption: p.encryption, hash: p.hash, authentication: p.authentication, group: p.group, lifetimeSec: p.lifetimeSec,
-  }));
-}
-
-/** Data plane selector -> IKE proxy identity (prefix, protocol, single port or any). */
-export function addrToSel(a: AddrSet, proto: number, ports: { lo: number; hi: number }): Selector | undefined {
-  const p = addrSetToPrefix(a);
-  if (!p || p.family !== 4) return undefined;
-  const len = prefixLength(p);
-  if (len === undefined) return undefined;
-  return { addr: formatIp({ family: 4, value: p.addr }), prefixLen: len, protocol: proto, port: ports.lo === ports.hi ? ports.lo : 0 };
-}
-
-export function selsToTraffic(local: Selector, remote: Selector): TrafficSelector {
-  const port = (p: number): { lo: number; hi: number } => (p === 0 ? ANY_PORTS : { lo: p, hi: p });
-  return {
-    family: 4, src: prefixAddr(local.addr, local.prefixLen), dst: prefixAddr(remote.addr, remote.prefixLen), proto: local.protocol || remote.protocol,
-    srcPorts: port(local.port), dstPorts: port(remote.port),
-  };
-}
-
-const selKey = (s: Selector): string => `${s.addr}/${s.prefixLen}:${s.protocol}:${s.port}`;
-const formatSel = (s: Selector): string => `${s.addr}/${s.prefixLen}${s.protocol ? ` proto ${s.protocol}` : ''}${s.port ? ` port ${s.port}` : ''}`;
-
-/**
- * The sets IKE offers/accepts for a flow. IOS uses `mode transport` only when the protected
- * traffic is between hosts (the peers themselves); for subnets it negotiates tunnel mode.
- */
-export function setsForFlow(r: Pick<ResolvedMapEntry, 'transformSets'>, local: Selector, remote: Selector): V1TransformSet[] {
-  const hosts = local.prefixLen === 32 && remote.prefixLen === 32;
-  return r.transformSets.map(toV1TransformSet).filter((x): x is V1TransformSet => x !== undefined)
-    .map((x) => (x.mode === 'transport' && !hosts ? { ...x, mode: 'tunnel' } : x));
-}
-
-function v1Request(r: ResolvedMapEntry, local: Selector, remote: Selector): QuickModeRequest | undefined {
-  const sets = setsForFlow(r, local, remote);
-  if (sets.length === 0) return undefined;
-  return {
-    localSel: local, remoteSel: remote, transformSets: sets, ...(r.pfsGroup !== undefined ? { pfsGroup: r.pfsGroup } : {}),
-    lifetimeSec: r.lifetimeSec, lifetimeKb: r.lifetimeKb === 'disable' ? 4608000 : r.lifetimeKb,
-  };
-}
-
 export class IkeV1Service implements DaemonService, IkeSessionSource {
   readonly name = 'ikev1';
   /** Uses the data plane's API from its start. */
@@ -257,19 +125,18 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   engine!: IkeV1Engine;
   private ctx!: ServiceContext;
   private dataplane: DataplaneService | undefined;
-  private readonly binds = new Map<string, SharedBind>();
+  private binds!: IkeBinds;
   /** Acquires, peer choice and failover per flow (policy key); starts go through startNegotiation. */
   private readonly connections = new ConnectionManager<V1Managed>(
     { version: 'IKEv1', initiate: (conn, peer) => this.startNegotiation(conn, peer) },
     { now: () => this.ctx.system.now(), holdOffMs: ACQUIRE_HOLD_OFF_MS },
   );
   private readonly plans = new Map<string, FlowPlan>();
-  private readonly children = new Map<number, ChildRecord>();
+  private readonly children = new ChildSaTable<V1Child>();
   /** Identity and profile of each established ISAKMP SA (by conn-id), as context of its IPsec debug lines. */
   private readonly phase1Context = new Map<number, EventContext>();
   private authFailures: ReturnType<typeof ikeAuthFailureMessages> | undefined;
   private readonly partial = new Map<string, IpsecSaInfo>();
-  private readonly ahAlias = new Map<number, number>();
   private nextChildId = 1;
   /** TED probes and replies (crypto map entries with `discover`). */
   private ted!: TedDiscovery<TedContext>;
@@ -277,7 +144,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   private trafficPoll: NodeJS.Timeout | undefined;
   private tunnelPoll: NodeJS.Timeout | undefined;
   /** dynamic VTI: peer address -> its Virtual-Access interface */
-  private readonly vaByPeer = new Map<string, { name: string; policyKey: string; mapName: string }>();
+  private readonly vas = new VirtualAccessSessions<string>(() => this.dataplane);
   /** static VTIs: since when each has had no SA pair */
   private readonly tunnels = new TunnelKeeper();
   private timerAt = Number.POSITIVE_INFINITY;
@@ -296,6 +163,11 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   async start(ctx: ServiceContext): Promise<void> {
     this.ctx = ctx;
     this.dataplane = ctx.service<DataplaneService>('dataplane');
+    this.binds = new IkeBinds({
+      open: (a, port, encap) => ctx.binds.udp(a, port, encap),
+      receive: (data, remote, local) => this.onDatagram(data, remote, local),
+      failed: (a, port, e) => ctx.log('ikev1', `cannot bind ${a} port ${port}: ${e.message}`),
+    });
     const now = (): number => ctx.system.now();
     this.engine = new IkeV1Engine({
       now, policies: [], peerConfig: { globalKeys: [], keyrings: [], profiles: [], interfaces: [] },
@@ -340,8 +212,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     if (this.trafficPoll) clearInterval(this.trafficPoll);
     if (this.tunnelPoll) clearInterval(this.tunnelPoll);
     for (const u of this.unsub) u();
-    for (const b of this.binds.values()) await b.release();
-    this.binds.clear();
+    await this.binds.close();
   }
 
   /** The compiled intent of the configuration being applied (config-intent.ts): entries resolved once. */
@@ -379,7 +250,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       this.tunnelPoll = setInterval(() => this.keepTunnelsUp(), 1000);
       this.tunnelPoll.unref();
     }
-    return this.openBinds(config);
+    return this.binds.reconcile(this.localAddresses(config));
   }
 
   /** Static VTIs negotiated with IKEv1 (their IPsec profile names no IKEv2 profile). */
@@ -409,25 +280,6 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     return [...out];
   }
 
-  private async openBinds(cfg: Config): Promise<void> {
-    const want = new Set<string>();
-    for (const a of this.localAddresses(cfg)) for (const port of [500, 4500]) want.add(`${a}|${port}`);
-    for (const [key, b] of [...this.binds]) {
-      if (!want.has(key)) { this.binds.delete(key); await b.release(); }
-    }
-    for (const key of want) {
-      if (this.binds.has(key) || this.stopped) continue;
-      const [addr, port] = key.split('|') as [string, string];
-      try {
-        const b = await this.ctx.binds.udp(addr, Number(port), port === '4500');
-        this.binds.set(key, b);
-        b.subscribe(['ike'], (_k, data, remote, local) => this.onDatagram(data, remote, local));
-      } catch (e) {
-        this.ctx.log('ikev1', `cannot bind ${addr} port ${port}: ${(e as Error).message}`);
-      }
-    }
-  }
-
   private onDatagram(data: Uint8Array, remote: PacketEndpoint, local: PacketEndpoint): void {
     if (isTedDatagram(data)) { this.onTed(data, remote.address); return; }
     if (data.length < 28) { this.engine.receive({ data: data.slice(), local: { ...local }, remote: { ...remote } }); this.pump(); return; }
@@ -444,16 +296,14 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   /** Sends what the engine queued, handles its events, re-arms the timer. */
   private pump(): void {
     for (const d of this.engine.drainOutbox()) {
-      const b = this.binds.get(`${d.local.address}|${d.local.port}`) ?? this.binds.get(`${d.local.address}|500`);
-      if (!b) { this.ctx.log('ikev1', `no socket for ${d.local.address}:${d.local.port}`); continue; }
-      b.send('ike', d.data, d.remote);
+      if (!this.binds.send(d.local, d.data, d.remote)) this.ctx.log('ikev1', `no socket for ${d.local.address}:${d.local.port}`);
     }
     for (const ev of this.engine.drainEvents()) {
       try { this.onEvent(ev); } catch (e) { this.ctx.log('ikev1', `event ${ev.type}: ${(e as Error).message}`); }
     }
     // events may have queued more datagrams (quick mode after phase 1, DELETEs)
     const more = this.engine.drainOutbox();
-    for (const d of more) this.binds.get(`${d.local.address}|${d.local.port}`)?.send('ike', d.data, d.remote);
+    for (const d of more) this.binds.send(d.local, d.data, d.remote);
     this.arm();
   }
 
@@ -558,21 +408,14 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     const names = new Set(vtis.map((v) => v.name));
     this.tunnels.retain((name) => names.has(name));
     for (const v of vtis) {
-      const up = [...this.children.values()].some((c) => c.vti === v.name);
-      if (!this.tunnels.due(v.name, up, tunnelRetryDelayMs(v.local!, v.peer!), now)) continue;
+      if (!this.tunnels.due(v.name, this.children.tunnelUp(v.name), tunnelRetryDelayMs(v.local!, v.peer!), now)) continue;
       if (this.connections.isPending(v.policyKey)) continue;
       this.startVtiPlan(cfg, v);
     }
   }
 
   private vtiRequest(v: StaticVti): QuickModeRequest | undefined {
-    const pol = v.policy!;
-    const sets = setsForFlow(pol, ANY_SEL, ANY_SEL);
-    if (sets.length === 0) return undefined;
-    return {
-      localSel: ANY_SEL, remoteSel: ANY_SEL, transformSets: sets, ...(pol.pfsGroup !== undefined ? { pfsGroup: pol.pfsGroup } : {}),
-      lifetimeSec: pol.lifetimeSec, lifetimeKb: pol.lifetimeKb === 'disable' ? 4608000 : pol.lifetimeKb,
-    };
+    return v1Request(v.policy!, ANY_SEL, ANY_SEL);
   }
 
   private vtiPlan(v: StaticVti, req: QuickModeRequest): FlowPlan {
@@ -612,11 +455,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     }
     const req = this.vtiRequest(v);
     if (!req) return { accept: false, reason: `${v.name}: no transform set IKEv1 can offer`, notifyType: 14 /* NO-PROPOSAL-CHOSEN */ };
-    const e1: CryptoMapEntryV1 = {
-      mapName: tunnelMapTag(v.name), seq: 0, peers: [], permits: [{ local: ANY_SEL, remote: ANY_SEL }], transformSets: req.transformSets,
-      ...(req.pfsGroup !== undefined ? { pfsGroup: req.pfsGroup } : {}), lifetimeSec: req.lifetimeSec, lifetimeKb: req.lifetimeKb,
-    };
-    const dec = selectQuickModeResponse([e1], q);
+    const dec = selectQuickModeResponse([responderEntry(tunnelMapTag(v.name), 0, req)], q);
     if (dec.accept) this.plans.set(`${q.peerAddress}|${selKey(q.localSel)}|${selKey(q.remoteSel)}`, this.vtiPlan(v, req));
     return dec;
   }
@@ -646,16 +485,8 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     const m = this.templateProfileFor(cfg, q.peerAddress);
     if (!m || (m.template.local !== undefined && m.template.local !== q.localAddress)) return undefined;
     const pol = m.template.policy;
-    const sets = setsForFlow(pol, q.localSel, q.remoteSel);
-    const req: QuickModeRequest = {
-      localSel: q.localSel, remoteSel: q.remoteSel, transformSets: sets, ...(pol.pfsGroup !== undefined ? { pfsGroup: pol.pfsGroup } : {}),
-      lifetimeSec: pol.lifetimeSec, lifetimeKb: pol.lifetimeKb === 'disable' ? 4608000 : pol.lifetimeKb,
-    };
-    const e1: CryptoMapEntryV1 = {
-      mapName: tunnelMapTag(m.template.name), seq: 0, peers: [], permits: [{ local: q.localSel, remote: q.remoteSel }], transformSets: sets,
-      ...(req.pfsGroup !== undefined ? { pfsGroup: req.pfsGroup } : {}), lifetimeSec: req.lifetimeSec, lifetimeKb: req.lifetimeKb,
-    };
-    const dec = selectQuickModeResponse([e1], q);
+    const req = quickModeFor(m.template.policy, q.localSel, q.remoteSel);
+    const dec = selectQuickModeResponse([responderEntry(tunnelMapTag(m.template.name), 0, req)], q);
     if (dec.accept) {
       const n = Number(m.template.name.slice('Virtual-Template'.length));
       const vrf = cfg.isakmpProfiles?.[m.profile]?.vrf;
@@ -669,24 +500,19 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   }
 
   /** The peer's Virtual-Access interface (cloned at its first SA pair; routes: its proxy unless any). */
-  private virtualAccessFor(plan: FlowPlan, info: IpsecSaInfo): { name: string; policyKey: string; mapName: string } | undefined {
-    const have = this.vaByPeer.get(plan.peer);
-    if (have) return have;
-    const routes: string[] = [];
-    if (info.remoteSel.prefixLen > 0) routes.push(`${info.remoteSel.addr}/${info.remoteSel.prefixLen}`);
-    const r = this.dataplane?.createVirtualAccess(plan.vtemplate!, info.local.address, plan.peer, routes, plan.vrf);
-    if (r === undefined || typeof r === 'string') { this.ctx.log('ikev1', `no Virtual-Access interface for ${plan.peer}: ${r ?? 'no data plane'}`); return undefined; }
-    this.vaByPeer.set(plan.peer, r);
+  private virtualAccessFor(plan: FlowPlan, info: IpsecSaInfo): VirtualAccess | undefined {
+    const routes = info.remoteSel.prefixLen > 0 ? [`${info.remoteSel.addr}/${info.remoteSel.prefixLen}`] : [];
+    const r = this.vas.open(plan.peer, plan.vtemplate!, info.local.address, plan.peer, routes, plan.vrf);
+    if (typeof r === 'string') { this.ctx.log('ikev1', `no Virtual-Access interface for ${plan.peer}: ${r}`); return undefined; }
     return r;
   }
 
   /** A dynamic VTI session ended: its SAs, its Virtual-Access interface and its routes go. */
   private endVirtualAccess(peer: string): void {
-    const va = this.vaByPeer.get(peer);
+    const va = this.vas.get(peer);
     if (!va) return;
-    this.vaByPeer.delete(peer);
-    for (const c of [...this.children.values()]) if (c.vti === va.name) this.dropChild(c, true);
-    this.dataplane?.releaseVirtualAccess(va.name);
+    for (const c of this.children.values()) if (c.vti === va.name) this.dropChild(c, true);
+    this.vas.close(peer);
   }
 
   /** `initiate mode aggressive` in the entry's ISAKMP profile (IOS). */
@@ -742,7 +568,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     const p = this.ted.probe(src, dst, prober, { iface: a.iface, mapName: d.entry.mapName, seq: d.entry.seq, subSeq: d.entry.subSeq, local });
     if (!p) return;
     this.debugLine(0, dst, `TED: probe ${Buffer.from(p.probe.probeId).toString('hex')} sent toward ${dst} for ${src} -> ${dst} (crypto map ${r.mapName} ${r.seq} discover)`);
-    this.binds.get(`${prober}|500`)?.send('ike', p.bytes, { address: dst, port: 500 });
+    this.binds.send({ address: prober, port: 500 }, p.bytes, { address: dst, port: 500 });
   }
 
   /** A TED probe in transit to a host we protect (steered to the TUN, handed over by the pipeline). */
@@ -762,7 +588,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     if (res.kind === 'reply-to-send') {
       const p = res.probe;
       this.debugLine(0, p.prober, `TED: probe ${Buffer.from(p.probeId).toString('hex')} from ${p.prober} for ${p.srcHost} -> ${p.dstHost}: reply proxy ${res.reply.proxy.addr}/${res.reply.proxy.prefixLen}, responder ${res.reply.responder}`);
-      this.binds.get(`${res.reply.responder}|500`)?.send('ike', res.bytes, { address: res.to, port: 500 });
+      this.binds.send({ address: res.reply.responder, port: 500 }, res.bytes, { address: res.to, port: 500 });
       return;
     }
     const f = res.found;
@@ -841,13 +667,8 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
           refusals.push(`${label}: needs ISAKMP profile ${r.isakmpProfile}, peer matched ${q.profile ?? 'none'}`);
           continue;
         }
-        const sets = setsForFlow(r, q.localSel, q.remoteSel);
-        const e1: CryptoMapEntryV1 = {
-          mapName: r.mapName, seq: r.seq, peers: [], permits: [{ local: q.localSel, remote: q.remoteSel }], transformSets: sets,
-          ...(r.pfsGroup !== undefined ? { pfsGroup: r.pfsGroup } : {}),
-          lifetimeSec: r.lifetimeSec, lifetimeKb: r.lifetimeKb === 'disable' ? 4608000 : r.lifetimeKb,
-        };
-        const dec = selectQuickModeResponse([e1], q);
+        const req = quickModeFor(r, q.localSel, q.remoteSel);
+        const dec = selectQuickModeResponse([responderEntry(r.mapName, r.seq, req)], q);
         if (!dec.accept) {
           refusals.push(`${label}: ${dec.reason}`);
           notifyType = dec.notifyType;
@@ -855,10 +676,6 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
         }
         const scope = request;
         const policyKey = `${e.policyName}|${selectorKey(scope)}`;
-        const req: QuickModeRequest = {
-          localSel: q.localSel, remoteSel: q.remoteSel, transformSets: sets, ...(r.pfsGroup !== undefined ? { pfsGroup: r.pfsGroup } : {}),
-          lifetimeSec: e1.lifetimeSec, lifetimeKb: e1.lifetimeKb,
-        };
         this.plans.set(`${q.peerAddress}|${selKey(q.localSel)}|${selKey(q.remoteSel)}`, {
           mapName: r.mapName, seq: r.seq, policyName: e.policyName, policyKey, scope, iface, request: req,
           entry: e as SpdEntry<{ iface: string }>, peer: q.peerAddress, startedAt: this.ctx.system.now(),
@@ -886,7 +703,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       case 'phase1-up': return this.intake.markKnown(ev.sa.remote.address);
       case 'ipsec-up': return this.install(ev.sa);
       case 'ipsec-deleted': {
-        const c = this.children.get(ev.inboundSpi) ?? this.children.get(this.ahAlias.get(ev.inboundSpi) ?? -1);
+        const c = this.children.bySpiIn(ev.inboundSpi);
         if (c) this.dropChild(c, false);
         return;
       }
@@ -905,7 +722,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
         return;
       }
       case 'peer-dead':
-        for (const c of [...this.children.values()]) if (c.info.remote.address === ev.remote.address) this.dropChild(c, false);
+        for (const c of this.children.forPeer(ev.remote.address)) this.dropChild(c, false);
         this.endVirtualAccess(ev.remote.address);
         return;
       case 'phase1-down':
@@ -1009,19 +826,20 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       this.stats.installs++;
       this.ctx.logger('CHD', { ...this.phase1Context.get(primary.connId), peer: primary.remote.address, spis: [primary.inbound.spi, primary.outbound.spi], connIds: [primary.connId] }).debug('ipsec',
         () => `IPSEC(create_sa): sa created, (sa) sa_dest= ${primary.remote.address}, sa_proto= ${primary.protocol === 'ah' ? 51 : 50}, sa_spi= 0x${primary.inbound.spi.toString(16).toUpperCase()}(${primary.inbound.spi}), outbound sa_spi= 0x${primary.outbound.spi.toString(16).toUpperCase()}(${primary.outbound.spi})`);
-      const old = [...this.children.values()].filter((c) => c.policyKey === plan.policyKey);
-      this.children.set(primary.inbound.spi, {
-        id, mapName: plan.mapName, seq: plan.seq, policyName: plan.policyName, policyKey: plan.policyKey, scope: plan.scope, iface: plan.iface,
-        info: primary, ...(useEsp && useAh ? { ahInboundSpi: useAh.inbound.spi } : {}),
-        inboundId: ids.inboundId, outboundId: ids.outboundId, request: plan.request, rekeyed: false, createdAt: this.ctx.system.now(), lastInBytes: 0, lastOutBytes: 0,
-        ...(plan.vti !== undefined ? { vti: plan.vti } : {}),
-      });
-      if (useEsp && useAh) this.ahAlias.set(useAh.inbound.spi, primary.inbound.spi);
+      const old = this.children.forPolicy(plan.policyKey);
+      const now = this.ctx.system.now();
+      this.children.add({
+        id, peer: primary.remote.address, peerPort: primary.remote.port, mapName: plan.mapName, mapSeq: plan.seq, policyName: plan.policyName,
+        policyKey: plan.policyKey, scope: plan.scope, iface: plan.iface, ...(plan.vti !== undefined ? { vti: plan.vti } : {}),
+        spiIn: primary.inbound.spi, spiOut: primary.outbound.spi, inboundId: ids.inboundId, outboundId: ids.outboundId,
+        flowText: flowText(primary.localSel, primary.remoteSel), createdAt: now, ...freshTraffic(now),
+        info: primary, request: plan.request, rekeyed: false, ...(useEsp && useAh ? { ahInboundSpi: useAh.inbound.spi } : {}),
+      }, useEsp && useAh ? [useAh.inbound.spi] : []);
       this.connections.settled(plan.policyKey);
       if (plan.entry) this.connections.heardFrom(managedFlow(plan.entry, plan.policyKey), primary.remote.address);
       // a rekey: the previous pair goes a little later (packets in flight still decrypt)
       if (old.length > 0) {
-        const h = setTimeout(() => { for (const c of old) if (this.children.has(c.info.inbound.spi)) this.dropChild(c, true); this.pump(); }, 3000);
+        const h = setTimeout(() => { for (const c of old) if (this.children.get(c.id) === c) this.dropChild(c, true); this.pump(); }, 3000);
         h.unref();
       }
     } catch (e) {
@@ -1031,9 +849,8 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   }
 
   /** Removes a child's SAs from the data plane; with `sendDelete`, tells the peer. */
-  private dropChild(c: ChildRecord, sendDelete: boolean): void {
-    this.children.delete(c.info.inbound.spi);
-    if (c.ahInboundSpi !== undefined) this.ahAlias.delete(c.ahInboundSpi);
+  private dropChild(c: V1Child, sendDelete: boolean): void {
+    this.children.remove(c);
     if (sendDelete) {
       this.engine.deleteIpsecSa(c.info.inbound.spi);
       if (c.ahInboundSpi !== undefined) this.engine.deleteIpsecSa(c.ahInboundSpi);
@@ -1042,7 +859,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     // the outbound bundle may already have been replaced by a rekey: only delete our own
     // (the last child of a key takes the live outbound SA along, even when it was another's:
     // after a collision the newer pair's outbound may belong to a child deleted before)
-    if (![...this.children.values()].some((x) => x.policyKey === c.policyKey)) {
+    if (this.children.forPolicy(c.policyKey).length === 0) {
       this.dataplane?.deleteSa(c.outboundId, 'ike');
       const live = this.dataplane?.sad?.outbound(c.policyKey)?.sas[0];
       if (live) this.dataplane?.deleteSa(live.id, 'ike');
@@ -1051,7 +868,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
 
   private onExpire(e: DataplaneExpire): void {
     if (e.childId === undefined) return;
-    const c = [...this.children.values()].find((x) => x.id === e.childId);
+    const c = this.children.get(e.childId);
     if (!c) return;
     if (e.hard) {
       this.dropChild(c, true);
@@ -1061,16 +878,15 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     // One side rekeys (the one that negotiated the pair), so the peers do not replace each
     // other's fresh SAs; the responder's pair is replaced by the initiator's rekey or dies at
     // its hard lifetime (the next packet then starts a new negotiation).
-    const newest = Math.max(...[...this.children.values()].filter((x) => x.policyKey === c.policyKey).map((x) => x.createdAt));
-    if (!shouldRekey({ initiator: c.info.role === 'initiator', rekeyed: c.rekeyed, createdAt: c.createdAt }, newest)) return;
+    if (!shouldRekey({ initiator: c.info.role === 'initiator', rekeyed: c.rekeyed, createdAt: c.createdAt }, this.children.newestFor(c.policyKey))) return;
     c.rekeyed = true;
     this.stats.rekeys++;
     const cfg = this.ctx.config();
-    const r = this.findResolved(cfg, c.mapName, c.seq);
+    const r = this.findResolved(cfg, c.mapName, c.mapSeq);
     const local = r ? this.localFor(cfg, c.iface, r) : c.info.local.address;
     const req = r ? (v1Request(r, c.request.localSel, c.request.remoteSel) ?? c.request) : c.request;
     this.plans.set(`${c.info.remote.address}|${selKey(req.localSel)}|${selKey(req.remoteSel)}`, {
-      mapName: c.mapName, seq: c.seq, policyName: c.policyName, policyKey: c.policyKey, scope: c.scope, iface: c.iface, request: req,
+      mapName: c.mapName, seq: c.mapSeq, policyName: c.policyName, policyKey: c.policyKey, scope: c.scope, iface: c.iface, request: req,
       peer: c.info.remote.address, startedAt: this.ctx.system.now(), ...(c.vti !== undefined ? { vti: c.vti } : {}),
     });
     this.engine.initiate({ local: { address: local ?? c.info.local.address, port: 500 }, remote: { address: c.info.remote.address, port: 500 }, quickMode: req });
@@ -1084,23 +900,17 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   private pollTraffic(): void {
     const sad = this.dataplane?.sad;
     if (!sad) return;
-    for (const c of this.children.values()) {
-      const inB = sad.get(c.inboundId)?.bytesUsed ?? c.lastInBytes;
-      const outB = sad.get(c.outboundId)?.bytesUsed ?? c.lastOutBytes;
-      if (inB > c.lastInBytes) this.engine.notePeerTraffic(c.info.remote.address);
-      if (outB > c.lastOutBytes) this.engine.noteOutboundTraffic(c.info.remote.address);
-      c.lastInBytes = inB;
-      c.lastOutBytes = outB;
-    }
+    this.children.watchTraffic(sad, this.ctx.system.now(), (c, inbound, outbound) => {
+      if (inbound) this.engine.notePeerTraffic(c.peer);
+      if (outbound) this.engine.noteOutboundTraffic(c.peer);
+    });
     this.arm();
   }
 
   // ------------------------------------------------------------------ clear
 
   private clearChildren(f: ClearCryptoSaFilter): void {
-    for (const c of [...this.children.values()]) {
-      if (clearSelects(f, { peer: c.info.remote.address, mapName: c.mapName, mapSeq: c.seq, espSpis: [c.info.inbound.spi, c.info.outbound.spi] })) this.dropChild(c, true);
-    }
+    for (const c of this.children.selectedBy(f)) this.dropChild(c, true);
     this.pump();
   }
 
@@ -1112,7 +922,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   }
 
   clearSessions(peer?: string): void {
-    for (const c of [...this.children.values()]) if (peer === undefined || c.info.remote.address === peer) this.dropChild(c, true);
+    for (const c of peer === undefined ? this.children.values() : this.children.forPeer(peer)) this.dropChild(c, true);
     for (const s of this.engine.listPhase1()) if (peer === undefined || s.remote.address === peer) this.engine.deletePhase1(s.connId);
     this.pump();
   }
@@ -1126,48 +936,30 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       src: s.role === 'initiator' ? s.local.address : s.remote.address,
       state: s.state, connId: s.connId, status: s.established ? 'ACTIVE' : 'NEGOTIATING', role: s.role, mode: s.state.startsWith('AG') ? 'aggressive' : 'main',
       ...(s.params ? { encryption: s.params.encryption, hash: s.params.hash, auth: s.params.authentication, group: s.params.group } : {}),
-      ...(Number.isFinite(s.expiresAt) ? { lifetimeLeftSec: Math.max(0, Math.round((s.expiresAt - now) / 1000)) } : {}),
+      ...(Number.isFinite(s.expiresAt) ? { lifetimeLeftSec: secondsLeft(s.expiresAt, now)! } : {}),
       localPort: s.local.port, remotePort: s.remote.port, natT: s.local.port === 4500,
     }));
   }
 
   sessions(): CryptoSessionInfo[] {
     const now = this.ctx.system.now();
-    const byPeer = new Map<string, CryptoSessionInfo>();
-    const get = (peer: string, port: number, iface: string): CryptoSessionInfo => {
-      let s = byPeer.get(peer);
-      if (!s) { s = { interface: iface, peer, peerPort: port, ikeSas: [], flows: [] }; byPeer.set(peer, s); }
-      if (!s.interface && iface) s.interface = iface;
-      return s;
-    };
+    const table = new SessionTable();
+    const get = (peer: string, port: number, iface: string): CryptoSessionInfo =>
+      table.session(peer, () => ({ interface: iface, peer, peerPort: port, ikeSas: [], flows: [] }), iface);
     const cfg = this.ctx.config();
     const ifaceOf = (local: string): string => Object.entries(cfg.interfaces?.items ?? {}).find(([n, i]) => i.cryptoMap && effectiveIpv4(cfg, n)?.address === local)?.[0] ?? '';
     for (const p of this.engine.listPhase1()) {
-      const s = get(p.remote.address, p.remote.port, ifaceOf(p.local.address));
-      s.ikeSas.push({
+      const left = secondsLeft(p.expiresAt, now);
+      table.addIkeSa(get(p.remote.address, p.remote.port, ifaceOf(p.local.address)), {
         version: 'IKEv1', local: p.local.address, localPort: p.local.port, remote: p.remote.address, remotePort: p.remote.port,
-        status: p.established ? 'Active' : p.state, connId: p.connId,
-        ...(Number.isFinite(p.expiresAt) ? { lifetimeLeftSec: Math.max(0, Math.round((p.expiresAt - now) / 1000)) } : {}),
+        status: p.established ? 'Active' : p.state, connId: p.connId, ...(left !== undefined ? { lifetimeLeftSec: left } : {}),
         ...(p.params ? { capabilities: `${p.params.encryption} ${p.params.hash} group ${p.params.group}` } : {}),
         // D: DPD (`crypto isakmp keepalive`), N: NAT-T (IKE floated to 4500)
         capabilityCodes: `${cfg.isakmpGlobals?.keepalive ? 'D' : ''}${p.remote.port === 4500 || p.local.port === 4500 ? 'N' : ''}`,
       });
     }
-    const flows = new Map<string, { s: CryptoSessionInfo; text: string; n: number; enc: number; dec: number }>();
-    const sad = this.dataplane?.sad;
-    for (const c of this.children.values()) {
-      const s = get(c.info.remote.address, c.info.remote.port, c.iface);
-      const k = `${c.info.remote.address}|${c.policyKey}`;
-      const f = flows.get(k) ?? { s, text: flowText(c.info.localSel, c.info.remoteSel), n: 0, enc: 0, dec: 0 };
-      const inSa = sad?.get(c.inboundId);
-      const outSa = sad?.get(c.outboundId);
-      if (inSa) { f.n++; f.dec += inSa.counters.decapsPkts; }
-      if (outSa) { f.n++; f.enc += outSa.counters.encapsPkts; }
-      if (!sad) f.n += 2;
-      flows.set(k, f);
-    }
-    for (const f of flows.values()) f.s.flows.push({ text: f.text, activeSas: f.n, origin: 'crypto map', encryptedPackets: f.enc, decryptedPackets: f.dec });
-    return [...byPeer.values()];
+    for (const c of this.children.values()) table.addChild(get(c.peer, c.peerPort, c.iface), c.policyKey, c, this.dataplane?.sad);
+    return table.list();
   }
 
   // ------------------------------------------------------------------ debug
@@ -1186,18 +978,6 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   get counters(): Record<string, number> {
     return { ...this.stats };
   }
-}
-
-function maskOfLen(len: number): string {
-  const m = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-  return `${m >>> 24}.${(m >>> 16) & 255}.${(m >>> 8) & 255}.${m & 255}`;
-}
-
-/** "permit ip 10.1.0.0/255.255.255.0 10.2.0.0/255.255.255.0" (IOS `show crypto session` form). */
-export function flowText(local: Selector, remote: Selector): string {
-  const proto = local.protocol === 0 ? 'ip' : local.protocol === 6 ? 'tcp' : local.protocol === 17 ? 'udp' : local.protocol === 1 ? 'icmp' : String(local.protocol);
-  const side = (s: Selector): string => (s.prefixLen === 32 ? `host ${s.addr}` : `${s.addr}/${maskOfLen(s.prefixLen)}`);
-  return `permit ${proto} ${side(local)} ${side(remote)}`;
 }
 
 export type { PacketKind };

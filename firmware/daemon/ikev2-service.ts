@@ -10,7 +10,6 @@
 // The engine does the protocol; this file only carries bytes, events and config.
 import type { Ikev2DiagnosisShow, Ikev2RuntimeView, Ikev2SaShow } from '../cli/commands/crypto-ikev2-sa.js';
 import type { Config } from '../config/model.js';
-import type { SharedBind } from '../dataplane/bind-registry.js';
 import type { CryptoSessionInfo, IkeSessionSource } from '../ike/session-info.js';
 import { IkeIntake } from '../ike/intake.js';
 import {
@@ -21,7 +20,10 @@ import { rangeAddr, type PacketKey, type TrafficSelector } from '../ipsec/select
 import type { ProtectDecision } from '../ipsec/spd.js';
 import type { DaemonService, ServiceContext } from './daemon.js';
 import { ikeAuthFailureMessages, sessionStatus } from './system-messages.js';
-import { ConnectionManager, TunnelKeeper, clearSelects, type ClearFilter, type ManagedConnection } from '../ike/connection-manager.js';
+import { ConnectionManager, TunnelKeeper, type ClearFilter, type ManagedConnection } from '../ike/connection-manager.js';
+import { ChildSaTable, VirtualAccessSessions, freshTraffic, type ChildSaRecord, type VirtualAccess } from '../ike/child-sas.js';
+import { IkeBinds } from '../ike/ike-binds.js';
+import { SessionTable } from '../ike/session-view.js';
 import { CryptoEngineDebug } from './crypto-engine-debug.js';
 import type { ConfigIntent, IntentDelta } from './config-intent.js';
 import type { EventContext, ScopedLogger } from '../lib/event-bus.js';
@@ -68,18 +70,10 @@ interface Ikev2Managed extends ManagedConnection {
   meta: ConnectionMeta;
 }
 
-interface Installed {
+/** An installed Child SA: the shared record (traffic times on the engine clock) and the engine's view. */
+interface V2Child extends ChildSaRecord {
   child: ChildSaInfo;
   meta: ConnectionMeta;
-  /** `show crypto session` flow text (the negotiated flow of a dynamic map entry). */
-  flowText: string;
-  inboundId: number;
-  outboundId: number;
-  /** Last seen data plane counters and when they last moved (engine clock). */
-  decaps: number;
-  encaps: number;
-  lastInboundMs: number;
-  lastOutboundMs: number;
 }
 
 const IKEV2_VERSION_BYTE = 0x20;
@@ -141,14 +135,14 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
   private readonly clock: () => number;
   private mapped: MappedIkev2Config = { config: { connections: [] }, meta: new Map(), listenAddresses: [], problems: [] };
   private cfg: Config | undefined;
-  private readonly binds = new Map<string, Promise<SharedBind | undefined>>();
-  private readonly installed = new Map<number, Installed>();
+  private binds!: IkeBinds;
+  private readonly children = new ChildSaTable<V2Child>();
   /** Acquires, peer choice and failover per permit entry (base connection). */
   private readonly connections: ConnectionManager<Ikev2Managed>;
   private timer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: (() => void)[] = [];
   /** dynamic VTI: IKE SA -> its Virtual-Access interface */
-  private readonly vaByIke = new Map<number, { name: string; policyKey: string; mapName: string }>();
+  private readonly vas = new VirtualAccessSessions<number>(() => this.dp);
   /** static VTI connections: since when (engine clock) each has had no Child SA */
   private readonly tunnels = new TunnelKeeper();
   private lastTunnelCheck = 0;
@@ -183,6 +177,11 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
     if (dp && typeof dp.installChildSa === 'function' && typeof dp.onAcquire === 'function') {
       this.dp = dp as Ikev2DataplaneApi;
     }
+    this.binds = new IkeBinds({
+      open: (a, port, encap) => ctx.binds.udp(a, port, encap),
+      receive: (data, remote, local, port) => this.receive(data, remote, local, port),
+      failed: (a, port, e) => ctx.log('ikev2', `cannot bind UDP ${a}:${port}: ${e.message}`),
+    });
     this.engine = new Ikev2Engine({
       config: { ...this.mapped.config, psk: () => undefined },
       clock: this.clock,
@@ -212,20 +211,19 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
     this.timer = undefined;
     this.intake.stop();
     for (const u of this.unsubscribe.splice(0)) u();
-    const binds = [...this.binds.values()];
-    this.binds.clear();
-    for (const b of binds) await b.then((x) => x?.release(), () => {});
+    await this.binds?.close();
   }
 
   /** The compiled intent of the configuration being applied (config-intent.ts): entries resolved once. */
   private intent: { config: Config; intent: ConfigIntent } | undefined;
 
-  applyChanges(delta: IntentDelta): void {
+  applyChanges(delta: IntentDelta): Promise<void> {
     this.intent = { config: delta.config, intent: delta.intent };
-    this.apply(delta.config);
+    return this.apply(delta.config);
   }
 
-  apply(config: Config): void {
+  /** Maps the model to the engine; resolves once the IKE sockets of the new addresses are open. */
+  apply(config: Config): Promise<void> {
     this.cfg = config;
     const intent = this.intent?.config === config ? this.intent.intent : undefined;
     this.mapped = mapIkev2Config(config, {
@@ -238,60 +236,28 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
       psk: (q) => lookupPsk(config, mapped.meta.get(q.connection)?.profile, q.remoteAddress, q.peerId),
     });
     for (const p of mapped.problems) this.log('debug', `IKE config: ${p}`);
-    this.reconcileBinds(mapped.listenAddresses);
+    return this.binds.reconcile(mapped.listenAddresses);
   }
 
   // ---------------------------------------------------------------- sockets
 
-  private reconcileBinds(addresses: string[]): void {
-    const want = new Set<string>();
-    for (const a of addresses) for (const port of [500, 4500]) want.add(`${a}|${port}`);
-    for (const [key, p] of [...this.binds]) {
-      if (want.has(key)) continue;
-      this.binds.delete(key);
-      void p.then((b) => b?.release(), () => {});
-    }
-    for (const key of want) {
-      if (this.binds.has(key)) continue;
-      const [address, portText] = key.split('|');
-      const port = Number(portText);
-      const p = this.ctx.binds.udp(address!, port, port === 4500).then((b) => {
-        b.subscribe(['ike'], (_kind, data, remote, local) => {
-          // both IKE services see every IKE datagram: take IKEv2 only (major version 2 at octet 17)
-          if (data.length < 28 || (data[17]! & 0xf0) !== IKEV2_VERSION_BYTE) return; // any minor version (RFC 7296 2.5)
-          const d = (): Datagram => ({
-            localAddress: local.address || address!, localPort: port, remoteAddress: remote.address, remotePort: remote.port,
-            data: new Uint8Array(data),
-          });
-          if (isInitRequest(data)) {
-            // under a flood, unknown sources first echo a COOKIE (a hash) before a DH is spent on them
-            if (this.intake.underPressure() && this.intake.classOf(remote.address) === 'new') {
-              const verdict = this.engine.challenge(d());
-              if (verdict === 'challenged') return;
-              this.intake.offer(remote.address, d, verdict === 'verified' ? 'known' : undefined);
-            } else this.intake.offer(remote.address, d);
-          }
-          else this.engine.receive(d());
-        });
-        // ESP in UDP on 4500 is the data plane's: it subscribes to the same shared bind.
-        return b;
-      }, (e: unknown) => {
-        this.ctx.log('ikev2', `cannot bind UDP ${address}:${port}: ${(e as Error).message}`);
-        this.binds.delete(key);
-        return undefined;
-      });
-      this.binds.set(key, p);
-    }
+  /** An IKE datagram on one of our sockets: IKEv2 only (both services see every IKE datagram). */
+  private receive(data: Uint8Array, remote: { address: string; port: number }, local: { address: string }, port: number): void {
+    if (data.length < 28 || (data[17]! & 0xf0) !== IKEV2_VERSION_BYTE) return; // any minor version (RFC 7296 2.5)
+    const d = (): Datagram => ({ localAddress: local.address, localPort: port, remoteAddress: remote.address, remotePort: remote.port, data: new Uint8Array(data) });
+    if (!isInitRequest(data)) { this.engine.receive(d()); return; }
+    // under a flood, unknown sources first echo a COOKIE (a hash) before a DH is spent on them
+    if (this.intake.underPressure() && this.intake.classOf(remote.address) === 'new') {
+      const verdict = this.engine.challenge(d());
+      if (verdict === 'challenged') return;
+      this.intake.offer(remote.address, d, verdict === 'verified' ? 'known' : undefined);
+    } else this.intake.offer(remote.address, d);
   }
 
   private send(d: Datagram): void {
-    const key = `${d.localAddress}|${d.localPort}`;
-    const p = this.binds.get(key) ?? this.binds.get(`${d.localAddress}|500`);
-    if (!p) {
+    if (!this.binds.send({ address: d.localAddress, port: d.localPort }, d.data, { address: d.remoteAddress, port: d.remotePort })) {
       this.log('debug', `IKE no socket for ${d.localAddress}:${d.localPort}`);
-      return;
     }
-    void p.then((b) => b?.send('ike', d.data, { address: d.remoteAddress, port: d.remotePort }));
   }
 
   // ---------------------------------------------------------------- data plane
@@ -357,7 +323,7 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
     if (now - this.lastTunnelCheck < 1000) return;
     this.lastTunnelCheck = now;
     const withChild = new Set<string>();
-    for (const rec of this.installed.values()) if (rec.meta.vti !== undefined) withChild.add(rec.meta.name);
+    for (const rec of this.children.values()) if (rec.meta.vti !== undefined) withChild.add(rec.meta.name);
     for (const [name, m] of this.mapped.meta) {
       if (m.vti === undefined) continue;
       if (this.tunnels.due(name, withChild.has(name), tunnelRetryDelayMs(m.localAddress, m.peer), now)) this.initiateConnection(name, m);
@@ -371,7 +337,7 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
   }
 
   private onExpire(e: { hard: boolean; direction: 'inbound' | 'outbound'; childId: number | undefined }): void {
-    if (e.childId === undefined || !this.installed.has(e.childId)) return;
+    if (e.childId === undefined || !this.children.get(e.childId)) return;
     if (!e.hard) this.engine.rekeyChild(e.childId); // volume (kilobytes) soft limit, or time if first
   }
 
@@ -434,7 +400,11 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
     try {
       const ids = this.dp.installChildSa(spec);
       const now = this.clock();
-      this.installed.set(child.childId, { child, meta, flowText, ...ids, decaps: 0, encaps: 0, lastInboundMs: now, lastOutboundMs: 0 });
+      this.children.add({
+        id: child.childId, peer: child.remoteAddress, peerPort: child.remotePort, mapName: meta.mapName, mapSeq: meta.seq, policyKey: spec.policyKey,
+        iface: spec.iface ?? meta.iface, ...(spec.iface !== undefined ? { vti: spec.iface } : {}), spiIn: child.spiIn, spiOut: child.spiOut,
+        ...ids, flowText, createdAt: now, ...freshTraffic(now), child, meta,
+      });
       this.logger.debug('ipsec', () => `IPSEC(create_sa): sa created, (sa) sa_dest= ${child.remoteAddress}, sa_proto= 50, sa_spi= 0x${child.spiIn.toString(16).toUpperCase()}(${child.spiIn}), outbound sa_spi= 0x${child.spiOut.toString(16).toUpperCase()}(${child.spiOut})`,
         { context: { peer: child.remoteAddress, spis: [child.spiIn, child.spiOut], connIds: [child.ikeSaId] } });
       this.debugLine(`IKEv2: installed child ${child.childId} ${words.join(' ')} in ${child.spiIn.toString(16)} out ${child.spiOut.toString(16)}${child.udpEncap ? ' (UDP-encapsulated)' : ''}`);
@@ -444,17 +414,15 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
   }
 
   /** The session's Virtual-Access interface, cloned at its first Child SA (routes: the peer's proxies). */
-  private virtualAccessFor(child: ChildSaInfo, template: number, ivrf: string | undefined): { name: string; policyKey: string; mapName: string } | undefined {
-    const have = this.vaByIke.get(child.ikeSaId);
+  private virtualAccessFor(child: ChildSaInfo, template: number, ivrf: string | undefined): VirtualAccess | undefined {
+    const have = this.vas.get(child.ikeSaId);
     if (have) return have;
-    if (!this.dp?.createVirtualAccess) { this.log('error', 'IKE dynamic VTI: the data plane has no Virtual-Access interfaces'); return undefined; }
     const routes = child.tsRemote.flatMap((ts) => {
       const cidr = selectorCidr(formatTsIp(ts.startAddress), formatTsIp(ts.endAddress));
       return cidr && !cidr.endsWith('/0') ? [cidr] : [];
     });
-    const r = this.dp.createVirtualAccess(template, child.localAddress, child.remoteAddress, routes, ivrf);
+    const r = this.vas.open(child.ikeSaId, template, child.localAddress, child.remoteAddress, routes, ivrf);
     if (typeof r === 'string') { this.log('error', `IKE child ${child.childId}: no Virtual-Access interface: ${r}`); return undefined; }
-    this.vaByIke.set(child.ikeSaId, r);
     this.debugLine(`IKEv2: ${r.name} cloned from Virtual-Template${template} for ${child.remoteAddress}${routes.length ? ` (routes ${routes.join(', ')})` : ''}`);
     return r;
   }
@@ -467,38 +435,28 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
    */
   watchTraffic(): void {
     const sad = this.dp?.sad;
-    if (!sad || this.installed.size === 0) return;
+    if (!sad || this.children.size === 0) return;
     const now = this.clock();
     let ikeOf: Map<number, number> | undefined;
-    for (const [childId, rec] of this.installed) {
-      const dec = sad.get(rec.inboundId)?.counters.decapsPkts ?? rec.decaps;
-      const enc = sad.get(rec.outboundId)?.counters.encapsPkts ?? rec.encaps;
-      if (dec > rec.decaps) {
-        rec.decaps = dec;
-        rec.lastInboundMs = now;
-        this.engine.noteChildTraffic(childId);
-      }
-      if (enc > rec.encaps) {
-        rec.encaps = enc;
-        rec.lastOutboundMs = now;
-      }
+    this.children.watchTraffic(sad, now, (rec, inbound) => {
+      if (inbound) this.engine.noteChildTraffic(rec.id);
       const dpd = this.mapped.config.connections.find((c) => c.name === rec.child.connection)?.dpd;
-      if (dpd?.mode !== 'on-demand') continue;
+      if (dpd?.mode !== 'on-demand') return;
       if (rec.lastOutboundMs > rec.lastInboundMs && now - rec.lastInboundMs >= dpd.intervalSec * 1000) {
         ikeOf ??= new Map(this.engine.listChildSas().map((c) => [c.childId, c.ikeSaId]));
-        const ike = ikeOf.get(childId);
+        const ike = ikeOf.get(rec.id);
         if (ike !== undefined && this.engine.checkLiveness(ike)) {
-          this.debugLine(`IKEv2: on-demand DPD: traffic sent to ${rec.child.remoteAddress} without reply for ${dpd.intervalSec} s, checking liveness`);
+          this.debugLine(`IKEv2: on-demand DPD: traffic sent to ${rec.peer} without reply for ${dpd.intervalSec} s, checking liveness`);
           rec.lastInboundMs = now; // one check per interval
         }
       }
-    }
+    });
   }
 
   private uninstall(childId: number, reason: string): void {
-    const rec = this.installed.get(childId);
+    const rec = this.children.get(childId);
     if (!rec) return;
-    this.installed.delete(childId);
+    this.children.remove(rec);
     if (!this.dp) return;
     this.dp.deleteSa(rec.inboundId, reason);
     this.dp.deleteSa(rec.outboundId, reason); // no-op when a rekey already replaced it
@@ -525,8 +483,7 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
         break;
       case 'ike-down': {
         this.clearPending(e.connection);
-        const va = this.vaByIke.get(e.ikeSaId);
-        if (va) { this.vaByIke.delete(e.ikeSaId); this.dp?.releaseVirtualAccess?.(va.name); }
+        this.vas.close(e.ikeSaId);
         const peer = this.ikePeers.get(e.ikeSaId);
         this.ikePeers.delete(e.ikeSaId);
         if (peer) {
@@ -539,8 +496,7 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
       case 'ike-rekeyed': {
         this.debugLine(`IKEv2: IKE SA ${e.oldIkeSaId} rekeyed into ${e.newIkeSaId}`);
         // the children (and a dynamic VTI's interface) move to the new IKE SA
-        const va = this.vaByIke.get(e.oldIkeSaId);
-        if (va) { this.vaByIke.delete(e.oldIkeSaId); this.vaByIke.set(e.newIkeSaId, va); }
+        this.vas.move(e.oldIkeSaId, e.newIkeSaId);
         break;
       }
       case 'negotiation-failed': {
@@ -596,10 +552,7 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
 
   /** `clear crypto sa [peer A | map M]`: Delete (child) to the peer, then the data plane removes them. */
   private clearChildren(f: ClearFilter): void {
-    for (const [childId, rec] of this.installed) {
-      const target = { peer: rec.child.remoteAddress, mapName: rec.meta.mapName, mapSeq: rec.meta.seq, espSpis: [rec.child.spiIn, rec.child.spiOut] };
-      if (clearSelects(f, target)) this.engine.deleteChild(childId);
-    }
+    for (const rec of this.children.selectedBy(f)) this.engine.deleteChild(rec.id);
   }
 
   saView(): Ikev2SaShow[] {
@@ -633,21 +586,18 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
   }
 
   sessions(): CryptoSessionInfo[] {
-    const bySa = new Map<string, CryptoSessionInfo>();
+    const table = new SessionTable();
     const now = this.clock();
+    const sad = this.dp?.sad;
     for (const s of this.engine.listIkeSas()) {
       const meta = this.mapped.meta.get(s.connection);
-      const key = `${s.remoteAddress}|${s.remotePort}`;
-      let sess = bySa.get(key);
-      if (!sess) {
-        sess = { interface: this.vaByIke.get(s.ikeSaId)?.name ?? meta?.iface ?? '', peer: s.remoteAddress, peerPort: s.remotePort, ikeSas: [], flows: [] };
-        if (meta) sess.profile = meta.profile;
-        if (s.remoteId) sess.peerId = s.remoteId;
-        bySa.set(key, sess);
-      }
+      const sess = table.session(`${s.remoteAddress}|${s.remotePort}`, () => ({
+        interface: this.vas.get(s.ikeSaId)?.name ?? meta?.iface ?? '', peer: s.remoteAddress, peerPort: s.remotePort, ikeSas: [], flows: [],
+        ...(meta ? { profile: meta.profile } : {}), ...(s.remoteId ? { peerId: s.remoteId } : {}),
+      }));
       const [encr, bits] = ENCR_IOS[s.encryption ?? ''] ?? [s.encryption ?? '', 0];
       const left = s.establishedAtMs !== undefined ? Math.max(0, Math.floor(s.lifetimeSec - (now - s.establishedAtMs) / 1000)) : undefined;
-      sess.ikeSas.push({
+      table.addIkeSa(sess, {
         version: 'IKEv2', local: s.localAddress, localPort: s.localPort, remote: s.remoteAddress, remotePort: s.remotePort,
         status: s.state === 'established' ? 'Active' : s.state === 'connecting' ? 'IN-NEG' : 'DELETE', connId: s.ikeSaId,
         ...(left !== undefined ? { lifetimeLeftSec: left } : {}),
@@ -656,23 +606,14 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
         capabilityCodes: s.natLocal || s.natRemote ? 'N' : '',
       });
       for (const id of s.childIds) {
-        const rec = this.installed.get(id);
-        const m = rec?.meta ?? meta;
-        if (!m) continue;
-        const origin = 'crypto map' as const;
-        const text = rec?.flowText ?? m.aceText;
-        const sad = this.dp?.sad;
-        const enc = rec ? sad?.get(rec.outboundId)?.counters.encapsPkts ?? 0 : 0;
-        const dec = rec ? sad?.get(rec.inboundId)?.counters.decapsPkts ?? 0 : 0;
-        const flow = sess.flows.find((f) => f.text === text);
-        if (flow) {
-          flow.activeSas += 2;
-          flow.encryptedPackets = (flow.encryptedPackets ?? 0) + enc;
-          flow.decryptedPackets = (flow.decryptedPackets ?? 0) + dec;
-        } else sess.flows.push({ text, activeSas: 2, origin, encryptedPackets: enc, decryptedPackets: dec });
+        // a Child SA the data plane has not (yet) got counts as its pair, with no packets
+        const rec = this.children.get(id);
+        const text = rec?.flowText ?? meta?.aceText;
+        if (text === undefined) continue;
+        table.addFlow(sess, text, text, 2, rec ? sad?.get(rec.outboundId)?.counters.encapsPkts ?? 0 : 0, rec ? sad?.get(rec.inboundId)?.counters.decapsPkts ?? 0 : 0);
       }
     }
-    return [...bySa.values()];
+    return table.list();
   }
 
   clearSessions(peer?: string): void {

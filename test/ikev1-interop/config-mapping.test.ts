@@ -6,7 +6,7 @@ import { runTranscript } from '../../firmware/cli/transcript.js';
 import { createConfig } from '../../firmware/config/model.js';
 import { resolveCryptoMapSet } from '../../firmware/config/crypto-map.js';
 import { fakeSystem } from '../lib/fake-system.js';
-import { addrToSel, flowText, peerConfigFrom, policiesFrom, selsToTraffic, setsForFlow, toV1TransformSet } from '../../firmware/daemon/ikev1-service.js';
+import { addrToSel, flowText, peerConfigFrom, policiesFrom, selsToTraffic, setsForFlow, toV1TransformSet } from '../../firmware/ike/v1/config-map.js';
 import { prefixAddr, selectorKey } from '../../firmware/ipsec/selector.js';
 
 async function configured(lines: string[]) {
