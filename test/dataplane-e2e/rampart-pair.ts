@@ -8,7 +8,7 @@
 import { Lab, type LabProcess } from '../lib/netns.js';
 import type { ScriptedConsole } from '../lib/daemon-client.js';
 import { rampartBundle, startBox } from '../lib/box.js';
-import { SITE_ADDR } from '../lib/site-to-site.js';
+import { buildSiteToSite, SITE_ADDR } from '../lib/site-to-site.js';
 
 export interface Gateway {
   ns: 'gwA' | 'gwB';
@@ -48,12 +48,7 @@ export async function startGateway(lab: Lab, ns: 'gwA' | 'gwB', bin: string): Pr
 /** Builds the namespaces and starts both daemons (unconfigured). */
 export async function startPair(prefix: string): Promise<RampartPair> {
   const lab = Lab.create(prefix);
-  for (const ns of ['hostA', 'gwA', 'gwB', 'hostB']) lab.addNamespace(ns);
-  lab.addVeth({ ns: 'hostA', ifname: 'eth0', addr: `${ADDR.hostA}/24` }, { ns: 'gwA', ifname: 'lan0' });
-  lab.addVeth({ ns: 'gwA', ifname: 'wan0' }, { ns: 'gwB', ifname: 'wan0' });
-  lab.addVeth({ ns: 'gwB', ifname: 'lan0' }, { ns: 'hostB', ifname: 'eth0', addr: `${ADDR.hostB}/24` });
-  lab.addRoute('hostA', 'default', { gw: ADDR.gwALan });
-  lab.addRoute('hostB', 'default', { gw: ADDR.gwBLan });
+  buildSiteToSite(lab, { boxes: ['gwA', 'gwB'] });
   const bin = await rampartBundle();
   const gwA = await startGateway(lab, 'gwA', bin);
   const gwB = await startGateway(lab, 'gwB', bin);

@@ -164,6 +164,5 @@ export async function rampartPairWithFlooder(t: { teardown(fn: () => unknown): v
   await gwA.configure(gatewayConfig({ ...common, hostname: 'gwA', wan: '172.16.0.1', lan: '10.1.0.1', lanNet: '10.1.0.0', remoteLanNet: '10.2.0.0', peers: ['172.16.0.2'] }));
   await gwB.configure([...gatewayConfig({ ...common, hostname: 'gwB', wan: '172.16.0.2', lan: '10.2.0.1', lanNet: '10.2.0.0', remoteLanNet: '10.1.0.0', peers: ['172.16.0.1'] }),
     `crypto isakmp key ${psk} address 192.168.77.0 255.255.255.0`]);
-  await sleep(800);
   return { lab, gwA, gwB, sources };
 }

@@ -8,7 +8,7 @@
 import t from 'tap';
 import { isRoot, hasCommand } from '../lib/netns.js';
 import { ping } from '../lib/site-to-site.js';
-import { gatewayConfig, sleep, rampartPairLab, tcpEcho, waitForText } from './lab.js';
+import { gatewayConfig, rampartPairLab, tcpEcho, waitForText } from './lab.js';
 
 const skip = !isRoot() ? 'needs root: network namespaces' : !hasCommand('nft') ? 'needs nftables (nft) for the NAT namespace' : undefined;
 const PSK = 'nat-dpd-psk-0815';
@@ -19,7 +19,6 @@ t.test('NAT between two Rampart boxes, then DPD against a killed peer', { skip, 
   t.notMatch(await gwA.configure(gatewayConfig({ ...common, hostname: 'gwA', wan: '172.16.0.1', lan: '10.1.0.1', lanNet: '10.1.0.0', remoteLanNet: '10.2.0.0', peers: ['172.17.0.2'], gateway: '172.16.0.254' })), /\[.*\] %/);
   // gwB sees gwA as the NAT's outside address
   t.notMatch(await gwB.configure(gatewayConfig({ ...common, hostname: 'gwB', wan: '172.17.0.2', lan: '10.2.0.1', lanNet: '10.2.0.0', remoteLanNet: '10.1.0.0', peers: ['172.17.0.254'] })), /\[.*\] %/);
-  await sleep(800);
 
   await ping(lab, 'hostA', '10.2.0.2', { count: 2, timeoutSec: 1 });
   const up = await ping(lab, 'hostA', '10.2.0.2', { count: 5, timeoutSec: 3 });

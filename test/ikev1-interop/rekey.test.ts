@@ -8,8 +8,8 @@
 import t from 'tap';
 import { Lab, isRoot, hasCommand } from '../lib/netns.js';
 import { StrongswanPeer, haveStrongswan, type SwanConnection } from '../lib/strongswan.js';
-import { ping } from '../lib/site-to-site.js';
-import { gatewayConfig, sleep, startRampart, type RampartGw } from './lab.js';
+import { buildSiteToSite, ping } from '../lib/site-to-site.js';
+import { gatewayConfig, startRampart, type RampartGw } from './lab.js';
 
 const skip = !isRoot()
   ? 'needs root: network namespaces and strongSwan'
@@ -19,13 +19,7 @@ const PSK = 'rekey-psk-31337';
 
 async function setup(tag: string, rampartLifetime: number | undefined, swanRekeySec: number): Promise<{ lab: Lab; gw: RampartGw; swan: StrongswanPeer }> {
   const lab = Lab.create(`rk1r${tag}`);
-  for (const ns of ['hostA', 'gwA', 'gwB', 'hostB']) lab.addNamespace(ns);
-  lab.addVeth({ ns: 'hostA', ifname: 'eth0', addr: '10.1.0.2/24' }, { ns: 'gwA', ifname: 'lan0' });
-  lab.addVeth({ ns: 'gwA', ifname: 'wan0' }, { ns: 'gwB', ifname: 'wan0', addr: '172.16.0.2/24' });
-  lab.addVeth({ ns: 'gwB', ifname: 'lan0', addr: '10.2.0.1/24' }, { ns: 'hostB', ifname: 'eth0', addr: '10.2.0.2/24' });
-  lab.addRoute('hostA', 'default', { gw: '10.1.0.1' });
-  lab.addRoute('hostB', 'default', { gw: '10.2.0.1' });
-  lab.enableForwarding('gwB');
+  buildSiteToSite(lab, { boxes: ['gwA'] });
   const swan = new StrongswanPeer(lab, 'gwB');
   await swan.start();
   const conn: SwanConnection = {
@@ -37,8 +31,7 @@ async function setup(tag: string, rampartLifetime: number | undefined, swanRekey
   await gw.configure(gatewayConfig({
     hostname: 'gwA', wan: '172.16.0.1', lan: '10.1.0.1', lanNet: '10.1.0.0', remoteLanNet: '10.2.0.0', peers: ['172.16.0.2'], psk: PSK,
     policy: ['encryption aes 256', 'hash sha', 'group 2'], transform: 'esp-aes 256 esp-sha-hmac', ...(rampartLifetime ? { lifetimeSec: rampartLifetime } : {}),
-  }));
-  await sleep(800);
+  })); // applied (IKE sockets open) when it returns
   return { lab, gw, swan };
 }
 

@@ -7,6 +7,7 @@ import t from 'tap';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Lab, isRoot, hasCommand, projectRoot, type LabProcess } from '../lib/netns.js';
+import { buildPeerPair } from '../lib/peer-pair.js';
 import { StrongswanPeer, charonLoggedKeys as swanKeys, haveStrongswan, type SwanConnection } from '../lib/strongswan.js';
 import type { DriverConfig } from './swan-peer-driver.js';
 import type { IsakmpPolicy, TransformSet } from '../../firmware/ike/v1/policy.js';
@@ -64,12 +65,8 @@ for (const c of cases.filter((x) => !ONLY || x.name.includes(ONLY))) {
     t.test(`strongSwan interop: ${c.name}, ${rampartInitiates ? 'Rampart initiates' : 'strongSwan initiates'}`, { skip, timeout: 300_000 }, async (t) => {
       const lab = Lab.create(`rt-i1${c.set.name}${c.aggressive ? 'g' : ''}${rampartInitiates ? 'r' : 's'}`);
       t.teardown(() => lab.destroy());
-      lab.addNamespace('r');
-      lab.addNamespace('s');
-      lab.addVeth({ ns: 'r', ifname: 'r0', addr: `${R}/24` }, { ns: 's', ifname: 's0', addr: `${S}/24` });
       // charon installs a route for its policy: give it a LAN and a route to ours
-      lab.addAddress('s', 'lo', '192.168.2.1/24');
-      lab.addRoute('s', '192.168.1.0/24', { gw: R });
+      buildPeerPair(lab, { local: R, peer: S, peerLoopback: '192.168.2.1/24', peerRoutes: ['192.168.1.0/24'] });
       const swan = new StrongswanPeer(lab, 's', {
         logLevels: { ike: 4, chd: 4, cfg: 2 },
         // strongSwan refuses to answer aggressive mode with PSK unless told otherwise

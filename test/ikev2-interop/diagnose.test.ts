@@ -4,6 +4,7 @@
 // last sent).
 import t from 'tap';
 import { Lab, isRoot, hasCommand } from '../lib/netns.js';
+import { buildPeerPair } from '../lib/peer-pair.js';
 import { StrongswanPeer, haveStrongswan, type SwanConnection } from '../lib/strongswan.js';
 import { rampartIkev2Config, startRampart, waitUntil } from './harness.js';
 
@@ -19,12 +20,7 @@ const S = '10.79.90.2';
 t.test('show crypto ikev2 diagnose names what differed (strongSwan peer)', { skip, timeout: 300_000 }, async (t) => {
   const lab = Lab.create('ri2diag');
   t.teardown(() => lab.destroy());
-  lab.addNamespace('r');
-  lab.addNamespace('s');
-  lab.addVeth({ ns: 'r', ifname: 'r0' }, { ns: 's', ifname: 's0', addr: `${S}/24` });
-  lab.addAddress('r', 'lo', '192.168.21.1/24');
-  lab.addAddress('s', 'lo', '192.168.22.1/24');
-  lab.addRoute('s', '192.168.21.0/24', { gw: R });
+  buildPeerPair(lab, { local: R, peer: S, box: true, localLoopback: '192.168.21.1/24', peerLoopback: '192.168.22.1/24', peerRoutes: ['192.168.21.0/24'] });
   const swan = new StrongswanPeer(lab, 's');
   await swan.start();
   const swanConn = (proposal: string, localTs: string, remoteTs = '192.168.21.0/24'): SwanConnection => ({

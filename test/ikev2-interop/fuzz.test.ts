@@ -9,6 +9,7 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { Lab, isRoot, hasCommand, projectRoot } from '../lib/netns.js';
+import { buildPeerPair } from '../lib/peer-pair.js';
 import { rampartIkev2Config, startRampart, waitUntil, type RampartBox } from './harness.js';
 import type { LoadToolConfig } from './load-tool.js';
 
@@ -24,9 +25,7 @@ const base: Omit<LoadToolConfig, 'mode' | 'durationMs'> = {
 async function setup(t: { teardown(fn: () => unknown): void }, prefix: string): Promise<{ lab: Lab; box: RampartBox }> {
   const lab = Lab.create(prefix);
   t.teardown(() => lab.destroy());
-  lab.addNamespace('i');
-  lab.addNamespace('r');
-  lab.addVeth({ ns: 'i', ifname: 'ir0', addr: '10.81.1.2/24' }, { ns: 'r', ifname: 'r0' });
+  buildPeerPair(lab, { local: '10.81.1.1', peer: '10.81.1.2', box: true, names: { peer: 'i', peerIf: 'ir0' } });
   const box = await startRampart(lab, 'r', { 'FastEthernet0/0': 'r0' }); // RAMPART_DEBUG=1: internal errors reach stderr
   t.teardown(() => box.stop());
   await box.configure(rampartIkev2Config({

@@ -5,6 +5,7 @@
 // report the SA, `show crypto ikev2 sa` shows the negotiated algorithms, SPIs agree.
 import t from 'tap';
 import { Lab, isRoot, hasCommand } from '../lib/netns.js';
+import { buildPeerPair } from '../lib/peer-pair.js';
 import { StrongswanPeer, haveStrongswan, type SwanConnection } from '../lib/strongswan.js';
 import { rampartIkev2Config, startRampart, waitUntil, type SuiteConfig } from './harness.js';
 
@@ -63,12 +64,7 @@ cases.forEach((c, idx) => {
     const S = `10.79.${net}.2`;
     const lab = Lab.create(`ri2s${idx}`);
     t.teardown(() => lab.destroy());
-    lab.addNamespace('r');
-    lab.addNamespace('s');
-    lab.addVeth({ ns: 'r', ifname: 'r0' }, { ns: 's', ifname: 's0', addr: `${S}/24` });
-    lab.addAddress('r', 'lo', '192.168.21.1/24');
-    lab.addAddress('s', 'lo', '192.168.22.1/24');
-    lab.addRoute('s', '192.168.21.0/24', { gw: R });
+    buildPeerPair(lab, { local: R, peer: S, box: true, localLoopback: '192.168.21.1/24', peerLoopback: '192.168.22.1/24', peerRoutes: ['192.168.21.0/24'] });
     const swan = new StrongswanPeer(lab, 's');
     await swan.start();
     const conn: SwanConnection = {

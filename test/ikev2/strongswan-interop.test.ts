@@ -6,6 +6,7 @@ import t from 'tap';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Lab, isRoot, hasCommand, projectRoot, type LabProcess } from '../lib/netns.js';
+import { buildPeerPair } from '../lib/peer-pair.js';
 import { StrongswanPeer, charonLoggedKeys as swanKeys, haveStrongswan, type SwanConnection } from '../lib/strongswan.js';
 import type { Ikev2DriverConfig } from './swan-driver.js';
 
@@ -60,11 +61,7 @@ async function waitFor(p: LabProcess, pred: (l: Line[]) => boolean, ms: number):
 async function setup(t: Tap, tag: string, swanIke: string, swanEsp: string, rekey: { childSec?: number; ikeSec?: number } = {}): Promise<{ lab: Lab; swan: StrongswanPeer }> {
   const lab = Lab.create(`rt-i2${tag}`);
   t.teardown(() => lab.destroy());
-  lab.addNamespace('r');
-  lab.addNamespace('s');
-  lab.addVeth({ ns: 'r', ifname: 'r0', addr: `${R}/24` }, { ns: 's', ifname: 's0', addr: `${S}/24` });
-  lab.addAddress('s', 'lo', '192.168.22.1/24');
-  lab.addRoute('s', '192.168.21.0/24', { gw: R });
+  buildPeerPair(lab, { local: R, peer: S, peerLoopback: '192.168.22.1/24', peerRoutes: ['192.168.21.0/24'] });
   const swan = new StrongswanPeer(lab, 's', { logLevels: { ike: 4, chd: 4, cfg: 2, enc: 1 } });
   await swan.start();
   const conn: SwanConnection = {

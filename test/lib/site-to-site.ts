@@ -14,8 +14,9 @@
 // Hosts route everything through their gateway. The gateways forward, but have no route
 // to the other LAN: traffic between 10.1.0.0/24 and 10.2.0.0/24 only passes once a
 // tunnel (strongSwan, Rampart) installs one. `plainRoutes: true` adds direct routes
-// instead, for a no-IPsec baseline.
-import { Lab } from './netns.js';
+// instead, for a no-IPsec baseline. `boxes: ['gwA', ...]` names the gateways a Rampart box
+// runs in: their interfaces stay unaddressed and forwarding is left to the box.
+import { Lab, type VethEnd } from './netns.js';
 
 export interface SiteToSite {
   lab: Lab;
@@ -45,27 +46,40 @@ export const SITE_ADDR = {
 
 export const NAT_ADDR = { inside: '172.16.0.254', outside: '172.17.0.254', gwBWan: '172.17.0.2' } as const;
 
-export function buildSiteToSite(lab: Lab, opts: { plainRoutes?: boolean; wanMtu?: number; nat?: boolean } = {}): SiteToSite {
+export interface SiteToSiteOptions {
+  plainRoutes?: boolean;
+  wanMtu?: number;
+  nat?: boolean;
+  /** gateways a Rampart box runs in (it addresses their ports itself) */
+  boxes?: readonly ('gwA' | 'gwB')[];
+}
+
+export function buildSiteToSite(lab: Lab, opts: SiteToSiteOptions = {}): SiteToSite {
   const a = { ...SITE_ADDR, gwAWanSeenByB: SITE_ADDR.gwAWan as string, gwBWan: SITE_ADDR.gwBWan as string };
   const nat = opts.nat === true;
+  const box = (gw: 'gwA' | 'gwB'): boolean => opts.boxes?.includes(gw) ?? false;
+  if (nat && box('gwA')) throw new Error('nat with a box in gwA: not supported (its default route needs an address)');
+  if (opts.plainRoutes && opts.boxes?.length) throw new Error('plainRoutes with boxes: not supported (the boxes route)');
+  /** a gateway end: addressed unless a box runs there */
+  const gwEnd = (gw: 'gwA' | 'gwB', ifname: string, addr: string, mtu?: number): VethEnd => ({ ns: gw, ifname, ...(box(gw) ? {} : { addr: `${addr}/24` }), ...(mtu ? { mtu } : {}) });
   for (const ns of ['hostA', 'gwA', 'gwB', 'hostB']) lab.addNamespace(ns);
-  lab.addVeth({ ns: 'hostA', ifname: 'eth0', addr: `${a.hostA}/24` }, { ns: 'gwA', ifname: 'lan0', addr: `${a.gwALan}/24` });
+  lab.addVeth({ ns: 'hostA', ifname: 'eth0', addr: `${a.hostA}/24` }, gwEnd('gwA', 'lan0', a.gwALan));
   if (nat) {
     lab.addNamespace('nat');
     a.gwBWan = NAT_ADDR.gwBWan;
     a.gwAWanSeenByB = NAT_ADDR.outside;
     lab.addVeth({ ns: 'gwA', ifname: 'wan0', addr: `${a.gwAWan}/24`, mtu: opts.wanMtu }, { ns: 'nat', ifname: 'in0', addr: `${NAT_ADDR.inside}/24`, mtu: opts.wanMtu });
-    lab.addVeth({ ns: 'nat', ifname: 'out0', addr: `${NAT_ADDR.outside}/24`, mtu: opts.wanMtu }, { ns: 'gwB', ifname: 'wan0', addr: `${a.gwBWan}/24`, mtu: opts.wanMtu });
+    lab.addVeth({ ns: 'nat', ifname: 'out0', addr: `${NAT_ADDR.outside}/24`, mtu: opts.wanMtu }, gwEnd('gwB', 'wan0', a.gwBWan, opts.wanMtu));
     lab.addNat('nat', 'out0');
     lab.addRoute('gwA', 'default', { gw: NAT_ADDR.inside });
   } else {
-    lab.addVeth({ ns: 'gwA', ifname: 'wan0', addr: `${a.gwAWan}/24`, mtu: opts.wanMtu }, { ns: 'gwB', ifname: 'wan0', addr: `${a.gwBWan}/24`, mtu: opts.wanMtu });
+    lab.addVeth(gwEnd('gwA', 'wan0', a.gwAWan, opts.wanMtu), gwEnd('gwB', 'wan0', a.gwBWan, opts.wanMtu));
   }
-  lab.addVeth({ ns: 'gwB', ifname: 'lan0', addr: `${a.gwBLan}/24` }, { ns: 'hostB', ifname: 'eth0', addr: `${a.hostB}/24` });
+  lab.addVeth(gwEnd('gwB', 'lan0', a.gwBLan), { ns: 'hostB', ifname: 'eth0', addr: `${a.hostB}/24` });
   lab.addRoute('hostA', 'default', { gw: a.gwALan });
   lab.addRoute('hostB', 'default', { gw: a.gwBLan });
-  lab.enableForwarding('gwA');
-  lab.enableForwarding('gwB');
+  if (!box('gwA')) lab.enableForwarding('gwA');
+  if (!box('gwB')) lab.enableForwarding('gwB');
   if (opts.plainRoutes) {
     if (nat) throw new Error('plainRoutes with nat: not supported (the NAT hides LAN A)');
     lab.addRoute('gwA', a.lanB, { gw: a.gwBWan });

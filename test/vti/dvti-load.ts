@@ -4,6 +4,7 @@
 // 192.168.42.0/24; the hub (namespace `r`, port r0 = FastEthernet0/0 at `${net}.1.1`) answers
 // with an ISAKMP profile naming `virtual-template 1`, so every session gets a Virtual-Access.
 import type { Lab } from '../lib/netns.js';
+import { buildPeerPair } from '../lib/peer-pair.js';
 import type { LoadToolConfig } from '../ikev1-interop/load-tool.js';
 
 export const DVTI_LOAD_PSK = 'rampart-dvti-load-psk';
@@ -11,11 +12,8 @@ export const DVTI_LOAD_PSK = 'rampart-dvti-load-psk';
 /** Namespaces `i` and `r` joined by ir0/r0; `count` spoke addresses on ir0 (.2 ...). Returns them. */
 export function dvtiLoadLab(lab: Lab, net: string, count: number): string[] {
   if (count > 250) throw new Error('at most 250 spokes on one /24');
-  lab.addNamespace('i');
-  lab.addNamespace('r');
   const locals = Array.from({ length: count }, (_, k) => `${net}.1.${k + 2}`);
-  lab.addVeth({ ns: 'i', ifname: 'ir0', addr: `${locals[0]}/24` }, { ns: 'r', ifname: 'r0' });
-  for (const a of locals.slice(1)) lab.addAddress('i', 'ir0', `${a}/24`);
+  buildPeerPair(lab, { local: `${net}.1.1`, peer: locals[0]!, peerExtra: locals.slice(1), box: true, names: { peer: 'i', peerIf: 'ir0' } });
   return locals;
 }
 
