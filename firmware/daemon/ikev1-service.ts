@@ -40,6 +40,7 @@ import {
   ANY_SEL, addrToSel, flowText, formatSel, isAnySel, peerConfigFrom, policiesFrom, quickModeFor, responderEntry, selKey, selsToTraffic,
   toV1TransformSet, v1Request,
 } from '../ike/v1/config-map.js';
+import { answerQuickMode, planKey, vtiPlan, type FlowPlan } from '../ike/v1/responder.js';
 import { TedDiscovery, type TedAnswer } from '../ike/v1/ted.js';
 import { isTedDatagram } from '../proto/ikev1/ted.js';
 import { formatIp, parseIp, prefixAddr, selectorContains, selectorIntersect, selectorKey, ANY_PORTS, type TrafficSelector } from '../ipsec/selector.js';
@@ -82,27 +83,6 @@ interface TedContext {
   seq: number;
   subSeq: number | undefined;
   local: Selector;
-}
-
-interface FlowPlan {
-  mapName: string;
-  seq: number;
-  policyName: string;
-  policyKey: string;
-  scope: TrafficSelector;
-  iface: string;
-  request: QuickModeRequest;
-  entry?: SpdEntry<{ iface: string }>;
-  peer: string;
-  startedAt: number;
-  /** a static VTI's flow (any/any): the tunnel interface */
-  vti?: string;
-  /** a dynamic VTI's flow: the peer's Virtual-Access is cloned from Virtual-Template<n> */
-  vtemplate?: number;
-  /** a dynamic VTI's inside VRF from its ISAKMP profile (`vrf V`, single template model) */
-  vrf?: string;
-  /** Accepted by this dynamic map entry: the SAs go under a temporary entry. */
-  dynamic?: ResolvedMapEntry;
 }
 
 /** A flow as the connection manager sees it: its policy key, its entry's peers, the plan to start. */
@@ -383,7 +363,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     const localAddr = this.localFor(cfg, plan.iface, r);
     if (!localAddr) return false;
     plan.startedAt = this.ctx.system.now();
-    this.plans.set(`${plan.peer}|${selKey(plan.request.localSel)}|${selKey(plan.request.remoteSel)}`, plan);
+    this.plans.set(planKey(plan.peer, plan.request.localSel, plan.request.remoteSel), plan);
     this.stats.initiations++;
     this.engine.initiate({
       local: { address: localAddr, port: 500 }, remote: { address: plan.peer, port: 500 },
@@ -418,19 +398,12 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     return v1Request(v.policy!, ANY_SEL, ANY_SEL);
   }
 
-  private vtiPlan(v: StaticVti, req: QuickModeRequest): FlowPlan {
-    return {
-      mapName: tunnelMapTag(v.name), seq: 0, policyName: v.name, policyKey: v.policyKey, scope: selsToTraffic(ANY_SEL, ANY_SEL), iface: v.name,
-      request: req, peer: v.peer!, startedAt: this.ctx.system.now(), vti: v.name,
-    };
-  }
-
   private startVtiPlan(cfg: Config, v: StaticVti): void {
     const req = this.vtiRequest(v);
     if (!req) { this.ctx.log('ikev1', `${v.name}: IPsec profile ${v.profileName} has no transform set IKEv1 can offer`); return; }
-    const plan = this.vtiPlan(v, req);
+    const plan = vtiPlan(v, req, this.ctx.system.now());
     this.connections.track({ key: plan.policyKey, peers: [plan.peer], plan }, plan.peer);
-    this.plans.set(`${plan.peer}|${selKey(ANY_SEL)}|${selKey(ANY_SEL)}`, plan);
+    this.plans.set(planKey(plan.peer, ANY_SEL, ANY_SEL), plan);
     this.stats.initiations++;
     const profile = v.policy?.isakmpProfile;
     this.engine.initiate({
@@ -439,64 +412,6 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       quickMode: req,
     });
     this.pump();
-  }
-
-  /**
-   * Responder for a static VTI: the peer and local address are the tunnel's; only `IP any
-   * any` is accepted (IOS: SVTIs support only the any/any proxy), with the profile's sets.
-   */
-  private respondVti(cfg: Config, q: QuickModeResponderQuery): QuickModeResponderDecision | undefined {
-    const v = this.ikev1Vtis(cfg).find((x) => x.peer === q.peerAddress && x.local === q.localAddress);
-    if (!v) return undefined;
-    if (!isAnySel(q.localSel) || !isAnySel(q.remoteSel)) {
-      const reason = `proxy identities not supported: static VTI ${v.name} accepts only IP any any`;
-      this.ctx.log('ikev1', `${q.peerAddress}: ${reason} (proposed ${flowText(q.remoteSel, q.localSel)})`, 6);
-      return { accept: false, reason, notifyType: 18 /* INVALID-ID-INFORMATION */ };
-    }
-    const req = this.vtiRequest(v);
-    if (!req) return { accept: false, reason: `${v.name}: no transform set IKEv1 can offer`, notifyType: 14 /* NO-PROPOSAL-CHOSEN */ };
-    const dec = selectQuickModeResponse([responderEntry(tunnelMapTag(v.name), 0, req)], q);
-    if (dec.accept) this.plans.set(`${q.peerAddress}|${selKey(q.localSel)}|${selKey(q.remoteSel)}`, this.vtiPlan(v, req));
-    return dec;
-  }
-
-  /** ISAKMP profiles with `virtual-template N` whose `match identity address` takes the peer. */
-  private templateProfileFor(cfg: Config, peer: string): { profile: string; template: VirtualTemplate } | undefined {
-    const inMask = (a: string, base: string, mask: string): boolean => {
-      const v = (x: string): number => x.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-      return ((v(a) & v(mask)) >>> 0) === ((v(base) & v(mask)) >>> 0);
-    };
-    for (const p of Object.values(cfg.isakmpProfiles ?? {}).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      if (p.virtualTemplate === undefined) continue;
-      if (!p.matchIdentities.some((m) => m.kind === 'address' && inMask(peer, m.address, m.mask))) continue;
-      const t = virtualTemplate(cfg, p.virtualTemplate);
-      if (typeof t === 'string') { this.ctx.log('ikev1', `isakmp profile ${p.name}: ${t}`, 4); continue; }
-      return { profile: p.name, template: t };
-    }
-    return undefined;
-  }
-
-  /**
-   * Responder for a dynamic VTI (`virtual-template N` in the ISAKMP profile the peer matches):
-   * the peer's proxies are accepted as proposed (a DVTI takes several) with the template's
-   * IPsec profile; the SA pair goes to the session's Virtual-Access interface (install()).
-   */
-  private respondVirtualTemplate(cfg: Config, q: QuickModeResponderQuery): QuickModeResponderDecision | undefined {
-    const m = this.templateProfileFor(cfg, q.peerAddress);
-    if (!m || (m.template.local !== undefined && m.template.local !== q.localAddress)) return undefined;
-    const pol = m.template.policy;
-    const req = quickModeFor(m.template.policy, q.localSel, q.remoteSel);
-    const dec = selectQuickModeResponse([responderEntry(tunnelMapTag(m.template.name), 0, req)], q);
-    if (dec.accept) {
-      const n = Number(m.template.name.slice('Virtual-Template'.length));
-      const vrf = cfg.isakmpProfiles?.[m.profile]?.vrf;
-      this.plans.set(`${q.peerAddress}|${selKey(q.localSel)}|${selKey(q.remoteSel)}`, {
-        mapName: tunnelMapTag(m.template.name), seq: 0, policyName: m.template.name, policyKey: `vt:${q.peerAddress}`,
-        scope: selsToTraffic(q.localSel, q.remoteSel), iface: m.template.name, request: req, peer: q.peerAddress,
-        startedAt: this.ctx.system.now(), vtemplate: n, ...(vrf !== undefined ? { vrf } : {}),
-      });
-    }
-    return dec;
   }
 
   /** The peer's Virtual-Access interface (cloned at its first SA pair; routes: its proxy unless any). */
@@ -632,62 +547,18 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
 
   // ------------------------------------------------------------------ responder
 
-  /**
-   * Quick mode responder: the interface's entries in search order (static entries, then
-   * each dynamic map entry by its own sequence number; the guide's "Dynamic Crypto Maps
-   * Overview"), the first that takes everything wins: the peer, the proxies inside a permit
-   * of its ACL (never narrowed: a wider offer is refused with INVALID-ID-INFORMATION), the
-   * ISAKMP profile the phase-1 SA matched, transform sets, PFS and lifetimes. A dynamic entry
-   * takes what it leaves unset from the offer; the SAs then live under a temporary entry.
-   */
+  /** Quick mode responder: the policy is firmware/ike/v1/responder.ts; the service remembers the plan. */
   private respond(q: QuickModeResponderQuery): QuickModeResponderDecision {
     const cfg = this.ctx.config();
-    let notifyType = 18; /* INVALID-ID-INFORMATION */
-    const reject = (reason: string): QuickModeResponderDecision => ({ accept: false, reason, notifyType });
-    let peer;
-    try { peer = parseIp(q.peerAddress); } catch { return reject('bad peer address'); }
-    const request = selsToTraffic(q.localSel, q.remoteSel);
-    const vti = this.respondVti(cfg, q) ?? this.respondVirtualTemplate(cfg, q);
-    if (vti) return vti;
-    const refusals: string[] = [];
-    for (const [iface, itf] of Object.entries(cfg.interfaces?.items ?? {})) {
-      if (!itf.cryptoMap) continue;
-      const spd = this.dataplane?.spdFor(iface);
-      if (!spd) continue;
-      for (const v of spd.proposalVerdicts(request, peer)) {
-        const e = v.entry;
-        const where = e.kind === 'dynamic' ? `${e.mapName} ${e.seq} dynamic ${e.subSeq ?? ''}` : `${e.mapName} ${e.seq}`;
-        if (!v.match) { refusals.push(`${where}: ${v.refused ?? 'refused'}`); continue; }
-        const r = this.findResolved(cfg, e.mapName, e.seq, e.subSeq);
-        if (!r) continue;
-        const label = r.dynamicMapName !== undefined ? `crypto map ${r.mapName} ${r.seq} (dynamic map ${r.dynamicMapName} ${r.subSeq})` : `crypto map ${r.mapName} ${r.seq}`;
-        if (r.ikev2Profile) { refusals.push(`${label}: IKEv2 entry`); continue; }
-        if (this.localFor(cfg, iface, r) !== q.localAddress) { refusals.push(`${label}: other local address`); continue; }
-        if (r.isakmpProfile !== undefined && r.isakmpProfile !== q.profile) {
-          refusals.push(`${label}: needs ISAKMP profile ${r.isakmpProfile}, peer matched ${q.profile ?? 'none'}`);
-          continue;
-        }
-        const req = quickModeFor(r, q.localSel, q.remoteSel);
-        const dec = selectQuickModeResponse([responderEntry(r.mapName, r.seq, req)], q);
-        if (!dec.accept) {
-          refusals.push(`${label}: ${dec.reason}`);
-          notifyType = dec.notifyType;
-          continue;
-        }
-        const scope = request;
-        const policyKey = `${e.policyName}|${selectorKey(scope)}`;
-        this.plans.set(`${q.peerAddress}|${selKey(q.localSel)}|${selKey(q.remoteSel)}`, {
-          mapName: r.mapName, seq: r.seq, policyName: e.policyName, policyKey, scope, iface, request: req,
-          entry: e as SpdEntry<{ iface: string }>, peer: q.peerAddress, startedAt: this.ctx.system.now(),
-          ...(r.kind === 'dynamic' ? { dynamic: r } : {}),
-        });
-        this.connections.heardFrom(managedFlow(e, policyKey), formatIp(peer));
-        this.debugLine(q.connId ?? 0, q.peerAddress, `IPsec policy for peer ${q.peerAddress} proxies ${formatSel(q.localSel)} <-> ${formatSel(q.remoteSel)}: ${label} accepted${r.kind === 'dynamic' ? ' (template, temporary entry)' : ''}`);
-        return dec;
-      }
-    }
-    const reason = refusals.length > 0 ? `no crypto map entry accepts the offer: ${refusals.join('; ')}` : 'no crypto map entry for this peer';
-    return reject(reason);
+    const a = answerQuickMode(q, {
+      config: cfg, now: this.ctx.system.now(), vtis: this.ikev1Vtis(cfg), spdFor: (iface) => this.dataplane?.spdFor(iface),
+      resolve: (m, seq, sub) => this.findResolved(cfg, m, seq, sub), localFor: (iface, r) => this.localFor(cfg, iface, r),
+      log: (text, level) => this.ctx.log('ikev1', text, level),
+    });
+    if (a.plan) this.plans.set(planKey(q.peerAddress, q.localSel, q.remoteSel), a.plan);
+    if (a.plan?.entry && a.heardFrom) this.connections.heardFrom(managedFlow(a.plan.entry, a.plan.policyKey), a.heardFrom);
+    if (a.debug) this.debugLine(q.connId ?? 0, q.peerAddress, a.debug);
+    return a.decision;
   }
 
   /** One `debug crypto isakmp` line of the service's own (policy selection). */
@@ -757,7 +628,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   }
 
   private install(info: IpsecSaInfo): void {
-    const plan = this.plans.get(`${info.remote.address}|${selKey(info.localSel)}|${selKey(info.remoteSel)}`);
+    const plan = this.plans.get(planKey(info.remote.address, info.localSel, info.remoteSel));
     if (!plan || !this.dataplane) { this.ctx.log('ikev1', `IPsec SA with ${info.remote.address} has no crypto map flow: not installed`); return; }
     const cfg = this.ctx.config();
     const candidates = Object.values(cfg.transformSets ?? {}).filter((ts) => plan.request.transformSets.some((x) => x.name === ts.name))
@@ -765,7 +636,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     const espOk = (v: V1TransformSet, i: IpsecSaInfo): boolean => !!v.esp && v.esp.cipher === i.cipher && (v.esp.keyLenBits ?? undefined) === (i.keyLenBits ?? undefined) && (v.esp.integrity ?? undefined) === (i.integrity ?? undefined);
     const ahOk = (v: V1TransformSet, i: IpsecSaInfo): boolean => !!v.ah && v.ah.integrity === i.integrity;
     // AH + ESP bundles arrive as two ipsec-up events (ESP first): pair them up
-    const pairKey = `${info.connId}|${info.remote.address}|${selKey(info.localSel)}|${selKey(info.remoteSel)}`;
+    const pairKey = `${info.connId}|${planKey(info.remote.address, info.localSel, info.remoteSel)}`;
     const other = this.partial.get(pairKey);
     const esp = info.protocol === 'esp' ? info : other?.protocol === 'esp' ? other : undefined;
     const ah = info.protocol === 'ah' ? info : other?.protocol === 'ah' ? other : undefined;
@@ -885,7 +756,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     const r = this.findResolved(cfg, c.mapName, c.mapSeq);
     const local = r ? this.localFor(cfg, c.iface, r) : c.info.local.address;
     const req = r ? (v1Request(r, c.request.localSel, c.request.remoteSel) ?? c.request) : c.request;
-    this.plans.set(`${c.info.remote.address}|${selKey(req.localSel)}|${selKey(req.remoteSel)}`, {
+    this.plans.set(planKey(c.info.remote.address, req.localSel, req.remoteSel), {
       mapName: c.mapName, seq: c.mapSeq, policyName: c.policyName, policyKey: c.policyKey, scope: c.scope, iface: c.iface, request: req,
       peer: c.info.remote.address, startedAt: this.ctx.system.now(), ...(c.vti !== undefined ? { vti: c.vti } : {}),
     });
