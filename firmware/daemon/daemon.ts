@@ -313,6 +313,8 @@ export class Daemon {
   async start(): Promise<void> {
     try {
       this.updates?.store.boot();
+      // Logged before any console is served: said again with the console's first lines.
+      if (this.updates?.store.rollbackNotice) this.bootLog.push(this.updates.store.rollbackNotice);
     } catch (err) {
       this.bootLog.push(`% boot slots: ${(err as Error).message}`);
     }

@@ -158,6 +158,7 @@ t.test('an image that never becomes healthy is rolled back after its tries', asy
   }
   box = await bootBox();
   t.teardown(box.down);
+  t.match(box.c.banner, /%UPGRADE-1-ROLLBACK: Firmware in slot B \(version 99\.2\.0\) did not come up healthy in 3 boots: rolled back to slot A/, 'said on the console');
   const ver = await box.c.run('show version');
   t.match(ver, /Running from boot slot A\n/);
   t.match(ver, /Rolled back: the firmware in slot B did not come up healthy; slot A booted instead/);

@@ -76,6 +76,8 @@ export class SlotStore {
   trial = false;
   /** set at boot when the bootloader fell back from a slot whose tries ran out */
   rolledBackFrom: SlotName | undefined;
+  /** The ROLLBACK message of this boot, for the console's first lines (the log has it too). */
+  rollbackNotice: string | undefined;
   private busy = false;
 
   constructor(readonly layout: SlotLayout, private readonly opts: SlotStoreOptions) {}
@@ -132,7 +134,9 @@ export class SlotStore {
     if (first !== this.booted && env[`${first}_GOOD`] !== '1') {
       this.rolledBackFrom = first;
       const version = env[`${first}_VERSION`] ?? 'unknown';
-      this.opts.log(1, 'ROLLBACK', `Firmware in slot ${first} (version ${version}) did not come up healthy in ${MAX_TRIES} boots: rolled back to slot ${this.booted}`);
+      const text = `Firmware in slot ${first} (version ${version}) did not come up healthy in ${MAX_TRIES} boots: rolled back to slot ${this.booted}`;
+      this.rollbackNotice = `%UPGRADE-1-ROLLBACK: ${text}`;
+      this.opts.log(1, 'ROLLBACK', text);
       // The failed slot stays listed (not good, no tries) but no longer comes first.
       this.writeEnv({ ...env, ORDER: `${this.booted} ${first}`, ROLLBACK: first });
     } else if (env.ROLLBACK && env.ROLLBACK !== this.booted && env[`${env.ROLLBACK}_GOOD`] !== '1') {
