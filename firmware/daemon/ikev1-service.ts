@@ -821,7 +821,12 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     const ifaceOf = (local: string): string => Object.entries(cfg.interfaces?.items ?? {}).find(([n, i]) => i.cryptoMap && effectiveIpv4(cfg, n)?.address === local)?.[0] ?? '';
     for (const p of this.engine.listPhase1()) {
       const left = secondsLeft(p.expiresAt, now);
-      table.addIkeSa(get(p.remote.address, p.remote.port, ifaceOf(p.local.address)), {
+      const session = get(p.remote.address, p.remote.port, ifaceOf(p.local.address));
+      // `show crypto session detail`: the front-door VRF (the local address's) and the inside
+      // VRF (the matched ISAKMP profile's `vrf`)
+      if (p.fvrf !== undefined) session.fvrf ??= p.fvrf;
+      if (p.ivrf !== undefined) session.ivrf ??= p.ivrf;
+      table.addIkeSa(session, {
         version: 'IKEv1', local: p.local.address, localPort: p.local.port, remote: p.remote.address, remotePort: p.remote.port,
         status: p.established ? 'Active' : p.state, connId: p.connId, ...(left !== undefined ? { lifetimeLeftSec: left } : {}),
         ...(p.params ? { capabilities: `${p.params.encryption} ${p.params.hash} group ${p.params.group}` } : {}),

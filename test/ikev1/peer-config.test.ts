@@ -1,5 +1,5 @@
 import t from 'tap';
-import { findPreSharedKey, matchProfile, selfIdentity, type PeerConfigInput } from '../../firmware/ike/v1/peer-config.js';
+import { findPreSharedKey, frontDoorVrf, matchProfile, selfIdentity, type PeerConfigInput } from '../../firmware/ike/v1/peer-config.js';
 import { formatIsakmpDebug, formatIosTimestamp } from '../../firmware/ike/v1/debug-format.js';
 import type { IsakmpDebugEvent } from '../../firmware/ike/v1/debug.js';
 import { formatId } from '../../firmware/proto/ikev1/index.js';
@@ -145,4 +145,30 @@ t.test('engine: aggressive mode with an FQDN self-identity and a hostname key', 
   t.equal(ofType(hub.events, 'ipsec-up').length, 1);
   t.ok(hub.debug.some((e) => e.text === 'found peer pre-shared key matching spoke1.example.com'));
   t.ok(hub.debug.some((e) => e.text === ': peer matches spokes profile' && e.connId > 0));
+});
+
+t.test('front-door VRF: the VRF of the interface owning the local address picks the keyrings', async (t) => {
+  const cfg: PeerConfigInput = {
+    globalKeys: [{ address: '172.16.1.1', key: 'global-key' }],
+    interfaces: [
+      { name: 'GigabitEthernet0/0', address: '172.16.0.1', vrf: 'INET' },
+      { name: 'GigabitEthernet0/1', address: '192.0.2.1' },
+      // a template in an inside VRF borrowing the outside address does not make it its own
+      { name: 'Virtual-Template1', address: '172.16.0.1', vrf: 'A', unnumbered: true },
+    ],
+    profiles: [],
+    keyrings: [
+      { name: 'K-GLOBAL', keys: [{ address: '172.16.2.1', key: 'global-ring-key' }] },
+      { name: 'K-INET', vrf: 'INET', keys: [{ address: '172.16.1.1', key: 'inet-key' }] },
+    ],
+  };
+  t.equal(frontDoorVrf(cfg, '172.16.0.1'), 'INET', 'the outside port\'s VRF, not the unnumbered template\'s');
+  t.equal(frontDoorVrf(cfg, '192.0.2.1'), undefined, 'a global port');
+  t.equal(frontDoorVrf(cfg, '198.51.100.1'), undefined, 'an address no interface has');
+  const inInet = (peer: string) => findPreSharedKey(cfg, { localAddress: '172.16.0.1', peerAddress: peer, fvrf: 'INET' }, sink().ctx);
+  t.equal(inInet('172.16.1.1')?.key, 'inet-key', 'a peer in INET gets the INET keyring\'s key, not the global one');
+  t.equal(inInet('172.16.2.1'), undefined, 'a key only in a global keyring is not found for a peer in INET');
+  const global = (peer: string) => findPreSharedKey(cfg, { localAddress: '192.0.2.1', peerAddress: peer }, sink().ctx);
+  t.equal(global('172.16.2.1')?.key, 'global-ring-key', 'global peers: global keyrings');
+  t.equal(global('172.16.1.1')?.key, 'global-key', 'global peers: crypto isakmp key, never the INET keyring');
 });

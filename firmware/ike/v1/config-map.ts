@@ -78,7 +78,7 @@ function profileConfig(p: IsakmpProfile): IsakmpProfileConfig {
 export function peerConfigFrom(cfg: Config): PeerConfigInput {
   const interfaces = Object.entries(cfg.interfaces?.items ?? {}).map(([name, i]) => {
     const ip = effectiveIpv4(cfg, name);
-    return { name, ...(ip ? { address: ip.address } : {}), ...(i.vrf ? { vrf: i.vrf } : {}) };
+    return { name, ...(ip ? { address: ip.address } : {}), ...(i.vrf ? { vrf: i.vrf } : {}), ...(ip && !i.ipAddress ? { unnumbered: true } : {}) };
   });
   return {
     globalKeys: (cfg.isakmpKeys?.keys ?? []).flatMap((k) => { const e = pskEntry(k); return e ? [e] : []; }),

@@ -10,7 +10,7 @@ import { DOI_IPSEC, ExchangeType, HeaderFlag, IsakmpDecodeError, NAT_T_PORT, Pay
 import { isSupportedDhGroup } from '../crypto/index.js';
 import type { V1Context } from './context.js';
 import { emitDebug, phase1Identity, type DebugContext } from './debug.js';
-import { findPreSharedKey } from './peer-config.js';
+import { findPreSharedKey, frontDoorVrf } from './peer-config.js';
 import type { Phase1Params } from './policy.js';
 import type { Endpoint, Datagram, IsakmpStateName, InitiateOptions, IpsecSaInfo, IkeV1Event, IkeV1EngineOptions, EngineCounters, Retx, Phase1, IpsecRecord } from './types.js';
 import { readU32, readU64, u32bytes } from './util.js';
@@ -191,10 +191,11 @@ export class IkeV1Engine {
   }
 
   /** For `show crypto isakmp sa`. */
-  listPhase1(): { connId: number; local: Endpoint; remote: Endpoint; state: IsakmpStateName; role: string; established: boolean; params?: Phase1Params; expiresAt: number }[] {
+  listPhase1(): { connId: number; local: Endpoint; remote: Endpoint; state: IsakmpStateName; role: string; established: boolean; params?: Phase1Params; expiresAt: number; fvrf?: string; ivrf?: string }[] {
     return [...this.sas.values()].map((s) => ({
       connId: s.connId, local: s.local, remote: s.remote, state: s.state, role: s.role, established: s.established,
       ...(s.params ? { params: s.params } : {}), expiresAt: s.expiresAt,
+      ...(s.fvrf ? { fvrf: s.fvrf } : {}), ...(s.profile?.vrf ? { ivrf: s.profile.vrf } : {}),
     }));
   }
 
@@ -235,7 +236,7 @@ export class IkeV1Engine {
     if (opts.quickMode) sa.pending.push(opts.quickMode);
     const psk = findPreSharedKey(this.o.peerConfig, {
       localAddress: opts.local.address, peerAddress: opts.remote.address,
-      ...(opts.fvrf ? { fvrf: opts.fvrf } : {}), ...(profile ? { keyrings: profile.keyrings } : {}),
+      ...(sa.fvrf ? { fvrf: sa.fvrf } : {}), ...(profile ? { keyrings: profile.keyrings } : {}),
     }, this.dbg(sa, 0));
     const policies = this.o.policies.filter((p) => p.authentication === 'pre-share' && isSupportedDhGroup(p.group));
     if (!psk || policies.length === 0) {
@@ -469,7 +470,11 @@ export class IkeV1Engine {
 
   /** @internal */
   newPhase1(role: 'initiator' | 'responder', mode: 'main' | 'aggressive', ckyI: Uint8Array, ckyR: Uint8Array, local: Endpoint, remote: Endpoint, now: number): Phase1 {
+    // the front-door VRF: that of the interface owning the local address (keyrings and
+    // profiles bound to another VRF are skipped for this peer)
+    const fvrf = frontDoorVrf(this.o.peerConfig, local.address);
     return {
+      ...(fvrf !== undefined ? { fvrf } : {}),
       connId: this.nextConnId++, role, mode, state: mode === 'main' ? 'MM_NO_STATE' : 'AG_NO_STATE', established: false,
       ckyI, ckyR, local: { ...local }, remote: { ...remote }, peerId: remote.address,
       peerRfc3947: false, peerNatTDraft: false, peerDpd: false, natLocal: false, natRemote: false,

@@ -51,6 +51,8 @@ export interface InterfaceInfo {
   /** primary address */
   address?: string;
   vrf?: string;
+  /** the address is borrowed (`ip unnumbered`): the interface does not own it */
+  unnumbered?: boolean;
 }
 
 export interface PeerConfigInput {
@@ -94,6 +96,15 @@ export function resolveBinding(input: PeerConfigInput, b: LocalBinding): { addre
     return { ...(itf?.address ? { address: itf.address } : {}), ...(itf?.vrf ? { vrf: itf.vrf } : {}) };
   }
   return { ...(b.address ? { address: b.address } : {}), ...(b.vrf ? { vrf: b.vrf } : {}) };
+}
+
+/**
+ * The front-door VRF of a local address: the VRF of the interface that owns it (undefined:
+ * global). IKE and ESP to and from that address use the VRF's table; its peers' keys come only
+ * from keyrings bound to that VRF.
+ */
+export function frontDoorVrf(input: PeerConfigInput, localAddress: string): string | undefined {
+  return input.interfaces.find((i) => i.address === localAddress && !i.unnumbered)?.vrf;
 }
 
 function bindingAllows(input: PeerConfigInput, b: LocalBinding | undefined, localAddress: string): { ok: boolean; boundTo: string } {

@@ -57,9 +57,10 @@ export function respondPhase1Start(ctx: V1Context, d: Datagram, data: Uint8Array
   sa.peerId = formatId(id);
   sa.peerIdType = id.idType;
   const peer = peerIdentity(id, d.remote.address);
-  sa.profile = matchProfile(ctx.settings.peerConfig, { localAddress: d.local.address, peer, peerAddress: d.remote.address }, ctx.debug(sa, sa.connId));
+  const fvrf = sa.fvrf ? { fvrf: sa.fvrf } : {};
+  sa.profile = matchProfile(ctx.settings.peerConfig, { localAddress: d.local.address, peer, peerAddress: d.remote.address, ...fvrf }, ctx.debug(sa, sa.connId));
   const psk = findPreSharedKey(ctx.settings.peerConfig, {
-    localAddress: d.local.address, peerAddress: d.remote.address,
+    localAddress: d.local.address, peerAddress: d.remote.address, ...fvrf,
     ...(peer.kind === 'fqdn' ? { peerHostname: peer.fqdn } : {}),
     ...(sa.profile && sa.profile.keyrings.length > 0 ? { keyrings: sa.profile.keyrings } : {}),
   }, dbg);
