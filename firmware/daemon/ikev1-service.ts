@@ -37,13 +37,13 @@ import { ChildSaTable, VirtualAccessSessions, freshTraffic, type ChildSaRecord, 
 import { IkeBinds } from '../ike/ike-binds.js';
 import { SessionTable, secondsLeft } from '../ike/session-view.js';
 import {
-  ANY_SEL, addrToSel, flowText, formatSel, isAnySel, peerConfigFrom, policiesFrom, quickModeFor, responderEntry, selKey, selsToTraffic,
+  ANY_SEL, addrToSel, flowText, isAnySel, peerConfigFrom, policiesFrom, quickModeFor, responderEntry, selKey, selsToTraffic,
   toV1TransformSet, v1Request,
 } from '../ike/v1/config-map.js';
 import { answerQuickMode, planKey, vtiPlan, type FlowPlan } from '../ike/v1/responder.js';
-import { TedDiscovery, type TedAnswer } from '../ike/v1/ted.js';
+import type { TedFlow } from '../ike/ted-runtime.js';
 import { isTedDatagram } from '../proto/ikev1/ted.js';
-import { formatIp, parseIp, prefixAddr, selectorContains, selectorIntersect, selectorKey, ANY_PORTS, type TrafficSelector } from '../ipsec/selector.js';
+import { formatIp, parseIp, selectorKey, type TrafficSelector } from '../ipsec/selector.js';
 import type { DaemonService, ServiceContext } from './daemon.js';
 import { reverseRouteSpecOf } from './reverse-route.js';
 import { ikeAuthFailureMessages, sessionStatus } from './system-messages.js';
@@ -53,7 +53,6 @@ import type { ClearCryptoSaFilter } from '../cli/commands/crypto-ipsec-sa.js';
 import { activeStaticVtis, tunnelMapTag, tunnelRetryDelayMs, virtualTemplate, type StaticVti, type VirtualTemplate } from '../config/vti.js';
 import type { IsakmpSaShow } from '../cli/commands/crypto-isakmp-sa.js';
 
-import { randomBytes } from 'node:crypto';
 import { IkeIntake } from '../ike/intake.js';
 
 export const IKEV1_VERSION_BYTE = 0x10;
@@ -74,15 +73,6 @@ interface V1Child extends ChildSaRecord {
   rekeyed: boolean;
   /** inbound AH SPI of an AH + ESP bundle (info is the ESP half) */
   ahInboundSpi?: number;
-}
-
-/** What a TED probe remembers: the entry that raised it and our half proxy. */
-interface TedContext {
-  iface: string;
-  mapName: string;
-  seq: number;
-  subSeq: number | undefined;
-  local: Selector;
 }
 
 /** A flow as the connection manager sees it: its policy key, its entry's peers, the plan to start. */
@@ -118,8 +108,6 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   private authFailures: ReturnType<typeof ikeAuthFailureMessages> | undefined;
   private readonly partial = new Map<string, IpsecSaInfo>();
   private nextChildId = 1;
-  /** TED probes and replies (crypto map entries with `discover`). */
-  private ted!: TedDiscovery<TedContext>;
   private timer: NodeJS.Timeout | undefined;
   private trafficPoll: NodeJS.Timeout | undefined;
   private tunnelPoll: NodeJS.Timeout | undefined;
@@ -157,10 +145,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       // 1 s, 2 s, 4 s, then give up at ~15 s: the next `set peer` is tried (failover)
       retransmit: { initialMs: 1000, factor: 2, maxTries: 3 },
     });
-    this.ted = new TedDiscovery<TedContext>({ now, random: (n) => new Uint8Array(randomBytes(n)) });
     if (this.dataplane?.pipeline) {
-      this.dataplane.pipeline.setUdp500Intercept((inner) => this.onInterceptedUdp500(inner));
-      this.unsub.push(() => this.dataplane?.pipeline.setUdp500Intercept(undefined));
       this.unsub.push(this.dataplane.onAcquire((a) => this.onAcquire(a)));
       this.unsub.push(this.dataplane.onExpire((e) => this.onExpire(e)));
     }
@@ -179,7 +164,6 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       },
       clearAdmission: () => { this.engine.clearAdmissionCounters(); this.intake.clearCounters(); },
       initiateEntry: (m, s) => this.initiateEntry(m, s),
-      tedCounters: () => ({ ...this.ted.counters, outstanding: this.ted.outstandingCount }),
     }, this.name));
     // `clear crypto sa`: DELETEs for the IKE-made SAs it removes, before the data plane removes them
     this.unsub.push(rt.saClearers.add({ name: this.name, stage: 'ike', clear: (f) => this.clearChildren(f) }));
@@ -261,7 +245,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   }
 
   private onDatagram(data: Uint8Array, remote: PacketEndpoint, local: PacketEndpoint): void {
-    if (isTedDatagram(data)) { this.onTed(data, remote.address); return; }
+    if (isTedDatagram(data)) return; // tunnel endpoint discovery: ted-service.ts
     if (data.length < 28) { this.engine.receive({ data: data.slice(), local: { ...local }, remote: { ...remote } }); this.pump(); return; }
     if ((data[17]! & 0xf0) !== IKEV1_VERSION_BYTE) { this.stats.ignoredV2++; return; }
     if (isFirstMessage(data)) {
@@ -330,7 +314,6 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
 
   private onAcquire(a: PipelineAcquire): void {
     const d = a.decision;
-    if (!d.initiate && d.entry.discover) { this.tedProbe(a); return; }
     if (!d.initiate) return;
     this.stats.acquires++;
     const cfg = this.ctx.config();
@@ -466,83 +449,19 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
 
   // ------------------------------------------------------------------ TED
 
-  /**
-   * A packet hit a `discover` dynamic entry without an SA (it was dropped): probe toward its
-   * destination host from this interface's address (guide, "Tunnel Endpoint Discovery").
-   */
-  private tedProbe(a: PipelineAcquire): void {
-    const cfg = this.ctx.config();
-    const d = a.decision;
-    const r = this.findResolved(cfg, d.entry.mapName, d.entry.seq, d.entry.subSeq);
-    if (!r || r.ikev2Profile) return;
-    const prober = this.localFor(cfg, a.iface, r);
-    const local = addrToSel(d.scope.src, 0, ANY_PORTS);
-    if (!prober || !local) return;
-    const src = formatIp({ family: 4, value: BigInt(a.packet.src[0]!) });
-    const dst = formatIp({ family: 4, value: BigInt(a.packet.dst[0]!) });
-    const p = this.ted.probe(src, dst, prober, { iface: a.iface, mapName: d.entry.mapName, seq: d.entry.seq, subSeq: d.entry.subSeq, local });
-    if (!p) return;
-    this.debugLine(0, dst, `TED: probe ${Buffer.from(p.probe.probeId).toString('hex')} sent toward ${dst} for ${src} -> ${dst} (crypto map ${r.mapName} ${r.seq} discover)`);
-    this.binds.send({ address: prober, port: 500 }, p.bytes, { address: dst, port: 500 });
-  }
-
-  /** A TED probe in transit to a host we protect (steered to the TUN, handed over by the pipeline). */
-  private onInterceptedUdp500(inner: Uint8Array): boolean {
-    const ihl = (inner[0]! & 0x0f) * 4;
-    if (inner.length < ihl + 8 + 28) return false;
-    const payload = inner.subarray(ihl + 8);
-    if (!isTedDatagram(payload)) return false;
-    const from = `${inner[12]}.${inner[13]}.${inner[14]}.${inner[15]}`;
-    this.onTed(payload.slice(), from);
-    return true;
-  }
-
-  private onTed(data: Uint8Array, from: string): void {
-    const res = this.ted.receive(data, from, (dstHost, srcHost) => this.tedAnswer(dstHost, srcHost));
-    if (res.kind === 'dropped') { this.debugLine(0, from, `TED: dropped: ${res.reason}`, true); return; }
-    if (res.kind === 'reply-to-send') {
-      const p = res.probe;
-      this.debugLine(0, p.prober, `TED: probe ${Buffer.from(p.probeId).toString('hex')} from ${p.prober} for ${p.srcHost} -> ${p.dstHost}: reply proxy ${res.reply.proxy.addr}/${res.reply.proxy.prefixLen}, responder ${res.reply.responder}`);
-      this.binds.send({ address: res.reply.responder, port: 500 }, res.bytes, { address: res.to, port: 500 });
-      return;
-    }
-    const f = res.found;
-    const cfg = this.ctx.config();
-    const r = this.findResolved(cfg, f.context.mapName, f.context.seq, f.context.subSeq);
-    const entry = this.dataplane?.spdFor(f.context.iface)?.entries.find((e) => e.mapName === f.context.mapName && e.seq === f.context.seq && e.subSeq === f.context.subSeq && e.temporaryId === undefined);
-    if (!r || !entry) return;
-    const remote: Selector = { addr: f.proxy.addr, prefixLen: f.proxy.prefixLen, protocol: 0, port: 0 };
-    const req = v1Request(r, f.context.local, remote);
-    if (!req) return;
-    const scope = selsToTraffic(f.context.local, remote);
-    this.debugLine(0, f.responder, `TED: reply from ${f.responder}: peer ${f.responder}, proxies ${formatSel(f.context.local)} <-> ${formatSel(remote)}; initiating main mode`);
-    const flow = entry as SpdEntry<{ iface: string }>;
-    const policyKey = `${entry.policyName}|${selectorKey(scope)}`;
+  /** A flow tunnel endpoint discovery found a gateway for (firmware/ike/ted-runtime.ts): main mode + quick mode to it. */
+  initiateDiscovered(f: TedFlow): void {
+    const local: Selector = { addr: f.local.addr, prefixLen: f.local.prefixLen, protocol: 0, port: 0 };
+    const remote: Selector = { addr: f.remote.addr, prefixLen: f.remote.prefixLen, protocol: 0, port: 0 };
+    const req = v1Request(f.resolved, local, remote);
+    if (!req) { this.ctx.log('ikev1', `${f.entry.policyName}: no transform set IKEv1 can offer`); return; }
+    const scope = selsToTraffic(local, remote);
+    const flow = f.entry as SpdEntry<{ iface: string }>;
+    const policyKey = `${f.entry.policyName}|${selectorKey(scope)}`;
     this.connections.start(managedFlow(flow, policyKey, {
-      mapName: r.mapName, seq: r.seq, policyName: entry.policyName, policyKey, scope, iface: f.context.iface,
-      request: req, entry: flow, peer: f.responder, startedAt: 0, dynamic: r,
+      mapName: f.mapName, seq: f.seq, policyName: f.entry.policyName, policyKey, scope, iface: f.iface,
+      request: req, entry: flow, peer: f.responder, startedAt: 0, dynamic: f.resolved,
     }), f.responder);
-  }
-
-  /** The half proxy and IKE address we answer a probe for dstHost (from srcHost) with, if a discover entry protects it. */
-  private tedAnswer(dstHost: string, srcHost: string): TedAnswer | undefined {
-    const cfg = this.ctx.config();
-    let want: TrafficSelector;
-    try { want = { family: 4, src: prefixAddr(dstHost, 32), dst: prefixAddr(srcHost, 32), proto: 0, srcPorts: ANY_PORTS, dstPorts: ANY_PORTS }; } catch { return undefined; }
-    for (const [iface, itf] of Object.entries(cfg.interfaces?.items ?? {})) {
-      if (!itf.cryptoMap) continue;
-      for (const e of this.dataplane?.spdFor(iface)?.entries ?? []) {
-        if (!e.discover || e.temporaryId !== undefined) continue;
-        const ace = e.effectiveAcl.find((a) => selectorIntersect(aceToSelector(a), want) !== undefined);
-        if (!ace || ace.action !== 'permit' || !selectorContains(aceToSelector(ace), want)) continue;
-        const half = addrToSel(ace.src, 0, ANY_PORTS);
-        const r = this.findResolved(cfg, e.mapName, e.seq, e.subSeq);
-        const responder = r ? this.localFor(cfg, iface, r) : undefined;
-        if (!half || !responder) continue;
-        return { proxy: { addr: half.addr, prefixLen: half.prefixLen }, responder };
-      }
-    }
-    return undefined;
   }
 
   // ------------------------------------------------------------------ responder

@@ -29,6 +29,7 @@ import type { ConfigIntent, IntentDelta } from './config-intent.js';
 import type { EventContext, ScopedLogger } from '../lib/event-bus.js';
 import { tunnelRetryDelayMs } from '../config/vti.js';
 import type { TemporaryEntrySpec } from './temporary-entries.js';
+import type { TedFlow } from '../ike/ted-runtime.js';
 import { aceText as scopeText, lookupPsk, mapIkev2Config, wordsForNegotiated, type ConnectionMeta, type MappedIkev2Config } from './ikev2-config.js';
 
 /** What this service uses of the data plane service (firmware/daemon/dataplane-service.ts). */
@@ -311,6 +312,33 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
       // held off like a started negotiation, so a connection that cannot start does not log per packet
       this.connections.track(conn, peer);
       return false;
+    }
+  }
+
+  /**
+   * A flow tunnel endpoint discovery found a gateway for (firmware/ike/ted-runtime.ts): the
+   * dynamic entry's template connection toward that gateway for the combined proxies, as a
+   * Child SA on an IKE SA already up with it, else IKE_SA_INIT + IKE_AUTH. The Child SA goes
+   * under a temporary entry like one the template accepted as responder.
+   */
+  initiateDiscovered(f: TedFlow): void {
+    const m = [...this.mapped.meta.values()].find((x) => x.dynamic && x.iface === f.iface && x.mapName === f.mapName && x.seq === f.seq
+      && x.dynamic.dynamicSeq === f.subSeq && x.aceIndex === f.aceIndex && x.peerIndex === 0);
+    if (!m) { this.log('warn', `IKE TED: no IKEv2 template for crypto map ${f.mapName} ${f.seq} entry ${f.aceIndex}`); return; }
+    const discovered = { remoteAddress: f.responder, localSelectors: [{ cidr: `${f.local.addr}/${f.local.prefixLen}` }], remoteSelectors: [{ cidr: `${f.remote.addr}/${f.remote.prefixLen}` }] };
+    const ikes = this.engine.listIkeSas().filter((s) => s.remoteAddress === f.responder && s.localAddress === m.localAddress);
+    const up = ikes.find((s) => s.state === 'established');
+    if (up) {
+      this.debugLine(`IKEv2: TED: creating child SA for ${m.name} on IKE SA ${up.ikeSaId} with ${f.responder}`);
+      this.engine.createChild(up.ikeSaId, m.name, discovered);
+      return;
+    }
+    if (ikes.some((s) => s.state === 'connecting' && s.initiator)) return;
+    this.debugLine(`IKEv2: TED: initiating to ${f.responder} for ${m.name}`);
+    try {
+      this.engine.initiate(m.name, { discovered });
+    } catch (err) {
+      this.log('warn', `IKE TED: cannot initiate ${m.name} to ${f.responder}: ${(err as Error).message}`);
     }
   }
 

@@ -9,6 +9,7 @@ import { IkeV1Service } from './ikev1-service.js';
 import { Ikev2Service } from './ikev2-service.js';
 import { PortStatusService } from './port-status.js';
 import { IcmpProbeService } from './icmp-service.js';
+import { TedService } from './ted-service.js';
 
 /**
  * The board picks the data plane's drivers: crypto engines, kernel backend, host network
@@ -17,5 +18,5 @@ import { IcmpProbeService } from './icmp-service.js';
  */
 export function defaultServices(board: BoardProfile, opts: { dataplane?: DataplaneService } = {}): DaemonService[] {
   const dataplane = opts.dataplane ?? new DataplaneService({ drivers: boardDrivers(board) });
-  return [new PortStatusService(), new HostStatusService(), new IcmpProbeService(), dataplane, new IkeV1Service(), new Ikev2Service()];
+  return [new PortStatusService(), new HostStatusService(), new IcmpProbeService(), dataplane, new IkeV1Service(), new Ikev2Service(), new TedService()];
 }

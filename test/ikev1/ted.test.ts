@@ -1,9 +1,9 @@
-// TED messages (firmware/proto/ikev1/ted.ts) and the probe/reply logic (firmware/ike/v1/ted.ts):
+// TED messages (firmware/proto/ikev1/ted.ts) and the probe/reply logic (firmware/ike/ted.ts):
 // round trips, and every way a reply can be forged or malformed is dropped and counted.
 import t from 'tap';
 import { decodeTed, encodeTed, isTedDatagram, TedDecodeError, type TedReply } from '../../firmware/proto/ikev1/ted.js';
 import { IsakmpDecodeError } from '../../firmware/proto/ikev1/errors.js';
-import { prefixCovers, TedDiscovery } from '../../firmware/ike/v1/ted.js';
+import { prefixCovers, TedDiscovery } from '../../firmware/ike/ted.js';
 
 function rng(seed: number): (n: number) => Uint8Array {
   let x = seed >>> 0 || 1;

@@ -37,13 +37,18 @@ export interface IkeV1RuntimeView {
   counters(): Record<string, number>;
   /** test hook: start phase 1 + quick mode for a crypto map entry's first permit */
   initiateEntry?(mapName: string, seq: number): string;
-  /** Tunnel endpoint discovery counters (probes, replies, drops by reason). */
-  tedCounters?(): Record<string, number>;
+}
+
+/** Tunnel endpoint discovery (both IKE versions; firmware/daemon/ted-service.ts). */
+export interface TedRuntimeView {
+  /** Probes, replies, drops by reason. */
+  counters(): Record<string, number>;
 }
 
 declare module '../context.js' {
   interface RuntimeView {
     ikev1?: IkeV1RuntimeView;
+    ted?: TedRuntimeView;
     ikeSessionSources?: IkeSessionSource[];
   }
 }
@@ -122,7 +127,7 @@ defineCommand({
   help: { ted: 'Tunnel endpoint discovery counters' },
   pipe: true,
   handler(ctx) {
-    const c = ctx.system.runtime.ikev1?.tedCounters?.() ?? {};
+    const c = ctx.system.runtime.ted?.counters() ?? {};
     ctx.data(c);
     ctx.print(['Tunnel Endpoint Discovery:', ...TED_LINES.map(([k, label]) => `  ${label}: ${c[k] ?? 0}`)].join('\n'));
   },

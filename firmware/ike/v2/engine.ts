@@ -10,7 +10,7 @@ import {
 } from '../../proto/ikev2/index.js';
 import { hashDigest } from '../crypto/index.js';
 import { notify } from './child-sa.js';
-import type { IkeProposalConfig, Ikev2Config, Ikev2Connection } from './config-types.js';
+import type { IkeProposalConfig, Ikev2Config, Ikev2Connection, SelectorConfig } from './config-types.js';
 import type { Endpoint, LogLevel, SaContext } from './context.js';
 import { boundDiagnosis, MAX_DIAGNOSES_PER_PEER, type Ikev2Diagnosis } from './diagnosis.js';
 import type { ChildSaInfo, Datagram, Ikev2Event, IkeSaInfo } from './events.js';
@@ -40,6 +40,26 @@ export interface InitiateOptions {
   /** Local address to use when the connection does not name one. */
   localAddress?: string;
   localPort?: number;
+  /** Tunnel endpoint discovery: a dynamic map template, started toward the gateway that answered a probe. */
+  discovered?: DiscoveredPeer;
+}
+
+/**
+ * A responder-only template connection made concrete by tunnel endpoint discovery: the
+ * gateway that answered and the combined proxies (our half, its half).
+ */
+export interface DiscoveredPeer {
+  remoteAddress: string;
+  localSelectors: SelectorConfig[];
+  remoteSelectors: SelectorConfig[];
+}
+
+/** The connection as used toward a discovered gateway (same name: events map back to the template). */
+function discoveredConnection(conn: Ikev2Connection, d: DiscoveredPeer | undefined): Ikev2Connection {
+  if (!d) return conn;
+  const out: Ikev2Connection = { ...conn, remoteAddress: d.remoteAddress, localSelectors: d.localSelectors, remoteSelectors: d.remoteSelectors };
+  delete out.responderOnly;
+  return out;
 }
 
 /** Counters for show commands and tests. */
@@ -130,8 +150,9 @@ export class Ikev2Engine {
 
   /** Start IKE_SA_INIT + IKE_AUTH (+ first Child SA) for a connection. Returns the IKE SA id. */
   initiate(connectionName: string, opts: InitiateOptions = {}): number {
-    const conn = this.config.connections.find((c) => c.name === connectionName);
-    if (!conn) throw new Error(`unknown IKEv2 connection ${connectionName}`);
+    const configured = this.config.connections.find((c) => c.name === connectionName);
+    if (!configured) throw new Error(`unknown IKEv2 connection ${connectionName}`);
+    const conn = discoveredConnection(configured, opts.discovered);
     if (conn.responderOnly) throw new Error(`connection ${connectionName} only responds (dynamic map template)`);
     const localAddress = conn.localAddress ?? opts.localAddress;
     if (!localAddress) throw new Error(`connection ${connectionName} has no local address`);
@@ -146,13 +167,14 @@ export class Ikev2Engine {
     return sa.id;
   }
 
-  /** Create an additional Child SA on an established IKE SA (CREATE_CHILD_SA). */
-  createChild(ikeSaId: number, connectionName?: string): boolean {
+  /** Create an additional Child SA on an established IKE SA (CREATE_CHILD_SA); `discovered`: see InitiateOptions. */
+  createChild(ikeSaId: number, connectionName?: string, discovered?: DiscoveredPeer): boolean {
     const sa = this.find(ikeSaId);
     if (!sa || sa.state !== 'established') return false;
     const conn = connectionName ? this.config.connections.find((c) => c.name === connectionName) : sa.connection;
     if (!conn) return false;
-    sa.queueTask(new ChildCreateTask(sa, conn));
+    if (discovered && discovered.remoteAddress !== sa.remote.address) return false;
+    sa.queueTask(new ChildCreateTask(sa, discoveredConnection(conn, discovered)));
     return true;
   }
 

@@ -8,7 +8,7 @@
 // id, bounded table, timeout), for the destination that probe asked about, from the address
 // the reply names, with a proxy that covers that destination. Everything else is dropped and
 // counted; decode errors never escape.
-import { decodeTed, encodeTed, type TedProbe, type TedReply } from '../../proto/ikev1/ted.js';
+import { decodeTed, encodeTed, type TedProbe, type TedReply } from '../proto/ikev1/ted.js';
 
 export interface TedCounters {
   probesSent: number;
