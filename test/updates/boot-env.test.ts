@@ -53,4 +53,16 @@ t.test('boot counting', async (t) => {
   t.match(cfg, /save_env A_TRIES B_TRIES/);
   t.match(cfg, /linux \(hd0,msdos3\)\$B_KERNEL \$B_CMDLINE rampart\.slot=B/);
   for (let n = MAX_TRIES; n >= 1; n--) t.match(cfg, `elif [ "$A_TRIES" = ${n} ]; then\n        set A_TRIES=${n - 1}`);
+  // The console says that the chosen slot's kernel and root were read (and in which state it
+  // boots), or that they were not; then the other slot boots if it is good.
+  t.match(cfg, /if initrd \(hd0,msdos3\)\$B_INITRD; then\n\s+echo "Rampart: slot B loaded, trial=\$trial"\n\s+boot/);
+  t.match(cfg, /echo "Rampart: slot B could not be loaded"\n\s+if \[ "\$A_GOOD" = 1 \]; then\n\s+set trial=0\n\s+echo "Rampart: booting slot A/);
+  t.match(cfg, /echo "Rampart: slot A could not be loaded"\n\s+if \[ "\$B_GOOD" = 1 \]; then/);
+});
+
+t.test('GRUB parses the generated grub.cfg', { skip: spawnSync('grub-script-check', ['--version']).status === 0 ? false : 'grub-script-check not installed (grub-common)' }, async (t) => {
+  const f = join(dir, 'grub.cfg');
+  writeFileSync(f, grubCfg({ A: '(hd0,msdos2)', B: '(hd0,msdos3)' }));
+  const r = spawnSync('grub-script-check', [f], { encoding: 'utf8' });
+  t.equal(r.status, 0, `grub-script-check: ${r.stderr}`);
 });

@@ -56,11 +56,21 @@ export function grubCfg(slotPartitions: Record<SlotName, string>): string {
     lines.push('      fi', '    fi');
     return lines.join('\n');
   };
+  // Loads and starts slot s; says on the console that its kernel and root were read (the
+  // slot, the state it boots in) or that they could not be. `boot` returns only on failure.
   const boot = (s: SlotName) => [
     `  echo "Rampart: booting slot ${s} ($${s}_VERSION)"`,
-    `  linux ${slotPartitions[s]}$${s}_KERNEL $${s}_CMDLINE rampart.slot=${s} rampart.trial=$trial rampart.trialsec=$TRIAL_SEC`,
-    `  initrd ${slotPartitions[s]}$${s}_INITRD`,
+    `  if linux ${slotPartitions[s]}$${s}_KERNEL $${s}_CMDLINE rampart.slot=${s} rampart.trial=$trial rampart.trialsec=$TRIAL_SEC; then`,
+    `    if initrd ${slotPartitions[s]}$${s}_INITRD; then`,
+    `      echo "Rampart: slot ${s} loaded, trial=$trial"`,
+    '      boot',
+    '    fi',
+    '  fi',
+    `  echo "Rampart: slot ${s} could not be loaded"`,
   ].join('\n');
+  // A slot that cannot be loaded (its try is counted already) gives way to the other one
+  // when that one is good.
+  const fallback = (s: SlotName) => [`  if [ "$${s}_GOOD" = 1 ]; then`, '    set trial=0', boot(s).replace(/^/gm, '  '), '  fi'].join('\n');
   return `# Rampart A/B boot with boot counting (firmware/mgmt/update/boot-selection.ts writes this;
 # the daemon edits only the environment block beside it).
 set timeout=0
@@ -86,9 +96,11 @@ fi
 save_env A_TRIES B_TRIES
 if [ "$slot" = B ]; then
 ${boot('B')}
+${fallback('A')}
 else
 ${boot('A')}
+${fallback('B')}
 fi
-boot
+echo "Rampart: no slot could be loaded"
 `;
 }
