@@ -1,23 +1,14 @@
-// The IKEv1 runtime service: drives one IkeV1Engine (it handles every local address: each
-// datagram carries its local endpoint) from the IOS configuration model.
-//   - sockets: UDP 500 and 4500 on every address of an interface with a crypto map, through
-//     the shared bind registry (only IKEv1 datagrams, header version 0x10, are taken);
-//   - config -> engine: ISAKMP policies (with IOS defaults), `crypto isakmp key`, keyrings,
-//     profiles, keepalive (DPD); on every apply (existing SAs are left alone);
-//   - initiator: the data plane's acquire events (crypto map entries without
-//     `set ikev2-profile`) start main mode + quick mode to the entry's current peer
-//     (ConnectionManager: first peer, next one on failure, last heard from once up); proxy
-//     identities = the permit entry that matched (or the per-host pair);
-//   - responder: a quick mode is accepted only for flows inside a local permit entry
-//     (Spd.matchProposal), then the entry's transform sets / PFS / lifetimes decide;
-//   - SAs are installed/deleted through the data plane API; soft expiry rekeys; `clear
-//     crypto sa` / `clear crypto session` / `clear crypto isakmp` send DELETE;
-//   - ESP-in-UDP on the shared 4500 bind is the data plane's (it subscribes to kind 'esp');
-//   - `debug crypto isakmp`: IOS-format lines on the event bus, with the SA's context.
+// The IKEv1 runtime service: the adapter between the box and one IkeV1Engine (every local
+// address: each datagram carries its local endpoint). What both IKE versions share is in
+// firmware/ike: acquires, peer choice and failover (connection-manager.ts), the Child SA table
+// (child-sas.ts), installing pairs and temporary entries (child-install.ts, temporary-entry.ts),
+// session reports (session-report.ts), sockets (ike-binds.ts); IKEv1's config mapping, quick
+// mode responder policy and engine loop are in firmware/ike/v1 (config-map, responder, driver),
+// its show rows in ikev1-show.ts. What is left here: the configuration into the engine, the
+// data plane's events into negotiations, the engine's events into SA pairs (TED: ted-service.ts).
 // PSKs never reach a log or debug line (the engine redacts; we never print config keys).
 import { resolveCryptoMapSet, type ResolvedMapEntry } from '../config/crypto-map.js';
 import type { ConfigIntent, IntentDelta } from './config-intent.js';
-import type { TransformSet as CfgTransformSet } from '../config/crypto-ipsec.js';
 import { transformWords } from '../config/crypto-ipsec.js';
 import type { Config } from '../config/model.js';
 import { effectiveIpv4 } from '../config/interface.js';
@@ -25,38 +16,38 @@ import type { PipelineAcquire } from '../dataplane/pipeline.js';
 import type { Endpoint as PacketEndpoint, PacketKind } from '../dataplane/packet-io.js';
 import { IkeV1Engine, type IkeV1Event, type IpsecSaInfo, type QuickModeRequest } from '../ike/v1/engine.js';
 import { formatConnPrefix } from '../ike/v1/debug-format.js';
-import type { EventContext } from '../lib/event-bus.js';
 import { isakmpEventContext, type IsakmpDebugEvent } from '../ike/v1/debug.js';
-import type { TransformSet as V1TransformSet } from '../ike/v1/policy.js';
-import { selectQuickModeResponse, type QuickModeResponderDecision, type QuickModeResponderQuery } from '../ike/v1/quick-mode-policy.js';
+import type { QuickModeResponderDecision, QuickModeResponderQuery } from '../ike/v1/quick-mode-policy.js';
 import type { Selector } from '../ike/v1/selectors.js';
 import type { CryptoSessionInfo, IkeSessionSource } from '../ike/session-info.js';
 import { aceToSelector, type SpdEntry } from '../ipsec/spd.js';
 import { ConnectionManager, TunnelKeeper, shouldRekey, type ManagedConnection } from '../ike/connection-manager.js';
-import { ChildSaTable, VirtualAccessSessions, freshTraffic, type ChildSaRecord, type VirtualAccess } from '../ike/child-sas.js';
+import { ChildSaTable, VirtualAccessSessions, type ChildSaRecord, type VirtualAccess } from '../ike/child-sas.js';
+import { installPair } from '../ike/child-install.js';
+import type { PairKeys } from '../ike/dataplane-port.js';
+import { IkeSessionReport } from '../ike/session-report.js';
+import { underTemporaryEntry } from '../ike/temporary-entry.js';
 import { IkeBinds } from '../ike/ike-binds.js';
-import { SessionTable, secondsLeft } from '../ike/session-view.js';
-import {
-  ANY_SEL, addrToSel, flowText, isAnySel, peerConfigFrom, policiesFrom, quickModeFor, responderEntry, selKey, selsToTraffic,
-  toV1TransformSet, v1Request,
-} from '../ike/v1/config-map.js';
+import { ANY_SEL, addrToSel, flowText, peerConfigFrom, policiesFrom, selsToTraffic, v1Request } from '../ike/v1/config-map.js';
+import { BundleMatcher } from '../ike/v1/bundles.js';
+import { EngineDriver } from '../ike/v1/driver.js';
 import { answerQuickMode, planKey, vtiPlan, type FlowPlan } from '../ike/v1/responder.js';
 import type { TedFlow } from '../ike/ted-runtime.js';
 import { isTedDatagram } from '../proto/ikev1/ted.js';
-import { formatIp, parseIp, selectorKey, type TrafficSelector } from '../ipsec/selector.js';
+import { formatIp, selectorKey, type TrafficSelector } from '../ipsec/selector.js';
 import type { DaemonService, ServiceContext } from './daemon.js';
 import { reverseRouteSpecOf } from './reverse-route.js';
-import { ikeAuthFailureMessages, sessionStatus } from './system-messages.js';
+import { ikeAuthFailureMessages } from './system-messages.js';
 import { CryptoEngineDebug } from './crypto-engine-debug.js';
-import type { DataplaneService, DataplaneExpire, SaKeys } from './dataplane-service.js';
+import type { DataplaneService, DataplaneExpire } from './dataplane-service.js';
 import type { ClearCryptoSaFilter } from '../cli/commands/crypto-ipsec-sa.js';
-import { activeStaticVtis, tunnelMapTag, tunnelRetryDelayMs, virtualTemplate, type StaticVti, type VirtualTemplate } from '../config/vti.js';
+import { activeStaticVtis, tunnelRetryDelayMs, virtualTemplate, type StaticVti } from '../config/vti.js';
 import type { IsakmpSaShow } from '../cli/commands/crypto-isakmp-sa.js';
+import { ikev1Sessions, isakmpSaRows } from './ikev1-show.js';
 
 import { IkeIntake } from '../ike/intake.js';
 
 export const IKEV1_VERSION_BYTE = 0x10;
-const TIMER_SCAN_MS = 50;
 
 /** Main/Aggressive Mode message 1: zero responder cookie, message ID 0. */
 function isFirstMessage(d: Uint8Array): boolean {
@@ -103,19 +94,16 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   );
   private readonly plans = new Map<string, FlowPlan>();
   private readonly children = new ChildSaTable<V1Child>();
-  /** Identity and profile of each established ISAKMP SA (by conn-id), as context of its IPsec debug lines. */
-  private readonly phase1Context = new Map<number, EventContext>();
-  private authFailures: ReturnType<typeof ikeAuthFailureMessages> | undefined;
-  private readonly partial = new Map<string, IpsecSaInfo>();
+  private report!: IkeSessionReport;
+  private driver!: EngineDriver;
+  private readonly bundles = new BundleMatcher();
   private nextChildId = 1;
-  private timer: NodeJS.Timeout | undefined;
   private trafficPoll: NodeJS.Timeout | undefined;
   private tunnelPoll: NodeJS.Timeout | undefined;
   /** dynamic VTI: peer address -> its Virtual-Access interface */
   private readonly vas = new VirtualAccessSessions<string>(() => this.dataplane);
   /** static VTIs: since when each has had no SA pair */
   private readonly tunnels = new TunnelKeeper();
-  private timerAt = Number.POSITIVE_INFINITY;
   private readonly unsub: (() => void)[] = [];
   private stopped = false;
   readonly stats = { acquires: 0, initiations: 0, installs: 0, installErrors: 0, rekeys: 0, ignoredV2: 0 };
@@ -145,6 +133,11 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       // 1 s, 2 s, 4 s, then give up at ~15 s: the next `set peer` is tried (failover)
       retransmit: { initialMs: 1000, factor: 2, maxTries: 3 },
     });
+    this.driver = new EngineDriver(this.engine, {
+      now, send: (d) => this.binds.send(d.local, d.data, d.remote), event: (ev) => this.onEvent(ev), error: (text) => ctx.log('ikev1', text),
+    });
+    const log = ctx.logger('IKE');
+    this.report = new IkeSessionReport('IKEv1', log, new CryptoEngineDebug(log), ikeAuthFailureMessages(log, now));
     if (this.dataplane?.pipeline) {
       this.unsub.push(this.dataplane.onAcquire((a) => this.onAcquire(a)));
       this.unsub.push(this.dataplane.onExpire((e) => this.onExpire(e)));
@@ -171,7 +164,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.driver.stop();
     this.intake.stop();
     if (this.trafficPoll) clearInterval(this.trafficPoll);
     if (this.tunnelPoll) clearInterval(this.tunnelPoll);
@@ -257,49 +250,8 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     this.pump();
   }
 
-  /** Sends what the engine queued, handles its events, re-arms the timer. */
   private pump(): void {
-    for (const d of this.engine.drainOutbox()) {
-      if (!this.binds.send(d.local, d.data, d.remote)) this.ctx.log('ikev1', `no socket for ${d.local.address}:${d.local.port}`);
-    }
-    for (const ev of this.engine.drainEvents()) {
-      try { this.onEvent(ev); } catch (e) { this.ctx.log('ikev1', `event ${ev.type}: ${(e as Error).message}`); }
-    }
-    // events may have queued more datagrams (quick mode after phase 1, DELETEs)
-    const more = this.engine.drainOutbox();
-    for (const d of more) this.binds.send(d.local, d.data, d.remote);
-    this.arm();
-  }
-
-  private lastTimerScan = Number.NEGATIVE_INFINITY;
-
-  private arm(): void {
-    if (this.stopped) return;
-    // nextTimerAt walks every SA; under a flood arm() runs per datagram, so the walk runs at most
-    // every 50 ms and a timer at the end of that window looks again (timers fire up to 50 ms late).
-    const now = this.ctx.system.now();
-    if (now - this.lastTimerScan < TIMER_SCAN_MS) {
-      this.armAt(this.lastTimerScan + TIMER_SCAN_MS);
-      return;
-    }
-    this.lastTimerScan = now;
-    const next = this.engine.nextTimerAt();
-    if (next === undefined) return;
-    this.armAt(next);
-  }
-
-  private armAt(next: number): void {
-    if (this.timer && next >= this.timerAt) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timerAt = next;
-    const delay = Math.max(10, Math.min(next - this.ctx.system.now(), 60_000));
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.timerAt = Number.POSITIVE_INFINITY;
-      this.engine.tick();
-      this.pump();
-    }, delay);
-    this.timer.unref();
+    this.driver.pump();
   }
 
   // ------------------------------------------------------------------ initiator
@@ -526,105 +478,61 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
 
   /** IOS system messages for session changes (docs/system-messages.md). */
   private reportEvent(ev: IkeV1Event): void {
-    const log = this.ctx.logger('IKE');
     if (ev.type === 'phase1-up') {
-      this.phase1Context.set(ev.sa.connId, { peerId: ev.sa.peerId, ...(ev.sa.profile ? { profile: ev.sa.profile } : {}) });
-      new CryptoEngineDebug(log).ikeKeys(ev.sa.connId, ev.sa.remote.address);
+      this.report.up(ev.sa.connId, ev.sa.remote, ev.sa.peerId, { peerId: ev.sa.peerId, ...(ev.sa.profile ? { profile: ev.sa.profile } : {}) });
     } else if (ev.type === 'phase1-down' || ev.type === 'peer-dead') {
-      this.phase1Context.delete(ev.connId);
-      new CryptoEngineDebug(log).ikeDeleted(ev.connId, ev.remote.address);
-    }
-    if (ev.type === 'phase1-up') sessionStatus(log, true, ev.sa.remote.address, ev.sa.remote.port, ev.sa.peerId, { connIds: [ev.sa.connId] });
-    else if (ev.type === 'phase1-down') sessionStatus(log, false, ev.remote.address, ev.remote.port, undefined, { connIds: [ev.connId] });
-    else if (ev.type === 'phase1-failed') {
+      this.report.down(ev.connId, ev.remote, ev.type === 'phase1-down');
+    } else if (ev.type === 'phase1-failed') {
       // the engine's reasons for a wrong key: a HASH that does not verify, or message 5/3 that does not decrypt
-      if (/authentication failed|pre-shared key mismatch/.test(ev.reason)) {
-        this.authFailures ??= ikeAuthFailureMessages(log, this.ctx.system.now);
-        this.authFailures.ikev1(ev.remote.address, ev.connId);
-      }
-      log.message('CRYPTO', 6, 'IKMP_MODE_FAILURE', `Processing of Main mode failed with peer at ${ev.remote.address}`, { peer: ev.remote.address, connIds: [ev.connId] });
+      if (/authentication failed|pre-shared key mismatch/.test(ev.reason)) this.report.authFailed(ev.remote.address, ev.connId);
+      this.ctx.logger('IKE').message('CRYPTO', 6, 'IKMP_MODE_FAILURE', `Processing of Main mode failed with peer at ${ev.remote.address}`, { peer: ev.remote.address, connIds: [ev.connId] });
     }
   }
 
   private install(info: IpsecSaInfo): void {
-    const plan = this.plans.get(planKey(info.remote.address, info.localSel, info.remoteSel));
+    const flow = planKey(info.remote.address, info.localSel, info.remoteSel);
+    const plan = this.plans.get(flow);
     if (!plan || !this.dataplane) { this.ctx.log('ikev1', `IPsec SA with ${info.remote.address} has no crypto map flow: not installed`); return; }
-    const cfg = this.ctx.config();
-    const candidates = Object.values(cfg.transformSets ?? {}).filter((ts) => plan.request.transformSets.some((x) => x.name === ts.name))
-      .map((ts) => ({ ts, v: toV1TransformSet(ts) })).filter((x): x is { ts: CfgTransformSet; v: V1TransformSet } => x.v !== undefined);
-    const espOk = (v: V1TransformSet, i: IpsecSaInfo): boolean => !!v.esp && v.esp.cipher === i.cipher && (v.esp.keyLenBits ?? undefined) === (i.keyLenBits ?? undefined) && (v.esp.integrity ?? undefined) === (i.integrity ?? undefined);
-    const ahOk = (v: V1TransformSet, i: IpsecSaInfo): boolean => !!v.ah && v.ah.integrity === i.integrity;
-    // AH + ESP bundles arrive as two ipsec-up events (ESP first): pair them up
-    const pairKey = `${info.connId}|${planKey(info.remote.address, info.localSel, info.remoteSel)}`;
-    const other = this.partial.get(pairKey);
-    const esp = info.protocol === 'esp' ? info : other?.protocol === 'esp' ? other : undefined;
-    const ah = info.protocol === 'ah' ? info : other?.protocol === 'ah' ? other : undefined;
-    const both = esp && ah ? candidates.find((c) => espOk(c.v, esp) && ahOk(c.v, ah)) : undefined;
-    const single = !both ? candidates.find((c) => (info.protocol === 'esp' ? espOk(c.v, info) && !c.v.ah : ahOk(c.v, info) && !c.v.esp)) : undefined;
-    if (!both && !single) {
-      if (candidates.some((c) => c.v.ah && c.v.esp && (info.protocol === 'esp' ? espOk(c.v, info) : ahOk(c.v, info)))) {
-        this.partial.set(pairKey, info);
-        const h = setTimeout(() => this.partial.delete(pairKey), 30_000);
-        h.unref();
-        return;
-      }
-      this.ctx.log('ikev1', 'negotiated transform matches no local transform set');
-      return;
-    }
-    this.partial.delete(pairKey);
-    const set = (both ?? single)!.ts;
-    const useEsp = both ? esp : info.protocol === 'esp' ? info : undefined;
-    const useAh = both ? ah : info.protocol === 'ah' ? info : undefined;
-    const primary = (useEsp ?? useAh)!;
-    const keys = (dir: 'inbound' | 'outbound'): SaKeys => ({
-      ...(useEsp ? { espSpi: useEsp[dir].spi, espCipherKey: useEsp[dir].encKey, espAuthKey: useEsp[dir].authKey } : {}),
-      ...(useAh ? { ahSpi: useAh[dir].spi, ahKey: useAh[dir].authKey } : {}),
+    const b = this.bundles.match(this.ctx.config(), plan.request.transformSets.map((x) => x.name), flow, info);
+    if (b === 'wait') return;
+    if (b === 'none') { this.ctx.log('ikev1', 'negotiated transform matches no local transform set'); return; }
+    const { set, esp, ah, primary } = b;
+    const keys = (dir: 'inbound' | 'outbound'): PairKeys => ({
+      ...(esp ? { espSpi: esp[dir].spi, espCipherKey: esp[dir].encKey, espAuthKey: esp[dir].authKey } : {}),
+      ...(ah ? { ahSpi: ah[dir].spi, ahKey: ah[dir].authKey } : {}),
     });
-    const id = this.nextChildId++;
     if (plan.vtemplate !== undefined) {
       const va = this.virtualAccessFor(plan, primary);
       if (!va) return;
-      plan.policyKey = va.policyKey;
-      plan.mapName = va.mapName;
-      plan.vti = va.name;
-      plan.iface = va.name;
+      Object.assign(plan, { policyKey: va.policyKey, mapName: va.mapName, vti: va.name, iface: va.name });
     }
     if (plan.dynamic) {
       const d = plan.dynamic;
-      const temp = this.dataplane.addTemporaryEntry({
-        iface: plan.iface, mapName: d.mapName, seq: d.seq, dynamicMapName: d.dynamicMapName ?? '', dynamicSeq: d.subSeq ?? 0,
-        peer: primary.remote.address, scope: plan.scope, transformSets: [set.name], ike: 'IKEv1',
-        ...(d.pfsGroup !== undefined ? { pfsGroup: d.pfsGroup } : {}),
-        ...(d.reverseRoute !== undefined ? { reverseRoute: reverseRouteSpecOf(d)! } : {}),
-      });
-      if (!temp) { this.ctx.log('ikev1', `IPsec SA with ${primary.remote.address}: flow has no access-list form, not installed`); return; }
-      plan.policyKey = temp.policyKey;
-      plan.policyName = temp.policyKey.split('|')[0]!;
-      plan.scope = temp.spdScope;
-      plan.seq = d.seq;
+      const rr = reverseRouteSpecOf(d);
+      const at = underTemporaryEntry(this.dataplane, { iface: plan.iface, mapName: d.mapName, seq: d.seq, policyKey: plan.policyKey, scope: plan.scope }, {
+        dynamicMapName: d.dynamicMapName ?? '', dynamicSeq: d.subSeq ?? 0, transformSets: [set.name],
+        ...(d.pfsGroup !== undefined ? { pfsGroup: d.pfsGroup } : {}), ...(rr ? { reverseRoute: rr } : {}),
+      }, primary.remote.address, 'IKEv1');
+      if (!at) { this.ctx.log('ikev1', `IPsec SA with ${primary.remote.address}: flow has no access-list form, not installed`); return; }
+      Object.assign(plan, { policyKey: at.policyKey, policyName: at.policyKey.split('|')[0]!, scope: at.scope, seq: d.seq });
     }
     try {
-      const ids = this.dataplane.installChildSa({
-        mapName: plan.mapName, mapSeq: plan.seq, policyKey: plan.policyKey, scope: plan.scope,
-        local: primary.local.address, peer: primary.remote.address, transformWords: transformWords(set), mode: primary.mode,
-        inbound: keys('inbound'), outbound: keys('outbound'),
+      const now = this.ctx.system.now();
+      const old = this.children.forPolicy(plan.policyKey);
+      const rec = installPair(this.dataplane, plan, {
+        childId: this.nextChildId++, local: primary.local.address, peer: primary.remote.address, peerPort: primary.remote.port,
+        transformWords: transformWords(set), mode: primary.mode, inbound: keys('inbound'), outbound: keys('outbound'),
         lifetime: { seconds: primary.lifetimeSec, kilobytes: primary.lifetimeKb },
         ...(primary.udpEncap ? { udpEncap: { localPort: primary.local.port, remotePort: primary.remote.port } } : {}),
         ...(primary.pfsGroup !== undefined ? { pfsGroup: primary.pfsGroup } : {}),
-        childId: id, ...(plan.vti !== undefined ? { iface: plan.vti } : {}),
-      });
+        protocol: primary.protocol, spiIn: primary.inbound.spi, spiOut: primary.outbound.spi, flowText: flowText(primary.localSel, primary.remoteSel),
+        context: { ...this.report.context(primary.connId), connIds: [primary.connId] },
+      }, this.ctx.logger('CHD'), now);
       this.stats.installs++;
-      this.ctx.logger('CHD', { ...this.phase1Context.get(primary.connId), peer: primary.remote.address, spis: [primary.inbound.spi, primary.outbound.spi], connIds: [primary.connId] }).debug('ipsec',
-        () => `IPSEC(create_sa): sa created, (sa) sa_dest= ${primary.remote.address}, sa_proto= ${primary.protocol === 'ah' ? 51 : 50}, sa_spi= 0x${primary.inbound.spi.toString(16).toUpperCase()}(${primary.inbound.spi}), outbound sa_spi= 0x${primary.outbound.spi.toString(16).toUpperCase()}(${primary.outbound.spi})`);
-      const old = this.children.forPolicy(plan.policyKey);
-      const now = this.ctx.system.now();
       this.children.add({
-        id, peer: primary.remote.address, peerPort: primary.remote.port, mapName: plan.mapName, mapSeq: plan.seq, policyName: plan.policyName,
-        policyKey: plan.policyKey, scope: plan.scope, iface: plan.iface, ...(plan.vti !== undefined ? { vti: plan.vti } : {}),
-        spiIn: primary.inbound.spi, spiOut: primary.outbound.spi, inboundId: ids.inboundId, outboundId: ids.outboundId,
-        flowText: flowText(primary.localSel, primary.remoteSel), createdAt: now, ...freshTraffic(now),
-        info: primary, request: plan.request, rekeyed: false, ...(useEsp && useAh ? { ahInboundSpi: useAh.inbound.spi } : {}),
-      }, useEsp && useAh ? [useAh.inbound.spi] : []);
+        ...rec, policyName: plan.policyName, scope: plan.scope, info: primary, request: plan.request, rekeyed: false,
+        ...(esp && ah ? { ahInboundSpi: ah.inbound.spi } : {}),
+      }, esp && ah ? [ah.inbound.spi] : []);
       this.connections.settled(plan.policyKey);
       if (plan.entry) this.connections.heardFrom(managedFlow(plan.entry, plan.policyKey), primary.remote.address);
       // a rekey: the previous pair goes a little later (packets in flight still decrypt)
@@ -694,7 +602,7 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       if (inbound) this.engine.notePeerTraffic(c.peer);
       if (outbound) this.engine.noteOutboundTraffic(c.peer);
     });
-    this.arm();
+    this.driver.arm();
   }
 
   // ------------------------------------------------------------------ clear
@@ -720,41 +628,11 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   // ------------------------------------------------------------------ show
 
   isakmpSas(): IsakmpSaShow[] {
-    const now = this.ctx.system.now();
-    return this.engine.listPhase1().map((s) => ({
-      dst: s.role === 'initiator' ? s.remote.address : s.local.address,
-      src: s.role === 'initiator' ? s.local.address : s.remote.address,
-      state: s.state, connId: s.connId, status: s.established ? 'ACTIVE' : 'NEGOTIATING', role: s.role, mode: s.state.startsWith('AG') ? 'aggressive' : 'main',
-      ...(s.params ? { encryption: s.params.encryption, hash: s.params.hash, auth: s.params.authentication, group: s.params.group } : {}),
-      ...(Number.isFinite(s.expiresAt) ? { lifetimeLeftSec: secondsLeft(s.expiresAt, now)! } : {}),
-      localPort: s.local.port, remotePort: s.remote.port, natT: s.local.port === 4500,
-    }));
+    return isakmpSaRows(this.engine.listPhase1(), this.ctx.system.now());
   }
 
   sessions(): CryptoSessionInfo[] {
-    const now = this.ctx.system.now();
-    const table = new SessionTable();
-    const get = (peer: string, port: number, iface: string): CryptoSessionInfo =>
-      table.session(peer, () => ({ interface: iface, peer, peerPort: port, ikeSas: [], flows: [] }), iface);
-    const cfg = this.ctx.config();
-    const ifaceOf = (local: string): string => Object.entries(cfg.interfaces?.items ?? {}).find(([n, i]) => i.cryptoMap && effectiveIpv4(cfg, n)?.address === local)?.[0] ?? '';
-    for (const p of this.engine.listPhase1()) {
-      const left = secondsLeft(p.expiresAt, now);
-      const session = get(p.remote.address, p.remote.port, ifaceOf(p.local.address));
-      // `show crypto session detail`: the front-door VRF (the local address's) and the inside
-      // VRF (the matched ISAKMP profile's `vrf`)
-      if (p.fvrf !== undefined) session.fvrf ??= p.fvrf;
-      if (p.ivrf !== undefined) session.ivrf ??= p.ivrf;
-      table.addIkeSa(session, {
-        version: 'IKEv1', local: p.local.address, localPort: p.local.port, remote: p.remote.address, remotePort: p.remote.port,
-        status: p.established ? 'Active' : p.state, connId: p.connId, ...(left !== undefined ? { lifetimeLeftSec: left } : {}),
-        ...(p.params ? { capabilities: `${p.params.encryption} ${p.params.hash} group ${p.params.group}` } : {}),
-        // D: DPD (`crypto isakmp keepalive`), N: NAT-T (IKE floated to 4500)
-        capabilityCodes: `${cfg.isakmpGlobals?.keepalive ? 'D' : ''}${p.remote.port === 4500 || p.local.port === 4500 ? 'N' : ''}`,
-      });
-    }
-    for (const c of this.children.values()) table.addChild(get(c.peer, c.peerPort, c.iface), c.policyKey, c, this.dataplane?.sad);
-    return table.list();
+    return ikev1Sessions(this.engine.listPhase1(), this.children.values(), this.ctx.config(), this.dataplane?.sad, this.ctx.system.now());
   }
 
   // ------------------------------------------------------------------ debug

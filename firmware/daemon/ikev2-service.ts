@@ -12,50 +12,29 @@ import type { Ikev2DiagnosisShow, Ikev2RuntimeView, Ikev2SaShow } from '../cli/c
 import type { Config } from '../config/model.js';
 import type { CryptoSessionInfo, IkeSessionSource } from '../ike/session-info.js';
 import { IkeIntake } from '../ike/intake.js';
-import {
-  formatDiagnosis, formatIp as formatTsIp, Ikev2Engine, type ChildSaInfo, type Datagram, type Ikev2Event, type IkeSaInfo,
-} from '../ike/v2/index.js';
-import type { TrafficSelector as TsPayloadSelector } from '../proto/ikev2/index.js';
-import { rangeAddr, type PacketKey, type TrafficSelector } from '../ipsec/selector.js';
+import { formatDiagnosis, Ikev2Engine, type ChildSaInfo, type Datagram, type Ikev2Event } from '../ike/v2/index.js';
+import type { PacketKey } from '../ipsec/selector.js';
 import type { ProtectDecision } from '../ipsec/spd.js';
 import type { DaemonService, ServiceContext } from './daemon.js';
-import { ikeAuthFailureMessages, sessionStatus } from './system-messages.js';
+import { ikeAuthFailureMessages } from './system-messages.js';
 import { ConnectionManager, TunnelKeeper, type ClearFilter, type ManagedConnection } from '../ike/connection-manager.js';
-import { ChildSaTable, VirtualAccessSessions, freshTraffic, type ChildSaRecord, type VirtualAccess } from '../ike/child-sas.js';
+import { ChildSaTable, VirtualAccessSessions, type ChildSaRecord, type VirtualAccess } from '../ike/child-sas.js';
+import { installPair } from '../ike/child-install.js';
+import type { IkeDataplanePort, PairKeys } from '../ike/dataplane-port.js';
+import { IkeSessionReport } from '../ike/session-report.js';
+import { underTemporaryEntry, type PairPlace } from '../ike/temporary-entry.js';
+import { remotePrefixes, scopeFromPayload } from '../ike/v2/child-scope.js';
 import { IkeBinds } from '../ike/ike-binds.js';
-import { SessionTable } from '../ike/session-view.js';
 import { CryptoEngineDebug } from './crypto-engine-debug.js';
 import type { ConfigIntent, IntentDelta } from './config-intent.js';
 import type { EventContext, ScopedLogger } from '../lib/event-bus.js';
 import { tunnelRetryDelayMs } from '../config/vti.js';
-import type { TemporaryEntrySpec } from './temporary-entries.js';
-import type { TedFlow } from '../ike/ted-runtime.js';
 import { aceText as scopeText, lookupPsk, mapIkev2Config, wordsForNegotiated, type ConnectionMeta, type MappedIkev2Config } from './ikev2-config.js';
+import type { TedFlow } from '../ike/ted-runtime.js';
+import { ikev2SaRows, ikev2Sessions } from './ikev2-show.js';
 
-/** What this service uses of the data plane service (firmware/daemon/dataplane-service.ts). */
-export interface Ikev2DataplaneApi {
-  onAcquire(fn: (a: { iface: string; decision: ProtectDecision<unknown>; packet: PacketKey }) => void): () => void;
-  onExpire(fn: (e: { hard: boolean; direction: 'inbound' | 'outbound'; childId: number | undefined }) => void): () => void;
-  installChildSa(spec: {
-    mapName: string; mapSeq: number; policyKey: string; scope: TrafficSelector; local: string; peer: string;
-    transformWords: readonly string[]; mode: 'tunnel' | 'transport';
-    inbound: { espSpi?: number; espCipherKey?: Uint8Array; espAuthKey?: Uint8Array };
-    outbound: { espSpi?: number; espCipherKey?: Uint8Array; espAuthKey?: Uint8Array };
-    esn?: boolean; replayWindow?: number; lifetime?: { seconds?: number; kilobytes?: number };
-    udpEncap?: { localPort: number; remotePort: number }; childId?: number; pfsGroup?: number;
-    /** a tunnel interface's SA pair */
-    iface?: string;
-  }): { inboundId: number; outboundId: number };
-  /** Dynamic VTI: a Virtual-Access interface for one session (a string says why not). */
-  createVirtualAccess?(template: number, local: string, peer: string, routes: readonly string[], vrf?: string): { name: string; policyKey: string; mapName: string } | string;
-  releaseVirtualAccess?(name: string): void;
-  deleteSa(id: number, reason?: string): boolean;
-  /** A temporary crypto map entry for a flow a dynamic map entry accepted (dataplane-service.ts). */
-  addTemporaryEntry?(spec: TemporaryEntrySpec): { policyKey: string; spdScope: TrafficSelector } | undefined;
-  /** Per-SA packet counters (for DPD: inbound ESP proves the peer alive; on-demand DPD). */
-  readonly sad?: { get(id: number): { readonly counters: { readonly encapsPkts: number; readonly decapsPkts: number } } | undefined };
-  /** ESP-in-UDP received on 4500 goes here (from the SPI on; outer addresses as 4 bytes). */
-}
+/** What this service uses of the data plane service: the port both IKE versions use. */
+export type Ikev2DataplaneApi = IkeDataplanePort;
 
 export interface Ikev2ServiceOptions {
   /** Monotonic ms for the engine (default performance.now). */
@@ -89,43 +68,6 @@ function isInitRequest(d: Uint8Array): boolean {
 
 const DEBUG_LINES_KEPT = 500;
 
-const ENCR_IOS: Record<string, [string, number]> = {
-  ENCR_AES_CBC_128: ['AES-CBC', 128], ENCR_AES_CBC_192: ['AES-CBC', 192], ENCR_AES_CBC_256: ['AES-CBC', 256],
-  ENCR_AES_GCM_16_128: ['AES-GCM', 128], ENCR_AES_GCM_16_192: ['AES-GCM', 192], ENCR_AES_GCM_16_256: ['AES-GCM', 256],
-  ENCR_3DES: ['3DES', 0], ENCR_DES: ['DES', 0],
-};
-
-function hashName(rfc: string | undefined): string {
-  if (!rfc) return 'None';
-  const m = /(MD5|SHA1|SHA2_256|SHA2_384|SHA2_512|AES_XCBC)/.exec(rfc);
-  return m ? m[1]!.replace('SHA2_', 'SHA') : rfc;
-}
-
-function spiHex(v: bigint): string {
-  return v.toString(16).toUpperCase().padStart(16, '0');
-}
-
-/** `A.B.C.D/len` when [start, end] is one prefix. */
-function selectorCidr(start: string, end: string): string | undefined {
-  const v = (x: string): number => x.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-  if (!/^\d+\.\d+\.\d+\.\d+$/.test(start)) return undefined;
-  const lo = v(start), hi = v(end);
-  const span = hi - lo + 1;
-  if (span <= 0 || (span & (span - 1)) !== 0 && span !== 2 ** 32 || lo % span !== 0) return undefined;
-  return `${start}/${32 - Math.log2(span)}`;
-}
-
-function scopeFromPayload(local: TsPayloadSelector, remote: TsPayloadSelector): TrafficSelector {
-  return {
-    family: local.startAddress.length === 16 ? 6 : 4,
-    src: rangeAddr(formatTsIp(local.startAddress), formatTsIp(local.endAddress)),
-    dst: rangeAddr(formatTsIp(remote.startAddress), formatTsIp(remote.endAddress)),
-    proto: local.ipProtocol || remote.ipProtocol,
-    srcPorts: { lo: local.startPort, hi: local.endPort },
-    dstPorts: { lo: remote.startPort, hi: remote.endPort },
-  };
-}
-
 export class Ikev2Service implements DaemonService, IkeSessionSource {
   readonly name = 'ikev2';
   /** Uses the data plane's API from its start. */
@@ -135,7 +77,6 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
   private dp: Ikev2DataplaneApi | undefined;
   private readonly clock: () => number;
   private mapped: MappedIkev2Config = { config: { connections: [] }, meta: new Map(), listenAddresses: [], problems: [] };
-  private cfg: Config | undefined;
   private binds!: IkeBinds;
   private readonly children = new ChildSaTable<V2Child>();
   /** Acquires, peer choice and failover per permit entry (base connection). */
@@ -150,9 +91,7 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
   /** `show crypto ikev2 debug`: the last IKEv2 debug lines the bus carried. */
   private readonly debugBuf: string[] = [];
   private logger!: ScopedLogger;
-  private authFailures: ReturnType<typeof ikeAuthFailureMessages> | undefined;
-  /** IKE SA id -> peer, for %CRYPTO-5-SESSION_STATUS when it goes down. */
-  private readonly ikePeers = new Map<number, { address: string; port: number }>();
+  private report!: IkeSessionReport;
   /** Events for tests and the bench (bounded). */
   readonly events: Ikev2Event[] = [];
   /** IKE_SA_INIT requests: budgeted, after the sockets were read (firmware/ike/intake.ts) */
@@ -169,6 +108,7 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
   async start(ctx: ServiceContext): Promise<void> {
     this.ctx = ctx;
     this.logger = ctx.logger('IKE');
+    this.report = new IkeSessionReport('IKEv2', this.logger, new CryptoEngineDebug(this.logger), ikeAuthFailureMessages(this.logger, ctx.system.now));
     this.unsubscribe.push(ctx.bus.subscribe((ev) => {
       if (ev.kind !== 'debug' || ev.debug !== 'ikev2') return;
       this.debugBuf.push(ev.text);
@@ -225,7 +165,6 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
 
   /** Maps the model to the engine; resolves once the IKE sockets of the new addresses are open. */
   apply(config: Config): Promise<void> {
-    this.cfg = config;
     const intent = this.intent?.config === config ? this.intent.intent : undefined;
     this.mapped = mapIkev2Config(config, {
       ...(this.opts.cookieThreshold !== undefined ? { cookieThreshold: this.opts.cookieThreshold } : {}),
@@ -381,60 +320,41 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
       this.log('error', `IKE child ${child.childId}: cannot install ${child.encryption}`);
       return;
     }
-    const keys = (k: ChildSaInfo['keysIn'], spi: number) => {
-      const out: { espSpi: number; espCipherKey: Uint8Array; espAuthKey?: Uint8Array } = { espSpi: spi, espCipherKey: k.encr };
-      if (k.integ.length > 0) out.espAuthKey = k.integ;
-      return out;
+    const keys = (k: ChildSaInfo['keysIn'], spi: number): PairKeys => ({ espSpi: spi, espCipherKey: k.encr, ...(k.integ.length > 0 ? { espAuthKey: k.integ } : {}) });
+    let at: PairPlace & { vti?: string } = {
+      iface: meta.iface, mapName: meta.mapName, seq: meta.seq, policyKey: meta.policyKey,
+      scope: child.tsLocal[0] && child.tsRemote[0] ? scopeFromPayload(child.tsLocal[0], child.tsRemote[0]) : meta.scope,
+      ...(meta.vti !== undefined ? { vti: meta.vti } : {}),
     };
-    let policyKey = meta.policyKey;
-    let scope = child.tsLocal[0] && child.tsRemote[0] ? scopeFromPayload(child.tsLocal[0], child.tsRemote[0]) : meta.scope;
     let flowText = meta.aceText;
     if (meta.dynamic) {
       const d = meta.dynamic;
-      const temp = this.dp.addTemporaryEntry?.({
-        iface: meta.iface, mapName: meta.mapName, seq: meta.seq, dynamicMapName: d.dynamicMapName, dynamicSeq: d.dynamicSeq,
-        peer: child.remoteAddress, scope, transformSets: d.transformSets, ike: 'IKEv2',
-        ...(d.pfsGroup !== undefined ? { pfsGroup: d.pfsGroup } : {}), ...(d.reverseRoute ? { reverseRoute: d.reverseRoute } : {}),
-      });
+      const temp = underTemporaryEntry(this.dp, at, d, child.remoteAddress, 'IKEv2');
       if (!temp) {
         this.log('error', `IKE child ${child.childId}: negotiated selectors have no access-list form; deleting it`);
         this.engine.deleteChild(child.childId);
         return;
       }
-      policyKey = temp.policyKey;
-      scope = temp.spdScope;
-      flowText = scopeText(scope);
+      at = temp;
+      flowText = scopeText(at.scope);
       this.debugLine(`IKEv2: child ${child.childId} from ${child.remoteAddress} accepted by dynamic map ${d.dynamicMapName} ${d.dynamicSeq} (crypto map ${meta.mapName} ${meta.seq}): temporary entry`);
     }
-    const spec: Parameters<Ikev2DataplaneApi['installChildSa']>[0] = {
-      mapName: meta.mapName, mapSeq: meta.seq, policyKey,
-      scope,
-      local: child.localAddress, peer: child.remoteAddress, transformWords: words, mode: child.mode,
-      inbound: keys(child.keysIn, child.spiIn), outbound: keys(child.keysOut, child.spiOut),
-      esn: child.esn, replayWindow: meta.replayWindow, childId: child.childId,
-      // the engine rekeys before this and deletes at it; the data plane enforces it too
-      lifetime: { seconds: child.lifetimeSec + 5, ...(child.lifetimeKb ? { kilobytes: child.lifetimeKb } : {}) },
-    };
-    if (child.udpEncap) spec.udpEncap = { localPort: child.localPort, remotePort: child.remotePort };
-    if (child.dhGroup > 0) spec.pfsGroup = child.dhGroup;
-    if (meta.vti !== undefined) spec.iface = meta.vti;
     if (meta.vtemplate !== undefined) {
       const va = this.virtualAccessFor(child, meta.vtemplate, meta.ivrf);
       if (!va) return;
-      spec.policyKey = va.policyKey;
-      spec.mapName = va.mapName;
-      spec.iface = va.name;
+      at = { ...at, policyKey: va.policyKey, mapName: va.mapName, iface: va.name, vti: va.name };
     }
     try {
-      const ids = this.dp.installChildSa(spec);
-      const now = this.clock();
-      this.children.add({
-        id: child.childId, peer: child.remoteAddress, peerPort: child.remotePort, mapName: meta.mapName, mapSeq: meta.seq, policyKey: spec.policyKey,
-        iface: spec.iface ?? meta.iface, ...(spec.iface !== undefined ? { vti: spec.iface } : {}), spiIn: child.spiIn, spiOut: child.spiOut,
-        ...ids, flowText, createdAt: now, ...freshTraffic(now), child, meta,
-      });
-      this.logger.debug('ipsec', () => `IPSEC(create_sa): sa created, (sa) sa_dest= ${child.remoteAddress}, sa_proto= 50, sa_spi= 0x${child.spiIn.toString(16).toUpperCase()}(${child.spiIn}), outbound sa_spi= 0x${child.spiOut.toString(16).toUpperCase()}(${child.spiOut})`,
-        { context: { peer: child.remoteAddress, spis: [child.spiIn, child.spiOut], connIds: [child.ikeSaId] } });
+      const rec = installPair(this.dp, at, {
+        childId: child.childId, local: child.localAddress, peer: child.remoteAddress, peerPort: child.remotePort, transformWords: words, mode: child.mode,
+        inbound: keys(child.keysIn, child.spiIn), outbound: keys(child.keysOut, child.spiOut), esn: child.esn, replayWindow: meta.replayWindow,
+        // the engine rekeys before this and deletes at it; the data plane enforces it too
+        lifetime: { seconds: child.lifetimeSec + 5, ...(child.lifetimeKb ? { kilobytes: child.lifetimeKb } : {}) },
+        ...(child.udpEncap ? { udpEncap: { localPort: child.localPort, remotePort: child.remotePort } } : {}),
+        ...(child.dhGroup > 0 ? { pfsGroup: child.dhGroup } : {}),
+        protocol: 'esp', spiIn: child.spiIn, spiOut: child.spiOut, flowText, context: { connIds: [child.ikeSaId] },
+      }, this.logger, this.clock());
+      this.children.add({ ...rec, child, meta });
       this.debugLine(`IKEv2: installed child ${child.childId} ${words.join(' ')} in ${child.spiIn.toString(16)} out ${child.spiOut.toString(16)}${child.udpEncap ? ' (UDP-encapsulated)' : ''}`);
     } catch (err) {
       this.log('error', `IKE child ${child.childId}: data plane refused the SAs: ${(err as Error).message}`);
@@ -445,10 +365,7 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
   private virtualAccessFor(child: ChildSaInfo, template: number, ivrf: string | undefined): VirtualAccess | undefined {
     const have = this.vas.get(child.ikeSaId);
     if (have) return have;
-    const routes = child.tsRemote.flatMap((ts) => {
-      const cidr = selectorCidr(formatTsIp(ts.startAddress), formatTsIp(ts.endAddress));
-      return cidr && !cidr.endsWith('/0') ? [cidr] : [];
-    });
+    const routes = remotePrefixes(child.tsRemote);
     const r = this.vas.open(child.ikeSaId, template, child.localAddress, child.remoteAddress, routes, ivrf);
     if (typeof r === 'string') { this.log('error', `IKE child ${child.childId}: no Virtual-Access interface: ${r}`); return undefined; }
     this.debugLine(`IKEv2: ${r.name} cloned from Virtual-Template${template} for ${child.remoteAddress}${routes.length ? ` (routes ${routes.join(', ')})` : ''}`);
@@ -504,20 +421,13 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
         break;
       case 'ike-up':
         this.intake.markKnown(e.sa.remoteAddress);
-        this.ikePeers.set(e.sa.ikeSaId, { address: e.sa.remoteAddress, port: e.sa.remotePort });
-        sessionStatus(this.logger, true, e.sa.remoteAddress, e.sa.remotePort, undefined, { connIds: [e.sa.ikeSaId] });
-        new CryptoEngineDebug(this.logger).ikeKeys(e.sa.ikeSaId, e.sa.remoteAddress);
+        this.report.up(e.sa.ikeSaId, { address: e.sa.remoteAddress, port: e.sa.remotePort });
         this.debugLine(`IKEv2: IKE SA ${e.sa.ikeSaId} with ${e.sa.remoteAddress}:${e.sa.remotePort} up (${e.sa.encryption} ${e.sa.prf} group ${e.sa.dhGroup})`);
         break;
       case 'ike-down': {
         this.clearPending(e.connection);
         this.vas.close(e.ikeSaId);
-        const peer = this.ikePeers.get(e.ikeSaId);
-        this.ikePeers.delete(e.ikeSaId);
-        if (peer) {
-          sessionStatus(this.logger, false, peer.address, peer.port, undefined, { connIds: [e.ikeSaId] });
-          new CryptoEngineDebug(this.logger).ikeDeleted(e.ikeSaId, peer.address);
-        }
+        this.report.down(e.ikeSaId);
         this.debugLine(`IKEv2: IKE SA ${e.ikeSaId} down (${e.reason})`);
         break;
       }
@@ -537,10 +447,7 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
           const next = this.connections.failed(conn, m.peer);
           this.debugLine(`IKEv2: peer ${m.peer} did not answer; next attempt goes to peer #${conn.peers.indexOf(next ?? '') + 1}`);
         }
-        if (e.diagnosis.kind === 'AUTHENTICATION_FAILED' && e.diagnosis.reason === 'auth-mismatch' && this.ctx) {
-          this.authFailures ??= ikeAuthFailureMessages(this.logger, this.ctx.system.now);
-          this.authFailures.ikev2(e.diagnosis.remoteAddress, e.ikeSaId);
-        }
+        if (e.diagnosis.kind === 'AUTHENTICATION_FAILED' && e.diagnosis.reason === 'auth-mismatch' && this.ctx) this.report.authFailed(e.diagnosis.remoteAddress, e.ikeSaId);
         for (const l of formatDiagnosis(e.diagnosis)) this.debugLine(`IKEv2-ERROR: ${l}`);
         this.ctx?.log('ikev2', `negotiation with ${e.diagnosis.remoteAddress} failed: ${e.diagnosis.kind}`);
         break;
@@ -584,26 +491,7 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
   }
 
   saView(): Ikev2SaShow[] {
-    const now = this.clock();
-    const connProfile = (c: string) => this.mapped.meta.get(c)?.profile;
-    return this.engine.listIkeSas().map((s: IkeSaInfo) => {
-      const [encr, keySize] = ENCR_IOS[s.encryption ?? ''] ?? [s.encryption ?? 'unknown', 0];
-      const dpd = this.mapped.config.connections.find((c) => c.name === s.connection)?.dpd;
-      const row: Ikev2SaShow = {
-        tunnelId: s.ikeSaId, local: s.localAddress, localPort: s.localPort, remote: s.remoteAddress, remotePort: s.remotePort,
-        fvrf: 'none', ivrf: 'none', status: s.state === 'established' ? 'READY' : s.state === 'connecting' ? 'IN-NEG' : 'DELETE',
-        encr, keySize, prf: hashName(s.prf), hash: hashName(s.integrity), dhGroup: s.dhGroup ?? 0,
-        authSign: 'PSK', authVerify: 'PSK', lifetimeSec: s.lifetimeSec,
-        activeSec: Math.max(0, Math.floor((now - (s.establishedAtMs ?? s.createdAtMs)) / 1000)),
-        localSpi: spiHex(s.initiator ? s.spiI : s.spiR), remoteSpi: spiHex(s.initiator ? s.spiR : s.spiI),
-        localId: s.localId ?? s.localAddress, remoteId: s.remoteId ?? s.remoteAddress, initiator: s.initiator,
-        natLocal: s.natLocal, natRemote: s.natRemote, childSas: s.childIds.length, connection: s.connection,
-      };
-      const prof = connProfile(s.connection);
-      if (prof) row.profile = prof;
-      if (dpd) row.dpd = `${dpd.intervalSec} seconds, retry ${dpd.retrySec} (${dpd.mode})`;
-      return row;
-    });
+    return ikev2SaRows(this.engine.listIkeSas(), this.mapped, this.clock());
   }
 
   diagnosesView(peer?: string): Ikev2DiagnosisShow[] {
@@ -614,34 +502,7 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
   }
 
   sessions(): CryptoSessionInfo[] {
-    const table = new SessionTable();
-    const now = this.clock();
-    const sad = this.dp?.sad;
-    for (const s of this.engine.listIkeSas()) {
-      const meta = this.mapped.meta.get(s.connection);
-      const sess = table.session(`${s.remoteAddress}|${s.remotePort}`, () => ({
-        interface: this.vas.get(s.ikeSaId)?.name ?? meta?.iface ?? '', peer: s.remoteAddress, peerPort: s.remotePort, ikeSas: [], flows: [],
-        ...(meta ? { profile: meta.profile } : {}), ...(s.remoteId ? { peerId: s.remoteId } : {}),
-      }));
-      const [encr, bits] = ENCR_IOS[s.encryption ?? ''] ?? [s.encryption ?? '', 0];
-      const left = s.establishedAtMs !== undefined ? Math.max(0, Math.floor(s.lifetimeSec - (now - s.establishedAtMs) / 1000)) : undefined;
-      table.addIkeSa(sess, {
-        version: 'IKEv2', local: s.localAddress, localPort: s.localPort, remote: s.remoteAddress, remotePort: s.remotePort,
-        status: s.state === 'established' ? 'Active' : s.state === 'connecting' ? 'IN-NEG' : 'DELETE', connId: s.ikeSaId,
-        ...(left !== undefined ? { lifetimeLeftSec: left } : {}),
-        capabilities: `${encr.toLowerCase()}${bits ? ` ${bits}` : ''} ${hashName(s.integrity ?? s.prf).toLowerCase()} group ${s.dhGroup ?? 0}`,
-        // N: NAT-T (a NAT seen, or forced, on either side)
-        capabilityCodes: s.natLocal || s.natRemote ? 'N' : '',
-      });
-      for (const id of s.childIds) {
-        // a Child SA the data plane has not (yet) got counts as its pair, with no packets
-        const rec = this.children.get(id);
-        const text = rec?.flowText ?? meta?.aceText;
-        if (text === undefined) continue;
-        table.addFlow(sess, text, text, 2, rec ? sad?.get(rec.outboundId)?.counters.encapsPkts ?? 0 : 0, rec ? sad?.get(rec.inboundId)?.counters.decapsPkts ?? 0 : 0);
-      }
-    }
-    return table.list();
+    return ikev2Sessions(this.engine.listIkeSas(), this.mapped, this.children, (id) => this.vas.get(id)?.name, this.dp?.sad, this.clock());
   }
 
   clearSessions(peer?: string): void {

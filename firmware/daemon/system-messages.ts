@@ -133,8 +133,3 @@ export function interfaceStateMessages(log: ScopedLogger): Applier {
     },
   };
 }
-
-/** %CRYPTO-5-SESSION_STATUS, as IOS prints it when an IKE session comes up or goes down. */
-export function sessionStatus(log: ScopedLogger, up: boolean, peer: string, port: number, id: string | undefined, context: { connIds?: number[] } = {}): void {
-  log.message('CRYPTO', 5, 'SESSION_STATUS', `Crypto tunnel is ${up ? 'UP' : 'DOWN'}. Peer ${peer}:${port} ${id ? ` Id: ${id}` : ''}`.trimEnd(), { peer, ...context });
-}

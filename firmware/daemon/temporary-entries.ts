@@ -12,39 +12,10 @@
 import type { AclEntry, PortOp } from '../ipsec/acl-classifier.js';
 import { addrSetToPrefix, parseIp, selectorKey, type IpAddr, type PortRange, type TrafficSelector } from '../ipsec/selector.js';
 import { aceToSelector, type SpdMapEntryInput } from '../ipsec/spd.js';
+import type { TemporaryEntrySpec } from '../ike/temporary-entry.js';
 
-/** `reverse-route` of the template, as the temporary entry keeps it. */
-export interface ReverseRouteSpec {
-  /** `remote-peer A.B.C.D`: the routes' next hop instead of the peer. */
-  nextHop?: string;
-  /** `remote-peer` without an address: also a host route to the peer. */
-  peerHostRoute?: boolean;
-  /** `reverse-route tag N` / `set reverse-route tag N`: the routes' tag. */
-  tag?: number;
-  /** `set reverse-route distance N` (else RRI_DISTANCE). */
-  distance?: number;
-}
-
-export interface TemporaryEntrySpec {
-  /** Interface whose crypto map set holds the dynamic reference. */
-  iface: string;
-  mapName: string;
-  /** Sequence number of `crypto map NAME SEQ ipsec-isakmp dynamic DMAP`. */
-  seq: number;
-  dynamicMapName: string;
-  /** The dynamic map entry that accepted the peer. */
-  dynamicSeq: number;
-  peer: string;
-  /** Negotiated flow, local -> remote. */
-  scope: TrafficSelector;
-  transformSets: readonly string[];
-  pfsGroup?: string | number;
-  lifetimeSec?: number;
-  lifetimeKb?: number | 'disable';
-  reverseRoute?: ReverseRouteSpec;
-  /** Which IKE made it (show output). */
-  ike: 'IKEv1' | 'IKEv2';
-}
+// the spec is IKE's description of an acceptance (firmware/ike/temporary-entry.ts)
+export type { ReverseRouteSpec, TemporaryEntrySpec } from '../ike/temporary-entry.js';
 
 export interface TemporaryEntry extends TemporaryEntrySpec {
   readonly id: number;
