@@ -4,8 +4,8 @@
 // this returns (services.ts) and never asks which board it is on.
 import { createSoftwareEngine } from '../drivers/software/software-engine.js';
 import type { CryptoEngine } from '../firmware/lib/crypto-engine.js';
-import { LinuxHostNetwork, type HostNetwork } from '../firmware/kernel/host-network.js';
-import type { CommandRunner } from '../firmware/kernel/userspace-backend.js';
+import { LinuxHostNetwork, type CommandRunner, type HostNetwork } from '../firmware/kernel/host-network.js';
+
 import type { BoardProfile, KernelBackendChoice } from './profile.js';
 
 export interface BoardDrivers {

@@ -33,8 +33,8 @@ import type {
   TrafficSelector as KernelSelector,
 } from '../kernel/kernel-ipsec.js';
 import { openXfrmBackend } from '../kernel/xfrm-backend.js';
-import { UserspaceBackend, type CommandRunner, type InterfacePolicy } from '../kernel/userspace-backend.js';
-import type { HostNetwork } from '../kernel/host-network.js';
+import { UserspaceBackend, type InterfacePolicy } from '../kernel/userspace-backend.js';
+import { routeArgv, type CommandRunner, type HostNetwork, type RouteChange, type RouteSpec } from '../kernel/host-network.js';
 import type { CryptoEngine } from '../lib/crypto-engine.js';
 import type { DaemonService, ServiceContext } from './daemon.js';
 import { packetErrorMessages } from './system-messages.js';
@@ -52,13 +52,12 @@ import { TemporaryEntries, type TemporaryEntry, type TemporaryEntrySpec } from '
 import { wantedRriRoutes, type RriRoute } from './reverse-route.js';
 import { LoopbackAddresses } from './loopback-addresses.js';
 import { withdrawRoutesOnLinkDown } from './link-failover.js';
-import { IpBatch } from './ip-batch.js';
 import { entryLastPriority, packetKeyFromAcquire, scopeToKernelSelector, trapPolicies, XfrmTraps } from './xfrm-traps.js';
 import { XfrmCounterSync } from './xfrm-counters.js';
 import { IntentCompiler, type ConfigIntent, type IntentDelta, type MapEntryIntent } from './config-intent.js';
 
 /** Linux route protocol number marking RRI routes (found and flushed by it). */
-export const RRI_ROUTE_PROTO = '186';
+export const RRI_ROUTE_PROTO = 186;
 
 /** A child SA pair (or one direction) IKE asks to install. Keys never logged. */
 export interface ChildSaInstall {
@@ -263,15 +262,14 @@ export class DataplaneService implements DaemonService {
   /** RRI routes wanted now (show ip route) and installed in Linux (key -> argv). */
   private rriRoutes: RriRoute[] = [];
   /** Loopback interfaces' addresses on `lo` (crypto map local-address Loopback0). */
-  private readonly loopbacks = new LoopbackAddresses((argv) => this.sh(argv));
+  private loopbacks: LoopbackAddresses | undefined;
   /** ignore_routes_with_linkdown set (tried once per daemon). */
   private linkDownKnobTried = false;
-  private readonly rriInstalled = new Map<string, string[]>();
+  private readonly rriInstalled = new Map<string, RouteSpec>();
   private rriFlushed = false;
-  private readonly rriBatch = new IpBatch({ log: (m) => this.ctx.log('dataplane', m) });
   private manual = new Map<string, ManualState>();
   private ifState = new Map<string, string>();
-  private routes = new Set<string>();
+  private routes = new Map<string, RouteSpec>();
   private lastConfig: Config | undefined;
   private intent: ConfigIntent | undefined;
   /** For callers of apply(config) (tests driving the service without a daemon). */
@@ -326,18 +324,14 @@ export class DataplaneService implements DaemonService {
     return this.engines[0]!;
   }
 
-  private get run(): CommandRunner {
-    return this.network.run;
-  }
-
   async start(ctx: ServiceContext): Promise<void> {
     this.ctx = ctx;
     this.now = ctx.system.now;
     const drivers = this.drivers ?? boardDrivers(ctx.board, this.runOverride ? { run: this.runOverride } : {});
     this.drivers = drivers;
     if (this.engines.length === 0) this.engines = drivers.engines;
-    this.network = this.runOverride && drivers.network.run !== this.runOverride
-      ? boardDrivers(ctx.board, { run: this.runOverride }).network : drivers.network;
+    this.network = drivers.network;
+    this.loopbacks = new LoopbackAddresses({ net: this.network, log: (t) => ctx.log('dataplane', t) });
     for (const p of drivers.problems) ctx.log('dataplane', p.replace(/^% /, ''), 4);
     const wantDetect = this.detectOption ?? drivers.kernelBackend === 'detect';
     this.sad = new Sad<IpsecSa>({
@@ -404,13 +398,13 @@ export class DataplaneService implements DaemonService {
         this.backendError = 'needs root (TUN device, raw sockets): packets are not forwarded';
       } else {
         const b = new UserspaceBackend({
-          pipeline: this.pipeline, run: this.run, log: (t) => ctx.log('dataplane', t),
+          pipeline: this.pipeline, net: this.network, log: (t) => ctx.log('dataplane', t),
           onTunnelUp: (name) => { const dev = this.tunnels.get(name)?.device; if (dev) this.reinstallRoutesVia(dev); this.syncVrfs(); },
         });
         try {
           b.start();
           this.backend = b;
-          this.vrfTables = new VrfTables({ run: this.run, log: (t) => ctx.log('dataplane', t) });
+          this.vrfTables = new VrfTables({ net: this.network, log: (t) => ctx.log('dataplane', t) });
         } catch (e) {
           this.backendError = (e as Error).message;
           await b.close().catch(() => {});
@@ -425,7 +419,7 @@ export class DataplaneService implements DaemonService {
     for (const u of this.unregister.splice(0)) u();
     for (const p of this.udpBinds.values()) await p.then((b) => b?.release()).catch(() => {});
     this.udpBinds.clear();
-    this.vrfTables?.close();
+    await this.vrfTables?.close();
     this.vrfTables = undefined;
     await this.backend?.close();
     this.backend = undefined;
@@ -434,10 +428,13 @@ export class DataplaneService implements DaemonService {
     this.counterSync = undefined;
     if (this.kernel) { await this.kernel.flushPolicies().catch(() => {}); await this.kernel.flushSas().catch(() => {}); await this.kernel.close(); }
     this.kernel = undefined;
-    this.rriBatch.close();
-    for (const argv of this.rriInstalled.values()) this.network.deleteRoute(argv);
-    this.rriInstalled.clear();
-    this.loopbacks.clear();
+    if (this.network) {
+      await Promise.all([...this.rriInstalled.values()].map((r) => this.network.deleteRoute(r)));
+      this.rriInstalled.clear();
+      await this.loopbacks?.clear();
+      await this.network.idle();
+      this.network.close();
+    }
     this.sad?.close();
   }
 
@@ -451,7 +448,7 @@ export class DataplaneService implements DaemonService {
    * recompiled, their manual SAs reinstalled and their steering rules rewritten. SAs of
    * entries that did not change are never touched.
    */
-  applyChanges(delta: IntentDelta): void {
+  applyChanges(delta: IntentDelta): Promise<void> {
     const config = delta.config;
     this.lastConfig = config;
     this.intent = delta.intent;
@@ -460,7 +457,7 @@ export class DataplaneService implements DaemonService {
         this.linkDownKnobTried = true;
         withdrawRoutesOnLinkDown((m) => this.ctx.log('dataplane', m));
       }
-      this.loopbacks.sync(config);
+      void this.loopbacks?.sync(config);
       this.programInterfaces(config);
       this.programRoutes(config);
     }
@@ -473,6 +470,8 @@ export class DataplaneService implements DaemonService {
       if (touched.size > 0) this.backend.installPolicies(this.policies());
       this.syncUdpBinds();
     }
+    // the revision counts as applied once the host holds it (calls run in order)
+    return this.network?.idle() ?? Promise.resolve();
   }
 
   /**
@@ -494,7 +493,7 @@ export class DataplaneService implements DaemonService {
       portMap: Object.fromEntries(this.network.wiredPorts()), tunnels: this.tunnels.list,
       tunnelDeviceIfUp: (name) => this.backend?.tunnels?.deviceIfUp(name),
     });
-    this.vrfTables.sync(inputs.members, inputs.routes);
+    void this.vrfTables.sync(inputs.members, inputs.routes);
   }
 
   /** ESP in UDP (RFC 3948) arrives on the shared port-4500 bind of each local address. */
@@ -757,34 +756,27 @@ export class DataplaneService implements DaemonService {
     if (!this.backend && !this.kernel) return;
     if (!this.rriFlushed) {
       // leftovers of a previous daemon in this namespace
-      this.network.flushRoutes(RRI_ROUTE_PROTO);
+      void this.network.flushRoutes({ proto: RRI_ROUTE_PROTO });
       this.rriFlushed = true;
     }
-    const want = new Map<string, string[]>();
+    const want = new Map<string, RouteSpec>();
     for (const r of this.rriRoutes) {
-      const argv = this.rriArgv(cfg, r);
-      if (argv) want.set(argv.join(' '), argv);
+      const route = this.rriRoute(cfg, r);
+      if (route) want.set(routeArgv(route).join(' '), route);
     }
-    const lines: string[] = [];
-    for (const [key, argv] of [...this.rriInstalled]) {
+    const changes: RouteChange[] = [];
+    for (const [key, route] of [...this.rriInstalled]) {
       if (want.has(key)) continue;
-      lines.push(['route', 'del', ...argv].join(' '));
+      changes.push({ op: 'delete', route });
       this.rriInstalled.delete(key);
     }
-    for (const [key, argv] of want) {
+    for (const [key, route] of want) {
       if (this.rriInstalled.has(key)) continue;
-      lines.push(['route', 'replace', ...argv].join(' '));
-      this.rriInstalled.set(key, argv);
+      changes.push({ op: 'replace', route });
+      this.rriInstalled.set(key, route);
     }
-    if (lines.length > 0) this.queueRouteBatch(lines);
-  }
-
-  /**
-   * Route changes go to Linux in batches (`ip -force -batch -`, not waited for): a road
-   * warrior coming or going must not stall the packet and IKE paths on a process exit.
-   */
-  private queueRouteBatch(lines: string[]): void {
-    this.rriBatch.queue(lines);
+    // not waited for: a road warrior coming or going must not stall the packet and IKE paths
+    if (changes.length > 0) this.network.queueRoutes(changes, (m) => this.ctx.log('dataplane', m));
   }
 
   /**
@@ -792,7 +784,7 @@ export class DataplaneService implements DaemonService {
    * network, else via the gateway the configuration routes it through; the peer host
    * route (remote-peer) via that gateway.
    */
-  private rriArgv(cfg: Config, r: RriRoute): string[] | undefined {
+  private rriRoute(cfg: Config, r: RriRoute): RouteSpec | undefined {
     const target = r.nextHop || r.prefix;
     const inNet = (addr: string, net: string, mask: string): boolean => {
       const a = parseIpv4(addr); const n = parseIpv4(net); const m = parseIpv4(mask);
@@ -803,12 +795,12 @@ export class DataplaneService implements DaemonService {
       const dev = this.linuxIf(port);
       if (!a || !dev || !inNet(target, a.address, a.mask)) continue;
       if (!r.nextHop) return undefined; // a connected peer needs no host route
-      return [`${r.prefix}/${r.length}`, 'via', r.nextHop, 'dev', dev, 'proto', RRI_ROUTE_PROTO, 'metric', String(r.distance)];
+      return { dest: `${r.prefix}/${r.length}`, via: r.nextHop, device: dev, proto: RRI_ROUTE_PROTO, metric: r.distance };
     }
     const via = (cfg.routing?.routes ?? []).filter((s) => s.vrf === undefined && s.nextHop && inNet(target, s.prefix, s.mask))
       .sort((x, y) => maskLen(y.mask) - maskLen(x.mask))[0]?.nextHop;
-    if (!via) return r.nextHop ? [`${r.prefix}/${r.length}`, 'via', r.nextHop, 'proto', RRI_ROUTE_PROTO, 'metric', String(r.distance)] : undefined;
-    return [`${r.prefix}/${r.length}`, 'via', via, 'proto', RRI_ROUTE_PROTO, 'metric', String(r.distance)];
+    if (!via && !r.nextHop) return undefined;
+    return { dest: `${r.prefix}/${r.length}`, via: via ?? r.nextHop, proto: RRI_ROUTE_PROTO, metric: r.distance };
   }
 
   private saSpec(sa: IpsecSa, direction: 'inbound' | 'outbound', common: Omit<SaSpec<IpsecSa>, 'direction' | 'proto' | 'spi' | 'transform'>): SaSpec<IpsecSa> {
@@ -858,48 +850,47 @@ export class DataplaneService implements DaemonService {
       if (this.ifState.get(port) === sig) continue;
       this.ifState.set(port, sig);
       // an interface in a VRF: its connected route goes to the VRF's table only (syncVrfs)
-      for (const e of this.network.setPort(port, { addrs, down: itf.shutdown, ...(itf.vrf ? { vrf: itf.vrf } : {}) })) this.ctx.log('dataplane', e);
+      void this.network.setPort(port, { addrs, down: itf.shutdown, ...(itf.vrf ? { vrf: itf.vrf } : {}) }).then((errors) => {
+        for (const e of errors) this.ctx.log('dataplane', e);
+      });
     }
   }
 
   private programRoutes(cfg: Config): void {
-    const want = new Map<string, string[]>();
+    const want = new Map<string, RouteSpec>();
     for (const r of cfg.routing?.routes ?? []) {
       if (r.vrf !== undefined) continue;
-      const dest = `${r.prefix}/${maskLen(r.mask)}`;
-      const argv = [dest];
-      if (r.nextHop) argv.push('via', r.nextHop);
+      const route: RouteSpec = { dest: `${r.prefix}/${maskLen(r.mask)}` };
+      if (r.nextHop) route.via = r.nextHop;
       if (r.interface) {
         // a route through a tunnel is in the table only while its line protocol is up
         const dev = this.linuxIf(r.interface) ?? this.backend?.tunnels?.deviceIfUp(r.interface);
         if (!dev) continue;
-        argv.push('dev', dev);
+        route.device = dev;
       }
-      if (r.distance !== undefined) argv.push('metric', String(r.distance));
-      want.set(argv.join(' '), argv);
+      if (r.distance !== undefined) route.metric = r.distance;
+      want.set(routeArgv(route).join(' '), route);
     }
-    for (const key of [...this.routes]) {
+    for (const [key, route] of [...this.routes]) {
       // (quietly: a route through a tunnel that went down is already gone from the kernel)
-      if (!want.has(key)) { this.network.deleteRoute(key.split(' ')); this.routes.delete(key); }
+      if (!want.has(key)) { void this.network.deleteRoute(route); this.routes.delete(key); }
     }
-    for (const [key, argv] of want) {
+    for (const [key, route] of want) {
       if (this.routes.has(key)) continue;
-      const error = this.network.replaceRoute(argv);
-      if (error === undefined) this.routes.add(key);
-      else this.ctx.log('dataplane', error);
+      this.routes.set(key, route);
+      void this.network.replaceRoute(route).then((error) => {
+        if (error === undefined) return;
+        // not installed: tried again at the next apply
+        if (this.routes.get(key) === route) this.routes.delete(key);
+        this.ctx.log('dataplane', error);
+      });
     }
   }
 
   /** A tunnel device came up: the kernel dropped the routes through it while it was down. */
   private reinstallRoutesVia(device: string): void {
-    for (const key of [...this.routes]) if (key.endsWith(` dev ${device}`) || key.includes(` dev ${device} `)) this.routes.delete(key);
+    for (const [key, route] of [...this.routes]) if (route.device === device) this.routes.delete(key);
     if (this.lastConfig) this.programRoutes(this.lastConfig);
-  }
-
-  private sh(argv: string[]): boolean {
-    const r = this.run(argv);
-    if (r.code !== 0) this.ctx.log('dataplane', `${argv.join(' ')}: ${r.stderr.trim()}`);
-    return r.code === 0;
   }
 
   /**

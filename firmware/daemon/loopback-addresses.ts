@@ -6,6 +6,7 @@
 // namespace's `lo` as a /32: a wider prefix on `lo` would make its whole subnet local.
 import type { Config } from '../config/model.js';
 import { interfaceTypeOf } from '../config/interface-names.js';
+import type { HostNetwork } from '../kernel/host-network.js';
 
 /** The /32s Linux should hold for the configured, not shut down, global-table loopbacks. */
 export function wantedLoopbackAddresses(cfg: Config): string[] {
@@ -21,25 +22,34 @@ export function wantedLoopbackAddresses(cfg: Config): string[] {
 export class LoopbackAddresses {
   private readonly installed = new Set<string>();
 
-  constructor(private readonly sh: (argv: string[]) => boolean) {}
+  constructor(private readonly o: { net: HostNetwork; log: (text: string) => void }) {}
 
-  sync(cfg: Config): void {
+  async sync(cfg: Config): Promise<void> {
     const want = new Set(wantedLoopbackAddresses(cfg));
+    const calls: Promise<unknown>[] = [];
     for (const a of [...this.installed]) {
       if (want.has(a)) continue;
-      this.sh(['ip', 'addr', 'del', a, 'dev', 'lo']);
+      calls.push(this.o.net.deleteAddress('lo', a).then((e) => this.logged(e)));
       this.installed.delete(a);
     }
     for (const a of want) {
       if (this.installed.has(a)) continue;
+      this.installed.add(a);
       // replace: a restarted daemon finds its predecessor's address already there
-      if (this.sh(['ip', 'addr', 'replace', a, 'dev', 'lo'])) this.installed.add(a);
+      calls.push(this.o.net.addAddress('lo', a, { replace: true }).then((e) => { if (!this.logged(e)) this.installed.delete(a); }));
     }
+    await Promise.all(calls);
   }
 
   /** Removes what it added (daemon stop). */
-  clear(): void {
-    for (const a of this.installed) this.sh(['ip', 'addr', 'del', a, 'dev', 'lo']);
+  async clear(): Promise<void> {
+    const calls = [...this.installed].map((a) => this.o.net.deleteAddress('lo', a).then((e) => this.logged(e)));
     this.installed.clear();
+    await Promise.all(calls);
+  }
+
+  private logged(error: string | undefined): boolean {
+    if (error !== undefined) this.o.log(error);
+    return error === undefined;
   }
 }

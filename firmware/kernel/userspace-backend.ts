@@ -30,8 +30,7 @@
 // (a packet steered into the TUN that no entry protects is dropped and counted).
 
 import { createRequire } from 'node:module';
-import { spawnSync } from 'node:child_process';
-import { commandLinkOps, netlinkLinkOps, type LinkOps } from './link-ops.js';
+import { MAIN_TABLE, ruleArgv, type HostNetwork, type RuleSpec } from './host-network.js';
 import { TunDevice, type TunStats } from '../dataplane/tun.js';
 import { BatchReceiver, BatchSender, batchSocketStatus } from '../dataplane/batch-socket.js';
 import type { Pipeline } from '../dataplane/pipeline.js';
@@ -58,20 +57,8 @@ export interface UdpEspSender {
 }
 export const DEFAULT_TABLE = 220;
 
-export interface CommandRunner {
-  /** Runs a command; returns exit code and stderr. Never throws. */
-  (argv: readonly string[]): { code: number; stderr: string };
-}
-
-export const runCommand: CommandRunner = (argv) => {
-  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
-  return { code: r.status ?? -1, stderr: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
-};
-
-/** One policy-routing rule, as `ip rule add` arguments after the priority. */
-export interface PolicyRule {
-  args: string[];
-}
+/** One policy-routing rule of the band, before its place gives it a priority. */
+export type PolicyRule = Omit<RuleSpec, 'priority'>;
 
 /** What the rules are built from: an interface's ACEs in search order. */
 export interface InterfacePolicy {
@@ -92,46 +79,52 @@ function prefixText(a: AddrMask): string {
   return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}/${len}`;
 }
 
-function selectorArgs(ace: AclEntry, mirror: boolean): string[] | undefined {
+function portRange(lo: number, hi: number): { lo: number; hi: number } | undefined {
+  return lo !== 0 || hi !== 65535 ? { lo, hi } : undefined;
+}
+
+function selectorOf(ace: AclEntry, mirror: boolean): PolicyRule | undefined {
   if (ace.src.family !== 4 || ace.dst.family !== 4) return undefined;
-  const src = prefixText(mirror ? ace.dst : ace.src);
-  const dst = prefixText(mirror ? ace.src : ace.dst);
-  const args = ['from', src, 'to', dst];
+  const rule: PolicyRule = { from: prefixText(mirror ? ace.dst : ace.src), to: prefixText(mirror ? ace.src : ace.dst) };
   if (ace.proto) {
-    args.push('ipproto', String(ace.proto));
+    rule.ipproto = ace.proto;
     if ((ace.proto === 6 || ace.proto === 17) && !ace.icmp) {
       const s = portOpToRange(mirror ? ace.dstPort : ace.srcPort);
       const d = portOpToRange(mirror ? ace.srcPort : ace.dstPort);
-      if (s.lo !== 0 || s.hi !== 65535) args.push('sport', s.lo === s.hi ? String(s.lo) : `${s.lo}-${s.hi}`);
-      if (d.lo !== 0 || d.hi !== 65535) args.push('dport', d.lo === d.hi ? String(d.lo) : `${d.lo}-${d.hi}`);
+      const sport = portRange(s.lo, s.hi);
+      const dport = portRange(d.lo, d.hi);
+      if (sport) rule.sport = sport;
+      if (dport) rule.dport = dport;
     }
   }
-  return args;
+  return rule;
 }
 
 /** The full rule list for the given interfaces (pure; tested without root). */
 export function buildPolicyRules(policies: readonly InterfacePolicy[], table = DEFAULT_TABLE): PolicyRule[] {
+  const main = { table: MAIN_TABLE };
+  const tun = { table };
   // TED probes in transit to a protected network come first: they are UDP 500 like IKE
   const rules: PolicyRule[] = policies.flatMap((p) => (p.tedIntercepts ?? []).filter((n) => n.family === 4)
-    .map((n) => ({ args: ['iif', p.device, 'ipproto', '17', 'dport', '500', 'to', prefixText(n), 'lookup', String(table)] })));
+    .map((n) => ({ iif: p.device, ipproto: 17, dport: { lo: 500, hi: 500 }, to: prefixText(n), action: tun })));
   rules.push(
-    { args: ['ipproto', '50', 'lookup', 'main'] },
-    { args: ['ipproto', '51', 'lookup', 'main'] },
-    { args: ['ipproto', '17', 'sport', '500', 'lookup', 'main'] },
-    { args: ['ipproto', '17', 'sport', '4500', 'lookup', 'main'] },
+    { ipproto: 50, action: main },
+    { ipproto: 51, action: main },
+    { ipproto: 17, sport: { lo: 500, hi: 500 }, action: main },
+    { ipproto: 17, sport: { lo: 4500, hi: 4500 }, action: main },
   );
   for (const p of policies) {
     for (const ace of p.aces) {
-      const sel = selectorArgs(ace, true);
+      const sel = selectorOf(ace, true);
       if (!sel) continue;
-      rules.push({ args: ['iif', p.device, ...sel, ...(ace.action === 'permit' ? ['prohibit'] : ['lookup', 'main'])] });
+      rules.push({ iif: p.device, ...sel, action: ace.action === 'permit' ? 'prohibit' : main });
     }
   }
   for (const p of policies) {
     for (const ace of p.aces) {
-      const sel = selectorArgs(ace, false);
+      const sel = selectorOf(ace, false);
       if (!sel) continue;
-      rules.push({ args: [...sel, ...(ace.action === 'permit' ? ['lookup', String(table)] : ['lookup', 'main'])] });
+      rules.push({ ...sel, action: ace.action === 'permit' ? tun : main });
     }
   }
   return rules;
@@ -174,7 +167,8 @@ export interface UserspaceBackendOptions {
    * (RAMPART_TUN_OFFLOAD=0: off): ESP TCP ~2x here (524-654 vs 252-309 Mbit/s).
    */
   offload?: boolean;
-  run?: CommandRunner;
+  /** The host-network port (kernel/host-network.ts): the TUN's link and route, the rules, sysctls. */
+  net: HostNetwork;
   log?: (text: string) => void;
   /** Outer packets per sendmmsg at most (batched I/O only); default 256 (RAMPART_BATCH_TX). */
   sendBatch?: number;
@@ -214,14 +208,13 @@ export class UserspaceBackend {
   private tun: TunDevice | undefined;
   /** Tunnel interfaces (VTIs): one TUN device each (vti-devices.ts). */
   tunnels: TunnelDevices | undefined;
-  private linkOps: LinkOps | undefined;
   private readonly rxSockets: { close(): void }[] = [];
   private rawRx = { esp: 0, ah: 0 };
   private sendSock: ReturnType<RawModule['createSocket']> | undefined;
   private batchTx: BatchSender | undefined;
   private readonly batchRx: { rx: BatchReceiver; which: 'esp' | 'ah' }[] = [];
   private ioMethod = 'not started';
-  private readonly run: CommandRunner;
+  private readonly net: HostNetwork;
   private readonly log: (text: string) => void;
   private readonly mtu: number;
   private installed: string[] = [];
@@ -239,7 +232,7 @@ export class UserspaceBackend {
   constructor(private readonly opts: UserspaceBackendOptions) {
     this.tunName = opts.tunName ?? 'rpt0';
     this.table = opts.table ?? DEFAULT_TABLE;
-    this.run = opts.run ?? runCommand;
+    this.net = opts.net;
     this.log = opts.log ?? (() => {});
     this.mtu = opts.mtu ?? 1400;
   }
@@ -249,24 +242,16 @@ export class UserspaceBackend {
     const offload = this.opts.offload ?? process.env.RAMPART_TUN_OFFLOAD !== '0';
     const tun = TunDevice.open({ name: this.tunName, offload });
     this.tun = tun;
-    // tunnel devices over rtnetlink (an `ip` process blocks the daemon for 5-50 ms); a given
-    // command runner (tests) or RAMPART_LINK_OPS=commands (to compare) keeps the commands
-    const netlink = !this.opts.run && process.env.RAMPART_LINK_OPS !== 'commands';
-    this.linkOps = (netlink ? netlinkLinkOps(this.log) : undefined) ?? commandLinkOps(this.run, this.log);
     this.tunnels = new TunnelDevices({
-      pipeline: this.opts.pipeline, ops: this.linkOps, log: this.log, offload,
+      pipeline: this.opts.pipeline, net: this.net, log: this.log, offload,
       ...(this.opts.onTunnelUp ? { onLinkUp: this.opts.onTunnelUp } : {}),
     });
-    for (const argv of [
-      // a longer queue than the TUN default (500) absorbs bursts while the pipeline is busy
-      ['ip', 'link', 'set', this.tunName, 'mtu', String(this.mtu), 'txqueuelen', '4000', 'up'],
-      ['ip', 'route', 'replace', 'default', 'dev', this.tunName, 'table', String(this.table)],
-      ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'],
-      ['sysctl', '-q', '-w', 'net.ipv4.conf.all.rp_filter=0'],
-      ['sysctl', '-q', '-w', `net.ipv4.conf.${this.tunName}.rp_filter=0`],
-    ]) {
-      const r = this.run(argv);
-      if (r.code !== 0) this.log(`${argv.join(' ')}: ${r.stderr.trim()}`);
+    const logged = (e: string | undefined): void => { if (e !== undefined) this.log(e); };
+    // a longer queue than the TUN default (500) absorbs bursts while the pipeline is busy
+    void this.net.setLink(this.tunName, { mtu: this.mtu, txqlen: 4000, up: true }).then(logged);
+    void this.net.replaceRoute({ dest: 'default', device: this.tunName, table: this.table }).then(logged);
+    for (const k of ['net.ipv4.ip_forward', 'net.ipv4.conf.all.rp_filter', `net.ipv4.conf.${this.tunName}.rp_filter`]) {
+      void this.net.sysctl({ [k]: k.endsWith('ip_forward') ? '1' : '0' }).then(logged);
     }
     const pipeline = this.opts.pipeline;
     if (!this.openBatchSockets(pipeline)) this.openRawSockets(pipeline);
@@ -422,19 +407,18 @@ export class UserspaceBackend {
 
   /** Replaces the installed policy-routing rules by these. */
   installPolicies(policies: readonly InterfacePolicy[]): void {
-    const rules = buildPolicyRules(policies, this.table);
-    const wanted = rules.map((r, i) => [String(RULE_BASE + i), ...r.args].join(' '));
+    const rules: RuleSpec[] = buildPolicyRules(policies, this.table).map((r, i) => ({ ...r, priority: RULE_BASE + i }));
+    const wanted = rules.map((r) => ruleArgv(r).join(' '));
     if (wanted.length === this.installed.length && wanted.every((w, i) => w === this.installed[i])) return;
     this.removeRules();
-    for (let i = 0; i < rules.length; i++) {
-      const r = this.run(['ip', 'rule', 'add', 'priority', String(RULE_BASE + i), ...rules[i]!.args]);
-      if (r.code !== 0) { this.ruleErrors++; this.log(`ip rule add ${rules[i]!.args.join(' ')}: ${r.stderr.trim()}`); }
+    for (const rule of rules) {
+      void this.net.addRule(rule).then((e) => { if (e !== undefined) { this.ruleErrors++; this.log(e); } });
     }
     this.installed = wanted;
   }
 
   private removeRules(): void {
-    for (let i = 0; i < this.installed.length; i++) this.run(['ip', 'rule', 'del', 'priority', String(RULE_BASE + i)]);
+    for (let i = 0; i < this.installed.length; i++) void this.net.deleteRule({ priority: RULE_BASE + i });
     this.installed = [];
   }
 
@@ -499,8 +483,7 @@ export class UserspaceBackend {
     this.closed = true;
     this.removeRules();
     await this.tunnels?.close();
-    this.linkOps?.close();
-    this.run(['ip', 'route', 'flush', 'table', String(this.table)]);
+    await this.net.flushRoutes({ table: this.table });
     for (const s of this.rxSockets) { try { s.close(); } catch { /* closed */ } }
     for (const r of this.batchRx) r.rx.close();
     this.batchTx?.close(); // sends what is still queued first

@@ -9,14 +9,15 @@
 //     traffic of one VRF never leaves by another's (or the global) routes.
 // The tunnel's own IKE/ESP stays global (front-door VRF = global), as on IOS without `fvrf`.
 
-import { formatIpv4, parseIpv4Prefix, prefixToMask } from '../lib/ip.js';
-import type { CommandRunner } from './userspace-backend.js';
+import { networkOf, routeArgv, ruleArgv, type HostNetwork, type RouteSpec, type RuleSpec } from './host-network.js';
+
+export { networkOf };
 
 /** Priority of the `iif DEV lookup TABLE` rules (the userspace backend's band starts at 10000). */
 export const VRF_RULE_PRIORITY = 9000;
 export const VRF_TABLE_BASE = 1000;
 /** The metric Linux VRF devices give their closing unreachable default. */
-const UNREACHABLE_METRIC = '4278198272';
+const UNREACHABLE_METRIC = 4278198272;
 
 /** An interface in a VRF: its Linux device and addresses (`A.B.C.D/len`). */
 export interface VrfMember {
@@ -36,21 +37,13 @@ export interface VrfRoute {
   metric?: number;
 }
 
-/** `10.1.0.1/24` -> `10.1.0.0/24`. */
-export function networkOf(cidr: string): string {
-  const p = parseIpv4Prefix(cidr.includes('/') ? cidr : `${cidr}/32`);
-  if (!p) return cidr;
-  return `${formatIpv4((p.address & prefixToMask(p.prefix)) >>> 0)}/${p.prefix}`;
-}
-
 export class VrfTables {
   private readonly tables = new Map<string, number>();
-  /** rule argv (after the priority) -> installed */
-  private rules = new Set<string>();
-  /** route argv key -> argv, installed by the last sync */
-  private routes = new Map<string, string[]>();
+  /** rules and routes installed by the last sync, by their `ip` words */
+  private rules = new Map<string, RuleSpec>();
+  private routes = new Map<string, RouteSpec>();
 
-  constructor(private readonly o: { run: CommandRunner; log: (text: string) => void }) {}
+  constructor(private readonly o: { net: HostNetwork; log: (text: string) => void }) {}
 
   /** The routing table of a VRF (allocated at first use, kept for the daemon's life). */
   tableOf(vrf: string): number {
@@ -60,46 +53,46 @@ export class VrfTables {
   }
 
   /** Brings rules and routes to what `members` and `routes` need (idempotent; errors are logged). */
-  sync(members: readonly VrfMember[], routes: readonly VrfRoute[]): void {
-    const wantRules = new Set<string>();
-    const wantRoutes = new Map<string, string[]>();
-    const add = (argv: string[]) => wantRoutes.set(argv.join(' '), argv);
+  async sync(members: readonly VrfMember[], routes: readonly VrfRoute[]): Promise<void> {
+    const wantRules = new Map<string, RuleSpec>();
+    const wantRoutes = new Map<string, RouteSpec>();
+    const add = (r: RouteSpec) => wantRoutes.set(routeArgv(r).join(' '), r);
     const vrfs = new Set<string>();
     for (const m of members) {
-      const table = String(this.tableOf(m.vrf));
+      const table = this.tableOf(m.vrf);
       vrfs.add(m.vrf);
-      wantRules.add(['iif', m.device, 'lookup', table].join(' '));
+      const rule: RuleSpec = { priority: VRF_RULE_PRIORITY, iif: m.device, action: { table } };
+      wantRules.set(ruleArgv(rule).join(' '), rule);
       if (!m.up) continue;
-      for (const a of m.addresses) {
-        add([networkOf(a), 'dev', m.device, 'proto', 'kernel', 'scope', 'link', 'src', a.split('/')[0]!, 'table', table]);
-      }
+      for (const a of m.addresses) add({ dest: networkOf(a), device: m.device, proto: 'kernel', scope: 'link', src: a.split('/')[0]!, table });
     }
     for (const r of routes) {
       if (!r.device && !r.via) continue;
       vrfs.add(r.vrf);
-      add([r.dest, ...(r.via ? ['via', r.via] : []), ...(r.device ? ['dev', r.device] : []), ...(r.metric !== undefined ? ['metric', String(r.metric)] : []), 'table', String(this.tableOf(r.vrf))]);
+      add({ dest: r.dest, ...(r.via ? { via: r.via } : {}), ...(r.device ? { device: r.device } : {}), ...(r.metric !== undefined ? { metric: r.metric } : {}), table: this.tableOf(r.vrf) });
     }
-    for (const v of vrfs) add(['unreachable', 'default', 'metric', UNREACHABLE_METRIC, 'table', String(this.tableOf(v))]);
+    for (const v of vrfs) add({ type: 'unreachable', dest: 'default', metric: UNREACHABLE_METRIC, table: this.tableOf(v) });
 
-    for (const key of this.rules) if (!wantRules.has(key)) this.o.run(['ip', 'rule', 'del', 'priority', String(VRF_RULE_PRIORITY), ...key.split(' ')]);
-    for (const key of wantRules) if (!this.rules.has(key)) this.sh(['ip', 'rule', 'add', 'priority', String(VRF_RULE_PRIORITY), ...key.split(' ')]);
+    const net = this.o.net;
+    const calls: Promise<unknown>[] = [];
+    for (const [key, r] of this.rules) if (!wantRules.has(key)) calls.push(net.deleteRule(r));
+    for (const [key, r] of wantRules) if (!this.rules.has(key)) calls.push(net.addRule(r).then((e) => this.logged(e)));
     this.rules = wantRules;
     // (quietly: a route through a device that went down is already gone)
-    for (const [key, argv] of this.routes) if (!wantRoutes.has(key)) this.o.run(['ip', 'route', 'del', ...argv]);
-    const installed = new Map<string, string[]>();
+    for (const [key, r] of this.routes) if (!wantRoutes.has(key)) calls.push(net.deleteRoute(r));
+    this.routes = wantRoutes;
     // `replace` every time: the kernel removes routes through a device that goes down
-    for (const [key, argv] of wantRoutes) if (this.sh(['ip', 'route', 'replace', ...argv])) installed.set(key, argv);
-    this.routes = installed;
+    for (const r of wantRoutes.values()) calls.push(net.replaceRoute(r).then((e) => this.logged(e)));
+    await Promise.all(calls);
   }
 
   /** Removes every rule and route this object installed. */
-  close(): void {
-    this.sync([], []);
+  close(): Promise<void> {
+    return this.sync([], []);
   }
 
-  private sh(argv: string[]): boolean {
-    const r = this.o.run(argv);
-    if (r.code !== 0) this.o.log(`${argv.join(' ')}: ${r.stderr.trim()}`);
-    return r.code === 0;
+  private logged(error: string | undefined): boolean {
+    if (error !== undefined) this.o.log(error);
+    return error === undefined;
   }
 }

@@ -9,7 +9,7 @@
 import { TunDevice, type TunStats } from '../dataplane/tun.js';
 import type { Pipeline } from '../dataplane/pipeline.js';
 import { clampTcpMss } from '../dataplane/tcp-mss.js';
-import type { LinkOps } from './link-ops.js';
+import type { HostNetwork } from './host-network.js';
 
 /** Inner MTU of a tunnel device without `ip mtu`: ESP (in UDP) fits a 1500-byte path. */
 export const DEFAULT_TUNNEL_MTU = 1400;
@@ -81,8 +81,8 @@ export class TunnelDevices {
 
   constructor(private readonly o: {
     pipeline: Pipeline;
-    /** addresses, MTU, link state, routes (kernel/link-ops.ts: rtnetlink, or ip commands) */
-    ops: LinkOps;
+    /** addresses, MTU, link state, routes: the host-network port (rtnetlink, or ip commands) */
+    net: HostNetwork;
     log: (text: string) => void;
     offload: boolean;
     /** Called after a device went up (the kernel dropped routes through it while down). */
@@ -142,21 +142,21 @@ export class TunnelDevices {
           pipeline.outboundVia(dev.spec.policyKey, packet);
         });
         // IPv4 tunnels: no IPv6 on the device, so it sends nothing of its own (router solicitations) into the SA
-        await this.o.ops.sysctl({ [`net.ipv4.conf.${s.device}.rp_filter`]: '0', [`net.ipv6.conf.${s.device}.disable_ipv6`]: '1' });
+        this.logged(await this.o.net.sysctl({ [`net.ipv4.conf.${s.device}.rp_filter`]: '0', [`net.ipv6.conf.${s.device}.disable_ipv6`]: '1' }));
       }
       d.spec = s;
       const mtu = String(s.mtu ?? DEFAULT_TUNNEL_MTU);
       if (d.mtu !== mtu) {
         d.mtu = mtu;
-        await this.o.ops.setLink(s.device, { mtu: Number(mtu), txqlen: 4000 });
+        this.logged(await this.o.net.setLink(s.device, { mtu: Number(mtu), txqlen: 4000 }));
       }
       const addrs = JSON.stringify([s.addresses, s.table]);
       if (d.programmed !== addrs) {
         // removing a device's last address takes the routes through it along: put them back
         const hadRoutes = d.programmed !== '' && d.linkUp;
         d.programmed = addrs;
-        await this.o.ops.flushAddresses(s.device);
-        for (const a of s.addresses) await this.o.ops.addAddress(s.device, a, s.table !== undefined);
+        this.logged(await this.o.net.flushAddresses(s.device));
+        for (const a of s.addresses) this.logged(await this.o.net.addAddress(s.device, a, { noPrefixRoute: s.table !== undefined }));
         if (hadRoutes) await this.routesUp(d);
       }
       await this.applyLink(d);
@@ -176,14 +176,20 @@ export class TunnelDevices {
     const up = d.spec.enabled && d.lineUp;
     if (d.linkWant === up) return;
     d.linkWant = up;
-    await this.o.ops.setLink(d.spec.device, { up });
+    this.logged(await this.o.net.setLink(d.spec.device, { up }));
     d.linkUp = up;
     if (up) await this.routesUp(d);
   }
 
   private async routesUp(d: TunnelDevice): Promise<void> {
-    for (const r of d.spec.routes ?? []) await this.o.ops.replaceRoute(r, d.spec.device, d.spec.table);
+    for (const r of d.spec.routes ?? []) {
+      this.logged(await this.o.net.replaceRoute({ dest: r, device: d.spec.device, ...(d.spec.table !== undefined ? { table: d.spec.table } : {}) }));
+    }
     this.o.onLinkUp?.(d.spec.name);
+  }
+
+  private logged(error: string | undefined): void {
+    if (error !== undefined) this.o.log(error);
   }
 
   has(name: string): boolean {

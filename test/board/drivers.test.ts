@@ -33,13 +33,13 @@ t.test('host network: the board\'s wiring and iproute2 commands', async (t) => {
   t.equal(net.linuxName('FastEthernet0/0'), 'wan0');
   t.equal(net.linuxName('FastEthernet0/1'), undefined, 'an unwired port');
   t.same(net.wiredPorts(), [['FastEthernet0/0', 'wan0']]);
-  t.same(net.setPort('FastEthernet0/0', { addrs: ['172.16.0.1/24'], down: false }), []);
+  t.same(await net.setPort('FastEthernet0/0', { addrs: ['172.16.0.1/24'], down: false }), []);
   t.same(calls, ['ip -4 addr flush dev wan0', 'ip addr add 172.16.0.1/24 dev wan0', 'ip link set wan0 up']);
   calls.length = 0;
-  net.setPort('FastEthernet0/0', { addrs: ['10.9.0.1/24'], down: true, vrf: 'RED' });
+  await net.setPort('FastEthernet0/0', { addrs: ['10.9.0.1/24'], down: true, vrf: 'RED' });
   t.same(calls, ['ip -4 addr flush dev wan0', 'ip addr add 10.9.0.1/24 dev wan0 noprefixroute', 'ip link set wan0 down'], 'a VRF port: no prefix route, shut down');
-  t.match(net.replaceRoute(['10.2.0.0/24', 'via', '172.16.0.2']), /ip route replace 10\.2\.0\.0\/24 via 172\.16\.0\.2: RTNETLINK answers: Network is unreachable/, 'a refused route: the error');
-  t.match(net.setPort('FastEthernet0/1', { addrs: [], down: false })[0], /not wired/);
+  t.match(await net.replaceRoute({ dest: '10.2.0.0/24', via: '172.16.0.2' }), /ip route replace 10\.2\.0\.0\/24 via 172\.16\.0\.2: RTNETLINK answers: Network is unreachable/, 'a refused route: the error');
+  t.match((await net.setPort('FastEthernet0/1', { addrs: [], down: false }))[0], /not wired/);
 });
 
 t.test('the data plane keys its SAs on the engine the board picked', async (t) => {

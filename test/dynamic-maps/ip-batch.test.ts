@@ -1,11 +1,11 @@
-// firmware/daemon/ip-batch.ts: one long-lived batch reader serves many writes (lines arrive
+// firmware/kernel/ip-batch.ts: one long-lived batch reader serves many writes (lines arrive
 // while it runs, not at its exit), a dead reader is started again at the next change, and
 // close() drops what is still queued.
 import t from 'tap';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IpBatch } from '../../firmware/daemon/ip-batch.js';
+import { IpBatch } from '../../firmware/kernel/ip-batch.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(pred: () => boolean, ms = 20_000): Promise<boolean> {

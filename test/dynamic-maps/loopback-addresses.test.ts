@@ -5,6 +5,7 @@ import '../../firmware/cli/commands/index.js';
 import { createConfig } from '../../firmware/config/model.js';
 import { runTranscript } from '../../firmware/cli/transcript.js';
 import { LoopbackAddresses, wantedLoopbackAddresses } from '../../firmware/daemon/loopback-addresses.js';
+import { CommandHostNetwork } from '../../firmware/kernel/host-network.js';
 import { fakeSystem } from '../lib/fake-system.js';
 
 t.test('loopback addresses follow the configuration', async (t) => {
@@ -18,17 +19,17 @@ t.test('loopback addresses follow the configuration', async (t) => {
   t.same(wantedLoopbackAddresses(config), ['192.0.2.1/32', '192.0.2.9/32'], 'global, up loopbacks only, as /32 (a wider prefix on lo would make its subnet local)');
 
   const calls: string[] = [];
-  const lo = new LoopbackAddresses((argv) => { calls.push(argv.join(' ')); return true; });
-  lo.sync(config);
+  const lo = new LoopbackAddresses({ net: new CommandHostNetwork({}, (argv) => { calls.push(argv.join(' ')); return { code: 0, stderr: '' }; }), log: () => {} });
+  await lo.sync(config);
   t.same(calls, ['ip addr replace 192.0.2.1/32 dev lo', 'ip addr replace 192.0.2.9/32 dev lo'], 'added');
   calls.length = 0;
-  lo.sync(config);
+  await lo.sync(config);
   t.same(calls, [], 'nothing to do when nothing changed');
   await cli(['interface Loopback0', ' ip address 192.0.2.2 255.255.255.255', ' no ip address 192.0.2.9 255.255.255.255 secondary', 'interface Loopback2', ' no shutdown']);
-  lo.sync(config);
+  await lo.sync(config);
   t.same(calls.sort(), ['ip addr del 192.0.2.1/32 dev lo', 'ip addr del 192.0.2.9/32 dev lo', 'ip addr replace 192.0.2.2/32 dev lo', 'ip addr replace 203.0.113.1/32 dev lo'], 'changed: old ones removed, new ones added');
   calls.length = 0;
-  lo.clear();
+  await lo.clear();
   t.same(calls.sort(), ['ip addr del 192.0.2.2/32 dev lo', 'ip addr del 203.0.113.1/32 dev lo'], 'clear removes only what it added');
 });
 

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { staticVtis, templateProblem, tunnelDeviceName, tunnelIfId, vtiPolicyKey } from '../../firmware/config/vti.js';
 import { VtiRuntime } from '../../firmware/daemon/vti-runtime.js';
 import { networkOf, VrfTables, VRF_RULE_PRIORITY } from '../../firmware/kernel/vrf-tables.js';
+import { CommandHostNetwork } from '../../firmware/kernel/host-network.js';
 import { childSaToKernel, type ChildSaInstall } from '../../firmware/daemon/dataplane-service.js';
 import { ANY_PORTS, anyAddr } from '../../firmware/ipsec/selector.js';
 import { policySpecToXfrm } from '../../firmware/kernel/xfrm-backend.js';
@@ -162,13 +163,13 @@ t.test('kernel (XFRM) form of a tunnel\'s SA pair: if_id on SAs and policies, ou
 
 t.test('VRF tables: rules and routes per VRF, closed by unreachable, removed when no longer wanted', async (t) => {
   const ran: string[] = [];
-  const vt = new VrfTables({ run: (argv) => { ran.push(argv.join(' ')); return { code: 0, stderr: '' }; }, log: () => {} });
+  const vt = new VrfTables({ net: new CommandHostNetwork({}, (argv) => { ran.push(argv.join(' ')); return { code: 0, stderr: '' }; }), log: () => {} });
   t.equal(networkOf('10.1.0.1/24'), '10.1.0.0/24');
   t.equal(networkOf('172.16.0.1/32'), '172.16.0.1/32');
   const a = vt.tableOf('A');
   t.equal(vt.tableOf('B'), a + 1, 'a table per VRF');
   t.equal(vt.tableOf('A'), a, 'kept for the daemon\'s life');
-  vt.sync([{ vrf: 'A', device: 'lanA', addresses: ['10.1.0.1/24'], up: true }, { vrf: 'A', device: 'Tu1', addresses: ['10.0.1.1/30'], up: false }],
+  await vt.sync([{ vrf: 'A', device: 'lanA', addresses: ['10.1.0.1/24'], up: true }, { vrf: 'A', device: 'Tu1', addresses: ['10.0.1.1/30'], up: false }],
     [{ vrf: 'A', dest: '10.9.0.0/24', device: 'Tu1' }]);
   t.ok(ran.includes(`ip rule add priority ${VRF_RULE_PRIORITY} iif lanA lookup ${a}`), 'iif rule for the LAN');
   t.ok(ran.includes(`ip rule add priority ${VRF_RULE_PRIORITY} iif Tu1 lookup ${a}`), 'and for the tunnel');
@@ -177,12 +178,12 @@ t.test('VRF tables: rules and routes per VRF, closed by unreachable, removed whe
   t.ok(ran.includes(`ip route replace unreachable default metric 4278198272 table ${a}`), 'the table ends in unreachable');
   t.ok(ran.includes(`ip route replace 10.9.0.0/24 dev Tu1 table ${a}`), 'ip route vrf A ... Tunnel1');
   ran.length = 0;
-  vt.sync([{ vrf: 'A', device: 'lanA', addresses: ['10.1.0.1/24'], up: true }], []);
+  await vt.sync([{ vrf: 'A', device: 'lanA', addresses: ['10.1.0.1/24'], up: true }], []);
   t.notOk(ran.some((l) => l.startsWith('ip rule add')), 'rules are not added twice');
   t.ok(ran.includes(`ip rule del priority ${VRF_RULE_PRIORITY} iif Tu1 lookup ${a}`), 'the tunnel left the VRF: its rule goes');
   t.ok(ran.includes(`ip route del 10.9.0.0/24 dev Tu1 table ${a}`), 'and the static route');
   ran.length = 0;
-  vt.close();
+  await vt.close();
   t.ok(ran.includes(`ip rule del priority ${VRF_RULE_PRIORITY} iif lanA lookup ${a}`) && ran.includes(`ip route del unreachable default metric 4278198272 table ${a}`), 'close removes everything');
 });
 
