@@ -6,6 +6,12 @@
 //             its device goes straight to that interface's bundle (outboundVia), no SPD
 //   inbound:  outer IP packet (raw ESP/AH socket) or UDP-4500 payload -> SAD lookup by
 //             (dst, SPI, proto) -> IpsecSa.unprotect -> scope check -> io.deliverInner
+//   nested peers (guide, "IPsec Traffic Nested to Multiple Peers"): an outer packet an SA
+//             built is itself looked up in the SPD (its header is fixed per SA, so the
+//             decision is cached per SA until the SPD changes); when another entry protects
+//             it (traffic to the inner peer through the outer peer), it is protected again
+//             with that entry's SA before it leaves. Inbound, a decrypted packet that is ESP
+//             or AH for one of our own SAs is opened again at once. At most MAX_NESTING deep.
 //
 // Every outcome is counted (pipeline counters, per-SA counters); nothing throws out of the
 // packet path. A protect decision without an SA raises an `acquire` (rate-limited per
@@ -79,6 +85,10 @@ export interface PipelineCounters {
   /** TCP super-packets sealed whole (outboundTcpSuperPacket) and their segments (also in outPackets) */
   outSuperPackets: number;
   outSuperSegments: number;
+  /** outer packets protected again for an outer peer (nested peers) */
+  outNested: number;
+  /** decrypted packets that were ESP/AH for one of our SAs, opened again (nested peers) */
+  inNested: number;
   /** outer packets received */
   inPackets: number;
   inBadPacket: number;
@@ -99,7 +109,7 @@ export interface PipelineCounters {
 
 export function newPipelineCounters(): PipelineCounters {
   return {
-    outPackets: 0, outProtected: 0, outIntercepted: 0, outSuperPackets: 0, outSuperSegments: 0, outNoSa: 0, outBypass: 0, outPolicyDrop: 0, outBadPacket: 0, outProtectErrors: 0, outSendErrors: 0,
+    outPackets: 0, outProtected: 0, outIntercepted: 0, outSuperPackets: 0, outSuperSegments: 0, outNested: 0, inNested: 0, outNoSa: 0, outBypass: 0, outPolicyDrop: 0, outBadPacket: 0, outProtectErrors: 0, outSendErrors: 0,
     inPackets: 0, inBadPacket: 0, inNoSa: 0, inUnprotectErrors: 0, inPolicyFail: 0, inDelivered: 0, inDeliverErrors: 0, inInformational: 0,
     acquires: 0, inTrains: 0, inTrainSegments: 0,
   };
@@ -116,6 +126,18 @@ export interface PipelineOptions {
 /** An unfragmented IPv4 TCP or UDP packet without IP options (its flow is bytes 12-23). */
 function plainIpv4Flow(p: Uint8Array): boolean {
   return p.length >= 24 && p[0] === 0x45 && ((p[6]! & 0x3f) | p[7]!) === 0 && (p[9] === 6 || p[9] === 17);
+}
+
+/** Protection layers around one packet at most (nested peers); a deeper loop is dropped. */
+export const MAX_NESTING = 3;
+
+/** Where an SA's outer packets go next: straight out, or into another entry's bundle (nested peers). */
+interface NestDecision {
+  /** the SPD generation it was computed for */
+  epoch: number;
+  /** undefined: sent as built */
+  decision: ProtectDecision<MapEntryData> | undefined;
+  iface: string;
 }
 
 const trainParams = new Uint32Array(12);
@@ -142,6 +164,13 @@ export class Pipeline {
   private scopeSa: SecurityAssociation<IpsecSa> | undefined;
   private udp500Intercept: ((inner: Uint8Array, k: PacketKey) => boolean) | undefined;
   private readonly scopeFlow = new Float64Array(4);
+  /** nested peers: each SA's outer-packet decision, valid while `epoch` is the SPDs' generation */
+  private readonly nest = new WeakMap<SecurityAssociation<IpsecSa>, NestDecision>();
+  private epoch = 0;
+  private readonly nestKey: PacketKey = { family: 4, src: new Uint32Array(1), dst: new Uint32Array(1), proto: 0, srcPort: 0, dstPort: 0 };
+  /** current protection depth (outbound) and decryption depth (inbound) */
+  private outDepth = 0;
+  private inDepth = 0;
 
   constructor(opts: PipelineOptions) {
     this.sad = opts.sad;
@@ -153,6 +182,7 @@ export class Pipeline {
   setInterfaces(list: readonly PipelineInterface[]): void {
     this.interfaces = list;
     this.lastAcquire.clear();
+    this.epoch++;
   }
 
   get spds(): readonly PipelineInterface[] {
@@ -252,8 +282,9 @@ export class Pipeline {
   private sealSuperPacket(sa: SecurityAssociation<IpsecSa> | undefined, frame: Uint8Array, mss: number): boolean {
     const io = this.io;
     // a frame whose outer DF must be clear (copied from an inner packet without DF) goes
-    // per segment, so sendOuter sends it as IpsecSa built it
-    if (!sa || !sa.transform.outerDontFragment(frame)) return false;
+    // per segment, so sendOuter sends it as IpsecSa built it; so does one whose outer
+    // packets another entry protects again (nested peers)
+    if (!sa || !sa.transform.outerDontFragment(frame) || this.nestFor(sa, undefined)) return false;
     // a 64 KB frame in 1400-byte segments needs ~68 KB; one with a tiny MSS may not fit,
     // and the seal declines it (nothing consumed): it goes per segment
     const out = io.espTrainBuffer!(sa, TRAIN_LEND_BYTES);
@@ -291,12 +322,61 @@ export class Pipeline {
       this.sad.recordError(sa, r.code);
       return;
     }
+    const nest = this.nestFor(sa, r.packet);
+    if (nest) { this.protectAgain(sa, nest, r.packet); return; }
     if (!this.io.sendOuter(r.packet, sa)) {
       c.outSendErrors++;
       this.sad.recordError(sa, 'send');
       return;
     }
     c.outProtected++;
+  }
+
+  /**
+   * Nested peers: the entry that protects this SA's outer packets (`outer`: one of them, to
+   * look it up the first time; undefined: the cached answer only), or undefined when they
+   * leave as built. The outer header is the same for every packet of an SA, so the SPD is
+   * searched once per SA and SPD generation.
+   */
+  private nestFor(sa: SecurityAssociation<IpsecSa>, outer: Uint8Array | undefined): NestDecision | undefined {
+    const have = this.nest.get(sa);
+    if (have && have.epoch === this.epoch) return have.decision ? have : undefined;
+    if (!outer) return undefined;
+    const k = packetKeyFromIp(outer, this.nestKey);
+    let found: NestDecision = { epoch: this.epoch, decision: undefined, iface: '' };
+    if (k) {
+      for (const itf of this.interfaces) {
+        const d = itf.spd.outbound(k);
+        if (d.action === 'bypass') continue;
+        if (d.action === 'protect') found = { epoch: this.epoch, decision: d, iface: itf.name };
+        break;
+      }
+    }
+    this.nest.set(sa, found);
+    return found.decision ? found : undefined;
+  }
+
+  /** An outer packet of `sa` that another entry protects (nested peers): that entry's SA protects it again. */
+  private protectAgain(sa: SecurityAssociation<IpsecSa>, nest: NestDecision, outer: Uint8Array): void {
+    const c = this.counters;
+    const d = nest.decision!;
+    const next = this.sad.outbound(d.policyKey)?.sas[0];
+    if (!next) {
+      // the outer peer's SA is not up yet: the packet is dropped, IKE with the outer peer starts
+      c.outNoSa++;
+      const k = packetKeyFromIp(outer, this.nestKey);
+      if (k && (d.initiate || d.entry.discover)) this.acquire(nest.iface, d, k);
+      return;
+    }
+    if (next === sa || this.outDepth >= MAX_NESTING - 1) { c.outPolicyDrop++; return; }
+    c.outNested++;
+    this.outDepth++;
+    try {
+      // the outer packet may live in the SA's reused output buffer: the next SA gets its own copy
+      this.protectWith(next, outer.slice());
+    } finally {
+      this.outDepth--;
+    }
   }
 
   /** A packet protectWith() counted as sent was refused by the kernel at a later flush. */
@@ -427,6 +507,25 @@ export class Pipeline {
     this.scopeFlow[3] = p[9]!;
   }
 
+  /**
+   * A decrypted IPv4 packet (no options) carrying ESP, AH or ESP in UDP (port 4500) to an SA
+   * of ours (nested peers), within the depth bound.
+   */
+  private innerIsOurs(p: Uint8Array): boolean {
+    if (this.inDepth >= MAX_NESTING - 1 || p.length < 28 || p[0] !== 0x45) return false;
+    const proto = p[9];
+    let off: number;
+    if (proto === IPPROTO_ESP) off = 20;
+    else if (proto === IPPROTO_AH) off = 24;
+    else if (proto === IPPROTO_UDP && ((p[22]! << 8) | p[23]!) === 4500) off = 28;
+    else return false;
+    if (p.length < off + 4) return false;
+    const spi = readU32(p, off);
+    if (spi === 0) return false; // IKE on 4500 (non-ESP marker)
+    this.dstWords4[0] = readU32(p, 16);
+    return this.sad.lookupInbound(spi, proto === IPPROTO_AH ? IPPROTO_AH : IPPROTO_ESP, this.dstWords4) !== undefined;
+  }
+
   /** `seqBuf`/`seqOff`: where the packet's sequence number is, read only for the error hook. */
   private finishInbound(sa: SecurityAssociation<IpsecSa>, r: ReturnType<IpsecSa['unprotect']>, checksumsOk: boolean, seqBuf: Uint8Array, seqOff: number): void {
     const c = this.counters;
@@ -449,6 +548,13 @@ export class Pipeline {
       this.rememberInScope(sa, inner);
     }
     if (!this.sad.recordDecaps(sa, inner.length)) { c.inUnprotectErrors++; return; }
+    if (this.innerIsOurs(inner)) {
+      // nested peers: the outer peer's SA carried ESP/AH for one of ours (from the inner peer)
+      c.inNested++;
+      this.inDepth++;
+      try { this.inbound(inner.slice()); } finally { this.inDepth--; }
+      return;
+    }
     if (this.io.deliverInner(inner, checksumsOk, sa)) c.inDelivered++;
     else c.inDeliverErrors++;
   }

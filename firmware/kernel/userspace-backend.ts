@@ -17,8 +17,9 @@
 //
 // Policy install = Linux policy routing, in a priority band this backend owns
 // (RULE_BASE .. RULE_BASE + 9999), rebuilt on every policy change:
-//   - RULE_BASE + 0..3: ESP, AH and UDP 500/4500 always use the main table (the tunnel's
-//     own packets never loop into the TUN, whatever the ACLs say);
+//   - RULE_BASE + 0..3: the box's own ESP, AH and UDP 500/4500 (`iif lo`) always use the
+//     main table (the tunnel's own packets never loop into the TUN, whatever the ACLs say);
+//     forwarded ones go through the bands below like any traffic (nested peers);
 //   - inbound band (iif OUTSIDE, mirrored ACEs, search order): a permit becomes `prohibit`
 //     (clear traffic that should have been protected is dropped), a deny `lookup main`;
 //   - outbound band (forward ACEs, search order): a permit becomes `lookup TABLE` whose
@@ -107,11 +108,15 @@ export function buildPolicyRules(policies: readonly InterfacePolicy[], table = D
   // TED probes in transit to a protected network come first: they are UDP 500 like IKE
   const rules: PolicyRule[] = policies.flatMap((p) => (p.tedIntercepts ?? []).filter((n) => n.family === 4)
     .map((n) => ({ iif: p.device, ipproto: 17, dport: { lo: 500, hi: 500 }, to: prefixText(n), action: tun })));
+  // the box's own ESP, AH and IKE (`iif lo`: sent by this host) never loop into the TUN; the
+  // data plane protects its own outer packets again itself when a crypto map says so (nested
+  // peers, pipeline.ts). Forwarded ones are steered like any traffic: a box between two peers
+  // protects their ESP when its crypto map covers it (the guide's outer peer).
   rules.push(
-    { ipproto: 50, action: main },
-    { ipproto: 51, action: main },
-    { ipproto: 17, sport: { lo: 500, hi: 500 }, action: main },
-    { ipproto: 17, sport: { lo: 4500, hi: 4500 }, action: main },
+    { iif: 'lo', ipproto: 50, action: main },
+    { iif: 'lo', ipproto: 51, action: main },
+    { iif: 'lo', ipproto: 17, sport: { lo: 500, hi: 500 }, action: main },
+    { iif: 'lo', ipproto: 17, sport: { lo: 4500, hi: 4500 }, action: main },
   );
   for (const p of policies) {
     for (const ace of p.aces) {
