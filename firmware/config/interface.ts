@@ -30,6 +30,8 @@ export interface TunnelConfig {
   destination?: string;
   mode?: TunnelMode;
   protection?: { profile: string; shared: boolean };
+  /** `tunnel vrf V`: the front-door VRF whose table carries the tunnel's outer packets (IKE, ESP). */
+  vrf?: string;
   /** `no tunnel protection ipsec initiate`: a Virtual-Access clone only answers (IOS prints it). */
   noInitiate?: boolean;
 }
@@ -183,6 +185,7 @@ export function renderInterface(i: InterfaceConfig): string[] {
     if (t.source) l.push(` tunnel source ${t.source}`);
     if (t.destination) l.push(` tunnel destination ${t.destination}`);
     if (t.mode && t.mode !== 'gre ip') l.push(` tunnel mode ${formatTunnelMode(t.mode)}`);
+    if (t.vrf) l.push(` tunnel vrf ${t.vrf}`);
     if (t.protection) l.push(` tunnel protection ipsec profile ${t.protection.profile}${t.protection.shared ? ' shared' : ''}`);
     if (t.noInitiate) l.push(' no tunnel protection ipsec initiate');
   }

@@ -28,6 +28,12 @@ export interface StaticVti {
   ipMtu?: number;
   tcpAdjustMss?: number;
   vrf?: string;
+  /**
+   * The front-door VRF carrying its IKE and ESP: `tunnel vrf V` on a static VTI (as on IOS, the
+   * tunnel source's VRF does not count); for a Virtual-Access, the VRF of the port owning the
+   * address its template borrows (where its peer arrived).
+   */
+  frontDoorVrf?: string;
   /** Why it cannot carry traffic (missing piece), undefined when complete. */
   problem?: string;
   /** Changes when anything it is built from changes. */
@@ -105,14 +111,35 @@ export function staticVti(cfg: Config, i: InterfaceConfig): StaticVti {
   if (i.ipMtu !== undefined) v.ipMtu = i.ipMtu;
   if (i.tcpAdjustMss !== undefined) v.tcpAdjustMss = i.tcpAdjustMss;
   if (i.vrf !== undefined) v.vrf = i.vrf;
+  if (t.vrf !== undefined) v.frontDoorVrf = t.vrf;
   if (t.source === undefined) v.problem = 'no tunnel source';
   else if (local === undefined) v.problem = `tunnel source ${t.source} has no IP address`;
   else if (t.destination === undefined) v.problem = 'no tunnel destination';
   else if (!t.protection) v.problem = 'no tunnel protection';
   else if (!policy) v.problem = `IPsec profile ${t.protection.profile} does not exist`;
   else if (policy.transformSets.length === 0) v.problem = `IPsec profile ${t.protection.profile} has no transform set`;
-  v.signature = JSON.stringify([v.local, v.peer, v.profileName, policy?.revision, policy?.ikev2Profile, policy?.isakmpProfile, v.problem]);
+  v.signature = JSON.stringify([v.local, v.peer, v.profileName, policy?.revision, policy?.ikev2Profile, policy?.isakmpProfile, v.problem, v.frontDoorVrf]);
   return v;
+}
+
+/** The VRF of the interface that owns `address` (not one borrowing it with `ip unnumbered`). */
+export function vrfOwningAddress(cfg: Config, address: string): string | undefined {
+  for (const i of Object.values(cfg.interfaces?.items ?? {})) {
+    if (i.ipAddress?.address === address || i.secondary?.some((a) => a.address === address)) return i.vrf;
+  }
+  return undefined;
+}
+
+
+/**
+ * IKEv2 `match fvrf`: why a profile cannot serve peers arriving in front-door VRF `fvrf`
+ * (undefined: global). As on IOS, a profile without `match fvrf` serves the global table only,
+ * `match fvrf any` every VRF.
+ */
+export function ikev2FvrfProblem(profile: { name: string; matchFvrf?: string }, fvrf: string | undefined): string | undefined {
+  const want = profile.matchFvrf;
+  if (want === 'any' || want === fvrf) return undefined;
+  return `ikev2 profile ${profile.name} matches fvrf ${want ?? 'global'}, but its peers arrive in ${fvrf !== undefined ? `vrf ${fvrf}` : 'the global table'}`;
 }
 
 /** Every static VTI of the configuration, in name order. */
@@ -130,6 +157,8 @@ export interface VirtualTemplate {
   policy: ResolvedIpsecPolicy;
   /** Address the Virtual-Access interfaces borrow (`ip unnumbered X`) and IKE answers on. */
   local?: string;
+  /** The VRF of the port owning `local`: where its peers arrive (front-door VRF). */
+  frontDoorVrf?: string;
   addresses: string[];
 }
 
@@ -147,6 +176,8 @@ export function virtualTemplate(cfg: Config, n: number): VirtualTemplate | strin
   const out: VirtualTemplate = { name, config: i, profileName: prot.profile, policy, addresses: tunnelAddresses(cfg, i) };
   const local = i.unnumbered ? tunnelSourceAddress(cfg, i.unnumbered) : i.ipAddress?.address;
   if (local !== undefined) out.local = local;
+  const fvrf = local !== undefined ? vrfOwningAddress(cfg, local) : undefined;
+  if (fvrf !== undefined) out.frontDoorVrf = fvrf;
   return out;
 }
 

@@ -493,7 +493,7 @@ export class DataplaneService implements DaemonService {
       portMap: Object.fromEntries(this.network.wiredPorts()), tunnels: this.tunnels.list,
       tunnelDeviceIfUp: (name) => this.backend?.tunnels?.deviceIfUp(name),
     });
-    void this.vrfTables.sync(inputs.members, inputs.routes);
+    void this.vrfTables.sync(inputs.members, inputs.routes, inputs.frontDoor);
   }
 
   /** ESP in UDP (RFC 3948) arrives on the shared port-4500 bind of each local address. */
@@ -669,12 +669,16 @@ export class DataplaneService implements DaemonService {
     if (typeof t === 'string') return t;
     const va = this.tunnels.createVirtualAccess(t, local, peer, routes, this.now(), vrf);
     if (typeof va === 'string') return va;
+    // a peer answered in a front-door VRF: the box's ESP to it goes by that VRF's table
+    if (va.frontDoorVrf !== undefined) this.syncVrfs();
     return { name: va.name, policyKey: va.policyKey, mapName: tunnelMapTag(va.name) };
   }
 
   /** The session of a Virtual-Access interface ended: it and its routes go. */
   releaseVirtualAccess(name: string): void {
+    const fvrf = this.tunnels.get(name)?.frontDoorVrf;
     this.tunnels.removeVirtualAccess(name);
+    if (fvrf !== undefined) this.syncVrfs();
   }
 
   /** Deletes an SA by SAD id (an outbound SA takes its bundle with it). */

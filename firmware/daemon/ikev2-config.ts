@@ -16,7 +16,7 @@ import type {
 import { aclEntryFromConfig } from '../ipsec/acl-classifier.js';
 import { addrSetBounds, ANY_PORTS, anyAddr, formatIpValue, parseIp, selectorKey, type TrafficSelector } from '../ipsec/selector.js';
 import { aceToSelector } from '../ipsec/spd.js';
-import { activeStaticVtis, tunnelMapTag, virtualTemplate, type StaticVti } from '../config/vti.js';
+import { activeStaticVtis, ikev2FvrfProblem, tunnelMapTag, virtualTemplate, type StaticVti } from '../config/vti.js';
 import { reverseRouteSpecOf } from './reverse-route.js';
 import type { ReverseRouteSpec } from './temporary-entries.js';
 
@@ -52,6 +52,9 @@ export interface ConnectionMeta {
   vtemplate?: number;
   /** Its IKEv2 profile's `ivrf` (single template model): the Virtual-Access's VRF. */
   ivrf?: string;
+  /** `show crypto ikev2 sa` / `show crypto session detail`: front-door and inside VRFs (undefined: global) */
+  showFvrf?: string;
+  showIvrf?: string;
   /** A dynamic map template entry: its Child SAs go under a temporary crypto map entry. */
   dynamic?: { dynamicMapName: string; dynamicSeq: number; transformSets: string[]; pfsGroup?: string; reverseRoute?: ReverseRouteSpec };
 }
@@ -249,6 +252,8 @@ export function mapStaticVti(cfg: Config, v: StaticVti, problems: string[]): { c
   const profile = cfg.ikev2Profiles?.[pol.ikev2Profile];
   if (!profile) { problems.push(`${where}: ikev2 profile ${pol.ikev2Profile} does not exist`); return undefined; }
   if (!profile.keyringLocal) problems.push(`${where}: ikev2 profile ${profile.name} has no keyring local (authentication will fail)`);
+  const fvrfProblem = ikev2FvrfProblem(profile, v.frontDoorVrf);
+  if (fvrfProblem) { problems.push(`${where}: ${fvrfProblem}`); return undefined; }
   const childProposals: ChildProposalConfig[] = [];
   for (const set of pol.transformSets) {
     const p = childProposalFromSet(set);
@@ -269,6 +274,7 @@ export function mapStaticVti(cfg: Config, v: StaticVti, problems: string[]): { c
     name, baseName: name, peerIndex: 0, peerCount: 1, iface: v.name, mapName: tunnelMapTag(v.name), seq: 0, aceIndex: 0, aclName: '',
     policyKey: v.policyKey, scope: ANY_SCOPE, aceText: aceText(ANY_SCOPE), profile: profile.name, peer: v.peer, localAddress: v.local,
     replayWindow: pol.replayDisabled ? 0 : pol.replayWindow, lifetimeSec: pol.lifetimeSec, mode: 'tunnel', vti: v.name,
+    ...(v.frontDoorVrf !== undefined ? { showFvrf: v.frontDoorVrf } : {}), ...(v.vrf !== undefined ? { showIvrf: v.vrf } : {}),
   };
   if (pol.lifetimeKb !== 'disable') meta.lifetimeKb = pol.lifetimeKb;
   return { conn, meta };
@@ -285,6 +291,8 @@ export function mapVirtualTemplate(cfg: Config, profile: Ikev2Profile, problems:
   const where = `ikev2 profile ${profile.name}`;
   const t = virtualTemplate(cfg, n);
   if (typeof t === 'string') { problems.push(`${where}: ${t}`); return undefined; }
+  const fvrfProblem = ikev2FvrfProblem(profile, t.frontDoorVrf);
+  if (fvrfProblem) { problems.push(`${where}: ${fvrfProblem}`); return undefined; }
   const childProposals = t.policy.transformSets.map(childProposalFromSet).filter((p): p is ChildProposalConfig => p !== undefined);
   if (childProposals.length === 0) { problems.push(`${where}: ${t.name}: no transform set IKEv2 can offer`); return undefined; }
   const name = `vt:${profile.name}`;
@@ -301,6 +309,8 @@ export function mapVirtualTemplate(cfg: Config, profile: Ikev2Profile, problems:
     policyKey: name, scope: ANY_SCOPE, aceText: aceText(ANY_SCOPE), profile: profile.name, peer: '0.0.0.0', localAddress: t.local ?? '',
     replayWindow: t.policy.replayDisabled ? 0 : t.policy.replayWindow, lifetimeSec: t.policy.lifetimeSec, mode: 'tunnel', vtemplate: n,
     ...(profile.ivrf !== undefined ? { ivrf: profile.ivrf } : {}),
+    ...(t.frontDoorVrf !== undefined ? { showFvrf: t.frontDoorVrf } : {}),
+    ...((profile.ivrf ?? t.config.vrf) !== undefined ? { showIvrf: (profile.ivrf ?? t.config.vrf)! } : {}),
   };
   if (t.policy.lifetimeKb !== 'disable') meta.lifetimeKb = t.policy.lifetimeKb;
   return { conn, meta };

@@ -28,9 +28,10 @@ export function ikev2SaRows(list: readonly IkeSaInfo[], mapped: MappedIkev2Confi
   return list.map((s) => {
     const [encr, keySize] = ENCR_IOS[s.encryption ?? ''] ?? [s.encryption ?? 'unknown', 0];
     const dpd = mapped.config.connections.find((c) => c.name === s.connection)?.dpd;
+    const meta = mapped.meta.get(s.connection);
     const row: Ikev2SaShow = {
       tunnelId: s.ikeSaId, local: s.localAddress, localPort: s.localPort, remote: s.remoteAddress, remotePort: s.remotePort,
-      fvrf: 'none', ivrf: 'none', status: s.state === 'established' ? 'READY' : s.state === 'connecting' ? 'IN-NEG' : 'DELETE',
+      fvrf: meta?.showFvrf ?? 'none', ivrf: meta?.showIvrf ?? 'none', status: s.state === 'established' ? 'READY' : s.state === 'connecting' ? 'IN-NEG' : 'DELETE',
       encr, keySize, prf: hashName(s.prf), hash: hashName(s.integrity), dhGroup: s.dhGroup ?? 0,
       authSign: 'PSK', authVerify: 'PSK', lifetimeSec: s.lifetimeSec,
       activeSec: Math.max(0, Math.floor((now - (s.establishedAtMs ?? s.createdAtMs)) / 1000)),
@@ -57,6 +58,7 @@ export function ikev2Sessions(list: readonly IkeSaInfo[], mapped: MappedIkev2Con
     const sess = table.session(`${s.remoteAddress}|${s.remotePort}`, () => ({
       interface: virtualAccessOf(s.ikeSaId) ?? meta?.iface ?? '', peer: s.remoteAddress, peerPort: s.remotePort, ikeSas: [], flows: [],
       ...(meta ? { profile: meta.profile } : {}), ...(s.remoteId ? { peerId: s.remoteId } : {}),
+      ...(meta?.showFvrf !== undefined ? { fvrf: meta.showFvrf } : {}), ...(meta?.showIvrf !== undefined ? { ivrf: meta.showIvrf } : {}),
     }));
     const [encr, bits] = ENCR_IOS[s.encryption ?? ''] ?? [s.encryption ?? '', 0];
     const left = s.establishedAtMs !== undefined ? Math.max(0, Math.floor(s.lifetimeSec - (now - s.establishedAtMs) / 1000)) : undefined;

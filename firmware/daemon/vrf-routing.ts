@@ -6,12 +6,15 @@
 import type { Config } from '../config/model.js';
 import { maskLength } from '../config/routing.js';
 import type { StaticVti } from '../config/vti.js';
-import type { VrfMember, VrfRoute } from '../kernel/vrf-tables.js';
+import type { FrontDoorPeer, VrfMember, VrfRoute } from '../kernel/vrf-tables.js';
 
 export interface VrfInputs {
   members: VrfMember[];
   routes: VrfRoute[];
+  /** tunnel peers reached through a front-door VRF */
+  frontDoor: FrontDoorPeer[];
 }
+
 
 export function vrfInputs(cfg: Config, o: {
   /** IOS port name -> Linux device */
@@ -26,11 +29,15 @@ export function vrfInputs(cfg: Config, o: {
     if (!i?.vrf) continue;
     const addresses = [i.ipAddress, ...(i.secondary ?? [])].filter((a): a is NonNullable<typeof a> => a !== undefined)
       .map((a) => `${a.address}/${maskLength(a.mask) ?? 32}`);
-    members.push({ vrf: i.vrf, device, addresses, up: !i.shutdown });
+    members.push({ vrf: i.vrf, device, addresses, up: !i.shutdown, sourcesFromVrf: true });
   }
   for (const v of o.tunnels) {
     if (!v.vrf) continue;
     members.push({ vrf: v.vrf, device: v.device, addresses: v.addresses, up: o.tunnelDeviceIfUp(v.name) !== undefined });
+  }
+  const frontDoor: FrontDoorPeer[] = [];
+  for (const v of o.tunnels) {
+    if (v.frontDoorVrf !== undefined && v.peer !== undefined) frontDoor.push({ vrf: v.frontDoorVrf, peer: v.peer });
   }
   const routes: VrfRoute[] = [];
   for (const r of cfg.routing?.routes ?? []) {
@@ -45,5 +52,5 @@ export function vrfInputs(cfg: Config, o: {
     if (r.distance !== undefined) route.metric = r.distance;
     routes.push(route);
   }
-  return { members, routes };
+  return { members, routes, frontDoor };
 }

@@ -51,6 +51,7 @@ function staticTeardownReason(was: StaticVti, now: StaticVti | undefined): strin
   if (now.problem !== undefined) return now.problem;
   if (now.local !== was.local || now.peer !== was.peer) return `tunnel endpoints changed (${was.local} -> ${was.peer} is now ${now.local} -> ${now.peer})`;
   if (now.profileName !== was.profileName) return `tunnel protection changed to IPsec profile ${now.profileName}`;
+  if (now.frontDoorVrf !== was.frontDoorVrf) return `tunnel vrf changed to ${now.frontDoorVrf ?? 'global'}`;
   return undefined;
 }
 
@@ -144,6 +145,7 @@ export class VtiRuntime {
     };
     if (t.config.ipMtu !== undefined) va.ipMtu = t.config.ipMtu;
     if (t.config.tcpAdjustMss !== undefined) va.tcpAdjustMss = t.config.tcpAdjustMss;
+    if (t.frontDoorVrf !== undefined) va.frontDoorVrf = t.frontDoorVrf;
     const inVrf = vrf ?? t.config.vrf;
     if (inVrf !== undefined) {
       va.vrf = inVrf;

@@ -7,7 +7,12 @@
 //     are added `noprefixroute`), as do the VRF's static routes;
 //   - an `unreachable default` closes each table, so a lookup never falls through to main:
 //     traffic of one VRF never leaves by another's (or the global) routes.
-// The tunnel's own IKE/ESP stays global (front-door VRF = global), as on IOS without `fvrf`.
+// Front-door VRFs (the outside port in a VRF, `tunnel vrf V`): the box's own packets use the
+// VRF's table through
+//   - `from A lookup TABLE` for each address of a port in the VRF (IKE, ESP in UDP: sockets
+//     bound to the address);
+//   - `iif lo to PEER lookup TABLE` for each tunnel peer reached through the VRF (raw ESP: the
+//     data plane's raw socket is not bound, so the kernel sees no source address to match).
 
 import { networkOf, routeArgv, ruleArgv, type HostNetwork, type RouteSpec, type RuleSpec } from './host-network.js';
 
@@ -26,6 +31,14 @@ export interface VrfMember {
   addresses: readonly string[];
   /** device up: its connected routes can be installed (the kernel drops them while down) */
   up: boolean;
+  /** a port that owns its addresses: the box's packets from them use the VRF's table */
+  sourcesFromVrf?: boolean;
+}
+
+/** A tunnel peer reached through a front-door VRF: the box's packets to it use the VRF's table. */
+export interface FrontDoorPeer {
+  vrf: string;
+  peer: string;
 }
 
 /** `ip route vrf V P M {IF | NH}`: destination `P/len`, by device and/or next hop. */
@@ -53,7 +66,7 @@ export class VrfTables {
   }
 
   /** Brings rules and routes to what `members` and `routes` need (idempotent; errors are logged). */
-  async sync(members: readonly VrfMember[], routes: readonly VrfRoute[]): Promise<void> {
+  async sync(members: readonly VrfMember[], routes: readonly VrfRoute[], frontDoor: readonly FrontDoorPeer[] = []): Promise<void> {
     const wantRules = new Map<string, RuleSpec>();
     const wantRoutes = new Map<string, RouteSpec>();
     const add = (r: RouteSpec) => wantRoutes.set(routeArgv(r).join(' '), r);
@@ -63,8 +76,19 @@ export class VrfTables {
       vrfs.add(m.vrf);
       const rule: RuleSpec = { priority: VRF_RULE_PRIORITY, iif: m.device, action: { table } };
       wantRules.set(ruleArgv(rule).join(' '), rule);
+      if (m.sourcesFromVrf) {
+        for (const a of m.addresses) {
+          const from: RuleSpec = { priority: VRF_RULE_PRIORITY, from: `${a.split('/')[0]!}/32`, action: { table } };
+          wantRules.set(ruleArgv(from).join(' '), from);
+        }
+      }
       if (!m.up) continue;
       for (const a of m.addresses) add({ dest: networkOf(a), device: m.device, proto: 'kernel', scope: 'link', src: a.split('/')[0]!, table });
+    }
+    for (const f of frontDoor) {
+      vrfs.add(f.vrf);
+      const rule: RuleSpec = { priority: VRF_RULE_PRIORITY, iif: 'lo', to: `${f.peer}/32`, action: { table: this.tableOf(f.vrf) } };
+      wantRules.set(ruleArgv(rule).join(' '), rule);
     }
     for (const r of routes) {
       if (!r.device && !r.via) continue;

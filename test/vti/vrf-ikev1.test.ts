@@ -66,7 +66,7 @@ function spokeConfig(n: number): string[] {
 }
 
 const only = process.env.VRF_IKEV1_CASE;
-for (const fvrf of [undefined] as (string | undefined)[]) {
+for (const fvrf of [undefined, 'INET'] as (string | undefined)[]) {
   const name = fvrf ?? 'global';
   if (only !== undefined && only !== name) continue;
   const title = fvrf === undefined

@@ -3,8 +3,9 @@
 // mapping of a VTI (one any/any connection that takes only its own selectors).
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { staticVtis, templateProblem, tunnelDeviceName, tunnelIfId, vtiPolicyKey } from '../../firmware/config/vti.js';
+import { ikev2FvrfProblem, staticVtis, templateProblem, virtualTemplate, vrfOwningAddress, tunnelDeviceName, tunnelIfId, vtiPolicyKey } from '../../firmware/config/vti.js';
 import { VtiRuntime } from '../../firmware/daemon/vti-runtime.js';
+import { renderInterface } from '../../firmware/config/interface.js';
 import { networkOf, VrfTables, VRF_RULE_PRIORITY } from '../../firmware/kernel/vrf-tables.js';
 import { CommandHostNetwork } from '../../firmware/kernel/host-network.js';
 import { childSaToKernel, type ChildSaInstall } from '../../firmware/daemon/dataplane-service.js';
@@ -185,6 +186,47 @@ t.test('VRF tables: rules and routes per VRF, closed by unreachable, removed whe
   ran.length = 0;
   await vt.close();
   t.ok(ran.includes(`ip rule del priority ${VRF_RULE_PRIORITY} iif lanA lookup ${a}`) && ran.includes(`ip route del unreachable default metric 4278198272 table ${a}`), 'close removes everything');
+});
+
+t.test('front-door VRF: the box\'s own packets from a VRF port\'s address and to its tunnel peers use the VRF\'s table', async (t) => {
+  const ran: string[] = [];
+  const vt = new VrfTables({ net: new CommandHostNetwork({}, (argv) => { ran.push(argv.join(' ')); return { code: 0, stderr: '' }; }), log: () => {} });
+  const inet = vt.tableOf('INET');
+  const wan = { vrf: 'INET', device: 'wan0', addresses: ['172.16.0.1/24'], up: true, sourcesFromVrf: true };
+  await vt.sync([wan, { vrf: 'A', device: 'Vi1', addresses: ['172.16.0.1/32'], up: true }], [{ vrf: 'INET', dest: '0.0.0.0/0', via: '172.16.0.254' }], [{ vrf: 'INET', peer: '172.16.1.1' }]);
+  t.ok(ran.includes(`ip rule add priority ${VRF_RULE_PRIORITY} from 172.16.0.1/32 lookup ${inet}`), 'IKE and ESP in UDP from the port\'s address: the VRF\'s table');
+  t.equal(ran.filter((l) => l.includes('from 172.16.0.1/32')).length, 1, 'not for an interface borrowing the address');
+  t.ok(ran.includes(`ip rule add priority ${VRF_RULE_PRIORITY} iif lo to 172.16.1.1/32 lookup ${inet}`), 'raw ESP to the peer: the VRF\'s table');
+  t.ok(ran.includes(`ip route replace 0.0.0.0/0 via 172.16.0.254 table ${inet}`), 'ip route vrf INET 0.0.0.0 0.0.0.0 ...');
+  ran.length = 0;
+  await vt.sync([wan], [{ vrf: 'INET', dest: '0.0.0.0/0', via: '172.16.0.254' }], []);
+  t.ok(ran.includes(`ip rule del priority ${VRF_RULE_PRIORITY} iif lo to 172.16.1.1/32 lookup ${inet}`), 'the session ended: the peer\'s rule goes');
+  t.notOk(ran.some((l) => l.includes('from 172.16.0.1/32')), 'the port\'s rule stays');
+});
+
+t.test('front-door VRF of a tunnel: tunnel vrf; of a Virtual-Access: the VRF of the port owning the template\'s address', async (t) => {
+  const { cfg } = await configure([
+    'ip vrf INET', ' rd 1:1', 'exit',
+    'interface FastEthernet0/1', ' ip vrf forwarding INET', ' ip address 192.0.2.1 255.255.255.0', 'exit',
+    'crypto ipsec transform-set T1 esp-aes 256 esp-sha-hmac', 'exit', 'crypto ipsec profile P1', ' set transform-set T1', 'exit',
+    'interface Virtual-Template1 type tunnel', ' ip unnumbered FastEthernet0/1', ' tunnel mode ipsec ipv4', ' tunnel protection ipsec profile P1', 'exit',
+    'interface Tunnel5', ' tunnel source FastEthernet0/0', ' tunnel destination 172.16.0.9', ' tunnel vrf INET', ' tunnel mode ipsec ipv4', 'exit',
+  ]);
+  t.equal(vrfOwningAddress(cfg, '192.0.2.1'), 'INET', 'the port owns its address');
+  t.equal(vrfOwningAddress(cfg, '172.16.0.1'), undefined, 'a global port');
+  const vt = virtualTemplate(cfg, 1);
+  t.equal(typeof vt === 'string' ? vt : vt.frontDoorVrf, 'INET', 'a template borrowing the INET port\'s address: its Virtual-Access interfaces\' peers arrive in INET');
+  const tu5 = staticVtis(cfg).find((v) => v.name === 'Tunnel5')!;
+  t.equal(tu5.frontDoorVrf, 'INET', 'tunnel vrf INET (the source is global)');
+  t.equal(ikev2FvrfProblem({ name: 'P' }, 'INET'), 'ikev2 profile P matches fvrf global, but its peers arrive in vrf INET', 'IKEv2 profile without match fvrf: global only');
+  t.equal(ikev2FvrfProblem({ name: 'P', matchFvrf: 'INET' }, 'INET'), undefined, 'match fvrf INET');
+  t.equal(ikev2FvrfProblem({ name: 'P', matchFvrf: 'any' }, undefined), undefined, 'match fvrf any');
+  t.equal(ikev2FvrfProblem({ name: 'P', matchFvrf: 'INET' }, undefined), 'ikev2 profile P matches fvrf INET, but its peers arrive in the global table');
+  t.match(renderInterface(cfg.interfaces.items['Tunnel5']!).join('\n'), / tunnel mode ipsec ipv4\n tunnel vrf INET/, 'running-config: tunnel vrf after tunnel mode');
+  const noVrf = await configure(['interface Tunnel5', ' no tunnel vrf', 'exit'], structuredClone(cfg));
+  t.equal(staticVtis(noVrf.cfg).find((v) => v.name === 'Tunnel5')!.frontDoorVrf, undefined, 'no tunnel vrf');
+  const bad = await configure(['interface Tunnel6', ' tunnel vrf NOPE', 'exit'], structuredClone(cfg));
+  t.match(bad.text, /% VRF NOPE not configured/, 'an unknown VRF is refused');
 });
 
 t.test('teardown: which configuration changes end a tunnel\'s crypto session, and why', async (t) => {

@@ -389,6 +389,22 @@ defineCommand({
 
 defineCommand({
   modes: IF_MODES,
+  syntax: ['tunnel vrf WORD$vrf', 'no tunnel vrf [WORD$vrf]'],
+  help: { ...TUNNEL_HELP, vrf: 'set tunnel vrf membership', WORD: 'VRF name' },
+  handler(ctx, a) {
+    const t = tunnelOf(ctx, a);
+    if (a.no) delete t.vrf;
+    else {
+      const name = a.req('vrf');
+      if (!ctx.config.vrf.vrfs[name]) throw new CliError(`% VRF ${name} not configured`);
+      t.vrf = name;
+    }
+    dropEmptyTunnel(ctx);
+  },
+});
+
+defineCommand({
+  modes: IF_MODES,
   syntax: ['tunnel protection ipsec profile WORD$profileName [shared]', 'no tunnel protection ipsec profile [WORD$profileName [shared]]'],
   help: TUNNEL_HELP,
   handler(ctx, a) {
