@@ -53,6 +53,7 @@ async function main(): Promise<void> {
   let done = 0;
   let failed = 0;
   const t0 = Date.now();
+  const cpu0 = process.cpuUsage();
   const end = t0 + cfg.durationMs;
   const slots: Slot[] = [];
   const flush = (slot: Slot): void => {
@@ -137,7 +138,9 @@ async function main(): Promise<void> {
   // let the final DELETEs go out
   await new Promise((r) => setTimeout(r, 200));
   for (const s of slots) { s.s500.close(); s.s4500.close(); }
-  console.log(JSON.stringify({ result: cfg.mode, done, failed, perSec: done / (ms / 1000), ms }));
+  // the tool's own CPU time (user + system) over the run: its cost per setup, next to the responder's
+  const cpu = process.cpuUsage(cpu0);
+  console.log(JSON.stringify({ result: cfg.mode, done, failed, perSec: done / (ms / 1000), ms, cpuMs: Math.round((cpu.user + cpu.system) / 1000) }));
 }
 
 void main().catch((e: Error) => { console.log(JSON.stringify({ result: 'error', message: e.message })); process.exit(1); });

@@ -1,7 +1,9 @@
 // Runs the IKEv1 load tool (test/ikev1-interop/load-tool.ts) in a lab namespace and returns
 // its result line: the initiator side shared by the IKEv1 setup benches.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot, type Lab, type LabProcess } from '../../../test/lib/netns.js';
+import { bundleForNode, projectRoot, type Lab, type LabProcess } from '../../../test/lib/netns.js';
 import type { LoadToolConfig } from '../../../test/ikev1-interop/load-tool.js';
 import { startRampart } from '../../../test/ikev1-interop/lab.js';
 
@@ -17,13 +19,31 @@ function lastJson(p: LabProcess): Record<string, unknown> | undefined {
 
 /** Spawns the tool in namespace `ns`, waits (bounded by its duration + 20 s), returns `{ done, failed, perSec, ms }`. */
 export async function runIkev1LoadTool(lab: Lab, ns: string, cfg: LoadToolConfig): Promise<Record<string, unknown>> {
-  const p = await lab.spawnNode(ns, join(projectRoot(), 'test/ikev1-interop/load-tool.ts'), [JSON.stringify(cfg)], { name: 'ikev1-load' });
+  // RAMPART_BENCH_TOOL_NODE_FLAGS (e.g. --cpu-prof --cpu-prof-dir=DIR) profiles the load tool
+  const flags = (process.env.RAMPART_BENCH_TOOL_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const entry = join(projectRoot(), 'test/ikev1-interop/load-tool.ts');
+  const p = flags.length === 0 ? await lab.spawnNode(ns, entry, [JSON.stringify(cfg)], { name: 'ikev1-load' })
+    : lab.spawn(ns, [process.execPath, ...flags, await bundleForNode(entry), JSON.stringify(cfg)], { name: 'ikev1-load' });
   const end = Date.now() + cfg.durationMs + 20_000;
   while (p.running && Date.now() < end) await sleep(100);
   if (p.running) await p.stop();
   const r = lastJson(p);
   if (!r || r.result !== 'setup') throw new Error(`load tool gave no result: ${p.output.slice(-1500)}`);
   return r;
+}
+
+/** CPU time (user + system, ms) of the processes now in a lab namespace (/proc/PID/stat, 100 ticks/s). */
+function namespaceCpuMs(lab: Lab, ns: string): number {
+  const pids = spawnSync('ip', ['netns', 'pids', lab.nsName(ns)], { encoding: 'utf8' }).stdout.split(/\s+/).filter(Boolean);
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
+    } catch { /* exited */ }
+  }
+  return ticks * 10;
 }
 
 /**
@@ -59,10 +79,18 @@ export async function compareIkev1Setups(ctx: BenchReporter, lab: Lab, name: str
   const sLocals = slots.map((k) => `${net}.2.${k}`);
   await runIkev1LoadTool(lab, 'i', load(rLocals, `${net}.1.1`, 1000));
   await runIkev1LoadTool(lab, 'i', load(sLocals, `${net}.2.1`, 1000));
+  const r0 = namespaceCpuMs(lab, 'r');
   const r = await runIkev1LoadTool(lab, 'i', load(rLocals, `${net}.1.1`, seconds * 1000));
+  const r1 = namespaceCpuMs(lab, 'r');
+  const s0 = namespaceCpuMs(lab, 's');
   const s = await runIkev1LoadTool(lab, 'i', load(sLocals, `${net}.2.1`, seconds * 1000));
+  const s1 = namespaceCpuMs(lab, 's');
   ctx.log(`rampart: ${JSON.stringify(r)}`);
   ctx.log(`strongswan: ${JSON.stringify(s)}`);
+  // CPU time (user + system) per setup: each hub's processes, and the load tool in each run
+  const per = (ms: number, res: Record<string, unknown>): string => (Number(res.done) > 0 ? (ms / Number(res.done)).toFixed(2) : '?');
+  ctx.log(`cpu per setup (ms): rampart hub ${per(r1 - r0, r)}, load tool ${per(Number(r.cpuMs ?? 0), r)}; strongswan hub ${per(s1 - s0, s)}, load tool ${per(Number(s.cpuMs ?? 0), s)}`);
+  ctx.log(`load average: ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
   const rRate = Number(r.perSec ?? 0);
   const sRate = Number(s.perSec ?? 0);
   ctx.report(`${name}-rampart`, Math.round(rRate * 10) / 10, '/s');
@@ -88,6 +116,8 @@ export async function benchRampartAgainstSwan(ctx: BenchReporter, lab: Lab, swan
     if (/\] %/.test(out)) ctx.log(`config: ${out}`);
     await sleep(1000);
     await compareIkev1Setups(ctx, lab, name, net, slots, load, seconds);
+    // the responder's IKE intake (budget waits: first messages held back by the CPU budget)
+    for (const l of (await box.exec('show crypto call admission statistics')).split('\n')) if (/intake/i.test(l)) ctx.log(l.trim());
     if (!box.proc.running) ctx.log(`${name}: the Rampart daemon died!`);
   } finally {
     box.con.close();
