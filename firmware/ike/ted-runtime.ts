@@ -48,15 +48,8 @@ export interface TedFlow {
   resolved: ResolvedMapEntry;
 }
 
-/** What a probe remembers until its reply. */
-interface ProbeContext {
-  iface: string;
-  mapName: string;
-  seq: number;
-  subSeq: number | undefined;
-  aceIndex: number;
-  local: TedHalf;
-}
+/** What a probe remembers until its reply: the entry and permit that raised it, our half proxy. */
+type ProbeContext = Pick<TedFlow, 'iface' | 'mapName' | 'seq' | 'subSeq' | 'aceIndex' | 'local'>;
 
 export interface TedPort {
   now(): number;
