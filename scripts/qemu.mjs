@@ -52,6 +52,11 @@ export function qemuArgs({ image = join(root, 'dist', 'firmware'), flash, consol
     args.push('-device', 'virtio-serial-pci,id=vser0', '-chardev', `socket,id=agent0,path=${agentSocket},server=on,wait=off`,
       '-device', 'virtserialport,bus=vser0.0,chardev=agent0,name=rampart.agent');
   }
+  // Debugging aids: RAMPART_QEMU_MONITOR=PREFIX gives each VM a monitor socket
+  // (PREFIX.PID.MS; `info pic`, `info irq`, `info registers`), RAMPART_QEMU_TRACE=PREFIX
+  // logs every UART register access (QEMU's serial_* trace events) to PREFIX.PID.MS.
+  if (process.env.RAMPART_QEMU_MONITOR) args.push('-monitor', `unix:${process.env.RAMPART_QEMU_MONITOR}.${process.pid}.${Date.now()},server=on,wait=off`);
+  if (process.env.RAMPART_QEMU_TRACE) args.push('-trace', `enable=serial_*,file=${process.env.RAMPART_QEMU_TRACE}.${process.pid}.${Date.now()}`);
   if (flash && !disk) args.push('-drive', `file=${flash},if=virtio,format=raw,cache=writeback`);
   nics.forEach((n, i) => {
     if (n.user) args.push('-netdev', `user,id=n${i},restrict=on${n.hostfwd ? `,hostfwd=${n.hostfwd}` : ''}`);

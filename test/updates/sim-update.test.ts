@@ -180,12 +180,23 @@ t.test('power cut at 10 points of the write and right after the switch: a good s
   const snaps: { env: Buffer; b: Buffer | undefined; at: string }[] = [];
   const snap = (at: string) => snaps.push({ env: readFileSync(layout.env), b: existsSync(layout.devices.B) ? readFileSync(layout.devices.B) : undefined, at });
   let next = 0;
+  // The event loop turns between two progress reports of the write (else a console shows
+  // the progress in one burst at the end: the vm board's serial console did).
+  let turned = true, unturned = 0, writes = 0;
   await store.install(join(images, 'newer.img'), {
     progress: (phase, done) => {
+      if (phase === 'write') {
+        writes++;
+        if (!turned) unturned++;
+        turned = false;
+        setImmediate(() => { turned = true; });
+      }
       while (phase === 'write' && next < points.length && done >= points[next]!) { snap(`write ${next + 1}/10 (${done} bytes)`); next++; }
     },
   });
   snap('right after the switch');
+  t.ok(writes >= 3, `the write reported progress ${writes} times (${total} bytes)`);
+  t.equal(unturned, 0, 'the event loop ran between every two progress reports of the write');
   t.equal(snaps.length, 11);
   for (const s of snaps) {
     const choice = selectBootSlot(decodeGrubEnv(s.env));
