@@ -63,6 +63,7 @@ for (const ike of versions) {
       await gwB.configure(['no crypto keyring K', 'crypto keyring K vrf INET', ` pre-shared-key address 0.0.0.0 0.0.0.0 key ${VTI_PSK}`, 'exit']);
     } else {
       t.notMatch(await gwA.exec('show crypto ikev2 sa'), /READY/, 'no IKEv2 SA established');
+      t.match(await gwA.exec('show crypto ikev2 diagnose'), /ikev2 profile IKEV2P matches fvrf global, but its peers arrive in vrf INET/, 'show crypto ikev2 diagnose says why');
       for (const gw of [gwA, gwB]) await gw.configure(['crypto ikev2 profile IKEV2P', ' match fvrf INET', 'exit']);
       t.match(await gwA.exec('show crypto ikev2 profile IKEV2P'), /Match criteria:[\s\S]*Fvrf: INET/, 'show crypto ikev2 profile: Fvrf INET');
     }
