@@ -41,6 +41,7 @@ function namespaceCpuMs(lab: Lab, ns: string): number {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
+      if (process.env.RAMPART_BENCH_CPU_DETAIL) console.log(`# cpu ${ns} ${pid} ${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))} user ${Number(f[11]) * 10} sys ${Number(f[12]) * 10}`);
     } catch { /* exited */ }
   }
   return ticks * 10;
