@@ -1,7 +1,9 @@
-// The appliance image booted under QEMU (software emulation), driven through its serial
-// console like a person with a terminal program, and acted on from inside the guest through
-// the test command agent (virtio-serial, rootfs/etc/init.d/agent). One VM and one flash;
-// boots are the expensive part, so each boot serves several checks:
+// The appliance image: built twice (offline from the Debian packages and the npm tree, only
+// the modules the box needs, reproducible: both builds give the same image hash), then booted
+// under QEMU (software emulation), driven through its serial console like a person with a
+// terminal program, and acted on from inside the guest through the test command agent
+// (virtio-serial, rootfs/etc/init.d/agent). One VM and one flash; boots are the expensive
+// part, so each boot serves several checks:
 //   boot 1 (fresh flash): defaults, XFRM chosen, NICs named, configure, write memory; the
 //     daemon SIGKILLed in the guest is restarted by init and the console comes back
 //   power pulled (QEMU killed) in the middle of a `write memory`
@@ -11,28 +13,56 @@
 //   boot 4: boots with the default configuration and says the flash is corrupt
 // The test VM has a shorter watchdog (card heartbeat 15 s, feeding stops after 10 s without
 // a daemon heartbeat) so the hang costs ~40 s, not ~80 s.
-// Budget: ~2.5 minutes on 2 idle cores (image build ~20 s, 4 boots of ~17 s, restart and
-// watchdog waits). A loaded host is much slower (boots of 4-5 minutes were seen with a
+// Budget: ~2.5 minutes on 2 idle cores (2 image builds of ~12 s, 4 boots of ~17 s, restart
+// and watchdog waits). A loaded host is much slower (boots of 4-5 minutes were seen with a
 // load average of 22), so every wait is bounded generously.
 import t from 'tap';
-import { mkdtempSync, openSync, rmSync, writeSync, closeSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Appliance, firmwareModule, qemuModule } from '../lib/appliance.js';
+import { Appliance, firmwareModule, qemuModule, type FirmwareManifest } from '../lib/appliance.js';
 import { isRoot } from '../lib/netns.js';
 
 const BOOT_MS = 480000;
 const q = await qemuModule();
-const skip = !isRoot() ? 'needs root: the image build makes device nodes' : q.qemuMissing() && `cannot boot the appliance: ${q.qemuMissing()}`;
+const notRoot = !isRoot() && 'needs root: the image holds a /dev/console device node';
+const skip = notRoot || (q.qemuMissing() && `cannot boot the appliance: ${q.qemuMissing()}`);
 
 t.setTimeout(40 * 60000);
 
-t.test('the appliance under QEMU', { skip }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'rampart-boot-'));
-  // Kept when a check failed: dir/vm.console.log is what the serial console showed.
-  t.teardown(() => { if (t.passing()) rmSync(dir, { recursive: true, force: true }); else t.comment(`console log kept in ${dir}`); });
+const dir = mkdtempSync(join(tmpdir(), 'rampart-boot-'));
+// Kept when a check failed: dir/vm.console.log is what the serial console showed.
+t.teardown(() => { if (t.passing()) rmSync(dir, { recursive: true, force: true }); else t.comment(`console log kept in ${dir}`); });
+let built: { outDir: string; manifest: FirmwareManifest } | undefined;
 
-  const built = await (await firmwareModule()).buildImage({ outDir: join(dir, 'image'), log: () => {} });
+t.test('two builds of the same tree are the same image', { skip: notRoot }, async (t) => {
+  const fw = await firmwareModule();
+  const a = await fw.buildImage({ outDir: join(dir, 'image'), log: () => {} });
+  const b = await fw.buildImage({ outDir: join(dir, 'image-again'), log: () => {} });
+  t.equal(a.manifest.imageSha256, b.manifest.imageSha256, 'same image sha256');
+  t.same(readFileSync(join(a.outDir, 'rootfs.cpio.zst')), readFileSync(join(b.outDir, 'rootfs.cpio.zst')), 'byte-identical root');
+  rmSync(b.outDir, { recursive: true, force: true });
+  built = a;
+  t.comment(`image: kernel ${(a.manifest.bytes.vmlinuz! / 1e6).toFixed(1)} MB + root ${(a.manifest.bytes['rootfs.cpio.zst']! / 1e6).toFixed(1)} MB`);
+  t.same(a.manifest.missingModules, [], 'every listed module is in the kernel package');
+
+  // What is inside: the executable, init, iproute2, only the listed modules (and deps).
+  const list = spawnSync('sh', ['-c', `zstd -dc "${join(a.outDir, 'rootfs.cpio.zst')}" | cpio -it --quiet`], { encoding: 'utf8', maxBuffer: 1 << 26 }).stdout.split('\n');
+  for (const f of ['init', 'etc/inittab', 'etc/init.d/boot', 'sbin/ip', 'usr/lib/rampart/rampart', 'usr/lib/rampart/node_modules/rampart-native/package.json', 'dev/console', 'bin/busybox']) {
+    t.ok(list.includes(f), `${f} is in the image`);
+  }
+  const modules = list.filter((f) => f.endsWith('.ko'));
+  t.equal(modules.length, a.manifest.modules);
+  for (const m of ['esp4.ko', 'xfrm_interface.ko', 'vrf.ko', 'tun.ko', 'i6300esb.ko', 'af_alg.ko', 'virtio_net.ko', 'virtio-rng.ko']) {
+    t.ok(modules.some((f) => f.endsWith(`/${m}`)), `${m} is shipped`);
+  }
+  t.notOk(modules.some((f) => /\/(drm|sound|bluetooth|wireless)\//.test(f)), 'nothing the box does not need (graphics, sound, radios)');
+  t.notOk(list.some((f) => f.includes('node_modules/nan/') || f.includes('node_modules/typescript/')), 'no build-time npm packages');
+});
+
+t.test('the appliance under QEMU', { skip }, async (t) => {
+  if (!built) return t.fail('no image: the build above failed');
   const flash = join(dir, 'flash.img');
   q.makeFlash(flash);
   const vm = new Appliance({
