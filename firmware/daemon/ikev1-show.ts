@@ -19,6 +19,8 @@ export function isakmpSaRows(list: readonly Phase1Row[], now: number): IsakmpSaS
     ...(s.params ? { encryption: s.params.encryption, hash: s.params.hash, auth: s.params.authentication, group: s.params.group } : {}),
     ...(Number.isFinite(s.expiresAt) ? { lifetimeLeftSec: secondsLeft(s.expiresAt, now)! } : {}),
     localPort: s.local.port, remotePort: s.remote.port, natT: s.local.port === 4500,
+    // `show crypto isakmp sa detail`: I-VRF (the ISAKMP profile's `vrf`)
+    ...(s.fvrf !== undefined ? { fvrf: s.fvrf } : {}), ...(s.ivrf !== undefined ? { ivrf: s.ivrf } : {}),
   }));
 }
 

@@ -151,5 +151,8 @@ for (const fvrf of [undefined, 'INET'] as (string | undefined)[]) {
     const f = fvrf ?? '\\(none\\)';
     t.match(detail, new RegExp(`Peer: 172\\.16\\.1\\.1 port 500 fvrf: ${f} ivrf: A`), `show crypto session detail: spoke 1 fvrf ${fvrf ?? '(none)'} ivrf A`);
     t.match(detail, new RegExp(`Peer: 172\\.16\\.2\\.1 port 500 fvrf: ${f} ivrf: B`), `show crypto session detail: spoke 2 fvrf ${fvrf ?? '(none)'} ivrf B`);
+    const isa = await hub.run('show crypto isakmp sa detail');
+    t.match(isa, /172\.16\.1\.1\s+A\s+ACTIVE/, 'show crypto isakmp sa detail: I-VRF A for spoke 1');
+    t.match(isa, /172\.16\.2\.1\s+B\s+ACTIVE/, 'and I-VRF B for spoke 2');
   });
 }
