@@ -4,7 +4,8 @@
 import { Lab } from '../lib/netns.js';
 import { StrongswanPeer, type SwanConnection } from '../lib/strongswan.js';
 import type { Spoke } from '../lib/hub-spokes.js';
-import { startRampart, sleep, type RampartGw } from '../ikev1-interop/lab.js';
+import { startRampart, type RampartGw } from '../ikev1-interop/lab.js';
+import { waitUntil } from '../lib/wait.js';
 import { ikev2PskBlock } from '../lib/ios-config.js';
 
 export const PSK_V1 = 'dyn-main-psk-0815';
@@ -57,18 +58,15 @@ export async function startRoadWarrior(lab: Lab, s: Spoke, kind: RwKind): Promis
 export async function startHub(lab: Lab, extra: string[] = []): Promise<RampartGw> {
   const hub = await startRampart(lab, 'hub', { 'FastEthernet0/0': 'wan0', 'FastEthernet0/1': 'lan0' });
   const out = await hub.configure(hubConfig(extra));
+  // configure returns once the hub applied it (its IKE sockets are open)
   if (/\[.*\] %/.test(out)) throw new Error(`hub configuration refused: ${out}`);
-  await sleep(800);
   return hub;
 }
 
 
 /** The hub's RRI routes in its Linux table (`ip route show proto 186`), polled until `want` holds (bounded). */
-export async function hubRriRoutes(lab: Lab, want: (text: string) => boolean, ms = 5000): Promise<string> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const text = lab.execSync('hub', ['ip', 'route', 'show', 'proto', '186']).stdout.trim();
-    if (want(text) || Date.now() > end) return text;
-    await sleep(100);
-  }
+export async function hubRriRoutes(lab: Lab, want: (text: string) => boolean, ms = 30_000): Promise<string> {
+  let text = '';
+  await waitUntil(() => want(text = lab.execSync('hub', ['ip', 'route', 'show', 'proto', '186']).stdout.trim()), ms, 100);
+  return text;
 }

@@ -9,7 +9,8 @@ import t from 'tap';
 import { Lab, isRoot, hasCommand } from '../lib/netns.js';
 import { ping } from '../lib/site-to-site.js';
 import { buildHubSpokes, type Spoke } from '../lib/hub-spokes.js';
-import { startRampart, waitForText, sleep, type RampartGw } from '../ikev1-interop/lab.js';
+import { startRampart, waitForText, type RampartGw } from '../ikev1-interop/lab.js';
+import { waitOutput } from '../lib/wait.js';
 import { encodeTed } from '../../firmware/proto/ikev1/ted.js';
 
 const skip = !isRoot() ? 'needs root: network namespaces' : !hasCommand('ip') ? 'needs iproute2'
@@ -46,10 +47,10 @@ t.test('TED among three Rampart boxes: each LAN reaches each other LAN, peers di
     await box.exec('debug crypto isakmp');
     boxes.push(box);
   }
-  await sleep(1000);
+  // each box's configure returned once it was applied; the capture is awaited until it listens
   const cap = lab.spawn('inet', ['tcpdump', '-l', '-n', '-i', 'any', 'udp', 'port', '500'], { name: 'ted-tcpdump' });
   t.teardown(() => cap.stop(1000));
-  await sleep(800);
+  await waitOutput(cap, /listening on/);
 
   // every ordered pair: the first pings are dropped while TED and IKE run, then they pass
   for (const [i, a] of topo.spokes.entries()) {

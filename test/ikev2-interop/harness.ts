@@ -70,13 +70,6 @@ export function rampartIkev2Config(o: { iface: string; address: string; mask: st
   return lines;
 }
 
-export async function waitUntil(pred: () => Promise<boolean> | boolean, ms: number, stepMs = 200): Promise<boolean> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await pred()) return true;
-    if (Date.now() > end) return false;
-    await sleep(stepMs);
-  }
-}
+export { waitUntil } from '../lib/wait.js';
 
 export { sleep };

@@ -18,7 +18,7 @@ export interface Spoke {
   wanGw: string;
   lanGw: string;
   hostAddr: string;
-  /** 10.9.N.0/24 */
+  /** the LAN (10.9.N.0/24 for road warriors) */
   lan: string;
 }
 
@@ -61,4 +61,55 @@ export function buildHubSpokes(lab: Lab, spokes: number, opts: { spokeHosts?: bo
     list.push(s);
   }
   return { lab, hub: 'hub', hubHost: 'hubHost', addr: { ...a }, spokes: list, ifs: { wan: 'wan0', lan: 'lan0' } };
+}
+
+// ------------------------------------------------------------------ tunnel hub (VTI tests)
+
+/**
+ * A tunnel hub and its spokes behind a router standing for the Internet, with Rampart boxes
+ * in the hub and (by default) the spokes:
+ *
+ *   hostA 10.1.0.2 - [hub] wan0 172.16.0.1 -- 172.16.0.254 [inet] 172.16.N.254 -- 172.16.N.1 [sN] - hostN LAN.2
+ *   (more hub LANs: one host each)
+ *
+ * Boxes address their own ports; a spoke with `addressed: true` (strongSwan) gets its
+ * addresses, a default route via `inet` and forwarding. Every host routes via its gateway's .1.
+ */
+export interface TunnelHubOptions {
+  /** the hub's LANs: its interface, the host behind it and the /24 as `A.B.C` (default lan0, hostA, 10.1.0) */
+  hubLans?: readonly { ifname: string; host: string; net: string }[];
+  /** spokes 1..N: the LAN /24 as `A.B.C`; `addressed`: no box runs there */
+  spokes: readonly { net: string; addressed?: boolean }[];
+}
+
+export const TUNNEL_HUB_ADDR = { hubWan: '172.16.0.1', hubWanGw: '172.16.0.254' } as const;
+
+/** Spokes are namespaces sN and hostN; their WAN is 172.16.N.1, inet's end 172.16.N.254. */
+export function buildTunnelHub(lab: Lab, o: TunnelHubOptions): { hub: 'hub'; spokes: Spoke[] } {
+  lab.addNamespace('inet');
+  lab.enableForwarding('inet');
+  lab.addNamespace('hub');
+  lab.addVeth({ ns: 'hub', ifname: 'wan0' }, { ns: 'inet', ifname: 'h0', addr: `${TUNNEL_HUB_ADDR.hubWanGw}/24` });
+  for (const l of o.hubLans ?? [{ ifname: 'lan0', host: 'hostA', net: '10.1.0' }]) {
+    lab.addNamespace(l.host);
+    lab.addVeth({ ns: l.host, ifname: 'eth0', addr: `${l.net}.2/24` }, { ns: 'hub', ifname: l.ifname });
+    lab.addRoute(l.host, 'default', { gw: `${l.net}.1` });
+  }
+  return {
+    hub: 'hub',
+    spokes: o.spokes.map((sp, i) => {
+      const n = i + 1;
+      const s: Spoke = { gw: `s${n}`, host: `host${n}`, wan: `172.16.${n}.1`, wanGw: `172.16.${n}.254`, lanGw: `${sp.net}.1`, hostAddr: `${sp.net}.2`, lan: `${sp.net}.0/24` };
+      lab.addNamespace(s.gw);
+      lab.addNamespace(s.host);
+      lab.addVeth({ ns: s.gw, ifname: 'wan0', ...(sp.addressed ? { addr: `${s.wan}/24` } : {}) }, { ns: 'inet', ifname: s.gw, addr: `${s.wanGw}/24` });
+      lab.addVeth({ ns: s.gw, ifname: 'lan0', ...(sp.addressed ? { addr: `${s.lanGw}/24` } : {}) }, { ns: s.host, ifname: 'eth0', addr: `${s.hostAddr}/24` });
+      lab.addRoute(s.host, 'default', { gw: s.lanGw });
+      if (sp.addressed) {
+        lab.addRoute(s.gw, 'default', { gw: s.wanGw });
+        lab.enableForwarding(s.gw);
+      }
+      return s;
+    }),
+  };
 }

@@ -92,6 +92,22 @@ export function buildSiteToSite(lab: Lab, opts: SiteToSiteOptions = {}): SiteToS
   };
 }
 
+/**
+ * One more site on a gateway of the topology (a third box behind another port):
+ *
+ *   [from.ns] from.ifname ---- wan0 [gw] lan0 ---- eth0 [host]  NET.2, via NET.1
+ *
+ * Both gateways are boxes (their ports stay unaddressed); `net` is the site's /24 as `A.B.C`.
+ */
+export function addBranchSite(lab: Lab, o: { gw: string; host: string; net: string; from: { ns: string; ifname: string } }): { gw: string; host: string; hostAddr: string; lanGw: string } {
+  lab.addNamespace(o.gw);
+  lab.addNamespace(o.host);
+  lab.addVeth({ ns: o.from.ns, ifname: o.from.ifname }, { ns: o.gw, ifname: 'wan0' });
+  lab.addVeth({ ns: o.gw, ifname: 'lan0' }, { ns: o.host, ifname: 'eth0', addr: `${o.net}.2/24` });
+  lab.addRoute(o.host, 'default', { gw: `${o.net}.1` });
+  return { gw: o.gw, host: o.host, hostAddr: `${o.net}.2`, lanGw: `${o.net}.1` };
+}
+
 /** Pings from one namespace; resolves true when at least one reply came back. */
 export async function ping(lab: Lab, ns: string, dest: string, opts: { count?: number; timeoutSec?: number; size?: number } = {}): Promise<boolean> {
   const argv = ['ping', '-n', '-q', '-c', String(opts.count ?? 3), '-i', '0.2', '-W', String(opts.timeoutSec ?? 2)];

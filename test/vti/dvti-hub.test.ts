@@ -9,7 +9,9 @@ import t from 'tap';
 import { Lab, isRoot, hasCommand } from '../lib/netns.js';
 import { ping } from '../lib/site-to-site.js';
 import { StrongswanPeer, haveStrongswan } from '../lib/strongswan.js';
-import { startRampart, waitUntil, type RampartBox } from '../ikev2-interop/harness.js';
+import { startBox, type Box } from '../lib/box.js';
+import { buildTunnelHub } from '../lib/hub-spokes.js';
+import { waitUntil } from '../lib/wait.js';
 import { tunnelState } from './vti-pair.js';
 
 const skip = !isRoot() ? 'needs root: network namespaces, TUN, raw sockets'
@@ -74,30 +76,14 @@ for (const ike of versions) {
 t.test(`DVTI hub (IKEv${ike}): one Virtual-Access per spoke session, routes to its proxies, gone with the session`, { skip, timeout: 300_000 }, async (t) => {
   const lab = Lab.create(`dvti${ike}`);
   t.teardown(() => lab.destroy());
-  lab.addNamespace('inet');
-  lab.enableForwarding('inet');
-  lab.addNamespace('hub');
-  lab.addNamespace('hostA');
-  lab.addVeth({ ns: 'hub', ifname: 'wan0' }, { ns: 'inet', ifname: 'h0', addr: '172.16.0.254/24' });
-  lab.addVeth({ ns: 'hostA', ifname: 'eth0', addr: '10.1.0.2/24' }, { ns: 'hub', ifname: 'lan0' });
-  lab.addRoute('hostA', 'default', { gw: '10.1.0.1' });
-  for (const n of [1, 2, 3]) {
-    lab.addNamespace(`s${n}`);
-    lab.addNamespace(`host${n}`);
-    const swan = n === 3;
-    lab.addVeth({ ns: `s${n}`, ifname: 'wan0', ...(swan ? { addr: `172.16.${n}.1/24` } : {}) }, { ns: 'inet', ifname: `s${n}`, addr: `172.16.${n}.254/24` });
-    lab.addVeth({ ns: `s${n}`, ifname: 'lan0', ...(swan ? { addr: `10.1${n}.0.1/24` } : {}) }, { ns: `host${n}`, ifname: 'eth0', addr: `10.1${n}.0.2/24` });
-    lab.addRoute(`host${n}`, 'default', { gw: `10.1${n}.0.1` });
-  }
-  lab.addRoute('s3', 'default', { gw: '172.16.3.254' });
-  lab.enableForwarding('s3');
+  buildTunnelHub(lab, { spokes: [{ net: '10.11.0' }, { net: '10.12.0' }, { net: '10.13.0', addressed: true }] });
 
-  const hub = await startRampart(lab, 'hub', { 'GigabitEthernet0/0': 'wan0', 'GigabitEthernet0/1': 'lan0' });
+  const hub = await startBox({ lab, ns: 'hub', ports: { 'GigabitEthernet0/0': 'wan0', 'GigabitEthernet0/1': 'lan0' } });
   t.teardown(() => hub.stop());
   await hub.configure(hubConfig(ike));
-  const spokes: RampartBox[] = [];
+  const spokes: Box[] = [];
   for (const n of [1, 2]) {
-    const b = await startRampart(lab, `s${n}`, { 'GigabitEthernet0/0': 'wan0', 'GigabitEthernet0/1': 'lan0' });
+    const b = await startBox({ lab, ns: `s${n}`, ports: { 'GigabitEthernet0/0': 'wan0', 'GigabitEthernet0/1': 'lan0' } });
     t.teardown(() => b.stop());
     await b.configure(spokeConfig(n, ike));
     spokes.push(b);

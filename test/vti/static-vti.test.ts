@@ -9,7 +9,7 @@ import t from 'tap';
 import { rmSync } from 'node:fs';
 import { hasCommand, isRoot } from '../lib/netns.js';
 import { ping } from '../lib/site-to-site.js';
-import { waitUntil } from '../ikev2-interop/harness.js';
+import { waitListening, waitUntil } from '../lib/wait.js';
 import { ADDR, startGateway, rampartBundle, startPair, type Gateway } from '../dataplane-e2e/rampart-pair.js';
 import { interfaceCounters, tunnelState, VTI_ADDR, vtiCryptoLines, vtiPairConfig } from './vti-pair.js';
 
@@ -46,12 +46,12 @@ for (const ike of versions) {
     t.ok(await ping(lab, 'gwA', VTI_ADDR.tunB, { count: 2 }), 'gwA pings gwB\'s tunnel address (connected route of Tunnel0)');
 
     const srv = lab.spawn('hostB', ['iperf3', '-s', '-1', '-p', '5311'], { name: 'iperf-b' });
-    await new Promise((r) => setTimeout(r, 300));
+    await waitListening(lab, 'hostB', 5311);
     const fwd = await lab.exec('hostA', ['iperf3', '-c', ADDR.hostB, '-p', '5311', '-t', '2', '-J'], { timeoutMs: 30_000 });
     t.equal(fwd.code, 0, 'TCP hostA -> hostB through the VTI');
     await srv.wait();
     const srv2 = lab.spawn('hostA', ['iperf3', '-s', '-1', '-p', '5312'], { name: 'iperf-a' });
-    await new Promise((r) => setTimeout(r, 300));
+    await waitListening(lab, 'hostA', 5312);
     const rev = await lab.exec('hostB', ['iperf3', '-c', ADDR.hostA, '-p', '5312', '-t', '2', '-J'], { timeoutMs: 30_000 });
     t.equal(rev.code, 0, 'TCP hostB -> hostA through the VTI');
     await srv2.wait();
@@ -67,10 +67,15 @@ for (const ike of versions) {
 
     // ip mtu on the tunnel: a DF packet too big for it gets ICMP "fragmentation needed" back
     await gwA.configure(['interface Tunnel0', ' ip mtu 1300', 'exit']);
-    await new Promise((r) => setTimeout(r, 500));
     // 1350 + 28 bytes: below the 1400 hostA may have learnt before, above the tunnel's 1300
-    const big = await lab.exec('hostA', ['ping', '-n', '-c', '2', '-i', '0.5', '-W', '2', '-M', 'do', '-s', '1350', ADDR.hostB], { timeoutMs: 10_000 });
-    t.match(big.stdout + big.stderr, /mtu ?= ?1300/i, 'hostA told the path MTU is 1300 (ICMP frag needed from gwA)');
+    // (asked again until the answer comes: the MTU reaches the tunnel device after the apply)
+    let big = '';
+    await waitUntil(async () => {
+      const r = await lab.exec('hostA', ['ping', '-n', '-c', '2', '-i', '0.5', '-W', '2', '-M', 'do', '-s', '1350', ADDR.hostB], { timeoutMs: 10_000 });
+      big = r.stdout + r.stderr;
+      return /mtu ?= ?1300/i.test(big);
+    }, 30_000, 500);
+    t.match(big, /mtu ?= ?1300/i, 'hostA told the path MTU is 1300 (ICMP frag needed from gwA)');
     t.ok(await ping(lab, 'hostA', ADDR.hostB, { count: 1, size: 1200 }), 'a packet that fits passes');
     await gwA.configure(['interface Tunnel0', ' no ip mtu', 'exit']);
 
@@ -112,9 +117,11 @@ t.test('IKEv1: a crypto map peer proposing its LANs to a static VTI is refused',
   ]), bad, 'gwB: crypto map (IKEv1)');
   await gwA.exec('debug crypto isakmp');
   for (let i = 0; i < 3; i++) await ping(lab, 'hostB', ADDR.hostA, { count: 1, timeoutSec: 1 });
-  await new Promise((r) => setTimeout(r, 2000));
+  // the refusal is the condition to wait for; then no SA may be there
+  const why = /proxy identities not supported: static VTI Tunnel0 accepts only IP any any/;
+  let log = '';
+  await waitUntil(async () => why.test(log = (await gwA.exec('show logging')) + gwA.proc.output), 30_000, 500);
   const sa = await gwB.exec('show crypto ipsec sa');
   t.notMatch(sa, /spi: 0x/, 'no IPsec SA for the LAN proxies');
-  const log = await gwA.exec('show logging');
-  t.match(log + gwA.proc.output, /proxy identities not supported: static VTI Tunnel0 accepts only IP any any/, 'gwA says why (debug crypto isakmp)');
+  t.match(log, why, 'gwA says why (debug crypto isakmp)');
 });

@@ -18,7 +18,9 @@
 import t from 'tap';
 import { Lab, isRoot, hasCommand } from '../lib/netns.js';
 import { ping } from '../lib/site-to-site.js';
-import { startRampart, waitUntil, type RampartBox } from '../ikev2-interop/harness.js';
+import { startBox, type Box } from '../lib/box.js';
+import { buildTunnelHub } from '../lib/hub-spokes.js';
+import { waitUntil } from '../lib/wait.js';
 
 const skip = !isRoot() ? 'needs root: network namespaces, TUN, raw sockets' : !hasCommand('ping') ? 'needs ping' : undefined;
 const psk = (n: number) => `rampart-v1-vrf-psk-${n}`;
@@ -75,28 +77,16 @@ for (const fvrf of [undefined, 'INET'] as (string | undefined)[]) {
   t.test(`${title}: two customers with overlapping addresses on one hub stay apart`, { skip, timeout: 300_000 }, async (t) => {
     const lab = Lab.create(fvrf === undefined ? 'v1vg' : 'v1vf');
     t.teardown(() => lab.destroy());
-    lab.addNamespace('inet');
-    lab.enableForwarding('inet');
-    lab.addNamespace('hub');
-    lab.addVeth({ ns: 'hub', ifname: 'wan0' }, { ns: 'inet', ifname: 'h0', addr: '172.16.0.254/24' });
-    for (const [h, net] of [['hostA', '10.1'], ['hostB', '10.2']] as const) {
-      lab.addNamespace(h);
-      lab.addVeth({ ns: h, ifname: 'eth0', addr: `${net}.0.2/24` }, { ns: 'hub', ifname: h === 'hostA' ? 'lanA' : 'lanB' });
-      lab.addRoute(h, 'default', { gw: `${net}.0.1` });
-    }
-    for (const n of [1, 2]) {
-      lab.addNamespace(`s${n}`);
-      lab.addNamespace(`host${n}`);
-      lab.addVeth({ ns: `s${n}`, ifname: 'wan0' }, { ns: 'inet', ifname: `s${n}`, addr: `172.16.${n}.254/24` });
-      lab.addVeth({ ns: `s${n}`, ifname: 'lan0' }, { ns: `host${n}`, ifname: 'eth0', addr: '10.9.0.2/24' });
-      lab.addRoute(`host${n}`, 'default', { gw: '10.9.0.1' });
-    }
-    const hub = await startRampart(lab, 'hub', { 'GigabitEthernet0/0': 'wan0', 'GigabitEthernet0/1': 'lanA', 'GigabitEthernet0/2': 'lanB' });
+    buildTunnelHub(lab, {
+      hubLans: [{ ifname: 'lanA', host: 'hostA', net: '10.1.0' }, { ifname: 'lanB', host: 'hostB', net: '10.2.0' }],
+      spokes: [{ net: '10.9.0' }, { net: '10.9.0' }],
+    });
+    const hub = await startBox({ lab, ns: 'hub', ports: { 'GigabitEthernet0/0': 'wan0', 'GigabitEthernet0/1': 'lanA', 'GigabitEthernet0/2': 'lanB' } });
     t.teardown(() => hub.stop());
     await hub.configure(hubConfig(fvrf, fvrf === undefined));
-    const spokes: RampartBox[] = [];
+    const spokes: Box[] = [];
     for (const n of [1, 2]) {
-      const b = await startRampart(lab, `s${n}`, { 'GigabitEthernet0/0': 'wan0', 'GigabitEthernet0/1': 'lan0' });
+      const b = await startBox({ lab, ns: `s${n}`, ports: { 'GigabitEthernet0/0': 'wan0', 'GigabitEthernet0/1': 'lan0' } });
       t.teardown(() => b.stop());
       await b.configure(spokeConfig(n));
       spokes.push(b);
@@ -118,7 +108,7 @@ for (const fvrf of [undefined, 'INET'] as (string | undefined)[]) {
     t.ok(await up(2), 'spoke 2\'s host -> customer B\'s hub LAN brings the session up');
 
     /** packets the spoke decrypted */
-    const input = async (b: RampartBox) => [...(await b.run('show crypto ipsec sa')).matchAll(/#pkts decaps: (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+    const input = async (b: Box) => [...(await b.run('show crypto ipsec sa')).matchAll(/#pkts decaps: (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
     // each hub-side customer reaches its own branch at the same address
     for (const [host, n] of [['hostA', 0], ['hostB', 1]] as const) {
       const mine = spokes[n]!, other = spokes[1 - n]!;

@@ -8,8 +8,9 @@
 // routed into Tunnel0. Each flow moves its own counters only.
 import t from 'tap';
 import { Lab, isRoot, hasCommand } from '../lib/netns.js';
-import { ping } from '../lib/site-to-site.js';
-import { startRampart, waitUntil, type RampartBox } from '../ikev2-interop/harness.js';
+import { addBranchSite, buildSiteToSite, ping } from '../lib/site-to-site.js';
+import { startBox, type Box } from '../lib/box.js';
+import { waitUntil } from '../lib/wait.js';
 import { interfaceCounters, tunnelState } from './vti-pair.js';
 
 const skip = !isRoot() ? 'needs root: network namespaces, TUN, raw sockets'
@@ -56,18 +57,11 @@ function encaps(show: string, iface: string): number {
 t.test('a VTI and a crypto map on one box, each carrying its own traffic', { skip, timeout: 300_000 }, async (t) => {
   const lab = Lab.create('vticm');
   t.teardown(() => lab.destroy());
-  for (const ns of ['hostA', 'gwA', 'gwB', 'hostB', 'gwC', 'hostC']) lab.addNamespace(ns);
-  lab.addVeth({ ns: 'hostA', ifname: 'eth0', addr: '10.1.0.2/24' }, { ns: 'gwA', ifname: 'lan0' });
-  lab.addVeth({ ns: 'gwA', ifname: 'wan0' }, { ns: 'gwB', ifname: 'wan0' });
-  lab.addVeth({ ns: 'gwA', ifname: 'wan1' }, { ns: 'gwC', ifname: 'wan0' });
-  lab.addVeth({ ns: 'gwB', ifname: 'lan0' }, { ns: 'hostB', ifname: 'eth0', addr: '10.2.0.2/24' });
-  lab.addVeth({ ns: 'gwC', ifname: 'lan0' }, { ns: 'hostC', ifname: 'eth0', addr: '10.3.0.2/24' });
-  lab.addRoute('hostA', 'default', { gw: '10.1.0.1' });
-  lab.addRoute('hostB', 'default', { gw: '10.2.0.1' });
-  lab.addRoute('hostC', 'default', { gw: '10.3.0.1' });
-  const boxes: RampartBox[] = [];
-  const start = async (ns: string, ports: Record<string, string>): Promise<RampartBox> => {
-    const b = await startRampart(lab, ns, ports);
+  buildSiteToSite(lab, { boxes: ['gwA', 'gwB'] });
+  addBranchSite(lab, { gw: 'gwC', host: 'hostC', net: '10.3.0', from: { ns: 'gwA', ifname: 'wan1' } });
+  const boxes: Box[] = [];
+  const start = async (ns: string, ports: Record<string, string>): Promise<Box> => {
+    const b = await startBox({ lab, ns, ports });
     boxes.push(b);
     t.teardown(() => b.stop());
     return b;
