@@ -11,10 +11,9 @@ import { resolveCryptoMapSet, type ResolvedMapEntry } from '../config/crypto-map
 import type { ConfigIntent, IntentDelta } from './config-intent.js';
 import { transformWords } from '../config/crypto-ipsec.js';
 import type { Config } from '../config/model.js';
-import { effectiveIpv4 } from '../config/interface.js';
 import type { PipelineAcquire } from '../dataplane/pipeline.js';
 import type { Endpoint as PacketEndpoint, PacketKind } from '../dataplane/packet-io.js';
-import { IkeV1Engine, type IkeV1Event, type IpsecSaInfo, type QuickModeRequest } from '../ike/v1/engine.js';
+import { IkeV1Engine, type IkeV1Event, type InitiateOptions, type IpsecSaInfo, type QuickModeRequest } from '../ike/v1/engine.js';
 import { formatConnPrefix } from '../ike/v1/debug-format.js';
 import { isakmpEventContext, type IsakmpDebugEvent } from '../ike/v1/debug.js';
 import type { QuickModeResponderDecision, QuickModeResponderQuery } from '../ike/v1/quick-mode-policy.js';
@@ -28,10 +27,11 @@ import type { PairKeys } from '../ike/dataplane-port.js';
 import { IkeSessionReport } from '../ike/session-report.js';
 import { underTemporaryEntry } from '../ike/temporary-entry.js';
 import { IkeBinds } from '../ike/ike-binds.js';
-import { ANY_SEL, addrToSel, flowText, peerConfigFrom, policiesFrom, selsToTraffic, v1Request } from '../ike/v1/config-map.js';
+import { addrToSel, flowText, peerConfigFrom, policiesFrom, selsToTraffic, v1Request } from '../ike/v1/config-map.js';
+import { entryFlowPlan, findResolved, ikev1ListenAddresses, ikev1Vtis, localFor, planRequest, vtiStart } from '../ike/v1/initiator.js';
 import { BundleMatcher } from '../ike/v1/bundles.js';
 import { EngineDriver } from '../ike/v1/driver.js';
-import { answerQuickMode, planKey, vtiPlan, type FlowPlan } from '../ike/v1/responder.js';
+import { answerQuickMode, planKey, type FlowPlan } from '../ike/v1/responder.js';
 import type { TedFlow } from '../ike/ted-runtime.js';
 import { isTedDatagram } from '../proto/ikev1/ted.js';
 import { formatIp, selectorKey, type TrafficSelector } from '../ipsec/selector.js';
@@ -41,7 +41,7 @@ import { ikeAuthFailureMessages } from './system-messages.js';
 import { CryptoEngineDebug } from './crypto-engine-debug.js';
 import type { DataplaneService, DataplaneExpire } from './dataplane-service.js';
 import type { ClearCryptoSaFilter } from '../cli/commands/crypto-ipsec-sa.js';
-import { activeStaticVtis, tunnelRetryDelayMs, virtualTemplate, type StaticVti } from '../config/vti.js';
+import { tunnelRetryDelayMs } from '../config/vti.js';
 import type { IsakmpSaShow } from '../cli/commands/crypto-isakmp-sa.js';
 import { ikev1Sessions, isakmpSaRows } from './ikev1-show.js';
 
@@ -203,39 +203,19 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       clearInterval(this.trafficPoll);
       this.trafficPoll = undefined;
     }
-    if (!this.tunnelPoll && this.ikev1Vtis(config).length > 0) {
+    if (!this.tunnelPoll && ikev1Vtis(config).length > 0) {
       this.tunnelPoll = setInterval(() => this.keepTunnelsUp(), 1000);
       this.tunnelPoll.unref();
     }
-    return this.binds.reconcile(this.localAddresses(config));
+    return this.binds.reconcile(ikev1ListenAddresses(config, (name) => this.mapSet(config, name)));
   }
 
-  /** Static VTIs negotiated with IKEv1 (their IPsec profile names no IKEv2 profile). */
-  private ikev1Vtis(cfg: Config): StaticVti[] {
-    return activeStaticVtis(cfg).filter((v) => v.policy?.ikev2Profile === undefined);
+  /** A crypto map set's entries, resolved once per apply (the compiled intent). */
+  private mapSet(cfg: Config, name: string): readonly ResolvedMapEntry[] {
+    return this.intentOf(cfg)?.mapSet(name) ?? resolveCryptoMapSet(cfg, name);
   }
 
   // ------------------------------------------------------------------ sockets
-
-  private localAddresses(cfg: Config): string[] {
-    const out = new Set<string>();
-    for (const [name, itf] of Object.entries(cfg.interfaces?.items ?? {})) {
-      // an `ip unnumbered` interface speaks IKE from the address it borrows
-      const ip = effectiveIpv4(cfg, name);
-      if (!itf.cryptoMap || !ip) continue;
-      out.add(ip.address);
-      for (const r of (this.intentOf(cfg)?.mapSet(itf.cryptoMap) ?? resolveCryptoMapSet(cfg, itf.cryptoMap)).slice(0, 1)) {
-        const li = r.localAddressInterface ? effectiveIpv4(cfg, r.localAddressInterface)?.address : undefined;
-        if (li) out.add(li);
-      }
-    }
-    for (const v of this.ikev1Vtis(cfg)) out.add(v.local!);
-    for (const p of Object.values(cfg.isakmpProfiles ?? {})) {
-      const t = p.virtualTemplate !== undefined ? virtualTemplate(cfg, p.virtualTemplate) : undefined;
-      if (t && typeof t !== 'string' && t.local) out.add(t.local);
-    }
-    return [...out];
-  }
 
   private onDatagram(data: Uint8Array, remote: PacketEndpoint, local: PacketEndpoint): void {
     if (isTedDatagram(data)) return; // tunnel endpoint discovery: ted-service.ts
@@ -256,20 +236,12 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
 
   // ------------------------------------------------------------------ initiator
 
-  private findResolved(cfg: Config, mapName: string, seq: number, subSeq?: number): ResolvedMapEntry | undefined {
-    return resolveCryptoMapSet(cfg, mapName).find((r) => r.seq === seq && r.subSeq === subSeq);
-  }
-
-  private localFor(cfg: Config, iface: string, r: ResolvedMapEntry): string | undefined {
-    return effectiveIpv4(cfg, r.localAddressInterface ?? iface)?.address;
-  }
-
   private onAcquire(a: PipelineAcquire): void {
     const d = a.decision;
     if (!d.initiate) return;
     this.stats.acquires++;
     const cfg = this.ctx.config();
-    const r = this.findResolved(cfg, d.entry.mapName, d.entry.seq, d.entry.subSeq);
+    const r = findResolved(cfg, d.entry.mapName, d.entry.seq, d.entry.subSeq);
     if (!r || r.ikev2Profile || r.kind !== 'isakmp') return;
     if (this.connections.isPending(d.policyKey)) return;
     const peer = this.connections.peerFor(managedFlow(d.entry, d.policyKey));
@@ -277,37 +249,27 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     const local = addrToSel(d.scope.src, d.scope.proto, d.scope.srcPorts);
     const remote = addrToSel(d.scope.dst, d.scope.proto, d.scope.dstPorts);
     if (!local || !remote) { this.ctx.log('ikev1', `${d.policyKey}: selector not expressible as an IKEv1 identity`); return; }
-    const req = v1Request(r, local, remote);
-    if (!req) { this.ctx.log('ikev1', `${d.entry.policyName}: no transform set IKEv1 can offer`); return; }
-    const plan: FlowPlan = {
-      mapName: r.mapName, seq: r.seq, policyName: d.entry.policyName, policyKey: d.policyKey, scope: d.scope, iface: a.iface,
-      request: req, entry: d.entry as SpdEntry<{ iface: string }>, peer, startedAt: this.ctx.system.now(),
-    };
+    const plan = entryFlowPlan({ r, entry: d.entry, iface: a.iface, local, remote, peer, now: this.ctx.system.now(), policyKey: d.policyKey, scope: d.scope });
+    if (typeof plan === 'string') { this.ctx.log('ikev1', plan); return; }
     this.connections.start(managedFlow(d.entry, d.policyKey, plan), peer);
   }
 
   /** The engine port: main mode (or aggressive) + quick mode for the flow, to `peer`. */
   private startNegotiation(conn: V1Managed, peer: string): boolean {
     const cfg = this.ctx.config();
-    const plan = conn.plan!;
-    const r = this.findResolved(cfg, plan.mapName, plan.seq, plan.entry?.subSeq);
-    return r !== undefined && this.startPlan(cfg, { ...plan, peer }, r);
+    const plan = { ...conn.plan!, peer, startedAt: this.ctx.system.now() };
+    const r = findResolved(cfg, plan.mapName, plan.seq, plan.entry?.subSeq);
+    const request = r && planRequest(cfg, plan, r);
+    if (!request) return false;
+    this.initiate(plan, request);
+    return true;
   }
 
-  private startPlan(cfg: Config, plan: FlowPlan, r: ResolvedMapEntry): boolean {
-    const localAddr = this.localFor(cfg, plan.iface, r);
-    if (!localAddr) return false;
-    plan.startedAt = this.ctx.system.now();
+  private initiate(plan: FlowPlan, request: InitiateOptions): void {
     this.plans.set(planKey(plan.peer, plan.request.localSel, plan.request.remoteSel), plan);
     this.stats.initiations++;
-    this.engine.initiate({
-      local: { address: localAddr, port: 500 }, remote: { address: plan.peer, port: 500 },
-      ...(r.isakmpProfile ? { profile: r.isakmpProfile } : {}),
-      ...(this.aggressiveFor(cfg, r.isakmpProfile) ? { aggressive: true } : {}),
-      quickMode: plan.request,
-    });
+    this.engine.initiate(request);
     this.pump();
-    return true;
   }
 
   /**
@@ -318,35 +280,16 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   private keepTunnelsUp(): void {
     if (this.stopped) return;
     const cfg = this.ctx.config();
+    const vtis = new Map(ikev1Vtis(cfg).map((v) => [v.name, v]));
     const now = this.ctx.system.now();
-    const vtis = this.ikev1Vtis(cfg);
-    const names = new Set(vtis.map((v) => v.name));
-    this.tunnels.retain((name) => names.has(name));
-    for (const v of vtis) {
-      if (!this.tunnels.due(v.name, this.children.tunnelUp(v.name), tunnelRetryDelayMs(v.local!, v.peer!), now)) continue;
+    for (const name of this.tunnels.dueNow([...vtis.values()].map((v) => ({ name: v.name, up: this.children.tunnelUp(v.name), delayMs: tunnelRetryDelayMs(v.local!, v.peer!) })), now)) {
+      const v = vtis.get(name)!;
       if (this.connections.isPending(v.policyKey)) continue;
-      this.startVtiPlan(cfg, v);
+      const start = vtiStart(cfg, v, now);
+      if (typeof start === 'string') { this.ctx.log('ikev1', start); continue; }
+      this.connections.track({ key: start.plan.policyKey, peers: [start.plan.peer], plan: start.plan }, start.plan.peer);
+      this.initiate(start.plan, start.request);
     }
-  }
-
-  private vtiRequest(v: StaticVti): QuickModeRequest | undefined {
-    return v1Request(v.policy!, ANY_SEL, ANY_SEL);
-  }
-
-  private startVtiPlan(cfg: Config, v: StaticVti): void {
-    const req = this.vtiRequest(v);
-    if (!req) { this.ctx.log('ikev1', `${v.name}: IPsec profile ${v.profileName} has no transform set IKEv1 can offer`); return; }
-    const plan = vtiPlan(v, req, this.ctx.system.now());
-    this.connections.track({ key: plan.policyKey, peers: [plan.peer], plan }, plan.peer);
-    this.plans.set(planKey(plan.peer, ANY_SEL, ANY_SEL), plan);
-    this.stats.initiations++;
-    const profile = v.policy?.isakmpProfile;
-    this.engine.initiate({
-      local: { address: v.local!, port: 500 }, remote: { address: v.peer!, port: 500 },
-      ...(profile ? { profile } : {}), ...(this.aggressiveFor(cfg, profile) ? { aggressive: true } : {}),
-      quickMode: req,
-    });
-    this.pump();
   }
 
   /** The peer's Virtual-Access interface (cloned at its first SA pair; routes: its proxy unless any). */
@@ -365,20 +308,13 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     this.vas.close(peer);
   }
 
-  /** `initiate mode aggressive` in the entry's ISAKMP profile (IOS). */
-  private aggressiveFor(cfg: Config, profile: string | undefined): boolean {
-    if (!profile) return false;
-    return cfg.isakmpProfiles?.[profile]?.initiateMode === 'aggressive';
-  }
-
   /** Test hook and `crypto map` bring-up without traffic: the entry's first permit. */
   initiateEntry(mapName: string, seq: number): string {
     const cfg = this.ctx.config();
     for (const [iface, itf] of Object.entries(cfg.interfaces?.items ?? {})) {
       if (itf.cryptoMap !== mapName) continue;
-      const spd = this.dataplane?.spdFor(iface);
-      const e = spd?.entries.find((x) => x.mapName === mapName && x.seq === seq);
-      const r = this.findResolved(cfg, mapName, seq);
+      const e = this.dataplane?.spdFor(iface)?.entries.find((x) => x.mapName === mapName && x.seq === seq);
+      const r = findResolved(cfg, mapName, seq);
       if (!e || !r) return '% no such entry';
       const ace = e.effectiveAcl.find((x) => x.action === 'permit');
       if (!ace) return '% no permit';
@@ -386,34 +322,24 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       const local = addrToSel(ts.src, ts.proto, ts.srcPorts);
       const remote = addrToSel(ts.dst, ts.proto, ts.dstPorts);
       if (!local || !remote) return '% selector';
-      const req = v1Request(r, local, remote);
-      if (!req) return '% transform set';
-      const scope = selsToTraffic(local, remote);
-      const policyKey = `${e.policyName}|${selectorKey(scope)}`;
-      const entry = e as SpdEntry<{ iface: string }>;
-      const peer = this.connections.peerFor(managedFlow(entry, policyKey));
+      const policyKey = `${e.policyName}|${selectorKey(selsToTraffic(local, remote))}`;
+      const peer = this.connections.peerFor(managedFlow(e, policyKey));
       if (!peer) return '% no peer';
-      this.connections.start(managedFlow(entry, policyKey, { mapName, seq, policyName: e.policyName, policyKey, scope, iface, request: req, entry, peer, startedAt: 0 }), peer);
+      const plan = entryFlowPlan({ r, entry: e, iface, local, remote, peer, now: 0 });
+      if (typeof plan === 'string') return '% transform set';
+      this.connections.start(managedFlow(e, policyKey, plan), peer);
       return 'ok';
     }
     return '% map not on an interface';
   }
 
-  // ------------------------------------------------------------------ TED
-
   /** A flow tunnel endpoint discovery found a gateway for (firmware/ike/ted-runtime.ts): main mode + quick mode to it. */
   initiateDiscovered(f: TedFlow): void {
     const local: Selector = { addr: f.local.addr, prefixLen: f.local.prefixLen, protocol: 0, port: 0 };
     const remote: Selector = { addr: f.remote.addr, prefixLen: f.remote.prefixLen, protocol: 0, port: 0 };
-    const req = v1Request(f.resolved, local, remote);
-    if (!req) { this.ctx.log('ikev1', `${f.entry.policyName}: no transform set IKEv1 can offer`); return; }
-    const scope = selsToTraffic(local, remote);
-    const flow = f.entry as SpdEntry<{ iface: string }>;
-    const policyKey = `${f.entry.policyName}|${selectorKey(scope)}`;
-    this.connections.start(managedFlow(flow, policyKey, {
-      mapName: f.mapName, seq: f.seq, policyName: f.entry.policyName, policyKey, scope, iface: f.iface,
-      request: req, entry: flow, peer: f.responder, startedAt: 0, dynamic: f.resolved,
-    }), f.responder);
+    const plan = entryFlowPlan({ r: f.resolved, entry: f.entry, iface: f.iface, local, remote, peer: f.responder, now: 0, dynamic: true });
+    if (typeof plan === 'string') { this.ctx.log('ikev1', plan); return; }
+    this.connections.start(managedFlow(f.entry, plan.policyKey, { ...plan, mapName: f.mapName, seq: f.seq }), f.responder);
   }
 
   // ------------------------------------------------------------------ responder
@@ -422,8 +348,8 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
   private respond(q: QuickModeResponderQuery): QuickModeResponderDecision {
     const cfg = this.ctx.config();
     const a = answerQuickMode(q, {
-      config: cfg, now: this.ctx.system.now(), vtis: this.ikev1Vtis(cfg), spdFor: (iface) => this.dataplane?.spdFor(iface),
-      resolve: (m, seq, sub) => this.findResolved(cfg, m, seq, sub), localFor: (iface, r) => this.localFor(cfg, iface, r),
+      config: cfg, now: this.ctx.system.now(), vtis: ikev1Vtis(cfg), spdFor: (iface) => this.dataplane?.spdFor(iface),
+      resolve: (m, seq, sub) => findResolved(cfg, m, seq, sub), localFor: (iface, r) => localFor(cfg, iface, r),
       log: (text, level) => this.ctx.log('ikev1', text, level),
     });
     if (a.plan) this.plans.set(planKey(q.peerAddress, q.localSel, q.remoteSel), a.plan);
@@ -451,16 +377,8 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
       }
       case 'phase1-failed':
       case 'ipsec-failed': {
-        // failover: the next `set peer` for every flow waiting on this peer
-        for (const p of this.connections.pendingWith(ev.remote.address)) {
-          const plan = p.conn.plan;
-          if (plan?.vti !== undefined) { this.connections.settled(p.conn.key); continue; }
-          if (!plan?.entry) continue;
-          this.connections.settled(p.conn.key);
-          if (ev.type !== 'phase1-failed') continue;
-          const next = this.connections.failed(p.conn, p.peer);
-          if (next && next !== p.peer) this.connections.start(p.conn, next);
-        }
+        // failover (phase 1): the next `set peer` for every crypto map flow waiting on this peer
+        this.connections.failedWith(ev.remote.address, ev.type === 'phase1-failed', (c) => c.plan?.vti === undefined);
         return;
       }
       case 'peer-dead':
@@ -580,8 +498,8 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     c.rekeyed = true;
     this.stats.rekeys++;
     const cfg = this.ctx.config();
-    const r = this.findResolved(cfg, c.mapName, c.mapSeq);
-    const local = r ? this.localFor(cfg, c.iface, r) : c.info.local.address;
+    const r = findResolved(cfg, c.mapName, c.mapSeq);
+    const local = r ? localFor(cfg, c.iface, r) : c.info.local.address;
     const req = r ? (v1Request(r, c.request.localSel, c.request.remoteSel) ?? c.request) : c.request;
     this.plans.set(planKey(c.info.remote.address, req.localSel, req.remoteSel), {
       mapName: c.mapName, seq: c.mapSeq, policyName: c.policyName, policyKey: c.policyKey, scope: c.scope, iface: c.iface, request: req,

@@ -291,12 +291,11 @@ export class Ikev2Service implements DaemonService, IkeSessionSource {
     this.lastTunnelCheck = now;
     const withChild = new Set<string>();
     for (const rec of this.children.values()) if (rec.meta.vti !== undefined) withChild.add(rec.meta.name);
-    for (const [name, m] of this.mapped.meta) {
-      if (m.vti === undefined) continue;
-      if (this.tunnels.due(name, withChild.has(name), tunnelRetryDelayMs(m.localAddress, m.peer), now)) this.initiateConnection(name, m);
-    }
-    this.tunnels.retain((name) => !!this.mapped.meta.get(name)?.vti);
+    const vtis = [...this.mapped.meta.values()].filter((m) => m.vti !== undefined);
+    const due = this.tunnels.dueNow(vtis.map((m) => ({ name: m.name, up: withChild.has(m.name), delayMs: tunnelRetryDelayMs(m.localAddress, m.peer) })), now);
+    for (const name of due) this.initiateConnection(name);
   }
+
 
   private clearPending(connection: string): void {
     const m = this.mapped.meta.get(connection);

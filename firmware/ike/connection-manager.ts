@@ -116,6 +116,19 @@ export class ConnectionManager<C extends ManagedConnection> {
     return next;
   }
 
+  /**
+   * Negotiating with `peer` failed: every connection waiting on it may start again; with
+   * `failover`, each that `movable` allows moves to its next `set peer` and starts there now.
+   */
+  failedWith(peer: string, failover: boolean, movable: (conn: C) => boolean = () => true): void {
+    for (const p of this.pendingWith(peer)) {
+      this.settled(p.conn.key);
+      if (!failover || !movable(p.conn)) continue;
+      const next = this.failed(p.conn, p.peer);
+      if (next && next !== p.peer) this.start(p.conn, next);
+    }
+  }
+
   /** `clear crypto session [remote A]` and friends: forget negotiations in progress (with that peer). */
   clearPending(peer?: string): void {
     for (const [k, p] of [...this.pending]) if (peer === undefined || p.peer === peer) this.pending.delete(k);
@@ -151,6 +164,13 @@ export class TunnelKeeper {
       return false;
     }
     return now - since >= delayMs;
+  }
+
+  /** The tunnels to start now, of those configured (the others are forgotten). */
+  dueNow(tunnels: readonly { name: string; up: boolean; delayMs: number }[], now: number): string[] {
+    const names = new Set(tunnels.map((x) => x.name));
+    this.retain((name) => names.has(name));
+    return tunnels.filter((x) => this.due(x.name, x.up, x.delayMs, now)).map((x) => x.name);
   }
 
   /** Forgets tunnels no longer configured. */
