@@ -42,6 +42,8 @@ export const MESSAGE_RULES = {
   QUICK_R0: { name: 'QM1', exchange: ExchangeType.QUICK_MODE, required: [HASH, SA, NONCE], optional: [KE, ID, N], first: HASH },
   /** initiator, Quick Mode message 2: HDR*, HASH(2), SA, Nr [, KE] [, IDci, IDcr] [, N(RESPONDER-LIFETIME)] */
   QUICK_I1: { name: 'QM2', exchange: ExchangeType.QUICK_MODE, required: [HASH, SA, NONCE], optional: [KE, ID, N], first: HASH },
+  /** initiator, Quick Mode message 2 when we offered PFS: the KE is required too (RFC 2409 5.5) */
+  QUICK_I1_PFS: { name: 'QM2', exchange: ExchangeType.QUICK_MODE, required: [HASH, SA, NONCE, KE], optional: [ID, N], first: HASH },
   /** responder, Quick Mode message 3: HDR*, HASH(3) */
   QUICK_R1: { name: 'QM3', exchange: ExchangeType.QUICK_MODE, required: [HASH], optional: [], first: HASH },
   /** either side, Informational: HDR*, HASH(1), N/D */

@@ -208,9 +208,9 @@ export class QuickModeTask implements V1Task {
     if ((params.pfsGroup ?? undefined) !== req.pfsGroup) return fail('PFS group mismatch');
     let gxy: Uint8Array | undefined;
     if (this.dh) {
-      if (!ke) return fail('missing KE in PFS reply');
+      if (!checkMessage(MESSAGE_RULES.QUICK_I1_PFS, p).ok) return fail('missing KE in PFS reply');
       try {
-        gxy = this.dh.computeSecret(ke.keyData);
+        gxy = this.dh.computeSecret(ke!.keyData); // the row requires it
       } catch {
         return fail('bad PFS public value');
       }
