@@ -36,7 +36,9 @@ t.test('a terminal on the other end of a serial line', { skip: haveSocat ? false
   t.teardown(() => closeSync(fd));
   let seen = '';
   const buf = Buffer.alloc(4096);
-  const readUntil = async (re: RegExp, ms = 15000): Promise<string> => {
+  // Bounds only wait for a condition, so they are generous: at load 20 the console
+  // process (a fresh node bundle) took over 15 s to draw its first prompt.
+  const readUntil = async (re: RegExp, ms = 60_000): Promise<string> => {
     const end = Date.now() + ms;
     while (Date.now() < end) {
       try {
@@ -57,7 +59,7 @@ t.test('a terminal on the other end of a serial line', { skip: haveSocat ? false
   };
   const type = (s: string) => writeSync(fd, s);
 
-  await readUntil(/Router>$/);
+  await readUntil(/Router>$/, 120_000);
   t.pass('the prompt appears on the serial line');
   type('en\r');
   await readUntil(/Router#$/);
