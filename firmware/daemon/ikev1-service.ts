@@ -27,8 +27,8 @@ import type { PairKeys } from '../ike/dataplane-port.js';
 import { IkeSessionReport } from '../ike/session-report.js';
 import { underTemporaryEntry } from '../ike/temporary-entry.js';
 import { IkeBinds } from '../ike/ike-binds.js';
-import { addrToSel, flowText, peerConfigFrom, policiesFrom, selsToTraffic, v1Request } from '../ike/v1/config-map.js';
-import { entryFlowPlan, findResolved, ikev1ListenAddresses, ikev1Vtis, localFor, planRequest, vtiStart } from '../ike/v1/initiator.js';
+import { addrToSel, flowText, peerConfigFrom, policiesFrom, selsToTraffic } from '../ike/v1/config-map.js';
+import { entryFlowPlan, findResolved, ikev1ListenAddresses, ikev1Vtis, localFor, planRequest, rekeyStart, vtiStart } from '../ike/v1/initiator.js';
 import { BundleMatcher } from '../ike/v1/bundles.js';
 import { EngineDriver } from '../ike/v1/driver.js';
 import { answerQuickMode, planKey, type FlowPlan } from '../ike/v1/responder.js';
@@ -497,15 +497,9 @@ export class IkeV1Service implements DaemonService, IkeSessionSource {
     if (!shouldRekey({ initiator: c.info.role === 'initiator', rekeyed: c.rekeyed, createdAt: c.createdAt }, this.children.newestFor(c.policyKey))) return;
     c.rekeyed = true;
     this.stats.rekeys++;
-    const cfg = this.ctx.config();
-    const r = findResolved(cfg, c.mapName, c.mapSeq);
-    const local = r ? localFor(cfg, c.iface, r) : c.info.local.address;
-    const req = r ? (v1Request(r, c.request.localSel, c.request.remoteSel) ?? c.request) : c.request;
-    this.plans.set(planKey(c.info.remote.address, req.localSel, req.remoteSel), {
-      mapName: c.mapName, seq: c.mapSeq, policyName: c.policyName, policyKey: c.policyKey, scope: c.scope, iface: c.iface, request: req,
-      peer: c.info.remote.address, startedAt: this.ctx.system.now(), ...(c.vti !== undefined ? { vti: c.vti } : {}),
-    });
-    this.engine.initiate({ local: { address: local ?? c.info.local.address, port: 500 }, remote: { address: c.info.remote.address, port: 500 }, quickMode: req });
+    const { plan, request } = rekeyStart(this.ctx.config(), c, this.ctx.system.now());
+    this.plans.set(planKey(plan.peer, plan.request.localSel, plan.request.remoteSel), plan);
+    this.engine.initiate(request);
     this.pump();
   }
 

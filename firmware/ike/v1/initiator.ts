@@ -12,7 +12,7 @@ import type { SpdEntry } from '../../ipsec/spd.js';
 import { ANY_SEL, selsToTraffic, v1Request } from './config-map.js';
 import { vtiPlan, type FlowPlan } from './responder.js';
 import type { Selector } from './selectors.js';
-import type { InitiateOptions } from './types.js';
+import type { InitiateOptions, IpsecSaInfo, QuickModeRequest } from './types.js';
 
 /** The resolved crypto map entry `map seq [sub]`. */
 export function findResolved(cfg: Config, mapName: string, seq: number, subSeq?: number, mapSet?: readonly ResolvedMapEntry[]): ResolvedMapEntry | undefined {
@@ -98,4 +98,24 @@ export function ikev1ListenAddresses(cfg: Config, mapSet: (name: string) => read
     if (t && typeof t !== 'string' && t.local) out.add(t.local);
   }
   return [...out];
+}
+
+/**
+ * The rekey of an SA pair this side negotiated: the same flow and place, offered with the
+ * entry's current settings (the old offer when the entry is gone), from the entry's address.
+ */
+export function rekeyStart(cfg: Config, pair: {
+  mapName: string; mapSeq: number; policyName: string; policyKey: string; scope: TrafficSelector; iface: string; vti?: string;
+  request: QuickModeRequest; info: IpsecSaInfo;
+}, now: number): { plan: FlowPlan; request: InitiateOptions } {
+  const r = findResolved(cfg, pair.mapName, pair.mapSeq);
+  const local = (r ? localFor(cfg, pair.iface, r) : undefined) ?? pair.info.local.address;
+  const req = r ? (v1Request(r, pair.request.localSel, pair.request.remoteSel) ?? pair.request) : pair.request;
+  return {
+    plan: {
+      mapName: pair.mapName, seq: pair.mapSeq, policyName: pair.policyName, policyKey: pair.policyKey, scope: pair.scope, iface: pair.iface, request: req,
+      peer: pair.info.remote.address, startedAt: now, ...(pair.vti !== undefined ? { vti: pair.vti } : {}),
+    },
+    request: { local: { address: local, port: 500 }, remote: { address: pair.info.remote.address, port: 500 }, quickMode: req },
+  };
 }
