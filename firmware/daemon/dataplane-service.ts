@@ -17,7 +17,7 @@ import { Pipeline, type MapEntryData, type PipelineAcquire, type PipelineIo } fr
 import { formatAclEntry } from '../ipsec/acl-classifier.js';
 import type { IpsecSa } from '../ipsec/ipsec-sa.js';
 import { Sad, type SecurityAssociation, type SadEvent } from '../ipsec/sad.js';
-import { formatIp, IPPROTO_AH, IPPROTO_ESP, IPPROTO_IPCOMP, selectorKey, type TrafficSelector } from '../ipsec/selector.js';
+import { IPPROTO_AH, IPPROTO_ESP, IPPROTO_IPCOMP, selectorKey, type TrafficSelector } from '../ipsec/selector.js';
 import type { Spd } from '../ipsec/spd.js';
 import type { CommandRunner, HostNetwork } from '../kernel/host-network.js';
 import type { KernelIpsec } from '../kernel/kernel-ipsec.js';
@@ -25,7 +25,6 @@ import type { KernelIpsecDetection } from '../kernel/detect.js';
 import type { UserspaceBackend } from '../kernel/userspace-backend.js';
 import type { CryptoEngine } from '../lib/crypto-engine.js';
 import { IntentCompiler, type ConfigIntent, type IntentDelta } from './config-intent.js';
-import { CryptoEngineDebug, type EngineSa } from './crypto-engine-debug.js';
 import type { ChildSaInstall, DataplaneExpire } from './dataplane-api.js';
 import { DataplaneBackend } from './dataplane-backend.js';
 import type { DaemonService, ServiceContext } from './daemon.js';
@@ -33,11 +32,11 @@ import { EspUdpBinds } from './esp-udp-binds.js';
 import { HostProgramming } from './host-programming.js';
 import { clearShownCounters, IpsecSaShow } from './ipsec-sa-show.js';
 import { ManualSas } from './manual-sas.js';
+import { SaReports } from './sa-reports.js';
 import type { RriRoute } from './reverse-route.js';
 import { dfBitFor, saPairSpecs } from './sa-pair.js';
 import { clearSad } from './sad-clear.js';
 import { InterfaceSpds } from './spd-compiler.js';
-import { packetErrorMessages } from './system-messages.js';
 import { TemporaryEntries, type TemporaryEntry, type TemporaryEntrySpec } from './temporary-entries.js';
 import { TemporaryUpkeep } from './temporary-upkeep.js';
 import { tunnelMapTag, VtiRuntime, type TunnelTeardown } from './vti-runtime.js';
@@ -58,9 +57,8 @@ export class DataplaneService implements DaemonService {
   private readonly chosen = new DataplaneBackend();
   private host: HostProgramming | undefined;
   private ctx!: ServiceContext;
-  private engineDebug!: CryptoEngineDebug;
-  /** Both SPIs of each negotiated flow, so `debug crypto condition spi` matches either direction's lines. */
-  private readonly flowSpis = new WeakMap<object, readonly number[]>();
+  /** debug crypto engine lines and packet error messages */
+  private reports!: SaReports;
   private now: () => number = Date.now;
   /** Temporary crypto map entries made by dynamic map negotiations. */
   readonly temporary = new TemporaryEntries();
@@ -136,8 +134,7 @@ export class DataplaneService implements DaemonService {
       timer: { set: (fn, ms) => { const h = setTimeout(fn, ms); h.unref(); return h; }, clear: (h) => clearTimeout(h as NodeJS.Timeout) },
     });
     this.sad.on((e) => this.onSadEvent(e));
-    this.engineDebug = new CryptoEngineDebug(ctx.logger('ESP'));
-    const packetMessages = packetErrorMessages(ctx.logger('ESP'), () => this.now());
+    this.reports = new SaReports(ctx.logger('ESP'), () => this.now(), (sa) => this.show.connId(sa));
     const io = this.opts.io;
     this.pipeline = new Pipeline({
       sad: this.sad,
@@ -149,11 +146,7 @@ export class DataplaneService implements DaemonService {
         sendEspTrain: (sa, buf, count, stride, last, tos) => this.backend?.sendEspTrain(sa, buf, count, stride, last, tos) ?? false,
       },
     });
-    this.pipeline.onInvalidSpi = packetMessages.invalidSpi;
-    this.pipeline.onUnprotectError = (sa, code, seq) => {
-      packetMessages.unprotectError({ code, connId: this.show.connId(sa), spi: sa.spi, local: formatIp(sa.local), peer: formatIp(sa.peer), ...(seq !== undefined ? { seq } : {}) });
-      if (this.engineDebug.debugging(true)) this.engineDebug.refused(this.engineSa(sa), code, seq);
-    };
+    this.reports.attach(this.pipeline);
     // ports not wired to Linux (sim board without --port, e.g. CLI tests in the host's namespace): no packet I/O
     if (this.network.wiredPorts().length === 0 && !io) this.chosen.unwired();
     else {
@@ -256,9 +249,8 @@ export class DataplaneService implements DaemonService {
     }
     const outbound = this.sad.setOutbound(spec.policyKey, [specs.outbound]).bundle.sas[0]!;
     const extras = { pfsGroup: spec.pfsGroup, peerPort: spec.udpEncap?.remotePort ?? 500 };
-    const flow = [inbound.spi, outbound.spi];
-    for (const sa of [inbound, outbound]) { this.show.extras.set(sa, extras); this.flowSpis.set(sa, flow); }
-    if (this.engineDebug.debugging()) this.engineDebug.created(this.engineSa(inbound), this.engineSa(outbound));
+    for (const sa of [inbound, outbound]) this.show.extras.set(sa, extras);
+    this.reports.created(inbound, outbound);
     this.chosen.mirror?.install(spec, inbound.id, outbound.id);
     if (spec.iface !== undefined) this.tunnels.refreshSoon();
     this.upkeep.queue(); // RRI routes follow the new SAs
@@ -345,7 +337,7 @@ export class DataplaneService implements DaemonService {
       };
       for (const fn of this.expireListeners) { try { fn(ev); } catch { /* listener bug */ } }
     }
-    if (this.engineDebug.debugging()) this.engineDebug.ended(this.engineSa(e.sa), e.type === 'deleted' ? `delete IPsec SA (${e.reason})` : `IPsec SA ${e.type} lifetime expired (${e.cause})`);
+    this.reports.sadEvent(e);
   }
 
   /** `clear crypto sa ...`: deletes SAs, then reinstalls manual ones at once. */
@@ -353,11 +345,6 @@ export class DataplaneService implements DaemonService {
     const n = clearSad(this.sad, filter);
     if (this.intent) this.manual.sync(this.intent);
     return n;
-  }
-
-  /** An SA as `debug crypto engine` names it. */
-  private engineSa(sa: SecurityAssociation<IpsecSa>): EngineSa {
-    return { direction: sa.direction, spi: sa.spi, flowSpis: this.flowSpis.get(sa) ?? [sa.spi], peer: formatIp(sa.peer), connId: this.show.connId(sa), transform: sa.transformName ?? '' };
   }
 
   ipsecSaView(): IpsecSaShowInterface[] {
