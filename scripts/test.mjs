@@ -46,8 +46,11 @@ const otherFiles = files.filter((f) => !vmFiles.includes(f));
 rmSync(join(root, '.tap', 'processinfo'), { recursive: true, force: true });
 mkdirSync(join(root, '.tap'), { recursive: true });
 
-/** Runs one tap process over `list`; resolves to { pass, fail, skip, code }. */
-function lane(name, list, jobs, write) {
+/**
+ * Runs one tap process over `list`; resolves to { pass, fail, skip, code }. Its output goes
+ * to `write` in whole units: `byLine` (every complete line) or else whole top-level blocks.
+ */
+function lane(name, list, jobs, write, byLine = false) {
   if (list.length === 0) return Promise.resolve({ pass: 0, fail: 0, skip: 0, code: 0 });
   const save = join('.tap', `lane-${name}.list`);
   writeFileSync(join(root, save), `${list.join('\n')}\n`);
@@ -62,11 +65,13 @@ function lane(name, list, jobs, write) {
   tap.stdout.on('data', (chunk) => {
     const text = chunk.toString();
     tail = (tail + text).slice(-4000);
-    // Whole top-level blocks only (a file's subtest ends with its `ok N - FILE` line at the
-    // left margin), so the two lanes' output does not interleave inside a file's block.
+    // Whole units only, so the lanes never split each other's lines: the main lane's
+    // top-level blocks (a file's subtest ends with its `ok N - FILE` line at the left
+    // margin) stay whole, the QEMU lane's lines (comments) come as they are written.
     pending += text;
     let end = -1;
-    for (const m of pending.matchAll(/^(?:(?:not )?ok \d+ - |# \{ total|1\.\.\d+)[^\n]*\n/gm)) end = m.index + m[0].length;
+    if (byLine) end = pending.lastIndexOf('\n') + 1;
+    else for (const m of pending.matchAll(/^(?:(?:not )?ok \d+ - |# \{ total|1\.\.\d+)[^\n]*\n/gm)) end = m.index + m[0].length;
     if (end > 0) {
       write(pending.slice(0, end));
       pending = pending.slice(end);
@@ -90,7 +95,7 @@ function lane(name, list, jobs, write) {
 const out = (text) => { process.stdout.write(text); };
 if (vmFiles.length > 0) out(`# QEMU files, one at a time beside the rest: ${vmFiles.join(' ')}\n`);
 const results = await Promise.all([
-  lane('vm', vmFiles, 1, (t) => out(t.replace(/^(?=[^\n])/gm, '# vm lane | '))),
+  lane('vm', vmFiles, 1, (t) => out(t.replace(/^(?=[^\n])/gm, '# vm lane | ')), true),
   lane('main', otherFiles, Number(process.env.RAMPART_TEST_JOBS ?? 3), out),
 ]);
 const sum = (k) => results.reduce((n, r) => n + r[k], 0);
