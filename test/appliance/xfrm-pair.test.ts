@@ -109,6 +109,12 @@ t.test('two appliances, IKEv2 and IKEv1 through kernel ESP; strongSwan with kern
     const bad = /% Invalid|% Incomplete|% Ambiguous|Error/;
     t.notMatch(await configure(a, [...onVm(ikev2PairConfig('A')), 'ip route 10.2.0.0 255.255.255.0 172.16.0.2']), bad, 'A configured');
     t.notMatch(await configure(b, [...onVm(ikev2PairConfig('B')), 'ip route 10.1.0.0 255.255.255.0 172.16.0.1']), bad, 'B configured');
+    // A deny line ahead of the permit, on both sides (mirrors), before any SA: the kernel
+    // carries the denied host's traffic in the clear (bypass policies), the rest through the SA.
+    const withDeny = (deny: string, permit: string) => ['no access-list 101', `access-list 101 deny ip ${deny}`, `access-list 101 permit ip ${permit}`];
+    await a.shell('/sbin/ip addr add 10.1.0.5/32 dev lo');
+    t.notMatch(await configure(a, withDeny('host 10.1.0.5 10.2.0.0 0.0.0.255', '10.1.0.0 0.0.0.255 10.2.0.0 0.0.0.255')), bad, 'A: deny line for 10.1.0.5');
+    t.notMatch(await configure(b, withDeny('10.2.0.0 0.0.0.255 host 10.1.0.5', '10.2.0.0 0.0.0.255 10.1.0.0 0.0.0.255')), bad, 'B: its mirror');
     t.match(await a.shell('/sbin/ip xfrm policy'), /src 10\.1\.0\.0\/24 dst 10\.2\.0\.0\/24\s+dir out[\s\S]*?tmpl src 172\.16\.0\.1 dst 172\.16\.0\.2/,
       'before any SA: the kernel holds the trap policy of the crypto map\'s permit');
     const before = await kernelEspPackets(a);
@@ -130,6 +136,18 @@ t.test('two appliances, IKEv2 and IKEv1 through kernel ESP; strongSwan with kern
     t.ok(encaps >= 363 && decaps > 0, `show crypto ipsec sa counts the kernel's packets (A encaps ${encaps}, decaps ${decaps})`);
     const bsa = await b.cli('show crypto ipsec sa | include pkts');
     t.ok(Number(/#pkts decaps: (\d+)/.exec(bsa)?.[1] ?? 0) >= 363, 'and B\'s decaps');
+
+    t.match(await a.shell('/sbin/ip xfrm policy'), /src 10\.1\.0\.5\/32 dst 10\.2\.0\.0\/24\s+dir out priority \d+/, 'A\'s kernel holds a bypass policy for the denied host');
+    const espBefore = await kernelEspPackets(a);
+    const clear = (await a.exec('ping -c 3 -W 3 -I 10.1.0.5 10.2.0.1', 30000)).out;
+    if (!/ [1-3] packets received/.test(clear)) t.comment(`A:\n${await a.shell('/sbin/ip xfrm policy')}\nB:\n${await b.shell('/sbin/ip xfrm policy; cat /proc/net/xfrm_stat')}`);
+    t.match(clear, / [1-3] packets received/, 'the denied host reaches LAN B');
+    t.equal(await kernelEspPackets(a), espBefore, 'in the clear: no ESP SA counted its packets');
+    t.match(await pingThrough(a, 60000), / [1-3] packets received/, 'the permitted host still goes through the SA');
+    t.ok(await kernelEspPackets(a) > espBefore, 'which counted those');
+    for (const [vm, permit] of [[a, '10.1.0.0 0.0.0.255 10.2.0.0 0.0.0.255'], [b, '10.2.0.0 0.0.0.255 10.1.0.0 0.0.0.255']] as const) {
+      await configure(vm, ['no access-list 101', `access-list 101 permit ip ${permit}`]);
+    }
   });
 
   await t.test('IKEv1', async (t) => {
