@@ -113,3 +113,12 @@ export function buildTunnelHub(lab: Lab, o: TunnelHubOptions): { hub: 'hub'; spo
     }),
   };
 }
+
+/** Two customers on one tunnel hub (VRF tests): hostA 10.1.0.2 on lanA, hostB 10.2.0.2 on lanB; both spokes' LANs are 10.9.0.0/24. */
+export const TWO_CUSTOMERS: TunnelHubOptions = {
+  hubLans: [{ ifname: 'lanA', host: 'hostA', net: '10.1.0' }, { ifname: 'lanB', host: 'hostB', net: '10.2.0' }],
+  spokes: [{ net: '10.9.0' }, { net: '10.9.0' }],
+};
+
+/** The hub's board ports in TWO_CUSTOMERS. */
+export const TWO_CUSTOMER_HUB_PORTS = { 'GigabitEthernet0/0': 'wan0', 'GigabitEthernet0/1': 'lanA', 'GigabitEthernet0/2': 'lanB' };

@@ -11,7 +11,7 @@ import t from 'tap';
 import { Lab, isRoot, hasCommand } from '../lib/netns.js';
 import { ping } from '../lib/site-to-site.js';
 import { startBox, type Box } from '../lib/box.js';
-import { buildTunnelHub } from '../lib/hub-spokes.js';
+import { buildTunnelHub, TWO_CUSTOMER_HUB_PORTS, TWO_CUSTOMERS } from '../lib/hub-spokes.js';
 import { waitUntil } from '../lib/wait.js';
 import { tunnelState } from './vti-pair.js';
 import { checkCustomersApart } from './vrf-customers.js';
@@ -107,11 +107,8 @@ for (const model of ['static', 'dynamic', 'single'] as const) {
   t.test(`VRF-aware ${title}: two customers with overlapping addresses on one hub stay apart`, { skip, timeout: 300_000 }, async (t) => {
     const lab = Lab.create(model === 'single' ? 'vrf1' : dynamic ? 'vrfd' : 'vrfs');
     t.teardown(() => lab.destroy());
-    buildTunnelHub(lab, {
-      hubLans: [{ ifname: 'lanA', host: 'hostA', net: '10.1.0' }, { ifname: 'lanB', host: 'hostB', net: '10.2.0' }],
-      spokes: [{ net: '10.9.0' }, { net: '10.9.0' }],
-    });
-    const hub = await startBox({ lab, ns: 'hub', ports: { 'GigabitEthernet0/0': 'wan0', 'GigabitEthernet0/1': 'lanA', 'GigabitEthernet0/2': 'lanB' } });
+    buildTunnelHub(lab, TWO_CUSTOMERS);
+    const hub = await startBox({ lab, ns: 'hub', ports: TWO_CUSTOMER_HUB_PORTS });
     t.teardown(() => hub.stop());
     await hub.configure(hubConfig(model));
     const spokes: Box[] = [];
