@@ -481,7 +481,12 @@ export class Daemon {
       removed: c.removed + count('remove'), lastMs: 0, lastFull: delta.full,
     };
     const targets: Applier[] = [...this.appliers, ...this.started];
-    await Promise.all(targets.map(async (a) => {
+    // A service applies once those it names in `after` have: the host must hold an
+    // interface's address before IKE binds to it (host programming is asynchronous).
+    const done = new Map<string, Promise<void>>();
+    const applyOne = async (a: Applier): Promise<void> => {
+      const deps = ((a as Partial<Pick<DaemonService, 'after'>>).after ?? []).map((d) => done.get(d)).filter((p): p is Promise<void> => p !== undefined);
+      await Promise.all(deps);
       let timer: NodeJS.Timeout | undefined;
       const watchdog = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`still applying after ${APPLY_WATCHDOG_MS / 1000} s`)), APPLY_WATCHDOG_MS);
@@ -496,7 +501,9 @@ export class Daemon {
       } finally {
         clearTimeout(timer);
       }
-    }));
+    };
+    for (const a of targets) done.set(a.name, applyOne(a));
+    await Promise.all(done.values());
     changes.lastMs = performance.now() - t0;
     this.applied = { revision, applied: revision, failures, changes };
   }
