@@ -26,6 +26,9 @@ export function spawnOnPty(command: string, opts: { cwd?: string; env?: NodeJS.P
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  // Closed: exited and its output read to the end.
+  let closed = false;
+  child.on('close', () => { closed = true; for (const w of waiters.splice(0)) w(); });
   return {
     child,
     output: () => out,
@@ -47,6 +50,12 @@ export function spawnOnPty(command: string, opts: { cwd?: string; env?: NodeJS.P
         if (Date.now() > deadline) {
           settled = true;
           return reject(new Error(`timed out waiting for ${re}; the output ends with ${JSON.stringify(text.slice(-300))}`));
+        }
+        // A program that is gone never prints it: say so now (the poll timer is unref'd, so
+        // waiting on would let the test process end with the test unfinished and no reason).
+        if (closed) {
+          settled = true;
+          return reject(new Error(`the program ended (${child.exitCode ?? child.signalCode}) before ${re}; the output ends with ${JSON.stringify(text.slice(-600))}`));
         }
         waiters.push(check);
         setTimeout(check, 100).unref();
