@@ -341,6 +341,10 @@ export class Daemon {
     }
     this.servicesStarted = true;
     this.configChanged();
+    // The console is served once the startup-config is in effect (bounded): host
+    // programming is asynchronous, and a `ping ... source` typed at the first prompt found
+    // its source address not yet on the host.
+    await this.waitApplied(3 * APPLY_WATCHDOG_MS);
     await this.listen();
     await this.refreshSsh();
   }
