@@ -288,6 +288,19 @@ export class Appliance {
     return r.out;
   }
 
+  /**
+   * Stops the whole QEMU process (SIGSTOP) until thaw(): meanwhile its disk files hold what
+   * a power cut at this instant would leave (every write QEMU made, nothing the guest still
+   * holds in memory), so a copy taken now is such a power cut (test/updates).
+   */
+  freeze(): void {
+    if (this.qemu && this.qemu.exitCode === null) this.qemu.kill('SIGSTOP');
+  }
+
+  thaw(): void {
+    if (this.qemu && this.qemu.exitCode === null) this.qemu.kill('SIGCONT');
+  }
+
   /** Pulls the virtual power: QEMU is killed, nothing in the guest gets to run. */
   async powerOff(): Promise<void> {
     this.stopping = true;
